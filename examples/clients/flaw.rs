@@ -1,0 +1,61 @@
+//! The flaws the example clients can be built with: each is one realistic mistake,
+//! switched on alone, so the proof test can show the harness catches exactly it.
+
+/// One mistake a client builder makes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Flaw {
+    /// On 401, gives up instead of refreshing the token.
+    NeverRefreshes,
+    /// When the refresh is rejected, refreshes again, and again.
+    RefreshLoop,
+    /// Keeps using the first refresh token after the provider rotated it.
+    ForgetsRotatedRefreshToken,
+    /// Backs off by its own schedule on 429, ignoring Retry-After.
+    IgnoresRetryAfter,
+    /// Understands Retry-After in seconds only, not as an HTTP-date.
+    MisreadsRetryAfterDate,
+    /// Keeps retrying 429/5xx past its declared maximum.
+    RetriesForever,
+    /// Retries at once, without waiting.
+    NoBackoff,
+    /// Waits the base delay before every retry, never longer.
+    ConstantBackoff,
+    /// Waits for 503 as for 500.
+    Treats503Like500,
+    /// Retries 4xx like 5xx.
+    RetriesClientErrors,
+    /// Sets no timeout at all.
+    NoTimeout,
+    /// Times out waiting for headers only; reading the body is unbounded.
+    TimeoutOnHeadersOnly,
+    /// Uses a per-read timeout, which a trickling body never trips.
+    PerReadTimeoutOnly,
+    /// Uses a quarter of the declared budget.
+    TimeoutTooShort,
+    /// Makes a new idempotency key for every attempt.
+    NewIdempotencyKeyPerRetry,
+    /// Retries non-idempotent calls after ambiguous failures.
+    RetriesNonIdempotent,
+    /// Never retries a reset or cut-off connection.
+    NoRetryOnConnectionErrors,
+    /// Retries a refused connection until it connects.
+    LoopsOnConnectRefused,
+    /// Rejects responses with fields it does not know.
+    StrictUnknownFields,
+    /// Fills missing fields with defaults.
+    DefaultsMissingField,
+    /// Converts values of the wrong type instead of rejecting them.
+    CoercesTypes,
+    /// Treats null as the field's default.
+    NullAsDefault,
+    /// Unwraps fields, panicking when one is missing or of another type.
+    PanicsOnMissingField,
+    /// Unwraps the JSON parse, panicking on a body that is not JSON.
+    PanicsOnInvalidJson,
+    /// Parses any content type as JSON.
+    IgnoresContentType,
+    /// Sends the JSON body without a Content-Type header.
+    NoContentType,
+    /// Sends the API key without its `Bearer ` prefix.
+    AuthWithoutPrefix,
+}

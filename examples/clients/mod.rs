@@ -1,0 +1,7 @@
+//! Example clients, written with reqwest the way a project would write them, plus the
+//! switches that give each one exactly one flaw.
+
+pub mod flaw;
+pub mod payments;
+pub mod tracker;
+pub mod transport;

@@ -1,0 +1,168 @@
+//! An issue-tracker client (Linear/GitHub-like): OAuth 2.0 with refresh-token rotation,
+//! cursor pagination, a non-idempotent comment POST and an idempotent PATCH.
+
+use std::sync::{Arc, Mutex};
+
+use oc_integrate::{Binding, Call, ClientError, Context, ErrorKind, outcome};
+use reqwest::Method;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::flaw::Flaw;
+use super::transport::{Request, Transport};
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct Issue {
+    pub id: String,
+    pub number: i64,
+    pub title: String,
+    pub state: String,
+    pub updated_at: String,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct IssuePage {
+    pub issues: Vec<Issue>,
+    pub next_cursor: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct Comment {
+    pub id: String,
+    pub body: String,
+    pub created_at: String,
+}
+
+struct Tokens {
+    access: String,
+    refresh: String,
+}
+
+pub struct TrackerClient {
+    transport: Transport,
+    base: String,
+    token_url: String,
+    client_id: String,
+    client_secret: String,
+    tokens: Mutex<Tokens>,
+}
+
+#[derive(Deserialize)]
+struct TokenResponse {
+    access_token: String,
+    refresh_token: Option<String>,
+}
+
+impl TrackerClient {
+    pub fn new(ctx: &Context, flaws: &[Flaw]) -> TrackerClient {
+        let c = ctx.credentials();
+        TrackerClient {
+            transport: Transport::new(ctx, flaws),
+            base: ctx.base_url().to_string(),
+            token_url: ctx.token_url().unwrap_or_default().to_string(),
+            client_id: c.client_id.clone().unwrap_or_default(),
+            client_secret: c.client_secret.clone().unwrap_or_default(),
+            tokens: Mutex::new(Tokens { access: c.access_token.clone().unwrap_or_default(), refresh: c.refresh_token.clone().unwrap_or_default() }),
+        }
+    }
+
+    async fn refresh(&self) -> Result<(), ClientError> {
+        let refresh = self.tokens.lock().unwrap().refresh.clone();
+        let form = [
+            ("grant_type", "refresh_token"),
+            ("refresh_token", refresh.as_str()),
+            ("client_id", self.client_id.as_str()),
+            ("client_secret", self.client_secret.as_str()),
+        ];
+        let resp = reqwest::Client::new()
+            .post(&self.token_url)
+            .form(&form)
+            .timeout(self.transport.ctx().timeout())
+            .send()
+            .await
+            .map_err(|e| ClientError::new(ErrorKind::Auth, format!("token refresh failed: {e}")))?;
+        if !resp.status().is_success() {
+            let status = resp.status().as_u16();
+            return Err(ClientError::new(ErrorKind::Auth, format!("token refresh rejected with {status}")).with_status(401));
+        }
+        let t: TokenResponse = resp.json().await.map_err(|e| ClientError::new(ErrorKind::Auth, format!("token response unreadable: {e}")))?;
+        let mut tokens = self.tokens.lock().unwrap();
+        tokens.access = t.access_token;
+        if let Some(r) = t.refresh_token {
+            if !self.transport.has(Flaw::ForgetsRotatedRefreshToken) {
+                tokens.refresh = r;
+            }
+        }
+        Ok(())
+    }
+
+    /// Send with the current token; on 401 refresh once and retry once.
+    async fn send<T: serde::de::DeserializeOwned + Serialize + Default>(&self, method: Method, path: &str, body: Option<&Value>, idempotent: bool) -> Result<T, ClientError> {
+        let mut refreshed = false;
+        loop {
+            let access = self.tokens.lock().unwrap().access.clone();
+            let req = Request {
+                method: method.clone(),
+                url: format!("{}{path}", self.base),
+                body,
+                idempotency: None,
+                idempotent,
+                auth: Some(("Authorization".into(), format!("Bearer {access}"))),
+            };
+            match self.transport.send(&req).await {
+                Err(e) if e.kind == ErrorKind::Auth && !self.transport.has(Flaw::NeverRefreshes) && (!refreshed || self.transport.has(Flaw::RefreshLoop)) => {
+                    refreshed = true;
+                    loop {
+                        match self.refresh().await {
+                            Ok(()) => break,
+                            Err(e) if !self.transport.has(Flaw::RefreshLoop) => return Err(e),
+                            Err(_) => continue,
+                        }
+                    }
+                }
+                Err(e) => return Err(e),
+                Ok(resp) => return self.transport.decode(resp),
+            }
+        }
+    }
+
+    pub async fn list_issues(&self, query: &Value) -> Result<IssuePage, ClientError> {
+        let state = query.get("state").and_then(Value::as_str).unwrap_or("open");
+        let per_page = query.get("per_page").and_then(Value::as_i64).unwrap_or(50);
+        let mut path = format!("/issues?state={state}&per_page={per_page}");
+        if let Some(c) = query.get("cursor").and_then(Value::as_str) {
+            path.push_str(&format!("&cursor={c}"));
+        }
+        self.send(Method::GET, &path, None, true).await
+    }
+
+    pub async fn get_issue(&self, number: &str) -> Result<Issue, ClientError> {
+        self.send(Method::GET, &format!("/issues/{number}"), None, true).await
+    }
+
+    pub async fn create_comment(&self, number: &str, body: &Value) -> Result<Comment, ClientError> {
+        self.send(Method::POST, &format!("/issues/{number}/comments"), Some(body), false).await
+    }
+
+    pub async fn close_issue(&self, number: &str, body: &Value) -> Result<Issue, ClientError> {
+        self.send(Method::PATCH, &format!("/issues/{number}"), Some(body), true).await
+    }
+}
+
+/// The binding a project would write in `tests/integrations.rs`.
+pub fn binding(flaws: &'static [Flaw]) -> Binding {
+    Binding::new(
+        move |ctx| TrackerClient::new(ctx, flaws),
+        |client: Arc<TrackerClient>, call: Call| async move {
+            let body = call.input().get("body").cloned().unwrap_or(Value::Null);
+            let number = call.param("number").unwrap_or_default();
+            match call.endpoint() {
+                "list_issues" => outcome(client.list_issues(call.query().unwrap_or(&Value::Null)).await),
+                "get_issue" => outcome(client.get_issue(&number).await),
+                "create_comment" => outcome(client.create_comment(&number, &body).await),
+                "close_issue" => outcome(client.close_issue(&number, &body).await),
+                other => Err(ClientError::unbound(other)),
+            }
+        },
+    )
+}

@@ -1,0 +1,266 @@
+//! The HTTP layer both example clients share: one attempt loop with the retry policy
+//! the specs declare (the seed's `withRetry`), typed decoding at the edge, and the
+//! switches that turn on one flaw at a time.
+
+use std::collections::HashSet;
+use std::time::{Duration, SystemTime};
+
+use oc_integrate::{ClientError, Context, ErrorKind};
+use reqwest::{Method, StatusCode};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::{Map, Value};
+
+use super::flaw::Flaw;
+
+/// What a request needs beyond its URL.
+pub struct Request<'a> {
+    pub method: Method,
+    pub url: String,
+    pub body: Option<&'a Value>,
+    /// `(header, key)` when the call carries an idempotency key.
+    pub idempotency: Option<(&'a str, String)>,
+    /// Whether repeating the call after an ambiguous failure is safe.
+    pub idempotent: bool,
+    /// `(header, value)` credential.
+    pub auth: Option<(String, String)>,
+}
+
+/// A successful response: status, content type, body.
+pub struct Response {
+    pub content_type: String,
+    pub body: Vec<u8>,
+}
+
+/// The transport: a reqwest client plus the declared policy and the flaws switched on.
+pub struct Transport {
+    http: reqwest::Client,
+    ctx: Context,
+    flaws: HashSet<Flaw>,
+}
+
+fn error(kind: ErrorKind, message: impl Into<String>) -> ClientError {
+    ClientError::new(kind, message)
+}
+
+enum Failure {
+    /// Safe to retry for any call: nothing reached the provider.
+    BeforeSend(ClientError),
+    /// The provider may have processed the request.
+    Ambiguous(ClientError),
+}
+
+impl Transport {
+    pub fn new(ctx: &Context, flaws: &[Flaw]) -> Transport {
+        let flaws: HashSet<Flaw> = flaws.iter().copied().collect();
+        let mut b = reqwest::Client::builder().connect_timeout(ctx.timeout());
+        if flaws.contains(&Flaw::PerReadTimeoutOnly) {
+            b = b.read_timeout(ctx.timeout());
+        }
+        Transport { http: b.build().expect("reqwest client builds"), ctx: ctx.clone(), flaws }
+    }
+
+    pub fn has(&self, f: Flaw) -> bool {
+        self.flaws.contains(&f)
+    }
+
+    pub fn ctx(&self) -> &Context {
+        &self.ctx
+    }
+
+    fn budget(&self) -> Option<Duration> {
+        if self.has(Flaw::NoTimeout) || self.has(Flaw::PerReadTimeoutOnly) {
+            None
+        } else if self.has(Flaw::TimeoutTooShort) {
+            Some(self.ctx.timeout() / 4)
+        } else {
+            Some(self.ctx.timeout())
+        }
+    }
+
+    fn classify(e: reqwest::Error) -> Failure {
+        if e.is_timeout() {
+            Failure::Ambiguous(error(ErrorKind::Timeout, format!("timed out: {e}")))
+        } else if e.is_connect() {
+            Failure::BeforeSend(error(ErrorKind::Connection, format!("could not connect: {e}")))
+        } else {
+            Failure::Ambiguous(error(ErrorKind::Connection, format!("connection failed: {e}")))
+        }
+    }
+
+    /// One attempt: send, then read the whole body, within the budget.
+    async fn attempt(&self, req: &Request<'_>, key: &Option<(&str, String)>) -> Result<(StatusCode, reqwest::header::HeaderMap, Vec<u8>), Failure> {
+        let mut rb = self.http.request(req.method.clone(), &req.url);
+        if let Some((h, v)) = &req.auth {
+            rb = rb.header(h.as_str(), v.as_str());
+        }
+        if let Some((h, k)) = key {
+            rb = rb.header(*h, k.as_str());
+        }
+        if let Some(body) = req.body {
+            rb = if self.has(Flaw::NoContentType) { rb.body(body.to_string()) } else { rb.json(body) };
+        }
+        let budget = self.budget();
+        let exchange = async {
+            let send = rb.send();
+            let resp = if self.has(Flaw::TimeoutOnHeadersOnly) {
+                tokio::time::timeout(self.ctx.timeout(), send)
+                    .await
+                    .map_err(|_| Failure::Ambiguous(error(ErrorKind::Timeout, "no response headers within budget")))?
+            } else {
+                send.await
+            }
+            .map_err(Self::classify)?;
+            let status = resp.status();
+            let headers = resp.headers().clone();
+            let body = resp.bytes().await.map_err(Self::classify)?;
+            Ok((status, headers, body.to_vec()))
+        };
+        match (budget, self.has(Flaw::TimeoutOnHeadersOnly)) {
+            (Some(b), false) => tokio::time::timeout(b, exchange)
+                .await
+                .unwrap_or_else(|_| Err(Failure::Ambiguous(error(ErrorKind::Timeout, format!("no complete response within {b:?}"))))),
+            _ => exchange.await,
+        }
+    }
+
+    fn backoff(&self, retry: u32, status: Option<StatusCode>) -> Duration {
+        let r = self.ctx.retry();
+        if self.has(Flaw::NoBackoff) {
+            return Duration::ZERO;
+        }
+        let base = if self.has(Flaw::ConstantBackoff) { r.base_delay } else { r.backoff(retry) };
+        let longer = status == Some(StatusCode::SERVICE_UNAVAILABLE) && !self.has(Flaw::Treats503Like500);
+        let d = if longer { base.mul_f64(r.longer_delay_factor) } else { base };
+        let jitter = r.jitter.mul_f64(rand_fraction());
+        d + jitter
+    }
+
+    fn retry_after(&self, headers: &reqwest::header::HeaderMap) -> Option<Duration> {
+        if self.has(Flaw::IgnoresRetryAfter) {
+            return None;
+        }
+        let v = headers.get(reqwest::header::RETRY_AFTER)?.to_str().ok()?.trim();
+        if let Ok(secs) = v.parse::<u64>() {
+            return Some(Duration::from_secs(secs));
+        }
+        if self.has(Flaw::MisreadsRetryAfterDate) {
+            return None;
+        }
+        let at = httpdate::parse_http_date(v).ok()?;
+        Some(at.duration_since(SystemTime::now()).unwrap_or_default())
+    }
+
+    /// Send with the declared retry policy. 401 is returned as an Auth error for the
+    /// caller to handle (refresh or fail).
+    pub async fn send(&self, req: &Request<'_>) -> Result<Response, ClientError> {
+        let max = self.ctx.retry().max_attempts;
+        let mut retry = 0u32;
+        loop {
+            let attempt = retry + 1;
+            let last = attempt >= max;
+            let key = match &req.idempotency {
+                Some((h, _)) if self.has(Flaw::NewIdempotencyKeyPerRetry) => Some((*h, uuid::Uuid::new_v4().to_string())),
+                other => other.clone(),
+            };
+            let may_repeat = req.idempotent || self.has(Flaw::RetriesNonIdempotent);
+            let (status, headers, body) = match self.attempt(req, &key).await {
+                Ok(r) => r,
+                Err(Failure::BeforeSend(e)) => {
+                    if self.has(Flaw::LoopsOnConnectRefused) || !last {
+                        tokio::time::sleep(self.backoff(retry, None)).await;
+                        retry += 1;
+                        continue;
+                    }
+                    return Err(e);
+                }
+                Err(Failure::Ambiguous(e)) => {
+                    let retryable = may_repeat && !last && (e.kind == ErrorKind::Timeout || !self.has(Flaw::NoRetryOnConnectionErrors));
+                    if retryable {
+                        tokio::time::sleep(self.backoff(retry, None)).await;
+                        retry += 1;
+                        continue;
+                    }
+                    return Err(e);
+                }
+            };
+            let text = || String::from_utf8_lossy(&body).chars().take(200).collect::<String>();
+            if status.is_success() {
+                let content_type = headers.get(reqwest::header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
+                return Ok(Response { content_type, body });
+            }
+            let capped = last && !self.has(Flaw::RetriesForever);
+            match status.as_u16() {
+                401 => return Err(error(ErrorKind::Auth, format!("unauthorized: {}", text())).with_status(401)),
+                429 if !capped => {
+                    let wait = self.retry_after(&headers).unwrap_or_else(|| self.backoff(retry, None));
+                    tokio::time::sleep(wait).await;
+                }
+                429 => return Err(error(ErrorKind::RateLimited, format!("rate limited after {attempt} attempts")).with_status(429)),
+                s if s >= 500 && may_repeat && !capped => tokio::time::sleep(self.backoff(retry, Some(status))).await,
+                s if (400..500).contains(&s) && self.has(Flaw::RetriesClientErrors) && !last => {
+                    tokio::time::sleep(self.backoff(retry, Some(status))).await
+                }
+                s => return Err(error(ErrorKind::Status, format!("HTTP {s}: {}", text())).with_status(s)),
+            }
+            retry += 1;
+        }
+    }
+
+    /// Decode a JSON response into `T` at the edge: content type checked, shape enforced.
+    pub fn decode<T: DeserializeOwned + Serialize + Default>(&self, resp: Response) -> Result<T, ClientError> {
+        let invalid = |m: String| error(ErrorKind::InvalidResponse, m);
+        if !self.has(Flaw::IgnoresContentType) && !resp.content_type.starts_with("application/json") {
+            return Err(invalid(format!("expected application/json, got {:?}", resp.content_type)));
+        }
+        let mut v: Value = if self.has(Flaw::PanicsOnInvalidJson) {
+            serde_json::from_slice(&resp.body).expect("provider always sends JSON")
+        } else {
+            serde_json::from_slice(&resp.body).map_err(|e| invalid(format!("body is not valid JSON: {e}")))?
+        };
+        let template = serde_json::to_value(T::default()).expect("defaults serialise");
+        if let (Value::Object(m), Value::Object(t)) = (&mut v, &template) {
+            self.bend(m, t)?;
+        }
+        serde_json::from_value(v).map_err(|e| invalid(format!("unexpected response shape: {e}")))
+    }
+
+    /// The flawed decoders' shortcuts, applied field by field against the type's defaults.
+    fn bend(&self, m: &mut Map<String, Value>, template: &Map<String, Value>) -> Result<(), ClientError> {
+        if self.has(Flaw::StrictUnknownFields) {
+            if let Some(k) = m.keys().find(|k| !template.contains_key(*k)) {
+                return Err(error(ErrorKind::InvalidResponse, format!("unknown field {k}")));
+            }
+        }
+        for (k, default) in template {
+            let same_type = |v: &Value| default.is_null() || std::mem::discriminant(v) == std::mem::discriminant(default);
+            if self.has(Flaw::PanicsOnMissingField) {
+                let v = m.get(k).filter(|v| same_type(v)).unwrap_or_else(|| panic!("field {k} is always there"));
+                let _ = v;
+            }
+            match m.get(k) {
+                None if self.has(Flaw::DefaultsMissingField) => {
+                    m.insert(k.clone(), default.clone());
+                }
+                Some(Value::Null) if self.has(Flaw::NullAsDefault) && !default.is_null() => {
+                    m.insert(k.clone(), default.clone());
+                }
+                Some(v) if self.has(Flaw::CoercesTypes) && !v.is_null() && !same_type(v) => {
+                    let coerced = match (default, v) {
+                        (Value::String(_), other) => Value::String(other.to_string().trim_matches('"').to_string()),
+                        (Value::Number(_), Value::String(s)) => s.parse::<i64>().map(Value::from).unwrap_or(default.clone()),
+                        _ => default.clone(),
+                    };
+                    m.insert(k.clone(), coerced);
+                }
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A fraction in [0, 1) for jitter, without pulling in a RNG crate.
+fn rand_fraction() -> f64 {
+    (uuid::Uuid::new_v4().as_u128() % 1000) as f64 / 1000.0
+}

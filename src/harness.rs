@@ -1,0 +1,200 @@
+//! The entry point a project calls from its `harness = false` test target: load the
+//! specs, bind each service to the project's client, and run one libtest-mimic trial per
+//! generated case (so `--list`, filters, `--exact`, `--ignored` and nextest all work).
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::{Arc, OnceLock};
+
+use libtest_mimic::{Arguments, Failed, Trial};
+
+use crate::binding::Binding;
+use crate::redact;
+use crate::scenario::{self, Case};
+use crate::spec::{self, Spec, SpecError};
+use crate::trial::{self, TrialResult};
+
+/// Trials run at once when `--test-threads` is not given: trials wait on timers and
+/// sockets, not on the CPU, so far more than the core count keeps the suite close to
+/// the longest waits it must make.
+pub const DEFAULT_CONCURRENCY: usize = 64;
+
+/// Why the harness cannot start at all.
+#[derive(Debug, thiserror::Error)]
+pub enum HarnessError {
+    /// The integrations directory cannot be read or holds no spec.
+    #[error(transparent)]
+    Specs(#[from] SpecError),
+}
+
+/// What the harness will run for one service.
+enum Entry {
+    /// A loaded spec and the binding for it (absent when the project did not bind it).
+    Service(Arc<Spec>, Option<Binding>),
+    /// A spec that failed to load.
+    Broken(String, SpecError),
+    /// A binding without a spec.
+    Orphan(String),
+}
+
+/// The harness: integrations directory + bindings.
+///
+/// ```no_run
+/// use oc_integrate::{Binding, ClientError, Harness};
+/// fn main() -> std::process::ExitCode {
+///     Harness::new("integrations")
+///         .bind("payments", Binding::new(|ctx| ctx.base_url().to_string(), |_base, call| async move {
+///             Err(ClientError::unbound(call.endpoint()))
+///         }))
+///         .run()
+/// }
+/// ```
+pub struct Harness {
+    dir: PathBuf,
+    bindings: BTreeMap<String, Binding>,
+}
+
+fn runtime() -> &'static tokio::runtime::Runtime {
+    static RT: OnceLock<tokio::runtime::Runtime> = OnceLock::new();
+    RT.get_or_init(|| {
+        tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .thread_name("oc-integrate")
+            .build()
+            .unwrap_or_else(|e| panic!("oc-integrate cannot start its async runtime: {e}"))
+    })
+}
+
+impl Harness {
+    /// A harness over `dir` (e.g. `integrations`), which holds `<service>/spec.yaml`.
+    /// Relative paths are taken from the package root, where cargo runs tests.
+    pub fn new(dir: impl AsRef<Path>) -> Harness {
+        Harness { dir: dir.as_ref().to_path_buf(), bindings: BTreeMap::new() }
+    }
+
+    /// Bind the service whose spec is `<dir>/<service>/spec.yaml` to a client.
+    pub fn bind(mut self, service: &str, binding: Binding) -> Harness {
+        self.bindings.insert(service.to_string(), binding);
+        self
+    }
+
+    fn entries(&self) -> Result<Vec<Entry>, HarnessError> {
+        let scale = std::env::var("OC_TIME_SCALE").ok().and_then(|s| s.parse::<f64>().ok()).filter(|s| *s > 0.0 && *s <= 1.0);
+        let mut out = Vec::new();
+        let mut seen = Vec::new();
+        for loaded in spec::load_dir(&self.dir)? {
+            match loaded {
+                Ok(mut s) => {
+                    redact::register_env(s.secrets.iter().filter_map(|x| x.env.as_deref()));
+                    if let Some(scale) = scale {
+                        s.test_profile.time_scale = scale;
+                    }
+                    seen.push(s.id.clone());
+                    let b = self.bindings.get(&s.id).cloned();
+                    out.push(Entry::Service(Arc::new(s), b));
+                }
+                Err(e) => {
+                    let id = e.file.parent().and_then(|d| d.file_name()).map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+                    seen.push(id.clone());
+                    out.push(Entry::Broken(id, e));
+                }
+            }
+        }
+        for name in self.bindings.keys().filter(|n| !seen.contains(n)) {
+            out.push(Entry::Orphan(name.clone()));
+        }
+        Ok(out)
+    }
+
+    /// Every case the specs generate, by service, without running anything.
+    pub fn plan(&self) -> Result<Vec<Case>, HarnessError> {
+        Ok(self
+            .entries()?
+            .iter()
+            .flat_map(|e| match e {
+                Entry::Service(s, _) => scenario::plan(s),
+                _ => Vec::new(),
+            })
+            .collect())
+    }
+
+    fn trials(&self) -> Result<Vec<Trial>, HarnessError> {
+        let mut trials = Vec::new();
+        for entry in self.entries()? {
+            match entry {
+                Entry::Broken(id, e) => {
+                    let msg = e.to_string();
+                    trials.push(Trial::test(format!("{id}::spec"), move || Err(Failed::from(msg))));
+                }
+                Entry::Orphan(id) => {
+                    let msg = format!("service {id:?} is bound, but {} has no {id}/spec.yaml", self.dir.display());
+                    trials.push(Trial::test(format!("{id}::binding"), move || Err(Failed::from(msg))));
+                }
+                Entry::Service(spec, None) => {
+                    let msg = format!(
+                        "{} defines service {:?}, but the harness has no binding for it: add .bind({:?}, Binding::new(..)) to the test target",
+                        spec.file.display(),
+                        spec.id,
+                        spec.id
+                    );
+                    trials.push(Trial::test(format!("{}::binding", spec.id), move || Err(Failed::from(msg))));
+                }
+                Entry::Service(spec, Some(binding)) => {
+                    for case in scenario::plan(&spec) {
+                        let (spec, binding) = (spec.clone(), binding.clone());
+                        let name = case.name();
+                        trials.push(Trial::test(name, move || {
+                            let r = runtime().block_on(trial::run(&case, spec, &binding));
+                            if r.outcome.passed { Ok(()) } else { Err(Failed::from(r.message)) }
+                        }));
+                    }
+                }
+            }
+        }
+        Ok(trials)
+    }
+
+    /// Run as a test binary: parse libtest arguments, run the trials, exit 0 only if all passed.
+    pub fn run(self) -> ExitCode {
+        redact::install_panic_hook();
+        let mut args = Arguments::from_args();
+        if args.test_threads.is_none() {
+            args.test_threads = Some(DEFAULT_CONCURRENCY);
+        }
+        match self.trials() {
+            Ok(trials) => libtest_mimic::run(&args, trials).exit_code(),
+            Err(e) => {
+                eprintln!("error: {e}");
+                ExitCode::from(2)
+            }
+        }
+    }
+
+    /// Run every case whose name passes `filter`, all at once, and return the results in
+    /// plan order. Broken specs and missing bindings are errors here.
+    pub async fn evaluate(&self, filter: impl Fn(&str) -> bool) -> Result<Vec<TrialResult>, String> {
+        redact::install_panic_hook();
+        let mut set = tokio::task::JoinSet::new();
+        let mut n = 0;
+        for entry in self.entries().map_err(|e| e.to_string())? {
+            let (spec, binding) = match entry {
+                Entry::Service(s, Some(b)) => (s, b),
+                Entry::Service(s, None) => return Err(format!("service {:?} has no binding", s.id)),
+                Entry::Broken(_, e) => return Err(e.to_string()),
+                Entry::Orphan(id) => return Err(format!("service {id:?} is bound but has no spec")),
+            };
+            for case in scenario::plan(&spec).into_iter().filter(|c| filter(&c.name())) {
+                let (spec, binding, i) = (spec.clone(), binding.clone(), n);
+                n += 1;
+                set.spawn(async move { (i, trial::run(&case, spec, &binding).await) });
+            }
+        }
+        let mut results: Vec<(usize, TrialResult)> = Vec::with_capacity(n);
+        while let Some(r) = set.join_next().await {
+            results.push(r.map_err(|e| format!("a trial task failed: {e}"))?);
+        }
+        results.sort_by_key(|(i, _)| *i);
+        Ok(results.into_iter().map(|(_, r)| r).collect())
+    }
+}

@@ -1,0 +1,18 @@
+//! oc-integrate: a test harness that does not trust the client.
+//!
+//! From one integration spec per third-party service it generates the failure cases a
+//! client builder forgets (expired tokens, 429 storms, slow and broken connections,
+//! duplicate POSTs, drifting response shapes) and runs them as `cargo test` trials
+//! against the project's own client.
+
+pub mod spec;
+pub mod binding;
+pub mod harness;
+pub mod redact;
+pub mod scenario;
+pub mod server;
+pub mod timeline;
+pub mod trial;
+
+pub use binding::{Binding, Call, CallResult, ClientError, Context, Credentials, ErrorKind, Retry, outcome};
+pub use harness::Harness;

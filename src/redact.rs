@@ -1,0 +1,100 @@
+//! Secret redaction for everything the harness prints or writes.
+//!
+//! Every credential the harness hands a client, every value of an environment variable
+//! named in a spec's secrets, and every token the mock servers mint is registered here
+//! (process-wide, append-only) and replaced by `[REDACTED]` in output. Credential-bearing
+//! headers are masked whatever their value.
+
+use std::sync::{Mutex, OnceLock};
+
+const MASK: &str = "[REDACTED]";
+
+/// Headers whose values are always masked.
+pub const SENSITIVE_HEADERS: [&str; 6] =
+    ["authorization", "proxy-authorization", "cookie", "set-cookie", "x-api-key", "api-key"];
+
+fn registry() -> &'static Mutex<Vec<String>> {
+    static SECRETS: OnceLock<Mutex<Vec<String>>> = OnceLock::new();
+    SECRETS.get_or_init(|| Mutex::new(Vec::new()))
+}
+
+/// Register a value that must never appear in output. Values shorter than 4 bytes are
+/// ignored (masking them would shred ordinary text).
+pub fn register(secret: &str) {
+    if secret.len() < 4 {
+        return;
+    }
+    let mut all = registry().lock().unwrap_or_else(|p| p.into_inner());
+    if !all.iter().any(|s| s == secret) {
+        all.push(secret.to_string());
+        // longest first, so a secret that contains another is masked whole
+        all.sort_by_key(|s| std::cmp::Reverse(s.len()));
+    }
+}
+
+/// Register the values of the environment variables named by `names`, when set.
+pub fn register_env<'a>(names: impl IntoIterator<Item = &'a str>) {
+    for n in names {
+        if let Ok(v) = std::env::var(n) {
+            register(&v);
+        }
+    }
+}
+
+/// `text` with every registered secret masked.
+pub fn redact(text: &str) -> String {
+    let all = registry().lock().unwrap_or_else(|p| p.into_inner());
+    let mut out = text.to_string();
+    for s in all.iter() {
+        if out.contains(s.as_str()) {
+            out = out.replace(s.as_str(), MASK);
+        }
+    }
+    out
+}
+
+/// A header value as it may be shown: masked for credential headers, redacted otherwise.
+pub fn header_value(name: &str, value: &str) -> String {
+    let lower = name.to_ascii_lowercase();
+    if SENSITIVE_HEADERS.contains(&lower.as_str()) {
+        // keep the scheme, which helps debugging and reveals nothing
+        match value.split_once(' ') {
+            Some((scheme, _)) if !scheme.is_empty() && scheme.len() < 16 => format!("{scheme} {MASK}"),
+            _ => MASK.to_string(),
+        }
+    } else {
+        redact(value)
+    }
+}
+
+/// Install a panic hook that redacts secrets from panic messages (a client may panic
+/// with a token in its message). Idempotent.
+pub fn install_panic_hook() {
+    static ONCE: OnceLock<()> = OnceLock::new();
+    ONCE.get_or_init(|| {
+        std::panic::set_hook(Box::new(|info| {
+            let msg = info
+                .payload()
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| info.payload().downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "<non-string panic payload>".into());
+            let at = info.location().map(|l| format!(" at {}:{}", l.file(), l.line())).unwrap_or_default();
+            eprintln!("panicked{at}: {}", redact(&msg));
+        }));
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn registered_values_and_auth_headers_are_masked() {
+        register("sk_test_canary_0123456789");
+        assert_eq!(redact("key=sk_test_canary_0123456789;"), "key=[REDACTED];");
+        assert_eq!(header_value("Authorization", "Bearer abc.def"), "Bearer [REDACTED]");
+        assert_eq!(header_value("X-Api-Key", "whatever"), "[REDACTED]");
+        assert_eq!(header_value("Idempotency-Key", "k-1"), "k-1");
+    }
+}

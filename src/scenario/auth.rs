@@ -1,0 +1,171 @@
+//! OAuth token expiry: refresh exactly once and retry with the new token; a rejected
+//! refresh surfaces as an auth error without looping. Rotated refresh tokens must be
+//! used on the next refresh.
+
+use std::sync::{Arc, Mutex};
+
+use serde_json::{Value, json};
+
+use super::{Kind, Prepared, Setup, Verdict, expect_attempts, expect_error, expect_ok};
+use crate::binding::ErrorKind;
+use crate::redact;
+use crate::server::{Reply, Route, Step};
+use crate::spec::Auth;
+use crate::timeline::{Arrival, Target};
+
+struct Tokens {
+    /// The access token the API accepts now, if any.
+    valid: Option<String>,
+    /// The refresh token the token endpoint accepts now.
+    refresh: String,
+    serial: u32,
+    stem: String,
+}
+
+impl Tokens {
+    fn mint(&mut self, rotate: bool) -> (String, String) {
+        self.serial += 1;
+        let access = format!("oc_at_{}_{}", self.stem, self.serial + 1);
+        redact::register(&access);
+        if rotate {
+            self.refresh = format!("oc_rt_{}_{}", self.stem, self.serial + 1);
+            redact::register(&self.refresh);
+        }
+        self.valid = Some(access.clone());
+        (access, self.refresh.clone())
+    }
+}
+
+/// The refresh token a token request carries (form or JSON body).
+fn refresh_token_of(a: &Arrival) -> Option<String> {
+    if let Some(Value::Object(m)) = a.json() {
+        return m.get("refresh_token").and_then(|v| v.as_str()).map(str::to_string);
+    }
+    let body = String::from_utf8_lossy(&a.body).into_owned();
+    body.split('&').filter_map(|kv| kv.split_once('=')).find(|(k, _)| *k == "refresh_token").map(|(_, v)| v.to_string())
+}
+
+fn expired() -> Reply {
+    Reply::json(401, &json!({"error": "invalid_token", "error_description": "The access token expired"}))
+        .header("WWW-Authenticate", "Bearer error=\"invalid_token\", error_description=\"The access token expired\"")
+}
+
+pub(super) fn prepare(kind: Kind, s: &Setup) -> Prepared {
+    let rotate = matches!(s.spec.overview.auth, Auth::Oauth2 { rotates_refresh_token: true, .. });
+    let creds = &s.credentials;
+    let tokens = Arc::new(Mutex::new(Tokens {
+        valid: None,
+        refresh: creds.refresh_token.clone().unwrap_or_default(),
+        serial: 0,
+        stem: creds.access_token.as_deref().unwrap_or("x").trim_start_matches("oc_at_").split('_').next().unwrap_or("x").to_string(),
+    }));
+    let ok = s.ok();
+    let fails = kind == Kind::AuthRefreshFails;
+    let api = {
+        let tokens = tokens.clone();
+        Route {
+            target: Target::Api,
+            path: None,
+            behaviour: Arc::new(move |a: &Arrival, _| {
+                let t = tokens.lock().unwrap_or_else(|p| p.into_inner());
+                let valid = t.valid.as_ref().map(|v| format!("Bearer {v}"));
+                if !fails && valid.is_some() && a.header("authorization") == valid.as_deref() {
+                    Step::Reply(ok.clone())
+                } else {
+                    Step::Reply(expired())
+                }
+            }),
+            limit: if fails { 2 } else { 3 },
+        }
+    };
+    let token = {
+        let tokens = tokens.clone();
+        Route {
+            target: Target::Token,
+            path: s.token_path.clone(),
+            behaviour: Arc::new(move |a: &Arrival, _| {
+                let mut t = tokens.lock().unwrap_or_else(|p| p.into_inner());
+                if fails || refresh_token_of(a).as_deref() != Some(t.refresh.as_str()) {
+                    return Step::Reply(Reply::json(400, &json!({"error": "invalid_grant", "error_description": "refresh token is invalid, expired or revoked"})));
+                }
+                let (access, refresh) = t.mint(rotate);
+                Step::Reply(Reply::json(200, &json!({"access_token": access, "token_type": "Bearer", "expires_in": 3600, "refresh_token": refresh})))
+            }),
+            limit: 1,
+        }
+    };
+    let calls = if fails { 1 } else { 2 };
+    let expected = if fails {
+        "401, then the refresh is rejected (invalid_grant) → an Auth error; at most one refresh, no loop".to_string()
+    } else {
+        format!(
+            "401 → exactly one refresh → retried once with the new token → success; the next expiry refreshes with the {} refresh token",
+            if rotate { "rotated" } else { "same" }
+        )
+    };
+    let before_call: Box<dyn Fn(usize) + Send + Sync> = Box::new(move |_| {
+        // every call starts with an expired access token
+        tokens.lock().unwrap_or_else(|p| p.into_inner()).valid = None;
+    });
+    Prepared {
+        routes: vec![token, api],
+        raw: false,
+        refused: false,
+        calls,
+        before_call: Some(before_call),
+        expected,
+        headers: vec!["authorization".into()],
+        judge: Box::new(move |o| {
+            let mut p = Vec::new();
+            let mut actual = Vec::new();
+            for call in 0..calls {
+                let api = o.attempts(call);
+                let refreshes = o.timeline.attempts(call, Target::Token);
+                let r = &o.returned[call];
+                let statuses: Vec<String> = api.iter().map(|a| a.reply.split(' ').next().unwrap_or("").to_string()).collect();
+                actual.push(format!(
+                    "call {}: {} API attempt(s) [{}], {} refresh(es) [{}], returned {}",
+                    call + 1,
+                    api.len(),
+                    statuses.join(", "),
+                    refreshes.len(),
+                    refreshes.iter().map(|a| a.reply.split(' ').next().unwrap_or("").to_string()).collect::<Vec<_>>().join(", "),
+                    if r.value().is_some() { "Ok".into() } else { r.describe() }
+                ));
+                if fails {
+                    expect_error(r, &[ErrorKind::Auth], None, &mut p);
+                    if refreshes.len() > 1 {
+                        p.push(format!("expected at most one refresh, found {} (a refresh loop)", refreshes.len()));
+                    }
+                    if api.len() > 2 {
+                        p.push(format!("expected at most 2 API attempts after a rejected refresh, found {}", api.len()));
+                    }
+                    continue;
+                }
+                let tag = format!("call {}", call + 1);
+                match refreshes.len() {
+                    0 => p.push(format!("{tag}: expected one refresh at the token endpoint after the 401, found none")),
+                    1 => {
+                        if !refreshes[0].reply.starts_with("200") {
+                            p.push(format!(
+                                "{tag}: expected the refresh to use the {} refresh token, found it rejected (invalid_grant)",
+                                if call > 0 && rotate { "rotated" } else { "issued" }
+                            ));
+                        }
+                    }
+                    n => p.push(format!("{tag}: expected exactly one refresh, found {n}")),
+                }
+                let mut q = Vec::new();
+                expect_attempts(api.len(), 2, "the 401, then one retry with the new token", &mut q);
+                p.extend(q.into_iter().map(|m| format!("{tag}: {m}")));
+                if api.len() >= 2 && api.last().is_some_and(|a| a.reply.starts_with("401")) {
+                    p.push(format!("{tag}: expected the retry to carry the new access token, found it rejected"));
+                }
+                let mut q = Vec::new();
+                expect_ok(r, &mut q);
+                p.extend(q.into_iter().map(|m| format!("{tag}: {m}")));
+            }
+            Verdict { actual: actual.join("; "), problems: p, evidence: String::new() }
+        }),
+    }
+}

@@ -1,0 +1,68 @@
+//! Connection faults: refused, reset before or during the response, a body cut short.
+//! Idempotent calls are retried per policy; a non-idempotent call whose request may have
+//! been processed is not. A refused connection carried no request, so it may always be
+//! retried, but the server cannot see those attempts: only the returned error is judged.
+
+use super::{Kind, Prepared, Setup, Verdict, expect_attempts, expect_error, expect_gaps_at_least, expect_ok, gaps, list_secs};
+use crate::binding::ErrorKind;
+use crate::server::Step;
+
+pub(super) fn prepare(kind: Kind, s: &Setup) -> Prepared {
+    let ok = s.ok();
+    let half = ok.body.len() / 2;
+    let idempotent = s.endpoint.is_idempotent();
+    if kind == Kind::ConnectionRefused {
+        return Prepared {
+            routes: Vec::new(),
+            raw: false,
+            refused: true,
+            calls: 1,
+            before_call: None,
+            expected: "nothing listens at the base URL → a Connection error within the retry policy's time; no hang, no panic".into(),
+            headers: s.headers(),
+            judge: Box::new(|o| {
+                let mut p = Vec::new();
+                expect_error(&o.returned[0], &[ErrorKind::Connection], None, &mut p);
+                Verdict { actual: format!("returned {}", o.returned[0].describe()), problems: p, evidence: String::new() }
+            }),
+        };
+    }
+    let (first, what, kinds): (Step, &str, &[ErrorKind]) = match kind {
+        Kind::ConnectionResetBeforeResponse => (Step::Reset, "connection reset after the request, before any response", &[ErrorKind::Connection]),
+        Kind::ConnectionResetDuringResponse => {
+            (Step::ResetMidBody(ok.clone(), half), "connection reset halfway through the body", &[ErrorKind::Connection, ErrorKind::InvalidResponse])
+        }
+        _ => (Step::Truncate(ok.clone(), half), "body closed short of its Content-Length", &[ErrorKind::Connection, ErrorKind::InvalidResponse]),
+    };
+    let want = if idempotent { 2 } else { 1 };
+    let min_gap = s.policy.retry.backoff(0);
+    let expected = if idempotent {
+        format!("{what} → retried after at least {} (idempotent), then success", crate::timeline::secs(min_gap))
+    } else {
+        format!("{what} → not retried (the write may have happened): one attempt and a {} error", kinds.iter().map(|k| format!("{k:?}")).collect::<Vec<_>>().join(" or "))
+    };
+    Prepared {
+        routes: vec![s.script(vec![vec![first, Step::Reply(ok)]], want)],
+        raw: true,
+        refused: false,
+        calls: 1,
+        before_call: None,
+        expected,
+        headers: s.headers(),
+        judge: Box::new(move |o| {
+            let mut p = Vec::new();
+            let a = o.attempts(0);
+            let g = gaps(&a);
+            let r = &o.returned[0];
+            expect_attempts(a.len(), want, if idempotent { "one failure, then one retry" } else { "a non-idempotent call is not retried" }, &mut p);
+            if idempotent {
+                expect_gaps_at_least(&g, &[min_gap], "backoff", &mut p);
+                expect_ok(r, &mut p);
+            } else {
+                expect_error(r, kinds, None, &mut p);
+            }
+            let actual = format!("{} attempt(s), gaps {}; returned {}", a.len(), list_secs(&g), if r.value().is_some() { "Ok".into() } else { r.describe() });
+            Verdict { actual, problems: p, evidence: String::new() }
+        }),
+    }
+}

@@ -1,0 +1,75 @@
+//! Duplicate POSTs: an idempotent POST keeps one idempotency key across the retries of a
+//! call (after a 500 and after a dropped response) and uses a new key per call; a POST
+//! without one is never retried after an ambiguous failure.
+
+use super::{Prepared, Setup, Verdict, expect_attempts, expect_error, expect_ok};
+use crate::binding::ErrorKind;
+use crate::redact;
+use crate::server::{Reply, Step};
+
+pub(super) fn prepare(s: &Setup) -> Prepared {
+    let ok = Step::Reply(s.ok());
+    let headers = s.headers();
+    match s.endpoint.idempotency_header.clone().filter(|_| s.endpoint.is_idempotent()) {
+        Some(header) => {
+            let err500 = Step::Reply(Reply::json(500, &serde_json::json!({"error": "injected 500"})));
+            let calls = vec![vec![err500, ok.clone()], vec![Step::Reset, ok]];
+            let key = header.to_ascii_lowercase();
+            Prepared {
+                routes: vec![s.script(calls, 2)],
+                raw: true,
+                refused: false,
+                calls: 2,
+                before_call: None,
+                expected: format!("call 1: 500 then 200, call 2: dropped response then 200 → every attempt carries {header}, the same key within a call and a new key per call"),
+                headers,
+                judge: Box::new(move |o| {
+                    let mut p = Vec::new();
+                    let mut keys: Vec<Vec<Option<String>>> = Vec::new();
+                    for call in 0..2 {
+                        let a = o.attempts(call);
+                        let mut q = Vec::new();
+                        expect_attempts(a.len(), 2, "one failure, then one retry", &mut q);
+                        expect_ok(&o.returned[call], &mut q);
+                        p.extend(q.into_iter().map(|m| format!("call {}: {m}", call + 1)));
+                        keys.push(a.iter().map(|x| x.header(&key).map(str::to_string)).collect());
+                    }
+                    for (call, ks) in keys.iter().enumerate() {
+                        if ks.iter().any(Option::is_none) {
+                            p.push(format!("call {}: expected every attempt to carry {header}, found an attempt without it", call + 1));
+                        } else if ks.windows(2).any(|w| w[0] != w[1]) {
+                            p.push(format!("call {}: expected the retry to reuse the idempotency key, found a new key per attempt ({})", call + 1, redact::redact(&format!("{ks:?}"))));
+                        }
+                    }
+                    let first = |c: usize| keys.get(c).and_then(|k| k.first().cloned().flatten());
+                    if first(0).is_some() && first(0) == first(1) {
+                        p.push(format!("expected separate calls to use different keys, found the same key {:?} for both", redact::redact(&first(0).unwrap_or_default())));
+                    }
+                    let actual = keys
+                        .iter()
+                        .enumerate()
+                        .map(|(c, ks)| format!("call {}: {} attempt(s), keys {}", c + 1, ks.len(), redact::redact(&format!("{ks:?}"))))
+                        .collect::<Vec<_>>()
+                        .join("; ");
+                    Verdict { actual, problems: p, evidence: String::new() }
+                }),
+            }
+        }
+        None => Prepared {
+            routes: vec![s.script(vec![vec![Step::Reset, ok]], 1)],
+            raw: true,
+            refused: false,
+            calls: 1,
+            before_call: None,
+            expected: "dropped response after the POST was sent → not idempotent, so no retry: one attempt and a Connection error".into(),
+            headers,
+            judge: Box::new(move |o| {
+                let mut p = Vec::new();
+                let a = o.attempts(0);
+                expect_attempts(a.len(), 1, "the write may have happened; a retry could duplicate it", &mut p);
+                expect_error(&o.returned[0], &[ErrorKind::Connection], None, &mut p);
+                Verdict { actual: format!("{} attempt(s); returned {}", a.len(), o.returned[0].describe()), problems: p, evidence: String::new() }
+            }),
+        },
+    }
+}

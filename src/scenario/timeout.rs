@@ -1,0 +1,87 @@
+//! Timeouts, in each way a real server is slow: headers late, a body that stalls, a body
+//! that trickles (defeats per-read timeouts), a socket never answered. The client must
+//! hang up within its budget; a slow answer inside the budget must still succeed.
+
+use super::{Kind, Prepared, Setup, Verdict, expect_attempts, expect_error, expect_gaps_at_least, expect_ok, gaps, list_secs};
+use crate::binding::ErrorKind;
+use crate::server::Step;
+use crate::timeline::secs;
+
+pub(super) fn prepare(kind: Kind, s: &Setup) -> Prepared {
+    let budget = s.policy.budget;
+    let ok = s.ok();
+    let slow = budget * 3;
+    let body_len = ok.body.len().max(1);
+    let (step, what) = match kind {
+        Kind::TimeoutHeadersLate => (Step::Reply(ok.delayed(slow)), format!("headers sent only after {}", secs(slow))),
+        Kind::TimeoutBodyStalls => (Step::StallBody(ok, body_len / 2, slow), format!("headers on time, body stalls {} halfway", secs(slow))),
+        Kind::TimeoutBodyTrickles => {
+            let interval = slow / body_len as u32;
+            (Step::Trickle(ok, interval), format!("headers on time, body trickles over {} (1 byte per {})", secs(slow), secs(interval)))
+        }
+        Kind::TimeoutNoAnswer => (Step::Silent, "connection accepted, never answered".to_string()),
+        _ => {
+            let d = budget.mul_f64(0.4);
+            (Step::Reply(ok.delayed(d)), format!("answered after {} (within the {} budget)", secs(d), secs(budget)))
+        }
+    };
+    let n = s.policy.retry.max_attempts as usize;
+    let idempotent = s.endpoint.is_idempotent();
+    let within = kind == Kind::TimeoutSlowWithinBudget;
+    let want = if within || !idempotent { 1 } else { n };
+    let tolerance = s.policy.budget_tolerance();
+    let retry = s.policy.retry.clone();
+    let expected = if within {
+        format!("{what} → success on the first attempt")
+    } else if idempotent {
+        format!("{what} → each of {n} attempts abandoned within {} (+{} tolerance), backoff between them, then a Timeout error", secs(budget), secs(tolerance))
+    } else {
+        format!("{what} → abandoned within {} (+{} tolerance), not retried (not idempotent), a Timeout error", secs(budget), secs(tolerance))
+    };
+    Prepared {
+        routes: vec![s.script(vec![vec![step]], want)],
+        raw: true,
+        refused: false,
+        calls: 1,
+        before_call: None,
+        expected,
+        headers: s.headers(),
+        judge: Box::new(move |o| {
+            let mut p = Vec::new();
+            let a = o.attempts(0);
+            let r = &o.returned[0];
+            expect_attempts(a.len(), want, if within { "a slow answer inside the budget is not abandoned" } else if idempotent { "retry per policy" } else { "a non-idempotent call is not retried" }, &mut p);
+            let held: Vec<_> = a.iter().map(|x| x.hung_up_after).collect();
+            if within {
+                expect_ok(r, &mut p);
+            } else {
+                for (i, h) in held.iter().enumerate() {
+                    match h {
+                        Some(d) if *d > budget + tolerance => {
+                            p.push(format!("expected attempt {} abandoned within {} (+{}), found the client waited {}", i + 1, secs(budget), secs(tolerance), secs(*d)))
+                        }
+                        Some(_) => {}
+                        None => p.push(format!("expected attempt {} abandoned within {}, found the client never hung up", i + 1, secs(budget))),
+                    }
+                }
+                if idempotent {
+                    let g = gaps(&a);
+                    let mins: Vec<_> = (0..g.len() as u32).map(|k| retry.backoff(k)).collect();
+                    // a gap spans the abandoned attempt plus the backoff
+                    let spans: Vec<_> = g.iter().zip(&held).map(|(g, h)| g.saturating_sub(h.unwrap_or_default())).collect();
+                    expect_gaps_at_least(&spans, &mins, "backoff after a timeout", &mut p);
+                }
+                expect_error(r, &[ErrorKind::Timeout], None, &mut p);
+            }
+            let held_s: Vec<String> = held.iter().map(|h| h.map(secs).unwrap_or("never".into())).collect();
+            let actual = format!(
+                "{} attempt(s), hung up after [{}], gaps {}; returned {}",
+                a.len(),
+                held_s.join(", "),
+                list_secs(&gaps(&a)),
+                if r.value().is_some() { "Ok".into() } else { r.describe() }
+            );
+            Verdict { actual, problems: p, evidence: String::new() }
+        }),
+    }
+}

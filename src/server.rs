@@ -1,0 +1,395 @@
+//! Fault-injecting servers that stand in for the provider during a trial.
+//!
+//! Each trial gets its own server. Scripted HTTP replies are served by wiremock; faults
+//! below HTTP (a reset connection, a body that stalls or trickles, a socket that is
+//! accepted and never answered) need a raw TCP listener, which also sees when the client
+//! hangs up. Both record every request into the trial's [`Timeline`] with its arrival time.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::Value;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use wiremock::{Mock, MockServer, Request, ResponseTemplate};
+
+use crate::timeline::{Arrival, Target, Timeline};
+
+/// A complete HTTP response, optionally sent late.
+#[derive(Debug, Clone)]
+pub struct Reply {
+    /// Status code.
+    pub status: u16,
+    /// Response headers.
+    pub headers: Vec<(String, String)>,
+    /// Response body.
+    pub body: Vec<u8>,
+    /// Wait before the status line is sent.
+    pub delay: Duration,
+}
+
+impl Reply {
+    /// A JSON reply.
+    pub fn json(status: u16, body: &Value) -> Reply {
+        Reply::raw(status, "application/json", body.to_string().into_bytes())
+    }
+
+    /// A reply with any content type and body.
+    pub fn raw(status: u16, content_type: &str, body: Vec<u8>) -> Reply {
+        Reply { status, headers: vec![("Content-Type".into(), content_type.into())], body, delay: Duration::ZERO }
+    }
+
+    /// Add a header.
+    pub fn header(mut self, name: &str, value: impl Into<String>) -> Reply {
+        self.headers.push((name.into(), value.into()));
+        self
+    }
+
+    /// Send the status line only after `delay`.
+    pub fn delayed(mut self, delay: Duration) -> Reply {
+        self.delay = delay;
+        self
+    }
+
+    /// `429 Retry-After: 1` — the status and the headers a reader needs.
+    pub fn describe(&self) -> String {
+        let mut s = self.status.to_string();
+        for (k, v) in &self.headers {
+            if k.eq_ignore_ascii_case("retry-after") {
+                s.push_str(&format!(" Retry-After: {v}"));
+            }
+        }
+        if !self.delay.is_zero() {
+            s.push_str(&format!(" (sent after {:.3}s)", self.delay.as_secs_f64()));
+        }
+        s
+    }
+
+    fn head(&self) -> Vec<u8> {
+        let mut h = format!("HTTP/1.1 {} {}\r\n", self.status, reason(self.status));
+        for (k, v) in &self.headers {
+            h.push_str(&format!("{k}: {v}\r\n"));
+        }
+        h.push_str(&format!("Content-Length: {}\r\nConnection: close\r\n\r\n", self.body.len()));
+        h.into_bytes()
+    }
+
+    fn template(&self) -> ResponseTemplate {
+        let mut t = ResponseTemplate::new(self.status);
+        let mut content_type = None;
+        for (k, v) in &self.headers {
+            if k.eq_ignore_ascii_case("content-type") {
+                content_type = Some(v.clone());
+            } else {
+                t = t.append_header(k.as_str(), v.as_str());
+            }
+        }
+        t = match content_type {
+            Some(ct) => t.set_body_raw(self.body.clone(), &ct),
+            None => t.set_body_bytes(self.body.clone()),
+        };
+        t.set_delay(self.delay)
+    }
+}
+
+fn reason(status: u16) -> &'static str {
+    match status {
+        200 => "OK",
+        201 => "Created",
+        400 => "Bad Request",
+        401 => "Unauthorized",
+        403 => "Forbidden",
+        404 => "Not Found",
+        422 => "Unprocessable Entity",
+        429 => "Too Many Requests",
+        500 => "Internal Server Error",
+        502 => "Bad Gateway",
+        503 => "Service Unavailable",
+        _ => "Status",
+    }
+}
+
+/// What the server does with one request.
+#[derive(Debug, Clone)]
+pub enum Step {
+    /// Send a complete response (possibly late).
+    Reply(Reply),
+    /// Read the request, then reset the connection without answering.
+    Reset,
+    /// Send the head and the first `n` body bytes, then reset the connection.
+    ResetMidBody(Reply, usize),
+    /// Send the head (with the full Content-Length) and the first `n` body bytes, then close.
+    Truncate(Reply, usize),
+    /// Send the head and the first `n` body bytes, wait, then send the rest.
+    StallBody(Reply, usize, Duration),
+    /// Send the head, then the body one byte at a time with this interval.
+    Trickle(Reply, Duration),
+    /// Accept and read the request, never answer.
+    Silent,
+}
+
+impl Step {
+    /// Whether only the raw TCP server can perform this step.
+    pub fn needs_raw(&self) -> bool {
+        !matches!(self, Step::Reply(_))
+    }
+
+    fn describe(&self) -> String {
+        match self {
+            Step::Reply(r) => r.describe(),
+            Step::Reset => "connection reset, no response".into(),
+            Step::ResetMidBody(r, n) => format!("{} head + {n} body bytes, then connection reset", r.status),
+            Step::Truncate(r, n) => format!("{} head + {n} of {} body bytes, then connection closed", r.status, r.body.len()),
+            Step::StallBody(r, n, d) => format!("{} head + {n} body bytes, body stalled {:.3}s", r.status, d.as_secs_f64()),
+            Step::Trickle(r, d) => format!("{} head, body trickled 1 byte / {:.3}s", r.status, d.as_secs_f64()),
+            Step::Silent => "accepted, never answered".into(),
+        }
+    }
+}
+
+/// Decides the step for a request from what arrived and its attempt number in the call.
+pub type Behaviour = Arc<dyn Fn(&Arrival, usize) -> Step + Send + Sync>;
+
+/// A route of the mock: which requests it takes and how it answers them.
+#[derive(Clone)]
+pub struct Route {
+    /// Recorded as this target.
+    pub target: Target,
+    /// Exact path it takes; `None` takes every request no other route takes.
+    pub path: Option<String>,
+    /// How it answers.
+    pub behaviour: Behaviour,
+    /// Requests per call beyond which the client has certainly failed, so the trial can stop waiting.
+    pub limit: usize,
+}
+
+/// A running mock provider.
+pub struct MockProvider {
+    /// `http://127.0.0.1:port`.
+    pub origin: String,
+    _wiremock: Option<MockServer>,
+    raw: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl Drop for MockProvider {
+    fn drop(&mut self) {
+        if let Some(h) = self.raw.take() {
+            h.abort();
+        }
+    }
+}
+
+fn arrival(timeline: &Timeline, target: Target, method: &str, path: String, headers: Vec<(String, String)>, body: Vec<u8>) -> Arrival {
+    Arrival {
+        at: timeline.now(),
+        wall: std::time::SystemTime::now(),
+        call: 0,
+        target,
+        method: method.to_string(),
+        path,
+        headers,
+        body,
+        reply: String::new(),
+        hung_up_after: None,
+    }
+}
+
+fn record_and_decide(timeline: &Timeline, route: &Route, mut a: Arrival) -> (usize, Step) {
+    let (index, attempt) = timeline.record(&mut a);
+    let step = (route.behaviour)(&a, attempt);
+    timeline.set_reply(index, step.describe());
+    if attempt + 1 > route.limit {
+        timeline.violated();
+    }
+    (index, step)
+}
+
+struct Recorder {
+    timeline: Timeline,
+    route: Route,
+}
+
+impl wiremock::Respond for Recorder {
+    fn respond(&self, req: &Request) -> ResponseTemplate {
+        let path = match req.url.query() {
+            Some(q) => format!("{}?{q}", req.url.path()),
+            None => req.url.path().to_string(),
+        };
+        let headers = req
+            .headers
+            .iter()
+            .map(|(k, v)| (k.as_str().to_string(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
+            .collect();
+        let a = arrival(&self.timeline, self.route.target, req.method.as_str(), path, headers, req.body.clone());
+        match record_and_decide(&self.timeline, &self.route, a) {
+            (_, Step::Reply(r)) => r.template(),
+            // scenarios with raw steps run on the raw server; reaching here is a harness bug
+            (_, other) => ResponseTemplate::new(599).set_body_string(format!("oc-integrate: {other:?} needs the raw server")),
+        }
+    }
+}
+
+impl MockProvider {
+    /// Start a provider serving `routes`; on the raw TCP server when any route may need it.
+    pub async fn start(timeline: &Timeline, routes: Vec<Route>, raw: bool) -> std::io::Result<MockProvider> {
+        if raw {
+            let listener = TcpListener::bind("127.0.0.1:0").await?;
+            let addr = listener.local_addr()?;
+            let timeline = timeline.clone();
+            let routes = Arc::new(routes);
+            let task = tokio::spawn(async move {
+                // connections live in the set, so dropping the provider ends them all
+                let mut connections = tokio::task::JoinSet::new();
+                while let Ok((stream, _)) = listener.accept().await {
+                    connections.spawn(serve_raw(stream, timeline.clone(), routes.clone()));
+                    while connections.try_join_next().is_some() {}
+                }
+            });
+            return Ok(MockProvider { origin: format!("http://{addr}"), _wiremock: None, raw: Some(task) });
+        }
+        let server = MockServer::start().await;
+        for route in routes {
+            let priority = if route.path.is_some() { 1 } else { 10 };
+            let mock = match &route.path {
+                Some(p) => Mock::given(wiremock::matchers::path(p.as_str())),
+                None => Mock::given(wiremock::matchers::any()),
+            };
+            mock.respond_with(Recorder { timeline: timeline.clone(), route }).with_priority(priority).mount(&server).await;
+        }
+        Ok(MockProvider { origin: server.uri(), _wiremock: Some(server), raw: None })
+    }
+}
+
+/// An origin on which nothing listens: connections to it are refused.
+pub async fn refusing_origin() -> std::io::Result<String> {
+    let listener = TcpListener::bind("127.0.0.1:0").await?;
+    let addr: SocketAddr = listener.local_addr()?;
+    drop(listener);
+    Ok(format!("http://{addr}"))
+}
+
+async fn read_request(stream: &mut TcpStream) -> Option<(String, String, Vec<(String, String)>, Vec<u8>)> {
+    let mut buf = Vec::with_capacity(4096);
+    let mut chunk = [0u8; 4096];
+    let head_end = loop {
+        if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            break i + 4;
+        }
+        if buf.len() > 64 * 1024 {
+            return None;
+        }
+        let n = stream.read(&mut chunk).await.ok()?;
+        if n == 0 {
+            return None;
+        }
+        buf.extend_from_slice(&chunk[..n]);
+    };
+    let head = String::from_utf8_lossy(&buf[..head_end]).into_owned();
+    let mut lines = head.split("\r\n");
+    let mut first = lines.next()?.split(' ');
+    let (method, path) = (first.next()?.to_string(), first.next()?.to_string());
+    let headers: Vec<(String, String)> = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
+        .collect();
+    let len = headers.iter().find(|(k, _)| k == "content-length").and_then(|(_, v)| v.parse::<usize>().ok()).unwrap_or(0);
+    let mut body = buf[head_end..].to_vec();
+    while body.len() < len {
+        let n = stream.read(&mut chunk).await.ok()?;
+        if n == 0 {
+            return None;
+        }
+        body.extend_from_slice(&chunk[..n]);
+    }
+    body.truncate(len);
+    Some((method, path, headers, body))
+}
+
+#[allow(deprecated)] // SO_LINGER(0) is exactly how a reset is made; it does not block on drop with 0
+fn reset(stream: TcpStream) {
+    let _ = stream.set_linger(Some(Duration::ZERO));
+    drop(stream);
+}
+
+async fn serve_raw(mut stream: TcpStream, timeline: Timeline, routes: Arc<Vec<Route>>) {
+    let Some((method, path, headers, body)) = read_request(&mut stream).await else { return };
+    let bare = path.split('?').next().unwrap_or("").to_string();
+    let Some(route) = routes.iter().find(|r| r.path.as_deref() == Some(bare.as_str())).or_else(|| routes.iter().find(|r| r.path.is_none())) else {
+        return;
+    };
+    let a = arrival(&timeline, route.target, &method, path, headers, body);
+    let arrived = a.at;
+    let (index, step) = record_and_decide(&timeline, route, a);
+    match step {
+        Step::Reset => return reset(stream),
+        Step::ResetMidBody(r, n) => {
+            let _ = stream.write_all(&r.head()).await;
+            let _ = stream.write_all(&r.body[..n.min(r.body.len())]).await;
+            let _ = stream.flush().await;
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            return reset(stream);
+        }
+        _ => {}
+    }
+    // From here on the client may hang up at any moment: watch for it while writing.
+    let (mut rd, mut wr) = stream.into_split();
+    let mut watcher = {
+        let timeline = timeline.clone();
+        tokio::spawn(async move {
+            let mut sink = [0u8; 512];
+            loop {
+                match rd.read(&mut sink).await {
+                    Ok(0) | Err(_) => {
+                        timeline.hung_up(index, timeline.now().saturating_sub(arrived));
+                        return;
+                    }
+                    Ok(_) => {}
+                }
+            }
+        })
+    };
+    let write = async {
+        match step {
+            Step::Reply(r) => {
+                tokio::time::sleep(r.delay).await;
+                wr.write_all(&r.head()).await?;
+                wr.write_all(&r.body).await?;
+            }
+            Step::Truncate(r, n) => {
+                wr.write_all(&r.head()).await?;
+                wr.write_all(&r.body[..n.min(r.body.len())]).await?;
+            }
+            Step::StallBody(r, n, d) => {
+                let n = n.min(r.body.len());
+                wr.write_all(&r.head()).await?;
+                wr.write_all(&r.body[..n]).await?;
+                wr.flush().await?;
+                tokio::time::sleep(d).await;
+                wr.write_all(&r.body[n..]).await?;
+            }
+            Step::Trickle(r, d) => {
+                wr.write_all(&r.head()).await?;
+                for b in &r.body {
+                    wr.flush().await?;
+                    tokio::time::sleep(d).await;
+                    wr.write_all(std::slice::from_ref(b)).await?;
+                }
+            }
+            Step::Silent => std::future::pending::<()>().await,
+            Step::Reset | Step::ResetMidBody(..) => {}
+        }
+        wr.flush().await?;
+        // `Connection: close` was sent: close our side, as a real server does
+        wr.shutdown().await?;
+        std::io::Result::Ok(())
+    };
+    tokio::select! {
+        _ = write => {
+            // let the client read what was sent and hang up; the watcher records when
+            let _ = tokio::time::timeout(Duration::from_secs(30), &mut watcher).await;
+        }
+        _ = &mut watcher => {}
+    }
+    watcher.abort();
+}

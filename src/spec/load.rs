@@ -1,0 +1,282 @@
+//! Reading and validating spec files. Every problem becomes a [`SpecError`] that says
+//! where (`file:line:col`), at which path, what was expected and what was found.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+
+use super::yaml::{self, Location, SourceMap};
+use super::{Action, Auth, Method, Spec};
+
+/// A spec that cannot be used, with where and why.
+#[derive(Debug, Clone, thiserror::Error)]
+pub struct SpecError {
+    /// The spec file.
+    pub file: PathBuf,
+    /// Where in the file, when known.
+    pub at: Option<Location>,
+    /// The path of the offending value (`endpoints[2].method`), empty for the whole file.
+    pub path: String,
+    /// What was expected and what was found.
+    pub message: String,
+}
+
+impl fmt::Display for SpecError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.file.display())?;
+        if let Some(at) = self.at {
+            write!(f, ":{}:{}", at.line, at.col)?;
+        }
+        if !self.path.is_empty() {
+            write!(f, ": {}", self.path)?;
+        }
+        write!(f, ": {}", self.message)
+    }
+}
+
+/// Rewrite serde's wording into "expected …, found …".
+fn reword(msg: &str) -> String {
+    // serde appends " at line x column y" for some formats; ours never does, but be safe.
+    if let Some(rest) = msg.strip_prefix("invalid type: ") {
+        if let Some((found, expected)) = rest.split_once(", expected ") {
+            return format!("expected {expected}, found {found}");
+        }
+    }
+    if let Some(rest) = msg.strip_prefix("invalid value: ") {
+        if let Some((found, expected)) = rest.split_once(", expected ") {
+            return format!("expected {expected}, found {found}");
+        }
+    }
+    if let Some(rest) = msg.strip_prefix("unknown variant ") {
+        if let Some((found, expected)) = rest.split_once(", expected ") {
+            return format!("expected {}, found {}", expected.replace('`', ""), found.replace('`', "\""));
+        }
+    }
+    if let Some(rest) = msg.strip_prefix("unknown field ") {
+        let (found, expected) = rest.split_once(", expected ").unwrap_or((rest, "no other fields"));
+        return format!("expected {}, found unknown field {}", expected.replace('`', ""), found.replace('`', "\""));
+    }
+    if let Some(rest) = msg.strip_prefix("missing field ") {
+        return format!("expected field {}, found none", rest.replace('`', "\""));
+    }
+    msg.to_string()
+}
+
+struct Ctx<'a> {
+    file: &'a Path,
+    map: &'a SourceMap,
+}
+
+impl Ctx<'_> {
+    fn err(&self, path: &str, message: impl Into<String>) -> SpecError {
+        SpecError {
+            file: self.file.to_path_buf(),
+            at: Some(self.map.locate(path)),
+            path: path.to_string(),
+            message: message.into(),
+        }
+    }
+}
+
+/// Read and validate one spec file. The service id is the name of its directory.
+pub fn load_file(file: &Path) -> Result<Spec, SpecError> {
+    let whole = |message: String| SpecError { file: file.to_path_buf(), at: None, path: String::new(), message };
+    let text = std::fs::read_to_string(file).map_err(|e| whole(format!("expected a readable UTF-8 file, found {e}")))?;
+    let (value, map) = yaml::parse(&text).map_err(|e| SpecError {
+        file: file.to_path_buf(),
+        at: Some(e.at),
+        path: String::new(),
+        message: format!("expected valid YAML, found a syntax error: {}", e.message),
+    })?;
+    let ctx = Ctx { file, map: &map };
+    if !value.is_object() {
+        return Err(ctx.err("", format!("expected a mapping with name, overview, endpoints, …, found {}", kind(&value))));
+    }
+    let mut spec: Spec = serde_path_to_error::deserialize(&value).map_err(|e| {
+        let path = e.path().to_string();
+        let path = if path == "." { String::new() } else { path };
+        ctx.err(&path, reword(&e.inner().to_string()))
+    })?;
+    spec.id = file
+        .parent()
+        .and_then(|d| d.file_name())
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| spec.name.to_lowercase());
+    spec.file = file.to_path_buf();
+    let dir = file.parent().unwrap_or(Path::new("."));
+    validate(&mut spec, &ctx, dir)?;
+    spec.source_map = map.clone();
+    Ok(spec)
+}
+
+fn kind(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "an empty document",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "a sequence",
+        Value::Object(_) => "a mapping",
+    }
+}
+
+fn is_ident(s: &str) -> bool {
+    let mut chars = s.chars();
+    chars.next().is_some_and(|c| c.is_ascii_lowercase())
+        && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+}
+
+fn check_url(ctx: &Ctx, path: &str, url: &str) -> Result<(), SpecError> {
+    match reqwest::Url::parse(url) {
+        Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => Ok(()),
+        _ => Err(ctx.err(path, format!("expected an absolute http(s) URL, found {url:?}"))),
+    }
+}
+
+fn compile_schema(ctx: &Ctx, path: &str, schema: &Value) -> Result<jsonschema::Validator, SpecError> {
+    jsonschema::validator_for(schema).map_err(|e| ctx.err(path, format!("expected a valid JSON Schema, found an error: {e}")))
+}
+
+fn check_against(ctx: &Ctx, path: &str, validator: &jsonschema::Validator, instance: &Value, what: &str) -> Result<(), SpecError> {
+    if let Some(e) = validator.iter_errors(instance).next() {
+        let at = e.instance_path().to_string();
+        let at = if at.is_empty() { "the root".to_string() } else { at };
+        return Err(ctx.err(path, format!("expected {what} to satisfy its schema, found at {at}: {e}")));
+    }
+    Ok(())
+}
+
+fn validate(spec: &mut Spec, ctx: &Ctx, dir: &Path) -> Result<(), SpecError> {
+    if !is_ident(&spec.id) {
+        return Err(SpecError {
+            file: ctx.file.to_path_buf(),
+            at: None,
+            path: String::new(),
+            message: format!("expected the spec's directory to be named like a service id (lowercase letters, digits, _), found {:?}", spec.id),
+        });
+    }
+    check_url(ctx, "overview.base_url", &spec.overview.base_url)?;
+    if let Some(s) = &spec.overview.sandbox_url {
+        check_url(ctx, "overview.sandbox_url", s)?;
+    }
+    if let Auth::Oauth2 { token_url, .. } = &spec.overview.auth {
+        check_url(ctx, "overview.auth.token_url", token_url)?;
+    }
+    if spec.endpoints.is_empty() {
+        return Err(ctx.err("endpoints", "expected at least one endpoint, found none"));
+    }
+    for (i, e) in spec.endpoints.iter().enumerate() {
+        let p = format!("endpoints[{i}]");
+        if !is_ident(&e.id) {
+            return Err(ctx.err(&format!("{p}.id"), format!("expected a lowercase identifier (letters, digits, _), found {:?}", e.id)));
+        }
+        if let Some(j) = spec.endpoints[..i].iter().position(|o| o.id == e.id) {
+            return Err(ctx.err(&format!("{p}.id"), format!("expected a unique id, found {:?} again (first at endpoints[{j}])", e.id)));
+        }
+        if !e.path.starts_with('/') {
+            return Err(ctx.err(&format!("{p}.path"), format!("expected a path starting with '/', found {:?}", e.path)));
+        }
+        let concrete = e.concrete_path();
+        if let Some(start) = concrete.find('{') {
+            let name = concrete[start..].split('}').next().unwrap_or("").trim_start_matches('{');
+            return Err(ctx.err(
+                &format!("{p}.request.example"),
+                format!("expected params.{name} for the path {:?}, found none", e.path),
+            ));
+        }
+        if let Some(ex) = &e.request.example {
+            let ok = ex.as_object().is_some_and(|o| o.keys().all(|k| matches!(k.as_str(), "params" | "query" | "body")));
+            if !ok {
+                return Err(ctx.err(&format!("{p}.request.example"), format!("expected a mapping with params, query and/or body, found {ex}")));
+            }
+        }
+        if let (Some(schema), Some(body)) = (&e.request.schema, e.request_body()) {
+            let v = compile_schema(ctx, &format!("{p}.request.schema"), schema)?;
+            check_against(ctx, &format!("{p}.request.example.body"), &v, body, "the request example body")?;
+        }
+        if e.idempotent == Some(true) && e.method == Method::POST && e.idempotency_header.is_none() {
+            return Err(ctx.err(
+                &format!("{p}.idempotent"),
+                format!("expected an idempotency_header for an idempotent {}, found none", e.method),
+            ));
+        }
+        if !(200..300).contains(&e.response.status) {
+            return Err(ctx.err(&format!("{p}.response.status"), format!("expected a 2xx success status, found {}", e.response.status)));
+        }
+    }
+    for i in 0..spec.endpoints.len() {
+        let p = format!("endpoints[{i}].response");
+        let r = &mut spec.endpoints[i].response;
+        match (&r.schema, &r.schema_file) {
+            (Some(_), Some(_)) => {
+                return Err(ctx.err(&format!("{p}.schema_file"), "expected either schema or schema_file, found both"));
+            }
+            (None, Some(f)) => {
+                let path = dir.join(f);
+                let text = std::fs::read_to_string(&path)
+                    .map_err(|e| ctx.err(&format!("{p}.schema_file"), format!("expected a readable file at {}, found {e}", path.display())))?;
+                let v: Value = serde_json::from_str(&text).map_err(|e| {
+                    ctx.err(&format!("{p}.schema_file"), format!("expected JSON in {}, found an error at {}:{}: {e}", path.display(), e.line(), e.column()))
+                })?;
+                r.schema = Some(v);
+            }
+            _ => {}
+        }
+        if let Some(schema) = &r.schema {
+            let v = compile_schema(ctx, &format!("{p}.schema"), schema)?;
+            check_against(ctx, &format!("{p}.example"), &v, &r.example, "the response example")?;
+        }
+    }
+    let r = &spec.retry;
+    if !(1..=10).contains(&r.max_attempts) {
+        return Err(ctx.err("retry.max_attempts", format!("expected 1 to 10 attempts, found {}", r.max_attempts)));
+    }
+    if r.max_attempts > 1 && r.base_delay_ms == 0 {
+        return Err(ctx.err("retry.base_delay_ms", "expected a positive delay when retries are allowed, found 0"));
+    }
+    if r.multiplier < 1.0 {
+        return Err(ctx.err("retry.multiplier", format!("expected a multiplier of at least 1, found {}", r.multiplier)));
+    }
+    if r.max_delay_ms < r.base_delay_ms {
+        return Err(ctx.err("retry.max_delay_ms", format!("expected at least base_delay_ms ({}), found {}", r.base_delay_ms, r.max_delay_ms)));
+    }
+    if spec.timeouts.request_ms == 0 {
+        return Err(ctx.err("timeouts.request_ms", "expected a positive budget, found 0"));
+    }
+    let t = &spec.test_profile;
+    if !(t.time_scale > 0.0 && t.time_scale <= 1.0) {
+        return Err(ctx.err("test_profile.time_scale", format!("expected a factor in (0, 1], found {}", t.time_scale)));
+    }
+    if t.retry_after_s == 0 {
+        return Err(ctx.err("test_profile.retry_after_s", "expected at least 1 second, found 0"));
+    }
+    for (i, rule) in spec.error_handling.iter().enumerate() {
+        let p = format!("error_handling[{i}]");
+        if rule.action == Action::RefreshAndRetryOnce && !matches!(spec.overview.auth, Auth::Oauth2 { .. }) {
+            return Err(ctx.err(&format!("{p}.action"), "expected overview.auth.kind oauth2 for refresh_and_retry_once, found no token endpoint"));
+        }
+        if let Some(f) = rule.delay_factor {
+            if rule.action != Action::RetryWithLongerDelays || f <= 1.0 {
+                return Err(ctx.err(&format!("{p}.delay_factor"), format!("expected a factor above 1 on a retry_with_longer_delays row, found {f}")));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Load every `*/spec.yaml` under `dir`, sorted by service id. Each entry is the spec or its error.
+pub fn load_dir(dir: &Path) -> Result<Vec<Result<Spec, SpecError>>, SpecError> {
+    let whole = |message: String| SpecError { file: dir.to_path_buf(), at: None, path: String::new(), message };
+    let entries = std::fs::read_dir(dir).map_err(|e| whole(format!("expected a directory of integrations, found {e}")))?;
+    let mut files: Vec<PathBuf> = entries
+        .filter_map(Result::ok)
+        .map(|e| e.path().join("spec.yaml"))
+        .filter(|p| p.is_file())
+        .collect();
+    files.sort();
+    if files.is_empty() {
+        return Err(whole("expected at least one <service>/spec.yaml, found none".into()));
+    }
+    Ok(files.iter().map(|f| load_file(f)).collect())
+}

@@ -1,0 +1,589 @@
+//! The integration spec: one `integrations/<service>/spec.yaml` per third-party service.
+//!
+//! It mirrors the seed's Integration Spec Template (overview, endpoints, error handling
+//! matrix, secrets, test plan) plus what a tester needs to generate cases: the client's
+//! declared retry policy and timeout budget, example requests and responses, and
+//! JSON Schemas of the responses. The types here are the source of truth for
+//! `schemas/spec.schema.json` (see [`json_schema`]).
+
+mod load;
+mod yaml;
+
+use std::borrow::Cow;
+use std::fmt;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde_json::Value;
+
+pub use load::{SpecError, load_dir, load_file};
+pub use yaml::{Location, SourceMap};
+
+/// One integration, as read from `integrations/<service>/spec.yaml`.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Spec {
+    /// Display name of the service, e.g. `Stripe`. The service id used in trial
+    /// names is the name of the directory that holds the spec.
+    pub name: String,
+    /// The seed's Overview block.
+    pub overview: Overview,
+    /// Every endpoint the project calls. Keep the surface minimal.
+    pub endpoints: Vec<Endpoint>,
+    /// Free-form data-flow diagram (ASCII), carried into rendered documents.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data_flow: Option<String>,
+    /// The seed's Error Handling Matrix: what the client does per status.
+    pub error_handling: Vec<ErrorRule>,
+    /// The retry policy the client declares it implements.
+    pub retry: RetryPolicy,
+    /// The client's timeout budget.
+    pub timeouts: Timeouts,
+    /// Secrets the integration needs.
+    #[serde(default)]
+    pub secrets: Vec<Secret>,
+    /// The seed's Test Plan block.
+    #[serde(default)]
+    pub test_plan: TestPlan,
+    /// How the generated mock suite runs (time scale, advertised waits).
+    #[serde(default)]
+    pub test_profile: TestProfile,
+    /// Service id (the directory name); set by the loader.
+    #[serde(skip)]
+    pub id: String,
+    /// Where the spec was read from; set by the loader.
+    #[serde(skip)]
+    pub file: PathBuf,
+    /// Where each value of the spec starts; set by the loader.
+    #[serde(skip)]
+    pub source_map: SourceMap,
+}
+
+/// Which way traffic flows between the project and the service.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Direction {
+    /// The service calls the project (webhooks).
+    Inbound,
+    /// The project calls the service.
+    Outbound,
+    /// Both.
+    Both,
+}
+
+/// The seed's Overview block.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Overview {
+    /// Inbound / outbound / both.
+    pub direction: Direction,
+    /// How the client authenticates.
+    pub auth: Auth,
+    /// Production base URL, e.g. `https://api.stripe.com/v1`. Its path is kept when
+    /// the harness points the client at a mock server.
+    pub base_url: String,
+    /// Sandbox base URL, or absent when the provider has none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sandbox_url: Option<String>,
+    /// Documented service-wide rate limit, e.g. `100/min`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rate_limit: Option<RateLimit>,
+    /// Whether an SDK exists and whether the project uses it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sdk: Option<String>,
+    /// URL of the current API documentation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub docs: Option<String>,
+}
+
+/// How the client authenticates.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Auth {
+    /// No authentication.
+    None,
+    /// A static API key sent in a header.
+    ApiKey {
+        /// Header that carries the key.
+        #[serde(default = "default_auth_header")]
+        header: String,
+        /// Text before the key in the header value, e.g. `"Bearer "`.
+        #[serde(default)]
+        prefix: String,
+    },
+    /// OAuth 2.0 with refreshable bearer tokens.
+    Oauth2 {
+        /// Token endpoint. Its path is kept when pointing the client at a mock.
+        token_url: String,
+        /// Scopes requested.
+        #[serde(default)]
+        scopes: Vec<String>,
+        /// Whether the provider rotates refresh tokens on every refresh.
+        #[serde(default)]
+        rotates_refresh_token: bool,
+    },
+}
+
+fn default_auth_header() -> String {
+    "Authorization".into()
+}
+
+impl Auth {
+    /// The header that carries the credential, if any.
+    pub fn header(&self) -> Option<&str> {
+        match self {
+            Auth::None => None,
+            Auth::ApiKey { header, .. } => Some(header),
+            Auth::Oauth2 { .. } => Some("Authorization"),
+        }
+    }
+}
+
+/// HTTP methods a spec may use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, JsonSchema)]
+#[allow(missing_docs, clippy::upper_case_acronyms)]
+pub enum Method {
+    GET,
+    POST,
+    PUT,
+    PATCH,
+    DELETE,
+}
+
+impl Method {
+    const ALL: [Method; 5] = [Method::GET, Method::POST, Method::PUT, Method::PATCH, Method::DELETE];
+
+    /// The method as written on the wire.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Method::GET => "GET",
+            Method::POST => "POST",
+            Method::PUT => "PUT",
+            Method::PATCH => "PATCH",
+            Method::DELETE => "DELETE",
+        }
+    }
+
+    /// Whether repeating the request is safe without an idempotency key (RFC 9110 §9.2.2).
+    pub fn is_idempotent(self) -> bool {
+        !matches!(self, Method::POST | Method::PATCH)
+    }
+}
+
+impl fmt::Display for Method {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl Serialize for Method {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for Method {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let v = Value::deserialize(d)?;
+        Method::ALL.into_iter().find(|m| v.as_str() == Some(m.as_str())).ok_or_else(|| {
+            serde::de::Error::custom(format!("expected one of GET, POST, PUT, PATCH, DELETE, found {v}"))
+        })
+    }
+}
+
+/// A documented rate limit such as `100/min`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateLimit {
+    /// Requests allowed per window.
+    pub requests: u32,
+    /// Window length.
+    pub per: Duration,
+}
+
+impl RateLimit {
+    const UNITS: [(&'static str, u64); 6] =
+        [("s", 1), ("sec", 1), ("min", 60), ("h", 3600), ("hour", 3600), ("day", 86400)];
+}
+
+impl fmt::Display for RateLimit {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let secs = self.per.as_secs();
+        let unit = match secs {
+            1 => "s",
+            60 => "min",
+            3600 => "hour",
+            86400 => "day",
+            _ => return write!(f, "{}/{}s", self.requests, secs),
+        };
+        write!(f, "{}/{unit}", self.requests)
+    }
+}
+
+impl Serialize for RateLimit {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for RateLimit {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let v = Value::deserialize(d)?;
+        let parsed = v.as_str().and_then(|s| {
+            let (n, unit) = s.split_once('/')?;
+            let requests = n.trim().parse().ok()?;
+            let secs = Self::UNITS.iter().find(|(u, _)| *u == unit.trim())?.1;
+            Some(RateLimit { requests, per: Duration::from_secs(secs) })
+        });
+        parsed.ok_or_else(|| {
+            serde::de::Error::custom(format!(
+                "expected a rate like \"100/min\" (units: s, sec, min, h, hour, day), found {v}"
+            ))
+        })
+    }
+}
+
+impl JsonSchema for RateLimit {
+    fn schema_name() -> Cow<'static, str> {
+        "RateLimit".into()
+    }
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "description": "Requests per window, e.g. `100/min`.",
+            "type": "string",
+            "pattern": "^[0-9]+/(s|sec|min|h|hour|day)$"
+        })
+    }
+}
+
+/// One row of the seed's Endpoints table, plus what the tester needs to exercise it.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Endpoint {
+    /// Identifier used in trial names and in the binding (`create_customer`).
+    pub id: String,
+    /// HTTP method.
+    pub method: Method,
+    /// Path relative to the base URL; `{name}` segments are filled from `request.example.params`.
+    pub path: String,
+    /// What the project uses it for.
+    pub purpose: String,
+    /// Whether the call carries the service credential.
+    #[serde(default = "yes")]
+    pub auth: bool,
+    /// Endpoint-specific rate limit, e.g. `50/min`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rate_limit: Option<RateLimit>,
+    /// Whether repeating the call is safe. Defaults to the method's semantics, or to
+    /// `true` for a POST/PATCH that declares an `idempotency_header`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub idempotent: Option<bool>,
+    /// Header that carries the client's idempotency key, e.g. `Idempotency-Key`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub idempotency_header: Option<String>,
+    /// The request the harness asks the client to make.
+    #[serde(default)]
+    pub request: RequestSpec,
+    /// The successful response.
+    pub response: ResponseSpec,
+}
+
+fn yes() -> bool {
+    true
+}
+
+impl Endpoint {
+    /// Whether the call may be repeated after an ambiguous failure (5xx, timeout, dropped connection).
+    pub fn is_idempotent(&self) -> bool {
+        self.idempotent.unwrap_or(self.method.is_idempotent() || self.idempotency_header.is_some())
+    }
+
+    /// `METHOD /path` as shown in reports.
+    pub fn label(&self) -> String {
+        format!("{} {}", self.method, self.path)
+    }
+
+    /// The path with `{param}` segments filled from the request example.
+    pub fn concrete_path(&self) -> String {
+        let mut out = self.path.clone();
+        if let Some(Value::Object(params)) = self.request.example.as_ref().and_then(|e| e.get("params")) {
+            for (k, v) in params {
+                let text = v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string());
+                out = out.replace(&format!("{{{k}}}"), &text);
+            }
+        }
+        out
+    }
+
+    /// The JSON body of the request example, if any.
+    pub fn request_body(&self) -> Option<&Value> {
+        self.request.example.as_ref().and_then(|e| e.get("body"))
+    }
+}
+
+/// The request side of an endpoint.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RequestSpec {
+    /// The input handed to the binding: `{params: {..}, query: {..}, body: ..}`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub example: Option<Value>,
+    /// Content type of the body, when there is one.
+    #[serde(default = "json_content_type")]
+    pub content_type: String,
+    /// JSON Schema the request body must satisfy.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub schema: Option<Value>,
+}
+
+fn json_content_type() -> String {
+    "application/json".into()
+}
+
+/// The success response of an endpoint.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ResponseSpec {
+    /// Success status.
+    #[serde(default = "ok_status")]
+    pub status: u16,
+    /// A valid response body; the mock serves it.
+    pub example: Value,
+    /// JSON Schema of the body, inline.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub schema: Option<Value>,
+    /// JSON Schema of the body, as a file relative to the spec.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub schema_file: Option<String>,
+    /// Whether the client must reject a JSON body served with a non-JSON content type.
+    #[serde(default = "yes")]
+    pub strict_content_type: bool,
+}
+
+fn ok_status() -> u16 {
+    200
+}
+
+/// One row of the Error Handling Matrix.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ErrorRule {
+    /// A status (`401`) or a class (`"5xx"`).
+    pub status: StatusMatch,
+    /// What the status means for this service.
+    pub meaning: String,
+    /// What the client does.
+    pub action: Action,
+    /// For `retry_with_longer_delays`: how much longer than the base backoff (default 4).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delay_factor: Option<f64>,
+}
+
+/// A status code or a class of them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StatusMatch {
+    /// One status.
+    Code(u16),
+    /// Every status in `n00..=n99`.
+    Class(u16),
+}
+
+impl StatusMatch {
+    /// Whether `status` falls under this row.
+    pub fn matches(self, status: u16) -> bool {
+        match self {
+            StatusMatch::Code(c) => c == status,
+            StatusMatch::Class(c) => status / 100 == c,
+        }
+    }
+}
+
+impl fmt::Display for StatusMatch {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            StatusMatch::Code(c) => write!(f, "{c}"),
+            StatusMatch::Class(c) => write!(f, "{c}xx"),
+        }
+    }
+}
+
+impl Serialize for StatusMatch {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            StatusMatch::Code(c) => s.serialize_u16(*c),
+            StatusMatch::Class(_) => s.collect_str(self),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for StatusMatch {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let v = Value::deserialize(d)?;
+        let parsed = match &v {
+            Value::Number(n) => n.as_u64().filter(|c| (100..600).contains(c)).map(|c| StatusMatch::Code(c as u16)),
+            Value::String(s) => match s.as_bytes() {
+                [d @ b'1'..=b'5', b'x' | b'X', b'x' | b'X'] => Some(StatusMatch::Class((d - b'0') as u16)),
+                _ => s.parse::<u16>().ok().filter(|c| (100..600).contains(c)).map(StatusMatch::Code),
+            },
+            _ => None,
+        };
+        parsed.ok_or_else(|| serde::de::Error::custom(format!("expected a status (100-599) or a class like \"5xx\", found {v}")))
+    }
+}
+
+impl JsonSchema for StatusMatch {
+    fn schema_name() -> Cow<'static, str> {
+        "StatusMatch".into()
+    }
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "description": "A status code (401) or a class (\"5xx\").",
+            "anyOf": [
+                {"type": "integer", "minimum": 100, "maximum": 599},
+                {"type": "string", "pattern": "^([1-5]xx|[1-5][0-9][0-9])$"}
+            ]
+        })
+    }
+}
+
+/// What the client does when it gets a status (the Action column).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Action {
+    /// Refresh the token and retry once (401).
+    RefreshAndRetryOnce,
+    /// Wait as long as Retry-After says, then retry (429).
+    RespectRetryAfter,
+    /// Retry with exponential backoff up to `retry.max_attempts` (500).
+    RetryWithBackoff,
+    /// Retry with longer delays (503 maintenance).
+    RetryWithLongerDelays,
+    /// Do not retry; surface the error with its status.
+    Fail,
+}
+
+impl Action {
+    /// The Action column text, as the seed writes it.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Action::RefreshAndRetryOnce => "Refresh, retry once",
+            Action::RespectRetryAfter => "Respect Retry-After, backoff",
+            Action::RetryWithBackoff => "Retry with backoff",
+            Action::RetryWithLongerDelays => "Retry with longer delays",
+            Action::Fail => "Fail with the status",
+        }
+    }
+}
+
+/// The retry policy the client declares.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RetryPolicy {
+    /// Attempts in total, the first included (the seed's "max 3").
+    pub max_attempts: u32,
+    /// Wait before the first retry.
+    pub base_delay_ms: u64,
+    /// Growth of the wait per retry.
+    #[serde(default = "two")]
+    pub multiplier: f64,
+    /// Cap on one wait.
+    pub max_delay_ms: u64,
+    /// Random extra wait added to each delay, at most this much.
+    #[serde(default)]
+    pub jitter_ms: u64,
+}
+
+fn two() -> f64 {
+    2.0
+}
+
+/// The client's timeout budget.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Timeouts {
+    /// Budget for one attempt, from sending the request to the last byte of the body.
+    pub request_ms: u64,
+}
+
+/// One row of the Secrets Required table.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Secret {
+    /// What the secret is, e.g. `Client Secret`.
+    pub name: String,
+    /// Where it is stored, e.g. `wrangler secret`, `vault`.
+    pub storage: String,
+    /// Rotation schedule, e.g. `Yearly`, `Auto-refresh on 401`.
+    pub rotation: String,
+    /// Environment variable that holds it when tests run; its value is redacted from all output.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub env: Option<String>,
+}
+
+/// The seed's Test Plan block.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TestPlan {
+    /// Unit tests with mocks.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unit: Option<String>,
+    /// Sandbox tests.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sandbox: Option<String>,
+    /// Edge cases the plan names.
+    #[serde(default)]
+    pub edge_cases: Vec<String>,
+}
+
+/// How the generated mock suite runs.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TestProfile {
+    /// Factor applied to the client's own delays and timeout through the context
+    /// (e.g. 0.05 turns a 10 s budget into 0.5 s). Checks stay relative to the scaled policy.
+    #[serde(default = "one")]
+    pub time_scale: f64,
+    /// The wait the mock advertises in `Retry-After`, in whole seconds.
+    #[serde(default = "one_second")]
+    pub retry_after_s: u64,
+}
+
+impl Default for TestProfile {
+    fn default() -> Self {
+        TestProfile { time_scale: 1.0, retry_after_s: 1 }
+    }
+}
+
+fn one() -> f64 {
+    1.0
+}
+
+fn one_second() -> u64 {
+    1
+}
+
+impl Spec {
+    /// The matrix row that covers `status`, the most specific first.
+    pub fn rule_for(&self, status: u16) -> Option<&ErrorRule> {
+        let exact = self.error_handling.iter().find(|r| r.status == StatusMatch::Code(status));
+        exact.or_else(|| self.error_handling.iter().find(|r| r.status.matches(status)))
+    }
+
+    /// The action for `status`, if the matrix has a row for it.
+    pub fn action_for(&self, status: u16) -> Option<Action> {
+        self.rule_for(status).map(|r| r.action)
+    }
+
+    /// `file:line:col` of the value at `path`.
+    pub fn locate(&self, path: &str) -> String {
+        let at = self.source_map.locate(path);
+        format!("{}:{}:{}", self.file.display(), at.line, at.col)
+    }
+}
+
+/// The JSON Schema of `spec.yaml`, as published in `schemas/spec.schema.json`.
+pub fn json_schema() -> Value {
+    let schema = schemars::schema_for!(Spec);
+    serde_json::to_value(schema).expect("a schemars schema is valid JSON")
+}

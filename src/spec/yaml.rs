@@ -1,0 +1,234 @@
+//! YAML → JSON with a source map.
+//!
+//! Spec errors must point at `file:line:col`, so the YAML is read as events and
+//! turned into a `serde_json::Value` while recording where every value starts,
+//! keyed by the same path syntax `serde_path_to_error` prints (`endpoints[2].method`).
+
+use std::collections::HashMap;
+
+use serde_json::{Map, Number, Value};
+use yaml_rust2::parser::{Event, MarkedEventReceiver, Parser};
+use yaml_rust2::scanner::{Marker, TScalarStyle};
+
+/// A 1-based line and column in a source file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Location {
+    /// 1-based line.
+    pub line: usize,
+    /// 1-based column.
+    pub col: usize,
+}
+
+impl From<Marker> for Location {
+    fn from(m: Marker) -> Self {
+        Location { line: m.line(), col: m.col() + 1 }
+    }
+}
+
+/// Where each value of a parsed document starts, by path.
+#[derive(Debug, Default, Clone)]
+pub struct SourceMap {
+    spans: HashMap<String, Location>,
+}
+
+impl SourceMap {
+    /// The location of `path`, or of its nearest ancestor that has one.
+    pub fn locate(&self, path: &str) -> Location {
+        let mut p = path.to_string();
+        loop {
+            if let Some(l) = self.spans.get(&p) {
+                return *l;
+            }
+            match p.rfind(['.', '[']) {
+                Some(i) => p.truncate(i),
+                None => return self.spans.get("").copied().unwrap_or(Location { line: 1, col: 1 }),
+            }
+        }
+    }
+}
+
+/// A YAML syntax error: the parser's message and where it stopped.
+#[derive(Debug, Clone)]
+pub struct SyntaxError {
+    /// Where the parser stopped.
+    pub at: Location,
+    /// What the parser expected.
+    pub message: String,
+}
+
+enum Frame {
+    Seq(Vec<Value>, String, usize),
+    Map(Map<String, Value>, String, Option<String>, usize),
+}
+
+#[derive(Default)]
+struct Builder {
+    stack: Vec<Frame>,
+    anchors: HashMap<usize, Value>,
+    root: Option<Value>,
+    spans: HashMap<String, Location>,
+    error: Option<SyntaxError>,
+}
+
+fn child_path(parent: &str, key: &str) -> String {
+    if parent.is_empty() { key.to_string() } else { format!("{parent}.{key}") }
+}
+
+impl Builder {
+    /// The path the next value will have, or `None` when the next scalar is a mapping key.
+    fn next_path(&self) -> Option<String> {
+        match self.stack.last() {
+            None => Some(String::new()),
+            Some(Frame::Seq(items, p, _)) => Some(format!("{p}[{}]", items.len())),
+            Some(Frame::Map(_, p, Some(k), _)) => Some(child_path(p, k)),
+            Some(Frame::Map(_, _, None, _)) => None,
+        }
+    }
+
+    fn push_value(&mut self, v: Value) {
+        match self.stack.last_mut() {
+            None => self.root = Some(v),
+            Some(Frame::Seq(items, _, _)) => items.push(v),
+            Some(Frame::Map(m, _, key, _)) => {
+                if let Some(k) = key.take() {
+                    m.insert(k, v);
+                }
+            }
+        }
+    }
+
+    fn remember(&mut self, anchor: usize, v: &Value) {
+        if anchor > 0 {
+            self.anchors.insert(anchor, v.clone());
+        }
+    }
+}
+
+fn scalar(s: String, style: TScalarStyle) -> Value {
+    if style != TScalarStyle::Plain {
+        return Value::String(s);
+    }
+    match s.as_str() {
+        "~" | "null" | "Null" | "NULL" | "" => return Value::Null,
+        "true" | "True" | "TRUE" => return Value::Bool(true),
+        "false" | "False" | "FALSE" => return Value::Bool(false),
+        _ => {}
+    }
+    if let Ok(i) = s.parse::<i64>() {
+        return Value::Number(i.into());
+    }
+    if s.contains(['.', 'e', 'E']) && s.chars().next().is_some_and(|c| c.is_ascii_digit() || c == '-' || c == '+') {
+        if let Some(n) = s.parse::<f64>().ok().and_then(Number::from_f64) {
+            return Value::Number(n);
+        }
+    }
+    Value::String(s)
+}
+
+impl MarkedEventReceiver for Builder {
+    fn on_event(&mut self, ev: Event, mark: Marker) {
+        if self.error.is_some() {
+            return;
+        }
+        match ev {
+            Event::Scalar(s, style, anchor, _) => match self.next_path() {
+                None => {
+                    self.spans.insert(child_path(self.stack_path(), &s), mark.into());
+                    if let Some(Frame::Map(_, _, key, _)) = self.stack.last_mut() {
+                        *key = Some(s);
+                    }
+                }
+                Some(path) => {
+                    self.spans.entry(path).or_insert(mark.into());
+                    let v = scalar(s, style);
+                    self.remember(anchor, &v);
+                    self.push_value(v);
+                }
+            },
+            Event::SequenceStart(anchor, _) | Event::MappingStart(anchor, _) => {
+                let Some(path) = self.next_path() else {
+                    self.error = Some(SyntaxError {
+                        at: mark.into(),
+                        message: "expected a plain mapping key, found a sequence or mapping used as a key".into(),
+                    });
+                    return;
+                };
+                self.spans.entry(path.clone()).or_insert(mark.into());
+                let frame = if matches!(ev, Event::SequenceStart(..)) {
+                    Frame::Seq(Vec::new(), path, anchor)
+                } else {
+                    Frame::Map(Map::new(), path, None, anchor)
+                };
+                self.stack.push(frame);
+            }
+            Event::SequenceEnd | Event::MappingEnd => {
+                let (v, anchor) = match self.stack.pop() {
+                    Some(Frame::Seq(items, _, a)) => (Value::Array(items), a),
+                    Some(Frame::Map(m, _, _, a)) => (Value::Object(m), a),
+                    None => return,
+                };
+                self.remember(anchor, &v);
+                self.push_value(v);
+            }
+            Event::Alias(id) => {
+                let v = self.anchors.get(&id).cloned().unwrap_or(Value::Null);
+                if self.next_path().is_none() {
+                    self.error = Some(SyntaxError { at: mark.into(), message: "expected a plain mapping key, found an alias".into() });
+                    return;
+                }
+                self.push_value(v);
+            }
+            _ => {}
+        }
+    }
+}
+
+impl Builder {
+    fn stack_path(&self) -> &str {
+        match self.stack.last() {
+            Some(Frame::Map(_, p, _, _)) | Some(Frame::Seq(_, p, _)) => p,
+            None => "",
+        }
+    }
+}
+
+/// Parse one YAML document into JSON and a map of where each value starts.
+pub fn parse(text: &str) -> Result<(Value, SourceMap), SyntaxError> {
+    let mut b = Builder::default();
+    let mut parser = Parser::new_from_str(text);
+    parser
+        .load(&mut b, false)
+        .map_err(|e| SyntaxError { at: (*e.marker()).into(), message: e.info().to_string() })?;
+    if let Some(e) = b.error {
+        return Err(e);
+    }
+    let root = b.root.unwrap_or(Value::Null);
+    Ok((root, SourceMap { spans: b.spans }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn maps_paths_to_lines_and_columns() {
+        let text = "service: x\nendpoints:\n  - id: a\n    method: GET\n  - id: b\n    method: FETCH\n";
+        let (v, map) = parse(text).unwrap();
+        assert_eq!(v["endpoints"][1]["method"], "FETCH");
+        assert_eq!(map.locate("endpoints[1].method"), Location { line: 6, col: 13 });
+        assert_eq!(map.locate("endpoints[1].nope"), Location { line: 5, col: 7 });
+    }
+
+    #[test]
+    fn scalars_are_typed_like_yaml_core_schema() {
+        let (v, _) = parse("a: 1\nb: 1.5\nc: true\nd: ~\ne: '1'\nf: hello\n").unwrap();
+        assert_eq!(v, serde_json::json!({"a": 1, "b": 1.5, "c": true, "d": null, "e": "1", "f": "hello"}));
+    }
+
+    #[test]
+    fn syntax_errors_carry_a_location() {
+        let e = parse("a: [1, 2\nb: 3\n").unwrap_err();
+        assert!(e.at.line >= 1, "{e:?}");
+        assert!(!e.message.is_empty());
+    }
+}

@@ -1,0 +1,178 @@
+//! One trial: start the mock provider for a case, build the client from a fresh
+//! context, make the scenario's calls, and judge what the server saw and what came back.
+
+use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::Value;
+
+use crate::binding::{Binding, Call, Context, Credentials};
+use crate::redact;
+use crate::scenario::{self, Case, Observed, Outcome, Policy, Returned, Setup};
+use crate::server::{MockProvider, refusing_origin};
+use crate::spec::{Auth, Spec};
+use crate::timeline::Timeline;
+
+/// The result of one trial: the judgement and the message a person reads on failure.
+#[derive(Debug, Clone)]
+pub struct TrialResult {
+    /// The case that ran.
+    pub case: Case,
+    /// The judgement.
+    pub outcome: Outcome,
+    /// Failure text (empty on success), secrets redacted.
+    pub message: String,
+}
+
+fn url_path(url: &str) -> String {
+    reqwest::Url::parse(url).map(|u| u.path().trim_end_matches('/').to_string()).unwrap_or_default()
+}
+
+/// Fresh fake credentials for a trial, registered for redaction.
+fn mint(auth: &Auth) -> Credentials {
+    let stem = uuid::Uuid::new_v4().simple().to_string()[..16].to_string();
+    let c = match auth {
+        Auth::None => Credentials::default(),
+        Auth::ApiKey { .. } => Credentials { api_key: Some(format!("oc_key_{stem}")), ..Default::default() },
+        Auth::Oauth2 { .. } => Credentials {
+            api_key: None,
+            client_id: Some(format!("oc_client_{stem}")),
+            client_secret: Some(format!("oc_secret_{stem}")),
+            access_token: Some(format!("oc_at_{stem}_1")),
+            refresh_token: Some(format!("oc_rt_{stem}_1")),
+        },
+    };
+    for s in [&c.api_key, &c.client_secret, &c.access_token, &c.refresh_token].into_iter().flatten() {
+        redact::register(s);
+    }
+    c
+}
+
+/// The command that re-runs one trial alone.
+pub fn reproduce(name: &str) -> String {
+    let target = std::env::current_exe()
+        .ok()
+        .and_then(|p| p.file_stem().map(|s| s.to_string_lossy().into_owned()))
+        .map(|s| match s.rsplit_once('-') {
+            Some((t, hash)) if hash.len() == 16 && hash.chars().all(|c| c.is_ascii_hexdigit()) => t.to_string(),
+            _ => s,
+        })
+        .unwrap_or_else(|| "integrations".into());
+    format!("cargo test --test {target} -- {name} --exact")
+}
+
+fn panic_text(p: &(dyn std::any::Any + Send)) -> String {
+    p.downcast_ref::<&str>().map(|s| s.to_string()).or_else(|| p.downcast_ref::<String>().cloned()).unwrap_or_else(|| "non-string panic".into())
+}
+
+/// Run one case against a bound client.
+pub async fn run(case: &Case, spec: Arc<Spec>, binding: &Binding) -> TrialResult {
+    let endpoint = &spec.endpoints[case.endpoint];
+    let timeline = Timeline::default();
+    let policy = Policy::of(&spec);
+    let credentials = mint(&spec.overview.auth);
+    let token_url = match &spec.overview.auth {
+        Auth::Oauth2 { token_url, .. } => Some(token_url.clone()),
+        _ => None,
+    };
+    let setup = Setup {
+        spec: &spec,
+        endpoint,
+        policy: policy.clone(),
+        timeline: &timeline,
+        token_path: token_url.as_deref().map(url_path),
+        credentials: credentials.clone(),
+    };
+    let prepared = scenario::prepare(case.kind, &setup);
+    let fail = |expected: &str, problem: String| TrialResult {
+        case: case.clone(),
+        outcome: Outcome { passed: false, expected: expected.to_string(), actual: problem.clone(), problems: vec![problem.clone()], evidence: String::new() },
+        message: redact::redact(&problem),
+    };
+    let (_provider, origin) = if prepared.refused {
+        match refusing_origin().await {
+            Ok(o) => (None, o),
+            Err(e) => return fail(&prepared.expected, format!("harness could not reserve a port: {e}")),
+        }
+    } else {
+        match MockProvider::start(&timeline, prepared.routes, prepared.raw).await {
+            Ok(p) => {
+                let o = p.origin.clone();
+                (Some(p), o)
+            }
+            Err(e) => return fail(&prepared.expected, format!("harness could not start the mock provider: {e}")),
+        }
+    };
+    let ctx = Context {
+        base_url: format!("{origin}{}", url_path(&spec.overview.base_url)),
+        token_url: setup.token_path.as_ref().map(|p| format!("{origin}{p}")),
+        credentials,
+        timeout: policy.budget,
+        retry: policy.retry.clone(),
+        time_scale: policy.time_scale,
+        spec: spec.clone(),
+    };
+    let instance = match std::panic::catch_unwind(AssertUnwindSafe(|| binding.instantiate(&ctx))) {
+        Ok(i) => i,
+        Err(p) => return fail(&prepared.expected, format!("the client factory panicked: {}", panic_text(&*p))),
+    };
+    let input = endpoint.request.example.clone().unwrap_or(Value::Object(Default::default()));
+    let patience = policy.patience();
+    let mut returned = Vec::with_capacity(prepared.calls);
+    for i in 0..prepared.calls {
+        if let Some(hook) = &prepared.before_call {
+            hook(i);
+        }
+        timeline.begin_call(i);
+        let mut task = tokio::spawn(instance(Call::new(case.endpoint_id.clone(), input.clone())));
+        let r = tokio::select! {
+            joined = &mut task => match joined {
+                Ok(v) => Returned::Value(v),
+                Err(e) if e.is_panic() => Returned::Panicked(panic_text(&*e.into_panic())),
+                Err(e) => Returned::Panicked(e.to_string()),
+            },
+            _ = tokio::time::sleep(patience) => Returned::Stuck(patience),
+            _ = timeline.violation() => Returned::Stopped,
+        };
+        task.abort();
+        returned.push(r);
+    }
+    if prepared.raw {
+        // the raw server notices hang-ups asynchronously; give it a moment to record them
+        for _ in 0..50 {
+            if timeline.arrivals().iter().all(|a| a.hung_up_after.is_some()) {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+    let verdict = (prepared.judge)(&Observed { returned: &returned, timeline: &timeline });
+    let passed = verdict.problems.is_empty();
+    let headers: Vec<&str> = prepared.headers.iter().map(String::as_str).collect();
+    let message = if passed {
+        String::new()
+    } else {
+        let mut m = format!("expected: {}\nfound:    {}\n\nproblems:\n", prepared.expected, verdict.actual);
+        for p in &verdict.problems {
+            m.push_str(&format!("  - {}\n", p.replace('\n', "\n    ")));
+        }
+        m.push_str("\nclient returned:\n");
+        for (i, r) in returned.iter().enumerate() {
+            m.push_str(&format!("  call {}: {}\n", i + 1, r.describe()));
+        }
+        m.push_str("\nrequest timeline (as the mock provider saw it):\n");
+        m.push_str(&timeline.render(&headers));
+        if !verdict.evidence.is_empty() {
+            m.push_str(&format!("\n{}\n", verdict.evidence));
+        }
+        m.push_str(&format!("\nspec:      {} (endpoint {})\n", spec.locate(&format!("endpoints[{}]", case.endpoint)), endpoint.label()));
+        m.push_str(&format!("reproduce: {}\n", reproduce(&case.name())));
+        redact::redact(&m)
+    };
+    TrialResult {
+        case: case.clone(),
+        outcome: Outcome { passed, expected: prepared.expected, actual: redact::redact(&verdict.actual), problems: verdict.problems, evidence: verdict.evidence },
+        message,
+    }
+}
