@@ -2,10 +2,12 @@
 //!
 //! Every credential the harness hands a client, every value of an environment variable
 //! named in a spec's secrets, and every token the mock servers mint is registered here
-//! (process-wide, append-only) and replaced by `[REDACTED]` in output. Credential-bearing
+//! (process-wide; a trial's own secrets for as long as the trial runs) and replaced by
+//! `[REDACTED]` in output. Credential-bearing
 //! headers are masked whatever their value.
 
-use std::sync::{Mutex, OnceLock};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock, RwLock};
 
 const MASK: &str = "[REDACTED]";
 
@@ -13,22 +15,65 @@ const MASK: &str = "[REDACTED]";
 pub const SENSITIVE_HEADERS: [&str; 6] =
     ["authorization", "proxy-authorization", "cookie", "set-cookie", "x-api-key", "api-key"];
 
-fn registry() -> &'static Mutex<Vec<String>> {
-    static SECRETS: OnceLock<Mutex<Vec<String>>> = OnceLock::new();
-    SECRETS.get_or_init(|| Mutex::new(Vec::new()))
+type Entries = Arc<Vec<(u64, String)>>;
+
+fn registry() -> &'static RwLock<Entries> {
+    static SECRETS: OnceLock<RwLock<Entries>> = OnceLock::new();
+    SECRETS.get_or_init(RwLock::default)
 }
 
-/// Register a value that must never appear in output. Values shorter than 4 bytes are
-/// ignored (masking them would shred ordinary text).
-pub fn register(secret: &str) {
+fn next_id() -> u64 {
+    static NEXT: AtomicU64 = AtomicU64::new(1);
+    NEXT.fetch_add(1, Ordering::Relaxed)
+}
+
+/// Copy-on-write update, so readers never wait on a long scan.
+fn update(f: impl FnOnce(&mut Vec<(u64, String)>)) {
+    let mut guard = registry().write().unwrap_or_else(|p| p.into_inner());
+    let mut next = guard.as_ref().clone();
+    f(&mut next);
+    // longest first, so a secret that contains another is masked whole
+    next.sort_by_key(|(_, s)| std::cmp::Reverse(s.len()));
+    *guard = Arc::new(next);
+}
+
+fn add(id: u64, secret: &str) {
     if secret.len() < 4 {
         return;
     }
-    let mut all = registry().lock().unwrap_or_else(|p| p.into_inner());
-    if !all.iter().any(|s| s == secret) {
-        all.push(secret.to_string());
-        // longest first, so a secret that contains another is masked whole
-        all.sort_by_key(|s| std::cmp::Reverse(s.len()));
+    update(|all| all.push((id, secret.to_string())));
+}
+
+/// Register a value that must never appear in output, for the life of the process.
+/// Values shorter than 4 bytes are ignored (masking them would shred ordinary text).
+pub fn register(secret: &str) {
+    add(0, secret);
+}
+
+/// Secrets registered for as long as this value lives (one trial's credentials), so the
+/// registry does not grow with the number of trials.
+#[derive(Debug)]
+pub struct Registration {
+    id: u64,
+}
+
+impl Default for Registration {
+    fn default() -> Self {
+        Registration { id: next_id() }
+    }
+}
+
+impl Registration {
+    /// Mask `secret` until this registration is dropped.
+    pub fn add(&self, secret: &str) {
+        add(self.id, secret);
+    }
+}
+
+impl Drop for Registration {
+    fn drop(&mut self) {
+        let id = self.id;
+        update(|all| all.retain(|(i, _)| *i != id));
     }
 }
 
@@ -43,9 +88,9 @@ pub fn register_env<'a>(names: impl IntoIterator<Item = &'a str>) {
 
 /// `text` with every registered secret masked.
 pub fn redact(text: &str) -> String {
-    let all = registry().lock().unwrap_or_else(|p| p.into_inner());
+    let all = registry().read().unwrap_or_else(|p| p.into_inner()).clone();
     let mut out = text.to_string();
-    for s in all.iter() {
+    for (_, s) in all.iter() {
         if out.contains(s.as_str()) {
             out = out.replace(s.as_str(), MASK);
         }
@@ -91,10 +136,13 @@ mod tests {
 
     #[test]
     fn registered_values_and_auth_headers_are_masked() {
-        register("sk_test_canary_0123456789");
+        let r = Registration::default();
+        r.add("sk_test_canary_0123456789");
         assert_eq!(redact("key=sk_test_canary_0123456789;"), "key=[REDACTED];");
         assert_eq!(header_value("Authorization", "Bearer abc.def"), "Bearer [REDACTED]");
         assert_eq!(header_value("X-Api-Key", "whatever"), "[REDACTED]");
         assert_eq!(header_value("Idempotency-Key", "k-1"), "k-1");
+        drop(r);
+        assert_eq!(redact("sk_test_canary_0123456789"), "sk_test_canary_0123456789");
     }
 }

@@ -234,11 +234,13 @@ impl MockProvider {
     /// Start a provider serving `routes`; on the raw TCP server when any route may need it.
     pub async fn start(timeline: &Timeline, routes: Vec<Route>, raw: bool) -> std::io::Result<MockProvider> {
         if raw {
-            let listener = TcpListener::bind("127.0.0.1:0").await?;
+            let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+            listener.set_nonblocking(true)?;
             let addr = listener.local_addr()?;
             let timeline = timeline.clone();
             let routes = Arc::new(routes);
-            let task = tokio::spawn(async move {
+            let task = server_runtime().spawn(async move {
+                let Ok(listener) = TcpListener::from_std(listener) else { return };
                 // connections live in the set, so dropping the provider ends them all
                 let mut connections = tokio::task::JoinSet::new();
                 while let Ok((stream, _)) = listener.accept().await {
@@ -259,6 +261,21 @@ impl MockProvider {
         }
         Ok(MockProvider { origin: server.uri(), _wiremock: Some(server), raw: None })
     }
+}
+
+/// The runtime raw servers run on: their own threads, so that arrival and hang-up times
+/// are taken when the bytes come in, not when a runtime busy with clients gets round to it.
+fn server_runtime() -> &'static tokio::runtime::Handle {
+    static RT: std::sync::OnceLock<tokio::runtime::Runtime> = std::sync::OnceLock::new();
+    RT.get_or_init(|| {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .thread_name("oc-integrate-server")
+            .enable_all()
+            .build()
+            .unwrap_or_else(|e| panic!("oc-integrate cannot start its server runtime: {e}"))
+    })
+    .handle()
 }
 
 /// An origin on which nothing listens: connections to it are refused.

@@ -30,7 +30,7 @@ fn url_path(url: &str) -> String {
 }
 
 /// Fresh fake credentials for a trial, registered for redaction.
-fn mint(auth: &Auth) -> Credentials {
+fn mint(auth: &Auth, secrets: &redact::Registration) -> Credentials {
     let stem = uuid::Uuid::new_v4().simple().to_string()[..16].to_string();
     let c = match auth {
         Auth::None => Credentials::default(),
@@ -44,7 +44,7 @@ fn mint(auth: &Auth) -> Credentials {
         },
     };
     for s in [&c.api_key, &c.client_secret, &c.access_token, &c.refresh_token].into_iter().flatten() {
-        redact::register(s);
+        secrets.add(s);
     }
     c
 }
@@ -71,7 +71,8 @@ pub async fn run(case: &Case, spec: Arc<Spec>, binding: &Binding) -> TrialResult
     let endpoint = &spec.endpoints[case.endpoint];
     let timeline = Timeline::default();
     let policy = Policy::of(&spec);
-    let credentials = mint(&spec.overview.auth);
+    let secrets = Arc::new(redact::Registration::default());
+    let credentials = mint(&spec.overview.auth, &secrets);
     let token_url = match &spec.overview.auth {
         Auth::Oauth2 { token_url, .. } => Some(token_url.clone()),
         _ => None,
@@ -83,6 +84,7 @@ pub async fn run(case: &Case, spec: Arc<Spec>, binding: &Binding) -> TrialResult
         timeline: &timeline,
         token_path: token_url.as_deref().map(url_path),
         credentials: credentials.clone(),
+        secrets: secrets.clone(),
     };
     let prepared = scenario::prepare(case.kind, &setup);
     let fail = |expected: &str, problem: String| TrialResult {

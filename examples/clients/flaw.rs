@@ -56,6 +56,6 @@ pub enum Flaw {
     IgnoresContentType,
     /// Sends the JSON body without a Content-Type header.
     NoContentType,
-    /// Sends the API key without its `Bearer ` prefix.
+    /// Sends the credential without its `Bearer ` prefix.
     AuthWithoutPrefix,
 }

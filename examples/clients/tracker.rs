@@ -107,7 +107,7 @@ impl TrackerClient {
                 body,
                 idempotency: None,
                 idempotent,
-                auth: Some(("Authorization".into(), format!("Bearer {access}"))),
+                auth: Some(("Authorization".into(), if self.transport.has(Flaw::AuthWithoutPrefix) { access } else { format!("Bearer {access}") })),
             };
             match self.transport.send(&req).await {
                 Err(e) if e.kind == ErrorKind::Auth && !self.transport.has(Flaw::NeverRefreshes) && (!refreshed || self.transport.has(Flaw::RefreshLoop)) => {

@@ -210,13 +210,15 @@ impl Transport {
     /// Decode a JSON response into `T` at the edge: content type checked, shape enforced.
     pub fn decode<T: DeserializeOwned + Serialize + Default>(&self, resp: Response) -> Result<T, ClientError> {
         let invalid = |m: String| error(ErrorKind::InvalidResponse, m);
+        // the flawed decoder unwraps the parse before looking at anything else
+        let unwrapped: Option<Value> =
+            self.has(Flaw::PanicsOnInvalidJson).then(|| serde_json::from_slice(&resp.body).expect("provider always sends JSON"));
         if !self.has(Flaw::IgnoresContentType) && !resp.content_type.starts_with("application/json") {
             return Err(invalid(format!("expected application/json, got {:?}", resp.content_type)));
         }
-        let mut v: Value = if self.has(Flaw::PanicsOnInvalidJson) {
-            serde_json::from_slice(&resp.body).expect("provider always sends JSON")
-        } else {
-            serde_json::from_slice(&resp.body).map_err(|e| invalid(format!("body is not valid JSON: {e}")))?
+        let mut v: Value = match unwrapped {
+            Some(v) => v,
+            None => serde_json::from_slice(&resp.body).map_err(|e| invalid(format!("body is not valid JSON: {e}")))?,
         };
         let template = serde_json::to_value(T::default()).expect("defaults serialise");
         if let (Value::Object(m), Value::Object(t)) = (&mut v, &template) {

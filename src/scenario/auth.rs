@@ -20,16 +20,17 @@ struct Tokens {
     refresh: String,
     serial: u32,
     stem: String,
+    secrets: Arc<redact::Registration>,
 }
 
 impl Tokens {
     fn mint(&mut self, rotate: bool) -> (String, String) {
         self.serial += 1;
         let access = format!("oc_at_{}_{}", self.stem, self.serial + 1);
-        redact::register(&access);
+        self.secrets.add(&access);
         if rotate {
             self.refresh = format!("oc_rt_{}_{}", self.stem, self.serial + 1);
-            redact::register(&self.refresh);
+            self.secrets.add(&self.refresh);
         }
         self.valid = Some(access.clone());
         (access, self.refresh.clone())
@@ -58,6 +59,7 @@ pub(super) fn prepare(kind: Kind, s: &Setup) -> Prepared {
         refresh: creds.refresh_token.clone().unwrap_or_default(),
         serial: 0,
         stem: creds.access_token.as_deref().unwrap_or("x").trim_start_matches("oc_at_").split('_').next().unwrap_or("x").to_string(),
+        secrets: s.secrets.clone(),
     }));
     let ok = s.ok();
     let fails = kind == Kind::AuthRefreshFails;

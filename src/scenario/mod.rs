@@ -418,6 +418,8 @@ pub struct Setup<'a> {
     pub token_path: Option<String>,
     /// The credentials issued to the client for this trial.
     pub credentials: Credentials,
+    /// Where the trial's secrets are registered for redaction (tokens minted mid-trial too).
+    pub secrets: Arc<redact::Registration>,
 }
 
 impl Setup<'_> {

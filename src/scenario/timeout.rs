@@ -1,8 +1,12 @@
 //! Timeouts, in each way a real server is slow: headers late, a body that stalls, a body
 //! that trickles (defeats per-read timeouts), a socket never answered. The client must
 //! hang up within its budget; a slow answer inside the budget must still succeed.
+//!
+//! The backoff between timed-out attempts is not judged here: the server sees a hang-up
+//! only when its watcher runs, so the pause after it cannot be bounded from below
+//! soundly. Backoff is judged where arrivals alone measure it (5xx, resets).
 
-use super::{Kind, Prepared, Setup, Verdict, expect_attempts, expect_error, expect_gaps_at_least, expect_ok, gaps, list_secs};
+use super::{Kind, Prepared, Setup, Verdict, expect_attempts, expect_error, expect_ok, gaps, list_secs};
 use crate::binding::ErrorKind;
 use crate::server::Step;
 use crate::timeline::secs;
@@ -30,11 +34,10 @@ pub(super) fn prepare(kind: Kind, s: &Setup) -> Prepared {
     let within = kind == Kind::TimeoutSlowWithinBudget;
     let want = if within || !idempotent { 1 } else { n };
     let tolerance = s.policy.budget_tolerance();
-    let retry = s.policy.retry.clone();
     let expected = if within {
         format!("{what} → success on the first attempt")
     } else if idempotent {
-        format!("{what} → each of {n} attempts abandoned within {} (+{} tolerance), backoff between them, then a Timeout error", secs(budget), secs(tolerance))
+        format!("{what} → each of {n} attempts abandoned within {} (+{} tolerance), then a Timeout error", secs(budget), secs(tolerance))
     } else {
         format!("{what} → abandoned within {} (+{} tolerance), not retried (not idempotent), a Timeout error", secs(budget), secs(tolerance))
     };
@@ -63,13 +66,6 @@ pub(super) fn prepare(kind: Kind, s: &Setup) -> Prepared {
                         Some(_) => {}
                         None => p.push(format!("expected attempt {} abandoned within {}, found the client never hung up", i + 1, secs(budget))),
                     }
-                }
-                if idempotent {
-                    let g = gaps(&a);
-                    let mins: Vec<_> = (0..g.len() as u32).map(|k| retry.backoff(k)).collect();
-                    // a gap spans the abandoned attempt plus the backoff
-                    let spans: Vec<_> = g.iter().zip(&held).map(|(g, h)| g.saturating_sub(h.unwrap_or_default())).collect();
-                    expect_gaps_at_least(&spans, &mins, "backoff after a timeout", &mut p);
                 }
                 expect_error(r, &[ErrorKind::Timeout], None, &mut p);
             }

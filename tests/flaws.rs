@@ -1,0 +1,174 @@
+//! The proof that the tester catches what it claims: the correct example clients pass
+//! every generated case, and a client with exactly one flaw fails exactly the cases that
+//! flaw should fail, and no others. Every scenario kind is failed by at least one flaw.
+
+#[path = "../examples/clients/mod.rs"]
+mod clients;
+
+use std::collections::{BTreeSet, HashMap};
+use std::path::Path;
+
+use clients::flaw::Flaw;
+use oc_integrate::scenario::{Kind, Kind::*};
+use oc_integrate::spec::{Endpoint, Method, Spec, load_dir};
+use oc_integrate::{Binding, Harness};
+use rstest::rstest;
+
+const DIR: &str = "examples/integrations";
+
+fn specs() -> HashMap<String, Spec> {
+    load_dir(Path::new(DIR)).unwrap().into_iter().map(|s| s.unwrap()).map(|s| (s.id.clone(), s)).collect()
+}
+
+/// The kinds a flaw must fail on an endpoint (before intersecting with what applies).
+fn should_fail(flaw: Option<Flaw>, e: &Endpoint) -> Vec<Kind> {
+    let idem = e.is_idempotent();
+    let keyed_post = e.method == Method::POST && e.idempotency_header.is_some() && idem;
+    let only_if = |cond: bool, kinds: &[Kind]| if cond { kinds.to_vec() } else { Vec::new() };
+    let timeouts = [TimeoutHeadersLate, TimeoutBodyStalls, TimeoutBodyTrickles, TimeoutNoAnswer];
+    let Some(flaw) = flaw else { return Vec::new() };
+    match flaw {
+        Flaw::NeverRefreshes | Flaw::ForgetsRotatedRefreshToken => vec![AuthExpired],
+        Flaw::RefreshLoop => vec![AuthRefreshFails],
+        Flaw::IgnoresRetryAfter => vec![RateLimitRetryAfter, RateLimitRetryAfterDate, RateLimitStorm],
+        Flaw::MisreadsRetryAfterDate => vec![RateLimitRetryAfterDate],
+        Flaw::RetriesForever => [vec![RateLimitStorm], only_if(idem, &[ServerErrorPersists])].concat(),
+        Flaw::NoBackoff => only_if(
+            idem,
+            &[ServerErrorRecovers, ServerErrorPersists, ServerErrorMaintenance, ConnectionResetBeforeResponse, ConnectionResetDuringResponse, ConnectionTruncatedBody],
+        ),
+        Flaw::ConstantBackoff => only_if(idem, &[ServerErrorRecovers, ServerErrorPersists, ServerErrorMaintenance]),
+        Flaw::Treats503Like500 => only_if(idem, &[ServerErrorMaintenance]),
+        Flaw::RetriesClientErrors => vec![ClientErrorNotRetried],
+        Flaw::NoTimeout => timeouts.to_vec(),
+        Flaw::TimeoutOnHeadersOnly => vec![TimeoutBodyStalls, TimeoutBodyTrickles],
+        Flaw::PerReadTimeoutOnly => vec![TimeoutBodyTrickles],
+        Flaw::TimeoutTooShort => vec![TimeoutSlowWithinBudget],
+        Flaw::NewIdempotencyKeyPerRetry => only_if(keyed_post, &[DuplicatePost]),
+        Flaw::RetriesNonIdempotent => only_if(
+            !idem,
+            &[
+                [ServerErrorRecovers, ServerErrorPersists, ServerErrorMaintenance, DuplicatePost].as_slice(),
+                &timeouts,
+                &[ConnectionResetBeforeResponse, ConnectionResetDuringResponse, ConnectionTruncatedBody],
+            ]
+            .concat(),
+        ),
+        Flaw::NoRetryOnConnectionErrors => [
+            only_if(idem, &[ConnectionResetBeforeResponse, ConnectionResetDuringResponse, ConnectionTruncatedBody]),
+            only_if(keyed_post, &[DuplicatePost]),
+        ]
+        .concat(),
+        Flaw::LoopsOnConnectRefused => vec![ConnectionRefused],
+        Flaw::StrictUnknownFields => vec![DriftExtraField],
+        Flaw::DefaultsMissingField => vec![DriftMissingField, DriftRenamedField],
+        Flaw::CoercesTypes => vec![DriftTypeChanged],
+        Flaw::NullAsDefault => vec![DriftNullValue],
+        Flaw::PanicsOnMissingField => vec![DriftMissingField, DriftRenamedField, DriftNullValue, DriftTypeChanged],
+        Flaw::PanicsOnInvalidJson => vec![DriftEmptyBody, DriftTruncatedJson, DriftNotJson],
+        Flaw::IgnoresContentType => vec![DriftWrongContentType],
+        Flaw::NoContentType => only_if(e.request_body().is_some(), &[Conformance]),
+        Flaw::AuthWithoutPrefix => only_if(e.auth, &[Conformance, AuthExpired]),
+    }
+}
+
+/// Which example services a flaw can exist in.
+fn services(flaw: Option<Flaw>) -> &'static [&'static str] {
+    match flaw {
+        Some(Flaw::NeverRefreshes | Flaw::RefreshLoop | Flaw::ForgetsRotatedRefreshToken) => &["tracker"],
+        Some(Flaw::NewIdempotencyKeyPerRetry) => &["payments"],
+        _ => &["payments", "tracker"],
+    }
+}
+
+fn binding(service: &str, flaws: &'static [Flaw]) -> Binding {
+    match service {
+        "payments" => clients::payments::binding(flaws),
+        _ => clients::tracker::binding(flaws),
+    }
+}
+
+#[rstest]
+#[case::correct(None)]
+#[case(Some(Flaw::NeverRefreshes))]
+#[case(Some(Flaw::RefreshLoop))]
+#[case(Some(Flaw::ForgetsRotatedRefreshToken))]
+#[case(Some(Flaw::IgnoresRetryAfter))]
+#[case(Some(Flaw::MisreadsRetryAfterDate))]
+#[case(Some(Flaw::RetriesForever))]
+#[case(Some(Flaw::NoBackoff))]
+#[case(Some(Flaw::ConstantBackoff))]
+#[case(Some(Flaw::Treats503Like500))]
+#[case(Some(Flaw::RetriesClientErrors))]
+#[case(Some(Flaw::NoTimeout))]
+#[case(Some(Flaw::TimeoutOnHeadersOnly))]
+#[case(Some(Flaw::PerReadTimeoutOnly))]
+#[case(Some(Flaw::TimeoutTooShort))]
+#[case(Some(Flaw::NewIdempotencyKeyPerRetry))]
+#[case(Some(Flaw::RetriesNonIdempotent))]
+#[case(Some(Flaw::NoRetryOnConnectionErrors))]
+#[case(Some(Flaw::LoopsOnConnectRefused))]
+#[case(Some(Flaw::StrictUnknownFields))]
+#[case(Some(Flaw::DefaultsMissingField))]
+#[case(Some(Flaw::CoercesTypes))]
+#[case(Some(Flaw::NullAsDefault))]
+#[case(Some(Flaw::PanicsOnMissingField))]
+#[case(Some(Flaw::PanicsOnInvalidJson))]
+#[case(Some(Flaw::IgnoresContentType))]
+#[case(Some(Flaw::NoContentType))]
+#[case(Some(Flaw::AuthWithoutPrefix))]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flawed_client_fails_exactly_its_scenarios(#[case] flaw: Option<Flaw>) {
+    let specs = specs();
+    let flaws: &'static [Flaw] = Box::leak(flaw.into_iter().collect::<Vec<_>>().into_boxed_slice());
+    for service in services(flaw) {
+        let spec = &specs[*service];
+        let harness = Harness::new(DIR).concurrency(32).bind(service, binding(service, flaws));
+        let prefix = format!("{service}::");
+        let results = harness.evaluate(|n| n.starts_with(&prefix)).await.unwrap();
+        assert!(!results.is_empty());
+        let failed: BTreeSet<String> = results.iter().filter(|r| !r.outcome.passed).map(|r| r.case.name()).collect();
+        let expected: BTreeSet<String> = results
+            .iter()
+            .filter(|r| should_fail(flaw, &spec.endpoints[r.case.endpoint]).contains(&r.case.kind))
+            .map(|r| r.case.name())
+            .collect();
+        let messages: Vec<String> = results
+            .iter()
+            .filter(|r| failed.contains(&r.case.name()) != expected.contains(&r.case.name()))
+            .map(|r| format!("== {} (failed: {})\n{}{}", r.case.name(), !r.outcome.passed, r.message, r.outcome.actual))
+            .collect();
+        assert_eq!(failed, expected, "{flaw:?} on {service}: failures differ from the flaw's scenarios\n{}", messages.join("\n"));
+        if flaw.is_some() {
+            assert!(!expected.is_empty(), "{flaw:?} must fail something on {service}");
+        }
+    }
+}
+
+/// Every scenario kind the examples generate is failed by at least one flawed client.
+#[test]
+fn every_generated_kind_has_a_flaw_that_fails_it() {
+    let specs = specs();
+    let all_flaws = [
+        Flaw::NeverRefreshes, Flaw::RefreshLoop, Flaw::ForgetsRotatedRefreshToken, Flaw::IgnoresRetryAfter,
+        Flaw::MisreadsRetryAfterDate, Flaw::RetriesForever, Flaw::NoBackoff, Flaw::ConstantBackoff,
+        Flaw::Treats503Like500, Flaw::RetriesClientErrors, Flaw::NoTimeout, Flaw::TimeoutOnHeadersOnly,
+        Flaw::PerReadTimeoutOnly, Flaw::TimeoutTooShort, Flaw::NewIdempotencyKeyPerRetry, Flaw::RetriesNonIdempotent,
+        Flaw::NoRetryOnConnectionErrors, Flaw::LoopsOnConnectRefused, Flaw::StrictUnknownFields, Flaw::DefaultsMissingField,
+        Flaw::CoercesTypes, Flaw::NullAsDefault, Flaw::PanicsOnMissingField, Flaw::PanicsOnInvalidJson,
+        Flaw::IgnoresContentType, Flaw::NoContentType, Flaw::AuthWithoutPrefix,
+    ];
+    let mut uncovered = Vec::new();
+    for spec in specs.values() {
+        for case in oc_integrate::scenario::plan(spec) {
+            let e = &spec.endpoints[case.endpoint];
+            let caught = all_flaws.iter().any(|f| services(Some(*f)).contains(&spec.id.as_str()) && should_fail(Some(*f), e).contains(&case.kind));
+            if !caught {
+                uncovered.push(case.name());
+            }
+        }
+    }
+    assert!(uncovered.is_empty(), "generated cases no flawed client fails: {uncovered:?}");
+    let kinds: BTreeSet<Kind> = specs.values().flat_map(|s| oc_integrate::scenario::plan(s)).map(|c| c.kind).collect();
+    assert_eq!(kinds.len(), Kind::ALL.len(), "the examples must exercise every scenario kind");
+}
