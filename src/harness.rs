@@ -127,7 +127,9 @@ impl Harness {
             .collect())
     }
 
-    fn trials(&self) -> Result<Vec<Trial>, HarnessError> {
+    /// The libtest-mimic trials: one per case, plus a failing `<service>::spec` trial per
+    /// broken spec and a failing `<service>::binding` trial per service bound on one side only.
+    pub fn trials(&self) -> Result<Vec<Trial>, HarnessError> {
         let mut trials = Vec::new();
         for entry in self.entries()? {
             match entry {

@@ -70,11 +70,13 @@ struct Ctx<'a> {
 
 impl Ctx<'_> {
     fn err(&self, path: &str, message: impl Into<String>) -> SpecError {
+        let message = message.into();
+        let at = if message.contains("found unknown field") { self.map.locate_key(path) } else { self.map.locate(path) };
         SpecError {
             file: self.file.to_path_buf(),
-            at: Some(self.map.locate(path)),
+            at: Some(at),
             path: path.to_string(),
-            message: message.into(),
+            message,
         }
     }
 }

@@ -7,7 +7,7 @@
 //! `schemas/spec.schema.json` (see [`json_schema`]).
 
 mod load;
-mod yaml;
+pub mod yaml;
 
 use std::borrow::Cow;
 use std::fmt;

@@ -28,22 +28,36 @@ impl From<Marker> for Location {
 /// Where each value of a parsed document starts, by path.
 #[derive(Debug, Default, Clone)]
 pub struct SourceMap {
-    spans: HashMap<String, Location>,
+    values: HashMap<String, Location>,
+    keys: HashMap<String, Location>,
 }
 
 impl SourceMap {
-    /// The location of `path`, or of its nearest ancestor that has one.
+    /// Where the value at `path` starts (or its key, for a key without a usable value),
+    /// else where its nearest ancestor starts; the document start for the root.
     pub fn locate(&self, path: &str) -> Location {
+        self.find(path, false)
+    }
+
+    /// Where the key of `path` is written (for errors about the key itself, such as an
+    /// unknown field), else as [`SourceMap::locate`].
+    pub fn locate_key(&self, path: &str) -> Location {
+        self.find(path, true)
+    }
+
+    fn find(&self, path: &str, key_first: bool) -> Location {
         let mut p = path.to_string();
-        loop {
-            if let Some(l) = self.spans.get(&p) {
+        while !p.is_empty() {
+            let (first, second) = if key_first { (&self.keys, &self.values) } else { (&self.values, &self.keys) };
+            if let Some(l) = first.get(&p).or_else(|| second.get(&p)) {
                 return *l;
             }
             match p.rfind(['.', '[']) {
                 Some(i) => p.truncate(i),
-                None => return self.spans.get("").copied().unwrap_or(Location { line: 1, col: 1 }),
+                None => break,
             }
         }
+        Location { line: 1, col: 1 }
     }
 }
 
@@ -66,7 +80,7 @@ struct Builder {
     stack: Vec<Frame>,
     anchors: HashMap<usize, Value>,
     root: Option<Value>,
-    spans: HashMap<String, Location>,
+    map: SourceMap,
     error: Option<SyntaxError>,
 }
 
@@ -133,13 +147,13 @@ impl MarkedEventReceiver for Builder {
         match ev {
             Event::Scalar(s, style, anchor, _) => match self.next_path() {
                 None => {
-                    self.spans.insert(child_path(self.stack_path(), &s), mark.into());
+                    self.map.keys.insert(child_path(self.stack_path(), &s), mark.into());
                     if let Some(Frame::Map(_, _, key, _)) = self.stack.last_mut() {
                         *key = Some(s);
                     }
                 }
                 Some(path) => {
-                    self.spans.entry(path).or_insert(mark.into());
+                    self.map.values.insert(path, mark.into());
                     let v = scalar(s, style);
                     self.remember(anchor, &v);
                     self.push_value(v);
@@ -153,7 +167,7 @@ impl MarkedEventReceiver for Builder {
                     });
                     return;
                 };
-                self.spans.entry(path.clone()).or_insert(mark.into());
+                self.map.values.insert(path.clone(), mark.into());
                 let frame = if matches!(ev, Event::SequenceStart(..)) {
                     Frame::Seq(Vec::new(), path, anchor)
                 } else {
@@ -203,7 +217,7 @@ pub fn parse(text: &str) -> Result<(Value, SourceMap), SyntaxError> {
         return Err(e);
     }
     let root = b.root.unwrap_or(Value::Null);
-    Ok((root, SourceMap { spans: b.spans }))
+    Ok((root, b.map))
 }
 
 #[cfg(test)]
@@ -216,7 +230,9 @@ mod tests {
         let (v, map) = parse(text).unwrap();
         assert_eq!(v["endpoints"][1]["method"], "FETCH");
         assert_eq!(map.locate("endpoints[1].method"), Location { line: 6, col: 13 });
-        assert_eq!(map.locate("endpoints[1].nope"), Location { line: 5, col: 7 });
+        assert_eq!(map.locate("endpoints[1].id"), Location { line: 5, col: 9 });
+        assert_eq!(map.locate_key("endpoints[1].method"), Location { line: 6, col: 5 });
+        assert_eq!(map.locate(""), Location { line: 1, col: 1 });
     }
 
     #[test]

@@ -1,0 +1,138 @@
+//! The spec file: its published JSON Schema stays in sync with the Rust types, the
+//! examples satisfy it, and every kind of bad input gets an error that says where
+//! (file:line:col), at which path, what was expected and what was found.
+
+use std::path::{Path, PathBuf};
+
+use oc_integrate::Harness;
+use oc_integrate::spec::{self, load_file};
+use rstest::rstest;
+
+const GOOD: &str = r#"name: Demo
+overview:
+  direction: outbound
+  auth: {kind: api_key, prefix: "Bearer "}
+  base_url: https://api.demo.example/v1
+endpoints:
+  - id: get_thing
+    method: GET
+    path: /things/{id}
+    purpose: Read a thing
+    request:
+      example: {params: {id: t1}}
+    response:
+      example: {id: t1, size: 3}
+      schema: {type: object, required: [id, size], properties: {id: {type: string}, size: {type: integer}}}
+  - id: make_thing
+    method: POST
+    path: /things
+    purpose: Make a thing
+    idempotency_header: Idempotency-Key
+    request:
+      example: {body: {size: 3}}
+    response:
+      example: {id: t2, size: 3}
+error_handling:
+  - {status: 429, meaning: Rate limited, action: respect_retry_after}
+  - {status: 5xx, meaning: Server error, action: retry_with_backoff}
+retry: {max_attempts: 3, base_delay_ms: 100, max_delay_ms: 1000}
+timeouts: {request_ms: 1000}
+"#;
+
+/// Write `text` as `<tmp>/<service>/spec.yaml` and return the file.
+fn write_spec(service: &str, text: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("oc-spec-{}-{}", std::process::id(), uuid::Uuid::new_v4().simple())).join(service);
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("spec.yaml");
+    std::fs::write(&file, text).unwrap();
+    file
+}
+
+#[test]
+fn published_schema_matches_the_rust_types() {
+    let committed: serde_json::Value = serde_json::from_str(&std::fs::read_to_string("schemas/spec.schema.json").unwrap()).unwrap();
+    assert_eq!(committed, spec::json_schema(), "schemas/spec.schema.json is stale: run `cargo run -- schema > schemas/spec.schema.json`");
+}
+
+#[rstest]
+#[case("examples/integrations/payments/spec.yaml")]
+#[case("examples/integrations/tracker/spec.yaml")]
+fn example_specs_satisfy_the_published_schema(#[case] file: &str) {
+    let (value, _) = spec::yaml::parse(&std::fs::read_to_string(file).unwrap()).unwrap();
+    let validator = jsonschema::validator_for(&spec::json_schema()).unwrap();
+    let errors: Vec<String> = validator.iter_errors(&value).map(|e| format!("{}: {e}", e.instance_path())).collect();
+    assert!(errors.is_empty(), "{file}: {errors:?}");
+    load_file(Path::new(file)).unwrap();
+}
+
+#[test]
+fn a_good_spec_loads() {
+    let s = load_file(&write_spec("demo", GOOD)).unwrap();
+    assert_eq!(s.id, "demo");
+    assert_eq!(s.endpoints[1].is_idempotent(), true);
+    assert_eq!(oc_integrate::scenario::plan(&s).len() > 20, true);
+}
+
+#[rstest]
+#[case::bad_method("method: GET", "method: FETCH", "8:13: endpoints[0].method: expected one of GET, POST, PUT, PATCH, DELETE, found \"FETCH\"")]
+#[case::unknown_field("    purpose: Read a thing\n", "    purpose: Read a thing\n    idempotnet: true\n", "11:5: endpoints[0].idempotnet: expected one of id, method, path, purpose, auth, rate_limit, idempotent, idempotency_header, request, response, found unknown field \"idempotnet\"")]
+#[case::wrong_type("max_attempts: 3,", "max_attempts: three,", "28:23: retry.max_attempts: expected u32, found string \"three\"")]
+#[case::missing_field("timeouts: {request_ms: 1000}\n", "", "1:1: expected field \"timeouts\", found none")]
+#[case::bad_action("action: respect_retry_after}", "action: back_off}", "26:50: error_handling[0].action: expected one of refresh_and_retry_once, respect_retry_after, retry_with_backoff, retry_with_longer_delays, fail, found \"back_off\"")]
+#[case::bad_status("status: 5xx,", "status: 6xx,", "27:14: error_handling[1].status: expected a status (100-599) or a class like \"5xx\", found \"6xx\"")]
+#[case::bad_url("https://api.demo.example/v1", "api.demo.example/v1", "5:13: overview.base_url: expected an absolute http(s) URL, found \"api.demo.example/v1\"")]
+#[case::duplicate_id("id: make_thing", "id: get_thing", "16:9: endpoints[1].id: expected a unique id, found \"get_thing\" again (first at endpoints[0])")]
+#[case::missing_param("example: {params: {id: t1}}", "example: {params: {other: t1}}", "12:16: endpoints[0].request.example: expected params.id for the path \"/things/{id}\", found none")]
+#[case::example_breaks_schema("example: {id: t1, size: 3}", "example: {id: t1, size: big}", "14:16: endpoints[0].response.example: expected the response example to satisfy its schema, found at /size: \"big\" is not of type \"integer\"")]
+#[case::bad_schema("{type: object, required", "{type: 12, required", "15:15: endpoints[0].response.schema: expected a valid JSON Schema")]
+#[case::idempotent_post_without_key("    idempotency_header: Idempotency-Key\n", "    idempotent: true\n", "20:17: endpoints[1].idempotent: expected an idempotency_header for an idempotent POST, found none")]
+#[case::yaml_syntax("  - id: get_thing\n", "  - id: [get_thing\n", "expected valid YAML, found a syntax error")]
+#[case::zero_attempts("max_attempts: 3,", "max_attempts: 0,", "28:23: retry.max_attempts: expected 1 to 10 attempts, found 0")]
+#[case::bad_rate("base_url: https://api.demo.example/v1\n", "base_url: https://api.demo.example/v1\n  rate_limit: lots\n", "6:15: overview.rate_limit: expected a rate like \"100/min\" (units: s, sec, min, h, hour, day), found \"lots\"")]
+#[case::refresh_without_oauth("{status: 429, meaning: Rate limited, action: respect_retry_after}", "{status: 401, meaning: Expired, action: refresh_and_retry_once}", "26:45: error_handling[0].action: expected overview.auth.kind oauth2 for refresh_and_retry_once, found no token endpoint")]
+fn a_bad_spec_names_file_line_column_path_expected_and_found(#[case] from: &str, #[case] to: &str, #[case] want: &str) {
+    assert!(GOOD.contains(from), "fixture text {from:?} not in GOOD");
+    let file = write_spec("demo", &GOOD.replacen(from, to, 1));
+    let err = load_file(&file).expect_err("the spec must be rejected").to_string();
+    let prefix = format!("{}:", file.display());
+    assert!(err.starts_with(&prefix), "{err}");
+    assert!(err.contains(want), "got:  {err}\nwant: …{want}…");
+}
+
+#[test]
+fn a_missing_schema_file_is_named() {
+    let file = write_spec("demo", &GOOD.replacen("      schema: {type: object, required: [id, size], properties: {id: {type: string}, size: {type: integer}}}", "      schema_file: nowhere.json", 1));
+    let err = load_file(&file).unwrap_err().to_string();
+    assert!(err.contains("endpoints[0].response.schema_file: expected a readable file at"), "{err}");
+    assert!(err.contains("nowhere.json"), "{err}");
+}
+
+#[test]
+fn a_broken_spec_is_a_failing_trial_not_a_skip() {
+    let file = write_spec("demo", &GOOD.replacen("method: GET", "method: FETCH", 1));
+    let dir = file.parent().unwrap().parent().unwrap();
+    let harness = Harness::new(dir);
+    let trials = harness.trials().unwrap();
+    assert_eq!(trials.iter().map(|t| t.name().to_string()).collect::<Vec<_>>(), vec!["demo::spec"]);
+    let args = libtest_mimic::Arguments::from_iter(["t", "--quiet"]);
+    let conclusion = libtest_mimic::run(&args, trials);
+    assert_eq!(conclusion.num_failed, 1);
+}
+
+#[test]
+fn an_unbound_service_and_an_orphan_binding_are_failing_trials() {
+    let file = write_spec("demo", GOOD);
+    let dir = file.parent().unwrap().parent().unwrap();
+    let b = oc_integrate::Binding::new(|_| (), |_, call| async move { Err(oc_integrate::ClientError::unbound(call.endpoint())) });
+    let trials = Harness::new(dir).bind("other", b).trials().unwrap();
+    let names: Vec<String> = trials.iter().map(|t| t.name().to_string()).collect();
+    assert_eq!(names, vec!["demo::binding", "other::binding"]);
+    let conclusion = libtest_mimic::run(&libtest_mimic::Arguments::from_iter(["t", "--quiet"]), trials);
+    assert_eq!(conclusion.num_failed, 2);
+}
+
+#[test]
+fn a_missing_directory_is_a_clear_startup_error() {
+    let err = Harness::new("no/such/dir").trials().err().expect("must fail").to_string();
+    assert!(err.starts_with("no/such/dir: expected a directory of integrations, found"), "{err}");
+}
