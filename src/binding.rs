@@ -218,8 +218,10 @@ impl Call {
     }
 }
 
-type BoxFuture = Pin<Box<dyn Future<Output = CallResult> + Send>>;
-type Instance = Arc<dyn Fn(Call) -> BoxFuture + Send + Sync>;
+/// The future of one bound call.
+pub type BoxFuture = Pin<Box<dyn Future<Output = CallResult> + Send>>;
+/// A client built for one trial: make a call, get its future.
+pub type Instance = Arc<dyn Fn(Call) -> BoxFuture + Send + Sync>;
 
 /// A project's client, bound to a service: a factory and a mapping from endpoint ids to calls.
 ///
@@ -261,7 +263,9 @@ impl Binding {
         }
     }
 
-    pub(crate) fn instantiate(&self, ctx: &Context) -> Instance {
+    /// Build the client for `ctx`. Lets one binding wrap another (to log calls, or to
+    /// add faults of your own) by calling the inner instance from the outer mapping.
+    pub fn instantiate(&self, ctx: &Context) -> Instance {
         (self.factory)(ctx)
     }
 }

@@ -1,0 +1,335 @@
+//! What oc-integrate itself costs, reported as ratios measured in one run.
+//!
+//! The harness makes two performance promises that no test checks: a trial adds little
+//! to what the client does (starting a mock provider, minting credentials, judging the
+//! timeline), and a suite takes little longer than the waits the spec forces on a
+//! correct client (Retry-After, backoff, timeout budgets), because trials run
+//! concurrently and spend their time on timers, not on the CPU. This bench measures both
+//! against a baseline taken in the same process, so the figures compare across machines
+//! as ratios:
+//!
+//! 1. **overhead**: N empty libtest-mimic trials versus N oc-integrate `conformance`
+//!    trials (no mandated waits) run by [`Harness::evaluate`] against the correct example
+//!    payments client, at the same concurrency; per-trial time is wall time / N.
+//! 2. **suite**: a generated suite of at least 1,000 cases of every applicable kind, run
+//!    at concurrency 64, against the floor its mandated waits set:
+//!    `max(longest single wait, sum of waits / concurrency)`.
+//!
+//! The cases come from a temporary integrations directory holding a copy of
+//! `examples/integrations/payments` whose endpoint list is repeated under fresh ids
+//! (`get_customer_0`, `get_customer_1`, …). Nothing here asserts on wall-clock time: the
+//! bench prints plain-text figures for people and CI logs to compare.
+//!
+//! Run with `cargo bench --bench harness` (see `benches/README.md`).
+
+#[allow(dead_code)]
+#[path = "../examples/clients/mod.rs"]
+mod clients;
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use clients::payments::PaymentsClient;
+use libtest_mimic::{Arguments, Trial};
+use oc_integrate::scenario::{self, Kind, Policy};
+use oc_integrate::spec::{self, Endpoint, Spec};
+use oc_integrate::trial::TrialResult;
+use oc_integrate::{Binding, Call, ClientError, ErrorKind, Harness, outcome};
+use serde_json::Value;
+
+/// Trials in each arm of the overhead comparison (rounded up to whole copies of the endpoint list).
+const OVERHEAD_TRIALS: usize = 500;
+/// Cases in the generated suite, at least (rounded up to whole copies of the endpoint list).
+const SUITE_CASES: usize = 1000;
+/// Trials at once, in every measurement (the harness's default).
+const CONCURRENCY: usize = 64;
+/// Measured runs of each overhead arm, after one warm-up run; the median is reported.
+const REPETITIONS: usize = 3;
+/// Failed suite trials whose full message is printed (the rest are listed by name).
+const FAILURES_SHOWN: usize = 10;
+
+/// The example service the generated suites are copied from.
+const EXAMPLE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/integrations/payments");
+/// How an endpoint's id line is written in the example spec.
+const ENDPOINT_ID: &str = "  - id: ";
+
+fn main() {
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("the bench's tokio runtime starts");
+    let scratch = Scratch::new();
+    let example = spec::load_file(&Path::new(EXAMPLE).join("spec.yaml")).unwrap_or_else(|e| panic!("{e}"));
+    let (cases_per_copy, endpoints_per_copy) = (scenario::plan(&example).len(), example.endpoints.len());
+
+    // 1. overhead: one conformance case per endpoint, so as many copies as trials / endpoints
+    let overhead_dir = scratch.payments("overhead", OVERHEAD_TRIALS.div_ceil(endpoints_per_copy));
+    let is_conformance = |name: &str| name.ends_with("::conformance");
+    let overhead_spec = load(&overhead_dir);
+    let n = scenario::plan(&overhead_spec).into_iter().filter(|c| is_conformance(&c.name())).count();
+    let log = scratch.root.join("libtest-mimic.log");
+    let empty = median(|| empty_trials(n, &log));
+    let mut passed = 0;
+    let harnessed = median(|| {
+        let (wall, results) = runtime.block_on(evaluate(&overhead_dir, is_conformance));
+        assert_eq!(results.len(), n, "every conformance case ran");
+        passed = results.iter().filter(|r| r.outcome.passed).count();
+        wall
+    });
+    let loading = median(|| {
+        let t = Instant::now();
+        load(&overhead_dir);
+        t.elapsed()
+    });
+    let (empty_per, harnessed_per) = (empty / n as u32, harnessed / n as u32);
+    println!(
+        "overhead: empty libtest-mimic trial {}, oc-integrate conformance trial {}, ratio {}",
+        ms(empty_per),
+        ms(harnessed_per),
+        ratio(harnessed_per.as_secs_f64() / empty_per.as_secs_f64())
+    );
+    println!(
+        "overhead: {n} trials per arm at concurrency {CONCURRENCY}, median of {REPETITIONS} runs after a warm-up; \
+         {passed}/{n} conformance trials passed; loading the {}-endpoint spec takes {} of each run ({} per trial)",
+        overhead_spec.endpoints.len(),
+        ms(loading),
+        ms(loading / n as u32)
+    );
+
+    // 2. suite: every applicable kind, against the floor of its mandated waits
+    let suite_dir = scratch.payments("suite", SUITE_CASES.div_ceil(cases_per_copy));
+    let spec = load(&suite_dir);
+    let cases = scenario::plan(&spec);
+    let policy = Policy::of(&spec);
+    let waits: Vec<Duration> = cases.iter().map(|c| mandated_wait(c.kind, &spec.endpoints[c.endpoint], &policy)).collect();
+    let longest = waits.iter().copied().max().unwrap_or_default();
+    let total: Duration = waits.iter().sum();
+    let floor = longest.max(total / CONCURRENCY as u32);
+    let (wall, results) = runtime.block_on(evaluate(&suite_dir, |_| true));
+    let failed: Vec<&TrialResult> = results.iter().filter(|r| !r.outcome.passed).collect();
+    let kinds = cases.iter().map(|c| c.kind).collect::<std::collections::BTreeSet<_>>().len();
+    for (i, r) in failed.iter().enumerate() {
+        if i < FAILURES_SHOWN {
+            println!("suite: FAILED {}\n{}", r.case.name(), r.message.trim_end());
+        } else {
+            println!("suite: FAILED {}", r.case.name());
+        }
+    }
+    println!(
+        "suite: {} cases ({kinds} kinds) at concurrency {CONCURRENCY}, {} passed, {} failed",
+        cases.len(),
+        results.len() - failed.len(),
+        failed.len()
+    );
+    println!(
+        "suite: wall {}, floor {} (longest wait {}, sum of waits {} / {CONCURRENCY}), ratio {}, {:.1} trials/s",
+        s(wall),
+        s(floor),
+        s(longest),
+        s(total),
+        ratio(wall.as_secs_f64() / floor.as_secs_f64()),
+        results.len() as f64 / wall.as_secs_f64()
+    );
+}
+
+/// The wait a correct client must spend on one case, as a lower bound: what the spec's
+/// policy forces between attempts and inside slow attempts. Jitter, connection setup and
+/// the client's own work are not counted.
+fn mandated_wait(kind: Kind, endpoint: &Endpoint, p: &Policy) -> Duration {
+    let n = p.retry.max_attempts;
+    let idempotent = endpoint.is_idempotent();
+    let backoffs = |retries: u32| (0..retries).map(|k| p.retry.backoff(k)).sum::<Duration>();
+    let if_idempotent = |d: Duration| if idempotent { d } else { Duration::ZERO };
+    // retries before the 5xx recover: 500, 502, then 200, fewer when the policy allows fewer
+    let recovers = backoffs(n.min(3).saturating_sub(1));
+    match kind {
+        // the date form is rounded up to a whole second past Retry-After: this is a lower bound
+        Kind::RateLimitRetryAfter | Kind::RateLimitRetryAfterDate => p.retry_after,
+        Kind::RateLimitStorm => p.retry_after * n.saturating_sub(1),
+        Kind::ServerErrorRecovers => if_idempotent(recovers),
+        Kind::ServerErrorPersists => if_idempotent(backoffs(n.saturating_sub(1))),
+        Kind::ServerErrorMaintenance => if_idempotent(recovers.mul_f64(p.retry.longer_delay_factor)),
+        Kind::TimeoutHeadersLate | Kind::TimeoutBodyStalls | Kind::TimeoutBodyTrickles | Kind::TimeoutNoAnswer => {
+            if idempotent { p.budget * n + backoffs(n.saturating_sub(1)) } else { p.budget }
+        }
+        Kind::TimeoutSlowWithinBudget => p.budget.mul_f64(0.4),
+        Kind::ConnectionResetBeforeResponse | Kind::ConnectionResetDuringResponse | Kind::ConnectionTruncatedBody => {
+            if_idempotent(p.retry.backoff(0))
+        }
+        // nothing was sent, so even a non-idempotent call retries a refused connection
+        Kind::ConnectionRefused => backoffs(n.saturating_sub(1)),
+        // two calls, each retried once after a 500 or a reset
+        Kind::DuplicatePost if endpoint.idempotency_header.is_some() && idempotent => p.retry.backoff(0) * 2,
+        Kind::DuplicatePost
+        | Kind::Conformance
+        | Kind::AuthExpired
+        | Kind::AuthRefreshFails
+        | Kind::ClientErrorNotRetried
+        | Kind::DriftExtraField
+        | Kind::DriftMissingField
+        | Kind::DriftTypeChanged
+        | Kind::DriftNullValue
+        | Kind::DriftRenamedField
+        | Kind::DriftEmptyBody
+        | Kind::DriftTruncatedJson
+        | Kind::DriftNotJson
+        | Kind::DriftWrongContentType => Duration::ZERO,
+    }
+}
+
+/// Run `n` trials that do nothing through libtest-mimic, output to `log`, and time it.
+fn empty_trials(n: usize, log: &Path) -> Duration {
+    let threads = CONCURRENCY.to_string();
+    let log = log.to_string_lossy();
+    let args = Arguments::from_iter(["bench", "--quiet", "--test-threads", threads.as_str(), "--logfile", log.as_ref()]);
+    let trials = (0..n).map(|i| Trial::test(format!("empty::{i}"), || Ok(()))).collect();
+    let start = Instant::now();
+    let conclusion = libtest_mimic::run(&args, trials);
+    let wall = start.elapsed();
+    assert!(!conclusion.has_failed(), "an empty trial failed");
+    wall
+}
+
+/// Run the cases of `dir` that pass `filter` against the correct payments client, and time it.
+async fn evaluate(dir: &Path, filter: impl Fn(&str) -> bool) -> (Duration, Vec<TrialResult>) {
+    let harness = Harness::new(dir).concurrency(CONCURRENCY).bind("payments", payments_binding());
+    let start = Instant::now();
+    let results = harness.evaluate(filter).await.unwrap_or_else(|e| panic!("the harness could not run {}: {e}", dir.display()));
+    (start.elapsed(), results)
+}
+
+/// The example payments client, bound to every generated endpoint: the id without its
+/// copy suffix (`get_customer_12` → `get_customer`) picks the method. The example's own
+/// `binding` matches ids exactly, so it cannot serve the copies.
+fn payments_binding() -> Binding {
+    Binding::new(
+        |ctx| PaymentsClient::new(ctx, &[]),
+        |client: Arc<PaymentsClient>, call: Call| async move {
+            let body = call.input().get("body").cloned().unwrap_or(Value::Null);
+            let id = || call.param("id").ok_or_else(|| ClientError::new(ErrorKind::Other, "missing path parameter id"));
+            match original_id(call.endpoint()) {
+                "create_customer" => outcome(client.create_customer(&body).await),
+                "get_customer" => outcome(client.get_customer(&id()?).await),
+                "capture_payment" => outcome(client.capture_payment(&id()?, &body).await),
+                _ => Err(ClientError::unbound(call.endpoint())),
+            }
+        },
+    )
+}
+
+/// `get_customer_12` → `get_customer`; an id without a numeric suffix is returned as is.
+fn original_id(id: &str) -> &str {
+    match id.rsplit_once('_') {
+        Some((original, k)) if !k.is_empty() && k.bytes().all(|b| b.is_ascii_digit()) => original,
+        _ => id,
+    }
+}
+
+/// The one spec in an integrations directory, loaded as the harness loads it
+/// (including the `OC_TIME_SCALE` override, so the floor matches what runs).
+fn load(dir: &Path) -> Spec {
+    let mut specs = spec::load_dir(dir).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(specs.len(), 1, "{} holds exactly one service", dir.display());
+    let mut spec = specs.remove(0).unwrap_or_else(|e| panic!("{e}"));
+    let scale = std::env::var("OC_TIME_SCALE").ok().and_then(|s| s.parse::<f64>().ok()).filter(|s| *s > 0.0 && *s <= 1.0);
+    if let Some(scale) = scale {
+        spec.test_profile.time_scale = scale;
+    }
+    spec
+}
+
+/// A temporary directory for the generated integrations and the libtest-mimic log, removed on drop.
+struct Scratch {
+    root: PathBuf,
+}
+
+impl Scratch {
+    fn new() -> Scratch {
+        let nanos = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default().as_nanos();
+        let root = std::env::temp_dir().join(format!("oc-integrate-bench-{}-{nanos}", std::process::id()));
+        fs::create_dir_all(&root).unwrap_or_else(|e| panic!("cannot create {}: {e}", root.display()));
+        Scratch { root }
+    }
+
+    /// An integrations directory `<root>/<name>` holding the example `payments` service
+    /// (spec and schemas) with its endpoint list repeated `copies` times.
+    fn payments(&self, name: &str, copies: usize) -> PathBuf {
+        let dir = self.root.join(name);
+        let service = dir.join("payments");
+        copy_dir(Path::new(EXAMPLE), &service);
+        let original = fs::read_to_string(Path::new(EXAMPLE).join("spec.yaml")).expect("the example spec is readable");
+        fs::write(service.join("spec.yaml"), replicate_endpoints(&original, copies)).expect("the generated spec is writable");
+        dir
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = fs::remove_dir_all(&self.root);
+    }
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    fs::create_dir_all(to).unwrap_or_else(|e| panic!("cannot create {}: {e}", to.display()));
+    for entry in fs::read_dir(from).unwrap_or_else(|e| panic!("cannot read {}: {e}", from.display())) {
+        let path = entry.expect("a readable directory entry").path();
+        let target = to.join(path.file_name().expect("entries have names"));
+        if path.is_dir() {
+            copy_dir(&path, &target);
+        } else {
+            fs::copy(&path, &target).unwrap_or_else(|e| panic!("cannot copy {}: {e}", path.display()));
+        }
+    }
+}
+
+/// The spec text with its `endpoints:` block written `copies` times, each endpoint id
+/// suffixed with the copy number (`create_customer` → `create_customer_0`, …).
+fn replicate_endpoints(yaml: &str, copies: usize) -> String {
+    let lines: Vec<&str> = yaml.lines().collect();
+    let start = lines.iter().position(|l| *l == "endpoints:").expect("the example spec has a top-level endpoints: list") + 1;
+    let end = lines[start..]
+        .iter()
+        .position(|l| l.starts_with(|c: char| !c.is_whitespace() && c != '#'))
+        .map_or(lines.len(), |i| start + i);
+    let mut out = String::new();
+    for line in &lines[..start] {
+        out.push_str(line);
+        out.push('\n');
+    }
+    for k in 0..copies {
+        for line in &lines[start..end] {
+            match line.strip_prefix(ENDPOINT_ID) {
+                Some(id) => out.push_str(&format!("{ENDPOINT_ID}{}_{k}\n", id.trim())),
+                None => {
+                    out.push_str(line);
+                    out.push('\n');
+                }
+            }
+        }
+    }
+    for line in &lines[end..] {
+        out.push_str(line);
+        out.push('\n');
+    }
+    assert!(out.matches(ENDPOINT_ID).count() > 0, "no endpoint ids written as {ENDPOINT_ID:?}…");
+    out
+}
+
+/// Run `f` once to warm up, then `REPETITIONS` times, and return the median.
+fn median(mut f: impl FnMut() -> Duration) -> Duration {
+    f();
+    let mut runs: Vec<Duration> = (0..REPETITIONS).map(|_| f()).collect();
+    runs.sort();
+    runs[runs.len() / 2]
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.3} ms", d.as_secs_f64() * 1e3)
+}
+
+fn s(d: Duration) -> String {
+    format!("{:.2} s", d.as_secs_f64())
+}
+
+fn ratio(r: f64) -> String {
+    if r >= 100.0 { format!("{r:.0}x") } else if r >= 10.0 { format!("{r:.1}x") } else { format!("{r:.2}x") }
+}

@@ -1,0 +1,96 @@
+//! Secrets never reach output. Planted canaries — the harness-issued credentials, tokens
+//! minted mid-trial, and the value of an environment variable named in a spec's secrets —
+//! are leaked by a deliberately careless client into its errors, its returned values and
+//! its panics; none of them may appear in any text the harness produces.
+
+#[path = "../examples/clients/mod.rs"]
+mod clients;
+
+use std::process::Command;
+
+use oc_integrate::{Binding, Call, ClientError, Harness, redact};
+use serde_json::json;
+
+const ENV_CANARY: &str = "sk_live_CANARY_7f3a9c2e5b";
+/// Every credential the harness issues starts with one of these.
+const ISSUED: [&str; 4] = ["oc_key_", "oc_secret_", "oc_at_", "oc_rt_"];
+
+/// Wraps a correct example binding and leaks every secret it can reach.
+fn leaky(inner: Binding, env: &'static str) -> Binding {
+    Binding::new(
+        move |ctx| {
+            let c = ctx.credentials();
+            let secrets = [&c.api_key, &c.client_secret, &c.access_token, &c.refresh_token]
+                .into_iter()
+                .flatten()
+                .cloned()
+                .collect::<Vec<_>>()
+                .join(",");
+            (inner.instantiate(ctx), secrets)
+        },
+        move |state, call: Call| async move {
+            let (client, secrets) = &*state;
+            let env_value = std::env::var(env).unwrap_or_default();
+            let leak = format!("creds={secrets} env={env_value}");
+            match client(call).await {
+                Ok(mut v) => {
+                    if let Some(m) = v.as_object_mut() {
+                        m.insert("debug".into(), json!(leak));
+                    }
+                    Ok(v)
+                }
+                Err(e) if e.kind == oc_integrate::ErrorKind::InvalidResponse => panic!("cannot parse response ({leak})"),
+                Err(e) => Err(ClientError { message: format!("{} [{leak}]", e.message), ..e }),
+            }
+        },
+    )
+}
+
+fn assert_clean(text: &str, what: &str) {
+    assert!(!text.contains(ENV_CANARY), "{what} leaks the env canary:\n{text}");
+    for p in ISSUED {
+        assert!(!text.contains(p), "{what} leaks an issued credential ({p}…):\n{text}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_secret_reaches_any_output() {
+    // SAFETY: this test binary sets the variable before any thread reads it.
+    unsafe { std::env::set_var("PAYMENTS_API_KEY", ENV_CANARY) };
+    let harness = Harness::new("examples/integrations")
+        .concurrency(32)
+        .bind("payments", leaky(clients::payments::binding(&[]), "PAYMENTS_API_KEY"))
+        .bind("tracker", leaky(clients::tracker::binding(&[]), "PAYMENTS_API_KEY"));
+    let results = harness.evaluate(|_| true).await.unwrap();
+    let mut masked = 0;
+    for r in &results {
+        let o = &r.outcome;
+        let all = [r.message.as_str(), &o.expected, &o.actual, &o.problems.join("\n"), &o.evidence].join("\n");
+        assert_clean(&all, &r.case.name());
+        masked += all.matches("[REDACTED]").count();
+    }
+    assert!(results.iter().any(|r| !r.outcome.passed), "the leaky client must fail cases, so failure output is exercised");
+    assert!(results.iter().any(|r| r.outcome.evidence.contains("[REDACTED]")), "diffs must carry masked leaks");
+    assert!(masked > results.len(), "leaks must have been attempted and masked ({masked} masks)");
+}
+
+/// The panic hook the harness installs masks secrets in panic messages. Run in a child
+/// process so its stderr can be read.
+#[test]
+fn panic_messages_are_redacted() {
+    if std::env::var("OC_CANARY_CHILD").is_ok() {
+        redact::register(ENV_CANARY);
+        redact::install_panic_hook();
+        panic!("client blew up with key {ENV_CANARY}");
+    }
+    let out = Command::new(std::env::current_exe().unwrap())
+        .args(["panic_messages_are_redacted", "--exact", "--nocapture", "--test-threads=1"])
+        .env("OC_CANARY_CHILD", "1")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(stderr.contains("client blew up with key [REDACTED]"), "{stderr}");
+    assert_clean(&stderr, "the panic hook");
+    assert_clean(&String::from_utf8_lossy(&out.stdout), "the panic hook");
+}
