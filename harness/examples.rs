@@ -2,6 +2,7 @@
 //! `cargo test --test examples`.
 
 #[path = "../examples/clients/mod.rs"]
+#[allow(dead_code)] // each target uses part of the shared example clients
 mod clients;
 
 use oc_integrate::Harness;

@@ -4,6 +4,7 @@
 //! its panics; none of them may appear in any text the harness produces.
 
 #[path = "../examples/clients/mod.rs"]
+#[allow(dead_code)] // each target uses part of the shared example clients
 mod clients;
 
 use std::process::Command;

@@ -3,6 +3,7 @@
 //! flaw should fail, and no others. Every scenario kind is failed by at least one flaw.
 
 #[path = "../examples/clients/mod.rs"]
+#[allow(dead_code)] // each target uses part of the shared example clients
 mod clients;
 
 use std::collections::{BTreeSet, HashMap};

@@ -9,8 +9,8 @@ use crate::spec::Auth;
 
 /// A unified diff of two JSON values, pretty-printed.
 pub(super) fn json_diff(label_a: &str, a: &Value, label_b: &str, b: &Value) -> String {
-    let pa = serde_json::to_string_pretty(a).unwrap_or_default();
-    let pb = serde_json::to_string_pretty(b).unwrap_or_default();
+    let pa = serde_json::to_string_pretty(a).unwrap_or_default() + "\n";
+    let pb = serde_json::to_string_pretty(b).unwrap_or_default() + "\n";
     let diff = similar::TextDiff::from_lines(&pa, &pb);
     redact::redact(&diff.unified_diff().context_radius(3).header(label_a, label_b).to_string())
 }

@@ -515,9 +515,9 @@ pub fn expect_error(r: &Returned, kinds: &[ErrorKind], status: Option<u16>, prob
     match r.error() {
         Some((k, st)) if kinds.contains(&k) && (status.is_none() || st == status) => {}
         Some((k, st)) if kinds.contains(&k) => {
-            problems.push(format!("expected a {want} error{want_status}, found a {k:?} error with status {}", st.map(|s| s.to_string()).unwrap_or("none".into())))
+            problems.push(format!("expected an error of kind {want}{want_status}, found a {k:?} error with status {}", st.map(|s| s.to_string()).unwrap_or("none".into())))
         }
-        _ => problems.push(format!("expected a {want} error{want_status}, found {}", r.describe())),
+        _ => problems.push(format!("expected an error of kind {want}{want_status}, found {}", r.describe())),
     }
 }
 
