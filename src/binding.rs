@@ -214,7 +214,8 @@ impl Call {
     /// The request body, deserialised into the client's input type.
     pub fn body<T: DeserializeOwned>(&self) -> Result<T, ClientError> {
         let body = self.input.get("body").cloned().unwrap_or(Value::Null);
-        serde_json::from_value(body).map_err(|e| ClientError::new(ErrorKind::Other, format!("request example does not fit the client's input type: {e}")))
+        serde_json::from_value(body)
+            .map_err(|e| ClientError::new(ErrorKind::Other, format!("request example does not fit the client's input type: {e}")))
     }
 }
 

@@ -5,12 +5,12 @@
 //! duplicate POSTs, drifting response shapes) and runs them as `cargo test` trials
 //! against the project's own client.
 
-pub mod spec;
 pub mod binding;
 pub mod harness;
 pub mod redact;
 pub mod scenario;
 pub mod server;
+pub mod spec;
 pub mod timeline;
 pub mod trial;
 

@@ -12,8 +12,7 @@ use std::sync::{Arc, OnceLock, RwLock};
 const MASK: &str = "[REDACTED]";
 
 /// Headers whose values are always masked.
-pub const SENSITIVE_HEADERS: [&str; 6] =
-    ["authorization", "proxy-authorization", "cookie", "set-cookie", "x-api-key", "api-key"];
+pub const SENSITIVE_HEADERS: [&str; 6] = ["authorization", "proxy-authorization", "cookie", "set-cookie", "x-api-key", "api-key"];
 
 type Entries = Arc<Vec<(u64, String)>>;
 

@@ -216,11 +216,8 @@ impl wiremock::Respond for Recorder {
             Some(q) => format!("{}?{q}", req.url.path()),
             None => req.url.path().to_string(),
         };
-        let headers = req
-            .headers
-            .iter()
-            .map(|(k, v)| (k.as_str().to_string(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
-            .collect();
+        let headers =
+            req.headers.iter().map(|(k, v)| (k.as_str().to_string(), String::from_utf8_lossy(v.as_bytes()).into_owned())).collect();
         let a = arrival(&self.timeline, self.route.target, req.method.as_str(), path, headers, req.body.clone());
         match record_and_decide(&self.timeline, &self.route, a) {
             (_, Step::Reply(r)) => r.template(),
@@ -306,10 +303,8 @@ async fn read_request(stream: &mut TcpStream) -> Option<(String, String, Vec<(St
     let mut lines = head.split("\r\n");
     let mut first = lines.next()?.split(' ');
     let (method, path) = (first.next()?.to_string(), first.next()?.to_string());
-    let headers: Vec<(String, String)> = lines
-        .filter_map(|l| l.split_once(':'))
-        .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
-        .collect();
+    let headers: Vec<(String, String)> =
+        lines.filter_map(|l| l.split_once(':')).map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string())).collect();
     let len = headers.iter().find(|(k, _)| k == "content-length").and_then(|(_, v)| v.parse::<usize>().ok()).unwrap_or(0);
     let mut body = buf[head_end..].to_vec();
     while body.len() < len {
@@ -332,7 +327,8 @@ fn reset(stream: TcpStream) {
 async fn serve_raw(mut stream: TcpStream, timeline: Timeline, routes: Arc<Vec<Route>>) {
     let Some((method, path, headers, body)) = read_request(&mut stream).await else { return };
     let bare = path.split('?').next().unwrap_or("").to_string();
-    let Some(route) = routes.iter().find(|r| r.path.as_deref() == Some(bare.as_str())).or_else(|| routes.iter().find(|r| r.path.is_none())) else {
+    let Some(route) = routes.iter().find(|r| r.path.as_deref() == Some(bare.as_str())).or_else(|| routes.iter().find(|r| r.path.is_none()))
+    else {
         return;
     };
     let a = arrival(&timeline, route.target, &method, path, headers, body);

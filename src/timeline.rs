@@ -151,10 +151,8 @@ impl Timeline {
             if let Some(h) = a.hung_up_after {
                 let _ = write!(out, "  (client hung up after {:.3}s)", h.as_secs_f64());
             }
-            let shown: Vec<String> = headers
-                .iter()
-                .filter_map(|h| a.header(h).map(|v| format!("{h}: {}", redact::header_value(h, v))))
-                .collect();
+            let shown: Vec<String> =
+                headers.iter().filter_map(|h| a.header(h).map(|v| format!("{h}: {}", redact::header_value(h, v)))).collect();
             if !shown.is_empty() {
                 let _ = write!(out, "\n             {}", shown.join("  "));
             }

@@ -63,7 +63,10 @@ pub fn reproduce(name: &str) -> String {
 }
 
 fn panic_text(p: &(dyn std::any::Any + Send)) -> String {
-    p.downcast_ref::<&str>().map(|s| s.to_string()).or_else(|| p.downcast_ref::<String>().cloned()).unwrap_or_else(|| "non-string panic".into())
+    p.downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| p.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "non-string panic".into())
 }
 
 /// Run one case against a bound client.
@@ -89,7 +92,13 @@ pub async fn run(case: &Case, spec: Arc<Spec>, binding: &Binding) -> TrialResult
     let prepared = scenario::prepare(case.kind, &setup);
     let fail = |expected: &str, problem: String| TrialResult {
         case: case.clone(),
-        outcome: Outcome { passed: false, expected: expected.to_string(), actual: problem.clone(), problems: vec![problem.clone()], evidence: String::new() },
+        outcome: Outcome {
+            passed: false,
+            expected: expected.to_string(),
+            actual: problem.clone(),
+            problems: vec![problem.clone()],
+            evidence: String::new(),
+        },
         message: redact::redact(&problem),
     };
     let (_provider, origin) = if prepared.refused {
@@ -174,7 +183,13 @@ pub async fn run(case: &Case, spec: Arc<Spec>, binding: &Binding) -> TrialResult
     };
     TrialResult {
         case: case.clone(),
-        outcome: Outcome { passed, expected: prepared.expected, actual: redact::redact(&verdict.actual), problems: verdict.problems, evidence: verdict.evidence },
+        outcome: Outcome {
+            passed,
+            expected: prepared.expected,
+            actual: redact::redact(&verdict.actual),
+            problems: verdict.problems,
+            evidence: verdict.evidence,
+        },
         message,
     }
 }

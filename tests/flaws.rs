@@ -36,7 +36,14 @@ fn should_fail(flaw: Option<Flaw>, e: &Endpoint) -> Vec<Kind> {
         Flaw::RetriesForever => [vec![RateLimitStorm], only_if(idem, &[ServerErrorPersists])].concat(),
         Flaw::NoBackoff => only_if(
             idem,
-            &[ServerErrorRecovers, ServerErrorPersists, ServerErrorMaintenance, ConnectionResetBeforeResponse, ConnectionResetDuringResponse, ConnectionTruncatedBody],
+            &[
+                ServerErrorRecovers,
+                ServerErrorPersists,
+                ServerErrorMaintenance,
+                ConnectionResetBeforeResponse,
+                ConnectionResetDuringResponse,
+                ConnectionTruncatedBody,
+            ],
         ),
         Flaw::ConstantBackoff => only_if(idem, &[ServerErrorRecovers, ServerErrorPersists, ServerErrorMaintenance]),
         Flaw::Treats503Like500 => only_if(idem, &[ServerErrorMaintenance]),
@@ -151,25 +158,46 @@ async fn a_flawed_client_fails_exactly_its_scenarios(#[case] flaw: Option<Flaw>)
 fn every_generated_kind_has_a_flaw_that_fails_it() {
     let specs = specs();
     let all_flaws = [
-        Flaw::NeverRefreshes, Flaw::RefreshLoop, Flaw::ForgetsRotatedRefreshToken, Flaw::IgnoresRetryAfter,
-        Flaw::MisreadsRetryAfterDate, Flaw::RetriesForever, Flaw::NoBackoff, Flaw::ConstantBackoff,
-        Flaw::Treats503Like500, Flaw::RetriesClientErrors, Flaw::NoTimeout, Flaw::TimeoutOnHeadersOnly,
-        Flaw::PerReadTimeoutOnly, Flaw::TimeoutTooShort, Flaw::NewIdempotencyKeyPerRetry, Flaw::RetriesNonIdempotent,
-        Flaw::NoRetryOnConnectionErrors, Flaw::LoopsOnConnectRefused, Flaw::StrictUnknownFields, Flaw::DefaultsMissingField,
-        Flaw::CoercesTypes, Flaw::NullAsDefault, Flaw::PanicsOnMissingField, Flaw::PanicsOnInvalidJson,
-        Flaw::IgnoresContentType, Flaw::NoContentType, Flaw::AuthWithoutPrefix,
+        Flaw::NeverRefreshes,
+        Flaw::RefreshLoop,
+        Flaw::ForgetsRotatedRefreshToken,
+        Flaw::IgnoresRetryAfter,
+        Flaw::MisreadsRetryAfterDate,
+        Flaw::RetriesForever,
+        Flaw::NoBackoff,
+        Flaw::ConstantBackoff,
+        Flaw::Treats503Like500,
+        Flaw::RetriesClientErrors,
+        Flaw::NoTimeout,
+        Flaw::TimeoutOnHeadersOnly,
+        Flaw::PerReadTimeoutOnly,
+        Flaw::TimeoutTooShort,
+        Flaw::NewIdempotencyKeyPerRetry,
+        Flaw::RetriesNonIdempotent,
+        Flaw::NoRetryOnConnectionErrors,
+        Flaw::LoopsOnConnectRefused,
+        Flaw::StrictUnknownFields,
+        Flaw::DefaultsMissingField,
+        Flaw::CoercesTypes,
+        Flaw::NullAsDefault,
+        Flaw::PanicsOnMissingField,
+        Flaw::PanicsOnInvalidJson,
+        Flaw::IgnoresContentType,
+        Flaw::NoContentType,
+        Flaw::AuthWithoutPrefix,
     ];
     let mut uncovered = Vec::new();
     for spec in specs.values() {
         for case in oc_integrate::scenario::plan(spec) {
             let e = &spec.endpoints[case.endpoint];
-            let caught = all_flaws.iter().any(|f| services(Some(*f)).contains(&spec.id.as_str()) && should_fail(Some(*f), e).contains(&case.kind));
+            let caught =
+                all_flaws.iter().any(|f| services(Some(*f)).contains(&spec.id.as_str()) && should_fail(Some(*f), e).contains(&case.kind));
             if !caught {
                 uncovered.push(case.name());
             }
         }
     }
     assert!(uncovered.is_empty(), "generated cases no flawed client fails: {uncovered:?}");
-    let kinds: BTreeSet<Kind> = specs.values().flat_map(|s| oc_integrate::scenario::plan(s)).map(|c| c.kind).collect();
+    let kinds: BTreeSet<Kind> = specs.values().flat_map(oc_integrate::scenario::plan).map(|c| c.kind).collect();
     assert_eq!(kinds.len(), Kind::ALL.len(), "the examples must exercise every scenario kind");
 }

@@ -79,27 +79,71 @@ fn example_specs_satisfy_the_published_schema(#[case] file: &str) {
 fn a_good_spec_loads() {
     let s = load_file(&write_spec("demo", GOOD)).unwrap();
     assert_eq!(s.id, "demo");
-    assert_eq!(s.endpoints[1].is_idempotent(), true);
-    assert_eq!(oc_integrate::scenario::plan(&s).len() > 20, true);
+    assert!(s.endpoints[1].is_idempotent());
+    assert!(oc_integrate::scenario::plan(&s).len() > 20);
 }
 
 #[rstest]
-#[case::bad_method("method: GET", "method: FETCH", "8:13: endpoints[0].method: expected one of GET, POST, PUT, PATCH, DELETE, found \"FETCH\"")]
-#[case::unknown_field("    purpose: Read a thing\n", "    purpose: Read a thing\n    idempotnet: true\n", "11:5: endpoints[0].idempotnet: expected one of id, method, path, purpose, auth, rate_limit, idempotent, idempotency_header, request, response, found unknown field \"idempotnet\"")]
+#[case::bad_method(
+    "method: GET",
+    "method: FETCH",
+    "8:13: endpoints[0].method: expected one of GET, POST, PUT, PATCH, DELETE, found \"FETCH\""
+)]
+#[case::unknown_field(
+    "    purpose: Read a thing\n",
+    "    purpose: Read a thing\n    idempotnet: true\n",
+    "11:5: endpoints[0].idempotnet: expected one of id, method, path, purpose, auth, rate_limit, idempotent, idempotency_header, request, response, found unknown field \"idempotnet\""
+)]
 #[case::wrong_type("max_attempts: 3,", "max_attempts: three,", "28:23: retry.max_attempts: expected u32, found string \"three\"")]
 #[case::missing_field("timeouts: {request_ms: 1000}\n", "", "1:1: expected field \"timeouts\", found none")]
-#[case::bad_action("action: respect_retry_after}", "action: back_off}", "26:50: error_handling[0].action: expected one of refresh_and_retry_once, respect_retry_after, retry_with_backoff, retry_with_longer_delays, fail, found \"back_off\"")]
-#[case::bad_status("status: 5xx,", "status: 6xx,", "27:14: error_handling[1].status: expected a status (100-599) or a class like \"5xx\", found \"6xx\"")]
-#[case::bad_url("https://api.demo.example/v1", "api.demo.example/v1", "5:13: overview.base_url: expected an absolute http(s) URL, found \"api.demo.example/v1\"")]
-#[case::duplicate_id("id: make_thing", "id: get_thing", "16:9: endpoints[1].id: expected a unique id, found \"get_thing\" again (first at endpoints[0])")]
-#[case::missing_param("example: {params: {id: t1}}", "example: {params: {other: t1}}", "12:16: endpoints[0].request.example: expected params.id for the path \"/things/{id}\", found none")]
-#[case::example_breaks_schema("example: {id: t1, size: 3}", "example: {id: t1, size: big}", "14:16: endpoints[0].response.example: expected the response example to satisfy its schema, found at /size: \"big\" is not of type \"integer\"")]
+#[case::bad_action(
+    "action: respect_retry_after}",
+    "action: back_off}",
+    "26:50: error_handling[0].action: expected one of refresh_and_retry_once, respect_retry_after, retry_with_backoff, retry_with_longer_delays, fail, found \"back_off\""
+)]
+#[case::bad_status(
+    "status: 5xx,",
+    "status: 6xx,",
+    "27:14: error_handling[1].status: expected a status (100-599) or a class like \"5xx\", found \"6xx\""
+)]
+#[case::bad_url(
+    "https://api.demo.example/v1",
+    "api.demo.example/v1",
+    "5:13: overview.base_url: expected an absolute http(s) URL, found \"api.demo.example/v1\""
+)]
+#[case::duplicate_id(
+    "id: make_thing",
+    "id: get_thing",
+    "16:9: endpoints[1].id: expected a unique id, found \"get_thing\" again (first at endpoints[0])"
+)]
+#[case::missing_param(
+    "example: {params: {id: t1}}",
+    "example: {params: {other: t1}}",
+    "12:16: endpoints[0].request.example: expected params.id for the path \"/things/{id}\", found none"
+)]
+#[case::example_breaks_schema(
+    "example: {id: t1, size: 3}",
+    "example: {id: t1, size: big}",
+    "14:16: endpoints[0].response.example: expected the response example to satisfy its schema, found at /size: \"big\" is not of type \"integer\""
+)]
 #[case::bad_schema("{type: object, required", "{type: 12, required", "15:15: endpoints[0].response.schema: expected a valid JSON Schema")]
-#[case::idempotent_post_without_key("    idempotency_header: Idempotency-Key\n", "    idempotent: true\n", "20:17: endpoints[1].idempotent: expected an idempotency_header for an idempotent POST, found none")]
+#[case::idempotent_post_without_key(
+    "    idempotency_header: Idempotency-Key\n",
+    "    idempotent: true\n",
+    "20:17: endpoints[1].idempotent: expected an idempotency_header for an idempotent POST, found none"
+)]
 #[case::yaml_syntax("  - id: get_thing\n", "  - id: [get_thing\n", "expected valid YAML, found a syntax error")]
 #[case::zero_attempts("max_attempts: 3,", "max_attempts: 0,", "28:23: retry.max_attempts: expected 1 to 10 attempts, found 0")]
-#[case::bad_rate("base_url: https://api.demo.example/v1\n", "base_url: https://api.demo.example/v1\n  rate_limit: lots\n", "6:15: overview.rate_limit: expected a rate like \"100/min\" (units: s, sec, min, h, hour, day), found \"lots\"")]
-#[case::refresh_without_oauth("{status: 429, meaning: Rate limited, action: respect_retry_after}", "{status: 401, meaning: Expired, action: refresh_and_retry_once}", "26:45: error_handling[0].action: expected overview.auth.kind oauth2 for refresh_and_retry_once, found no token endpoint")]
+#[case::bad_rate(
+    "base_url: https://api.demo.example/v1\n",
+    "base_url: https://api.demo.example/v1\n  rate_limit: lots\n",
+    "6:15: overview.rate_limit: expected a rate like \"100/min\" (units: s, sec, min, h, hour, day), found \"lots\""
+)]
+#[case::refresh_without_oauth(
+    "{status: 429, meaning: Rate limited, action: respect_retry_after}",
+    "{status: 401, meaning: Expired, action: refresh_and_retry_once}",
+    "26:45: error_handling[0].action: expected overview.auth.kind oauth2 for refresh_and_retry_once, found no token endpoint"
+)]
 fn a_bad_spec_names_file_line_column_path_expected_and_found(#[case] from: &str, #[case] to: &str, #[case] want: &str) {
     assert!(GOOD.contains(from), "fixture text {from:?} not in GOOD");
     let file = write_spec("demo", &GOOD.replacen(from, to, 1));
@@ -111,7 +155,14 @@ fn a_bad_spec_names_file_line_column_path_expected_and_found(#[case] from: &str,
 
 #[test]
 fn a_missing_schema_file_is_named() {
-    let file = write_spec("demo", &GOOD.replacen("      schema: {type: object, required: [id, size], properties: {id: {type: string}, size: {type: integer}}}", "      schema_file: nowhere.json", 1));
+    let file = write_spec(
+        "demo",
+        &GOOD.replacen(
+            "      schema: {type: object, required: [id, size], properties: {id: {type: string}, size: {type: integer}}}",
+            "      schema_file: nowhere.json",
+            1,
+        ),
+    );
     let err = load_file(&file).unwrap_err().to_string();
     assert!(err.contains("endpoints[0].response.schema_file: expected a readable file at"), "{err}");
     assert!(err.contains("nowhere.json"), "{err}");
@@ -140,6 +191,6 @@ fn an_unbound_service_and_an_orphan_binding_are_failing_trials() {
 
 #[test]
 fn a_missing_directory_is_a_clear_startup_error() {
-    let err = Harness::new("no/such/dir").trials().err().expect("must fail").to_string();
+    let err = Harness::new("no/such/dir").trials().expect_err("must fail").to_string();
     assert!(err.starts_with("no/such/dir: expected a directory of integrations, found"), "{err}");
 }

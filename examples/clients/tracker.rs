@@ -62,7 +62,10 @@ impl TrackerClient {
             token_url: ctx.token_url().unwrap_or_default().to_string(),
             client_id: c.client_id.clone().unwrap_or_default(),
             client_secret: c.client_secret.clone().unwrap_or_default(),
-            tokens: Mutex::new(Tokens { access: c.access_token.clone().unwrap_or_default(), refresh: c.refresh_token.clone().unwrap_or_default() }),
+            tokens: Mutex::new(Tokens {
+                access: c.access_token.clone().unwrap_or_default(),
+                refresh: c.refresh_token.clone().unwrap_or_default(),
+            }),
         }
     }
 
@@ -85,19 +88,26 @@ impl TrackerClient {
             let status = resp.status().as_u16();
             return Err(ClientError::new(ErrorKind::Auth, format!("token refresh rejected with {status}")).with_status(401));
         }
-        let t: TokenResponse = resp.json().await.map_err(|e| ClientError::new(ErrorKind::Auth, format!("token response unreadable: {e}")))?;
+        let t: TokenResponse =
+            resp.json().await.map_err(|e| ClientError::new(ErrorKind::Auth, format!("token response unreadable: {e}")))?;
         let mut tokens = self.tokens.lock().unwrap();
         tokens.access = t.access_token;
-        if let Some(r) = t.refresh_token {
-            if !self.transport.has(Flaw::ForgetsRotatedRefreshToken) {
-                tokens.refresh = r;
-            }
+        if let Some(r) = t.refresh_token
+            && !self.transport.has(Flaw::ForgetsRotatedRefreshToken)
+        {
+            tokens.refresh = r;
         }
         Ok(())
     }
 
     /// Send with the current token; on 401 refresh once and retry once.
-    async fn send<T: serde::de::DeserializeOwned + Serialize + Default>(&self, method: Method, path: &str, body: Option<&Value>, idempotent: bool) -> Result<T, ClientError> {
+    async fn send<T: serde::de::DeserializeOwned + Serialize + Default>(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&Value>,
+        idempotent: bool,
+    ) -> Result<T, ClientError> {
         let mut refreshed = false;
         loop {
             let access = self.tokens.lock().unwrap().access.clone();
@@ -107,10 +117,17 @@ impl TrackerClient {
                 body,
                 idempotency: None,
                 idempotent,
-                auth: Some(("Authorization".into(), if self.transport.has(Flaw::AuthWithoutPrefix) { access } else { format!("Bearer {access}") })),
+                auth: Some((
+                    "Authorization".into(),
+                    if self.transport.has(Flaw::AuthWithoutPrefix) { access } else { format!("Bearer {access}") },
+                )),
             };
             match self.transport.send(&req).await {
-                Err(e) if e.kind == ErrorKind::Auth && !self.transport.has(Flaw::NeverRefreshes) && (!refreshed || self.transport.has(Flaw::RefreshLoop)) => {
+                Err(e)
+                    if e.kind == ErrorKind::Auth
+                        && !self.transport.has(Flaw::NeverRefreshes)
+                        && (!refreshed || self.transport.has(Flaw::RefreshLoop)) =>
+                {
                     refreshed = true;
                     loop {
                         match self.refresh().await {

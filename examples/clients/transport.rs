@@ -89,7 +89,11 @@ impl Transport {
     }
 
     /// One attempt: send, then read the whole body, within the budget.
-    async fn attempt(&self, req: &Request<'_>, key: &Option<(&str, String)>) -> Result<(StatusCode, reqwest::header::HeaderMap, Vec<u8>), Failure> {
+    async fn attempt(
+        &self,
+        req: &Request<'_>,
+        key: &Option<(&str, String)>,
+    ) -> Result<(StatusCode, reqwest::header::HeaderMap, Vec<u8>), Failure> {
         let mut rb = self.http.request(req.method.clone(), &req.url);
         if let Some((h, v)) = &req.auth {
             rb = rb.header(h.as_str(), v.as_str());
@@ -229,10 +233,10 @@ impl Transport {
 
     /// The flawed decoders' shortcuts, applied field by field against the type's defaults.
     fn bend(&self, m: &mut Map<String, Value>, template: &Map<String, Value>) -> Result<(), ClientError> {
-        if self.has(Flaw::StrictUnknownFields) {
-            if let Some(k) = m.keys().find(|k| !template.contains_key(*k)) {
-                return Err(error(ErrorKind::InvalidResponse, format!("unknown field {k}")));
-            }
+        if self.has(Flaw::StrictUnknownFields)
+            && let Some(k) = m.keys().find(|k| !template.contains_key(*k))
+        {
+            return Err(error(ErrorKind::InvalidResponse, format!("unknown field {k}")));
         }
         for (k, default) in template {
             let same_type = |v: &Value| default.is_null() || std::mem::discriminant(v) == std::mem::discriminant(default);

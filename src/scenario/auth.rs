@@ -88,10 +88,16 @@ pub(super) fn prepare(kind: Kind, s: &Setup) -> Prepared {
             behaviour: Arc::new(move |a: &Arrival, _| {
                 let mut t = tokens.lock().unwrap_or_else(|p| p.into_inner());
                 if fails || refresh_token_of(a).as_deref() != Some(t.refresh.as_str()) {
-                    return Step::Reply(Reply::json(400, &json!({"error": "invalid_grant", "error_description": "refresh token is invalid, expired or revoked"})));
+                    return Step::Reply(Reply::json(
+                        400,
+                        &json!({"error": "invalid_grant", "error_description": "refresh token is invalid, expired or revoked"}),
+                    ));
                 }
                 let (access, refresh) = t.mint(rotate);
-                Step::Reply(Reply::json(200, &json!({"access_token": access, "token_type": "Bearer", "expires_in": 3600, "refresh_token": refresh})))
+                Step::Reply(Reply::json(
+                    200,
+                    &json!({"access_token": access, "token_type": "Bearer", "expires_in": 3600, "refresh_token": refresh}),
+                ))
             }),
             limit: 1,
         }

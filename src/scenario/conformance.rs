@@ -82,15 +82,21 @@ pub(super) fn prepare(s: &Setup) -> Prepared {
                     match a.json() {
                         None => p.push(format!("expected a JSON body, found {:?}", redact::redact(&String::from_utf8_lossy(&a.body)))),
                         Some(sent) => {
-                            if let Some(schema) = &e.request.schema {
-                                if let Ok(v) = jsonschema::validator_for(schema) {
-                                    for err in v.iter_errors(&sent).take(3) {
-                                        p.push(format!("expected the body to satisfy the request schema, found at {}: {err}", err.instance_path()));
-                                    }
+                            if let Some(schema) = &e.request.schema
+                                && let Ok(v) = jsonschema::validator_for(schema)
+                            {
+                                for err in v.iter_errors(&sent).take(3) {
+                                    p.push(format!(
+                                        "expected the body to satisfy the request schema, found at {}: {err}",
+                                        err.instance_path()
+                                    ));
                                 }
                             }
                             if let Err(d) = assert_json_matches_no_panic(&sent, want_body, Config::new(CompareMode::Inclusive)) {
-                                p.push(format!("expected the body to carry the request example's fields, found differences:\n{}", redact::redact(&d)));
+                                p.push(format!(
+                                    "expected the body to carry the request example's fields, found differences:\n{}",
+                                    redact::redact(&d)
+                                ));
                                 evidence = json_diff("expected body", want_body, "sent body", &sent);
                             }
                         }
@@ -100,16 +106,26 @@ pub(super) fn prepare(s: &Setup) -> Prepared {
             let r = &o.returned[0];
             expect_ok(r, &mut p);
             if let Some(v) = r.value() {
-                let empty = v.is_null() || v.as_object().is_some_and(|m| m.is_empty()) || v.as_array().is_some_and(|a| a.is_empty() && served.as_array().is_some_and(|s| !s.is_empty()));
+                let empty = v.is_null()
+                    || v.as_object().is_some_and(|m| m.is_empty())
+                    || v.as_array().is_some_and(|a| a.is_empty() && served.as_array().is_some_and(|s| !s.is_empty()));
                 if empty {
                     p.push(format!("expected the parsed response, found an empty value {v}"));
                 } else if let Err(d) = assert_json_matches_no_panic(&served, v, Config::new(CompareMode::Inclusive)) {
-                    p.push(format!("expected every returned field to equal the served response, found differences:\n{}", redact::redact(&d)));
+                    p.push(format!(
+                        "expected every returned field to equal the served response, found differences:\n{}",
+                        redact::redact(&d)
+                    ));
                     evidence = json_diff("served", &served, "returned", v);
                 }
             }
             let actual = match attempts.first() {
-                Some(a) => format!("{} {} sent; returned {}", a.method, a.path, if r.value().is_some() { "the parsed response".into() } else { r.describe() }),
+                Some(a) => format!(
+                    "{} {} sent; returned {}",
+                    a.method,
+                    a.path,
+                    if r.value().is_some() { "the parsed response".into() } else { r.describe() }
+                ),
                 None => format!("no request arrived; returned {}", r.describe()),
             };
             Verdict { actual, problems: p, evidence }

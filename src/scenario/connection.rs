@@ -28,18 +28,29 @@ pub(super) fn prepare(kind: Kind, s: &Setup) -> Prepared {
         };
     }
     let (first, what, kinds): (Step, &str, &[ErrorKind]) = match kind {
-        Kind::ConnectionResetBeforeResponse => (Step::Reset, "connection reset after the request, before any response", &[ErrorKind::Connection]),
-        Kind::ConnectionResetDuringResponse => {
-            (Step::ResetMidBody(ok.clone(), half), "connection reset halfway through the body", &[ErrorKind::Connection, ErrorKind::InvalidResponse])
+        Kind::ConnectionResetBeforeResponse => {
+            (Step::Reset, "connection reset after the request, before any response", &[ErrorKind::Connection])
         }
-        _ => (Step::Truncate(ok.clone(), half), "body closed short of its Content-Length", &[ErrorKind::Connection, ErrorKind::InvalidResponse]),
+        Kind::ConnectionResetDuringResponse => (
+            Step::ResetMidBody(ok.clone(), half),
+            "connection reset halfway through the body",
+            &[ErrorKind::Connection, ErrorKind::InvalidResponse],
+        ),
+        _ => (
+            Step::Truncate(ok.clone(), half),
+            "body closed short of its Content-Length",
+            &[ErrorKind::Connection, ErrorKind::InvalidResponse],
+        ),
     };
     let want = if idempotent { 2 } else { 1 };
     let min_gap = s.policy.retry.backoff(0);
     let expected = if idempotent {
         format!("{what} → retried after at least {} (idempotent), then success", crate::timeline::secs(min_gap))
     } else {
-        format!("{what} → not retried (the write may have happened): one attempt and a {} error", kinds.iter().map(|k| format!("{k:?}")).collect::<Vec<_>>().join(" or "))
+        format!(
+            "{what} → not retried (the write may have happened): one attempt and a {} error",
+            kinds.iter().map(|k| format!("{k:?}")).collect::<Vec<_>>().join(" or ")
+        )
     };
     Prepared {
         routes: vec![s.script(vec![vec![first, Step::Reply(ok)]], want)],
@@ -54,14 +65,24 @@ pub(super) fn prepare(kind: Kind, s: &Setup) -> Prepared {
             let a = o.attempts(0);
             let g = gaps(&a);
             let r = &o.returned[0];
-            expect_attempts(a.len(), want, if idempotent { "one failure, then one retry" } else { "a non-idempotent call is not retried" }, &mut p);
+            expect_attempts(
+                a.len(),
+                want,
+                if idempotent { "one failure, then one retry" } else { "a non-idempotent call is not retried" },
+                &mut p,
+            );
             if idempotent {
                 expect_gaps_at_least(&g, &[min_gap], "backoff", &mut p);
                 expect_ok(r, &mut p);
             } else {
                 expect_error(r, kinds, None, &mut p);
             }
-            let actual = format!("{} attempt(s), gaps {}; returned {}", a.len(), list_secs(&g), if r.value().is_some() { "Ok".into() } else { r.describe() });
+            let actual = format!(
+                "{} attempt(s), gaps {}; returned {}",
+                a.len(),
+                list_secs(&g),
+                if r.value().is_some() { "Ok".into() } else { r.describe() }
+            );
             Verdict { actual, problems: p, evidence: String::new() }
         }),
     }

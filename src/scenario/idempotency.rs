@@ -21,7 +21,9 @@ pub(super) fn prepare(s: &Setup) -> Prepared {
                 refused: false,
                 calls: 2,
                 before_call: None,
-                expected: format!("call 1: 500 then 200, call 2: dropped response then 200 → every attempt carries {header}, the same key within a call and a new key per call"),
+                expected: format!(
+                    "call 1: 500 then 200, call 2: dropped response then 200 → every attempt carries {header}, the same key within a call and a new key per call"
+                ),
                 headers,
                 judge: Box::new(move |o| {
                     let mut p = Vec::new();
@@ -38,12 +40,19 @@ pub(super) fn prepare(s: &Setup) -> Prepared {
                         if ks.iter().any(Option::is_none) {
                             p.push(format!("call {}: expected every attempt to carry {header}, found an attempt without it", call + 1));
                         } else if ks.windows(2).any(|w| w[0] != w[1]) {
-                            p.push(format!("call {}: expected the retry to reuse the idempotency key, found a new key per attempt ({})", call + 1, redact::redact(&format!("{ks:?}"))));
+                            p.push(format!(
+                                "call {}: expected the retry to reuse the idempotency key, found a new key per attempt ({})",
+                                call + 1,
+                                redact::redact(&format!("{ks:?}"))
+                            ));
                         }
                     }
                     let first = |c: usize| keys.get(c).and_then(|k| k.first().cloned().flatten());
                     if first(0).is_some() && first(0) == first(1) {
-                        p.push(format!("expected separate calls to use different keys, found the same key {:?} for both", redact::redact(&first(0).unwrap_or_default())));
+                        p.push(format!(
+                            "expected separate calls to use different keys, found the same key {:?} for both",
+                            redact::redact(&first(0).unwrap_or_default())
+                        ));
                     }
                     let actual = keys
                         .iter()
@@ -68,7 +77,11 @@ pub(super) fn prepare(s: &Setup) -> Prepared {
                 let a = o.attempts(0);
                 expect_attempts(a.len(), 1, "the write may have happened; a retry could duplicate it", &mut p);
                 expect_error(&o.returned[0], &[ErrorKind::Connection], None, &mut p);
-                Verdict { actual: format!("{} attempt(s); returned {}", a.len(), o.returned[0].describe()), problems: p, evidence: String::new() }
+                Verdict {
+                    actual: format!("{} attempt(s); returned {}", a.len(), o.returned[0].describe()),
+                    problems: p,
+                    evidence: String::new(),
+                }
             }),
         },
     }

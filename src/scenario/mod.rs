@@ -153,7 +153,9 @@ impl Kind {
             Kind::DriftMissingField | Kind::DriftTypeChanged | Kind::DriftNullValue | Kind::DriftRenamedField => {
                 drift::field_to_mutate(endpoint).is_some()
             }
-            Kind::DriftExtraField => endpoint.response.example.is_object() || endpoint.response.example.get(0).is_some_and(|v| v.is_object()),
+            Kind::DriftExtraField => {
+                endpoint.response.example.is_object() || endpoint.response.example.get(0).is_some_and(|v| v.is_object())
+            }
             Kind::DriftEmptyBody | Kind::DriftTruncatedJson | Kind::DriftNotJson | Kind::DriftWrongContentType => true,
             Kind::ConnectionRefused
             | Kind::ConnectionResetBeforeResponse
@@ -284,7 +286,8 @@ impl Policy {
     pub fn patience(&self) -> Duration {
         let n = self.retry.max_attempts;
         let per_attempt = self.budget + self.budget_tolerance();
-        let longest_wait = (self.retry.max_delay.mul_f64(self.retry.longer_delay_factor) + self.retry.jitter).max(self.retry_after + Duration::from_secs(1));
+        let longest_wait = (self.retry.max_delay.mul_f64(self.retry.longer_delay_factor) + self.retry.jitter)
+            .max(self.retry_after + Duration::from_secs(1));
         per_attempt * n + longest_wait * n.saturating_sub(1) + Duration::from_secs(2)
     }
 }
@@ -514,9 +517,10 @@ pub fn expect_error(r: &Returned, kinds: &[ErrorKind], status: Option<u16>, prob
     let want_status = status.map(|s| format!(" with status {s}")).unwrap_or_default();
     match r.error() {
         Some((k, st)) if kinds.contains(&k) && (status.is_none() || st == status) => {}
-        Some((k, st)) if kinds.contains(&k) => {
-            problems.push(format!("expected an error of kind {want}{want_status}, found a {k:?} error with status {}", st.map(|s| s.to_string()).unwrap_or("none".into())))
-        }
+        Some((k, st)) if kinds.contains(&k) => problems.push(format!(
+            "expected an error of kind {want}{want_status}, found a {k:?} error with status {}",
+            st.map(|s| s.to_string()).unwrap_or("none".into())
+        )),
         _ => problems.push(format!("expected an error of kind {want}{want_status}, found {}", r.describe())),
     }
 }

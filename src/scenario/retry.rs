@@ -85,7 +85,11 @@ fn retry_after(date: bool, s: &Setup) -> Prepared {
                 if date {
                     let at = until.lock().unwrap_or_else(|p| p.into_inner()).unwrap_or(UNIX_EPOCH);
                     let early = at.duration_since(a[1].wall).unwrap_or_default();
-                    actual = format!("retried after {}, Retry-After date was {} ahead", secs(gap), secs(at.duration_since(a[0].wall).unwrap_or_default()));
+                    actual = format!(
+                        "retried after {}, Retry-After date was {} ahead",
+                        secs(gap),
+                        secs(at.duration_since(a[0].wall).unwrap_or_default())
+                    );
                     if early > super::EARLY_SLACK {
                         p.push(format!("expected the retry no sooner than the Retry-After date, found it {} early", secs(early)));
                     }
@@ -110,7 +114,10 @@ fn storm(s: &Setup) -> Prepared {
         refused: false,
         calls: 1,
         before_call: None,
-        expected: format!("429 on every attempt → stops after {n} attempts with a RateLimited error; no two attempts closer than {}", secs(ra)),
+        expected: format!(
+            "429 on every attempt → stops after {n} attempts with a RateLimited error; no two attempts closer than {}",
+            secs(ra)
+        ),
         headers: s.headers(),
         judge: Box::new(move |o| {
             let mut p = Vec::new();
@@ -147,7 +154,13 @@ fn server_errors(kind: Kind, s: &Setup) -> Prepared {
     };
     let first_status = if kind == Kind::ServerErrorMaintenance { 503 } else { 500 };
     let recovering = final_status.is_none();
-    let want_attempts = if !idempotent { 1 } else if recovering { (steps.len()).min(n) } else { n };
+    let want_attempts = if !idempotent {
+        1
+    } else if recovering {
+        (steps.len()).min(n)
+    } else {
+        n
+    };
     let mins: Vec<Duration> = (0..n as u32).map(|k| retry.backoff(k).mul_f64(factor)).collect();
     let expected = if !idempotent {
         format!("{what} → not idempotent, so exactly one attempt and a Status error ({first_status}); a retry could duplicate the write")
@@ -169,7 +182,12 @@ fn server_errors(kind: Kind, s: &Setup) -> Prepared {
             let a = o.attempts(0);
             let g = gaps(&a);
             let r = &o.returned[0];
-            expect_attempts(a.len(), want_attempts, if idempotent { "the declared retry policy" } else { "a non-idempotent call is not retried" }, &mut p);
+            expect_attempts(
+                a.len(),
+                want_attempts,
+                if idempotent { "the declared retry policy" } else { "a non-idempotent call is not retried" },
+                &mut p,
+            );
             if idempotent {
                 let why = if factor > 1.0 { "longer delays for maintenance" } else { "exponential backoff" };
                 expect_gaps_at_least(&g, &mins, why, &mut p);
@@ -181,7 +199,12 @@ fn server_errors(kind: Kind, s: &Setup) -> Prepared {
             } else {
                 expect_error(r, &[ErrorKind::Status], Some(500), &mut p);
             }
-            let actual = format!("{} attempt(s), gaps {}; returned {}", a.len(), list_secs(&g), if r.value().is_some() { "Ok".into() } else { r.describe() });
+            let actual = format!(
+                "{} attempt(s), gaps {}; returned {}",
+                a.len(),
+                list_secs(&g),
+                if r.value().is_some() { "Ok".into() } else { r.describe() }
+            );
             Verdict { actual, problems: p, evidence: String::new() }
         }),
     }

@@ -18,7 +18,9 @@ pub(super) fn prepare(kind: Kind, s: &Setup) -> Prepared {
     let body_len = ok.body.len().max(1);
     let (step, what) = match kind {
         Kind::TimeoutHeadersLate => (Step::Reply(ok.delayed(slow)), format!("headers sent only after {}", secs(slow))),
-        Kind::TimeoutBodyStalls => (Step::StallBody(ok, body_len / 2, slow), format!("headers on time, body stalls {} halfway", secs(slow))),
+        Kind::TimeoutBodyStalls => {
+            (Step::StallBody(ok, body_len / 2, slow), format!("headers on time, body stalls {} halfway", secs(slow)))
+        }
         Kind::TimeoutBodyTrickles => {
             let interval = slow / body_len as u32;
             (Step::Trickle(ok, interval), format!("headers on time, body trickles over {} (1 byte per {})", secs(slow), secs(interval)))
@@ -39,7 +41,11 @@ pub(super) fn prepare(kind: Kind, s: &Setup) -> Prepared {
     } else if idempotent {
         format!("{what} → each of {n} attempts abandoned within {} (+{} tolerance), then a Timeout error", secs(budget), secs(tolerance))
     } else {
-        format!("{what} → abandoned within {} (+{} tolerance), not retried (not idempotent), a Timeout error", secs(budget), secs(tolerance))
+        format!(
+            "{what} → abandoned within {} (+{} tolerance), not retried (not idempotent), a Timeout error",
+            secs(budget),
+            secs(tolerance)
+        )
     };
     Prepared {
         routes: vec![s.script(vec![vec![step]], want)],
@@ -53,18 +59,35 @@ pub(super) fn prepare(kind: Kind, s: &Setup) -> Prepared {
             let mut p = Vec::new();
             let a = o.attempts(0);
             let r = &o.returned[0];
-            expect_attempts(a.len(), want, if within { "a slow answer inside the budget is not abandoned" } else if idempotent { "retry per policy" } else { "a non-idempotent call is not retried" }, &mut p);
+            expect_attempts(
+                a.len(),
+                want,
+                if within {
+                    "a slow answer inside the budget is not abandoned"
+                } else if idempotent {
+                    "retry per policy"
+                } else {
+                    "a non-idempotent call is not retried"
+                },
+                &mut p,
+            );
             let held: Vec<_> = a.iter().map(|x| x.hung_up_after).collect();
             if within {
                 expect_ok(r, &mut p);
             } else {
                 for (i, h) in held.iter().enumerate() {
                     match h {
-                        Some(d) if *d > budget + tolerance => {
-                            p.push(format!("expected attempt {} abandoned within {} (+{}), found the client waited {}", i + 1, secs(budget), secs(tolerance), secs(*d)))
-                        }
+                        Some(d) if *d > budget + tolerance => p.push(format!(
+                            "expected attempt {} abandoned within {} (+{}), found the client waited {}",
+                            i + 1,
+                            secs(budget),
+                            secs(tolerance),
+                            secs(*d)
+                        )),
                         Some(_) => {}
-                        None => p.push(format!("expected attempt {} abandoned within {}, found the client never hung up", i + 1, secs(budget))),
+                        None => {
+                            p.push(format!("expected attempt {} abandoned within {}, found the client never hung up", i + 1, secs(budget)))
+                        }
                     }
                 }
                 expect_error(r, &[ErrorKind::Timeout], None, &mut p);

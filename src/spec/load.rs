@@ -38,20 +38,20 @@ impl fmt::Display for SpecError {
 /// Rewrite serde's wording into "expected …, found …".
 fn reword(msg: &str) -> String {
     // serde appends " at line x column y" for some formats; ours never does, but be safe.
-    if let Some(rest) = msg.strip_prefix("invalid type: ") {
-        if let Some((found, expected)) = rest.split_once(", expected ") {
-            return format!("expected {expected}, found {found}");
-        }
+    if let Some(rest) = msg.strip_prefix("invalid type: ")
+        && let Some((found, expected)) = rest.split_once(", expected ")
+    {
+        return format!("expected {expected}, found {found}");
     }
-    if let Some(rest) = msg.strip_prefix("invalid value: ") {
-        if let Some((found, expected)) = rest.split_once(", expected ") {
-            return format!("expected {expected}, found {found}");
-        }
+    if let Some(rest) = msg.strip_prefix("invalid value: ")
+        && let Some((found, expected)) = rest.split_once(", expected ")
+    {
+        return format!("expected {expected}, found {found}");
     }
-    if let Some(rest) = msg.strip_prefix("unknown variant ") {
-        if let Some((found, expected)) = rest.split_once(", expected ") {
-            return format!("expected {}, found {}", expected.replace('`', ""), found.replace('`', "\""));
-        }
+    if let Some(rest) = msg.strip_prefix("unknown variant ")
+        && let Some((found, expected)) = rest.split_once(", expected ")
+    {
+        return format!("expected {}, found {}", expected.replace('`', ""), found.replace('`', "\""));
     }
     if let Some(rest) = msg.strip_prefix("unknown field ") {
         let (found, expected) = rest.split_once(", expected ").unwrap_or((rest, "no other fields"));
@@ -72,12 +72,7 @@ impl Ctx<'_> {
     fn err(&self, path: &str, message: impl Into<String>) -> SpecError {
         let message = message.into();
         let at = if message.contains("found unknown field") { self.map.locate_key(path) } else { self.map.locate(path) };
-        SpecError {
-            file: self.file.to_path_buf(),
-            at: Some(at),
-            path: path.to_string(),
-            message,
-        }
+        SpecError { file: self.file.to_path_buf(), at: Some(at), path: path.to_string(), message }
     }
 }
 
@@ -100,11 +95,8 @@ pub fn load_file(file: &Path) -> Result<Spec, SpecError> {
         let path = if path == "." { String::new() } else { path };
         ctx.err(&path, reword(&e.inner().to_string()))
     })?;
-    spec.id = file
-        .parent()
-        .and_then(|d| d.file_name())
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| spec.name.to_lowercase());
+    spec.id =
+        file.parent().and_then(|d| d.file_name()).map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| spec.name.to_lowercase());
     spec.file = file.to_path_buf();
     let dir = file.parent().unwrap_or(Path::new("."));
     validate(&mut spec, &ctx, dir)?;
@@ -125,8 +117,7 @@ fn kind(v: &Value) -> &'static str {
 
 fn is_ident(s: &str) -> bool {
     let mut chars = s.chars();
-    chars.next().is_some_and(|c| c.is_ascii_lowercase())
-        && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+    chars.next().is_some_and(|c| c.is_ascii_lowercase()) && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
 }
 
 fn check_url(ctx: &Ctx, path: &str, url: &str) -> Result<(), SpecError> {
@@ -155,7 +146,10 @@ fn validate(spec: &mut Spec, ctx: &Ctx, dir: &Path) -> Result<(), SpecError> {
             file: ctx.file.to_path_buf(),
             at: None,
             path: String::new(),
-            message: format!("expected the spec's directory to be named like a service id (lowercase letters, digits, _), found {:?}", spec.id),
+            message: format!(
+                "expected the spec's directory to be named like a service id (lowercase letters, digits, _), found {:?}",
+                spec.id
+            ),
         });
     }
     check_url(ctx, "overview.base_url", &spec.overview.base_url)?;
@@ -182,15 +176,14 @@ fn validate(spec: &mut Spec, ctx: &Ctx, dir: &Path) -> Result<(), SpecError> {
         let concrete = e.concrete_path();
         if let Some(start) = concrete.find('{') {
             let name = concrete[start..].split('}').next().unwrap_or("").trim_start_matches('{');
-            return Err(ctx.err(
-                &format!("{p}.request.example"),
-                format!("expected params.{name} for the path {:?}, found none", e.path),
-            ));
+            return Err(ctx.err(&format!("{p}.request.example"), format!("expected params.{name} for the path {:?}, found none", e.path)));
         }
         if let Some(ex) = &e.request.example {
             let ok = ex.as_object().is_some_and(|o| o.keys().all(|k| matches!(k.as_str(), "params" | "query" | "body")));
             if !ok {
-                return Err(ctx.err(&format!("{p}.request.example"), format!("expected a mapping with params, query and/or body, found {ex}")));
+                return Err(
+                    ctx.err(&format!("{p}.request.example"), format!("expected a mapping with params, query and/or body, found {ex}"))
+                );
             }
         }
         if let (Some(schema), Some(body)) = (&e.request.schema, e.request_body()) {
@@ -198,10 +191,9 @@ fn validate(spec: &mut Spec, ctx: &Ctx, dir: &Path) -> Result<(), SpecError> {
             check_against(ctx, &format!("{p}.request.example.body"), &v, body, "the request example body")?;
         }
         if e.idempotent == Some(true) && e.method == Method::POST && e.idempotency_header.is_none() {
-            return Err(ctx.err(
-                &format!("{p}.idempotent"),
-                format!("expected an idempotency_header for an idempotent {}, found none", e.method),
-            ));
+            return Err(
+                ctx.err(&format!("{p}.idempotent"), format!("expected an idempotency_header for an idempotent {}, found none", e.method))
+            );
         }
         if !(200..300).contains(&e.response.status) {
             return Err(ctx.err(&format!("{p}.response.status"), format!("expected a 2xx success status, found {}", e.response.status)));
@@ -216,10 +208,14 @@ fn validate(spec: &mut Spec, ctx: &Ctx, dir: &Path) -> Result<(), SpecError> {
             }
             (None, Some(f)) => {
                 let path = dir.join(f);
-                let text = std::fs::read_to_string(&path)
-                    .map_err(|e| ctx.err(&format!("{p}.schema_file"), format!("expected a readable file at {}, found {e}", path.display())))?;
+                let text = std::fs::read_to_string(&path).map_err(|e| {
+                    ctx.err(&format!("{p}.schema_file"), format!("expected a readable file at {}, found {e}", path.display()))
+                })?;
                 let v: Value = serde_json::from_str(&text).map_err(|e| {
-                    ctx.err(&format!("{p}.schema_file"), format!("expected JSON in {}, found an error at {}:{}: {e}", path.display(), e.line(), e.column()))
+                    ctx.err(
+                        &format!("{p}.schema_file"),
+                        format!("expected JSON in {}, found an error at {}:{}: {e}", path.display(), e.line(), e.column()),
+                    )
                 })?;
                 r.schema = Some(v);
             }
@@ -241,7 +237,9 @@ fn validate(spec: &mut Spec, ctx: &Ctx, dir: &Path) -> Result<(), SpecError> {
         return Err(ctx.err("retry.multiplier", format!("expected a multiplier of at least 1, found {}", r.multiplier)));
     }
     if r.max_delay_ms < r.base_delay_ms {
-        return Err(ctx.err("retry.max_delay_ms", format!("expected at least base_delay_ms ({}), found {}", r.base_delay_ms, r.max_delay_ms)));
+        return Err(
+            ctx.err("retry.max_delay_ms", format!("expected at least base_delay_ms ({}), found {}", r.base_delay_ms, r.max_delay_ms))
+        );
     }
     if spec.timeouts.request_ms == 0 {
         return Err(ctx.err("timeouts.request_ms", "expected a positive budget, found 0"));
@@ -256,12 +254,16 @@ fn validate(spec: &mut Spec, ctx: &Ctx, dir: &Path) -> Result<(), SpecError> {
     for (i, rule) in spec.error_handling.iter().enumerate() {
         let p = format!("error_handling[{i}]");
         if rule.action == Action::RefreshAndRetryOnce && !matches!(spec.overview.auth, Auth::Oauth2 { .. }) {
-            return Err(ctx.err(&format!("{p}.action"), "expected overview.auth.kind oauth2 for refresh_and_retry_once, found no token endpoint"));
+            return Err(
+                ctx.err(&format!("{p}.action"), "expected overview.auth.kind oauth2 for refresh_and_retry_once, found no token endpoint")
+            );
         }
-        if let Some(f) = rule.delay_factor {
-            if rule.action != Action::RetryWithLongerDelays || f <= 1.0 {
-                return Err(ctx.err(&format!("{p}.delay_factor"), format!("expected a factor above 1 on a retry_with_longer_delays row, found {f}")));
-            }
+        if let Some(f) = rule.delay_factor
+            && (rule.action != Action::RetryWithLongerDelays || f <= 1.0)
+        {
+            return Err(
+                ctx.err(&format!("{p}.delay_factor"), format!("expected a factor above 1 on a retry_with_longer_delays row, found {f}"))
+            );
         }
     }
     Ok(())
@@ -271,11 +273,7 @@ fn validate(spec: &mut Spec, ctx: &Ctx, dir: &Path) -> Result<(), SpecError> {
 pub fn load_dir(dir: &Path) -> Result<Vec<Result<Spec, SpecError>>, SpecError> {
     let whole = |message: String| SpecError { file: dir.to_path_buf(), at: None, path: String::new(), message };
     let entries = std::fs::read_dir(dir).map_err(|e| whole(format!("expected a directory of integrations, found {e}")))?;
-    let mut files: Vec<PathBuf> = entries
-        .filter_map(Result::ok)
-        .map(|e| e.path().join("spec.yaml"))
-        .filter(|p| p.is_file())
-        .collect();
+    let mut files: Vec<PathBuf> = entries.filter_map(Result::ok).map(|e| e.path().join("spec.yaml")).filter(|p| p.is_file()).collect();
     files.sort();
     if files.is_empty() {
         return Err(whole("expected at least one <service>/spec.yaml, found none".into()));

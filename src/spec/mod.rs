@@ -187,9 +187,10 @@ impl Serialize for Method {
 impl<'de> Deserialize<'de> for Method {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let v = Value::deserialize(d)?;
-        Method::ALL.into_iter().find(|m| v.as_str() == Some(m.as_str())).ok_or_else(|| {
-            serde::de::Error::custom(format!("expected one of GET, POST, PUT, PATCH, DELETE, found {v}"))
-        })
+        Method::ALL
+            .into_iter()
+            .find(|m| v.as_str() == Some(m.as_str()))
+            .ok_or_else(|| serde::de::Error::custom(format!("expected one of GET, POST, PUT, PATCH, DELETE, found {v}")))
     }
 }
 
@@ -203,8 +204,7 @@ pub struct RateLimit {
 }
 
 impl RateLimit {
-    const UNITS: [(&'static str, u64); 6] =
-        [("s", 1), ("sec", 1), ("min", 60), ("h", 3600), ("hour", 3600), ("day", 86400)];
+    const UNITS: [(&'static str, u64); 6] = [("s", 1), ("sec", 1), ("min", 60), ("h", 3600), ("hour", 3600), ("day", 86400)];
 }
 
 impl fmt::Display for RateLimit {
@@ -237,9 +237,7 @@ impl<'de> Deserialize<'de> for RateLimit {
             Some(RateLimit { requests, per: Duration::from_secs(secs) })
         });
         parsed.ok_or_else(|| {
-            serde::de::Error::custom(format!(
-                "expected a rate like \"100/min\" (units: s, sec, min, h, hour, day), found {v}"
-            ))
+            serde::de::Error::custom(format!("expected a rate like \"100/min\" (units: s, sec, min, h, hour, day), found {v}"))
         })
     }
 }

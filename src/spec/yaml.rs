@@ -131,10 +131,11 @@ fn scalar(s: String, style: TScalarStyle) -> Value {
     if let Ok(i) = s.parse::<i64>() {
         return Value::Number(i.into());
     }
-    if s.contains(['.', 'e', 'E']) && s.chars().next().is_some_and(|c| c.is_ascii_digit() || c == '-' || c == '+') {
-        if let Some(n) = s.parse::<f64>().ok().and_then(Number::from_f64) {
-            return Value::Number(n);
-        }
+    if s.contains(['.', 'e', 'E'])
+        && s.chars().next().is_some_and(|c| c.is_ascii_digit() || c == '-' || c == '+')
+        && let Some(n) = s.parse::<f64>().ok().and_then(Number::from_f64)
+    {
+        return Value::Number(n);
     }
     Value::String(s)
 }
@@ -210,9 +211,7 @@ impl Builder {
 pub fn parse(text: &str) -> Result<(Value, SourceMap), SyntaxError> {
     let mut b = Builder::default();
     let mut parser = Parser::new_from_str(text);
-    parser
-        .load(&mut b, false)
-        .map_err(|e| SyntaxError { at: (*e.marker()).into(), message: e.info().to_string() })?;
+    parser.load(&mut b, false).map_err(|e| SyntaxError { at: (*e.marker()).into(), message: e.info().to_string() })?;
     if let Some(e) = b.error {
         return Err(e);
     }
