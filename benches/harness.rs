@@ -35,8 +35,8 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use clients::payments::PaymentsClient;
 use libtest_mimic::{Arguments, Trial};
-use oc_integrate::scenario::{self, Kind, Policy};
-use oc_integrate::spec::{self, Endpoint, Spec};
+use oc_integrate::scenario::{self, Policy};
+use oc_integrate::spec::{self, Spec};
 use oc_integrate::trial::TrialResult;
 use oc_integrate::{Binding, Call, ClientError, ErrorKind, Harness, outcome};
 use serde_json::Value;
@@ -102,7 +102,7 @@ fn main() {
     let spec = load(&suite_dir);
     let cases = scenario::plan(&spec);
     let policy = Policy::of(&spec);
-    let waits: Vec<Duration> = cases.iter().map(|c| mandated_wait(c.kind, &spec.endpoints[c.endpoint], &policy)).collect();
+    let waits: Vec<Duration> = cases.iter().map(|c| c.kind.mandated_wait(&spec.endpoints[c.endpoint], &policy)).collect();
     let longest = waits.iter().copied().max().unwrap_or_default();
     let total: Duration = waits.iter().sum();
     let floor = longest.max(total / CONCURRENCY as u32);
@@ -155,55 +155,6 @@ fn plan_order_makespan(waits: &[Duration], slots: usize) -> Duration {
     end
 }
 
-/// The wait a correct client must spend on one case, as a lower bound: what the spec's
-/// policy forces between attempts and inside slow attempts. Jitter, connection setup and
-/// the client's own work are not counted.
-fn mandated_wait(kind: Kind, endpoint: &Endpoint, p: &Policy) -> Duration {
-    let n = p.retry.max_attempts;
-    let idempotent = endpoint.is_idempotent();
-    let backoffs = |retries: u32| (0..retries).map(|k| p.retry.backoff(k)).sum::<Duration>();
-    let if_idempotent = |d: Duration| if idempotent { d } else { Duration::ZERO };
-    // retries before the 5xx recover: 500, 502, then 200, fewer when the policy allows fewer
-    let recovers = backoffs(n.min(3).saturating_sub(1));
-    match kind {
-        // the date form is rounded up to a whole second past Retry-After: this is a lower bound
-        Kind::RateLimitRetryAfter | Kind::RateLimitRetryAfterDate => p.retry_after,
-        Kind::RateLimitStorm => p.retry_after * n.saturating_sub(1),
-        Kind::ServerErrorRecovers => if_idempotent(recovers),
-        Kind::ServerErrorPersists => if_idempotent(backoffs(n.saturating_sub(1))),
-        Kind::ServerErrorMaintenance => if_idempotent(recovers.mul_f64(p.retry.longer_delay_factor)),
-        Kind::TimeoutHeadersLate | Kind::TimeoutBodyStalls | Kind::TimeoutBodyTrickles | Kind::TimeoutNoAnswer => {
-            if idempotent {
-                p.budget * n + backoffs(n.saturating_sub(1))
-            } else {
-                p.budget
-            }
-        }
-        Kind::TimeoutSlowWithinBudget => p.budget.mul_f64(0.4),
-        Kind::ConnectionResetBeforeResponse | Kind::ConnectionResetDuringResponse | Kind::ConnectionTruncatedBody => {
-            if_idempotent(p.retry.backoff(0))
-        }
-        // nothing was sent, so even a non-idempotent call retries a refused connection
-        Kind::ConnectionRefused => backoffs(n.saturating_sub(1)),
-        // two calls, each retried once after a 500 or a reset
-        Kind::DuplicatePost if endpoint.idempotency_header.is_some() && idempotent => p.retry.backoff(0) * 2,
-        Kind::DuplicatePost
-        | Kind::Conformance
-        | Kind::AuthExpired
-        | Kind::AuthRefreshFails
-        | Kind::ClientErrorNotRetried
-        | Kind::DriftExtraField
-        | Kind::DriftMissingField
-        | Kind::DriftTypeChanged
-        | Kind::DriftNullValue
-        | Kind::DriftRenamedField
-        | Kind::DriftEmptyBody
-        | Kind::DriftTruncatedJson
-        | Kind::DriftNotJson
-        | Kind::DriftWrongContentType => Duration::ZERO,
-    }
-}
-
 /// Run `n` trials that do nothing through libtest-mimic, output to `log`, and time it.
 fn empty_trials(n: usize, log: &Path) -> Duration {
     let threads = CONCURRENCY.to_string();
@@ -252,17 +203,11 @@ fn original_id(id: &str) -> &str {
     }
 }
 
-/// The one spec in an integrations directory, loaded as the harness loads it
-/// (including the `OC_TIME_SCALE` override, so the floor matches what runs).
+/// The one spec in an integrations directory, loaded as the harness loads it.
 fn load(dir: &Path) -> Spec {
     let mut specs = spec::load_dir(dir).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(specs.len(), 1, "{} holds exactly one service", dir.display());
-    let mut spec = specs.remove(0).unwrap_or_else(|e| panic!("{e}"));
-    let scale = std::env::var("OC_TIME_SCALE").ok().and_then(|s| s.parse::<f64>().ok()).filter(|s| *s > 0.0 && *s <= 1.0);
-    if let Some(scale) = scale {
-        spec.test_profile.time_scale = scale;
-    }
-    spec
+    specs.remove(0).unwrap_or_else(|e| panic!("{e}"))
 }
 
 /// A temporary directory for the generated integrations and the libtest-mimic log, removed on drop.

@@ -11,7 +11,7 @@ use libtest_mimic::{Arguments, Failed, Trial};
 
 use crate::binding::Binding;
 use crate::redact;
-use crate::scenario::{self, Case};
+use crate::scenario::{self, Case, Policy};
 use crate::spec::{self, Spec, SpecError};
 use crate::trial::{self, TrialResult};
 
@@ -88,16 +88,12 @@ impl Harness {
     }
 
     fn entries(&self) -> Result<Vec<Entry>, HarnessError> {
-        let scale = std::env::var("OC_TIME_SCALE").ok().and_then(|s| s.parse::<f64>().ok()).filter(|s| *s > 0.0 && *s <= 1.0);
         let mut out = Vec::new();
         let mut seen = Vec::new();
         for loaded in spec::load_dir(&self.dir)? {
             match loaded {
-                Ok(mut s) => {
+                Ok(s) => {
                     redact::register_env(s.secrets.iter().filter_map(|x| x.env.as_deref()));
-                    if let Some(scale) = scale {
-                        s.test_profile.time_scale = scale;
-                    }
                     seen.push(s.id.clone());
                     let b = self.bindings.get(&s.id).cloned();
                     out.push(Entry::Service(Arc::new(s), b));
@@ -181,13 +177,11 @@ impl Harness {
         }
     }
 
-    /// Run every case whose name passes `filter`, all at once, and return the results in
-    /// plan order. A broken spec or a missing binding that the filter selects is an error.
+    /// Run every case whose name passes `filter`, up to [`Harness::concurrency`] at once,
+    /// longest mandated wait first, and return the results in plan order. A broken spec or a missing binding that the filter selects is an error.
     pub async fn evaluate(&self, filter: impl Fn(&str) -> bool) -> Result<Vec<TrialResult>, String> {
         redact::install_panic_hook();
-        let mut set = tokio::task::JoinSet::new();
-        let slots = Arc::new(tokio::sync::Semaphore::new(self.concurrency));
-        let mut n = 0;
+        let mut queue = Vec::new();
         for entry in self.entries().map_err(|e| e.to_string())? {
             let (spec, binding) = match entry {
                 Entry::Service(s, Some(b)) => (s, b),
@@ -198,14 +192,24 @@ impl Harness {
                 Entry::Orphan(id) if filter(&format!("{id}::binding")) => return Err(format!("service {id:?} is bound but has no spec")),
                 _ => continue,
             };
+            let policy = Policy::of(&spec);
             for case in scenario::plan(&spec).into_iter().filter(|c| filter(&c.name())) {
-                let (spec, binding, slots, i) = (spec.clone(), binding.clone(), slots.clone(), n);
-                n += 1;
-                set.spawn(async move {
-                    let _slot = slots.acquire_owned().await;
-                    (i, trial::run(&case, spec, &binding).await)
-                });
+                let wait = case.kind.mandated_wait(&spec.endpoints[case.endpoint], &policy);
+                queue.push((queue.len(), wait, case, spec.clone(), binding.clone()));
             }
+        }
+        // the longest cases start first, so the suite ends close to its longest mandated
+        // wait; results come back in plan order
+        let n = queue.len();
+        queue.sort_by_key(|q| std::cmp::Reverse(q.1));
+        let slots = Arc::new(tokio::sync::Semaphore::new(self.concurrency));
+        let mut set = tokio::task::JoinSet::new();
+        for (i, _, case, spec, binding) in queue {
+            let slots = slots.clone();
+            set.spawn(async move {
+                let _slot = slots.acquire_owned().await;
+                (i, trial::run(&case, spec, &binding).await)
+            });
         }
         let mut results: Vec<(usize, TrialResult)> = Vec::with_capacity(n);
         while let Some(r) = set.join_next().await {

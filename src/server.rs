@@ -162,6 +162,8 @@ pub struct Route {
     pub behaviour: Behaviour,
     /// Requests per call beyond which the client has certainly failed, so the trial can stop waiting.
     pub limit: usize,
+    /// Whether its behaviour may produce steps only the raw TCP server can perform.
+    pub raw: bool,
 }
 
 /// A running mock provider.
@@ -229,8 +231,8 @@ impl wiremock::Respond for Recorder {
 
 impl MockProvider {
     /// Start a provider serving `routes`; on the raw TCP server when any route may need it.
-    pub async fn start(timeline: &Timeline, routes: Vec<Route>, raw: bool) -> std::io::Result<MockProvider> {
-        if raw {
+    pub async fn start(timeline: &Timeline, routes: Vec<Route>) -> std::io::Result<MockProvider> {
+        if routes.iter().any(|r| r.raw) {
             let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
             listener.set_nonblocking(true)?;
             let addr = listener.local_addr()?;

@@ -101,13 +101,14 @@ pub async fn run(case: &Case, spec: Arc<Spec>, binding: &Binding) -> TrialResult
         },
         message: redact::redact(&problem),
     };
-    let (_provider, origin) = if prepared.refused {
+    let raw = prepared.needs_raw();
+    let (_provider, origin) = if prepared.routes.is_empty() {
         match refusing_origin().await {
             Ok(o) => (None, o),
             Err(e) => return fail(&prepared.expected, format!("harness could not reserve a port: {e}")),
         }
     } else {
-        match MockProvider::start(&timeline, prepared.routes, prepared.raw).await {
+        match MockProvider::start(&timeline, prepared.routes).await {
             Ok(p) => {
                 let o = p.origin.clone();
                 (Some(p), o)
@@ -149,7 +150,7 @@ pub async fn run(case: &Case, spec: Arc<Spec>, binding: &Binding) -> TrialResult
         task.abort();
         returned.push(r);
     }
-    if prepared.raw {
+    if raw {
         // the raw server notices hang-ups asynchronously; give it a moment to record them
         for _ in 0..50 {
             if timeline.arrivals().iter().all(|a| a.hung_up_after.is_some()) {

@@ -78,6 +78,7 @@ pub(super) fn prepare(kind: Kind, s: &Setup) -> Prepared {
                 }
             }),
             limit: if fails { 2 } else { 3 },
+            raw: false,
         }
     };
     let token = {
@@ -100,6 +101,7 @@ pub(super) fn prepare(kind: Kind, s: &Setup) -> Prepared {
                 ))
             }),
             limit: 1,
+            raw: false,
         }
     };
     let calls = if fails { 1 } else { 2 };
@@ -115,15 +117,11 @@ pub(super) fn prepare(kind: Kind, s: &Setup) -> Prepared {
         // every call starts with an expired access token
         tokens.lock().unwrap_or_else(|p| p.into_inner()).valid = None;
     });
-    Prepared {
-        routes: vec![token, api],
-        raw: false,
-        refused: false,
-        calls,
-        before_call: Some(before_call),
+    Prepared::new(
+        s,
+        vec![token, api],
         expected,
-        headers: vec!["authorization".into()],
-        judge: Box::new(move |o| {
+        Box::new(move |o| {
             let mut p = Vec::new();
             let mut actual = Vec::new();
             for call in 0..calls {
@@ -175,5 +173,8 @@ pub(super) fn prepare(kind: Kind, s: &Setup) -> Prepared {
             }
             Verdict { actual: actual.join("; "), problems: p, evidence: String::new() }
         }),
-    }
+    )
+    .calls(calls)
+    .before_each_call(before_call)
+    .headers(vec!["authorization".into()])
 }

@@ -30,15 +30,11 @@ pub(super) fn prepare(s: &Setup) -> Prepared {
         header.as_deref().map(|h| format!("the credential in {h}")).unwrap_or("no credential".into()),
         if e.request_body().is_some() { format!(", a {} body matching the request", e.request.content_type) } else { String::new() },
     );
-    Prepared {
-        routes: vec![s.script(vec![vec![crate::server::Step::Reply(s.ok())]], 1)],
-        raw: false,
-        refused: false,
-        calls: 1,
-        before_call: None,
+    Prepared::new(
+        s,
+        vec![s.script(vec![vec![crate::server::Step::Reply(s.ok())]], 1)],
         expected,
-        headers: s.headers(),
-        judge: Box::new(move |o| {
+        Box::new(move |o| {
             let mut p = Vec::new();
             let mut evidence = String::new();
             let attempts = o.attempts(0);
@@ -130,5 +126,5 @@ pub(super) fn prepare(s: &Setup) -> Prepared {
             };
             Verdict { actual, problems: p, evidence }
         }),
-    }
+    )
 }

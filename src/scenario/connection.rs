@@ -3,7 +3,7 @@
 //! been processed is not. A refused connection carried no request, so it may always be
 //! retried, but the server cannot see those attempts: only the returned error is judged.
 
-use super::{Kind, Prepared, Setup, Verdict, expect_attempts, expect_error, expect_gaps_at_least, expect_ok, gaps, list_secs};
+use super::{Kind, Prepared, Setup, Verdict, attempts_summary, expect_attempts, expect_error, expect_gaps_at_least, expect_ok, gaps};
 use crate::binding::ErrorKind;
 use crate::server::Step;
 
@@ -12,20 +12,16 @@ pub(super) fn prepare(kind: Kind, s: &Setup) -> Prepared {
     let half = ok.body.len() / 2;
     let idempotent = s.endpoint.is_idempotent();
     if kind == Kind::ConnectionRefused {
-        return Prepared {
-            routes: Vec::new(),
-            raw: false,
-            refused: true,
-            calls: 1,
-            before_call: None,
-            expected: "nothing listens at the base URL → a Connection error within the retry policy's time; no hang, no panic".into(),
-            headers: s.headers(),
-            judge: Box::new(|o| {
+        return Prepared::new(
+            s,
+            Vec::new(),
+            "nothing listens at the base URL → a Connection error within the retry policy's time; no hang, no panic".into(),
+            Box::new(|o| {
                 let mut p = Vec::new();
                 expect_error(&o.returned[0], &[ErrorKind::Connection], None, &mut p);
                 Verdict { actual: format!("returned {}", o.returned[0].describe()), problems: p, evidence: String::new() }
             }),
-        };
+        );
     }
     let (first, what, kinds): (Step, &str, &[ErrorKind]) = match kind {
         Kind::ConnectionResetBeforeResponse => {
@@ -52,15 +48,11 @@ pub(super) fn prepare(kind: Kind, s: &Setup) -> Prepared {
             kinds.iter().map(|k| format!("{k:?}")).collect::<Vec<_>>().join(" or ")
         )
     };
-    Prepared {
-        routes: vec![s.script(vec![vec![first, Step::Reply(ok)]], want)],
-        raw: true,
-        refused: false,
-        calls: 1,
-        before_call: None,
+    Prepared::new(
+        s,
+        vec![s.script(vec![vec![first, Step::Reply(ok)]], want)],
         expected,
-        headers: s.headers(),
-        judge: Box::new(move |o| {
+        Box::new(move |o| {
             let mut p = Vec::new();
             let a = o.attempts(0);
             let g = gaps(&a);
@@ -77,13 +69,7 @@ pub(super) fn prepare(kind: Kind, s: &Setup) -> Prepared {
             } else {
                 expect_error(r, kinds, None, &mut p);
             }
-            let actual = format!(
-                "{} attempt(s), gaps {}; returned {}",
-                a.len(),
-                list_secs(&g),
-                if r.value().is_some() { "Ok".into() } else { r.describe() }
-            );
-            Verdict { actual, problems: p, evidence: String::new() }
+            Verdict { actual: attempts_summary(&a, r), problems: p, evidence: String::new() }
         }),
-    }
+    )
 }

@@ -134,15 +134,11 @@ pub(super) fn prepare(kind: Kind, s: &Setup) -> Prepared {
     } else {
         format!("{what} → a clear InvalidResponse error; no panic, no made-up value")
     };
-    Prepared {
-        routes: vec![s.script(vec![vec![Step::Reply(reply)]], s.policy.retry.max_attempts as usize)],
-        raw: false,
-        refused: false,
-        calls: 1,
-        before_call: None,
+    Prepared::new(
+        s,
+        vec![s.script(vec![vec![Step::Reply(reply)]], s.policy.retry.max_attempts as usize)],
         expected,
-        headers: s.headers(),
-        judge: Box::new(move |o| {
+        Box::new(move |o| {
             let mut p = Vec::new();
             let mut evidence = String::new();
             let r = &o.returned[0];
@@ -163,5 +159,5 @@ pub(super) fn prepare(kind: Kind, s: &Setup) -> Prepared {
             let actual = format!("{} attempt(s); returned {}", o.attempts(0).len(), r.describe());
             Verdict { actual, problems: p, evidence }
         }),
-    }
+    )
 }

@@ -9,23 +9,14 @@ use crate::server::{Reply, Step};
 
 pub(super) fn prepare(s: &Setup) -> Prepared {
     let ok = Step::Reply(s.ok());
-    let headers = s.headers();
     match s.endpoint.idempotency_header.clone().filter(|_| s.endpoint.is_idempotent()) {
         Some(header) => {
             let err500 = Step::Reply(Reply::json(500, &serde_json::json!({"error": "injected 500"})));
             let calls = vec![vec![err500, ok.clone()], vec![Step::Reset, ok]];
             let key = header.to_ascii_lowercase();
-            Prepared {
-                routes: vec![s.script(calls, 2)],
-                raw: true,
-                refused: false,
-                calls: 2,
-                before_call: None,
-                expected: format!(
+            Prepared::new(s, vec![s.script(calls, 2)], format!(
                     "call 1: 500 then 200, call 2: dropped response then 200 → every attempt carries {header}, the same key within a call and a new key per call"
-                ),
-                headers,
-                judge: Box::new(move |o| {
+                ), Box::new(move |o| {
                     let mut p = Vec::new();
                     let mut keys: Vec<Vec<Option<String>>> = Vec::new();
                     for call in 0..2 {
@@ -61,18 +52,13 @@ pub(super) fn prepare(s: &Setup) -> Prepared {
                         .collect::<Vec<_>>()
                         .join("; ");
                     Verdict { actual, problems: p, evidence: String::new() }
-                }),
-            }
+                })).calls(2)
         }
-        None => Prepared {
-            routes: vec![s.script(vec![vec![Step::Reset, ok]], 1)],
-            raw: true,
-            refused: false,
-            calls: 1,
-            before_call: None,
-            expected: "dropped response after the POST was sent → not idempotent, so no retry: one attempt and a Connection error".into(),
-            headers,
-            judge: Box::new(move |o| {
+        None => Prepared::new(
+            s,
+            vec![s.script(vec![vec![Step::Reset, ok]], 1)],
+            "dropped response after the POST was sent → not idempotent, so no retry: one attempt and a Connection error".into(),
+            Box::new(move |o| {
                 let mut p = Vec::new();
                 let a = o.attempts(0);
                 expect_attempts(a.len(), 1, "the write may have happened; a retry could duplicate it", &mut p);
@@ -83,6 +69,6 @@ pub(super) fn prepare(s: &Setup) -> Prepared {
                     evidence: String::new(),
                 }
             }),
-        },
+        ),
     }
 }

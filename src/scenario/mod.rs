@@ -198,6 +198,55 @@ impl Kind {
             Kind::ConnectionTruncatedBody => "Truncated body",
         }
     }
+
+    /// The wait a correct client must spend on one case, as a lower bound: what the spec's
+    /// policy forces between attempts and inside slow attempts. Jitter, connection setup and
+    /// the client's own work are not counted.
+    pub fn mandated_wait(self, endpoint: &Endpoint, p: &Policy) -> Duration {
+        let n = p.retry.max_attempts;
+        let idempotent = endpoint.is_idempotent();
+        let backoffs = |retries: u32| (0..retries).map(|k| p.retry.backoff(k)).sum::<Duration>();
+        let if_idempotent = |d: Duration| if idempotent { d } else { Duration::ZERO };
+        // retries before the 5xx recover: 500, 502, then 200, fewer when the policy allows fewer
+        let recovers = backoffs(n.min(3).saturating_sub(1));
+        match self {
+            // the date form is rounded up to a whole second past Retry-After: this is a lower bound
+            Kind::RateLimitRetryAfter | Kind::RateLimitRetryAfterDate => p.retry_after,
+            Kind::RateLimitStorm => p.retry_after * n.saturating_sub(1),
+            Kind::ServerErrorRecovers => if_idempotent(recovers),
+            Kind::ServerErrorPersists => if_idempotent(backoffs(n.saturating_sub(1))),
+            Kind::ServerErrorMaintenance => if_idempotent(recovers.mul_f64(p.retry.longer_delay_factor)),
+            Kind::TimeoutHeadersLate | Kind::TimeoutBodyStalls | Kind::TimeoutBodyTrickles | Kind::TimeoutNoAnswer => {
+                if idempotent {
+                    p.budget * n + backoffs(n.saturating_sub(1))
+                } else {
+                    p.budget
+                }
+            }
+            Kind::TimeoutSlowWithinBudget => p.budget.mul_f64(0.4),
+            Kind::ConnectionResetBeforeResponse | Kind::ConnectionResetDuringResponse | Kind::ConnectionTruncatedBody => {
+                if_idempotent(p.retry.backoff(0))
+            }
+            // nothing was sent, so even a non-idempotent call retries a refused connection
+            Kind::ConnectionRefused => backoffs(n.saturating_sub(1)),
+            // two calls, each retried once after a 500 or a reset
+            Kind::DuplicatePost if endpoint.idempotency_header.is_some() && idempotent => p.retry.backoff(0) * 2,
+            Kind::DuplicatePost
+            | Kind::Conformance
+            | Kind::AuthExpired
+            | Kind::AuthRefreshFails
+            | Kind::ClientErrorNotRetried
+            | Kind::DriftExtraField
+            | Kind::DriftMissingField
+            | Kind::DriftTypeChanged
+            | Kind::DriftNullValue
+            | Kind::DriftRenamedField
+            | Kind::DriftEmptyBody
+            | Kind::DriftTruncatedJson
+            | Kind::DriftNotJson
+            | Kind::DriftWrongContentType => Duration::ZERO,
+        }
+    }
 }
 
 impl fmt::Display for Kind {
@@ -256,9 +305,10 @@ pub struct Policy {
 pub const EARLY_SLACK: Duration = Duration::from_millis(3);
 
 impl Policy {
-    /// The policy of `spec`.
+    /// The policy of `spec`, with the time scale `OC_TIME_SCALE` sets for this run, if any.
     pub fn of(spec: &Spec) -> Policy {
-        let s = spec.test_profile.time_scale;
+        let env = std::env::var("OC_TIME_SCALE").ok().and_then(|s| s.parse::<f64>().ok()).filter(|s| *s > 0.0 && *s <= 1.0);
+        let s = env.unwrap_or(spec.test_profile.time_scale);
         let scaled = |ms: u64| Duration::from_secs_f64(ms as f64 * s / 1000.0);
         let longer = spec.rule_for(503).and_then(|r| r.delay_factor).unwrap_or(4.0);
         Policy {
@@ -389,12 +439,8 @@ pub struct Verdict {
 
 /// A scenario ready to run.
 pub struct Prepared {
-    /// The mock provider's routes.
+    /// The mock provider's routes; none means nothing listens (connection refused).
     pub routes: Vec<Route>,
-    /// Whether the raw TCP server is needed.
-    pub raw: bool,
-    /// Point the client at a port where nothing listens instead.
-    pub refused: bool,
     /// How many calls the harness makes.
     pub calls: usize,
     /// Run before each call (e.g. expire the current token).
@@ -405,6 +451,36 @@ pub struct Prepared {
     pub headers: Vec<String>,
     /// Turns the observation into a verdict.
     pub judge: Judge,
+}
+
+impl Prepared {
+    /// One call against `routes`, showing the endpoint's credential and idempotency headers.
+    pub fn new(s: &Setup, routes: Vec<Route>, expected: String, judge: Judge) -> Prepared {
+        Prepared { routes, calls: 1, before_call: None, expected, headers: s.headers(), judge }
+    }
+
+    /// Make `n` calls instead of one.
+    pub fn calls(mut self, n: usize) -> Prepared {
+        self.calls = n;
+        self
+    }
+
+    /// Run `hook` before each call.
+    pub fn before_each_call(mut self, hook: Box<dyn Fn(usize) + Send + Sync>) -> Prepared {
+        self.before_call = Some(hook);
+        self
+    }
+
+    /// Show these request headers in the timeline.
+    pub fn headers(mut self, headers: Vec<String>) -> Prepared {
+        self.headers = headers;
+        self
+    }
+
+    /// Whether a route may need the raw TCP server.
+    pub fn needs_raw(&self) -> bool {
+        self.routes.iter().any(|r| r.raw)
+    }
 }
 
 /// Everything a scenario family needs to prepare a case.
@@ -433,7 +509,9 @@ impl Setup<'_> {
 
     /// A route answering every API request with `steps[call][attempt]` (the last step repeats).
     pub fn script(&self, calls: Vec<Vec<Step>>, limit: usize) -> Route {
+        let raw = calls.iter().flatten().any(Step::needs_raw);
         Route {
+            raw,
             target: Target::Api,
             path: None,
             behaviour: Arc::new(move |a: &Arrival, attempt| {
@@ -501,6 +579,12 @@ pub fn prepare(kind: Kind, setup: &Setup) -> Prepared {
 /// Gaps between consecutive arrivals.
 pub fn gaps(arrivals: &[Arrival]) -> Vec<Duration> {
     arrivals.windows(2).map(|w| w[1].at.saturating_sub(w[0].at)).collect()
+}
+
+/// `3 attempt(s), gaps 0.100 s, 0.200 s; returned Ok` — the usual Actual column.
+pub fn attempts_summary(a: &[Arrival], r: &Returned) -> String {
+    let returned = if r.value().is_some() { "Ok".to_string() } else { r.describe() };
+    format!("{} attempt(s), gaps {}; returned {returned}", a.len(), list_secs(&gaps(a)))
 }
 
 /// `0.051 s, 0.102 s`.

@@ -6,7 +6,9 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde_json::json;
 
-use super::{Kind, Prepared, Setup, Verdict, expect_attempts, expect_error, expect_gaps_at_least, expect_ok, gaps, list_secs};
+use super::{
+    Kind, Prepared, Setup, Verdict, attempts_summary, expect_attempts, expect_error, expect_gaps_at_least, expect_ok, gaps, list_secs,
+};
 use crate::binding::ErrorKind;
 use crate::server::{Reply, Route, Step};
 use crate::spec::{Action, Spec};
@@ -60,6 +62,7 @@ fn retry_after(date: bool, s: &Setup) -> Prepared {
                 Step::Reply(Reply::json(429, &json!({"error": "rate_limited"})).header("Retry-After", value))
             }),
             limit: s.policy.retry.max_attempts as usize,
+            raw: false,
         }
     };
     let expected = if date {
@@ -67,15 +70,11 @@ fn retry_after(date: bool, s: &Setup) -> Prepared {
     } else {
         format!("429 with Retry-After: {} → the retry comes no sooner than {}, then success", ra.as_secs(), secs(ra))
     };
-    Prepared {
-        routes: vec![route],
-        raw: false,
-        refused: false,
-        calls: 1,
-        before_call: None,
+    Prepared::new(
+        s,
+        vec![route],
         expected,
-        headers: s.headers(),
-        judge: Box::new(move |o| {
+        Box::new(move |o| {
             let mut p = Vec::new();
             let a = o.attempts(0);
             expect_attempts(a.len(), 2, "the 429, then one retry", &mut p);
@@ -101,25 +100,18 @@ fn retry_after(date: bool, s: &Setup) -> Prepared {
             expect_ok(&o.returned[0], &mut p);
             Verdict { actual, problems: p, evidence: String::new() }
         }),
-    }
+    )
 }
 
 fn storm(s: &Setup) -> Prepared {
     let ra = s.policy.retry_after;
     let n = s.policy.retry.max_attempts as usize;
     let reply = Step::Reply(Reply::json(429, &json!({"error": "rate_limited"})).header("Retry-After", ra.as_secs().to_string()));
-    Prepared {
-        routes: vec![s.script(vec![vec![reply]], n)],
-        raw: false,
-        refused: false,
-        calls: 1,
-        before_call: None,
-        expected: format!(
-            "429 on every attempt → stops after {n} attempts with a RateLimited error; no two attempts closer than {}",
-            secs(ra)
-        ),
-        headers: s.headers(),
-        judge: Box::new(move |o| {
+    Prepared::new(
+        s,
+        vec![s.script(vec![vec![reply]], n)],
+        format!("429 on every attempt → stops after {n} attempts with a RateLimited error; no two attempts closer than {}", secs(ra)),
+        Box::new(move |o| {
             let mut p = Vec::new();
             let a = o.attempts(0);
             let g = gaps(&a);
@@ -129,7 +121,7 @@ fn storm(s: &Setup) -> Prepared {
             let actual = format!("{} attempts, gaps {}; returned {}", a.len(), list_secs(&g), o.returned[0].describe());
             Verdict { actual, problems: p, evidence: String::new() }
         }),
-    }
+    )
 }
 
 fn server_errors(kind: Kind, s: &Setup) -> Prepared {
@@ -169,15 +161,11 @@ fn server_errors(kind: Kind, s: &Setup) -> Prepared {
     } else {
         format!("{what} → {n} attempts with backoff of at least {}, then a Status error (500)", list_secs(&mins[..n - 1]))
     };
-    Prepared {
-        routes: vec![s.script(vec![steps], n)],
-        raw: false,
-        refused: false,
-        calls: 1,
-        before_call: None,
+    Prepared::new(
+        s,
+        vec![s.script(vec![steps], n)],
         expected,
-        headers: s.headers(),
-        judge: Box::new(move |o| {
+        Box::new(move |o| {
             let mut p = Vec::new();
             let a = o.attempts(0);
             let g = gaps(&a);
@@ -199,30 +187,21 @@ fn server_errors(kind: Kind, s: &Setup) -> Prepared {
             } else {
                 expect_error(r, &[ErrorKind::Status], Some(500), &mut p);
             }
-            let actual = format!(
-                "{} attempt(s), gaps {}; returned {}",
-                a.len(),
-                list_secs(&g),
-                if r.value().is_some() { "Ok".into() } else { r.describe() }
-            );
-            Verdict { actual, problems: p, evidence: String::new() }
+            Verdict { actual: attempts_summary(&a, r), problems: p, evidence: String::new() }
         }),
-    }
+    )
 }
 
 fn client_errors(s: &Setup) -> Prepared {
     let statuses = client_error_statuses(s.spec);
     let calls = statuses.iter().map(|st| vec![status_reply(*st)]).collect();
     let list = statuses.iter().map(u16::to_string).collect::<Vec<_>>().join("/");
-    Prepared {
-        routes: vec![s.script(calls, 1)],
-        raw: false,
-        refused: false,
-        calls: statuses.len(),
-        before_call: None,
-        expected: format!("{list} → exactly one attempt each; the error surfaces with its status"),
-        headers: s.headers(),
-        judge: Box::new(move |o| {
+    let n = statuses.len();
+    Prepared::new(
+        s,
+        vec![s.script(calls, 1)],
+        format!("{list} → exactly one attempt each; the error surfaces with its status"),
+        Box::new(move |o| {
             let mut p = Vec::new();
             let mut actual = Vec::new();
             for (i, st) in statuses.iter().enumerate() {
@@ -235,5 +214,6 @@ fn client_errors(s: &Setup) -> Prepared {
             }
             Verdict { actual: actual.join("; "), problems: p, evidence: String::new() }
         }),
-    }
+    )
+    .calls(n)
 }

@@ -36,6 +36,9 @@ pub(super) fn prepare(kind: Kind, s: &Setup) -> Prepared {
     let within = kind == Kind::TimeoutSlowWithinBudget;
     let want = if within || !idempotent { 1 } else { n };
     let tolerance = s.policy.budget_tolerance();
+    // only the raw server sees when the client hangs up, even for a plain late reply
+    let mut route = s.script(vec![vec![step]], want);
+    route.raw = true;
     let expected = if within {
         format!("{what} → success on the first attempt")
     } else if idempotent {
@@ -47,15 +50,11 @@ pub(super) fn prepare(kind: Kind, s: &Setup) -> Prepared {
             secs(tolerance)
         )
     };
-    Prepared {
-        routes: vec![s.script(vec![vec![step]], want)],
-        raw: true,
-        refused: false,
-        calls: 1,
-        before_call: None,
+    Prepared::new(
+        s,
+        vec![route],
         expected,
-        headers: s.headers(),
-        judge: Box::new(move |o| {
+        Box::new(move |o| {
             let mut p = Vec::new();
             let a = o.attempts(0);
             let r = &o.returned[0];
@@ -102,5 +101,5 @@ pub(super) fn prepare(kind: Kind, s: &Setup) -> Prepared {
             );
             Verdict { actual, problems: p, evidence: String::new() }
         }),
-    }
+    )
 }
