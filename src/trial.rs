@@ -25,10 +25,6 @@ pub struct TrialResult {
     pub message: String,
 }
 
-fn url_path(url: &str) -> String {
-    reqwest::Url::parse(url).map(|u| u.path().trim_end_matches('/').to_string()).unwrap_or_default()
-}
-
 /// Fresh fake credentials for a trial, registered for redaction.
 fn mint(auth: &Auth, secrets: &redact::Registration) -> Credentials {
     let stem = uuid::Uuid::new_v4().simple().to_string()[..16].to_string();
@@ -62,13 +58,6 @@ pub fn reproduce(name: &str) -> String {
     format!("cargo test --test {target} -- {name} --exact")
 }
 
-fn panic_text(p: &(dyn std::any::Any + Send)) -> String {
-    p.downcast_ref::<&str>()
-        .map(|s| s.to_string())
-        .or_else(|| p.downcast_ref::<String>().cloned())
-        .unwrap_or_else(|| "non-string panic".into())
-}
-
 /// Run one case against a bound client.
 pub async fn run(case: &Case, spec: Arc<Spec>, binding: &Binding) -> TrialResult {
     let endpoint = &spec.endpoints[case.endpoint];
@@ -85,7 +74,7 @@ pub async fn run(case: &Case, spec: Arc<Spec>, binding: &Binding) -> TrialResult
         endpoint,
         policy: policy.clone(),
         timeline: &timeline,
-        token_path: token_url.as_deref().map(url_path),
+        token_path: token_url.as_deref().map(crate::spec::url_path),
         credentials: credentials.clone(),
         secrets: secrets.clone(),
     };
@@ -117,7 +106,7 @@ pub async fn run(case: &Case, spec: Arc<Spec>, binding: &Binding) -> TrialResult
         }
     };
     let ctx = Context {
-        base_url: format!("{origin}{}", url_path(&spec.overview.base_url)),
+        base_url: format!("{origin}{}", crate::spec::url_path(&spec.overview.base_url)),
         token_url: setup.token_path.as_ref().map(|p| format!("{origin}{p}")),
         credentials,
         timeout: policy.budget,
@@ -127,7 +116,7 @@ pub async fn run(case: &Case, spec: Arc<Spec>, binding: &Binding) -> TrialResult
     };
     let instance = match std::panic::catch_unwind(AssertUnwindSafe(|| binding.instantiate(&ctx))) {
         Ok(i) => i,
-        Err(p) => return fail(&prepared.expected, format!("the client factory panicked: {}", panic_text(&*p))),
+        Err(p) => return fail(&prepared.expected, format!("the client factory panicked: {}", redact::panic_message(&*p))),
     };
     let input = endpoint.request.example.clone().unwrap_or(Value::Object(Default::default()));
     let patience = policy.patience();
@@ -141,7 +130,7 @@ pub async fn run(case: &Case, spec: Arc<Spec>, binding: &Binding) -> TrialResult
         let r = tokio::select! {
             joined = &mut task => match joined {
                 Ok(v) => Returned::Value(v),
-                Err(e) if e.is_panic() => Returned::Panicked(panic_text(&*e.into_panic())),
+                Err(e) if e.is_panic() => Returned::Panicked(redact::panic_message(&*e.into_panic())),
                 Err(e) => Returned::Panicked(e.to_string()),
             },
             _ = tokio::time::sleep(patience) => Returned::Stuck(patience),

@@ -17,7 +17,7 @@ pub(super) fn json_diff(label_a: &str, a: &Value, label_b: &str, b: &Value) -> S
 
 pub(super) fn prepare(s: &Setup) -> Prepared {
     let e = s.endpoint.clone();
-    let base_path = reqwest::Url::parse(&s.spec.overview.base_url).map(|u| u.path().trim_end_matches('/').to_string()).unwrap_or_default();
+    let base_path = crate::spec::url_path(&s.spec.overview.base_url);
     let want_path = format!("{base_path}{}", e.concrete_path());
     let query = s.endpoint.request.example.as_ref().and_then(|x| x.get("query")).cloned();
     let auth = s.spec.overview.auth.clone();

@@ -580,6 +580,12 @@ impl Spec {
     }
 }
 
+/// The path of a URL without its trailing slash (`https://x/v1/` → `/v1`), kept when the
+/// harness points a client at a mock provider.
+pub fn url_path(url: &str) -> String {
+    reqwest::Url::parse(url).map(|u| u.path().trim_end_matches('/').to_string()).unwrap_or_default()
+}
+
 /// The JSON Schema of `spec.yaml`, as published in `schemas/spec.schema.json`.
 pub fn json_schema() -> Value {
     let schema = schemars::schema_for!(Spec);
