@@ -194,6 +194,7 @@ fn arrival(timeline: &Timeline, target: Target, method: &str, path: String, head
         body,
         reply: String::new(),
         hung_up_after: None,
+        answered: None,
     }
 }
 
@@ -277,12 +278,14 @@ fn server_runtime() -> &'static tokio::runtime::Handle {
     .handle()
 }
 
-/// An origin on which nothing listens: connections to it are refused.
-pub async fn refusing_origin() -> std::io::Result<String> {
-    let listener = TcpListener::bind("127.0.0.1:0").await?;
-    let addr: SocketAddr = listener.local_addr()?;
-    drop(listener);
-    Ok(format!("http://{addr}"))
+/// An origin on which nothing listens, so connections to it are refused. The port stays
+/// bound (but not listening) while the returned socket lives: a port merely closed could be
+/// handed to another trial's listener, which would then receive this trial's requests.
+pub fn refusing_origin() -> std::io::Result<(tokio::net::TcpSocket, String)> {
+    let socket = tokio::net::TcpSocket::new_v4()?;
+    socket.bind("127.0.0.1:0".parse().map_err(std::io::Error::other)?)?;
+    let addr: SocketAddr = socket.local_addr()?;
+    Ok((socket, format!("http://{addr}")))
 }
 
 async fn read_request(stream: &mut TcpStream) -> Option<(String, String, Vec<(String, String)>, Vec<u8>)> {
@@ -337,12 +340,16 @@ async fn serve_raw(mut stream: TcpStream, timeline: Timeline, routes: Arc<Vec<Ro
     let arrived = a.at;
     let (index, step) = record_and_decide(&timeline, route, a);
     match step {
-        Step::Reset => return reset(stream),
+        Step::Reset => {
+            timeline.answering(index);
+            return reset(stream);
+        }
         Step::ResetMidBody(r, n) => {
             let _ = stream.write_all(&r.head()).await;
             let _ = stream.write_all(&r.body[..n.min(r.body.len())]).await;
             let _ = stream.flush().await;
             tokio::time::sleep(Duration::from_millis(20)).await;
+            timeline.answering(index);
             return reset(stream);
         }
         _ => {}
@@ -368,10 +375,12 @@ async fn serve_raw(mut stream: TcpStream, timeline: Timeline, routes: Arc<Vec<Ro
         match step {
             Step::Reply(r) => {
                 tokio::time::sleep(r.delay).await;
+                timeline.answering(index);
                 wr.write_all(&r.head()).await?;
                 wr.write_all(&r.body).await?;
             }
             Step::Truncate(r, n) => {
+                timeline.answering(index);
                 wr.write_all(&r.head()).await?;
                 wr.write_all(&r.body[..n.min(r.body.len())]).await?;
             }
@@ -381,6 +390,7 @@ async fn serve_raw(mut stream: TcpStream, timeline: Timeline, routes: Arc<Vec<Ro
                 wr.write_all(&r.body[..n]).await?;
                 wr.flush().await?;
                 tokio::time::sleep(d).await;
+                timeline.answering(index);
                 wr.write_all(&r.body[n..]).await?;
             }
             Step::Trickle(r, d) => {

@@ -42,6 +42,17 @@ pub struct Arrival {
     pub reply: String,
     /// When the client closed the connection, measured from `at` (raw server only).
     pub hung_up_after: Option<Duration>,
+    /// Offset at which the server began its final act on this request (the last bytes, a
+    /// reset, a close): the earliest the client can have seen the outcome. `None` means at
+    /// arrival (wiremock answers at once).
+    pub answered: Option<Duration>,
+}
+
+impl Arrival {
+    /// The earliest moment the client can have seen how this attempt ended.
+    pub fn outcome_at(&self) -> Duration {
+        self.answered.unwrap_or(self.at)
+    }
 }
 
 impl Arrival {
@@ -111,6 +122,14 @@ impl Timeline {
     pub fn set_reply(&self, index: usize, reply: impl Into<String>) {
         if let Some(a) = self.lock().arrivals.get_mut(index) {
             a.reply = reply.into();
+        }
+    }
+
+    /// Record that the server is about to deliver its final act on request `index`.
+    pub fn answering(&self, index: usize) {
+        let now = self.now();
+        if let Some(a) = self.lock().arrivals.get_mut(index) {
+            a.answered = Some(now);
         }
     }
 

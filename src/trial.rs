@@ -91,16 +91,17 @@ pub async fn run(case: &Case, spec: Arc<Spec>, binding: &Binding) -> TrialResult
         message: redact::redact(&problem),
     };
     let raw = prepared.needs_raw();
-    let (_provider, origin) = if prepared.routes.is_empty() {
-        match refusing_origin().await {
-            Ok(o) => (None, o),
+    // what keeps the origin up (or reserved, when nothing may listen) until the trial ends
+    let (_provider, _reserved, origin) = if prepared.routes.is_empty() {
+        match refusing_origin() {
+            Ok((socket, o)) => (None, Some(socket), o),
             Err(e) => return fail(&prepared.expected, format!("harness could not reserve a port: {e}")),
         }
     } else {
         match MockProvider::start(&timeline, prepared.routes).await {
             Ok(p) => {
                 let o = p.origin.clone();
-                (Some(p), o)
+                (Some(p), None, o)
             }
             Err(e) => return fail(&prepared.expected, format!("harness could not start the mock provider: {e}")),
         }

@@ -576,9 +576,11 @@ pub fn prepare(kind: Kind, setup: &Setup) -> Prepared {
 
 // ---- shared checks -------------------------------------------------------------------
 
-/// Gaps between consecutive arrivals.
+/// The wait before each retry, as the server can prove it: from the moment it began
+/// answering one attempt (the earliest the client could have seen the failure) to the
+/// arrival of the next. A lower bound of the client's own pause, whatever the load.
 pub fn gaps(arrivals: &[Arrival]) -> Vec<Duration> {
-    arrivals.windows(2).map(|w| w[1].at.saturating_sub(w[0].at)).collect()
+    arrivals.windows(2).map(|w| w[1].at.saturating_sub(w[0].outcome_at())).collect()
 }
 
 /// `3 attempt(s), gaps 0.100 s, 0.200 s; returned Ok` — the usual Actual column.
