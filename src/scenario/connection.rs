@@ -3,7 +3,7 @@
 //! been processed is not. A refused connection carried no request, so it may always be
 //! retried, but the server cannot see those attempts: only the returned error is judged.
 
-use super::{Kind, Prepared, Setup, Verdict, attempts_summary, expect_attempts, expect_error, expect_gaps_at_least, expect_ok, gaps};
+use super::{Kind, Prepared, Setup, Verdict, attempts_summary, expect_error, expect_ok, expect_retries};
 use crate::binding::ErrorKind;
 use crate::server::Step;
 
@@ -55,16 +55,9 @@ pub(super) fn prepare(kind: Kind, s: &Setup) -> Prepared {
         Box::new(move |o| {
             let mut p = Vec::new();
             let a = o.attempts(0);
-            let g = gaps(&a);
             let r = &o.returned[0];
-            expect_attempts(
-                a.len(),
-                want,
-                if idempotent { "one failure, then one retry" } else { "a non-idempotent call is not retried" },
-                &mut p,
-            );
+            expect_retries(&a, want, idempotent, "one failure, then one retry", &[min_gap], "backoff", &mut p);
             if idempotent {
-                expect_gaps_at_least(&g, &[min_gap], "backoff", &mut p);
                 expect_ok(r, &mut p);
             } else {
                 expect_error(r, kinds, None, &mut p);

@@ -625,6 +625,19 @@ pub fn expect_attempts(n: usize, want: usize, what: &str, problems: &mut Vec<Str
     }
 }
 
+/// The reason a non-idempotent call gets exactly one attempt.
+pub const NOT_RETRIED: &str = "a non-idempotent call is not retried";
+
+/// Check a call's attempts against its retry policy: `want` attempts (for `policy`, or
+/// one because the call is not idempotent) and, when it may repeat, each wait at least
+/// its minimum (`why` names the rule).
+pub fn expect_retries(a: &[Arrival], want: usize, idempotent: bool, policy: &str, mins: &[Duration], why: &str, p: &mut Vec<String>) {
+    expect_attempts(a.len(), want, if idempotent { policy } else { NOT_RETRIED }, p);
+    if idempotent {
+        expect_gaps_at_least(&gaps(a), mins, why, p);
+    }
+}
+
 /// Check each gap against its lower bound.
 pub fn expect_gaps_at_least(gaps: &[Duration], mins: &[Duration], why: &str, problems: &mut Vec<String>) {
     for (i, (g, m)) in gaps.iter().zip(mins).enumerate() {

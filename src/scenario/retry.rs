@@ -7,7 +7,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use serde_json::json;
 
 use super::{
-    Kind, Prepared, Setup, Verdict, attempts_summary, expect_attempts, expect_error, expect_gaps_at_least, expect_ok, gaps, list_secs,
+    Kind, Prepared, Setup, Verdict, attempts_summary, expect_attempts, expect_error, expect_gaps_at_least, expect_ok, expect_retries, gaps,
+    list_secs,
 };
 use crate::binding::ErrorKind;
 use crate::server::{Reply, Route, Step};
@@ -168,18 +169,9 @@ fn server_errors(kind: Kind, s: &Setup) -> Prepared {
         Box::new(move |o| {
             let mut p = Vec::new();
             let a = o.attempts(0);
-            let g = gaps(&a);
             let r = &o.returned[0];
-            expect_attempts(
-                a.len(),
-                want_attempts,
-                if idempotent { "the declared retry policy" } else { "a non-idempotent call is not retried" },
-                &mut p,
-            );
-            if idempotent {
-                let why = if factor > 1.0 { "longer delays for maintenance" } else { "exponential backoff" };
-                expect_gaps_at_least(&g, &mins, why, &mut p);
-            }
+            let why = if factor > 1.0 { "longer delays for maintenance" } else { "exponential backoff" };
+            expect_retries(&a, want_attempts, idempotent, "the declared retry policy", &mins, why, &mut p);
             if !idempotent {
                 expect_error(r, &[ErrorKind::Status], Some(first_status), &mut p);
             } else if recovering {

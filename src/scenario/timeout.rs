@@ -6,7 +6,7 @@
 //! only when its watcher runs, so the pause after it cannot be bounded from below
 //! soundly. Backoff is judged where arrivals alone measure it (5xx, resets).
 
-use super::{Kind, Prepared, Setup, Verdict, expect_attempts, expect_error, expect_ok, gaps, list_secs};
+use super::{Kind, NOT_RETRIED, Prepared, Setup, Verdict, expect_attempts, expect_error, expect_ok, gaps, list_secs};
 use crate::binding::ErrorKind;
 use crate::server::Step;
 use crate::timeline::secs;
@@ -66,7 +66,7 @@ pub(super) fn prepare(kind: Kind, s: &Setup) -> Prepared {
                 } else if idempotent {
                     "retry per policy"
                 } else {
-                    "a non-idempotent call is not retried"
+                    NOT_RETRIED
                 },
                 &mut p,
             );
