@@ -26,6 +26,9 @@ pub enum HarnessError {
     /// The integrations directory cannot be read or holds no spec.
     #[error(transparent)]
     Specs(#[from] SpecError),
+    /// An environment override is unusable.
+    #[error("OC_TIME_SCALE: expected a factor in (0, 1], found {0:?}")]
+    TimeScale(String),
 }
 
 /// What the harness will run for one service.
@@ -88,6 +91,11 @@ impl Harness {
     }
 
     fn entries(&self) -> Result<Vec<Entry>, HarnessError> {
+        if let Ok(v) = std::env::var("OC_TIME_SCALE") {
+            if !v.parse::<f64>().is_ok_and(|f| f > 0.0 && f <= 1.0) {
+                return Err(HarnessError::TimeScale(v));
+            }
+        }
         let mut out = Vec::new();
         let mut seen = Vec::new();
         for loaded in spec::load_dir(&self.dir)? {

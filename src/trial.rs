@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::binding::{Binding, Call, Context, Credentials};
+use crate::binding::{Binding, Call, Context, Credentials, ErrorKind};
 use crate::redact;
 use crate::scenario::{self, Case, Observed, Outcome, Policy, Returned, Setup};
 use crate::server::{MockProvider, refusing_origin};
@@ -149,7 +149,14 @@ pub async fn run(case: &Case, spec: Arc<Spec>, binding: &Binding) -> TrialResult
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
     }
-    let verdict = (prepared.judge)(&Observed { returned: &returned, timeline: &timeline });
+    let mut verdict = (prepared.judge)(&Observed { returned: &returned, timeline: &timeline });
+    if returned.iter().any(|r| matches!(r, Returned::Value(Err(e)) if e.kind == ErrorKind::Unbound)) {
+        // the judge's findings would only be noise: say the one thing that is wrong
+        verdict.problems = vec![format!(
+            "expected the binding to map endpoint {:?}, found it unmapped (ClientError::unbound): add a match arm for it",
+            case.endpoint_id
+        )];
+    }
     let passed = verdict.problems.is_empty();
     let headers: Vec<&str> = prepared.headers.iter().map(String::as_str).collect();
     let message = if passed {

@@ -47,6 +47,18 @@ fn should_fail(flaw: Option<Flaw>, e: &Endpoint) -> Vec<Kind> {
         ),
         Flaw::ConstantBackoff => only_if(idem, &[ServerErrorRecovers, ServerErrorPersists, ServerErrorMaintenance]),
         Flaw::Treats503Like500 => only_if(idem, &[ServerErrorMaintenance]),
+        Flaw::OverlongBackoff => only_if(
+            idem,
+            &[
+                ServerErrorRecovers,
+                ServerErrorPersists,
+                ServerErrorMaintenance,
+                ConnectionResetBeforeResponse,
+                ConnectionResetDuringResponse,
+                ConnectionTruncatedBody,
+            ],
+        ),
+        Flaw::AuthErrorAsStatus => vec![AuthRejected, AuthExpired, AuthRefreshFails],
         Flaw::RetriesClientErrors => vec![ClientErrorNotRetried],
         Flaw::NoTimeout => timeouts.to_vec(),
         Flaw::TimeoutOnHeadersOnly => vec![TimeoutBodyStalls, TimeoutBodyTrickles],
@@ -107,6 +119,8 @@ fn binding(service: &str, flaws: &'static [Flaw]) -> Binding {
 #[case(Some(Flaw::NoBackoff))]
 #[case(Some(Flaw::ConstantBackoff))]
 #[case(Some(Flaw::Treats503Like500))]
+#[case(Some(Flaw::OverlongBackoff))]
+#[case(Some(Flaw::AuthErrorAsStatus))]
 #[case(Some(Flaw::RetriesClientErrors))]
 #[case(Some(Flaw::NoTimeout))]
 #[case(Some(Flaw::TimeoutOnHeadersOnly))]
@@ -167,6 +181,8 @@ fn every_generated_kind_has_a_flaw_that_fails_it() {
         Flaw::NoBackoff,
         Flaw::ConstantBackoff,
         Flaw::Treats503Like500,
+        Flaw::OverlongBackoff,
+        Flaw::AuthErrorAsStatus,
         Flaw::RetriesClientErrors,
         Flaw::NoTimeout,
         Flaw::TimeoutOnHeadersOnly,

@@ -20,6 +20,8 @@ pub enum Flaw {
     NoBackoff,
     /// Waits the base delay before every retry, never longer.
     ConstantBackoff,
+    /// Waits ten times the declared backoff, past its cap.
+    OverlongBackoff,
     /// Waits for 503 as for 500.
     Treats503Like500,
     /// Retries 4xx like 5xx.
@@ -58,4 +60,6 @@ pub enum Flaw {
     NoContentType,
     /// Sends the credential without its `Bearer ` prefix.
     AuthWithoutPrefix,
+    /// Reports a 401 as a plain status error, not as an auth failure.
+    AuthErrorAsStatus,
 }

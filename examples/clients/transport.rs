@@ -133,7 +133,13 @@ impl Transport {
         if self.has(Flaw::NoBackoff) {
             return Duration::ZERO;
         }
-        let base = if self.has(Flaw::ConstantBackoff) { r.base_delay } else { r.backoff(retry) };
+        let base = if self.has(Flaw::ConstantBackoff) {
+            r.base_delay
+        } else if self.has(Flaw::OverlongBackoff) {
+            r.base_delay.mul_f64(10.0 * r.multiplier.powi(retry as i32))
+        } else {
+            r.backoff(retry)
+        };
         let longer = status == Some(StatusCode::SERVICE_UNAVAILABLE) && !self.has(Flaw::Treats503Like500);
         let d = if longer { base.mul_f64(r.longer_delay_factor) } else { base };
         let jitter = r.jitter.mul_f64(rand_fraction());
@@ -195,6 +201,9 @@ impl Transport {
             }
             let capped = last && !self.has(Flaw::RetriesForever);
             match status.as_u16() {
+                401 if self.has(Flaw::AuthErrorAsStatus) => {
+                    return Err(error(ErrorKind::Status, format!("HTTP 401: {}", text())).with_status(401));
+                }
                 401 => return Err(error(ErrorKind::Auth, format!("unauthorized: {}", text())).with_status(401)),
                 429 if !capped => {
                     let wait = self.retry_after(&headers).unwrap_or_else(|| self.backoff(retry, None));

@@ -1,12 +1,13 @@
-//! OAuth token expiry: refresh exactly once and retry with the new token; a rejected
-//! refresh surfaces as an auth error without looping. Rotated refresh tokens must be
-//! used on the next refresh.
+//! Authentication: for OAuth, token expiry means refresh exactly once and retry with the
+//! new token, a rejected refresh surfaces as an auth error without looping, and rotated
+//! refresh tokens are used on the next refresh; a credential the matrix says cannot be
+//! refreshed (an API key) fails at once as an auth error.
 
 use std::sync::{Arc, Mutex};
 
 use serde_json::{Value, json};
 
-use super::{Kind, Prepared, Setup, Verdict, expect_attempts, expect_error, expect_ok};
+use super::{Kind, Prepared, Setup, Verdict, attempts_summary, expect_attempts, expect_error, expect_ok};
 use crate::binding::ErrorKind;
 use crate::redact;
 use crate::server::{Reply, Route, Step};
@@ -177,4 +178,21 @@ pub(super) fn prepare(kind: Kind, s: &Setup) -> Prepared {
     .calls(calls)
     .before_each_call(before_call)
     .headers(vec!["authorization".into()])
+}
+
+/// 401 on every attempt, where the matrix says 401 fails: one attempt, an `Auth` error with the status.
+pub(super) fn rejected(s: &Setup) -> Prepared {
+    let reply = Reply::json(401, &json!({"error": {"type": "invalid_request_error", "message": "Invalid API key provided"}}));
+    Prepared::new(
+        s,
+        vec![s.script(vec![vec![Step::Reply(reply)]], 1)],
+        "401 (credential rejected) → one attempt, an Auth error carrying status 401; no retry, the credential will not get better".into(),
+        Box::new(|o| {
+            let mut p = Vec::new();
+            let a = o.attempts(0);
+            expect_attempts(a.len(), 1, "a rejected credential is not retried", &mut p);
+            expect_error(&o.returned[0], &[ErrorKind::Auth], Some(401), &mut p);
+            Verdict { actual: attempts_summary(&a, &o.returned[0]), problems: p, evidence: String::new() }
+        }),
+    )
 }

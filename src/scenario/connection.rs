@@ -40,6 +40,7 @@ pub(super) fn prepare(kind: Kind, s: &Setup) -> Prepared {
     };
     let want = if idempotent { 2 } else { 1 };
     let min_gap = s.policy.retry.backoff(0);
+    let jitter = s.policy.retry.jitter;
     let expected = if idempotent {
         format!("{what} → retried after at least {} (idempotent), then success", crate::timeline::secs(min_gap))
     } else {
@@ -56,7 +57,7 @@ pub(super) fn prepare(kind: Kind, s: &Setup) -> Prepared {
             let mut p = Vec::new();
             let a = o.attempts(0);
             let r = &o.returned[0];
-            expect_retries(&a, want, idempotent, "one failure, then one retry", &[min_gap], "backoff", &mut p);
+            expect_retries(&a, want, idempotent, "one failure, then one retry", (&[min_gap], jitter), "backoff", &mut p);
             if idempotent {
                 expect_ok(r, &mut p);
             } else {

@@ -17,15 +17,23 @@ fn object_schema(e: &Endpoint) -> Option<&Value> {
     if e.response.example.is_array() { schema.get("items") } else { Some(schema) }
 }
 
-/// The first required, non-nullable field of the response object (or of its first element).
-pub(super) fn field_to_mutate(e: &Endpoint) -> Option<(String, Value)> {
-    let schema = object_schema(e)?;
-    let props = schema.get("properties")?;
-    let object = if e.response.example.is_array() { e.response.example.get(0)? } else { &e.response.example };
-    schema.get("required")?.as_array()?.iter().filter_map(Value::as_str).find_map(|f| {
-        let ty = props.get(f)?.get("type")?.as_str()?;
-        (ty != "null" && object.get(f).is_some()).then(|| (f.to_string(), Value::String(ty.to_string())))
-    })
+/// The required, non-nullable fields of the response object (or of its first element)
+/// that the example carries, with their JSON Schema type, in `required` order.
+pub(super) fn fields_to_mutate(e: &Endpoint) -> Vec<(String, String)> {
+    let Some(schema) = object_schema(e) else { return Vec::new() };
+    let (Some(props), Some(required)) = (schema.get("properties"), schema.get("required").and_then(Value::as_array)) else {
+        return Vec::new();
+    };
+    let object = if e.response.example.is_array() { e.response.example.get(0) } else { Some(&e.response.example) };
+    let Some(object) = object else { return Vec::new() };
+    required
+        .iter()
+        .filter_map(Value::as_str)
+        .filter_map(|f| {
+            let ty = props.get(f)?.get("type")?.as_str()?;
+            (ty != "null" && object.get(f).is_some()).then(|| (f.to_string(), ty.to_string()))
+        })
+        .collect()
 }
 
 fn renamed(field: &str) -> String {
@@ -73,91 +81,110 @@ pub(super) fn prepare(kind: Kind, s: &Setup) -> Prepared {
     let status = e.response.status;
     let example = &e.response.example;
     let text = example.to_string();
-    let field = field_to_mutate(e);
-    let (fname, ftype) = field.clone().map(|(n, t)| (n, t.as_str().unwrap_or("").to_string())).unwrap_or_default();
-    let (reply, tolerated, what): (Reply, bool, String) = match kind {
+    let fields = fields_to_mutate(e);
+    let names = fields.iter().map(|(f, _)| format!("`{f}`")).collect::<Vec<_>>().join(", ");
+    // one call per required field for the field kinds, one call otherwise
+    let each = |f: &dyn Fn(&str, &str, &mut serde_json::Map<String, Value>)| -> Vec<Reply> {
+        fields.iter().map(|(name, ty)| Reply::json(status, &mutate(example, |m| f(name, ty, m)))).collect()
+    };
+    let (replies, tolerated, what): (Vec<Reply>, bool, String) = match kind {
         Kind::DriftExtraField => {
             let v = mutate(example, |m| {
                 m.insert("oc_unexpected_field".into(), json!({"added_by": "oc-integrate"}));
             });
-            (Reply::json(status, &v), true, "an unknown field `oc_unexpected_field` added".into())
+            (vec![Reply::json(status, &v)], true, "an unknown field `oc_unexpected_field` added".into())
         }
-        Kind::DriftMissingField => {
-            let v = mutate(example, |m| {
-                m.remove(&fname);
-            });
-            (Reply::json(status, &v), false, format!("required field `{fname}` missing"))
-        }
-        Kind::DriftTypeChanged => {
-            let v = mutate(example, |m| {
-                m.insert(fname.clone(), other_type(&ftype));
-            });
-            (
-                Reply::json(status, &v),
-                false,
-                format!("`{fname}` changed from {ftype} to {}", if ftype == "string" { "number" } else { "another type" }),
-            )
-        }
-        Kind::DriftNullValue => {
-            let v = mutate(example, |m| {
-                m.insert(fname.clone(), Value::Null);
-            });
-            (Reply::json(status, &v), false, format!("`{fname}` null where the schema requires a {ftype}"))
-        }
-        Kind::DriftRenamedField => {
-            let new = renamed(&fname);
-            let v = mutate(example, |m| {
-                if let Some(x) = m.remove(&fname) {
-                    m.insert(new.clone(), x);
+        Kind::DriftMissingField => (
+            each(&|name, _, m| {
+                m.remove(name);
+            }),
+            false,
+            format!("each required field in turn ({names}) missing"),
+        ),
+        Kind::DriftTypeChanged => (
+            each(&|name, ty, m| {
+                m.insert(name.to_string(), other_type(ty));
+            }),
+            false,
+            format!("each required field in turn ({names}) changed to another type"),
+        ),
+        Kind::DriftNullValue => (
+            each(&|name, _, m| {
+                m.insert(name.to_string(), Value::Null);
+            }),
+            false,
+            format!("each required, non-nullable field in turn ({names}) null"),
+        ),
+        Kind::DriftRenamedField => (
+            each(&|name, _, m| {
+                if let Some(x) = m.remove(name) {
+                    m.insert(renamed(name), x);
                 }
-            });
-            (Reply::json(status, &v), false, format!("`{fname}` renamed to `{new}`"))
-        }
-        Kind::DriftEmptyBody => (Reply::raw(status, "application/json", Vec::new()), false, format!("{status} with an empty body")),
+            }),
+            false,
+            format!("each required field in turn ({names}) renamed (snake_case to camelCase, or with a _v2 suffix)"),
+        ),
+        Kind::DriftEmptyBody => (vec![Reply::raw(status, "application/json", Vec::new())], false, format!("{status} with an empty body")),
         Kind::DriftTruncatedJson => {
-            (Reply::raw(status, "application/json", text.as_bytes()[..text.len() / 2].to_vec()), false, "JSON cut off halfway".into())
+            (vec![Reply::raw(status, "application/json", text.as_bytes()[..text.len() / 2].to_vec())], false, "JSON cut off halfway".into())
         }
         Kind::DriftNotJson => (
-            Reply::raw(status, "text/html; charset=utf-8", b"<html><body><h1>Service temporarily unavailable</h1></body></html>".to_vec()),
+            vec![Reply::raw(
+                status,
+                "text/html; charset=utf-8",
+                b"<html><body><h1>Service temporarily unavailable</h1></body></html>".to_vec(),
+            )],
             false,
             format!("{status} with an HTML page"),
         ),
         _ => (
-            Reply::raw(status, "text/plain", text.clone().into_bytes()),
+            vec![Reply::raw(status, "text/plain", text.clone().into_bytes())],
             !e.response.strict_content_type,
             "valid JSON served as text/plain".into(),
         ),
     };
-    let served: Option<Value> = serde_json::from_slice(&reply.body).ok();
+    let labels: Vec<String> = if replies.len() == fields.len() && !matches!(kind, Kind::DriftExtraField) {
+        fields.iter().map(|(f, _)| format!("`{f}`: ")).collect()
+    } else {
+        vec![String::new(); replies.len()]
+    };
+    let served: Vec<Option<Value>> = replies.iter().map(|r| serde_json::from_slice(&r.body).ok()).collect();
     let expected = if tolerated {
         format!("{what} → tolerated: the call succeeds with the known fields")
     } else {
-        format!("{what} → a clear InvalidResponse error; no panic, no made-up value")
+        format!("{what} → a clear InvalidResponse error every time; no panic, no made-up value")
     };
+    let calls = replies.len();
+    let script = replies.into_iter().map(|r| vec![Step::Reply(r)]).collect();
     Prepared::new(
         s,
-        vec![s.script(vec![vec![Step::Reply(reply)]], s.policy.retry.max_attempts as usize)],
+        vec![s.script(script, s.policy.retry.max_attempts as usize)],
         expected,
         Box::new(move |o| {
             let mut p = Vec::new();
             let mut evidence = String::new();
-            let r = &o.returned[0];
-            if tolerated {
-                expect_ok(r, &mut p);
-            } else {
-                expect_error(r, &[ErrorKind::InvalidResponse], None, &mut p);
-                if let (Some(v), Some(served)) = (r.value(), &served) {
-                    evidence = json_diff("served", served, "returned", v);
+            let mut actual = Vec::new();
+            for (i, r) in o.returned.iter().enumerate() {
+                let mut q = Vec::new();
+                if tolerated {
+                    expect_ok(r, &mut q);
+                } else {
+                    expect_error(r, &[ErrorKind::InvalidResponse], None, &mut q);
+                    if let (Some(v), Some(served), true) = (r.value(), &served[i], evidence.is_empty()) {
+                        evidence = json_diff("served", served, "returned", v);
+                    }
+                    if let crate::scenario::Returned::Value(Err(err)) = r
+                        && err.kind == ErrorKind::InvalidResponse
+                        && err.message.trim().is_empty()
+                    {
+                        q.push("expected the error to say what was wrong, found an empty message".into());
+                    }
                 }
-                if matches!(r.error(), Some((ErrorKind::InvalidResponse, _)))
-                    && let crate::scenario::Returned::Value(Err(err)) = r
-                    && err.message.trim().is_empty()
-                {
-                    p.push("expected the error to say what was wrong, found an empty message".into());
-                }
+                p.extend(q.into_iter().map(|m| format!("{}{m}", labels[i])));
+                actual.push(format!("{}{}", labels[i], r.describe()));
             }
-            let actual = format!("{} attempt(s); returned {}", o.attempts(0).len(), r.describe());
-            Verdict { actual, problems: p, evidence }
+            Verdict { actual: actual.join("; "), problems: p, evidence }
         }),
     )
+    .calls(calls)
 }

@@ -7,6 +7,11 @@ use crate::binding::ErrorKind;
 use crate::redact;
 use crate::server::{Reply, Step};
 
+/// `k1, k1` — the keys of a call's attempts, `none` where an attempt had none.
+fn show(keys: &[Option<String>]) -> String {
+    redact::redact(&keys.iter().map(|k| k.as_deref().unwrap_or("none")).collect::<Vec<_>>().join(", "))
+}
+
 pub(super) fn prepare(s: &Setup) -> Prepared {
     let ok = Step::Reply(s.ok());
     match s.endpoint.idempotency_header.clone().filter(|_| s.endpoint.is_idempotent()) {
@@ -34,7 +39,7 @@ pub(super) fn prepare(s: &Setup) -> Prepared {
                             p.push(format!(
                                 "call {}: expected the retry to reuse the idempotency key, found a new key per attempt ({})",
                                 call + 1,
-                                redact::redact(&format!("{ks:?}"))
+                                show(ks)
                             ));
                         }
                     }
@@ -48,7 +53,7 @@ pub(super) fn prepare(s: &Setup) -> Prepared {
                     let actual = keys
                         .iter()
                         .enumerate()
-                        .map(|(c, ks)| format!("call {}: {} attempt(s), keys {}", c + 1, ks.len(), redact::redact(&format!("{ks:?}"))))
+                        .map(|(c, ks)| format!("call {}: {} attempt(s), keys {}", c + 1, ks.len(), show(ks)))
                         .collect::<Vec<_>>()
                         .join("; ");
                     Verdict { actual, problems: p, evidence: String::new() }

@@ -30,6 +30,7 @@ pub enum Kind {
     Conformance,
     AuthExpired,
     AuthRefreshFails,
+    AuthRejected,
     RateLimitRetryAfter,
     RateLimitRetryAfterDate,
     RateLimitStorm,
@@ -60,10 +61,11 @@ pub enum Kind {
 
 impl Kind {
     /// All kinds, in listing order.
-    pub const ALL: [Kind; 29] = [
+    pub const ALL: [Kind; 30] = [
         Kind::Conformance,
         Kind::AuthExpired,
         Kind::AuthRefreshFails,
+        Kind::AuthRejected,
         Kind::RateLimitRetryAfter,
         Kind::RateLimitRetryAfterDate,
         Kind::RateLimitStorm,
@@ -98,6 +100,7 @@ impl Kind {
             Kind::Conformance => "conformance",
             Kind::AuthExpired => "auth_expired",
             Kind::AuthRefreshFails => "auth_refresh_fails",
+            Kind::AuthRejected => "auth_rejected",
             Kind::RateLimitRetryAfter => "rate_limit_retry_after",
             Kind::RateLimitRetryAfterDate => "rate_limit_retry_after_date",
             Kind::RateLimitStorm => "rate_limit_storm",
@@ -138,6 +141,7 @@ impl Kind {
         match self {
             Kind::Conformance => true,
             Kind::AuthExpired | Kind::AuthRefreshFails => oauth && spec.action_for(401) == Some(Action::RefreshAndRetryOnce),
+            Kind::AuthRejected => endpoint.auth && spec.overview.auth != Auth::None && spec.action_for(401) == Some(Action::Fail),
             Kind::RateLimitRetryAfter | Kind::RateLimitRetryAfterDate => spec.action_for(429) == Some(Action::RespectRetryAfter),
             Kind::RateLimitStorm => spec.action_for(429) == Some(Action::RespectRetryAfter) && spec.retry.max_attempts > 1,
             Kind::ServerErrorRecovers => spec.action_for(500) == Some(Action::RetryWithBackoff) && spec.retry.max_attempts > 1,
@@ -151,7 +155,7 @@ impl Kind {
             | Kind::TimeoutSlowWithinBudget => true,
             Kind::DuplicatePost => endpoint.method == Method::POST,
             Kind::DriftMissingField | Kind::DriftTypeChanged | Kind::DriftNullValue | Kind::DriftRenamedField => {
-                drift::field_to_mutate(endpoint).is_some()
+                !drift::fields_to_mutate(endpoint).is_empty()
             }
             Kind::DriftExtraField => {
                 endpoint.response.example.is_object() || endpoint.response.example.get(0).is_some_and(|v| v.is_object())
@@ -170,6 +174,7 @@ impl Kind {
             Kind::Conformance => "Happy path (conformance)",
             Kind::AuthExpired => "Expired token (401)",
             Kind::AuthRefreshFails => "Refresh rejected (401 + invalid_grant)",
+            Kind::AuthRejected => "Credential rejected (401)",
             Kind::RateLimitRetryAfter => "Rate limit (429, Retry-After seconds)",
             Kind::RateLimitRetryAfterDate => "Rate limit (429, Retry-After date)",
             Kind::RateLimitStorm => "Rate limit storm (429 forever)",
@@ -235,6 +240,7 @@ impl Kind {
             | Kind::Conformance
             | Kind::AuthExpired
             | Kind::AuthRefreshFails
+            | Kind::AuthRejected
             | Kind::ClientErrorNotRetried
             | Kind::DriftExtraField
             | Kind::DriftMissingField
@@ -545,6 +551,7 @@ pub fn prepare(kind: Kind, setup: &Setup) -> Prepared {
     match kind {
         Kind::Conformance => conformance::prepare(setup),
         Kind::AuthExpired | Kind::AuthRefreshFails => auth::prepare(kind, setup),
+        Kind::AuthRejected => auth::rejected(setup),
         Kind::RateLimitRetryAfter
         | Kind::RateLimitRetryAfterDate
         | Kind::RateLimitStorm
@@ -628,13 +635,34 @@ pub fn expect_attempts(n: usize, want: usize, what: &str, problems: &mut Vec<Str
 /// The reason a non-idempotent call gets exactly one attempt.
 pub const NOT_RETRIED: &str = "a non-idempotent call is not retried";
 
+/// Slack above a mandated wait before a wait counts as too long: generous, since load
+/// can only lengthen what the server sees.
+pub fn late_slack(wait: Duration) -> Duration {
+    wait.max(Duration::from_millis(500))
+}
+
 /// Check a call's attempts against its retry policy: `want` attempts (for `policy`, or
 /// one because the call is not idempotent) and, when it may repeat, each wait at least
-/// its minimum (`why` names the rule).
-pub fn expect_retries(a: &[Arrival], want: usize, idempotent: bool, policy: &str, mins: &[Duration], why: &str, p: &mut Vec<String>) {
+/// its minimum (`why` names the rule) and at most that plus `jitter` plus [`late_slack`].
+pub fn expect_retries(
+    a: &[Arrival],
+    want: usize,
+    idempotent: bool,
+    policy: &str,
+    (mins, jitter): (&[Duration], Duration),
+    why: &str,
+    p: &mut Vec<String>,
+) {
     expect_attempts(a.len(), want, if idempotent { policy } else { NOT_RETRIED }, p);
     if idempotent {
-        expect_gaps_at_least(&gaps(a), mins, why, p);
+        let g = gaps(a);
+        expect_gaps_at_least(&g, mins, why, p);
+        for (i, (g, m)) in g.iter().zip(mins).enumerate() {
+            let most = *m + jitter + late_slack(*m);
+            if *g > most {
+                p.push(format!("expected retry {} within {} ({why}, bounded by the policy), found {}", i + 1, secs(most), secs(*g)));
+            }
+        }
     }
 }
 

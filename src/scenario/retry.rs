@@ -171,7 +171,7 @@ fn server_errors(kind: Kind, s: &Setup) -> Prepared {
             let a = o.attempts(0);
             let r = &o.returned[0];
             let why = if factor > 1.0 { "longer delays for maintenance" } else { "exponential backoff" };
-            expect_retries(&a, want_attempts, idempotent, "the declared retry policy", &mins, why, &mut p);
+            expect_retries(&a, want_attempts, idempotent, "the declared retry policy", (&mins, retry.jitter), why, &mut p);
             if !idempotent {
                 expect_error(r, &[ErrorKind::Status], Some(first_status), &mut p);
             } else if recovering {
