@@ -66,6 +66,9 @@ fn other_type(ty: &str) -> Value {
     }
 }
 
+/// A change to one field (name, schema type) of the drifting object.
+type Mutation = dyn Fn(&str, &str, &mut serde_json::Map<String, Value>);
+
 /// Apply `f` to the object whose field drifts.
 fn mutate(example: &Value, f: impl FnOnce(&mut serde_json::Map<String, Value>)) -> Value {
     let mut v = example.clone();
@@ -84,7 +87,7 @@ pub(super) fn prepare(kind: Kind, s: &Setup) -> Prepared {
     let fields = fields_to_mutate(e);
     let names = fields.iter().map(|(f, _)| format!("`{f}`")).collect::<Vec<_>>().join(", ");
     // one call per required field for the field kinds, one call otherwise
-    let each = |f: &dyn Fn(&str, &str, &mut serde_json::Map<String, Value>)| -> Vec<Reply> {
+    let each = |f: &Mutation| -> Vec<Reply> {
         fields.iter().map(|(name, ty)| Reply::json(status, &mutate(example, |m| f(name, ty, m)))).collect()
     };
     let (replies, tolerated, what): (Vec<Reply>, bool, String) = match kind {
