@@ -171,7 +171,7 @@ impl Harness {
 
     /// Run as a test binary: parse libtest arguments, run the trials, exit 0 only if all passed.
     pub fn run(self) -> ExitCode {
-        redact::install_panic_hook();
+        trial::install_panic_hook();
         let mut args = Arguments::from_args();
         if args.test_threads.is_none() {
             args.test_threads = Some(DEFAULT_CONCURRENCY);
@@ -188,7 +188,7 @@ impl Harness {
     /// Run every case whose name passes `filter`, up to [`Harness::concurrency`] at once,
     /// longest mandated wait first, and return the results in plan order. A broken spec or a missing binding that the filter selects is an error.
     pub async fn evaluate(&self, filter: impl Fn(&str) -> bool) -> Result<Vec<TrialResult>, String> {
-        redact::install_panic_hook();
+        trial::install_panic_hook();
         let mut queue = Vec::new();
         for entry in self.entries().map_err(|e| e.to_string())? {
             let (spec, binding) = match entry {

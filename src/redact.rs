@@ -111,26 +111,13 @@ pub fn header_value(name: &str, value: &str) -> String {
     }
 }
 
-/// The text of a panic payload.
-pub(crate) fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+/// The text of a panic payload (not yet redacted).
+pub fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
     payload
         .downcast_ref::<&str>()
         .map(|s| s.to_string())
         .or_else(|| payload.downcast_ref::<String>().cloned())
         .unwrap_or_else(|| "<non-string panic payload>".into())
-}
-
-/// Install a panic hook that redacts secrets from panic messages (a client may panic
-/// with a token in its message). Idempotent.
-pub fn install_panic_hook() {
-    static ONCE: OnceLock<()> = OnceLock::new();
-    ONCE.get_or_init(|| {
-        std::panic::set_hook(Box::new(|info| {
-            let msg = panic_message(info.payload());
-            let at = info.location().map(|l| format!(" at {}:{}", l.file(), l.line())).unwrap_or_default();
-            eprintln!("panicked{at}: {}", redact(&msg));
-        }));
-    });
 }
 
 #[cfg(test)]

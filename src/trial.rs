@@ -2,7 +2,7 @@
 //! context, make the scenario's calls, and judge what the server saw and what came back.
 
 use std::panic::AssertUnwindSafe;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use serde_json::Value;
@@ -43,6 +43,26 @@ fn mint(auth: &Auth, secrets: &redact::Registration) -> Credentials {
         secrets.add(s);
     }
     c
+}
+
+tokio::task_local! {
+    /// Where the client running in this task panicked, filled in by the panic hook.
+    static PANIC_AT: Arc<Mutex<Option<String>>>;
+}
+
+/// Install the harness's panic hook: it prints panic messages with secrets redacted (a
+/// client may panic with a token in its message) and remembers where a client panicked,
+/// so the trial's failure can say. Idempotent.
+pub fn install_panic_hook() {
+    static ONCE: OnceLock<()> = OnceLock::new();
+    ONCE.get_or_init(|| {
+        std::panic::set_hook(Box::new(|info| {
+            let msg = redact::panic_message(info.payload());
+            let at = info.location().map(|l| format!("{}:{}:{}", l.file(), l.line(), l.column())).unwrap_or_default();
+            let _ = PANIC_AT.try_with(|slot| *slot.lock().unwrap_or_else(|p| p.into_inner()) = Some(at.clone()));
+            eprintln!("panicked at {at}: {}", redact::redact(&msg));
+        }));
+    });
 }
 
 /// The command that re-runs one trial alone.
@@ -127,11 +147,19 @@ pub async fn run(case: &Case, spec: Arc<Spec>, binding: &Binding) -> TrialResult
             hook(i);
         }
         timeline.begin_call(i);
-        let mut task = tokio::spawn(instance(Call::new(case.endpoint_id.clone(), input.clone())));
+        let panic_at: Arc<Mutex<Option<String>>> = Arc::default();
+        let mut task = tokio::spawn(PANIC_AT.scope(panic_at.clone(), instance(Call::new(case.endpoint_id.clone(), input.clone()))));
         let r = tokio::select! {
             joined = &mut task => match joined {
                 Ok(v) => Returned::Value(v),
-                Err(e) if e.is_panic() => Returned::Panicked(redact::panic_message(&*e.into_panic())),
+                Err(e) if e.is_panic() => {
+                    let at = panic_at.lock().unwrap_or_else(|p| p.into_inner()).take();
+                    let msg = redact::panic_message(&*e.into_panic());
+                    Returned::Panicked(match at {
+                        Some(at) => format!("{msg} (at {at})"),
+                        None => msg,
+                    })
+                }
                 Err(e) => Returned::Panicked(e.to_string()),
             },
             _ = tokio::time::sleep(patience) => Returned::Stuck(patience),

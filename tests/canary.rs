@@ -81,7 +81,7 @@ async fn no_secret_reaches_any_output() {
 fn panic_messages_are_redacted() {
     if std::env::var("OC_CANARY_CHILD").is_ok() {
         redact::register(ENV_CANARY);
-        redact::install_panic_hook();
+        oc_integrate::trial::install_panic_hook();
         panic!("client blew up with key {ENV_CANARY}");
     }
     let out = Command::new(std::env::current_exe().unwrap())
