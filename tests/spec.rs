@@ -92,7 +92,7 @@ fn a_good_spec_loads() {
 #[case::unknown_field(
     "    purpose: Read a thing\n",
     "    purpose: Read a thing\n    idempotnet: true\n",
-    "11:5: endpoints[0].idempotnet: expected one of id, method, path, purpose, auth, rate_limit, idempotent, idempotency_header, request, response, found unknown field \"idempotnet\""
+    "11:5: endpoints[0].idempotnet: expected one of id, method, path, purpose, auth, rate_limit, idempotent, idempotency_header, request, response, found unknown field \"idempotnet\" (did you mean \"idempotent\"?)"
 )]
 #[case::wrong_type("max_attempts: 3,", "max_attempts: three,", "28:23: retry.max_attempts: expected u32, found string \"three\"")]
 #[case::missing_field("timeouts: {request_ms: 1000}\n", "", "1:1: expected field \"timeouts\", found none")]

@@ -55,12 +55,38 @@ fn reword(msg: &str) -> String {
     }
     if let Some(rest) = msg.strip_prefix("unknown field ") {
         let (found, expected) = rest.split_once(", expected ").unwrap_or((rest, "no other fields"));
-        return format!("expected {}, found unknown field {}", expected.replace('`', ""), found.replace('`', "\""));
+        let expected = expected.replace('`', "");
+        let found = found.trim_matches('`');
+        let hint = expected
+            .trim_start_matches("one of ")
+            .split(", ")
+            .map(|c| (edit_distance(c, found), c))
+            .filter(|(d, c)| *d <= 2.max(c.len() / 4))
+            .min()
+            .map(|(_, c)| format!(" (did you mean \"{c}\"?)"))
+            .unwrap_or_default();
+        return format!("expected {expected}, found unknown field \"{found}\"{hint}");
     }
     if let Some(rest) = msg.strip_prefix("missing field ") {
         return format!("expected field {}, found none", rest.replace('`', "\""));
     }
     msg.to_string()
+}
+
+/// Levenshtein distance, for "did you mean" hints on misspelt fields.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut prev = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let cur = row[j + 1];
+            row[j + 1] = (prev + usize::from(ca != *cb)).min(row[j] + 1).min(cur + 1);
+            prev = cur;
+        }
+    }
+    row[b.len()]
 }
 
 struct Ctx<'a> {
