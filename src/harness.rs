@@ -10,10 +10,10 @@ use std::sync::{Arc, OnceLock};
 use libtest_mimic::{Arguments, Failed, Trial};
 
 use crate::binding::Binding;
-use crate::redact;
 use crate::scenario::{self, Case, Policy};
 use crate::spec::{self, Spec, SpecError};
 use crate::trial::{self, TrialResult};
+use crate::{redact, report};
 
 /// Trials run at once when `--test-threads` is not given: trials wait on timers and
 /// sockets, not on the CPU, so far more than the core count keeps the suite close to
@@ -57,7 +57,11 @@ pub struct Harness {
     dir: PathBuf,
     bindings: BTreeMap<String, Binding>,
     concurrency: usize,
+    rounds: bool,
 }
+
+/// Where trials leave their results for the round reports.
+type Sink = Arc<std::sync::Mutex<Vec<TrialResult>>>;
 
 fn runtime() -> &'static tokio::runtime::Runtime {
     static RT: OnceLock<tokio::runtime::Runtime> = OnceLock::new();
@@ -74,7 +78,7 @@ impl Harness {
     /// A harness over `dir` (e.g. `integrations`), which holds `<service>/spec.yaml`.
     /// Relative paths are taken from the package root, where cargo runs tests.
     pub fn new(dir: impl AsRef<Path>) -> Harness {
-        Harness { dir: dir.as_ref().to_path_buf(), bindings: BTreeMap::new(), concurrency: DEFAULT_CONCURRENCY }
+        Harness { dir: dir.as_ref().to_path_buf(), bindings: BTreeMap::new(), concurrency: DEFAULT_CONCURRENCY, rounds: true }
     }
 
     /// Bind the service whose spec is `<dir>/<service>/spec.yaml` to a client.
@@ -134,7 +138,13 @@ impl Harness {
     /// The libtest-mimic trials: one per case, plus a failing `<service>::spec` trial per
     /// broken spec and a failing `<service>::binding` trial per service bound on one side only.
     pub fn trials(&self) -> Result<Vec<Trial>, HarnessError> {
+        Ok(self.trials_into(&Sink::default())?.0)
+    }
+
+    /// The trials, each pushing its result into `sink`, and the bound specs.
+    fn trials_into(&self, sink: &Sink) -> Result<(Vec<Trial>, Vec<Arc<Spec>>), HarnessError> {
         let mut trials = Vec::new();
+        let mut bound = Vec::new();
         for entry in self.entries()? {
             match entry {
                 Entry::Broken(id, e) => {
@@ -156,33 +166,74 @@ impl Harness {
                 }
                 Entry::Service(spec, Some(binding)) => {
                     for case in scenario::plan(&spec) {
-                        let (spec, binding) = (spec.clone(), binding.clone());
+                        let (spec, binding, sink) = (spec.clone(), binding.clone(), sink.clone());
                         let name = case.name();
                         trials.push(Trial::test(name, move || {
                             let r = runtime().block_on(trial::run(&case, spec, &binding));
-                            if r.outcome.passed { Ok(()) } else { Err(Failed::from(r.message)) }
+                            let verdict = if r.outcome.passed { Ok(()) } else { Err(Failed::from(r.message.clone())) };
+                            sink.lock().unwrap_or_else(|p| p.into_inner()).push(r);
+                            verdict
                         }));
                     }
+                    bound.push(spec);
                 }
             }
         }
-        Ok(trials)
+        Ok((trials, bound))
     }
 
-    /// Run as a test binary: parse libtest arguments, run the trials, exit 0 only if all passed.
+    /// Run as a test binary: parse libtest arguments, run the trials, and, when the run
+    /// was complete (no name filter, `--skip`, `--ignored` or `--list`), write each service's
+    /// round report. Exit 0 only if all passed; 101 when a trial failed; 3 when a service's
+    /// failed rounds reached the escalation limit; 2 when the harness cannot start.
     pub fn run(self) -> ExitCode {
         trial::install_panic_hook();
         let mut args = Arguments::from_args();
         if args.test_threads.is_none() {
             args.test_threads = Some(DEFAULT_CONCURRENCY);
         }
-        match self.trials() {
-            Ok(trials) => libtest_mimic::run(&args, trials).exit_code(),
+        let sink = Sink::default();
+        let (trials, specs) = match self.trials_into(&sink) {
+            Ok(t) => t,
             Err(e) => {
                 eprintln!("error: {e}");
-                ExitCode::from(2)
+                return ExitCode::from(2);
+            }
+        };
+        let conclusion = libtest_mimic::run(&args, trials);
+        let filtered = args.list || args.filter.is_some() || !args.skip.is_empty() || args.ignored;
+        if filtered || !self.rounds {
+            return conclusion.exit_code();
+        }
+        let results = std::mem::take(&mut *sink.lock().unwrap_or_else(|p| p.into_inner()));
+        let mut escalated = false;
+        for spec in specs {
+            let mine: Vec<TrialResult> = results.iter().filter(|r| r.case.service == spec.id).cloned().collect();
+            if !report::is_complete(&spec, &mine) {
+                continue;
+            }
+            match report::write(&spec, &mine) {
+                Ok(round) => {
+                    let verdict = if round.passed { "PASS" } else { "FAIL" };
+                    println!("round report: {} ({verdict})", round.path.display());
+                    if round.escalated() {
+                        escalated = true;
+                        println!("escalated: {} failed rounds in a row for {}", round.failed_in_a_row, spec.id);
+                    }
+                }
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    return ExitCode::from(2);
+                }
             }
         }
+        if escalated { ExitCode::from(3) } else { conclusion.exit_code() }
+    }
+
+    /// Whether a complete `run` writes round reports (default: yes).
+    pub fn write_rounds(mut self, yes: bool) -> Harness {
+        self.rounds = yes;
+        self
     }
 
     /// Run every case whose name passes `filter`, up to [`Harness::concurrency`] at once,

@@ -8,6 +8,7 @@
 pub mod binding;
 pub mod harness;
 pub mod redact;
+pub mod report;
 pub mod scenario;
 pub mod server;
 pub mod spec;

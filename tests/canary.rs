@@ -70,6 +70,13 @@ async fn no_secret_reaches_any_output() {
         assert_clean(&all, &r.case.name());
         masked += all.matches("[REDACTED]").count();
     }
+    for service in ["payments", "tracker"] {
+        let spec = oc_integrate::spec::load_file(std::path::Path::new(&format!("examples/integrations/{service}/spec.yaml"))).unwrap();
+        let mine: Vec<_> = results.iter().filter(|r| r.case.service == service).cloned().collect();
+        let round = oc_integrate::report::render(&spec, 1, &mine, 2);
+        assert_clean(&round, &format!("the {service} round report"));
+        assert!(round.contains("**Escalated:**"), "the leaky client's round must fail and list its failures");
+    }
     assert!(results.iter().any(|r| !r.outcome.passed), "the leaky client must fail cases, so failure output is exercised");
     assert!(results.iter().any(|r| r.outcome.evidence.contains("[REDACTED]")), "diffs must carry masked leaks");
     assert!(masked > results.len(), "leaks must have been attempted and masked ({masked} masks)");

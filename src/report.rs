@@ -1,0 +1,191 @@
+//! Round reports: a complete run of a service's cases is a test round in the seed's sense,
+//! written to `integrations/<service>/test-round-M.md` in the seed's layout, with the
+//! observed behaviour in every row, per-endpoint coverage beside the verdict, and an
+//! escalation after three failed rounds in a row.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use crate::redact;
+use crate::scenario::{self, Kind};
+use crate::spec::Spec;
+use crate::trial::{TrialResult, reproduce};
+
+/// Failed rounds in a row after which the integration is escalated (the seed's "max iterations").
+pub const MAX_FAILED_ROUNDS: u32 = 3;
+
+/// Why a round report could not be written.
+#[derive(Debug, thiserror::Error)]
+#[error("{path}: cannot write the round report: {source}")]
+pub struct ReportError {
+    /// The file or directory involved.
+    pub path: PathBuf,
+    /// The I/O error.
+    pub source: std::io::Error,
+}
+
+/// A round that was written.
+#[derive(Debug, Clone)]
+pub struct Round {
+    /// Where it was written.
+    pub path: PathBuf,
+    /// Its number.
+    pub number: u32,
+    /// Whether every case passed.
+    pub passed: bool,
+    /// Failed rounds in a row, this one included (0 after a PASS).
+    pub failed_in_a_row: u32,
+}
+
+impl Round {
+    /// Whether the integration is escalated to a person.
+    pub fn escalated(&self) -> bool {
+        self.failed_in_a_row >= MAX_FAILED_ROUNDS
+    }
+}
+
+/// At most 240 characters of an observation, for a table cell.
+fn clip(text: &str) -> String {
+    match text.char_indices().nth(240) {
+        Some((i, _)) => format!("{}…", &text[..i]),
+        None => text.to_string(),
+    }
+}
+
+/// A table cell: one line, pipes escaped.
+fn cell(text: &str) -> String {
+    redact::redact(text).replace('|', "\\|").replace('\n', "<br>")
+}
+
+/// The round report for `results` (one complete run of `spec`'s cases), as markdown.
+/// `failed_before` is the number of failed rounds in a row before this one.
+pub fn render(spec: &Spec, number: u32, results: &[TrialResult], failed_before: u32) -> String {
+    // plan order, whatever order the trials finished in
+    let mut sorted: Vec<&TrialResult> = results.iter().collect();
+    sorted.sort_by_key(|r| (r.case.endpoint, r.case.kind));
+    let results: Vec<TrialResult> = sorted.into_iter().cloned().collect();
+    let results = results.as_slice();
+    let passed = results.iter().all(|r| r.outcome.passed);
+    let mut md = format!("## Integration Test — {} — Round {number}\n\n", spec.name);
+    md.push_str("### Sandbox Connectivity\n");
+    let why = "not run — this round ran the generated mock suite only; the provider's sandbox was not contacted";
+    let _ = writeln!(md, "- Endpoint reachable: {why}");
+    let _ = writeln!(md, "- Auth succeeds: not run");
+    let _ = writeln!(md, "- Latency: not measured\n");
+
+    md.push_str("### Endpoint Tests\n| Endpoint | Status | Response Shape | Notes |\n|---|---|---|---|\n");
+    for (i, e) in spec.endpoints.iter().enumerate() {
+        let mine: Vec<&TrialResult> = results.iter().filter(|r| r.case.endpoint == i).collect();
+        let ok = mine.iter().filter(|r| r.outcome.passed).count();
+        let shape: Vec<&&TrialResult> =
+            mine.iter().filter(|r| r.case.kind == Kind::Conformance || r.case.kind.name().starts_with("drift_")).collect();
+        let bad_shape: Vec<&str> = shape.iter().filter(|r| !r.outcome.passed).map(|r| r.case.kind.name()).collect();
+        let shape_text = if bad_shape.is_empty() {
+            format!("Parsed; drift handled ({}/{})", shape.len(), shape.len())
+        } else {
+            format!("Fails: {}", bad_shape.join(", "))
+        };
+        let status = if ok == mine.len() { "PASS" } else { "FAIL" };
+        let _ = writeln!(md, "| {} | {status} | {} | {ok}/{} cases pass |", cell(&e.label()), cell(&shape_text), mine.len());
+    }
+
+    md.push_str("\n### Error Handling\n| Scenario | Expected | Actual | Status |\n|---|---|---|---|\n");
+    for kind in Kind::ALL.into_iter().filter(|k| *k != Kind::Conformance) {
+        let rows: Vec<&TrialResult> = results.iter().filter(|r| r.case.kind == kind).collect();
+        let Some(first) = rows.first() else { continue };
+        let failed = rows.iter().filter(|r| !r.outcome.passed).count();
+        let status = if failed == 0 { "PASS".to_string() } else { format!("FAIL ({failed}/{})", rows.len()) };
+        let actual: Vec<String> = rows.iter().map(|r| format!("{}: {}", r.case.endpoint_id, clip(&r.outcome.actual))).collect();
+        // one expectation when every endpoint shares it, else one per endpoint
+        let expected = if rows.iter().all(|r| r.outcome.expected == first.outcome.expected) {
+            first.outcome.expected.clone()
+        } else {
+            rows.iter().map(|r| format!("{}: {}", r.case.endpoint_id, r.outcome.expected)).collect::<Vec<_>>().join("\n")
+        };
+        let _ = writeln!(md, "| {} | {} | {} | {status} |", cell(kind.title()), cell(&expected), cell(&actual.join("\n")));
+    }
+
+    let _ = writeln!(md, "\n### Verdict: {}\n", if passed { "PASS" } else { "FAIL" });
+    let ok = results.iter().filter(|r| r.outcome.passed).count();
+    let _ = writeln!(md, "Score: {ok}/{} cases pass. Coverage (scenario kinds run of those the spec makes applicable):", results.len());
+    for (i, e) in spec.endpoints.iter().enumerate() {
+        let applicable = Kind::ALL.iter().filter(|k| k.applies(spec, e)).count();
+        let ran = results.iter().filter(|r| r.case.endpoint == i).count();
+        let _ = writeln!(md, "- {}: {ran}/{applicable} ({} kinds in the catalogue)", e.id, Kind::ALL.len());
+    }
+    if !passed {
+        md.push_str("\nFailures for the Builder to fix:\n");
+        for r in results.iter().filter(|r| !r.outcome.passed) {
+            let first = r.outcome.problems.first().map(String::as_str).unwrap_or("failed");
+            let _ = writeln!(
+                md,
+                "- `{}` ({}): {} — reproduce with `{}`",
+                r.case.name(),
+                spec.locate(&format!("endpoints[{}]", r.case.endpoint)),
+                redact::redact(first).replace('\n', " "),
+                reproduce(&r.case.name())
+            );
+        }
+        let in_a_row = failed_before + 1;
+        if in_a_row >= MAX_FAILED_ROUNDS {
+            let _ = writeln!(
+                md,
+                "\n**Escalated:** {in_a_row} failed rounds in a row (max iterations: {MAX_FAILED_ROUNDS}). A person must look at this integration; a PASS resets the count."
+            );
+        } else {
+            let _ = writeln!(md, "\nFailed rounds in a row: {in_a_row} of {MAX_FAILED_ROUNDS} before escalation.");
+        }
+    }
+    md
+}
+
+/// Existing round numbers in `dir`, with whether each passed.
+fn rounds_in(dir: &Path) -> Vec<(u32, bool)> {
+    let mut found: Vec<(u32, bool)> = std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .filter_map(Result::ok)
+        .filter_map(|e| {
+            let name = e.file_name().to_string_lossy().into_owned();
+            let n = name.strip_prefix("test-round-")?.strip_suffix(".md")?.parse::<u32>().ok()?;
+            let text = std::fs::read_to_string(e.path()).ok()?;
+            Some((n, text.lines().any(|l| l.trim() == "### Verdict: PASS")))
+        })
+        .collect();
+    found.sort();
+    found
+}
+
+/// Write the next round for `spec` beside its spec file. The number is claimed
+/// atomically (a complete temp file hard-linked to a name that must not exist yet), so
+/// concurrent runs never share or tear a round.
+pub fn write(spec: &Spec, results: &[TrialResult]) -> Result<Round, ReportError> {
+    let dir = spec.file.parent().unwrap_or(Path::new(".")).to_path_buf();
+    let err = |path: &Path, source| ReportError { path: path.to_path_buf(), source };
+    let passed = results.iter().all(|r| r.outcome.passed);
+    loop {
+        let previous = rounds_in(&dir);
+        let number = previous.last().map(|(n, _)| n + 1).unwrap_or(1);
+        let failed_before = previous.iter().rev().take_while(|(_, ok)| !ok).count() as u32;
+        let text = render(spec, number, results, failed_before);
+        let tmp = dir.join(format!(".test-round-{number}.{}.tmp", uuid::Uuid::new_v4().simple()));
+        std::fs::write(&tmp, &text).map_err(|e| err(&tmp, e))?;
+        let path = dir.join(format!("test-round-{number}.md"));
+        let linked = std::fs::hard_link(&tmp, &path);
+        let _ = std::fs::remove_file(&tmp);
+        match linked {
+            Ok(()) => {
+                let failed_in_a_row = if passed { 0 } else { failed_before + 1 };
+                return Ok(Round { path, number, passed, failed_in_a_row });
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+            Err(e) => return Err(err(&path, e)),
+        }
+    }
+}
+
+/// Whether `results` cover every case of `spec`: only such a run is a round.
+pub fn is_complete(spec: &Spec, results: &[TrialResult]) -> bool {
+    let planned = scenario::plan(spec);
+    planned.len() == results.len() && planned.iter().all(|c| results.iter().any(|r| r.case == *c))
+}

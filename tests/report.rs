@@ -1,0 +1,187 @@
+//! Round reports: the seed's layout, pinned per example integration by a golden file
+//! (timings, ports and keys normalised), numbering and escalation, and concurrent writers.
+
+#[path = "../examples/clients/mod.rs"]
+#[allow(dead_code)] // each target uses part of the shared example clients
+mod clients;
+
+use std::path::{Path, PathBuf};
+
+use oc_integrate::Harness;
+use oc_integrate::report::{self, MAX_FAILED_ROUNDS};
+use oc_integrate::scenario::{Case, Kind, Outcome, plan};
+use oc_integrate::spec::{Spec, load_file};
+use oc_integrate::trial::TrialResult;
+use rstest::rstest;
+
+/// Replace what varies between runs (durations, ports, keys) with placeholders.
+fn normalise(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let chars: Vec<char> = text.chars().collect();
+    let mut i = 0;
+    while i < chars.len() {
+        // 1.234 s → #.### s
+        if chars[i].is_ascii_digit() {
+            let start = i;
+            while i < chars.len() && (chars[i].is_ascii_digit() || chars[i] == '.') {
+                i += 1;
+            }
+            let num: String = chars[start..i].iter().collect();
+            let rest: String = chars[i..chars.len().min(i + 2)].iter().collect();
+            if num.contains('.') && rest == " s" {
+                out.push_str("#.###");
+            } else {
+                out.push_str(&num);
+            }
+            continue;
+        }
+        out.push(chars[i]);
+        i += 1;
+    }
+    let mut s = out;
+    while let Some(p) = s.find("127.0.0.1:") {
+        let end = s[p + 10..].find(|c: char| !c.is_ascii_digit()).map(|e| p + 10 + e).unwrap_or(s.len());
+        s.replace_range(p..end, "127.0.0.1<port>");
+    }
+    // idempotency keys (uuids: 8-4-4-4-12 hex digits)
+    let is_uuid = |w: &[u8]| {
+        w.len() == 36 && w.iter().enumerate().all(|(i, b)| if [8, 13, 18, 23].contains(&i) { *b == b'-' } else { b.is_ascii_hexdigit() })
+    };
+    let mut i = 0;
+    while i + 36 <= s.len() {
+        if s.is_char_boundary(i) && s.is_char_boundary(i + 36) && is_uuid(&s.as_bytes()[i..i + 36]) {
+            s.replace_range(i..i + 36, "<uuid>");
+        }
+        i += 1;
+    }
+    s
+}
+
+#[rstest]
+#[case("payments")]
+#[case("tracker")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn golden_round_report(#[case] service: &str) {
+    let spec = load_file(Path::new(&format!("examples/integrations/{service}/spec.yaml"))).unwrap();
+    let binding = if service == "payments" { clients::payments::binding(&[]) } else { clients::tracker::binding(&[]) };
+    let prefix = format!("{service}::");
+    let results = Harness::new("examples/integrations").bind(service, binding).evaluate(|n| n.starts_with(&prefix)).await.unwrap();
+    assert!(report::is_complete(&spec, &results));
+    let rendered = normalise(&report::render(&spec, 1, &results, 0));
+    let golden = PathBuf::from(format!("tests/golden/{service}-round.md"));
+    if std::env::var("OC_UPDATE_GOLDEN").is_ok() {
+        std::fs::write(&golden, &rendered).unwrap();
+    }
+    let want = std::fs::read_to_string(&golden).unwrap_or_default();
+    if want != rendered {
+        let diff = similar::TextDiff::from_lines(&want, &rendered).unified_diff().header("golden", "rendered").to_string();
+        panic!("{} differs from the rendered report (OC_UPDATE_GOLDEN=1 to accept):\n{diff}", golden.display());
+    }
+}
+
+/// Headings and table headers of a report, in order.
+fn skeleton(md: &str) -> Vec<String> {
+    md.lines()
+        .filter(|l| {
+            l.starts_with('#')
+                || l.starts_with("| Endpoint |")
+                || l.starts_with("| Scenario |")
+                || l.starts_with("- Endpoint reachable")
+                || l.starts_with("- Auth succeeds")
+                || l.starts_with("- Latency")
+        })
+        .map(|l| {
+            let l = l.split(':').next().unwrap_or(l);
+            l.replace("— [Service] — Round [M]", "— S — Round N").replace(" / FAIL", "")
+        })
+        .collect()
+}
+
+#[test]
+fn the_report_has_the_seed_layout() {
+    let seed = std::fs::read_to_string("tests/fixtures/seed-report.md").unwrap();
+    let spec = demo_spec();
+    let results = synthetic(&spec, true);
+    let mut ours = report::render(&spec, 7, &results, 0);
+    ours = ours.replace(&format!("— {} — Round 7", spec.name), "— S — Round N");
+    assert_eq!(skeleton(&ours), skeleton(&seed));
+    assert!(ours.contains("### Verdict: PASS"));
+    let failing = report::render(&spec, 1, &synthetic(&spec, false), 0);
+    assert!(failing.contains("### Verdict: FAIL"));
+    assert!(failing.contains("Failures for the Builder to fix:"));
+    assert!(failing.contains("--exact`"));
+}
+
+fn demo_spec() -> Spec {
+    load_file(Path::new("examples/integrations/payments/spec.yaml")).unwrap()
+}
+
+/// Results for every case of `spec`; all pass, or the conformance cases fail.
+fn synthetic(spec: &Spec, pass: bool) -> Vec<TrialResult> {
+    plan(spec)
+        .into_iter()
+        .map(|case: Case| {
+            let passed = pass || case.kind != Kind::Conformance;
+            TrialResult {
+                outcome: Outcome {
+                    passed,
+                    expected: "as the spec says".into(),
+                    actual: if passed { "as expected".into() } else { "sent no credential".into() },
+                    problems: if passed { vec![] } else { vec!["expected a credential in header Authorization, found none".into()] },
+                    evidence: String::new(),
+                },
+                message: String::new(),
+                case,
+            }
+        })
+        .collect()
+}
+
+/// A copy of the payments spec in a scratch directory, so rounds can be written there.
+fn scratch_spec() -> Spec {
+    let dir = std::env::temp_dir().join(format!("oc-report-{}", uuid::Uuid::new_v4().simple())).join("payments");
+    std::fs::create_dir_all(dir.join("schemas")).unwrap();
+    let from = Path::new("examples/integrations/payments");
+    std::fs::copy(from.join("spec.yaml"), dir.join("spec.yaml")).unwrap();
+    std::fs::copy(from.join("schemas/customer.schema.json"), dir.join("schemas/customer.schema.json")).unwrap();
+    load_file(&dir.join("spec.yaml")).unwrap()
+}
+
+#[test]
+fn rounds_count_up_escalate_after_three_failures_and_a_pass_resets() {
+    let spec = scratch_spec();
+    let fail = synthetic(&spec, false);
+    let pass = synthetic(&spec, true);
+    let mut rounds = Vec::new();
+    for results in [&fail, &fail, &fail, &pass, &fail] {
+        rounds.push(report::write(&spec, results).unwrap());
+    }
+    let numbers: Vec<u32> = rounds.iter().map(|r| r.number).collect();
+    assert_eq!(numbers, [1, 2, 3, 4, 5]);
+    let in_a_row: Vec<u32> = rounds.iter().map(|r| r.failed_in_a_row).collect();
+    assert_eq!(in_a_row, [1, 2, MAX_FAILED_ROUNDS, 0, 1]);
+    assert!(rounds[2].escalated() && !rounds[4].escalated());
+    let third = std::fs::read_to_string(&rounds[2].path).unwrap();
+    assert!(third.contains("**Escalated:** 3 failed rounds in a row"), "{third}");
+    assert!(std::fs::read_to_string(&rounds[3].path).unwrap().contains("### Verdict: PASS"));
+}
+
+#[test]
+fn concurrent_writers_get_distinct_rounds_and_whole_files() {
+    let spec = scratch_spec();
+    let results = synthetic(&spec, true);
+    let numbers: Vec<u32> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..8).map(|_| s.spawn(|| report::write(&spec, &results).unwrap().number)).collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    let mut sorted = numbers.clone();
+    sorted.sort();
+    assert_eq!(sorted, (1..=8).collect::<Vec<_>>());
+    let dir = spec.file.parent().unwrap();
+    let expected = report::render(&spec, 1, &results, 0);
+    for n in 1..=8u32 {
+        let text = std::fs::read_to_string(dir.join(format!("test-round-{n}.md"))).unwrap();
+        assert_eq!(text, expected.replace("Round 1", &format!("Round {n}")));
+    }
+    assert!(std::fs::read_dir(dir).unwrap().all(|e| !e.unwrap().file_name().to_string_lossy().ends_with(".tmp")));
+}
