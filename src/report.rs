@@ -163,9 +163,11 @@ pub fn write(spec: &Spec, results: &[TrialResult]) -> Result<Round, ReportError>
     let dir = spec.file.parent().unwrap_or(Path::new(".")).to_path_buf();
     let err = |path: &Path, source| ReportError { path: path.to_path_buf(), source };
     let passed = results.iter().all(|r| r.outcome.passed);
+    // never below a number found taken, even if that file cannot be read back
+    let mut floor = 1;
     loop {
         let previous = rounds_in(&dir);
-        let number = previous.last().map(|(n, _)| n + 1).unwrap_or(1);
+        let number = previous.last().map(|(n, _)| n + 1).unwrap_or(1).max(floor);
         let failed_before = previous.iter().rev().take_while(|(_, ok)| !ok).count() as u32;
         let text = render(spec, number, results, failed_before);
         let tmp = dir.join(format!(".test-round-{number}.{}.tmp", uuid::Uuid::new_v4().simple()));
@@ -178,7 +180,7 @@ pub fn write(spec: &Spec, results: &[TrialResult]) -> Result<Round, ReportError>
                 let failed_in_a_row = if passed { 0 } else { failed_before + 1 };
                 return Ok(Round { path, number, passed, failed_in_a_row });
             }
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => floor = number + 1,
             Err(e) => return Err(err(&path, e)),
         }
     }
