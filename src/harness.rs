@@ -95,11 +95,7 @@ impl Harness {
     }
 
     fn entries(&self) -> Result<Vec<Entry>, HarnessError> {
-        if let Ok(v) = std::env::var("OC_TIME_SCALE")
-            && !v.parse::<f64>().is_ok_and(|f| f > 0.0 && f <= 1.0)
-        {
-            return Err(HarnessError::TimeScale(v));
-        }
+        scenario::time_scale_override().map_err(HarnessError::TimeScale)?;
         let mut out = Vec::new();
         let mut seen = Vec::new();
         for loaded in spec::load_dir(&self.dir)? {

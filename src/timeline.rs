@@ -103,11 +103,6 @@ impl Timeline {
         self.lock().call = call;
     }
 
-    /// The call currently running.
-    pub fn call(&self) -> usize {
-        self.lock().call
-    }
-
     /// Record a request; returns its index and its 0-based attempt number within the
     /// current call at this target. Sets the arrival's call.
     pub fn record(&self, a: &mut Arrival) -> (usize, usize) {

@@ -114,11 +114,6 @@ impl Kind {
         }
     }
 
-    /// The kind with this trial-name segment.
-    pub fn from_name(name: &str) -> Option<Kind> {
-        Kind::ALL.into_iter().find(|k| k.name() == name)
-    }
-
     /// Whether the spec makes this kind applicable to `endpoint`.
     pub fn applies(self, spec: &Spec, endpoint: &Endpoint) -> bool {
         let oauth = matches!(spec.overview.auth, Auth::Oauth2 { .. }) && endpoint.auth;

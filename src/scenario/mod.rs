@@ -76,8 +76,7 @@ pub struct Policy {
 impl Policy {
     /// The policy of `spec`, with the time scale `OC_TIME_SCALE` sets for this run, if any.
     pub fn of(spec: &Spec) -> Policy {
-        let env = std::env::var("OC_TIME_SCALE").ok().and_then(|s| s.parse::<f64>().ok()).filter(|s| *s > 0.0 && *s <= 1.0);
-        let s = env.unwrap_or(spec.test_profile.time_scale);
+        let s = time_scale_override().ok().flatten().unwrap_or(spec.test_profile.time_scale);
         let scaled = |ms: u64| Duration::from_secs_f64(ms as f64 * s / 1000.0);
         let longer = spec.rule_for(503).and_then(|r| r.delay_factor).unwrap_or(4.0);
         Policy {
@@ -108,6 +107,15 @@ impl Policy {
         let longest_wait = (self.retry.max_delay.mul_f64(self.retry.longer_delay_factor) + self.retry.jitter)
             .max(self.retry_after + Duration::from_secs(1));
         per_attempt * n + longest_wait * n.saturating_sub(1) + Duration::from_secs(2)
+    }
+}
+
+/// The time scale `OC_TIME_SCALE` sets for this run: `Ok(None)` when unset, `Err` with
+/// the raw value when it is not a factor in (0, 1].
+pub fn time_scale_override() -> Result<Option<f64>, String> {
+    match std::env::var("OC_TIME_SCALE") {
+        Err(_) => Ok(None),
+        Ok(v) => v.parse::<f64>().ok().filter(|f| *f > 0.0 && *f <= 1.0).map(Some).ok_or(v),
     }
 }
 

@@ -461,19 +461,6 @@ pub enum Action {
     Fail,
 }
 
-impl Action {
-    /// The Action column text, as the seed writes it.
-    pub fn describe(self) -> &'static str {
-        match self {
-            Action::RefreshAndRetryOnce => "Refresh, retry once",
-            Action::RespectRetryAfter => "Respect Retry-After, backoff",
-            Action::RetryWithBackoff => "Retry with backoff",
-            Action::RetryWithLongerDelays => "Retry with longer delays",
-            Action::Fail => "Fail with the status",
-        }
-    }
-}
-
 /// The retry policy the client declares.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
