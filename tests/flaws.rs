@@ -27,6 +27,10 @@ fn should_fail(flaw: Option<Flaw>, e: &Endpoint) -> Vec<Kind> {
     let keyed_post = e.method == Method::POST && e.idempotency_header.is_some() && idem;
     let only_if = |cond: bool, kinds: &[Kind]| if cond { kinds.to_vec() } else { Vec::new() };
     let timeouts = [TimeoutHeadersLate, TimeoutBodyStalls, TimeoutBodyTrickles, TimeoutNoAnswer];
+    let server_errors = [ServerErrorRecovers, ServerErrorPersists, ServerErrorMaintenance];
+    let resets = [ConnectionResetBeforeResponse, ConnectionResetDuringResponse, ConnectionTruncatedBody];
+    // the cases whose retry waits are judged
+    let judged_waits = [server_errors, resets].concat();
     let Some(flaw) = flaw else { return Vec::new() };
     match flaw {
         Flaw::NeverRefreshes | Flaw::ForgetsRotatedRefreshToken => vec![AuthExpired],
@@ -34,30 +38,10 @@ fn should_fail(flaw: Option<Flaw>, e: &Endpoint) -> Vec<Kind> {
         Flaw::IgnoresRetryAfter => vec![RateLimitRetryAfter, RateLimitRetryAfterDate, RateLimitStorm],
         Flaw::MisreadsRetryAfterDate => vec![RateLimitRetryAfterDate],
         Flaw::RetriesForever => [vec![RateLimitStorm], only_if(idem, &[ServerErrorPersists])].concat(),
-        Flaw::NoBackoff => only_if(
-            idem,
-            &[
-                ServerErrorRecovers,
-                ServerErrorPersists,
-                ServerErrorMaintenance,
-                ConnectionResetBeforeResponse,
-                ConnectionResetDuringResponse,
-                ConnectionTruncatedBody,
-            ],
-        ),
-        Flaw::ConstantBackoff => only_if(idem, &[ServerErrorRecovers, ServerErrorPersists, ServerErrorMaintenance]),
+        Flaw::NoBackoff => only_if(idem, &judged_waits),
+        Flaw::ConstantBackoff => only_if(idem, &server_errors),
         Flaw::Treats503Like500 => only_if(idem, &[ServerErrorMaintenance]),
-        Flaw::OverlongBackoff => only_if(
-            idem,
-            &[
-                ServerErrorRecovers,
-                ServerErrorPersists,
-                ServerErrorMaintenance,
-                ConnectionResetBeforeResponse,
-                ConnectionResetDuringResponse,
-                ConnectionTruncatedBody,
-            ],
-        ),
+        Flaw::OverlongBackoff => only_if(idem, &judged_waits),
         Flaw::AuthErrorAsStatus => vec![AuthRejected, AuthExpired, AuthRefreshFails],
         Flaw::RetriesClientErrors => vec![ClientErrorNotRetried],
         Flaw::NoTimeout => timeouts.to_vec(),
@@ -65,20 +49,8 @@ fn should_fail(flaw: Option<Flaw>, e: &Endpoint) -> Vec<Kind> {
         Flaw::PerReadTimeoutOnly => vec![TimeoutBodyTrickles],
         Flaw::TimeoutTooShort => vec![TimeoutSlowWithinBudget],
         Flaw::NewIdempotencyKeyPerRetry => only_if(keyed_post, &[DuplicatePost]),
-        Flaw::RetriesNonIdempotent => only_if(
-            !idem,
-            &[
-                [ServerErrorRecovers, ServerErrorPersists, ServerErrorMaintenance, DuplicatePost].as_slice(),
-                &timeouts,
-                &[ConnectionResetBeforeResponse, ConnectionResetDuringResponse, ConnectionTruncatedBody],
-            ]
-            .concat(),
-        ),
-        Flaw::NoRetryOnConnectionErrors => [
-            only_if(idem, &[ConnectionResetBeforeResponse, ConnectionResetDuringResponse, ConnectionTruncatedBody]),
-            only_if(keyed_post, &[DuplicatePost]),
-        ]
-        .concat(),
+        Flaw::RetriesNonIdempotent => only_if(!idem, &[judged_waits.as_slice(), &timeouts, &[DuplicatePost]].concat()),
+        Flaw::NoRetryOnConnectionErrors => [only_if(idem, &resets), only_if(keyed_post, &[DuplicatePost])].concat(),
         Flaw::LoopsOnConnectRefused => vec![ConnectionRefused],
         Flaw::StrictUnknownFields => vec![DriftExtraField],
         Flaw::DefaultsMissingField => vec![DriftMissingField, DriftRenamedField],
