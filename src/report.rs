@@ -77,8 +77,7 @@ pub fn render(spec: &Spec, number: u32, results: &[TrialResult], failed_before: 
     for (i, e) in spec.endpoints.iter().enumerate() {
         let mine: Vec<&TrialResult> = results.iter().filter(|r| r.case.endpoint == i).collect();
         let ok = mine.iter().filter(|r| r.outcome.passed).count();
-        let shape: Vec<&&TrialResult> =
-            mine.iter().filter(|r| r.case.kind == Kind::Conformance || r.case.kind.name().starts_with("drift_")).collect();
+        let shape: Vec<&&TrialResult> = mine.iter().filter(|r| r.case.kind == Kind::Conformance || r.case.kind.is_drift()).collect();
         let bad_shape: Vec<&str> = shape.iter().filter(|r| !r.outcome.passed).map(|r| r.case.kind.name()).collect();
         let shape_text = if bad_shape.is_empty() {
             format!("Parsed; drift handled ({}/{})", shape.len(), shape.len())

@@ -78,6 +78,22 @@ impl Kind {
         Kind::ConnectionTruncatedBody,
     ];
 
+    /// Whether the kind is one of the response-shape drift cases.
+    pub fn is_drift(self) -> bool {
+        matches!(
+            self,
+            Kind::DriftExtraField
+                | Kind::DriftMissingField
+                | Kind::DriftTypeChanged
+                | Kind::DriftNullValue
+                | Kind::DriftRenamedField
+                | Kind::DriftEmptyBody
+                | Kind::DriftTruncatedJson
+                | Kind::DriftNotJson
+                | Kind::DriftWrongContentType
+        )
+    }
+
     /// The name used in trial names.
     pub fn name(self) -> &'static str {
         match self {
