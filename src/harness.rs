@@ -13,7 +13,7 @@ use crate::binding::Binding;
 use crate::scenario::{self, Case, Policy};
 use crate::spec::{self, Spec, SpecError};
 use crate::trial::{self, TrialResult};
-use crate::{redact, report};
+use crate::{checkpoint, ci, redact, report};
 
 /// Trials run at once when `--test-threads` is not given: trials wait on timers and
 /// sockets, not on the CPU, so far more than the core count keeps the suite close to
@@ -58,10 +58,77 @@ pub struct Harness {
     bindings: BTreeMap<String, Binding>,
     concurrency: usize,
     rounds: bool,
+    outputs: Option<Outputs>,
 }
 
-/// Where trials leave their results for the round reports.
-type Sink = Arc<std::sync::Mutex<Vec<TrialResult>>>;
+/// Where trials leave what they found: the CI record of every trial that ran, and the
+/// result of each case, for the round reports.
+type Sink = Arc<std::sync::Mutex<Vec<(ci::Record, Option<TrialResult>)>>>;
+
+/// What a run writes besides the test output and the round reports.
+///
+/// ```
+/// use oc_integrate::harness::Outputs;
+/// let quiet = Outputs { checkpoint: None, junit: Some("target/junit.xml".into()), ..Outputs::default() };
+/// assert!(!quiet.annotations);
+/// ```
+#[derive(Debug, Clone, Default)]
+pub struct Outputs {
+    /// The checkpoint to record each round in (`None`: not written).
+    pub checkpoint: Option<PathBuf>,
+    /// Where to write the run's JUnit XML (`None`: not written).
+    pub junit: Option<PathBuf>,
+    /// A file to append the run's markdown summary to (GitHub's step summary).
+    pub step_summary: Option<PathBuf>,
+    /// Print `::error file=…,line=…::` workflow commands for failures.
+    pub annotations: bool,
+}
+
+impl Outputs {
+    /// The outputs the environment asks for: the checkpoint at `OC_CHECKPOINT`, else
+    /// [`checkpoint::DEFAULT_PATH`]; JUnit at `OC_JUNIT`, else `<target dir>/oc-integrate/junit.xml`;
+    /// the step summary at `GITHUB_STEP_SUMMARY` when set; annotations when
+    /// `GITHUB_ACTIONS=true`. Under nextest (a process per trial) neither JUnit nor the step
+    /// summary is written: each process would replace or repeat the last; use nextest's own
+    /// JUnit output there.
+    pub fn from_env() -> Outputs {
+        let path = |name: &str| std::env::var_os(name).filter(|v| !v.is_empty()).map(PathBuf::from);
+        let per_process = std::env::var_os("NEXTEST").is_some();
+        Outputs {
+            checkpoint: Some(path("OC_CHECKPOINT").unwrap_or_else(|| checkpoint::DEFAULT_PATH.into())),
+            junit: if per_process { None } else { Some(path("OC_JUNIT").unwrap_or_else(|| target_dir().join("oc-integrate/junit.xml"))) },
+            step_summary: if per_process { None } else { path("GITHUB_STEP_SUMMARY") },
+            annotations: std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true"),
+        }
+    }
+}
+
+/// Cargo's target directory, found from the test binary's path (`<target>/<profile>/deps/…`).
+fn target_dir() -> PathBuf {
+    std::env::current_exe()
+        .ok()
+        .and_then(|exe| {
+            exe.ancestors().find(|a| a.file_name().is_some_and(|n| n == "deps")).and_then(|d| d.parent()?.parent()).map(Path::to_path_buf)
+        })
+        .unwrap_or_else(|| PathBuf::from("target"))
+}
+
+/// Split `--junit PATH` / `--junit=PATH` out of the test binary's arguments.
+fn take_junit_flag(args: impl IntoIterator<Item = String>) -> (Vec<String>, Option<PathBuf>) {
+    let mut rest = Vec::new();
+    let mut junit = None;
+    let mut args = args.into_iter();
+    while let Some(a) = args.next() {
+        if a == "--junit" {
+            junit = args.next().map(PathBuf::from);
+        } else if let Some(p) = a.strip_prefix("--junit=") {
+            junit = Some(PathBuf::from(p));
+        } else {
+            rest.push(a);
+        }
+    }
+    (rest, junit)
+}
 
 fn runtime() -> &'static tokio::runtime::Runtime {
     static RT: OnceLock<tokio::runtime::Runtime> = OnceLock::new();
@@ -78,7 +145,13 @@ impl Harness {
     /// A harness over `dir` (e.g. `integrations`), which holds `<service>/spec.yaml`.
     /// Relative paths are taken from the package root, where cargo runs tests.
     pub fn new(dir: impl AsRef<Path>) -> Harness {
-        Harness { dir: dir.as_ref().to_path_buf(), bindings: BTreeMap::new(), concurrency: DEFAULT_CONCURRENCY, rounds: true }
+        Harness {
+            dir: dir.as_ref().to_path_buf(),
+            bindings: BTreeMap::new(),
+            concurrency: DEFAULT_CONCURRENCY,
+            rounds: true,
+            outputs: None,
+        }
     }
 
     /// Bind the service whose spec is `<dir>/<service>/spec.yaml` to a client.
@@ -142,14 +215,24 @@ impl Harness {
         let mut trials = Vec::new();
         let mut bound = Vec::new();
         for entry in self.entries()? {
+            // a trial that fails at once, for a spec or binding that cannot run
+            let mut setup_failure = |name: String, service: String, text: String, file: Option<PathBuf>, line: Option<usize>| {
+                let sink = sink.clone();
+                let failure = ci::Failure { summary: text.clone(), text: text.clone(), file, line };
+                let record = ci::Record { name: name.clone(), suite: service, seconds: 0.0, failure: Some(failure) };
+                trials.push(Trial::test(name, move || {
+                    sink.lock().unwrap_or_else(|p| p.into_inner()).push((record, None));
+                    Err(Failed::from(text))
+                }));
+            };
             match entry {
                 Entry::Broken(id, e) => {
-                    let msg = e.to_string();
-                    trials.push(Trial::test(format!("{id}::spec"), move || Err(Failed::from(msg))));
+                    let (file, line) = (e.file.clone(), e.at.map(|a| a.line));
+                    setup_failure(format!("{id}::spec"), id, e.to_string(), Some(file), line);
                 }
                 Entry::Orphan(id) => {
                     let msg = format!("service {id:?} is bound, but {} has no {id}/spec.yaml", self.dir.display());
-                    trials.push(Trial::test(format!("{id}::binding"), move || Err(Failed::from(msg))));
+                    setup_failure(format!("{id}::binding"), id, msg, None, None);
                 }
                 Entry::Service(spec, None) => {
                     let msg = format!(
@@ -158,16 +241,18 @@ impl Harness {
                         spec.id,
                         spec.id
                     );
-                    trials.push(Trial::test(format!("{}::binding", spec.id), move || Err(Failed::from(msg))));
+                    setup_failure(format!("{}::binding", spec.id), spec.id.clone(), msg, Some(spec.file.clone()), None);
                 }
                 Entry::Service(spec, Some(binding)) => {
                     for case in scenario::plan(&spec) {
                         let (spec, binding, sink) = (spec.clone(), binding.clone(), sink.clone());
                         let name = case.name();
                         trials.push(Trial::test(name, move || {
-                            let r = runtime().block_on(trial::run(&case, spec, &binding));
+                            let started = std::time::Instant::now();
+                            let r = runtime().block_on(trial::run(&case, spec.clone(), &binding));
+                            let record = ci::Record::of(&r, &spec, started.elapsed().as_secs_f64());
                             let verdict = if r.outcome.passed { Ok(()) } else { Err(Failed::from(r.message.clone())) };
-                            sink.lock().unwrap_or_else(|p| p.into_inner()).push(r);
+                            sink.lock().unwrap_or_else(|p| p.into_inner()).push((record, Some(r)));
                             verdict
                         }));
                     }
@@ -178,16 +263,30 @@ impl Harness {
         Ok((trials, bound))
     }
 
-    /// Run as a test binary: parse libtest arguments, run the trials, and, when the run
-    /// was complete (no name filter, `--skip`, `--ignored` or `--list`), write each service's
-    /// round report. Exit 0 only if all passed; 101 when a trial failed; 3 when a service's
-    /// failed rounds reached the escalation limit; 2 when the harness cannot start.
-    pub fn run(self) -> ExitCode {
+    /// Run as a test binary: parse libtest arguments (plus `--junit PATH`), run the trials,
+    /// and write what [`Outputs`] asks for. Exit status: 0 when every trial passed, 101
+    /// when one failed, 3 when a service's failed rounds reached the escalation limit, 2
+    /// when the harness cannot start or cannot write an output.
+    pub fn run(mut self) -> ExitCode {
+        let (args, junit) = take_junit_flag(std::env::args());
+        let mut outputs = self.outputs.take().unwrap_or_else(Outputs::from_env);
+        if junit.is_some() {
+            outputs.junit = junit;
+        }
+        self.outputs = Some(outputs);
+        self.run_with(Arguments::from_iter(args))
+    }
+
+    /// [`Harness::run`] with arguments already parsed. When the run was complete (no name
+    /// filter, `--skip`, `--ignored` or `--list`) each service's round report is written and
+    /// recorded in the checkpoint; JUnit XML and the step summary are written for every run
+    /// but `--list` (a partial one says so); annotations are printed for every failure.
+    pub fn run_with(self, mut args: Arguments) -> ExitCode {
         trial::install_panic_hook();
-        let mut args = Arguments::from_args();
         if args.test_threads.is_none() {
             args.test_threads = Some(DEFAULT_CONCURRENCY);
         }
+        let outputs = self.outputs.clone().unwrap_or_else(Outputs::from_env);
         let sink = Sink::default();
         let (trials, specs) = match self.trials_into(&sink) {
             Ok(t) => t,
@@ -197,18 +296,26 @@ impl Harness {
             }
         };
         let conclusion = libtest_mimic::run(&args, trials);
-        let filtered = args.list || args.filter.is_some() || !args.skip.is_empty() || args.ignored;
-        if filtered || !self.rounds {
+        if args.list {
             return conclusion.exit_code();
         }
-        let results = std::mem::take(&mut *sink.lock().unwrap_or_else(|p| p.into_inner()));
+        let filtered = args.filter.is_some() || !args.skip.is_empty() || args.ignored;
+        let mut ran = std::mem::take(&mut *sink.lock().unwrap_or_else(|p| p.into_inner()));
+        // plan order, whatever order the trials finished in
+        ran.sort_by(|(a, ra), (b, rb)| {
+            let at = |r: &Option<TrialResult>| r.as_ref().map(|r| (r.case.endpoint, r.case.kind));
+            (a.suite.as_str(), at(ra), a.name.as_str()).cmp(&(b.suite.as_str(), at(rb), b.name.as_str()))
+        });
+        let records: Vec<ci::Record> = ran.iter().map(|(r, _)| r.clone()).collect();
         let mut escalated = false;
-        for spec in specs {
-            let mine: Vec<TrialResult> = results.iter().filter(|r| r.case.service == spec.id).cloned().collect();
-            if !report::is_complete(&spec, &mine) {
+        let mut broken_output = false;
+        let mut rounds: Vec<(Arc<Spec>, report::Round, Vec<TrialResult>)> = Vec::new();
+        for spec in specs.iter().filter(|_| self.rounds && !filtered) {
+            let mine: Vec<TrialResult> = ran.iter().filter_map(|(_, r)| r.clone()).filter(|r| r.case.service == spec.id).collect();
+            if !report::is_complete(spec, &mine) {
                 continue;
             }
-            match report::write(&spec, &mine) {
+            match report::write(spec, &mine) {
                 Ok(round) => {
                     let verdict = if round.passed { "PASS" } else { "FAIL" };
                     println!("round report: {} ({verdict})", round.path.display());
@@ -216,14 +323,70 @@ impl Harness {
                         escalated = true;
                         println!("escalated: {} failed rounds in a row for {}", round.failed_in_a_row, spec.id);
                     }
+                    rounds.push((spec.clone(), round, mine));
                 }
                 Err(e) => {
                     eprintln!("error: {e}");
-                    return ExitCode::from(2);
+                    broken_output = true;
                 }
             }
         }
-        if escalated { ExitCode::from(3) } else { conclusion.exit_code() }
+        if let (Some(path), false) = (&outputs.checkpoint, rounds.is_empty()) {
+            let written: Vec<(&Spec, &report::Round, &[TrialResult])> =
+                rounds.iter().map(|(s, r, m)| (s.as_ref(), r, m.as_slice())).collect();
+            match checkpoint::record(path, &written) {
+                Ok(_) => println!("checkpoint: {}", path.display()),
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    broken_output = true;
+                }
+            }
+        }
+        if let Some(path) = &outputs.junit {
+            match crate::file::write_atomic(path, &ci::junit(&records)) {
+                Ok(()) => println!("junit: {}", path.display()),
+                Err(e) => {
+                    eprintln!("error: {}: cannot write the JUnit report: {e}", path.display());
+                    broken_output = true;
+                }
+            }
+        }
+        if let Some(path) = &outputs.step_summary {
+            let mut names: Vec<&str> = records.iter().map(|r| r.suite.as_str()).collect();
+            names.sort();
+            names.dedup();
+            let services: Vec<ci::ServiceRun> = names
+                .into_iter()
+                .map(|name| ci::ServiceRun {
+                    service: name,
+                    round: rounds.iter().find(|(s, _, _)| s.id == name).map(|(_, r, _)| r),
+                    planned: specs.iter().find(|s| s.id == name).map(|s| scenario::plan(s).len()).unwrap_or(0),
+                })
+                .collect();
+            if let Err(e) = ci::append(path, &ci::step_summary(&services, &records)) {
+                eprintln!("error: {}: cannot append the step summary: {e}", path.display());
+                broken_output = true;
+            }
+        }
+        if outputs.annotations {
+            for line in records.iter().filter_map(ci::annotation) {
+                println!("{line}");
+            }
+        }
+        if broken_output {
+            ExitCode::from(2)
+        } else if escalated {
+            ExitCode::from(3)
+        } else {
+            conclusion.exit_code()
+        }
+    }
+
+    /// Where a run writes its checkpoint, JUnit XML, step summary and annotations (default:
+    /// [`Outputs::from_env`]).
+    pub fn outputs(mut self, outputs: Outputs) -> Harness {
+        self.outputs = Some(outputs);
+        self
     }
 
     /// Whether a complete `run` writes round reports (default: yes).

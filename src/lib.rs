@@ -6,6 +6,9 @@
 //! against the project's own client.
 
 pub mod binding;
+pub mod checkpoint;
+pub mod ci;
+mod file;
 pub mod harness;
 pub mod redact;
 pub mod report;
@@ -16,4 +19,4 @@ pub mod timeline;
 pub mod trial;
 
 pub use binding::{Binding, Call, CallResult, ClientError, Context, Credentials, ErrorKind, Retry, outcome};
-pub use harness::Harness;
+pub use harness::{Harness, Outputs};

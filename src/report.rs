@@ -52,8 +52,8 @@ fn clip(text: &str) -> String {
     }
 }
 
-/// A table cell: one line, pipes escaped.
-fn cell(text: &str) -> String {
+/// A table cell: one line, pipes escaped, secrets masked.
+pub(crate) fn cell(text: &str) -> String {
     redact::redact(text).replace('|', "\\|").replace('\n', "<br>")
 }
 
@@ -138,9 +138,9 @@ pub fn render(spec: &Spec, number: u32, results: &[TrialResult], failed_before: 
     md
 }
 
-/// Existing round numbers in `dir`, with whether each passed.
-fn rounds_in(dir: &Path) -> Vec<(u32, bool)> {
-    let mut found: Vec<(u32, bool)> = std::fs::read_dir(dir)
+/// The rounds already written in `dir` (a service's directory), oldest first.
+pub fn history(dir: &Path) -> Vec<Round> {
+    let mut found: Vec<(u32, bool, PathBuf)> = std::fs::read_dir(dir)
         .into_iter()
         .flatten()
         .filter_map(Result::ok)
@@ -148,11 +148,18 @@ fn rounds_in(dir: &Path) -> Vec<(u32, bool)> {
             let name = e.file_name().to_string_lossy().into_owned();
             let n = name.strip_prefix("test-round-")?.strip_suffix(".md")?.parse::<u32>().ok()?;
             let text = std::fs::read_to_string(e.path()).ok()?;
-            Some((n, text.lines().any(|l| l.trim() == "### Verdict: PASS")))
+            Some((n, text.lines().any(|l| l.trim() == "### Verdict: PASS"), e.path()))
         })
         .collect();
     found.sort();
+    let mut in_a_row = 0;
     found
+        .into_iter()
+        .map(|(number, passed, path)| {
+            in_a_row = if passed { 0 } else { in_a_row + 1 };
+            Round { path, number, passed, failed_in_a_row: in_a_row }
+        })
+        .collect()
 }
 
 /// Write the next round for `spec` beside its spec file. The number is claimed
@@ -165,9 +172,9 @@ pub fn write(spec: &Spec, results: &[TrialResult]) -> Result<Round, ReportError>
     // never below a number found taken, even if that file cannot be read back
     let mut floor = 1;
     loop {
-        let previous = rounds_in(&dir);
-        let number = previous.last().map(|(n, _)| n + 1).unwrap_or(1).max(floor);
-        let failed_before = previous.iter().rev().take_while(|(_, ok)| !ok).count() as u32;
+        let last = history(&dir).pop();
+        let number = last.as_ref().map(|r| r.number + 1).unwrap_or(1).max(floor);
+        let failed_before = last.map(|r| r.failed_in_a_row).unwrap_or(0);
         let text = render(spec, number, results, failed_before);
         let tmp = dir.join(format!(".test-round-{number}.{}.tmp", uuid::Uuid::new_v4().simple()));
         std::fs::write(&tmp, &text).map_err(|e| err(&tmp, e))?;

@@ -213,8 +213,9 @@ pub async fn run(case: &Case, spec: Arc<Spec>, binding: &Binding) -> TrialResult
             passed,
             expected: prepared.expected,
             actual: redact::redact(&verdict.actual),
-            problems: verdict.problems,
-            evidence: verdict.evidence,
+            // redacted now, while this trial's secrets are still registered
+            problems: verdict.problems.iter().map(|p| redact::redact(p)).collect(),
+            evidence: redact::redact(&verdict.evidence),
         },
         message,
     }

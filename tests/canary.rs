@@ -6,7 +6,10 @@
 #[path = "../examples/clients/mod.rs"]
 #[allow(dead_code)] // each target uses part of the shared example clients
 mod clients;
+#[allow(dead_code)] // each target uses part of the shared helpers
+mod support;
 
+use std::path::Path;
 use std::process::Command;
 
 use oc_integrate::{Binding, Call, ClientError, Harness, redact};
@@ -80,6 +83,49 @@ async fn no_secret_reaches_any_output() {
     assert!(results.iter().any(|r| !r.outcome.passed), "the leaky client must fail cases, so failure output is exercised");
     assert!(results.iter().any(|r| r.outcome.evidence.contains("[REDACTED]")), "diffs must carry masked leaks");
     assert!(masked > results.len(), "leaks must have been attempted and masked ({masked} masks)");
+}
+
+/// Every file a complete run writes (round reports, checkpoint, JUnit, step summary) and
+/// everything it prints (annotations included) is free of the canaries. The run happens
+/// in a child process, so its environment (GitHub Actions, the env canary) is its own.
+#[test]
+fn no_secret_reaches_any_file_a_run_writes() {
+    if let Ok(root) = std::env::var("OC_CANARY_RUN") {
+        let root = Path::new(&root);
+        let _ = Harness::new(root.join("integrations"))
+            .bind("payments", leaky(clients::payments::binding(&[]), "PAYMENTS_API_KEY"))
+            .bind("tracker", leaky(clients::tracker::binding(&[]), "PAYMENTS_API_KEY"))
+            .run_with(libtest_mimic::Arguments { test_threads: Some(32), ..Default::default() });
+        return;
+    }
+    let root = support::scratch("canary");
+    for service in ["payments", "tracker"] {
+        support::copy_example(service, &root.join("integrations").join(service));
+    }
+    let out = Command::new(std::env::current_exe().unwrap())
+        .args(["no_secret_reaches_any_file_a_run_writes", "--exact", "--nocapture"])
+        .env("OC_CANARY_RUN", &root)
+        .env("PAYMENTS_API_KEY", ENV_CANARY)
+        .env("GITHUB_ACTIONS", "true")
+        .env("GITHUB_STEP_SUMMARY", root.join("summary.md"))
+        .env("OC_JUNIT", root.join("junit.xml"))
+        .env("OC_CHECKPOINT", root.join(".checkpoints/state.json"))
+        .env_remove("NEXTEST")
+        .output()
+        .unwrap();
+    let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert_clean(&stdout, "the run's stdout");
+    assert_clean(&stderr, "the run's stderr");
+    assert!(stdout.contains("::error file="), "annotations must have been printed:\n{stdout}");
+    let files = support::files(&root);
+    for want in ["summary.md", "junit.xml", "state.json", "test-round-1.md"] {
+        assert!(files.iter().any(|f| f.ends_with(want)), "the run must have written {want}: {files:?}");
+    }
+    for f in files {
+        let text = std::fs::read_to_string(&f).unwrap();
+        assert_clean(&text, &f.display().to_string());
+    }
+    assert!(std::fs::read_to_string(root.join("junit.xml")).unwrap().contains("[REDACTED]"), "leaks reached the JUnit failures, masked");
 }
 
 /// The panic hook the harness installs masks secrets in panic messages. Run in a child

@@ -63,3 +63,55 @@ pub enum Flaw {
     /// Reports a 401 as a plain status error, not as an auth failure.
     AuthErrorAsStatus,
 }
+
+impl Flaw {
+    /// Every flaw.
+    pub const ALL: [Flaw; 29] = [
+        Flaw::NeverRefreshes,
+        Flaw::RefreshLoop,
+        Flaw::ForgetsRotatedRefreshToken,
+        Flaw::IgnoresRetryAfter,
+        Flaw::MisreadsRetryAfterDate,
+        Flaw::RetriesForever,
+        Flaw::NoBackoff,
+        Flaw::ConstantBackoff,
+        Flaw::OverlongBackoff,
+        Flaw::Treats503Like500,
+        Flaw::RetriesClientErrors,
+        Flaw::NoTimeout,
+        Flaw::TimeoutOnHeadersOnly,
+        Flaw::PerReadTimeoutOnly,
+        Flaw::TimeoutTooShort,
+        Flaw::NewIdempotencyKeyPerRetry,
+        Flaw::RetriesNonIdempotent,
+        Flaw::NoRetryOnConnectionErrors,
+        Flaw::LoopsOnConnectRefused,
+        Flaw::StrictUnknownFields,
+        Flaw::DefaultsMissingField,
+        Flaw::CoercesTypes,
+        Flaw::NullAsDefault,
+        Flaw::PanicsOnMissingField,
+        Flaw::PanicsOnInvalidJson,
+        Flaw::IgnoresContentType,
+        Flaw::NoContentType,
+        Flaw::AuthWithoutPrefix,
+        Flaw::AuthErrorAsStatus,
+    ];
+
+    /// The flaw called `name` in snake case (`ignores_retry_after`), as `OC_EXAMPLE_FLAWS` takes it.
+    pub fn named(name: &str) -> Option<Flaw> {
+        Flaw::ALL.into_iter().find(|f| f.name() == name.trim())
+    }
+
+    /// This flaw's name in snake case.
+    pub fn name(self) -> String {
+        let mut out = String::new();
+        for (i, c) in format!("{self:?}").chars().enumerate() {
+            if c.is_ascii_uppercase() && i > 0 {
+                out.push('_');
+            }
+            out.push(c.to_ascii_lowercase());
+        }
+        out
+    }
+}

@@ -1,0 +1,260 @@
+//! The seed's checkpoint, `.checkpoints/oc-integrations-engineer.checkpoint.json`: the
+//! state other tools (and the next session) read to know where each integration stands.
+//!
+//! Other tools write the same file, so every update is a locked read-modify-write that
+//! keeps fields it does not know, replaces the file atomically (temp file + rename, the
+//! previous version kept as `.bak`), and refuses to touch a file it cannot parse.
+//!
+//! ```
+//! use oc_integrate::checkpoint;
+//! use serde_json::json;
+//!
+//! let dir = std::env::temp_dir().join(format!("oc-doc-{}", std::process::id()));
+//! let path = dir.join("state.checkpoint.json");
+//! checkpoint::update(&path, |state| {
+//!     state["skill_state"]["integrations"]["stripe"] = json!({"status": "planned"});
+//! })?;
+//! let state = checkpoint::read(&path)?;
+//! assert_eq!(state["skill_state"]["integrations"]["stripe"]["status"], "planned");
+//! # std::fs::remove_dir_all(&dir).ok();
+//! # Ok::<(), checkpoint::CheckpointError>(())
+//! ```
+
+use std::fs::OpenOptions;
+use std::path::{Path, PathBuf};
+use std::time::SystemTime;
+
+use serde_json::{Map, Value, json};
+
+use crate::report::Round;
+use crate::spec::{Auth, Spec};
+use crate::trial::TrialResult;
+
+/// Where the seed keeps the checkpoint, relative to the project directory.
+pub const DEFAULT_PATH: &str = ".checkpoints/oc-integrations-engineer.checkpoint.json";
+
+/// The skill name written into a new checkpoint.
+const SKILL: &str = "oc-integrations-engineer";
+
+/// Why the checkpoint could not be read or written.
+#[derive(Debug, thiserror::Error)]
+pub enum CheckpointError {
+    /// The file exists but is not a checkpoint; it was left as it was.
+    #[error(
+        "{path}{at}: the checkpoint is corrupt: expected {expected}, found {found}; it was left untouched (a copy is at {backup}): fix or remove it, then run again"
+    )]
+    Corrupt {
+        /// The checkpoint file.
+        path: PathBuf,
+        /// `:line:col` of a JSON syntax error, or ` (at <json path>)`.
+        at: String,
+        /// What a checkpoint must hold there.
+        expected: String,
+        /// What the file holds instead.
+        found: String,
+        /// The copy kept of the corrupt file.
+        backup: PathBuf,
+    },
+    /// Reading, locking or writing failed.
+    #[error("{path}: cannot {action} the checkpoint: {source}")]
+    Io {
+        /// The file involved.
+        path: PathBuf,
+        /// What was being done.
+        action: &'static str,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+}
+
+fn io(path: &Path, action: &'static str) -> impl FnOnce(std::io::Error) -> CheckpointError {
+    let path = path.to_path_buf();
+    move |source| CheckpointError::Io { path, action, source }
+}
+
+/// The JSON type of `v`, for error messages.
+fn type_of(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+/// Parse `text` as a checkpoint; on failure, keep a copy and say what is wrong.
+fn parse(path: &Path, text: &str) -> Result<Value, CheckpointError> {
+    let corrupt = |at: String, expected: &str, found: String| {
+        let backup = path.with_extension("json.corrupt");
+        let _ = std::fs::write(&backup, text);
+        CheckpointError::Corrupt { path: path.to_path_buf(), at, expected: expected.into(), found, backup }
+    };
+    if text.trim().is_empty() {
+        return Err(corrupt(String::new(), "a JSON object", "an empty file".into()));
+    }
+    let value: Value = serde_json::from_str(text).map_err(|e| corrupt(format!(":{}:{}", e.line(), e.column()), "JSON", e.to_string()))?;
+    let shape = [("", "an object"), ("/skill_state", "an object"), ("/skill_state/integrations", "an object")];
+    for (pointer, expected) in shape {
+        match value.pointer(pointer) {
+            None | Some(Value::Object(_)) => {}
+            Some(other) => return Err(corrupt(format!(" (at {})", display_pointer(pointer)), expected, type_of(other).into())),
+        }
+    }
+    if let Some(Value::Object(all)) = value.pointer("/skill_state/integrations")
+        && let Some((name, v)) = all.iter().find(|(_, v)| !v.is_object())
+    {
+        return Err(corrupt(format!(" (at skill_state.integrations.{name})"), "an object", type_of(v).into()));
+    }
+    Ok(value)
+}
+
+fn display_pointer(p: &str) -> String {
+    if p.is_empty() { "the top level".into() } else { p.trim_start_matches('/').replace('/', ".") }
+}
+
+/// The checkpoint at `path`: an empty object when there is none yet.
+pub fn read(path: &Path) -> Result<Value, CheckpointError> {
+    match std::fs::read_to_string(path) {
+        Ok(text) => parse(path, &text),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Value::Object(Map::new())),
+        Err(e) => Err(io(path, "read")(e)),
+    }
+}
+
+/// Apply `change` to the checkpoint at `path` under an exclusive lock (a `.lock` file
+/// beside it, so concurrent runs, in this process or others, serialise), then replace
+/// the file atomically. `change` sees the whole file, unknown fields included; the
+/// objects `skill_state` and `skill_state.integrations` exist when it runs. Returns the
+/// state written.
+pub fn update(path: &Path, change: impl FnOnce(&mut Value)) -> Result<Value, CheckpointError> {
+    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir).map_err(io(dir, "create the directory of"))?;
+    let lock_path = path.with_extension("json.lock");
+    let lock = OpenOptions::new().create(true).truncate(false).write(true).open(&lock_path).map_err(io(&lock_path, "open the lock of"))?;
+    lock.lock().map_err(io(&lock_path, "lock"))?;
+
+    let mut state = read(path)?;
+    if let Some(root) = state.as_object_mut() {
+        root.entry("skill").or_insert_with(|| json!(SKILL));
+        let skill_state = root.entry("skill_state").or_insert_with(|| json!({}));
+        if let Some(s) = skill_state.as_object_mut() {
+            s.entry("integrations").or_insert_with(|| json!({}));
+        }
+    }
+    change(&mut state);
+    state["updated_at"] = json!(rfc3339(SystemTime::now()));
+
+    let text = serde_json::to_string_pretty(&state).unwrap_or_default() + "\n";
+    if path.exists() {
+        std::fs::copy(path, path.with_extension("json.bak")).map_err(io(path, "back up"))?;
+    }
+    crate::file::write_atomic(path, &text).map_err(io(path, "write"))?;
+    drop(lock);
+    Ok(state)
+}
+
+/// What the checkpoint calls an auth method (the seed's `oauth`, `api_key`, …).
+pub fn auth_name(auth: &Auth) -> &'static str {
+    match auth {
+        Auth::None => "none",
+        Auth::ApiKey { .. } => "api_key",
+        Auth::Oauth2 { .. } => "oauth",
+    }
+}
+
+/// Record rounds in the checkpoint: per service the seed's `status`, `auth`, `endpoints`,
+/// `test_rounds`, `last_test` (and `last_round`, `last_test_at`, `failed_rounds_in_a_row`,
+/// `endpoint_results`); `last_health` and every other field are kept. A round numbered
+/// below the one already recorded (concurrent runs finishing out of order) changes
+/// nothing, so the newest round wins whatever the write order. `current_build` names
+/// the first service whose round failed, with `build_iteration` its failed rounds in a
+/// row; it is cleared when the service it named passes.
+pub fn record(path: &Path, rounds: &[(&Spec, &Round, &[TrialResult])]) -> Result<Value, CheckpointError> {
+    let now = rfc3339(SystemTime::now());
+    update(path, |state| {
+        let mut failing = None;
+        for (spec, round, results) in rounds {
+            let entry = &mut state["skill_state"]["integrations"][spec.id.as_str()];
+            if entry.is_null() {
+                *entry = Value::Object(Map::new());
+            }
+            let recorded = entry.get("test_rounds").and_then(Value::as_u64).unwrap_or(0);
+            if u64::from(round.number) < recorded {
+                continue;
+            }
+            let status = if round.passed {
+                "tested"
+            } else if round.escalated() {
+                "escalated"
+            } else {
+                "failing"
+            };
+            let per_endpoint: Map<String, Value> = spec
+                .endpoints
+                .iter()
+                .enumerate()
+                .map(|(i, e)| {
+                    let ok = results.iter().filter(|r| r.case.endpoint == i).all(|r| r.outcome.passed);
+                    (e.id.clone(), json!(if ok { "PASS" } else { "FAIL" }))
+                })
+                .collect();
+            let fields = [
+                ("status", json!(status)),
+                ("auth", json!(auth_name(&spec.overview.auth))),
+                ("endpoints", json!(spec.endpoints.len())),
+                ("test_rounds", json!(round.number)),
+                ("last_test", json!(if round.passed { "PASS" } else { "FAIL" })),
+                ("last_test_at", json!(now)),
+                ("last_round", json!(round.path.display().to_string())),
+                ("failed_rounds_in_a_row", json!(round.failed_in_a_row)),
+                ("endpoint_results", Value::Object(per_endpoint)),
+            ];
+            for (k, v) in fields {
+                entry[k] = v;
+            }
+            if !round.passed && failing.is_none() {
+                failing = Some((spec.id.clone(), round.failed_in_a_row));
+            }
+            if round.passed && state["skill_state"].get("current_build").and_then(Value::as_str) == Some(spec.id.as_str()) {
+                state["skill_state"]["current_build"] = Value::Null;
+                state["skill_state"]["build_iteration"] = json!(0);
+            }
+        }
+        if let Some((id, n)) = failing {
+            state["skill_state"]["current_build"] = json!(id);
+            state["skill_state"]["build_iteration"] = json!(n);
+        }
+    })
+}
+
+/// `t` as RFC 3339 in UTC, to the second (`2026-04-03T10:00:00Z`).
+pub fn rfc3339(t: SystemTime) -> String {
+    let secs = t.duration_since(SystemTime::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+    let (days, rem) = ((secs / 86_400) as i64, secs % 86_400);
+    // civil date from days since 1970-01-01 (Howard Hinnant's algorithm)
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!("{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z", rem / 3600, rem % 3600 / 60, rem % 60)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn dates_are_rfc3339_utc() {
+        assert_eq!(rfc3339(SystemTime::UNIX_EPOCH), "1970-01-01T00:00:00Z");
+        assert_eq!(rfc3339(SystemTime::UNIX_EPOCH + Duration::from_secs(1_775_210_400)), "2026-04-03T10:00:00Z");
+        assert_eq!(rfc3339(SystemTime::UNIX_EPOCH + Duration::from_secs(951_782_400)), "2000-02-29T00:00:00Z");
+    }
+}
