@@ -41,7 +41,8 @@ const SKILL: &str = "oc-integrations-engineer";
 pub enum CheckpointError {
     /// The file exists but is not a checkpoint; it was left as it was.
     #[error(
-        "{path}{at}: the checkpoint is corrupt: expected {expected}, found {found}; it was left untouched (a copy is at {backup}): fix or remove it, then run again"
+        "{path}{at}: the checkpoint is corrupt: expected {expected}, found {found}; it was left untouched{}: fix or remove it, then run again",
+        backup.as_ref().map(|b| format!(" (a copy is at {})", b.display())).unwrap_or_default()
     )]
     Corrupt {
         /// The checkpoint file.
@@ -52,8 +53,8 @@ pub enum CheckpointError {
         expected: String,
         /// What the file holds instead.
         found: String,
-        /// The copy kept of the corrupt file.
-        backup: PathBuf,
+        /// The copy kept of the corrupt file (by an update; reading keeps none).
+        backup: Option<PathBuf>,
     },
     /// Reading, locking or writing failed.
     #[error("{path}: cannot {action} the checkpoint: {source}")]
@@ -84,12 +85,14 @@ fn type_of(v: &Value) -> &'static str {
     }
 }
 
-/// Parse `text` as a checkpoint; on failure, keep a copy and say what is wrong.
+/// Parse `text` as a checkpoint, or say what is wrong.
 fn parse(path: &Path, text: &str) -> Result<Value, CheckpointError> {
-    let corrupt = |at: String, expected: &str, found: String| {
-        let backup = path.with_extension("json.corrupt");
-        let _ = std::fs::write(&backup, text);
-        CheckpointError::Corrupt { path: path.to_path_buf(), at, expected: expected.into(), found, backup }
+    let corrupt = |at: String, expected: &str, found: String| CheckpointError::Corrupt {
+        path: path.to_path_buf(),
+        at,
+        expected: expected.into(),
+        found,
+        backup: None,
     };
     if text.trim().is_empty() {
         return Err(corrupt(String::new(), "a JSON object", "an empty file".into()));
@@ -135,7 +138,15 @@ pub fn update(path: &Path, change: impl FnOnce(&mut Value)) -> Result<Value, Che
     let lock = OpenOptions::new().create(true).truncate(false).write(true).open(&lock_path).map_err(io(&lock_path, "open the lock of"))?;
     lock.lock().map_err(io(&lock_path, "lock"))?;
 
-    let mut state = read(path)?;
+    let mut state = read(path).map_err(|e| match e {
+        // keep a copy of what is there before reporting it, in case another tool clobbers it
+        CheckpointError::Corrupt { path, at, expected, found, .. } => {
+            let copy = path.with_extension("json.corrupt");
+            let backup = std::fs::copy(&path, &copy).ok().map(|_| copy);
+            CheckpointError::Corrupt { path, at, expected, found, backup }
+        }
+        other => other,
+    })?;
     if let Some(root) = state.as_object_mut() {
         root.entry("skill").or_insert_with(|| json!(SKILL));
         let skill_state = root.entry("skill_state").or_insert_with(|| json!({}));

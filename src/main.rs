@@ -1,18 +1,39 @@
-//! `oc-integrate`: check integration specs, list the cases they generate, print the spec schema.
+//! `oc-integrate`: check integration specs, list the cases they generate, show the state
+//! of each integration (rounds, checkpoint), print round reports and the spec schema.
 //! The trials themselves run under `cargo test`, through the project's harness target.
 
-use std::path::PathBuf;
+use std::io::IsTerminal as _;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{Parser, Subcommand, ValueEnum};
 use oc_integrate::scenario::{self, Policy};
-use oc_integrate::spec;
+use oc_integrate::{checkpoint, report, spec};
+use serde_json::{Value, json};
+
+/// `println!` that ignores a closed stdout (`oc-integrate list | head` must not panic).
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout(), $($arg)*);
+    }};
+}
 
 #[derive(Parser)]
 #[command(name = "oc-integrate", version, about = "Client-resilience test harness for third-party API integrations")]
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// Color the output: auto (when stdout is a terminal and NO_COLOR is unset), always, never.
+    #[arg(long, global = true, value_enum, default_value_t = Color::Auto)]
+    color: Color,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Color {
+    Auto,
+    Always,
+    Never,
 }
 
 #[derive(Subcommand)]
@@ -34,12 +55,292 @@ enum Command {
     },
     /// Print the JSON Schema of spec.yaml.
     Schema,
+    /// Show each integration (from the specs and the checkpoint): auth, endpoints, rounds,
+    /// last verdict, last health.
+    List {
+        /// Directory of integrations.
+        #[arg(default_value = "integrations")]
+        dir: PathBuf,
+        /// The checkpoint file.
+        #[arg(long, default_value = checkpoint::DEFAULT_PATH)]
+        checkpoint: PathBuf,
+        /// Print JSON, for scripts.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print a round report: the latest of every service, or SERVICE's latest or round M.
+    Report {
+        /// The service (its directory name); all services when absent.
+        service: Option<String>,
+        /// The round number (default: the latest).
+        #[arg(long, requires = "service")]
+        round: Option<u32>,
+        /// Directory of integrations.
+        #[arg(long, default_value = "integrations")]
+        dir: PathBuf,
+        /// Print JSON (service, round, verdict, path, markdown), for scripts.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show the checkpoint (the seed's /checkpoint): each integration's state and the current build.
+    Checkpoint {
+        /// The checkpoint file.
+        #[arg(long, default_value = checkpoint::DEFAULT_PATH)]
+        file: PathBuf,
+        /// Print the checkpoint's JSON, for scripts.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// Terminal styling, applied only when color is on.
+struct Paint(bool);
+
+impl Paint {
+    fn new(choice: Color) -> Paint {
+        Paint(match choice {
+            Color::Always => true,
+            Color::Never => false,
+            Color::Auto => std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
+        })
+    }
+
+    /// `text` padded to `width`, then colored by what it says (PASS green, FAIL red, …).
+    fn verdict(&self, text: &str, width: usize) -> String {
+        let padded = format!("{text:<width$}");
+        let code = match text {
+            "PASS" | "tested" => "32",
+            "FAIL" | "failing" => "31",
+            "escalated" | "broken" => "1;31",
+            _ => return padded,
+        };
+        if self.0 { format!("\x1b[{code}m{padded}\x1b[0m") } else { padded }
+    }
+
+    fn bold(&self, text: &str) -> String {
+        if self.0 { format!("\x1b[1m{text}\x1b[0m") } else { text.to_string() }
+    }
+}
+
+/// Print `rows` as aligned columns under `head`; columns named in `colored` go through
+/// [`Paint::verdict`].
+fn table(paint: &Paint, head: &[&str], rows: &[Vec<String>], colored: &[usize]) {
+    let widths: Vec<usize> =
+        (0..head.len()).map(|i| rows.iter().map(|r| r[i].chars().count()).chain([head[i].len()]).max().unwrap_or(0)).collect();
+    let line: Vec<String> = head.iter().zip(&widths).map(|(h, w)| format!("{h:<w$}")).collect();
+    say!("{}", paint.bold(line.join("  ").trim_end()));
+    for r in rows {
+        let cells: Vec<String> = r
+            .iter()
+            .enumerate()
+            .map(|(i, c)| if colored.contains(&i) { paint.verdict(c, widths[i]) } else { format!("{c:<w$}", w = widths[i]) })
+            .collect();
+        say!("{}", cells.join("  ").trim_end());
+    }
+}
+
+fn fail(e: impl std::fmt::Display) -> ExitCode {
+    eprintln!("error: {e}");
+    ExitCode::from(2)
+}
+
+fn text(v: &Value) -> String {
+    match v {
+        Value::Null => "-".into(),
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// `list`: the specs under `dir` joined with their rounds and the checkpoint.
+fn list(dir: &Path, checkpoint_path: &Path, as_json: bool, paint: &Paint) -> ExitCode {
+    let specs = match spec::load_dir(dir) {
+        Ok(s) => s,
+        Err(e) => return fail(e),
+    };
+    let state = match checkpoint::read(checkpoint_path) {
+        Ok(s) => s,
+        Err(e) => return fail(e),
+    };
+    let recorded = state.pointer("/skill_state/integrations").and_then(Value::as_object).cloned().unwrap_or_default();
+    let mut out: Vec<Value> = Vec::new();
+    for loaded in &specs {
+        let (id, file) = match loaded {
+            Ok(s) => (s.id.clone(), s.file.clone()),
+            Err(e) => {
+                (e.file.parent().and_then(|d| d.file_name()).map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(), e.file.clone())
+            }
+        };
+        let history = report::history(file.parent().unwrap_or(Path::new(".")));
+        let last = history.last();
+        let saved = recorded.get(&id).cloned().unwrap_or(Value::Null);
+        let mut row = json!({
+            "service": id,
+            "spec": file.display().to_string(),
+            "rounds": last.map(|r| r.number).unwrap_or(0),
+            "last_test": last.map(|r| if r.passed { "PASS" } else { "FAIL" }),
+            "escalated": last.is_some_and(|r| r.escalated()),
+            "status": saved.get("status").cloned().unwrap_or(Value::Null),
+            "last_health": saved.get("last_health").cloned().unwrap_or(Value::Null),
+        });
+        match loaded {
+            Ok(s) => {
+                row["auth"] = json!(checkpoint::auth_name(&s.overview.auth));
+                row["endpoints"] = json!(s.endpoints.len());
+                row["cases"] = json!(scenario::plan(s).len());
+            }
+            Err(e) => {
+                row["status"] = json!("broken");
+                row["error"] = json!(e.to_string());
+            }
+        }
+        out.push(row);
+    }
+    // integrations the checkpoint knows that have no spec here
+    let with_spec: Vec<Value> = out.iter().map(|r| r["service"].clone()).collect();
+    for (id, saved) in recorded.iter().filter(|(id, _)| !with_spec.contains(&json!(id))) {
+        out.push(json!({
+            "service": id,
+            "spec": null,
+            "auth": saved.get("auth"),
+            "endpoints": saved.get("endpoints"),
+            "rounds": saved.get("test_rounds").cloned().unwrap_or(json!(0)),
+            "last_test": saved.get("last_test"),
+            "escalated": saved.get("status").and_then(Value::as_str) == Some("escalated"),
+            "status": saved.get("status"),
+            "last_health": saved.get("last_health"),
+        }));
+    }
+    if as_json {
+        say!("{}", serde_json::to_string_pretty(&out).unwrap_or_default());
+        return ExitCode::SUCCESS;
+    }
+    let rows: Vec<Vec<String>> = out
+        .iter()
+        .map(|r| {
+            let status = if r["escalated"] == true { json!("escalated") } else { r["status"].clone() };
+            ["service", "auth", "endpoints", "rounds", "last_test", "last_health"]
+                .iter()
+                .map(|k| text(&r[*k]))
+                .chain([text(&status)])
+                .collect()
+        })
+        .collect();
+    table(paint, &["SERVICE", "AUTH", "ENDPOINTS", "ROUNDS", "LAST TEST", "LAST HEALTH", "STATUS"], &rows, &[4, 6]);
+    for r in out.iter().filter(|r| r.get("error").is_some()) {
+        eprintln!("error: {}", text(&r["error"]));
+    }
+    ExitCode::SUCCESS
+}
+
+/// `report`: print round reports.
+fn show_report(dir: &Path, service: Option<&str>, round: Option<u32>, as_json: bool, paint: &Paint) -> ExitCode {
+    let services: Vec<String> = match service {
+        Some(s) => vec![s.to_string()],
+        None => match spec::load_dir(dir) {
+            Ok(specs) => specs.iter().filter_map(|s| s.as_ref().ok().map(|s| s.id.clone())).collect(),
+            Err(e) => return fail(e),
+        },
+    };
+    let mut shown = Vec::new();
+    for id in services {
+        if !dir.join(&id).join("spec.yaml").is_file() {
+            return fail(format!("{}: expected a service with a spec.yaml, found none", dir.join(&id).display()));
+        }
+        let history = report::history(&dir.join(&id));
+        let picked = match round {
+            Some(m) => history.iter().find(|r| r.number == m),
+            None => history.last(),
+        };
+        let Some(r) = picked else {
+            let have = match (history.first(), history.last()) {
+                (Some(a), Some(b)) => format!("rounds {}..{}", a.number, b.number),
+                _ => "no rounds yet (a complete harness run writes them)".into(),
+            };
+            let want = round.map(|m| format!("round {m}")).unwrap_or_else(|| "a round".into());
+            if service.is_some() {
+                return fail(format!("{}: expected {want} of {id:?}, found {have}", dir.join(&id).display()));
+            }
+            eprintln!("{id}: {have}");
+            continue;
+        };
+        let markdown = match std::fs::read_to_string(&r.path) {
+            Ok(t) => t,
+            Err(e) => return fail(format!("{}: {e}", r.path.display())),
+        };
+        shown.push(json!({
+            "service": id,
+            "round": r.number,
+            "verdict": if r.passed { "PASS" } else { "FAIL" },
+            "escalated": r.escalated(),
+            "path": r.path.display().to_string(),
+            "markdown": markdown,
+        }));
+    }
+    if as_json {
+        say!("{}", serde_json::to_string_pretty(&shown).unwrap_or_default());
+        return ExitCode::SUCCESS;
+    }
+    for (i, r) in shown.iter().enumerate() {
+        if i > 0 {
+            say!();
+        }
+        say!("{}", paint.bold(&format!("# {}", text(&r["path"]))));
+        for line in text(&r["markdown"]).lines() {
+            match line.strip_prefix("### Verdict: ") {
+                Some(v) => say!("### Verdict: {}", paint.verdict(v, 0)),
+                None if line.starts_with('#') => say!("{}", paint.bold(line)),
+                None => say!("{line}"),
+            }
+        }
+    }
+    ExitCode::SUCCESS
+}
+
+/// `checkpoint`: the seed's /checkpoint.
+fn show_checkpoint(path: &Path, as_json: bool, paint: &Paint) -> ExitCode {
+    let state = match checkpoint::read(path) {
+        Ok(s) => s,
+        Err(e) => return fail(e),
+    };
+    if as_json {
+        say!("{}", serde_json::to_string_pretty(&state).unwrap_or_default());
+        return ExitCode::SUCCESS;
+    }
+    if state.as_object().is_none_or(|o| o.is_empty()) {
+        say!("no checkpoint at {} yet: a complete harness run writes it", path.display());
+        return ExitCode::SUCCESS;
+    }
+    say!("{} (updated {})", paint.bold(&path.display().to_string()), text(&state["updated_at"]));
+    let s = &state["skill_state"];
+    if let Some(current) = s.get("current_build").and_then(Value::as_str) {
+        say!("current build: {current}, iteration {} of {}", text(&s["build_iteration"]), report::MAX_FAILED_ROUNDS);
+    }
+    let rows: Vec<Vec<String>> = s["integrations"]
+        .as_object()
+        .map(|all| {
+            all.iter()
+                .map(|(id, v)| {
+                    std::iter::once(id.clone())
+                        .chain(["status", "auth", "endpoints", "test_rounds", "last_test", "last_health"].iter().map(|k| text(&v[*k])))
+                        .collect()
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    table(paint, &["SERVICE", "STATUS", "AUTH", "ENDPOINTS", "ROUNDS", "LAST TEST", "LAST HEALTH"], &rows, &[1, 5]);
+    ExitCode::SUCCESS
 }
 
 fn main() -> ExitCode {
-    match Cli::parse().command {
+    let cli = Cli::parse();
+    let paint = Paint::new(cli.color);
+    match cli.command {
+        Command::List { dir, checkpoint, json } => list(&dir, &checkpoint, json, &paint),
+        Command::Report { service, round, dir, json } => show_report(&dir, service.as_deref(), round, json, &paint),
+        Command::Checkpoint { file, json } => show_checkpoint(&file, json, &paint),
         Command::Schema => {
-            println!("{}", serde_json::to_string_pretty(&spec::json_schema()).unwrap_or_default());
+            say!("{}", serde_json::to_string_pretty(&spec::json_schema()).unwrap_or_default());
             ExitCode::SUCCESS
         }
         Command::Check { dir } => {
@@ -53,7 +354,7 @@ fn main() -> ExitCode {
             let mut bad = 0;
             for s in specs {
                 match s {
-                    Ok(s) => println!("ok    {} ({} endpoints, {} cases)", s.file.display(), s.endpoints.len(), scenario::plan(&s).len()),
+                    Ok(s) => say!("ok    {} ({} endpoints, {} cases)", s.file.display(), s.endpoints.len(), scenario::plan(&s).len()),
                     Err(e) => {
                         bad += 1;
                         eprintln!("error: {e}");
@@ -83,14 +384,14 @@ fn main() -> ExitCode {
                 let policy = Policy::of(&s);
                 for case in scenario::plan(&s) {
                     if names {
-                        println!("{}", case.name());
+                        say!("{}", case.name());
                     } else {
                         let e = &s.endpoints[case.endpoint];
-                        println!("{:<60} {} — {}", case.name(), e.label(), case.kind.title());
+                        say!("{:<60} {} — {}", case.name(), e.label(), case.kind.title());
                     }
                 }
                 if !names {
-                    println!(
+                    say!(
                         "  ({}: time scale {}, attempt budget {:.3} s, {} attempts, Retry-After {} s)\n",
                         s.id,
                         policy.time_scale,

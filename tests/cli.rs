@@ -1,0 +1,116 @@
+//! The `oc-integrate` commands that show state: `list`, `report`, `checkpoint`, on a
+//! scratch project after a real harness run; plain when piped, `--json` for scripts,
+//! clear errors (and exit 2) for what is missing or corrupt.
+
+#[path = "../examples/clients/mod.rs"]
+#[allow(dead_code)] // each target uses part of the shared example clients
+mod clients;
+#[allow(dead_code)] // each target uses part of the shared helpers
+mod support;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::OnceLock;
+
+use clients::flaw::Flaw;
+use oc_integrate::{Harness, Outputs, checkpoint};
+use serde_json::Value;
+
+/// A project with two payments rounds (a FAIL, then a PASS) and a tracker spec never run.
+fn project() -> &'static Path {
+    static ROOT: OnceLock<PathBuf> = OnceLock::new();
+    ROOT.get_or_init(|| {
+        let root = support::scratch("cli");
+        support::copy_example("payments", &root.join("integrations/payments"));
+        support::copy_example("tracker", &root.join("integrations/tracker"));
+        let state = root.join(checkpoint::DEFAULT_PATH);
+        std::fs::create_dir_all(state.parent().unwrap()).unwrap();
+        std::fs::write(&state, r#"{"skill_state": {"integrations": {"slack": {"status": "planned", "auth": "oauth", "last_health": "2026-04-03T10:00:00Z"}}}}"#).unwrap();
+        for flaws in [&[Flaw::StrictUnknownFields][..], &[]] {
+            let flaws: &'static [Flaw] = flaws.to_vec().leak();
+            let _ = Harness::new(root.join("integrations"))
+                .bind("payments", clients::payments::binding(flaws))
+                .bind("tracker", clients::tracker::binding(&[]))
+                .outputs(Outputs { checkpoint: Some(state.clone()), ..Outputs::default() })
+                .run_with(libtest_mimic::Arguments { filter: None, quiet: true, test_threads: Some(32), ..Default::default() });
+        }
+        root
+    })
+}
+
+fn oc(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_oc-integrate")).args(args).current_dir(project()).output().unwrap()
+}
+
+fn stdout(o: &Output) -> String {
+    assert!(o.status.success(), "failed: {}", String::from_utf8_lossy(&o.stderr));
+    String::from_utf8(o.stdout.clone()).unwrap()
+}
+
+#[test]
+fn list_joins_specs_rounds_and_checkpoint() {
+    let text = stdout(&oc(&["list"]));
+    assert!(!text.contains('\x1b'), "piped output is plain:\n{text}");
+    let lines: Vec<&str> = text.lines().collect();
+    assert!(lines[0].starts_with("SERVICE") && lines[0].contains("LAST HEALTH"), "{text}");
+    let row = |name: &str| lines.iter().find(|l| l.starts_with(name)).map(|l| l.split_whitespace().collect::<Vec<_>>()).unwrap();
+    assert_eq!(row("payments"), ["payments", "api_key", "3", "2", "PASS", "-", "tested"]);
+    assert_eq!(row("tracker"), ["tracker", "oauth", "4", "2", "PASS", "-", "tested"]);
+    assert_eq!(row("slack"), ["slack", "oauth", "-", "0", "-", "2026-04-03T10:00:00Z", "planned"]);
+
+    let json: Value = serde_json::from_str(&stdout(&oc(&["list", "--json"]))).unwrap();
+    let payments = json.as_array().unwrap().iter().find(|r| r["service"] == "payments").unwrap();
+    assert_eq!(
+        (payments["rounds"].as_u64(), payments["last_test"].as_str(), payments["escalated"].as_bool()),
+        (Some(2), Some("PASS"), Some(false))
+    );
+    assert!(payments["cases"].as_u64().unwrap() > 50);
+
+    let colored = stdout(&oc(&["--color", "always", "list"]));
+    assert!(colored.contains("\x1b[32mPASS"), "--color always colors verdicts:\n{colored}");
+}
+
+#[test]
+fn report_prints_the_latest_or_the_asked_round() {
+    let latest = stdout(&oc(&["report", "payments"]));
+    assert!(latest.contains("## Integration Test — Payments — Round 2") && latest.contains("### Verdict: PASS"), "{latest}");
+    let first = stdout(&oc(&["report", "payments", "--round", "1"]));
+    assert!(first.contains("Round 1") && first.contains("### Verdict: FAIL") && first.contains("drift_extra_field --exact"));
+    let all: Value = serde_json::from_str(&stdout(&oc(&["report", "--json"]))).unwrap();
+    let services: Vec<&str> = all.as_array().unwrap().iter().map(|r| r["service"].as_str().unwrap()).collect();
+    assert_eq!(services, ["payments", "tracker"]);
+    assert_eq!(all[0]["round"], 2);
+    assert!(all[0]["markdown"].as_str().unwrap().starts_with("## Integration Test — Payments — Round 2"));
+
+    let missing = oc(&["report", "payments", "--round", "7"]);
+    assert_eq!(missing.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&missing.stderr);
+    assert!(err.contains("expected round 7 of \"payments\", found rounds 1..2"), "{err}");
+    let unknown = oc(&["report", "stripe"]);
+    assert_eq!(unknown.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&unknown.stderr).contains("integrations/stripe: expected a service with a spec.yaml, found none"));
+}
+
+#[test]
+fn checkpoint_shows_the_state_and_refuses_a_corrupt_file() {
+    let text = stdout(&oc(&["checkpoint"]));
+    assert!(text.starts_with(".checkpoints/oc-integrations-engineer.checkpoint.json (updated 20"), "{text}");
+    assert!(
+        text.lines().any(|l| l.split_whitespace().collect::<Vec<_>>() == ["payments", "tested", "api_key", "3", "2", "PASS", "-"]),
+        "{text}"
+    );
+    let json: Value = serde_json::from_str(&stdout(&oc(&["checkpoint", "--json"]))).unwrap();
+    assert_eq!(json["skill_state"]["integrations"]["payments"]["test_rounds"], 2);
+    assert_eq!(json["skill_state"]["integrations"]["slack"]["status"], "planned", "other tools' entries are kept");
+    assert_eq!(json["skill_state"]["current_build"], Value::Null, "the failing build passed since");
+
+    let bad = project().join("bad.json");
+    std::fs::write(&bad, "{\"skill_state\": \n  [}").unwrap();
+    let out = oc(&["checkpoint", "--file", "bad.json"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.starts_with("error: bad.json:2:4: the checkpoint is corrupt: expected JSON"), "{err}");
+    assert_eq!(std::fs::read_to_string(&bad).unwrap(), "{\"skill_state\": \n  [}");
+    let none = stdout(&oc(&["checkpoint", "--file", "absent.json"]));
+    assert!(none.contains("no checkpoint at absent.json yet"));
+}
