@@ -30,6 +30,7 @@ fn main() -> std::process::ExitCode {
         }
     };
     Harness::new("examples/integrations")
+        .reproduce_env(["OC_EXAMPLE_FLAWS"])
         .bind("payments", clients::payments::binding(flaws))
         .bind("tracker", clients::tracker::binding(flaws))
         .run()

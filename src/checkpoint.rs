@@ -85,6 +85,9 @@ fn type_of(v: &Value) -> &'static str {
     }
 }
 
+/// A field the harness relies on: its name, what it must hold, and the check.
+type FieldRule<'a> = (&'a str, &'a str, &'a dyn Fn(&Value) -> bool);
+
 /// Parse `text` as a checkpoint, or say what is wrong.
 fn parse(path: &Path, text: &str) -> Result<Value, CheckpointError> {
     let corrupt = |at: String, expected: &str, found: String| CheckpointError::Corrupt {
@@ -105,12 +108,48 @@ fn parse(path: &Path, text: &str) -> Result<Value, CheckpointError> {
             Some(other) => return Err(corrupt(format!(" (at {})", display_pointer(pointer)), expected, type_of(other).into())),
         }
     }
-    if let Some(Value::Object(all)) = value.pointer("/skill_state/integrations")
-        && let Some((name, v)) = all.iter().find(|(_, v)| !v.is_object())
-    {
-        return Err(corrupt(format!(" (at skill_state.integrations.{name})"), "an object", type_of(v).into()));
+    let is_count = |v: &Value| v.as_u64().is_some();
+    let is_text = |v: &Value| v.is_string();
+    let text_or_null = |v: &Value| v.is_string() || v.is_null();
+    let owned: [FieldRule; 2] =
+        [("current_build", "a service name or null", &text_or_null), ("build_iteration", "a count (0, 1, 2, …)", &is_count)];
+    for (field, expected, ok) in owned {
+        if let Some(v) = value.pointer(&format!("/skill_state/{field}")).filter(|v| !v.is_null() && !ok(v)) {
+            return Err(corrupt(format!(" (at skill_state.{field})"), expected, describe(v)));
+        }
+    }
+    // the fields of an integration the harness reads or writes, with the types it needs
+    // (null is always allowed: a planner records a service before it is tested)
+    let fields: [FieldRule; 9] = [
+        ("status", "a string", &is_text),
+        ("auth", "a string", &is_text),
+        ("endpoints", "a count", &is_count),
+        ("test_rounds", "a count", &is_count),
+        ("last_test", "\"PASS\" or \"FAIL\"", &|v: &Value| v == "PASS" || v == "FAIL"),
+        ("last_health", "a timestamp string or null", &text_or_null),
+        ("last_round", "a path string", &is_text),
+        ("failed_rounds_in_a_row", "a count", &is_count),
+        ("endpoint_results", "an object", &Value::is_object),
+    ];
+    if let Some(Value::Object(all)) = value.pointer("/skill_state/integrations") {
+        for (name, svc) in all {
+            let Some(svc) = svc.as_object() else {
+                return Err(corrupt(format!(" (at skill_state.integrations.{name})"), "an object", type_of(svc).into()));
+            };
+            for (field, expected, ok) in &fields {
+                if let Some(v) = svc.get(*field).filter(|v| !v.is_null() && !ok(v)) {
+                    return Err(corrupt(format!(" (at skill_state.integrations.{name}.{field})"), expected, describe(v)));
+                }
+            }
+        }
     }
     Ok(value)
+}
+
+/// A value as an error shows it: its type and, when short, itself.
+fn describe(v: &Value) -> String {
+    let text = v.to_string();
+    if text.len() <= 40 { format!("{} {text}", type_of(v)) } else { type_of(v).to_string() }
 }
 
 fn display_pointer(p: &str) -> String {
@@ -152,6 +191,8 @@ pub fn update(path: &Path, change: impl FnOnce(&mut Value)) -> Result<Value, Che
         let skill_state = root.entry("skill_state").or_insert_with(|| json!({}));
         if let Some(s) = skill_state.as_object_mut() {
             s.entry("integrations").or_insert_with(|| json!({}));
+            s.entry("current_build").or_insert(Value::Null);
+            s.entry("build_iteration").or_insert(json!(0));
         }
     }
     change(&mut state);
@@ -189,7 +230,7 @@ pub fn record(path: &Path, rounds: &[(&Spec, &Round, &[TrialResult])]) -> Result
         for (spec, round, results) in rounds {
             let entry = &mut state["skill_state"]["integrations"][spec.id.as_str()];
             if entry.is_null() {
-                *entry = Value::Object(Map::new());
+                *entry = json!({"status": null, "auth": null, "endpoints": null, "test_rounds": 0, "last_test": null, "last_health": null});
             }
             let recorded = entry.get("test_rounds").and_then(Value::as_u64).unwrap_or(0);
             if u64::from(round.number) < recorded {

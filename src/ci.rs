@@ -14,23 +14,24 @@
 //!         text: "expected: …".into(),
 //!         file: Some("integrations/payments/spec.yaml".into()),
 //!         line: Some(14),
+//!         column: Some(5),
 //!     }),
 //! };
-//! let xml = ci::junit(&[failed.clone()]);
+//! let xml = ci::junit(&[failed.clone()], std::time::SystemTime::now(), 1.5);
 //! assert!(xml.contains(r#"<testcase name="payments::create_customer::rate_limited" classname="payments""#));
 //! assert_eq!(
-//!     ci::annotation(&failed).unwrap(),
-//!     "::error file=integrations/payments/spec.yaml,line=14,title=payments%3A%3Acreate_customer%3A%3Arate_limited::expected 1 retry after Retry-After, found none"
+//!     ci::annotations(&[failed], &[]),
+//!     ["::error file=integrations/payments/spec.yaml,line=14,col=5,title=payments%3A%3Acreate_customer%3A 1 failing case(s)::rate_limited: expected 1 retry after Retry-After, found none"]
 //! );
 //! ```
 
 use std::fmt::Write as _;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
+use std::time::SystemTime;
 
 use crate::redact;
 use crate::report::{Round, cell};
-use crate::scenario::Case;
 use crate::spec::Spec;
 use crate::trial::TrialResult;
 
@@ -58,23 +59,25 @@ pub struct Failure {
     pub file: Option<PathBuf>,
     /// The line in it (the failing endpoint's, or the broken value's).
     pub line: Option<usize>,
+    /// The column on that line.
+    pub column: Option<usize>,
 }
 
 impl Record {
     /// The record of a case's trial.
     pub fn of(result: &TrialResult, spec: &Spec, seconds: f64) -> Record {
-        let failure = (!result.outcome.passed).then(|| Failure {
-            summary: redact::redact(result.outcome.problems.first().map(String::as_str).unwrap_or(&result.outcome.actual)),
-            text: result.message.clone(),
-            file: Some(spec.file.clone()),
-            line: Some(spec.source_map.locate(&endpoint_path(&result.case)).line),
+        let failure = (!result.outcome.passed).then(|| {
+            let at = spec.source_map.locate(&format!("endpoints[{}]", result.case.endpoint));
+            Failure {
+                summary: redact::redact(result.outcome.problems.first().map(String::as_str).unwrap_or(&result.outcome.actual)),
+                text: result.message.clone(),
+                file: Some(spec.file.clone()),
+                line: Some(at.line),
+                column: Some(at.col),
+            }
         });
         Record { name: result.case.name(), suite: result.case.service.clone(), seconds, failure }
     }
-}
-
-fn endpoint_path(case: &Case) -> String {
-    format!("endpoints[{}]", case.endpoint)
 }
 
 /// Text safe inside XML 1.0: markup escaped, characters XML cannot carry dropped (a
@@ -96,24 +99,29 @@ fn xml(text: &str) -> String {
     out
 }
 
-/// JUnit XML for `records`: one `<testsuite>` per service, one `<testcase>` per trial,
-/// a `<failure>` with the first problem as its message and the whole failure text.
-pub fn junit(records: &[Record]) -> String {
+/// JUnit XML for `records` of a run that started at `started` and took `seconds` (trials
+/// run concurrently, so that is less than the sum of their times): one `<testsuite>` per
+/// service (its `time` is the sum of its trials'), one `<testcase>` per trial, a
+/// `<failure>` with the first problem as its message and the whole failure text.
+pub fn junit(records: &[Record], started: SystemTime, seconds: f64) -> String {
     let mut suites: Vec<&str> = records.iter().map(|r| r.suite.as_str()).collect();
     suites.sort();
     suites.dedup();
     let failures = records.iter().filter(|r| r.failure.is_some()).count();
-    let total: f64 = records.iter().map(|r| r.seconds).sum();
+    let stamp = crate::checkpoint::rfc3339(started);
     let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
-    let _ =
-        writeln!(out, r#"<testsuites name="oc-integrate" tests="{}" failures="{failures}" errors="0" time="{total:.3}">"#, records.len());
+    let _ = writeln!(
+        out,
+        r#"<testsuites name="oc-integrate" tests="{}" failures="{failures}" errors="0" time="{seconds:.3}" timestamp="{stamp}">"#,
+        records.len()
+    );
     for suite in suites {
         let mine: Vec<&Record> = records.iter().filter(|r| r.suite == suite).collect();
         let failed = mine.iter().filter(|r| r.failure.is_some()).count();
-        let time: f64 = mine.iter().map(|r| r.seconds).sum();
+        let time = mine.iter().fold(0.0, |sum, r| sum + r.seconds);
         let _ = writeln!(
             out,
-            r#"  <testsuite name="{}" tests="{}" failures="{failed}" errors="0" skipped="0" time="{time:.3}">"#,
+            r#"  <testsuite name="{}" tests="{}" failures="{failed}" errors="0" skipped="0" time="{time:.3}" timestamp="{stamp}">"#,
             xml(suite),
             mine.len()
         );
@@ -151,19 +159,84 @@ fn command_property(text: &str) -> String {
     command_data(text).replace(':', "%3A").replace(',', "%2C")
 }
 
-/// The `::error` workflow command for a failed record (`None` when it passed). The file
-/// is made relative to `GITHUB_WORKSPACE` when it lies inside it, as GitHub expects.
-pub fn annotation(r: &Record) -> Option<String> {
-    let f = r.failure.as_ref()?;
-    let mut props = Vec::new();
-    if let Some(file) = &f.file {
-        props.push(format!("file={}", command_property(&workspace_relative(file).display().to_string())));
+/// GitHub shows at most this many error annotations per step; the rest are summed up in
+/// the last one rather than dropped silently.
+pub const MAX_ANNOTATIONS: usize = 10;
+
+/// A service that escalated in this run, for its annotation.
+#[derive(Debug, Clone)]
+pub struct Escalation {
+    /// The service.
+    pub service: String,
+    /// Its spec file.
+    pub file: PathBuf,
+    /// Failed rounds in a row.
+    pub failed_in_a_row: u32,
+}
+
+/// `::error` workflow commands for a run: one per escalated service, then one per failing
+/// endpoint (its failing cases and their first problems, at the endpoint's spec line),
+/// at most [`MAX_ANNOTATIONS`]. Files are made relative to `GITHUB_WORKSPACE` when inside it.
+pub fn annotations(records: &[Record], escalations: &[Escalation]) -> Vec<String> {
+    let command = |file: Option<&Path>, line: Option<usize>, column: Option<usize>, title: &str, message: &str| {
+        let mut props = Vec::new();
+        if let Some(file) = file {
+            props.push(format!("file={}", command_property(&workspace_relative(file).display().to_string())));
+        }
+        props.extend(line.map(|l| format!("line={l}")));
+        props.extend(column.map(|c| format!("col={c}")));
+        props.push(format!("title={}", command_property(title)));
+        format!("::error {}::{}", props.join(","), command_data(&redact::redact(message)))
+    };
+    let mut out: Vec<String> = escalations
+        .iter()
+        .map(|e| {
+            let message = format!(
+                "{} failed rounds in a row (max iterations: {}): a person must look at this integration",
+                e.failed_in_a_row,
+                crate::report::MAX_FAILED_ROUNDS
+            );
+            command(Some(&e.file), Some(1), None, &format!("{} escalated", e.service), &message)
+        })
+        .collect();
+    // one annotation per failing endpoint (`svc::endpoint`), or per setup failure (`svc::spec`)
+    let mut groups: Vec<(String, Vec<&Record>)> = Vec::new();
+    for r in records.iter().filter(|r| r.failure.is_some()) {
+        let key = match r.name.matches("::").count() {
+            2 => r.name.rsplit_once("::").map(|(k, _)| k.to_string()).unwrap_or_default(),
+            _ => r.name.clone(),
+        };
+        match groups.iter_mut().find(|(k, _)| *k == key) {
+            Some((_, rs)) => rs.push(r),
+            None => groups.push((key, vec![r])),
+        }
     }
-    if let Some(line) = f.line {
-        props.push(format!("line={line}"));
+    let room = MAX_ANNOTATIONS.saturating_sub(out.len());
+    let shown = if groups.len() > room { room.saturating_sub(1) } else { groups.len() };
+    for (key, rs) in &groups[..shown] {
+        let Some(f) = rs[0].failure.as_ref() else { continue };
+        let title = if rs.len() == 1 && rs[0].name == *key { key.clone() } else { format!("{key}: {} failing case(s)", rs.len()) };
+        let lines: Vec<String> = rs
+            .iter()
+            .filter_map(|r| r.failure.as_ref().map(|f| (r, f)))
+            .map(|(r, f)| match r.name.strip_prefix(&format!("{key}::")) {
+                Some(kind) => format!("{kind}: {}", f.summary),
+                None => f.summary.clone(),
+            })
+            .collect();
+        out.push(command(f.file.as_deref(), f.line, f.column, &title, &lines.join("\n")));
     }
-    props.push(format!("title={}", command_property(&r.name)));
-    Some(format!("::error {}::{}", props.join(","), command_data(&redact::redact(&f.summary))))
+    if shown < groups.len() {
+        let rest: usize = groups[shown..].iter().map(|(_, rs)| rs.len()).sum();
+        out.push(command(
+            None,
+            None,
+            None,
+            "more failures",
+            &format!("{rest} more failing case(s) on {} more endpoint(s): see the step summary or the JUnit report", groups.len() - shown),
+        ));
+    }
+    out
 }
 
 fn workspace_relative(file: &Path) -> PathBuf {
@@ -181,8 +254,8 @@ pub struct ServiceRun<'a> {
     pub service: &'a str,
     /// The round written for it (`None` for a partial run, which writes none).
     pub round: Option<&'a Round>,
-    /// Cases its spec plans (0 when the spec did not load).
-    pub planned: usize,
+    /// Cases its spec plans (`None` when the spec did not load or the service is not bound).
+    pub planned: Option<usize>,
 }
 
 /// The GitHub step summary of a run: per service its verdict, counts, round and failures.
@@ -195,7 +268,10 @@ pub fn step_summary(services: &[ServiceRun], records: &[Record]) -> String {
         let round = match s.round {
             Some(r) if r.escalated() => format!("{} — **escalated** ({} failed in a row)", r.path.display(), r.failed_in_a_row),
             Some(r) => r.path.display().to_string(),
-            None => format!("partial run ({} of {} cases): no round written", mine.len(), s.planned),
+            None => match s.planned {
+                Some(planned) => format!("partial run ({} of {planned} cases): no round written", mine.len()),
+                None => "cannot run (see the failure below): no round written".to_string(),
+            },
         };
         let _ = writeln!(md, "| {} | {verdict} | {}/{} | {} |", cell(s.service), mine.len() - failed, mine.len(), cell(&round));
     }
@@ -221,4 +297,52 @@ pub fn step_summary(services: &[ServiceRun], records: &[Record]) -> String {
 pub fn append(path: &Path, text: &str) -> std::io::Result<()> {
     let mut f = std::fs::OpenOptions::new().create(true).append(true).open(path)?;
     f.write_all(text.as_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn failed(name: &str, line: usize) -> Record {
+        let failure = Failure {
+            summary: format!("{name} broke"),
+            text: String::new(),
+            file: Some("spec.yaml".into()),
+            line: Some(line),
+            column: Some(7),
+        };
+        Record { name: name.into(), suite: "svc".into(), seconds: 0.1, failure: Some(failure) }
+    }
+
+    #[test]
+    fn annotations_are_one_per_failing_endpoint_capped_with_escalations_first() {
+        let mut records: Vec<Record> = (0..12).map(|i| failed(&format!("svc::ep{i}::timeout"), 10 + i)).collect();
+        records.push(failed("svc::ep0::drift_null_value", 10));
+        let escalated = Escalation { service: "svc".into(), file: "spec.yaml".into(), failed_in_a_row: 3 };
+        let lines = annotations(&records, &[escalated]);
+        assert_eq!(lines.len(), MAX_ANNOTATIONS);
+        assert!(lines[0].starts_with("::error file=spec.yaml,line=1,title=svc escalated::3 failed rounds in a row"), "{}", lines[0]);
+        assert_eq!(
+            lines[1],
+            "::error file=spec.yaml,line=10,col=7,title=svc%3A%3Aep0%3A 2 failing case(s)::timeout: svc::ep0::timeout broke%0Adrift_null_value: svc::ep0::drift_null_value broke"
+        );
+        assert_eq!(
+            lines[9],
+            "::error title=more failures::4 more failing case(s) on 4 more endpoint(s): see the step summary or the JUnit report"
+        );
+        let spec = failed("svc::spec", 3);
+        assert_eq!(annotations(&[spec], &[]), ["::error file=spec.yaml,line=3,col=7,title=svc%3A%3Aspec::svc::spec broke"]);
+    }
+
+    #[test]
+    fn junit_text_is_escaped_and_control_characters_dropped() {
+        let mut r = failed("svc::ep::kind", 1);
+        if let Some(f) = r.failure.as_mut() {
+            f.text = "<body>\u{1b}[31m & \"quoted\"\u{0}".into();
+        }
+        let xml = junit(&[r], SystemTime::UNIX_EPOCH, 0.0);
+        assert!(xml.contains("&lt;body&gt;\u{FFFD}[31m &amp; &quot;quoted&quot;\u{FFFD}</failure>"), "{xml}");
+        assert!(xml.contains(r#"time="0.000" timestamp="1970-01-01T00:00:00Z""#));
+        assert!(junit(&[], SystemTime::UNIX_EPOCH, 0.0).contains(r#"tests="0" failures="0" errors="0" time="0.000""#));
+    }
 }

@@ -11,6 +11,7 @@ use libtest_mimic::{Arguments, Failed, Trial};
 
 use crate::binding::Binding;
 use crate::scenario::{self, Case, Policy};
+use crate::spec::yaml::Location;
 use crate::spec::{self, Spec, SpecError};
 use crate::trial::{self, TrialResult};
 use crate::{checkpoint, ci, redact, report};
@@ -59,6 +60,7 @@ pub struct Harness {
     concurrency: usize,
     rounds: bool,
     outputs: Option<Outputs>,
+    reproduce_env: Vec<String>,
 }
 
 /// Where trials leave what they found: the CI record of every trial that ran, and the
@@ -114,20 +116,25 @@ fn target_dir() -> PathBuf {
 }
 
 /// Split `--junit PATH` / `--junit=PATH` out of the test binary's arguments.
-fn take_junit_flag(args: impl IntoIterator<Item = String>) -> (Vec<String>, Option<PathBuf>) {
+fn take_junit_flag(args: impl IntoIterator<Item = String>) -> Result<(Vec<String>, Option<PathBuf>), String> {
     let mut rest = Vec::new();
     let mut junit = None;
     let mut args = args.into_iter();
     while let Some(a) = args.next() {
-        if a == "--junit" {
-            junit = args.next().map(PathBuf::from);
+        let path = if a == "--junit" {
+            args.next()
         } else if let Some(p) = a.strip_prefix("--junit=") {
-            junit = Some(PathBuf::from(p));
+            Some(p.to_string())
         } else {
             rest.push(a);
+            continue;
+        };
+        match path.filter(|p| !p.is_empty() && !p.starts_with("--")) {
+            Some(p) => junit = Some(PathBuf::from(p)),
+            None => return Err("--junit: expected a file path after it, found none".into()),
         }
     }
-    (rest, junit)
+    Ok((rest, junit))
 }
 
 fn runtime() -> &'static tokio::runtime::Runtime {
@@ -151,6 +158,7 @@ impl Harness {
             concurrency: DEFAULT_CONCURRENCY,
             rounds: true,
             outputs: None,
+            reproduce_env: Vec::new(),
         }
     }
 
@@ -216,9 +224,10 @@ impl Harness {
         let mut bound = Vec::new();
         for entry in self.entries()? {
             // a trial that fails at once, for a spec or binding that cannot run
-            let mut setup_failure = |name: String, service: String, text: String, file: Option<PathBuf>, line: Option<usize>| {
+            let mut setup_failure = |name: String, service: String, text: String, file: Option<PathBuf>, at: Option<Location>| {
                 let sink = sink.clone();
-                let failure = ci::Failure { summary: text.clone(), text: text.clone(), file, line };
+                let (line, column) = (at.map(|a| a.line), at.map(|a| a.col));
+                let failure = ci::Failure { summary: text.clone(), text: text.clone(), file, line, column };
                 let record = ci::Record { name: name.clone(), suite: service, seconds: 0.0, failure: Some(failure) };
                 trials.push(Trial::test(name, move || {
                     sink.lock().unwrap_or_else(|p| p.into_inner()).push((record, None));
@@ -227,8 +236,7 @@ impl Harness {
             };
             match entry {
                 Entry::Broken(id, e) => {
-                    let (file, line) = (e.file.clone(), e.at.map(|a| a.line));
-                    setup_failure(format!("{id}::spec"), id, e.to_string(), Some(file), line);
+                    setup_failure(format!("{id}::spec"), id, e.to_string(), Some(e.file.clone()), e.at);
                 }
                 Entry::Orphan(id) => {
                     let msg = format!("service {id:?} is bound, but {} has no {id}/spec.yaml", self.dir.display());
@@ -268,7 +276,13 @@ impl Harness {
     /// when one failed, 3 when a service's failed rounds reached the escalation limit, 2
     /// when the harness cannot start or cannot write an output.
     pub fn run(mut self) -> ExitCode {
-        let (args, junit) = take_junit_flag(std::env::args());
+        let (args, junit) = match take_junit_flag(std::env::args()) {
+            Ok(split) => split,
+            Err(e) => {
+                eprintln!("error: {e}");
+                return ExitCode::from(2);
+            }
+        };
         let mut outputs = self.outputs.take().unwrap_or_else(Outputs::from_env);
         if junit.is_some() {
             outputs.junit = junit;
@@ -287,6 +301,16 @@ impl Harness {
             args.test_threads = Some(DEFAULT_CONCURRENCY);
         }
         let outputs = self.outputs.clone().unwrap_or_else(Outputs::from_env);
+        trial::set_reproduce_env(&self.reproduce_env);
+        let filtered = args.filter.is_some() || !args.skip.is_empty() || args.ignored;
+        // a checkpoint this run could not record in stops it before any trial runs
+        if let (Some(path), true) = (&outputs.checkpoint, self.rounds && !filtered && !args.list)
+            && let Err(e) = checkpoint::read(path)
+        {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+        let (started, clock) = (std::time::SystemTime::now(), std::time::Instant::now());
         let sink = Sink::default();
         let (trials, specs) = match self.trials_into(&sink) {
             Ok(t) => t,
@@ -299,7 +323,6 @@ impl Harness {
         if args.list {
             return conclusion.exit_code();
         }
-        let filtered = args.filter.is_some() || !args.skip.is_empty() || args.ignored;
         let mut ran = std::mem::take(&mut *sink.lock().unwrap_or_else(|p| p.into_inner()));
         // plan order, whatever order the trials finished in
         ran.sort_by(|(a, ra), (b, rb)| {
@@ -343,7 +366,7 @@ impl Harness {
             }
         }
         if let Some(path) = &outputs.junit {
-            match crate::file::write_atomic(path, &ci::junit(&records)) {
+            match crate::file::write_atomic(path, &ci::junit(&records, started, clock.elapsed().as_secs_f64())) {
                 Ok(()) => println!("junit: {}", path.display()),
                 Err(e) => {
                     eprintln!("error: {}: cannot write the JUnit report: {e}", path.display());
@@ -360,7 +383,7 @@ impl Harness {
                 .map(|name| ci::ServiceRun {
                     service: name,
                     round: rounds.iter().find(|(s, _, _)| s.id == name).map(|(_, r, _)| r),
-                    planned: specs.iter().find(|s| s.id == name).map(|s| scenario::plan(s).len()).unwrap_or(0),
+                    planned: specs.iter().find(|s| s.id == name).map(|s| scenario::plan(s).len()),
                 })
                 .collect();
             if let Err(e) = ci::append(path, &ci::step_summary(&services, &records)) {
@@ -369,7 +392,12 @@ impl Harness {
             }
         }
         if outputs.annotations {
-            for line in records.iter().filter_map(ci::annotation) {
+            let escalations: Vec<ci::Escalation> = rounds
+                .iter()
+                .filter(|(_, r, _)| r.escalated())
+                .map(|(s, r, _)| ci::Escalation { service: s.id.clone(), file: s.file.clone(), failed_in_a_row: r.failed_in_a_row })
+                .collect();
+            for line in ci::annotations(&records, &escalations) {
                 println!("{line}");
             }
         }
@@ -389,6 +417,14 @@ impl Harness {
         self
     }
 
+    /// Environment variables that change what the bound clients do (say, a feature switch
+    /// of the project's own): when set, every reproduce line carries them, so the command a
+    /// failure prints re-creates it. `OC_TIME_SCALE` is always carried.
+    pub fn reproduce_env<S: Into<String>>(mut self, names: impl IntoIterator<Item = S>) -> Harness {
+        self.reproduce_env = names.into_iter().map(Into::into).collect();
+        self
+    }
+
     /// Whether a complete `run` writes round reports (default: yes).
     pub fn write_rounds(mut self, yes: bool) -> Harness {
         self.rounds = yes;
@@ -399,6 +435,7 @@ impl Harness {
     /// longest mandated wait first, and return the results in plan order. A broken spec or a missing binding that the filter selects is an error.
     pub async fn evaluate(&self, filter: impl Fn(&str) -> bool) -> Result<Vec<TrialResult>, String> {
         trial::install_panic_hook();
+        trial::set_reproduce_env(&self.reproduce_env);
         let mut queue = Vec::new();
         for entry in self.entries().map_err(|e| e.to_string())? {
             let (spec, binding) = match entry {
@@ -435,5 +472,24 @@ impl Harness {
         }
         results.sort_by_key(|(i, _)| *i);
         Ok(results.into_iter().map(|(_, r)| r).collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn split(args: &[&str]) -> Result<(Vec<String>, Option<PathBuf>), String> {
+        take_junit_flag(args.iter().map(|a| a.to_string()))
+    }
+
+    #[test]
+    fn the_junit_flag_is_taken_out_of_libtest_arguments() {
+        let (rest, path) = split(&["bin", "--junit", "out.xml", "payments", "--exact"]).unwrap();
+        assert_eq!((rest, path), (vec!["bin".into(), "payments".into(), "--exact".into()], Some(PathBuf::from("out.xml"))));
+        assert_eq!(split(&["bin", "--junit=j.xml"]).unwrap().1, Some(PathBuf::from("j.xml")));
+        for bad in [&["bin", "--junit"][..], &["bin", "--junit="], &["bin", "--junit", "--exact"]] {
+            assert_eq!(split(bad).unwrap_err(), "--junit: expected a file path after it, found none");
+        }
     }
 }

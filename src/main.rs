@@ -62,7 +62,7 @@ enum Command {
         #[arg(default_value = "integrations")]
         dir: PathBuf,
         /// The checkpoint file.
-        #[arg(long, default_value = checkpoint::DEFAULT_PATH)]
+        #[arg(long, env = "OC_CHECKPOINT", default_value = checkpoint::DEFAULT_PATH)]
         checkpoint: PathBuf,
         /// Print JSON, for scripts.
         #[arg(long)]
@@ -85,8 +85,8 @@ enum Command {
     /// Show the checkpoint (the seed's /checkpoint): each integration's state and the current build.
     Checkpoint {
         /// The checkpoint file.
-        #[arg(long, default_value = checkpoint::DEFAULT_PATH)]
-        file: PathBuf,
+        #[arg(long, alias = "file", env = "OC_CHECKPOINT", default_value = checkpoint::DEFAULT_PATH)]
+        checkpoint: PathBuf,
         /// Print the checkpoint's JSON, for scripts.
         #[arg(long)]
         json: bool,
@@ -150,6 +150,18 @@ fn text(v: &Value) -> String {
         Value::String(s) => s.clone(),
         other => other.to_string(),
     }
+}
+
+/// Ascending numbers as ranges: `1-4, 6, 8-20`.
+fn ranges(numbers: impl IntoIterator<Item = u32>) -> String {
+    let mut spans: Vec<(u32, u32)> = Vec::new();
+    for n in numbers {
+        match spans.last_mut() {
+            Some((_, end)) if *end + 1 == n => *end = n,
+            _ => spans.push((n, n)),
+        }
+    }
+    spans.iter().map(|(a, b)| if a == b { a.to_string() } else { format!("{a}-{b}") }).collect::<Vec<_>>().join(", ")
 }
 
 /// `list`: the specs under `dir` joined with their rounds and the checkpoint.
@@ -253,9 +265,10 @@ fn show_report(dir: &Path, service: Option<&str>, round: Option<u32>, as_json: b
             None => history.last(),
         };
         let Some(r) = picked else {
-            let have = match (history.first(), history.last()) {
-                (Some(a), Some(b)) => format!("rounds {}..{}", a.number, b.number),
-                _ => "no rounds yet (a complete harness run writes them)".into(),
+            let have = if history.is_empty() {
+                "no rounds yet (a complete harness run writes them)".to_string()
+            } else {
+                format!("rounds {}", ranges(history.iter().map(|r| r.number)))
             };
             let want = round.map(|m| format!("round {m}")).unwrap_or_else(|| "a round".into());
             if service.is_some() {
@@ -338,7 +351,7 @@ fn main() -> ExitCode {
     match cli.command {
         Command::List { dir, checkpoint, json } => list(&dir, &checkpoint, json, &paint),
         Command::Report { service, round, dir, json } => show_report(&dir, service.as_deref(), round, json, &paint),
-        Command::Checkpoint { file, json } => show_checkpoint(&file, json, &paint),
+        Command::Checkpoint { checkpoint, json } => show_checkpoint(&checkpoint, json, &paint),
         Command::Schema => {
             say!("{}", serde_json::to_string_pretty(&spec::json_schema()).unwrap_or_default());
             ExitCode::SUCCESS

@@ -2,7 +2,7 @@
 //! context, make the scenario's calls, and judge what the server saw and what came back.
 
 use std::panic::AssertUnwindSafe;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock, RwLock};
 use std::time::Duration;
 
 use serde_json::Value;
@@ -65,7 +65,25 @@ pub fn install_panic_hook() {
     });
 }
 
-/// The command that re-runs one trial alone.
+/// Environment variables, besides `OC_TIME_SCALE`, that change what a run does and so
+/// belong in a reproduce line (set by `Harness::reproduce_env`).
+static REPRODUCE_ENV: RwLock<Vec<String>> = RwLock::new(Vec::new());
+
+/// Name the environment variables a reproduce line must carry when they are set.
+pub fn set_reproduce_env(names: &[String]) {
+    *REPRODUCE_ENV.write().unwrap_or_else(|p| p.into_inner()) = names.to_vec();
+}
+
+/// `value` as one shell word.
+fn shell_word(value: &str) -> String {
+    if !value.is_empty() && value.chars().all(|c| c.is_ascii_alphanumeric() || "_-.,:/=+@%".contains(c)) {
+        value.to_string()
+    } else {
+        format!("'{}'", value.replace('\'', "'\\''"))
+    }
+}
+
+/// The command that re-runs one trial alone, with the environment that shaped this run.
 pub fn reproduce(name: &str) -> String {
     let target = std::env::current_exe()
         .ok()
@@ -75,7 +93,12 @@ pub fn reproduce(name: &str) -> String {
             _ => s,
         })
         .unwrap_or_else(|| "integrations".into());
-    format!("cargo test --test {target} -- {name} --exact")
+    let names = REPRODUCE_ENV.read().unwrap_or_else(|p| p.into_inner()).clone();
+    let env: String = std::iter::once("OC_TIME_SCALE".to_string())
+        .chain(names)
+        .filter_map(|n| std::env::var(&n).ok().map(|v| format!("{n}={} ", shell_word(&v))))
+        .collect();
+    format!("{env}cargo test --test {target} -- {name} --exact")
 }
 
 /// Run one case against a bound client.

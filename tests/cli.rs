@@ -85,7 +85,7 @@ fn report_prints_the_latest_or_the_asked_round() {
     let missing = oc(&["report", "payments", "--round", "7"]);
     assert_eq!(missing.status.code(), Some(2));
     let err = String::from_utf8_lossy(&missing.stderr);
-    assert!(err.contains("expected round 7 of \"payments\", found rounds 1..2"), "{err}");
+    assert!(err.contains("expected round 7 of \"payments\", found rounds 1-2"), "{err}");
     let unknown = oc(&["report", "stripe"]);
     assert_eq!(unknown.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&unknown.stderr).contains("integrations/stripe: expected a service with a spec.yaml, found none"));
@@ -106,11 +106,18 @@ fn checkpoint_shows_the_state_and_refuses_a_corrupt_file() {
 
     let bad = project().join("bad.json");
     std::fs::write(&bad, "{\"skill_state\": \n  [}").unwrap();
-    let out = oc(&["checkpoint", "--file", "bad.json"]);
+    let out = oc(&["checkpoint", "--checkpoint", "bad.json"]);
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.starts_with("error: bad.json:2:4: the checkpoint is corrupt: expected JSON"), "{err}");
     assert_eq!(std::fs::read_to_string(&bad).unwrap(), "{\"skill_state\": \n  [}");
-    let none = stdout(&oc(&["checkpoint", "--file", "absent.json"]));
+    let none = stdout(&oc(&["checkpoint", "--checkpoint", "absent.json"]));
     assert!(none.contains("no checkpoint at absent.json yet"));
+    let via_env = Command::new(env!("CARGO_BIN_EXE_oc-integrate"))
+        .arg("checkpoint")
+        .env("OC_CHECKPOINT", "bad.json")
+        .current_dir(project())
+        .output()
+        .unwrap();
+    assert_eq!(via_env.status.code(), Some(2), "OC_CHECKPOINT names the file, as for the harness");
 }

@@ -85,6 +85,11 @@ fn concurrent_updates_lose_nothing_and_never_tear() {
     assert_eq!(s["other_tool"], json!({"keep": [1, 2]}));
     assert_eq!(s["skill_state"]["phase"], "planned");
     assert_eq!(s["skill_state"]["integrations"].as_object().unwrap().len(), 8);
+    assert_eq!(
+        (&s["skill_state"]["current_build"], &s["skill_state"]["build_iteration"]),
+        (&Value::Null, &json!(0)),
+        "the seed's keys exist from the start"
+    );
     assert!(reads > 0);
     let leftovers: Vec<_> =
         std::fs::read_dir(&root).unwrap().flatten().filter(|e| e.file_name().to_string_lossy().ends_with(".tmp")).collect();
@@ -138,7 +143,12 @@ fn eight_concurrent_harness_runs_all_reach_the_checkpoint() {
 fn a_corrupt_checkpoint_is_reported_and_left_untouched() {
     let root = support::scratch("outputs-corrupt");
     let path = root.join("c.checkpoint.json");
-    let cases: [(&str, &str); 4] = [
+    let cases: [(&str, &str); 6] = [
+        (
+            r#"{"skill_state": {"integrations": {"payments": {"test_rounds": "three"}}}}"#,
+            "(at skill_state.integrations.payments.test_rounds): the checkpoint is corrupt: expected a count, found a string \"three\"",
+        ),
+        (r#"{"skill_state": {"integrations": {}, "build_iteration": "x"}}"#, "(at skill_state.build_iteration)"),
         ("{\"skill_state\": {\"integrations\": {\n  \"stripe\": {\"status\": \"built\",}\n}}}", ":2:"),
         ("", "an empty file"),
         (r#"{"skill_state": []}"#, "(at skill_state): the checkpoint is corrupt: expected an object, found an array"),
@@ -244,4 +254,51 @@ fn a_filtered_run_writes_no_round_and_says_it_is_partial() {
         oc_integrate::scenario::plan(&oc_integrate::spec::load_file(&root.join("integrations/payments/spec.yaml")).unwrap()).len();
     let summary = std::fs::read_to_string(root.join("summary.md")).unwrap();
     assert!(summary.contains(&format!("partial run (3 of {planned} cases): no round written")), "{summary}");
+}
+
+/// A checkpoint the run could not record in stops it before any trial runs: no round is
+/// written that the checkpoint would then miss.
+#[test]
+fn a_corrupt_checkpoint_stops_a_run_before_it_starts() {
+    let root = support::scratch("outputs-stop");
+    support::copy_example("payments", &root.join("integrations/payments"));
+    let path = root.join(checkpoint::DEFAULT_PATH);
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(&path, "{ not json").unwrap();
+    let exit = run(&root, "payments", &[], 32);
+    assert_eq!(code(exit), code(ExitCode::from(2)));
+    assert!(!root.join("integrations/payments/test-round-1.md").exists(), "no round may be written");
+    assert!(!root.join("junit.xml").exists(), "no trial ran");
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), "{ not json");
+}
+
+/// The reproduce line in every output carries the environment that shaped the run.
+#[test]
+fn a_reproduce_line_carries_the_environment() {
+    if let Ok(root) = std::env::var("OC_REPRODUCE_ROOT") {
+        let root = Path::new(&root);
+        let _ = Harness::new(root.join("integrations"))
+            .reproduce_env(["OC_OUTPUTS_SWITCH"])
+            .bind("payments", clients::payments::binding(&[Flaw::StrictUnknownFields]))
+            .outputs(Outputs { junit: Some(root.join("junit.xml")), ..Outputs::default() })
+            .run_with(libtest_mimic::Arguments {
+                filter: Some("get_customer::drift_extra_field".into()),
+                quiet: true,
+                ..Default::default()
+            });
+        return;
+    }
+    let root = support::scratch("outputs-reproduce");
+    support::copy_example("payments", &root.join("integrations/payments"));
+    let out = Command::new(std::env::current_exe().unwrap())
+        .args(["a_reproduce_line_carries_the_environment", "--exact", "--nocapture"])
+        .env("OC_REPRODUCE_ROOT", &root)
+        .env("OC_TIME_SCALE", "0.5")
+        .env("OC_OUTPUTS_SWITCH", "on it")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let xml = std::fs::read_to_string(root.join("junit.xml")).unwrap();
+    let want = "reproduce: OC_TIME_SCALE=0.5 OC_OUTPUTS_SWITCH='on it' cargo test --test outputs -- payments::get_customer::drift_extra_field --exact";
+    assert!(xml.contains(&want.replace('\'', "&apos;")), "{xml}");
 }

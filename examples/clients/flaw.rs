@@ -105,12 +105,19 @@ impl Flaw {
 
     /// This flaw's name in snake case.
     pub fn name(self) -> String {
+        // a word starts at a capital, and a number is a word of its own: Treats503Like500 → treats_503_like_500
         let mut out = String::new();
-        for (i, c) in format!("{self:?}").chars().enumerate() {
-            if c.is_ascii_uppercase() && i > 0 {
+        let mut prev: Option<char> = None;
+        for c in format!("{self:?}").chars() {
+            let starts_word = match prev {
+                None => false,
+                Some(p) => c.is_ascii_uppercase() || (c.is_ascii_digit() != p.is_ascii_digit()) && !(p.is_ascii_uppercase()),
+            };
+            if starts_word {
                 out.push('_');
             }
             out.push(c.to_ascii_lowercase());
+            prev = Some(c);
         }
         out
     }
