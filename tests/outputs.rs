@@ -30,6 +30,15 @@ fn run(root: &Path, service: &str, flaws: &'static [Flaw], threads: usize) -> Ex
         .run_with(libtest_mimic::Arguments { test_threads: Some(threads), quiet: true, ..Default::default() })
 }
 
+/// Held by the tests that run whole rounds and judge their verdicts, so they do not run
+/// beside each other: the eight concurrent runs load the machine, and the timing cases of
+/// a judged round must not share it with them.
+static WHOLE_ROUNDS: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn whole_rounds() -> std::sync::MutexGuard<'static, ()> {
+    WHOLE_ROUNDS.lock().unwrap_or_else(|p| p.into_inner())
+}
+
 fn code(c: ExitCode) -> String {
     format!("{c:?}")
 }
@@ -110,6 +119,7 @@ fn eight_concurrent_harness_runs_all_reach_the_checkpoint() {
             .run_with(libtest_mimic::Arguments { test_threads: Some(8), quiet: true, ..Default::default() });
         return;
     }
+    let _alone = whole_rounds();
     let root = support::scratch("outputs-eight");
     for i in 0..8 {
         support::copy_example("payments", &root.join(format!("run{i}/integrations")).join(format!("svc{i}")));
@@ -176,6 +186,7 @@ fn a_corrupt_checkpoint_is_reported_and_left_untouched() {
 /// resets the count. Every run writes JUnit matching its trials and appends a summary.
 #[test]
 fn three_failed_rounds_escalate_and_a_pass_resets() {
+    let _alone = whole_rounds();
     let root = support::scratch("outputs-escalate");
     support::copy_example("payments", &root.join("integrations/payments"));
     let mut summaries = 0;
