@@ -17,6 +17,7 @@ pub mod server;
 pub mod spec;
 pub mod timeline;
 pub mod trial;
+pub mod webhook;
 
 pub use binding::{Binding, Call, CallResult, ClientError, Context, Credentials, ErrorKind, Retry, outcome};
 pub use harness::{Harness, Outputs};

@@ -121,3 +121,35 @@ fn checkpoint_shows_the_state_and_refuses_a_corrupt_file() {
         .unwrap();
     assert_eq!(via_env.status.code(), Some(2), "OC_CHECKPOINT names the file, as for the harness");
 }
+
+/// `webhook sign` output fed to `webhook verify` is valid; an altered body is not (exit 1);
+/// the secret comes only from the environment.
+#[test]
+fn webhook_sign_then_verify() {
+    let body = "{\"id\":\"evt_1\",\"note\":\"café ✓\"}";
+    let with_body = |args: &[&str], body: &str| {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_oc-integrate"));
+        c.args(args).env("OC_TEST_WEBHOOK_SECRET", "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw").stdin(std::process::Stdio::piped());
+        c.stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped());
+        let mut child = c.spawn().unwrap();
+        std::io::Write::write_all(&mut child.stdin.take().unwrap(), body.as_bytes()).unwrap();
+        child.wait_with_output().unwrap()
+    };
+    for scheme in ["stripe", "github", "slack", "standard_webhooks", "svix", "shopify", "generic"] {
+        let common = ["--scheme", scheme, "--secret-env", "OC_TEST_WEBHOOK_SECRET"];
+        let signed = stdout(&with_body(&[&["webhook", "sign", "--timestamp", "1700000000", "--id", "msg_1"], &common[..]].concat(), body));
+        let mut verify_args: Vec<String> =
+            ["webhook", "verify", "--now", "1700000060"].iter().chain(&common).map(|s| s.to_string()).collect();
+        for line in signed.lines() {
+            verify_args.extend(["-H".to_string(), line.to_string()]);
+        }
+        let args: Vec<&str> = verify_args.iter().map(String::as_str).collect();
+        assert!(stdout(&with_body(&args, body)).starts_with(&format!("valid {scheme} signature")));
+        let altered = with_body(&args, &body.replace("evt_1", "evt_2"));
+        assert_eq!(altered.status.code(), Some(1), "{scheme}");
+        assert!(String::from_utf8_lossy(&altered.stderr).contains("does not match"), "{scheme}");
+    }
+    let unset = oc(&["webhook", "sign", "--scheme", "github", "--secret-env", "OC_TEST_UNSET_SECRET"]);
+    assert_eq!(unset.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&unset.stderr).contains("--secret-env OC_TEST_UNSET_SECRET: expected the secret"));
+}
