@@ -143,37 +143,7 @@ async fn a_flawed_client_fails_exactly_its_scenarios(#[case] flaw: Option<Flaw>)
 #[test]
 fn every_generated_kind_has_a_flaw_that_fails_it() {
     let specs = specs();
-    let all_flaws = [
-        Flaw::NeverRefreshes,
-        Flaw::RefreshLoop,
-        Flaw::ForgetsRotatedRefreshToken,
-        Flaw::IgnoresRetryAfter,
-        Flaw::MisreadsRetryAfterDate,
-        Flaw::RetriesForever,
-        Flaw::NoBackoff,
-        Flaw::ConstantBackoff,
-        Flaw::Treats503Like500,
-        Flaw::OverlongBackoff,
-        Flaw::AuthErrorAsStatus,
-        Flaw::RetriesClientErrors,
-        Flaw::NoTimeout,
-        Flaw::TimeoutOnHeadersOnly,
-        Flaw::PerReadTimeoutOnly,
-        Flaw::TimeoutTooShort,
-        Flaw::NewIdempotencyKeyPerRetry,
-        Flaw::RetriesNonIdempotent,
-        Flaw::NoRetryOnConnectionErrors,
-        Flaw::LoopsOnConnectRefused,
-        Flaw::StrictUnknownFields,
-        Flaw::DefaultsMissingField,
-        Flaw::CoercesTypes,
-        Flaw::NullAsDefault,
-        Flaw::PanicsOnMissingField,
-        Flaw::PanicsOnInvalidJson,
-        Flaw::IgnoresContentType,
-        Flaw::NoContentType,
-        Flaw::AuthWithoutPrefix,
-    ];
+    let all_flaws = Flaw::ALL;
     let mut uncovered = Vec::new();
     for spec in specs.values() {
         for case in oc_integrate::scenario::plan(spec) {
