@@ -10,6 +10,7 @@ pub mod checkpoint;
 pub mod ci;
 mod file;
 pub mod harness;
+pub mod plan;
 pub mod redact;
 pub mod report;
 pub mod scenario;

@@ -8,7 +8,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use oc_integrate::scenario::{self, Policy};
-use oc_integrate::{checkpoint, report, spec, webhook};
+use oc_integrate::{checkpoint, plan, report, spec, webhook};
 use serde_json::{Value, json};
 
 /// `println!` that ignores a closed stdout (`oc-integrate list | head` must not panic).
@@ -38,7 +38,8 @@ enum Color {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Validate every <service>/spec.yaml under DIR; errors name file:line:col.
+    /// Validate every <service>/spec.yaml under DIR (errors name file:line:col) and check
+    /// that each integration-spec.md beside one is rendered from it.
     Check {
         /// Directory of integrations.
         #[arg(default_value = "integrations")]
@@ -55,6 +56,39 @@ enum Command {
     },
     /// Print the JSON Schema of spec.yaml.
     Schema,
+    /// Make integrations/<SERVICE>/spec.yaml from the provider's OpenAPI (3.0, 3.1) or
+    /// Swagger 2.0 document; what cannot be decided is written as TODOs and listed.
+    Plan {
+        /// The service id (lowercase letters, digits, _): the directory name.
+        service: String,
+        /// The API description (JSON or YAML).
+        #[arg(long)]
+        openapi: PathBuf,
+        /// Keep only these endpoints (ids like get_customer, or operationIds), comma-separated.
+        #[arg(long, value_delimiter = ',')]
+        endpoints: Vec<String>,
+        /// Keep only operations with these tags, comma-separated.
+        #[arg(long, value_delimiter = ',')]
+        tag: Vec<String>,
+        /// Keep at most N of the selected operations, in document order.
+        #[arg(long)]
+        limit: Option<usize>,
+        /// Directory of integrations.
+        #[arg(long, default_value = "integrations")]
+        dir: PathBuf,
+        /// Replace an existing spec.yaml.
+        #[arg(long)]
+        force: bool,
+        /// Print the spec instead of writing it.
+        #[arg(long)]
+        stdout: bool,
+    },
+    /// Write integration-spec.md (the seed's template) beside every spec.yaml under DIR.
+    Render {
+        /// Directory of integrations.
+        #[arg(default_value = "integrations")]
+        dir: PathBuf,
+    },
     /// Sign or verify a webhook delivery with a provider's scheme.
     Webhook {
         #[command(subcommand)]
@@ -96,6 +130,81 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+}
+
+/// `plan`: import a document, write (or print) the spec, check it loads, list the TODOs.
+fn plan_command(service: &str, openapi: &Path, select: plan::Select, dir: &Path, force: bool, to_stdout: bool) -> ExitCode {
+    if plan::snake(service) != service {
+        return fail(format!(
+            "expected a service id of lowercase letters, digits and _, found {service:?} (try {:?})",
+            plan::snake(service)
+        ));
+    }
+    let doc = match plan::read_document(openapi) {
+        Ok(d) => d,
+        Err(e) => return fail(e),
+    };
+    let planned = match plan::from_openapi(doc, service, &select) {
+        Ok(p) => p,
+        Err(e) => return fail(format!("{}: {e}", openapi.display())),
+    };
+    if to_stdout {
+        say!("{}", planned.yaml);
+        return ExitCode::SUCCESS;
+    }
+    let path = dir.join(service).join("spec.yaml");
+    if path.exists() && !force {
+        return fail(format!("{}: expected no spec yet, found one (--force replaces it)", path.display()));
+    }
+    for (name, text) in std::iter::once(("spec.yaml".to_string(), planned.yaml.clone())).chain(planned.files.iter().cloned()) {
+        let file = dir.join(service).join(name);
+        let written = file.parent().map_or(Ok(()), std::fs::create_dir_all).and_then(|()| std::fs::write(&file, text));
+        if let Err(e) = written {
+            return fail(format!("{}: {e}", file.display()));
+        }
+    }
+    let loaded = match spec::load_file(&path) {
+        Ok(s) => s,
+        Err(e) => return fail(format!("the generated spec does not load (a planner bug, please report it): {e}")),
+    };
+    let cases = scenario::plan(&loaded).len();
+    let doc = plan::document::path_for(&loaded);
+    if let Err(e) = std::fs::write(&doc, plan::document::integration_spec(&loaded)) {
+        return fail(format!("{}: {e}", doc.display()));
+    }
+    say!("wrote {} ({} of {} operations, {cases} cases)", path.display(), planned.selected, planned.available);
+    for t in &planned.todos {
+        say!("  TODO {t}");
+    }
+    ExitCode::SUCCESS
+}
+
+/// `render`: regenerate every integration-spec.md from its spec.yaml.
+fn render(dir: &Path) -> ExitCode {
+    let specs = match spec::load_dir(dir) {
+        Ok(s) => s,
+        Err(e) => return fail(e),
+    };
+    let mut bad = false;
+    for s in specs {
+        match s {
+            Ok(s) => {
+                let path = plan::document::path_for(&s);
+                match std::fs::write(&path, plan::document::integration_spec(&s)) {
+                    Ok(()) => say!("wrote {}", path.display()),
+                    Err(e) => {
+                        bad = true;
+                        eprintln!("error: {}: {e}", path.display());
+                    }
+                }
+            }
+            Err(e) => {
+                bad = true;
+                eprintln!("error: {e}");
+            }
+        }
+    }
+    if bad { ExitCode::FAILURE } else { ExitCode::SUCCESS }
 }
 
 /// What `webhook` does.
@@ -484,6 +593,10 @@ fn main() -> ExitCode {
         Command::Report { service, round, dir, json } => show_report(&dir, service.as_deref(), round, json, &paint),
         Command::Checkpoint { checkpoint, json } => show_checkpoint(&checkpoint, json, &paint),
         Command::Webhook { command } => webhook_command(command),
+        Command::Render { dir } => render(&dir),
+        Command::Plan { service, openapi, endpoints, tag, limit, dir, force, stdout } => {
+            plan_command(&service, &openapi, plan::Select { endpoints, tags: tag, limit }, &dir, force, stdout)
+        }
         Command::Schema => {
             say!("{}", serde_json::to_string_pretty(&spec::json_schema()).unwrap_or_default());
             ExitCode::SUCCESS
@@ -499,6 +612,10 @@ fn main() -> ExitCode {
             let mut bad = 0;
             for s in specs {
                 match s {
+                    Ok(s) if plan::document::stale(&s).is_some() => {
+                        bad += 1;
+                        eprintln!("error: {}", plan::document::stale(&s).unwrap_or_default());
+                    }
                     Ok(s) => say!("ok    {} ({} endpoints, {} cases)", s.file.display(), s.endpoints.len(), scenario::plan(&s).len()),
                     Err(e) => {
                         bad += 1;

@@ -153,3 +153,32 @@ fn webhook_sign_then_verify() {
     assert_eq!(unset.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&unset.stderr).contains("--secret-env OC_TEST_UNSET_SECRET: expected the secret"));
 }
+
+/// `plan` writes a spec that loads and its integration-spec.md, lists its TODOs, refuses to
+/// overwrite; `check` then fails once the markdown is stale, and `render` brings it back.
+#[test]
+fn plan_then_check_and_render() {
+    let root = support::scratch("cli-plan");
+    let fixture = std::fs::canonicalize("tests/fixtures/petstore-swagger2.json").unwrap();
+    let run = |args: &[&str]| Command::new(env!("CARGO_BIN_EXE_oc-integrate")).args(args).current_dir(&root).output().unwrap();
+    let planned = stdout(&run(&["plan", "petstore", "--openapi", fixture.to_str().unwrap()]));
+    assert!(planned.starts_with("wrote integrations/petstore/spec.yaml (2 of 2 operations, "), "{planned}");
+    assert!(planned.contains("  TODO overview.base_url: no rate limit documented"), "{planned}");
+    assert!(root.join("integrations/petstore/integration-spec.md").exists());
+    let again = run(&["plan", "petstore", "--openapi", fixture.to_str().unwrap()]);
+    assert_eq!(again.status.code(), Some(2), "an existing spec is not replaced without --force");
+    assert!(stdout(&run(&["check"])).starts_with("ok    integrations/petstore/spec.yaml"));
+    let spec = root.join("integrations/petstore/spec.yaml");
+    std::fs::write(&spec, std::fs::read_to_string(&spec).unwrap().replace("purpose: Find a pet", "purpose: Look a pet up")).unwrap();
+    let stale = run(&["check"]);
+    assert_eq!(stale.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&stale.stderr).contains("integration-spec.md: expected the integration spec rendered from"));
+    stdout(&run(&["render"]));
+    stdout(&run(&["check"]));
+    let bad = run(&["plan", "Pet-Store", "--openapi", fixture.to_str().unwrap()]);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&bad.stderr)
+            .contains("expected a service id of lowercase letters, digits and _, found \"Pet-Store\" (try \"pet_store\")")
+    );
+}

@@ -4,6 +4,9 @@
 //! their SDK and what their SDK signs verifies in ours; a wrong secret, an altered body, an
 //! old timestamp and a malformed header are rejected on both sides.
 
+#[allow(dead_code)] // each target uses part of the shared helpers
+mod support;
+
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
@@ -17,26 +20,19 @@ use serde_json::{Value, json};
 
 const DIR: &str = "sandboxes/webhook-sdks";
 
-fn run(cmd: &mut Command, what: &str) {
-    let out = cmd.output().unwrap_or_else(|e| panic!("{what}: cannot start: {e}"));
-    assert!(out.status.success(), "{what} failed:\n{}\n{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
-}
-
 /// Install the SDKs once (into a temp name, renamed when complete, so an interrupted install
 /// is redone rather than half-used).
 fn installed() -> &'static PathBuf {
     static PY: OnceLock<PathBuf> = OnceLock::new();
     PY.get_or_init(|| {
         let dir = Path::new(DIR);
-        if !dir.join("node_modules/.package-lock.json").exists() {
-            run(Command::new("npm").args(["ci", "--no-audit", "--no-fund", "--loglevel=error"]).current_dir(dir), "npm ci (webhook SDKs)");
-        }
+        support::npm_ci(dir);
         let py = dir.join(".python");
         if !py.exists() {
             let tmp = std::fs::canonicalize(dir).unwrap().join(format!(".python-{}", std::process::id()));
             let mut pip = Command::new("python3");
             pip.args(["-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--target"]).arg(&tmp);
-            run(pip.args(["-r", "requirements.txt"]).current_dir(dir), "pip install (webhook SDKs)");
+            support::run(pip.args(["-r", "requirements.txt"]).current_dir(dir), "pip install (webhook SDKs)");
             let _ = std::fs::rename(&tmp, &py);
         }
         std::fs::canonicalize(&py).unwrap()

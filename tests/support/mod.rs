@@ -37,3 +37,19 @@ pub fn files(dir: &Path) -> Vec<PathBuf> {
     }
     out
 }
+
+/// Run `cmd`, failing the test with its output when it fails.
+pub fn run(cmd: &mut std::process::Command, what: &str) {
+    let out = cmd.output().unwrap_or_else(|e| panic!("{what}: cannot start: {e}"));
+    assert!(out.status.success(), "{what} failed:\n{}\n{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+}
+
+/// Install the npm packages pinned by `dir`'s committed lockfile, unless they are there.
+pub fn npm_ci(dir: &Path) {
+    if !dir.join("node_modules/.package-lock.json").exists() {
+        run(
+            std::process::Command::new("npm").args(["ci", "--no-audit", "--no-fund", "--loglevel=error"]).current_dir(dir),
+            &format!("npm ci in {}", dir.display()),
+        );
+    }
+}

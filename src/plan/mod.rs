@@ -1,0 +1,622 @@
+//! The planner (`oc-integrate plan`): a provider's own API description in, an integration
+//! spec out. Nobody writes a 60-endpoint spec by hand; the planner reads endpoints, auth,
+//! schemas, examples and retry hints from the document, keeps only the endpoints a project
+//! uses, fills the seed's error-handling defaults, and writes what it cannot decide (no
+//! rate limit, no sandbox) as explicit TODOs in the spec and in its report, never a guess.
+//!
+//! ```
+//! use oc_integrate::plan::{self, Select};
+//! use serde_json::json;
+//!
+//! let doc = json!({
+//!     "openapi": "3.0.0",
+//!     "servers": [{"url": "https://api.example.com/v1"}],
+//!     "paths": {"/things/{id}": {"get": {
+//!         "operationId": "getThing", "summary": "Fetch a thing",
+//!         "parameters": [{"name": "id", "in": "path", "required": true, "schema": {"type": "string"}}],
+//!         "responses": {"200": {"description": "ok", "content": {"application/json": {"schema": {
+//!             "type": "object", "required": ["id"], "properties": {"id": {"type": "string"}}}}}}}}}}
+//! });
+//! let planned = plan::from_openapi(doc, "things", &Select::default())?;
+//! assert!(planned.yaml.contains("id: get_thing"));
+//! assert!(planned.todos.iter().any(|t| t.contains("rate limit")));
+//! # Ok::<(), plan::PlanError>(())
+//! ```
+
+pub mod document;
+mod emit;
+pub mod openapi;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use serde_json::{Map, Value, json};
+
+use openapi::Document;
+
+/// Why a plan could not be made.
+#[derive(Debug, thiserror::Error)]
+pub enum PlanError {
+    /// The API description could not be read.
+    #[error("{file}: {message}")]
+    Document {
+        /// The document.
+        file: PathBuf,
+        /// What is wrong, with its location when known.
+        message: String,
+    },
+    /// The document is not one the planner reads.
+    #[error("{0}")]
+    Unsupported(String),
+    /// A requested endpoint or tag matched nothing.
+    #[error("expected {what} in the document, found none{hint}")]
+    NotFound {
+        /// What was asked for.
+        what: String,
+        /// Near matches.
+        hint: String,
+    },
+}
+
+/// Which operations to keep: all when both lists are empty.
+#[derive(Debug, Clone, Default)]
+pub struct Select {
+    /// Endpoint ids (`get_customer`) or operationIds (`GetCustomer`).
+    pub endpoints: Vec<String>,
+    /// Tags: an operation with any of them is kept.
+    pub tags: Vec<String>,
+    /// At most this many of the kept operations, in document order (`None`: all).
+    pub limit: Option<usize>,
+}
+
+/// A spec made from a document.
+#[derive(Debug, Clone)]
+pub struct Planned {
+    /// `spec.yaml`, TODO comments included.
+    pub yaml: String,
+    /// What could not be decided, each naming the spec field to fill.
+    pub todos: Vec<String>,
+    /// Operations kept.
+    pub selected: usize,
+    /// Operations in the document.
+    pub available: usize,
+    /// Files to write beside spec.yaml (large response schemas, referenced by `schema_file`),
+    /// as (path relative to the service directory, contents).
+    pub files: Vec<(String, String)>,
+}
+
+/// Response schemas longer than this (as JSON) go to their own file beside the spec.
+const INLINE_SCHEMA_LIMIT: usize = 4096;
+
+/// Read an API description (JSON or YAML) from `file`.
+pub fn read_document(file: &Path) -> Result<Value, PlanError> {
+    let err = |message: String| PlanError::Document { file: file.to_path_buf(), message };
+    let text = std::fs::read_to_string(file).map_err(|e| err(format!("cannot read it: {e}")))?;
+    if text.trim_start().starts_with('{') {
+        serde_json::from_str(&text).map_err(|e| err(format!("{}:{}: expected JSON, found an error: {e}", e.line(), e.column())))
+    } else {
+        crate::spec::yaml::parse(&text)
+            .map(|(v, _)| v)
+            .map_err(|e| err(format!("{}:{}: expected YAML, found an error: {}", e.at.line, e.at.col, e.message)))
+    }
+}
+
+/// `text` as a spec identifier: lowercase, words joined by `_` (`GetCustomer` and
+/// `repos/get-content` → `get_customer`, `repos_get_content`).
+pub fn snake(text: &str) -> String {
+    let mut out = String::new();
+    let mut prev: Option<char> = None;
+    for c in text.chars() {
+        if c.is_ascii_alphanumeric() {
+            let boundary = c.is_ascii_uppercase() && prev.is_some_and(|p| p.is_ascii_lowercase() || p.is_ascii_digit());
+            if boundary && !out.ends_with('_') {
+                out.push('_');
+            }
+            out.push(c.to_ascii_lowercase());
+        } else if !out.is_empty() && !out.ends_with('_') {
+            out.push('_');
+        }
+        prev = Some(c);
+    }
+    let out = out.trim_end_matches('_').to_string();
+    if out.starts_with(|c: char| c.is_ascii_digit()) || out.is_empty() { format!("op_{out}") } else { out }
+}
+
+const METHODS: [&str; 5] = ["get", "post", "put", "patch", "delete"];
+
+/// Headers that make a POST safe to retry.
+const IDEMPOTENCY_HEADERS: [&str; 4] = ["idempotency-key", "x-idempotency-key", "idempotency-token", "x-request-id"];
+
+/// An operation in the document.
+struct Operation<'a> {
+    method: &'static str,
+    path: &'a str,
+    op: &'a Value,
+    item: &'a Value,
+    id: String,
+}
+
+fn operations(doc: &Document) -> Vec<Operation<'_>> {
+    let mut out = Vec::new();
+    for (path, item) in doc.root.get("paths").and_then(Value::as_object).into_iter().flatten() {
+        let item = doc.deref(item);
+        for method in METHODS {
+            if let Some(op) = item.get(method).filter(|o| o.is_object()) {
+                let id = op.get("operationId").and_then(Value::as_str).map(snake).unwrap_or_else(|| snake(&format!("{method} {path}")));
+                out.push(Operation { method, path, op, item, id });
+            }
+        }
+    }
+    // operationIds can collide once made snake case: keep every id unique
+    let mut seen: HashMap<String, usize> = HashMap::new();
+    for o in &mut out {
+        let n = seen.entry(o.id.clone()).or_insert(0);
+        *n += 1;
+        if *n > 1 {
+            o.id = format!("{}_{}", o.id, n);
+        }
+    }
+    out
+}
+
+/// Make a spec for `service` from the OpenAPI / Swagger document `root`.
+pub fn from_openapi(root: Value, service: &str, select: &Select) -> Result<Planned, PlanError> {
+    let doc = Document::new(root).map_err(PlanError::Unsupported)?;
+    let all = operations(&doc);
+    let available = all.len();
+    let keep = |o: &Operation| {
+        let by_id = select.endpoints.iter().any(|e| *e == o.id || o.op.get("operationId").and_then(Value::as_str) == Some(e.as_str()));
+        let by_tag = o.op.get("tags").and_then(Value::as_array).is_some_and(|ts| ts.iter().any(|t| select.tags.iter().any(|w| t == w)));
+        (select.endpoints.is_empty() && select.tags.is_empty()) || by_id || by_tag
+    };
+    for wanted in &select.endpoints {
+        if !all.iter().any(|o| o.id == *wanted || o.op.get("operationId").and_then(Value::as_str) == Some(wanted.as_str())) {
+            let near: Vec<&str> =
+                all.iter().map(|o| o.id.as_str()).filter(|id| id.contains(wanted.as_str()) || wanted.contains(*id)).take(5).collect();
+            let hint = if near.is_empty() { String::new() } else { format!(" (did you mean {}?)", near.join(", ")) };
+            return Err(PlanError::NotFound { what: format!("endpoint {wanted:?}"), hint });
+        }
+    }
+    let chosen: Vec<&Operation> = all.iter().filter(|o| keep(o)).take(select.limit.unwrap_or(usize::MAX)).collect();
+    if chosen.is_empty() {
+        let what =
+            if select.tags.is_empty() { "an operation under paths".to_string() } else { format!("an operation tagged {:?}", select.tags) };
+        return Err(PlanError::NotFound { what, hint: String::new() });
+    }
+
+    let mut todos: Vec<(String, String)> = Vec::new();
+    let mut todo = |path: &str, text: String| todos.push((path.to_string(), text));
+    let info = doc.root.get("info").cloned().unwrap_or(Value::Null);
+    let name = info.get("title").and_then(Value::as_str).unwrap_or(service).to_string();
+
+    // servers: the first is the base URL; one that says sandbox/test is the sandbox
+    let servers: Vec<String> = doc
+        .root
+        .get("servers")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|s| {
+            let mut url = s.get("url")?.as_str()?.to_string();
+            // protocol-relative (`//api.example.com`): the harness and clients speak https
+            if url.starts_with("//") {
+                url = format!("https:{url}");
+            }
+            for (k, v) in s.get("variables").and_then(Value::as_object).into_iter().flatten() {
+                if let Some(d) = v.get("default").and_then(Value::as_str) {
+                    url = url.replace(&format!("{{{k}}}"), d);
+                }
+            }
+            Some(url)
+        })
+        .collect();
+    let base_url = match servers.iter().find(|u| u.starts_with("http")) {
+        Some(u) => u.trim_end_matches('/').to_string(),
+        None => {
+            todo("overview.base_url", format!("the document names no absolute server URL (found {servers:?}): set the real base URL"));
+            "https://api.example.invalid".to_string()
+        }
+    };
+    let sandbox = servers.iter().find(|u| {
+        u.starts_with("http") && ["sandbox", "test", "staging", "dev."].iter().any(|w| u.contains(w)) && u.trim_end_matches('/') != base_url
+    });
+
+    let (auth, secrets) = auth_of(&doc, service, &mut todo);
+    let mut overview = Map::new();
+    overview.insert("direction".into(), json!("outbound"));
+    overview.insert("auth".into(), auth.clone());
+    overview.insert("base_url".into(), json!(base_url));
+    match sandbox {
+        Some(s) => {
+            overview.insert("sandbox_url".into(), json!(s.trim_end_matches('/')));
+        }
+        None => todo(
+            "overview.base_url",
+            "no sandbox server in the document: add overview.sandbox_url (never test writes against production)".into(),
+        ),
+    }
+    match doc.root.get("x-ratelimit-limit").or_else(|| info.get("x-ratelimit-limit")) {
+        Some(v) => {
+            overview.insert("rate_limit".into(), json!(format!("{}/min", v)));
+        }
+        None => {
+            todo("overview.base_url", "no rate limit documented: add overview.rate_limit (e.g. 100/sec) from the provider's docs".into())
+        }
+    }
+    if let Some(docs) = doc.root.get("externalDocs").and_then(|d| d.get("url")).and_then(Value::as_str) {
+        overview.insert("docs".into(), json!(docs));
+    }
+
+    let global_security = doc.root.get("security").and_then(Value::as_array).is_some_and(|a| !a.is_empty());
+    let mut endpoints = Vec::new();
+    let mut files = Vec::new();
+    for (i, o) in chosen.iter().enumerate() {
+        let mut e = endpoint(&doc, o, i, global_security, &mut todo);
+        // a large response schema is kept readable in its own file
+        if let Some(r) = e.get_mut("response").and_then(Value::as_object_mut)
+            && let Some(schema) = r.get("schema")
+            && schema.to_string().len() > INLINE_SCHEMA_LIMIT
+            && let Some(schema) = r.remove("schema")
+        {
+            let name = format!("schemas/{}.response.schema.json", o.id);
+            files.push((name.clone(), serde_json::to_string_pretty(&schema).unwrap_or_default() + "\n"));
+            r.insert("schema_file".into(), json!(name));
+        }
+        endpoints.push(e);
+    }
+
+    let oauth = auth.get("kind") == Some(&json!("oauth2"));
+    let unauthorized = if oauth {
+        json!({"status": 401, "meaning": "Access token expired", "action": "refresh_and_retry_once"})
+    } else {
+        json!({"status": 401, "meaning": "Credential rejected", "action": "fail"})
+    };
+    let error_handling = json!([
+        unauthorized,
+        {"status": 429, "meaning": "Rate limited", "action": "respect_retry_after"},
+        {"status": 503, "meaning": "Maintenance", "action": "retry_with_longer_delays", "delay_factor": 3},
+        {"status": "5xx", "meaning": "Server error", "action": "retry_with_backoff"},
+        {"status": "4xx", "meaning": "Bad request, forbidden, not found", "action": "fail"},
+    ]);
+    let retry = retry_of(&doc.root)
+        .unwrap_or_else(|| json!({"max_attempts": 3, "base_delay_ms": 1000, "multiplier": 2, "max_delay_ms": 8000, "jitter_ms": 100}));
+    todo("timeouts.request_ms", "no timeout documented: 10 s is the planner's default, set the budget your callers can afford".into());
+
+    let mut spec = Map::new();
+    spec.insert("name".into(), json!(name));
+    spec.insert("overview".into(), Value::Object(overview));
+    spec.insert("endpoints".into(), Value::Array(endpoints));
+    spec.insert("error_handling".into(), error_handling);
+    spec.insert("retry".into(), retry);
+    spec.insert("timeouts".into(), json!({"request_ms": 10000}));
+    spec.insert("secrets".into(), secrets);
+    spec.insert(
+        "test_plan".into(),
+        json!({"unit": "Generated oc-integrate mock suite", "edge_cases": ["expired token", "rate limit", "malformed response", "timeout"]}),
+    );
+    todo("test_plan.unit", "no sandbox test plan: add test_plan.sandbox (which sandbox account, which data)".into());
+
+    let mut comments: HashMap<String, Vec<String>> = HashMap::new();
+    for (path, text) in &todos {
+        comments.entry(path.clone()).or_default().push(format!("TODO(oc-integrate plan): {text}"));
+    }
+    let title = info.get("title").and_then(Value::as_str).unwrap_or("the API description");
+    let version = info.get("version").and_then(Value::as_str).unwrap_or("?");
+    let head = format!(
+        "# yaml-language-server: $schema=https://oc-integrate.dev/spec.schema.json\n# Generated by `oc-integrate plan` from {title} {version}: {} of {available} operations.\n# Review every TODO below; spec.yaml is the source of truth from here on.\n",
+        chosen.len()
+    );
+    let yaml = head + &emit::document(&Value::Object(spec), &comments);
+    Ok(Planned { yaml, todos: todos.into_iter().map(|(p, t)| format!("{p}: {t}")).collect(), selected: chosen.len(), available, files })
+}
+
+/// `text` without HTML tags (`<p>Creates a customer.</p>` → `Creates a customer.`).
+fn strip_tags(text: &str) -> String {
+    let mut out = String::new();
+    let mut in_tag = false;
+    for c in text.chars() {
+        match c {
+            '<' => in_tag = true,
+            '>' if in_tag => in_tag = false,
+            c if !in_tag => out.push(c),
+            _ => {}
+        }
+    }
+    out
+}
+
+/// The spec's auth and secrets from the document's security schemes.
+fn auth_of(doc: &Document, service: &str, todo: &mut impl FnMut(&str, String)) -> (Value, Value) {
+    let env = service.to_ascii_uppercase();
+    let schemes = doc.root.pointer("/components/securitySchemes").and_then(Value::as_object);
+    // of the document's alternatives, the one the harness drives best: OAuth 2.0, then a
+    // bearer token, an API key header, Basic auth
+    let rank = |name: &String| {
+        let s = schemes.and_then(|m| m.get(name)).map(|s| doc.deref(s));
+        match s.map(|s| (s.get("type").and_then(Value::as_str), s.get("scheme").and_then(Value::as_str).map(str::to_ascii_lowercase))) {
+            Some((Some("oauth2"), _)) => 0,
+            Some((Some("http"), Some(b))) if b == "bearer" => 1,
+            Some((Some("apiKey"), _)) => 2,
+            Some((Some("http"), _)) => 3,
+            _ => 4,
+        }
+    };
+    let required: Vec<String> = doc
+        .root
+        .get("security")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|req| req.as_object().and_then(|m| m.keys().next().cloned()))
+        .collect();
+    let candidates: Vec<String> =
+        if required.is_empty() { schemes.map(|s| s.keys().cloned().collect()).unwrap_or_default() } else { required };
+    let wanted: Option<String> = candidates.into_iter().min_by_key(rank);
+    let scheme = wanted.as_ref().and_then(|w| schemes.and_then(|s| s.get(w))).map(|s| doc.deref(s));
+    let key_secret = |name: &str| json!([{"name": name, "storage": "TODO: vault / KV / CI secret", "rotation": "TODO", "env": format!("{env}_API_KEY")}]);
+    match scheme {
+        None => {
+            todo("overview.auth", "the document declares no security scheme: set overview.auth (none, api_key or oauth2)".into());
+            (json!({"kind": "none"}), json!([]))
+        }
+        Some(s) => match (s.get("type").and_then(Value::as_str), s.get("scheme").and_then(Value::as_str)) {
+            (Some("apiKey"), _) if s.get("in") == Some(&json!("header")) => {
+                let header = s.get("name").and_then(Value::as_str).unwrap_or("Authorization");
+                (json!({"kind": "api_key", "header": header}), key_secret("API key"))
+            }
+            (Some("apiKey"), _) => {
+                todo(
+                    "overview.auth",
+                    format!(
+                        "the API key goes in the {} (not a header): the harness sends keys in headers only",
+                        s.get("in").and_then(Value::as_str).unwrap_or("?")
+                    ),
+                );
+                (json!({"kind": "api_key"}), key_secret("API key"))
+            }
+            (Some("http"), Some(b)) if b.eq_ignore_ascii_case("bearer") => {
+                (json!({"kind": "api_key", "header": "Authorization", "prefix": "Bearer "}), key_secret("API token"))
+            }
+            (Some("http"), Some(b)) if b.eq_ignore_ascii_case("basic") => {
+                todo("overview.auth", "HTTP Basic auth: the key below must be the base64 of user:password".into());
+                (json!({"kind": "api_key", "header": "Authorization", "prefix": "Basic "}), key_secret("Basic credentials"))
+            }
+            (Some("oauth2"), _) => {
+                let flows = s.get("flows").and_then(Value::as_object);
+                let flow = flows.and_then(|f| ["clientCredentials", "authorizationCode", "password"].iter().find_map(|k| f.get(*k)));
+                let token_url = flow.and_then(|f| f.get("tokenUrl")).and_then(Value::as_str).filter(|u| u.starts_with("http"));
+                let scopes: Vec<String> = flow
+                    .and_then(|f| f.get("scopes"))
+                    .and_then(Value::as_object)
+                    .map(|m| m.keys().take(5).cloned().collect())
+                    .unwrap_or_default();
+                if token_url.is_none() {
+                    todo("overview.auth", "OAuth 2.0 without an absolute token URL: set overview.auth.token_url".into());
+                }
+                let auth = json!({"kind": "oauth2", "token_url": token_url.unwrap_or("https://auth.example.invalid/oauth/token"), "scopes": scopes});
+                let secrets = json!([
+                    {"name": "Client ID", "storage": "TODO: vault / KV / CI secret", "rotation": "Static", "env": format!("{env}_CLIENT_ID")},
+                    {"name": "Client Secret", "storage": "TODO: vault / KV / CI secret", "rotation": "TODO", "env": format!("{env}_CLIENT_SECRET")},
+                    {"name": "Refresh Token", "storage": "TODO: KV", "rotation": "TODO: rotated on refresh?"},
+                ]);
+                (auth, secrets)
+            }
+            (t, _) => {
+                todo(
+                    "overview.auth",
+                    format!(
+                        "security scheme {:?} of type {t:?} is not one the harness drives: set overview.auth by hand",
+                        wanted.unwrap_or_default()
+                    ),
+                );
+                (json!({"kind": "none"}), json!([]))
+            }
+        },
+    }
+}
+
+/// Retry policy from `x-speakeasy-retries` (backoff in ms), when the document has one.
+fn retry_of(root: &Value) -> Option<Value> {
+    let r = root.get("x-speakeasy-retries")?;
+    let b = r.get("backoff")?;
+    let base = b.get("initialInterval").and_then(Value::as_u64).unwrap_or(500).max(1);
+    let max = b.get("maxInterval").and_then(Value::as_u64).unwrap_or(60_000).max(base);
+    let exponent = b.get("exponent").and_then(Value::as_f64).unwrap_or(2.0).max(1.0);
+    Some(json!({"max_attempts": 3, "base_delay_ms": base, "multiplier": exponent, "max_delay_ms": max, "jitter_ms": 100}))
+}
+
+/// A parameter's example value, from the document or its schema. A documented example that
+/// could not stand in a URL path (`{BLOCK_ID}`, `a/b`) is not used.
+fn parameter_value(doc: &Document, p: &Value) -> Value {
+    let usable = |v: &Value| match v {
+        Value::String(s) => !s.is_empty() && !s.contains(['{', '}', '/', '?', '#', ' ']),
+        Value::Number(_) | Value::Bool(_) => true,
+        _ => false,
+    };
+    if let Some(v) = p.get("example").filter(|v| usable(v)) {
+        return v.clone();
+    }
+    let schema = doc.json_schema(p.get("schema").unwrap_or(&json!({"type": "string"})));
+    match openapi::example(&schema, &schema, 0) {
+        v if usable(&v) => v,
+        _ => json!("example"),
+    }
+}
+
+/// The first example that `schema` accepts among `candidates`.
+fn valid_example(schema: &Value, candidates: impl IntoIterator<Item = Value>) -> Option<Value> {
+    let v = jsonschema::validator_for(schema).ok()?;
+    candidates.into_iter().find(|c| v.is_valid(c))
+}
+
+/// The media type entry of `content` the harness reads (JSON first).
+fn json_media(content: Option<&Value>) -> Option<(String, &Value)> {
+    let m = content?.as_object()?;
+    m.iter().find(|(k, _)| k.contains("json")).or_else(|| m.iter().next()).map(|(k, v)| (k.clone(), v))
+}
+
+fn endpoint(doc: &Document, o: &Operation, i: usize, global_security: bool, todo: &mut impl FnMut(&str, String)) -> Value {
+    let at = format!("endpoints[{i}]");
+    let mut e = Map::new();
+    e.insert("id".into(), json!(o.id));
+    e.insert("method".into(), json!(o.method.to_ascii_uppercase()));
+    e.insert("path".into(), json!(o.path));
+    let purpose =
+        o.op.get("summary")
+            .or_else(|| o.op.get("description"))
+            .and_then(Value::as_str)
+            .map(|s| strip_tags(s.lines().find(|l| !l.trim().is_empty()).unwrap_or("")).trim().chars().take(120).collect::<String>())
+            .filter(|s| !s.is_empty());
+    match purpose {
+        Some(p) => e.insert("purpose".into(), json!(p)),
+        None => {
+            todo(&format!("{at}.purpose"), "the document gives no summary: say why the project calls this endpoint".into());
+            e.insert("purpose".into(), json!("TODO"))
+        }
+    };
+    let auth = match o.op.get("security").and_then(Value::as_array) {
+        Some(a) => !a.is_empty() && !a.iter().all(|r| r.as_object().is_some_and(|m| m.is_empty())),
+        None => {
+            global_security || doc.root.pointer("/components/securitySchemes").is_some_and(|s| s.as_object().is_some_and(|m| !m.is_empty()))
+        }
+    };
+    if !auth {
+        e.insert("auth".into(), json!(false));
+    }
+
+    let params: Vec<&Value> = o
+        .item
+        .get("parameters")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .chain(o.op.get("parameters").and_then(Value::as_array).into_iter().flatten())
+        .map(|p| doc.deref(p))
+        .collect();
+    let key_header = params
+        .iter()
+        .filter(|p| p.get("in") == Some(&json!("header")))
+        .filter_map(|p| p.get("name").and_then(Value::as_str))
+        .find(|n| IDEMPOTENCY_HEADERS.contains(&n.to_ascii_lowercase().as_str()));
+    match (o.method, key_header) {
+        ("post", Some(h)) => {
+            e.insert("idempotent".into(), json!(true));
+            e.insert("idempotency_header".into(), json!(h));
+        }
+        ("post", None) => todo(
+            &format!("{at}.method"),
+            "POST without a documented idempotency header: judged as not safe to retry; if the provider takes one (e.g. Idempotency-Key), set idempotent: true and idempotency_header".into(),
+        ),
+        _ => {}
+    }
+
+    let mut example = Map::new();
+    let mut path_params = Map::new();
+    for seg in o.path.split('{').skip(1) {
+        let name = seg.split('}').next().unwrap_or("");
+        let value = params
+            .iter()
+            .find(|p| p.get("in") == Some(&json!("path")) && p.get("name") == Some(&json!(name)))
+            .map(|p| parameter_value(doc, p));
+        path_params.insert(name.to_string(), value.unwrap_or_else(|| json!("example")));
+    }
+    if !path_params.is_empty() {
+        example.insert("params".into(), Value::Object(path_params));
+    }
+    let query: Map<String, Value> = params
+        .iter()
+        .filter(|p| p.get("in") == Some(&json!("query")) && p.get("required") == Some(&json!(true)))
+        .filter_map(|p| Some((p.get("name")?.as_str()?.to_string(), parameter_value(doc, p))))
+        .collect();
+    if !query.is_empty() {
+        example.insert("query".into(), Value::Object(query));
+    }
+    let mut request = Map::new();
+    if let Some(body) = o.op.get("requestBody").map(|b| doc.deref(b))
+        && let Some((media, m)) = json_media(body.get("content"))
+        && let Some(s) = m.get("schema")
+    {
+        let schema = doc.json_schema(s);
+        let documented = m.get("example").cloned().into_iter().chain(
+            m.get("examples")
+                .and_then(Value::as_object)
+                .into_iter()
+                .flat_map(|x| x.values())
+                .filter_map(|x| doc.deref(x).get("value").cloned()),
+        );
+        let made = openapi::example(&schema, &schema, 0);
+        match valid_example(&schema, documented.chain([made.clone()])) {
+            Some(ex) => {
+                example.insert("body".into(), ex);
+                request.insert("schema".into(), schema);
+            }
+            None => {
+                todo(
+                    &format!("{at}.request"),
+                    "no request example satisfies the request schema: write one (the schema was left out)".into(),
+                );
+                example.insert("body".into(), made);
+            }
+        }
+        if !media.contains("json") {
+            request.insert("content_type".into(), json!(media));
+        }
+    }
+    if !example.is_empty() {
+        request.insert("example".into(), Value::Object(example));
+    }
+    if !request.is_empty() {
+        e.insert("request".into(), Value::Object(request));
+    }
+
+    // the lowest documented 2xx
+    let responses = o.op.get("responses").and_then(Value::as_object);
+    let success = responses.and_then(|rs| {
+        rs.iter().filter_map(|(code, r)| Some((code.parse::<u16>().ok().filter(|c| (200..300).contains(c))?, r))).min_by_key(|(c, _)| *c)
+    });
+    let mut response = Map::new();
+    match success {
+        None => {
+            todo(&format!("{at}.response"), "no 2xx response documented: set response.status and an example".into());
+            response.insert("example".into(), json!({}));
+        }
+        Some((status, r)) => {
+            let r = doc.deref(r);
+            if status != 200 {
+                response.insert("status".into(), json!(status));
+            }
+            match json_media(r.get("content")).filter(|(media, _)| media.contains("json")) {
+                Some((_, m)) if m.get("schema").is_some() => {
+                    let schema = doc.json_schema(m.get("schema").unwrap_or(&Value::Null));
+                    let documented = m.get("example").cloned().into_iter().chain(
+                        m.get("examples")
+                            .and_then(Value::as_object)
+                            .into_iter()
+                            .flat_map(|x| x.values())
+                            .filter_map(|x| doc.deref(x).get("value").cloned()),
+                    );
+                    let made = openapi::example(&schema, &schema, 0);
+                    match valid_example(&schema, documented.chain([made.clone()])) {
+                        Some(ex) => {
+                            response.insert("example".into(), ex);
+                            response.insert("schema".into(), schema);
+                        }
+                        None => {
+                            todo(
+                                &format!("{at}.response"),
+                                "no response example satisfies the response schema: write one and restore the schema".into(),
+                            );
+                            response.insert("example".into(), made);
+                        }
+                    }
+                }
+                _ => {
+                    response.insert("example".into(), json!({}));
+                    response.insert("strict_content_type".into(), json!(false));
+                }
+            }
+        }
+    }
+    e.insert("response".into(), Value::Object(response));
+    Value::Object(e)
+}

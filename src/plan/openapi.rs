@@ -1,0 +1,359 @@
+//! Reading a provider's API description: OpenAPI 3.0 / 3.1 as is, Swagger 2.0 brought to
+//! the same shape; `$ref`s resolved into self-contained JSON Schemas (shared parts under
+//! `$defs`, so cycles stay references instead of expanding forever); examples taken from
+//! the document or made from the schema.
+
+use std::collections::{BTreeMap, HashSet};
+
+use serde_json::{Map, Value, json};
+
+/// How deep example synthesis follows nested schemas before it stops.
+const EXAMPLE_DEPTH: usize = 8;
+
+/// An OpenAPI document in the 3.x shape, with what the planner asks of it.
+pub struct Document {
+    /// The whole document (Swagger 2.0 rewritten to 3.x names).
+    pub root: Value,
+}
+
+impl Document {
+    /// Read `root`: OpenAPI 3.x as is, Swagger 2.0 rewritten. `Err` names what is missing.
+    pub fn new(root: Value) -> Result<Document, String> {
+        if let Some(v) = root.get("openapi").and_then(Value::as_str) {
+            if !v.starts_with('3') {
+                return Err(format!("expected OpenAPI 3.0 or 3.1 (or Swagger 2.0), found openapi: {v:?}"));
+            }
+            return Ok(Document { root });
+        }
+        match root.get("swagger").and_then(Value::as_str) {
+            Some("2.0") => Ok(Document { root: from_swagger2(root) }),
+            Some(v) => Err(format!("expected Swagger 2.0, found swagger: {v:?}")),
+            None => Err("expected an `openapi: 3.x` or `swagger: \"2.0\"` document, found neither key at the top level".into()),
+        }
+    }
+
+    /// The value a local `$ref` (`#/components/schemas/X`) points at.
+    pub fn pointer(&self, reference: &str) -> Option<&Value> {
+        let p = reference.strip_prefix('#')?;
+        let decoded: String = p.split('/').map(|s| s.replace("~1", "/").replace("~0", "~")).collect::<Vec<_>>().join("/");
+        self.root.pointer(&decoded).or_else(|| self.root.pointer(p))
+    }
+
+    /// `v` with a `$ref` to a non-schema component (parameter, response, request body)
+    /// followed, up to a few hops.
+    pub fn deref<'a>(&'a self, mut v: &'a Value) -> &'a Value {
+        for _ in 0..8 {
+            match v.get("$ref").and_then(Value::as_str).and_then(|r| self.pointer(r)) {
+                Some(target) => v = target,
+                None => break,
+            }
+        }
+        v
+    }
+
+    /// A self-contained JSON Schema (draft 2020-12) for the OpenAPI schema `schema`:
+    /// references become `#/$defs/<name>` with their targets copied under `$defs`; the top
+    /// level is inlined, so its `required` and `properties` can be read directly.
+    pub fn json_schema(&self, schema: &Value) -> Value {
+        let mut defs = BTreeMap::new();
+        let top = self.deref(schema);
+        let mut out = self.convert(top, &mut defs, &mut HashSet::new());
+        if !defs.is_empty()
+            && let Some(m) = out.as_object_mut()
+        {
+            m.insert("$defs".into(), Value::Object(defs.into_iter().collect()));
+        }
+        out
+    }
+
+    fn convert(&self, v: &Value, defs: &mut BTreeMap<String, Value>, seen: &mut HashSet<String>) -> Value {
+        match v {
+            Value::Object(m) => {
+                if let Some(r) = m.get("$ref").and_then(Value::as_str) {
+                    let name = def_name(r);
+                    if seen.insert(r.to_string()) {
+                        let target = self.pointer(r).cloned().unwrap_or_else(|| json!({}));
+                        let converted = self.convert(&target, defs, seen);
+                        defs.insert(name.clone(), converted);
+                    }
+                    return json!({"$ref": format!("#/$defs/{name}")});
+                }
+                let mut out = Map::new();
+                for (k, val) in m {
+                    match k.as_str() {
+                        // OpenAPI-only keywords with no JSON Schema meaning, and prose that only
+                        // makes a spec long (the provider's docs keep it)
+                        "nullable" | "discriminator" | "xml" | "externalDocs" | "readOnly" | "writeOnly" | "deprecated" | "description" => {
+                        }
+                        "example" => {
+                            out.insert("examples".into(), json!([val]));
+                        }
+                        k if k.starts_with("x-") => {}
+                        "exclusiveMinimum" | "exclusiveMaximum" if val.is_boolean() => {
+                            // OpenAPI 3.0: a boolean beside minimum / maximum
+                            let bound = if k == "exclusiveMinimum" { "minimum" } else { "maximum" };
+                            if val == &Value::Bool(true)
+                                && let Some(b) = m.get(bound)
+                            {
+                                out.insert(k.into(), b.clone());
+                            }
+                        }
+                        "minimum" | "maximum" if m.get(&format!("exclusive{}", capitalise(k))) == Some(&Value::Bool(true)) => {}
+                        // bounds like 9.2e18 (a 64-bit limit written as a float) say nothing a
+                        // client can check, and do not survive YAML as numbers
+                        "minimum" | "maximum" | "exclusiveMinimum" | "exclusiveMaximum"
+                            if val.as_f64().is_some_and(|f| f.abs() > 1e15) && val.as_i64().is_none() => {}
+                        "properties" | "patternProperties" | "$defs" | "definitions" => {
+                            let inner: Map<String, Value> = val
+                                .as_object()
+                                .map(|props| props.iter().map(|(pk, pv)| (pk.clone(), self.convert(pv, defs, seen))).collect())
+                                .unwrap_or_default();
+                            out.insert(k.into(), Value::Object(inner));
+                        }
+                        "type" if val == "file" => {
+                            out.insert("type".into(), json!("string"));
+                        }
+                        _ => {
+                            out.insert(k.clone(), self.convert(val, defs, seen));
+                        }
+                    }
+                }
+                if m.get("nullable") == Some(&Value::Bool(true)) || m.get("x-nullable") == Some(&Value::Bool(true)) {
+                    match out.get("type").cloned() {
+                        Some(Value::String(t)) => {
+                            out.insert("type".into(), json!([t, "null"]));
+                        }
+                        Some(_) => {}
+                        None => {
+                            let inner = Value::Object(std::mem::take(&mut out));
+                            out.insert("anyOf".into(), json!([inner, {"type": "null"}]));
+                        }
+                    }
+                    if let Some(Value::Array(e)) = out.get_mut("enum")
+                        && !e.contains(&Value::Null)
+                    {
+                        e.push(Value::Null);
+                    }
+                }
+                Value::Object(out)
+            }
+            Value::Array(a) => Value::Array(a.iter().map(|x| self.convert(x, defs, seen)).collect()),
+            other => other.clone(),
+        }
+    }
+}
+
+fn capitalise(s: &str) -> String {
+    let mut c = s.chars();
+    c.next().map(|f| f.to_uppercase().collect::<String>() + c.as_str()).unwrap_or_default()
+}
+
+/// The `$defs` name for a reference: its last segment, made safe.
+fn def_name(reference: &str) -> String {
+    let last = reference.rsplit('/').next().unwrap_or(reference).replace("~1", "/").replace("~0", "~");
+    last.chars().map(|c| if c.is_ascii_alphanumeric() || c == '_' || c == '-' || c == '.' { c } else { '_' }).collect()
+}
+
+/// An example value for a converted JSON Schema: its own `examples`, `const`, `default` or
+/// first `enum` value, else one made from its type (required properties only).
+pub fn example(schema: &Value, root: &Value, depth: usize) -> Value {
+    if depth > EXAMPLE_DEPTH {
+        return Value::Null;
+    }
+    let Some(m) = schema.as_object() else { return Value::Null };
+    if let Some(r) = m.get("$ref").and_then(Value::as_str) {
+        let target = r.strip_prefix('#').and_then(|p| root.pointer(p)).cloned().unwrap_or(Value::Null);
+        return example(&target, root, depth + 1);
+    }
+    for k in ["const", "default"] {
+        if let Some(v) = m.get(k) {
+            return v.clone();
+        }
+    }
+    if let Some(v) = m.get("examples").and_then(Value::as_array).and_then(|a| a.first()) {
+        return v.clone();
+    }
+    if let Some(v) = m.get("enum").and_then(Value::as_array).and_then(|a| a.iter().find(|v| !v.is_null())) {
+        return v.clone();
+    }
+    for k in ["oneOf", "anyOf"] {
+        if let Some(first) = m.get(k).and_then(Value::as_array).and_then(|a| a.iter().find(|s| s.get("type") != Some(&json!("null")))) {
+            return example(first, root, depth + 1);
+        }
+    }
+    if let Some(all) = m.get("allOf").and_then(Value::as_array) {
+        let mut merged = Map::new();
+        for part in all {
+            match example(part, root, depth + 1) {
+                Value::Object(o) => merged.extend(o),
+                other if all.len() == 1 => return other,
+                _ => {}
+            }
+        }
+        return Value::Object(merged);
+    }
+    let ty = match m.get("type") {
+        Some(Value::String(t)) => t.clone(),
+        Some(Value::Array(ts)) => ts.iter().filter_map(Value::as_str).find(|t| *t != "null").unwrap_or("null").to_string(),
+        _ if m.contains_key("properties") => "object".into(),
+        _ if m.contains_key("items") => "array".into(),
+        _ => return json!({}),
+    };
+    match ty.as_str() {
+        "object" => {
+            let props = m.get("properties").and_then(Value::as_object);
+            let required: Vec<&str> =
+                m.get("required").and_then(Value::as_array).map(|a| a.iter().filter_map(Value::as_str).collect()).unwrap_or_default();
+            let mut out = Map::new();
+            if let Some(props) = props {
+                for (k, s) in props {
+                    if required.contains(&k.as_str()) || (required.is_empty() && out.len() < 3) {
+                        out.insert(k.clone(), example(s, root, depth + 1));
+                    }
+                }
+            }
+            Value::Object(out)
+        }
+        "array" => {
+            let min = m.get("minItems").and_then(Value::as_u64).unwrap_or(1).max(1) as usize;
+            let item = m.get("items").map(|s| example(s, root, depth + 1)).unwrap_or(Value::Null);
+            Value::Array(vec![item; min.min(3)])
+        }
+        "integer" => json!(m.get("minimum").and_then(Value::as_i64).map(|v| v.max(1)).unwrap_or(1)),
+        "number" => json!(m.get("minimum").and_then(Value::as_f64).map(|v| v.max(1.5)).unwrap_or(1.5)),
+        "boolean" => json!(true),
+        "null" => Value::Null,
+        _ => {
+            let text = match m.get("format").and_then(Value::as_str) {
+                Some("date-time") => "2026-01-01T00:00:00Z".to_string(),
+                Some("date") => "2026-01-01".into(),
+                Some("email") => "user@example.com".into(),
+                Some("uri" | "url") => "https://example.com/".into(),
+                Some("uuid") => "00000000-0000-4000-8000-000000000000".into(),
+                Some("ipv4") => "192.0.2.1".into(),
+                _ => "string".into(),
+            };
+            let min = m.get("minLength").and_then(Value::as_u64).unwrap_or(0) as usize;
+            json!(if text.chars().count() < min { text.repeat(min / text.len() + 1) } else { text })
+        }
+    }
+}
+
+/// Swagger 2.0 brought to the OpenAPI 3 names the planner reads: servers, components
+/// (schemas, security schemes), request bodies and response content.
+fn from_swagger2(mut doc: Value) -> Value {
+    let scheme = doc.get("schemes").and_then(|s| s.get(0)).and_then(Value::as_str).unwrap_or("https").to_string();
+    let host = doc.get("host").and_then(Value::as_str).map(str::to_string);
+    let base = doc.get("basePath").and_then(Value::as_str).unwrap_or("").to_string();
+    let mut out = Map::new();
+    out.insert("openapi".into(), json!("3.0.0"));
+    for k in ["info", "tags", "security", "x-speakeasy-retries"] {
+        if let Some(v) = doc.get(k) {
+            out.insert(k.into(), v.clone());
+        }
+    }
+    if let Some(h) = host {
+        out.insert("servers".into(), json!([{"url": format!("{scheme}://{h}{base}")}]));
+    }
+    let mut components = Map::new();
+    if let Some(d) = doc.get_mut("definitions").map(Value::take) {
+        components.insert("schemas".into(), d);
+    }
+    if let Some(Value::Object(defs)) = doc.get("securityDefinitions") {
+        let converted: Map<String, Value> = defs
+            .iter()
+            .map(|(name, d)| {
+                let v = match d.get("type").and_then(Value::as_str) {
+                    Some("basic") => json!({"type": "http", "scheme": "basic"}),
+                    Some("oauth2") => json!({"type": "oauth2", "flows": {"clientCredentials": {
+                        "tokenUrl": d.get("tokenUrl").cloned().unwrap_or(Value::Null), "scopes": d.get("scopes").cloned().unwrap_or(json!({}))}}}),
+                    _ => d.clone(),
+                };
+                (name.clone(), v)
+            })
+            .collect();
+        components.insert("securitySchemes".into(), Value::Object(converted));
+    }
+    out.insert("components".into(), Value::Object(components));
+    let consumes = doc.get("consumes").and_then(|c| c.get(0)).and_then(Value::as_str).unwrap_or("application/json").to_string();
+    let mut paths = Map::new();
+    if let Some(Value::Object(ps)) = doc.get("paths") {
+        for (p, item) in ps {
+            let mut new_item = Map::new();
+            let shared: Vec<Value> = item.get("parameters").and_then(Value::as_array).cloned().unwrap_or_default();
+            for (method, op) in item.as_object().into_iter().flatten() {
+                let Some(op_map) = op.as_object() else { continue };
+                if method == "parameters" {
+                    continue;
+                }
+                let mut new_op = op_map.clone();
+                let mut params = Vec::new();
+                for prm in shared.iter().chain(op_map.get("parameters").and_then(Value::as_array).into_iter().flatten()) {
+                    match prm.get("in").and_then(Value::as_str) {
+                        Some("body") => {
+                            let schema = prm.get("schema").cloned().unwrap_or(json!({}));
+                            new_op.insert(
+                                "requestBody".into(),
+                                json!({"required": prm.get("required"), "content": {consumes.clone(): {"schema": schema}}}),
+                            );
+                        }
+                        _ => {
+                            let mut q = prm.clone();
+                            if let Some(qm) = q.as_object_mut() {
+                                let mut schema = Map::new();
+                                for k in ["type", "format", "enum", "default", "minimum", "maximum", "items"] {
+                                    if let Some(v) = qm.remove(k) {
+                                        schema.insert(k.into(), v);
+                                    }
+                                }
+                                if !schema.is_empty() {
+                                    qm.insert("schema".into(), Value::Object(schema));
+                                }
+                            }
+                            params.push(q);
+                        }
+                    }
+                }
+                new_op.insert("parameters".into(), Value::Array(params));
+                if let Some(Value::Object(rs)) = op_map.get("responses") {
+                    let converted: Map<String, Value> = rs
+                        .iter()
+                        .map(|(code, r)| {
+                            let mut nr = r.as_object().cloned().unwrap_or_default();
+                            if let Some(schema) = nr.remove("schema") {
+                                let mut media = json!({"schema": schema});
+                                if let Some(ex) = nr.get("examples").and_then(|e| e.get("application/json")) {
+                                    media["example"] = ex.clone();
+                                }
+                                nr.insert("content".into(), json!({"application/json": media}));
+                            }
+                            (code.clone(), Value::Object(nr))
+                        })
+                        .collect();
+                    new_op.insert("responses".into(), Value::Object(converted));
+                }
+                new_item.insert(method.clone(), Value::Object(new_op));
+            }
+            paths.insert(p.clone(), Value::Object(new_item));
+        }
+    }
+    out.insert("paths".into(), Value::Object(paths));
+    let mut v = Value::Object(out);
+    rewrite_refs(&mut v);
+    v
+}
+
+fn rewrite_refs(v: &mut Value) {
+    match v {
+        Value::Object(m) => {
+            if let Some(Value::String(r)) = m.get_mut("$ref")
+                && let Some(rest) = r.strip_prefix("#/definitions/")
+            {
+                *r = format!("#/components/schemas/{rest}");
+            }
+            m.values_mut().for_each(rewrite_refs);
+        }
+        Value::Array(a) => a.iter_mut().for_each(rewrite_refs),
+        _ => {}
+    }
+}
