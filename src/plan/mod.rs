@@ -449,6 +449,24 @@ fn valid_example(schema: &Value, candidates: impl IntoIterator<Item = Value>) ->
     candidates.into_iter().find(|c| v.is_valid(c))
 }
 
+/// The JSON Schema of a media type entry `m` (schema `s`) and an example it accepts: the
+/// document's own, else one made from the schema. `Err` carries the made one when none fits.
+fn schema_and_example(doc: &Document, m: &Value, s: &Value) -> Result<(Value, Value), Value> {
+    let schema = doc.json_schema(s);
+    let named = m
+        .get("examples")
+        .and_then(Value::as_object)
+        .into_iter()
+        .flat_map(|x| x.values())
+        .filter_map(|x| doc.deref(x).get("value").cloned());
+    let documented = m.get("example").cloned().into_iter().chain(named);
+    let made = openapi::example(&schema, &schema, 0);
+    match valid_example(&schema, documented.chain([made.clone()])) {
+        Some(ex) => Ok((schema, ex)),
+        None => Err(made),
+    }
+}
+
 /// The media type entry of `content` the harness reads (JSON first).
 fn json_media(content: Option<&Value>) -> Option<(String, &Value)> {
     let m = content?.as_object()?;
@@ -536,21 +554,12 @@ fn endpoint(doc: &Document, o: &Operation, i: usize, global_security: bool, todo
         && let Some((media, m)) = json_media(body.get("content"))
         && let Some(s) = m.get("schema")
     {
-        let schema = doc.json_schema(s);
-        let documented = m.get("example").cloned().into_iter().chain(
-            m.get("examples")
-                .and_then(Value::as_object)
-                .into_iter()
-                .flat_map(|x| x.values())
-                .filter_map(|x| doc.deref(x).get("value").cloned()),
-        );
-        let made = openapi::example(&schema, &schema, 0);
-        match valid_example(&schema, documented.chain([made.clone()])) {
-            Some(ex) => {
+        match schema_and_example(doc, m, s) {
+            Ok((schema, ex)) => {
                 example.insert("body".into(), ex);
                 request.insert("schema".into(), schema);
             }
-            None => {
+            Err(made) => {
                 todo(
                     &format!("{at}.request"),
                     "no request example satisfies the request schema: write one (the schema was left out)".into(),
@@ -586,30 +595,19 @@ fn endpoint(doc: &Document, o: &Operation, i: usize, global_security: bool, todo
                 response.insert("status".into(), json!(status));
             }
             match json_media(r.get("content")).filter(|(media, _)| media.contains("json")) {
-                Some((_, m)) if m.get("schema").is_some() => {
-                    let schema = doc.json_schema(m.get("schema").unwrap_or(&Value::Null));
-                    let documented = m.get("example").cloned().into_iter().chain(
-                        m.get("examples")
-                            .and_then(Value::as_object)
-                            .into_iter()
-                            .flat_map(|x| x.values())
-                            .filter_map(|x| doc.deref(x).get("value").cloned()),
-                    );
-                    let made = openapi::example(&schema, &schema, 0);
-                    match valid_example(&schema, documented.chain([made.clone()])) {
-                        Some(ex) => {
-                            response.insert("example".into(), ex);
-                            response.insert("schema".into(), schema);
-                        }
-                        None => {
-                            todo(
-                                &format!("{at}.response"),
-                                "no response example satisfies the response schema: write one and restore the schema".into(),
-                            );
-                            response.insert("example".into(), made);
-                        }
+                Some((_, m)) if m.get("schema").is_some() => match schema_and_example(doc, m, m.get("schema").unwrap_or(&Value::Null)) {
+                    Ok((schema, ex)) => {
+                        response.insert("example".into(), ex);
+                        response.insert("schema".into(), schema);
                     }
-                }
+                    Err(made) => {
+                        todo(
+                            &format!("{at}.response"),
+                            "no response example satisfies the response schema: write one and restore the schema".into(),
+                        );
+                        response.insert("example".into(), made);
+                    }
+                },
                 _ => {
                     response.insert("example".into(), json!({}));
                     response.insert("strict_content_type".into(), json!(false));
