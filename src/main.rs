@@ -150,11 +150,23 @@ fn plan_command(service: &str, openapi: &Path, select: plan::Select, dir: &Path,
     };
     if to_stdout {
         say!("{}", planned.yaml);
+        for t in &planned.todos {
+            eprintln!("TODO {t}");
+        }
         return ExitCode::SUCCESS;
     }
     let path = dir.join(service).join("spec.yaml");
     if path.exists() && !force {
         return fail(format!("{}: expected no spec yet, found one (--force replaces it)", path.display()));
+    }
+    if force {
+        // schema files an earlier plan wrote would otherwise linger beside the new spec
+        let schemas = dir.join(service).join("schemas");
+        for f in std::fs::read_dir(&schemas).into_iter().flatten().filter_map(Result::ok) {
+            if f.file_name().to_string_lossy().contains(".response.schema.") {
+                let _ = std::fs::remove_file(f.path());
+            }
+        }
     }
     for (name, text) in std::iter::once(("spec.yaml".to_string(), planned.yaml.clone())).chain(planned.files.iter().cloned()) {
         let file = dir.join(service).join(name);
@@ -595,7 +607,7 @@ fn main() -> ExitCode {
         Command::Webhook { command } => webhook_command(command),
         Command::Render { dir } => render(&dir),
         Command::Plan { service, openapi, endpoints, tag, limit, dir, force, stdout } => {
-            plan_command(&service, &openapi, plan::Select { endpoints, tags: tag, limit }, &dir, force, stdout)
+            plan_command(&service, &openapi, plan::Select { endpoints, tags: tag, limit, inline_schemas: stdout }, &dir, force, stdout)
         }
         Command::Schema => {
             say!("{}", serde_json::to_string_pretty(&spec::json_schema()).unwrap_or_default());

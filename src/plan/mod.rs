@@ -67,7 +67,12 @@ pub struct Select {
     pub tags: Vec<String>,
     /// At most this many of the kept operations, in document order (`None`: all).
     pub limit: Option<usize>,
+    /// Keep every schema inside spec.yaml (no files beside it), e.g. for `--stdout`.
+    pub inline_schemas: bool,
 }
+
+/// Where `endpoint` parks a documented schema no example fits, for `from_openapi` to file.
+const UNVERIFIED: &str = "x_unverified_schema";
 
 /// A spec made from a document.
 #[derive(Debug, Clone)]
@@ -125,7 +130,7 @@ pub fn snake(text: &str) -> String {
 const METHODS: [&str; 5] = ["get", "post", "put", "patch", "delete"];
 
 /// Headers that make a POST safe to retry.
-const IDEMPOTENCY_HEADERS: [&str; 4] = ["idempotency-key", "x-idempotency-key", "idempotency-token", "x-request-id"];
+const IDEMPOTENCY_HEADERS: [&str; 3] = ["idempotency-key", "x-idempotency-key", "idempotency-token"];
 
 /// An operation in the document.
 struct Operation<'a> {
@@ -143,6 +148,9 @@ fn operations(doc: &Document) -> Vec<Operation<'_>> {
         for method in METHODS {
             if let Some(op) = item.get(method).filter(|o| o.is_object()) {
                 let id = op.get("operationId").and_then(Value::as_str).map(snake).unwrap_or_else(|| snake(&format!("{method} {path}")));
+                // AWS-style `/#Action=SendMessage`: the fragment is never sent; the action is a query parameter
+                let path = path.split('#').next().unwrap_or(path);
+                let path = if path.is_empty() { "/" } else { path };
                 out.push(Operation { method, path, op, item, id });
             }
         }
@@ -169,13 +177,18 @@ pub fn from_openapi(root: Value, service: &str, select: &Select) -> Result<Plann
         let by_tag = o.op.get("tags").and_then(Value::as_array).is_some_and(|ts| ts.iter().any(|t| select.tags.iter().any(|w| t == w)));
         (select.endpoints.is_empty() && select.tags.is_empty()) || by_id || by_tag
     };
-    for wanted in &select.endpoints {
-        if !all.iter().any(|o| o.id == *wanted || o.op.get("operationId").and_then(Value::as_str) == Some(wanted.as_str())) {
-            let near: Vec<&str> =
-                all.iter().map(|o| o.id.as_str()).filter(|id| id.contains(wanted.as_str()) || wanted.contains(*id)).take(5).collect();
-            let hint = if near.is_empty() { String::new() } else { format!(" (did you mean {}?)", near.join(", ")) };
-            return Err(PlanError::NotFound { what: format!("endpoint {wanted:?}"), hint });
-        }
+    let known = |w: &String| all.iter().any(|o| o.id == *w || o.op.get("operationId").and_then(Value::as_str) == Some(w.as_str()));
+    let missing: Vec<&String> = select.endpoints.iter().filter(|w| !known(w)).collect();
+    if !missing.is_empty() {
+        let near: Vec<&str> = all
+            .iter()
+            .map(|o| o.id.as_str())
+            .filter(|id| missing.iter().any(|w| id.contains(w.as_str()) || w.contains(*id) || id.starts_with(&w[..w.len().min(4)])))
+            .take(5)
+            .collect();
+        let hint = if near.is_empty() { String::new() } else { format!(" (near: {})", near.join(", ")) };
+        let names: Vec<String> = missing.iter().map(|w| format!("{w:?}")).collect();
+        return Err(PlanError::NotFound { what: format!("endpoint {}", names.join(", ")), hint });
     }
     let chosen: Vec<&Operation> = all.iter().filter(|o| keep(o)).take(select.limit.unwrap_or(usize::MAX)).collect();
     if chosen.is_empty() {
@@ -210,7 +223,7 @@ pub fn from_openapi(root: Value, service: &str, select: &Select) -> Result<Plann
             Some(url)
         })
         .collect();
-    let base_url = match servers.iter().find(|u| u.starts_with("http")) {
+    let base_url = match servers.iter().find(|u| u.starts_with("https://")).or_else(|| servers.iter().find(|u| u.starts_with("http"))) {
         Some(u) => u.trim_end_matches('/').to_string(),
         None => {
             todo("overview.base_url", format!("the document names no absolute server URL (found {servers:?}): set the real base URL"));
@@ -221,7 +234,7 @@ pub fn from_openapi(root: Value, service: &str, select: &Select) -> Result<Plann
         u.starts_with("http") && ["sandbox", "test", "staging", "dev."].iter().any(|w| u.contains(w)) && u.trim_end_matches('/') != base_url
     });
 
-    let (auth, secrets) = auth_of(&doc, service, &mut todo);
+    let (auth, secrets) = auth_of(&doc, service, &chosen, &mut todo);
     let mut overview = Map::new();
     overview.insert("direction".into(), json!("outbound"));
     overview.insert("auth".into(), auth.clone());
@@ -252,8 +265,17 @@ pub fn from_openapi(root: Value, service: &str, select: &Select) -> Result<Plann
     let mut files = Vec::new();
     for (i, o) in chosen.iter().enumerate() {
         let mut e = endpoint(&doc, o, i, global_security, &mut todo);
+        // a schema no example fits goes to a file of its own, referenced only by the TODO
+        if let Some(r) = e.get_mut("response").and_then(Value::as_object_mut)
+            && let Some(kept) = r.remove(UNVERIFIED)
+            && !select.inline_schemas
+        {
+            let name = kept["file"].as_str().unwrap_or_default().to_string();
+            files.push((name, serde_json::to_string_pretty(&kept["schema"]).unwrap_or_default() + "\n"));
+        }
         // a large response schema is kept readable in its own file
         if let Some(r) = e.get_mut("response").and_then(Value::as_object_mut)
+            && !select.inline_schemas
             && let Some(schema) = r.get("schema")
             && schema.to_string().len() > INLINE_SCHEMA_LIMIT
             && let Some(schema) = r.remove("schema")
@@ -310,6 +332,21 @@ pub fn from_openapi(root: Value, service: &str, select: &Select) -> Result<Plann
     Ok(Planned { yaml, todos: todos.into_iter().map(|(p, t)| format!("{p}: {t}")).collect(), selected: chosen.len(), available, files })
 }
 
+/// A purpose line: tags stripped, common entities decoded, cut at a word within 120 characters.
+fn purpose_of(text: &str) -> String {
+    let text =
+        strip_tags(text).replace("&lt;", "<").replace("&gt;", ">").replace("&quot;", "\"").replace("&#39;", "'").replace("&amp;", "&");
+    let text = text.trim();
+    if text.chars().count() <= 120 {
+        return text.to_string();
+    }
+    let cut: String = text.chars().take(120).collect();
+    match cut.rfind(' ') {
+        Some(i) if i > 60 => format!("{}…", &cut[..i]),
+        _ => format!("{cut}…"),
+    }
+}
+
 /// `text` without HTML tags (`<p>Creates a customer.</p>` → `Creates a customer.`).
 fn strip_tags(text: &str) -> String {
     let mut out = String::new();
@@ -326,15 +363,20 @@ fn strip_tags(text: &str) -> String {
 }
 
 /// The spec's auth and secrets from the document's security schemes.
-fn auth_of(doc: &Document, service: &str, todo: &mut impl FnMut(&str, String)) -> (Value, Value) {
+fn auth_of(doc: &Document, service: &str, chosen: &[&Operation], todo: &mut impl FnMut(&str, String)) -> (Value, Value) {
     let env = service.to_ascii_uppercase();
     let schemes = doc.root.pointer("/components/securitySchemes").and_then(Value::as_object);
     // of the document's alternatives, the one the harness drives best: OAuth 2.0, then a
     // bearer token, an API key header, Basic auth
     let rank = |name: &String| {
         let s = schemes.and_then(|m| m.get(name)).map(|s| doc.deref(s));
+        let has_token_url = s
+            .and_then(|s| s.get("flows"))
+            .and_then(Value::as_object)
+            .is_some_and(|f| f.values().any(|flow| flow.get("tokenUrl").is_some()));
         match s.map(|s| (s.get("type").and_then(Value::as_str), s.get("scheme").and_then(Value::as_str).map(str::to_ascii_lowercase))) {
-            Some((Some("oauth2"), _)) => 0,
+            Some((Some("oauth2"), _)) if has_token_url => 0,
+            Some((Some("oauth2"), _)) => 1,
             Some((Some("http"), Some(b))) if b == "bearer" => 1,
             Some((Some("apiKey"), _)) => 2,
             Some((Some("http"), _)) => 3,
@@ -349,8 +391,11 @@ fn auth_of(doc: &Document, service: &str, todo: &mut impl FnMut(&str, String)) -
         .flatten()
         .filter_map(|req| req.as_object().and_then(|m| m.keys().next().cloned()))
         .collect();
-    let candidates: Vec<String> =
-        if required.is_empty() { schemes.map(|s| s.keys().cloned().collect()).unwrap_or_default() } else { required };
+    let mut candidates: Vec<String> = schemes.map(|s| s.keys().cloned().collect()).unwrap_or_default();
+    if !required.is_empty() {
+        // the global requirement's alternatives, and any an operation names
+        candidates.retain(|c| required.contains(c) || chosen.iter().any(|o| requirement_names(o.op).contains(c)));
+    }
     let wanted: Option<String> = candidates.into_iter().min_by_key(rank);
     let scheme = wanted.as_ref().and_then(|w| schemes.and_then(|s| s.get(w))).map(|s| doc.deref(s));
     let key_secret = |name: &str| json!([{"name": name, "storage": "TODO: vault / KV / CI secret", "rotation": "TODO", "env": format!("{env}_API_KEY")}]);
@@ -360,8 +405,15 @@ fn auth_of(doc: &Document, service: &str, todo: &mut impl FnMut(&str, String)) -
             (json!({"kind": "none"}), json!([]))
         }
         Some(s) => match (s.get("type").and_then(Value::as_str), s.get("scheme").and_then(Value::as_str)) {
+            (Some("apiKey"), _) if s.get("x-amazon-apigateway-authtype").is_some() => {
+                todo("overview.auth", "AWS Signature Version 4: every request is signed, not a static key; the harness does not drive SigV4, set overview.auth by hand".into());
+                (json!({"kind": "api_key"}), key_secret("AWS access key"))
+            }
             (Some("apiKey"), _) if s.get("in") == Some(&json!("header")) => {
                 let header = s.get("name").and_then(Value::as_str).unwrap_or("Authorization");
+                if header.eq_ignore_ascii_case("authorization") {
+                    todo("overview.auth", "an API key in the Authorization header: check whether it needs a prefix (e.g. \"Bearer \") and set overview.auth.prefix".into());
+                }
                 (json!({"kind": "api_key", "header": header}), key_secret("API key"))
             }
             (Some("apiKey"), _) => {
@@ -384,21 +436,42 @@ fn auth_of(doc: &Document, service: &str, todo: &mut impl FnMut(&str, String)) -
             (Some("oauth2"), _) => {
                 let flows = s.get("flows").and_then(Value::as_object);
                 let flow = flows.and_then(|f| ["clientCredentials", "authorizationCode", "password"].iter().find_map(|k| f.get(*k)));
-                let token_url = flow.and_then(|f| f.get("tokenUrl")).and_then(Value::as_str).filter(|u| u.starts_with("http"));
-                let scopes: Vec<String> = flow
-                    .and_then(|f| f.get("scopes"))
-                    .and_then(Value::as_object)
-                    .map(|m| m.keys().take(5).cloned().collect())
-                    .unwrap_or_default();
+                let base = doc.root.pointer("/servers/0/url").and_then(Value::as_str).unwrap_or("");
+                let token_url = flow
+                    .and_then(|f| f.get("tokenUrl"))
+                    .and_then(Value::as_str)
+                    .map(|u| absolute(base, u))
+                    .filter(|u| u.starts_with("http"));
+                // the scopes the chosen operations (or the document, globally) ask of this scheme
+                let name = wanted.clone().unwrap_or_default();
+                let mut scopes: Vec<String> = Vec::new();
+                for req in
+                    chosen.iter().filter_map(|o| o.op.get("security")).chain(doc.root.get("security")).filter_map(Value::as_array).flatten()
+                {
+                    for sc in
+                        req.get(&name).and_then(Value::as_array).into_iter().flatten().filter_map(Value::as_str).filter(|s| *s != "none")
+                    {
+                        if !scopes.iter().any(|x| x == sc) {
+                            scopes.push(sc.to_string());
+                        }
+                    }
+                }
+                if scopes.is_empty() {
+                    todo("overview.auth", "the document names no scopes for the chosen operations: set overview.auth.scopes".into());
+                }
+                let refreshable = flows.is_some_and(|f| f.contains_key("authorizationCode") || f.contains_key("password"));
                 if token_url.is_none() {
                     todo("overview.auth", "OAuth 2.0 without an absolute token URL: set overview.auth.token_url".into());
                 }
-                let auth = json!({"kind": "oauth2", "token_url": token_url.unwrap_or("https://auth.example.invalid/oauth/token"), "scopes": scopes});
-                let secrets = json!([
-                    {"name": "Client ID", "storage": "TODO: vault / KV / CI secret", "rotation": "Static", "env": format!("{env}_CLIENT_ID")},
-                    {"name": "Client Secret", "storage": "TODO: vault / KV / CI secret", "rotation": "TODO", "env": format!("{env}_CLIENT_SECRET")},
-                    {"name": "Refresh Token", "storage": "TODO: KV", "rotation": "TODO: rotated on refresh?"},
-                ]);
+                let auth = json!({"kind": "oauth2", "token_url": token_url.unwrap_or_else(|| "https://auth.example.invalid/oauth/token".into()), "scopes": scopes});
+                let mut secrets = vec![
+                    json!({"name": "Client ID", "storage": "TODO: vault / KV / CI secret", "rotation": "Static", "env": format!("{env}_CLIENT_ID")}),
+                    json!({"name": "Client Secret", "storage": "TODO: vault / KV / CI secret", "rotation": "TODO", "env": format!("{env}_CLIENT_SECRET")}),
+                ];
+                if refreshable {
+                    secrets.push(json!({"name": "Refresh Token", "storage": "TODO: KV", "rotation": "TODO: rotated on refresh?"}));
+                }
+                let secrets = Value::Array(secrets);
                 (auth, secrets)
             }
             (t, _) => {
@@ -412,6 +485,28 @@ fn auth_of(doc: &Document, service: &str, todo: &mut impl FnMut(&str, String)) -
                 (json!({"kind": "none"}), json!([]))
             }
         },
+    }
+}
+
+/// The scheme names an operation's security requirements mention.
+fn requirement_names(op: &Value) -> Vec<String> {
+    op.get("security")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_object)
+        .flat_map(|m| m.keys().cloned())
+        .collect()
+}
+
+/// `url` made absolute against the server URL `base` (`/oauth/token` on `https://x.com/v1`).
+fn absolute(base: &str, url: &str) -> String {
+    if url.starts_with("http") {
+        return url.to_string();
+    }
+    match reqwest::Url::parse(base).and_then(|b| b.join(url)) {
+        Ok(u) => u.to_string(),
+        Err(_) => url.to_string(),
     }
 }
 
@@ -483,7 +578,7 @@ fn endpoint(doc: &Document, o: &Operation, i: usize, global_security: bool, todo
         o.op.get("summary")
             .or_else(|| o.op.get("description"))
             .and_then(Value::as_str)
-            .map(|s| strip_tags(s.lines().find(|l| !l.trim().is_empty()).unwrap_or("")).trim().chars().take(120).collect::<String>())
+            .map(|s| purpose_of(s.lines().find(|l| !l.trim().is_empty()).unwrap_or("")))
             .filter(|s| !s.is_empty());
     match purpose {
         Some(p) => e.insert("purpose".into(), json!(p)),
@@ -498,7 +593,8 @@ fn endpoint(doc: &Document, o: &Operation, i: usize, global_security: bool, todo
             global_security || doc.root.pointer("/components/securitySchemes").is_some_and(|s| s.as_object().is_some_and(|m| !m.is_empty()))
         }
     };
-    if !auth {
+    // with no security scheme in the document, whether an endpoint needs auth is unknown, not "no"
+    if !auth && doc.root.pointer("/components/securitySchemes").is_some_and(|s| s.as_object().is_some_and(|m| !m.is_empty())) {
         e.insert("auth".into(), json!(false));
     }
 
@@ -551,6 +647,8 @@ fn endpoint(doc: &Document, o: &Operation, i: usize, global_security: bool, todo
     }
     let mut request = Map::new();
     if let Some(body) = o.op.get("requestBody").map(|b| doc.deref(b))
+        // an optional body on a GET or DELETE (Stripe documents an empty one) is not sent
+        && (!matches!(o.method, "get" | "delete") || body.get("required") == Some(&json!(true)))
         && let Some((media, m)) = json_media(body.get("content"))
         && let Some(s) = m.get("schema")
     {
@@ -580,8 +678,14 @@ fn endpoint(doc: &Document, o: &Operation, i: usize, global_security: bool, todo
 
     // the lowest documented 2xx
     let responses = o.op.get("responses").and_then(Value::as_object);
+    // the lowest documented 2xx; a range (`2XX`) counts as 200
     let success = responses.and_then(|rs| {
-        rs.iter().filter_map(|(code, r)| Some((code.parse::<u16>().ok().filter(|c| (200..300).contains(c))?, r))).min_by_key(|(c, _)| *c)
+        rs.iter()
+            .filter_map(|(code, r)| {
+                let c = if code.eq_ignore_ascii_case("2xx") { 200 } else { code.parse::<u16>().ok()? };
+                (200..300).contains(&c).then_some((c, r))
+            })
+            .min_by_key(|(c, _)| *c)
     });
     let mut response = Map::new();
     match success {
@@ -601,11 +705,17 @@ fn endpoint(doc: &Document, o: &Operation, i: usize, global_security: bool, todo
                         response.insert("schema".into(), schema);
                     }
                     Err(made) => {
+                        // the document's schema is kept for the person who writes the example
+                        let schema = doc.json_schema(m.get("schema").unwrap_or(&Value::Null));
+                        let file = format!("schemas/{}.response.schema.unverified.json", o.id);
                         todo(
                             &format!("{at}.response"),
-                            "no response example satisfies the response schema: write one and restore the schema".into(),
+                            format!(
+                                "no example satisfies the documented response schema (kept in {file}): write an example it accepts, then set schema_file to it"
+                            ),
                         );
                         response.insert("example".into(), made);
+                        response.insert(UNVERIFIED.into(), json!({"file": file, "schema": schema}));
                     }
                 },
                 _ => {

@@ -19,14 +19,16 @@ pub struct Document {
 impl Document {
     /// Read `root`: OpenAPI 3.x as is, Swagger 2.0 rewritten. `Err` names what is missing.
     pub fn new(root: Value) -> Result<Document, String> {
-        if let Some(v) = root.get("openapi").and_then(Value::as_str) {
+        // YAML writes `openapi: 3.1` and `swagger: 2.0` unquoted: numbers, not strings
+        let version = |k: &str| root.get(k).map(|v| v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string()));
+        if let Some(v) = version("openapi") {
             if !v.starts_with('3') {
                 return Err(format!("expected OpenAPI 3.0 or 3.1 (or Swagger 2.0), found openapi: {v:?}"));
             }
             return Ok(Document { root });
         }
-        match root.get("swagger").and_then(Value::as_str) {
-            Some("2.0") => Ok(Document { root: from_swagger2(root) }),
+        match version("swagger").as_deref() {
+            Some("2.0" | "2") => Ok(Document { root: from_swagger2(root) }),
             Some(v) => Err(format!("expected Swagger 2.0, found swagger: {v:?}")),
             None => Err("expected an `openapi: 3.x` or `swagger: \"2.0\"` document, found neither key at the top level".into()),
         }
@@ -186,8 +188,9 @@ pub fn example(schema: &Value, root: &Value, depth: usize) -> Value {
         for part in all {
             match example(part, root, depth + 1) {
                 Value::Object(o) => merged.extend(o),
-                other if all.len() == 1 => return other,
-                _ => {}
+                Value::Null => {}
+                // a scalar part (a `$ref` to a string type beside a description-only part)
+                other => return other,
             }
         }
         return Value::Object(merged);
@@ -215,14 +218,25 @@ pub fn example(schema: &Value, root: &Value, depth: usize) -> Value {
             Value::Object(out)
         }
         "array" => {
-            let min = m.get("minItems").and_then(Value::as_u64).unwrap_or(1).max(1) as usize;
+            let min_items = m.get("minItems").and_then(Value::as_u64).unwrap_or(0) as usize;
             let item = m.get("items").map(|s| example(s, root, depth + 1)).unwrap_or(Value::Null);
-            Value::Array(vec![item; min.min(3)])
+            // an item the synthesis could not make (too deep) is left out when the array may be empty
+            let n = if item.is_null() && min_items == 0 { 0 } else { min_items.clamp(1, 3) };
+            Value::Array(vec![item; n])
         }
         "integer" => json!(m.get("minimum").and_then(Value::as_i64).map(|v| v.max(1)).unwrap_or(1)),
         "number" => json!(m.get("minimum").and_then(Value::as_f64).map(|v| v.max(1.5)).unwrap_or(1.5)),
         "boolean" => json!(true),
         "null" => Value::Null,
+        _ if m.get("pattern").is_some() => {
+            let made = m.get("pattern").and_then(Value::as_str).and_then(from_pattern);
+            let nullable = matches!(m.get("type"), Some(Value::Array(ts)) if ts.contains(&json!("null")));
+            match made {
+                Some(text) => json!(text),
+                None if nullable => Value::Null,
+                None => json!("string"),
+            }
+        }
         _ => {
             let text = match m.get("format").and_then(Value::as_str) {
                 Some("date-time") => "2026-01-01T00:00:00Z".to_string(),
@@ -239,10 +253,109 @@ pub fn example(schema: &Value, root: &Value, depth: usize) -> Value {
     }
 }
 
+/// A string matching the regular expression `pattern`, for the common constructs (literals,
+/// classes, `\\d \\w .`, groups with alternatives, `* + ? {n,m}`); `None` when it uses
+/// something else (the caller falls back).
+pub fn from_pattern(pattern: &str) -> Option<String> {
+    let chars: Vec<char> = pattern.strip_prefix('^').unwrap_or(pattern).chars().collect();
+    let chars = if chars.last() == Some(&'$') && chars.len() > 1 && chars[chars.len() - 2] != '\\' {
+        &chars[..chars.len() - 1]
+    } else {
+        &chars[..]
+    };
+    let mut out = String::new();
+    let mut i = 0;
+    while i < chars.len() {
+        let atom = match chars[i] {
+            '\\' => {
+                let c = *chars.get(i + 1)?;
+                i += 2;
+                match c {
+                    'd' => "0".to_string(),
+                    'w' => "a".into(),
+                    's' => " ".into(),
+                    'D' | 'W' | 'S' | 'b' | 'B' => return None,
+                    c => c.to_string(),
+                }
+            }
+            '[' => {
+                let close = (i + 1..chars.len()).find(|&j| chars[j] == ']' && chars[j - 1] != '\\')?;
+                let class = &chars[i + 1..close];
+                i = close + 1;
+                match class.first()? {
+                    '^' => return None,
+                    '\\' => match class.get(1)? {
+                        'd' => "0".to_string(),
+                        'w' => "a".into(),
+                        c => c.to_string(),
+                    },
+                    c => c.to_string(),
+                }
+            }
+            '(' => {
+                let mut depth = 0;
+                let close = (i..chars.len()).find(|&j| {
+                    match chars[j] {
+                        '(' if j == 0 || chars[j - 1] != '\\' => depth += 1,
+                        ')' if chars[j - 1] != '\\' => depth -= 1,
+                        _ => {}
+                    }
+                    depth == 0
+                })?;
+                let inner: String = chars[i + 1..close].iter().collect();
+                let inner = inner.strip_prefix("?:").unwrap_or(&inner);
+                i = close + 1;
+                // the first top-level alternative
+                let mut level = 0;
+                let end = inner.char_indices().find(|(_, c)| {
+                    match c {
+                        '(' => level += 1,
+                        ')' => level -= 1,
+                        _ => {}
+                    }
+                    *c == '|' && level == 0
+                });
+                from_pattern(&inner[..end.map(|(k, _)| k).unwrap_or(inner.len())])?
+            }
+            '.' => {
+                i += 1;
+                "a".to_string()
+            }
+            '|' => break,
+            '*' | '+' | '?' | '{' | '}' | ')' | '^' | '$' => return None,
+            c => {
+                i += 1;
+                c.to_string()
+            }
+        };
+        let mut times = 1;
+        match chars.get(i) {
+            Some('*') | Some('?') => {
+                times = 0;
+                i += 1;
+            }
+            Some('+') => i += 1,
+            Some('{') => {
+                let close = (i..chars.len()).find(|&j| chars[j] == '}')?;
+                let spec: String = chars[i + 1..close].iter().collect();
+                times = spec.split(',').next()?.trim().parse().ok()?;
+                i = close + 1;
+            }
+            _ => {}
+        }
+        if chars.get(i) == Some(&'?') {
+            i += 1; // lazy
+        }
+        out.push_str(&atom.repeat(times.min(64)));
+    }
+    Some(out)
+}
+
 /// Swagger 2.0 brought to the OpenAPI 3 names the planner reads: servers, components
 /// (schemas, security schemes), request bodies and response content.
 fn from_swagger2(mut doc: Value) -> Value {
-    let scheme = doc.get("schemes").and_then(|s| s.get(0)).and_then(Value::as_str).unwrap_or("https").to_string();
+    let schemes: Vec<&str> = doc.get("schemes").and_then(Value::as_array).into_iter().flatten().filter_map(Value::as_str).collect();
+    let scheme = if schemes.is_empty() || schemes.contains(&"https") { "https" } else { schemes[0] }.to_string();
     let host = doc.get("host").and_then(Value::as_str).map(str::to_string);
     let base = doc.get("basePath").and_then(Value::as_str).unwrap_or("").to_string();
     let mut out = Map::new();
@@ -355,5 +468,24 @@ fn rewrite_refs(v: &mut Value) {
         }
         Value::Array(a) => a.iter_mut().for_each(rewrite_refs),
         _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn strings_are_made_to_match_common_patterns() {
+        for (pattern, want) in [
+            ("^AC[0-9a-fA-F]{32}$", "AC00000000000000000000000000000000"),
+            (r"^\d{3}-\d{4}$", "000-0000"),
+            ("^(cus|acct)_[a-z0-9]+$", "cus_a"),
+            ("^[A-Z]{2}(?:-[A-Z]+)?$", "AA"),
+            ("^x.?y*z+$", "xz"),
+        ] {
+            assert_eq!(from_pattern(pattern).as_deref(), Some(want), "{pattern}");
+        }
+        assert_eq!(from_pattern("^[^a]+$"), None);
     }
 }
