@@ -78,6 +78,10 @@ fn github_issues_from_octokit() {
     assert_eq!(ids, ["issues_list_for_repo", "issues_create", "issues_get", "issues_update"]);
     assert_eq!(spec.endpoints[1].response.status, 201);
     assert_eq!(spec.endpoints[2].concrete_path(), "/repos/string/string/issues/1");
+    assert_eq!(
+        spec.endpoints[2].response.example["node_id"], "MDU6SXNzdWUx",
+        "GitHub's own example, reached through a $ref'd example value"
+    );
     assert!(planned.todos.iter().any(|t| t.contains("no security scheme")), "GitHub's document declares none: said, not guessed");
     assert!(scenario::plan(&spec).len() > 60);
     let err = import(&file, "github", &["issues/gett"]).unwrap_err().to_string();

@@ -548,12 +548,15 @@ fn valid_example(schema: &Value, candidates: impl IntoIterator<Item = Value>) ->
 /// document's own, else one made from the schema. `Err` carries the made one when none fits.
 fn schema_and_example(doc: &Document, m: &Value, s: &Value) -> Result<(Value, Value), Value> {
     let schema = doc.json_schema(s);
-    let named = m
-        .get("examples")
-        .and_then(Value::as_object)
-        .into_iter()
-        .flat_map(|x| x.values())
-        .filter_map(|x| doc.deref(x).get("value").cloned());
+    // an Example object, or its `value` pointing at one (GitHub: `value: {$ref: #/components/examples/issue}`)
+    let value_of = |x: &Value| {
+        let v = doc.deref(x).get("value")?;
+        match v.get("$ref").and_then(Value::as_str).and_then(|r| doc.pointer(r)) {
+            Some(target) => target.get("value").cloned(),
+            None => Some(v.clone()),
+        }
+    };
+    let named = m.get("examples").and_then(Value::as_object).into_iter().flat_map(|x| x.values()).filter_map(value_of);
     let documented = m.get("example").cloned().into_iter().chain(named);
     let made = openapi::example(&schema, &schema, 0);
     match valid_example(&schema, documented.chain([made.clone()])) {
