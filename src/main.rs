@@ -168,12 +168,8 @@ fn plan_command(service: &str, openapi: &Path, select: plan::Select, dir: &Path,
             }
         }
     }
-    for (name, text) in std::iter::once(("spec.yaml".to_string(), planned.yaml.clone())).chain(planned.files.iter().cloned()) {
-        let file = dir.join(service).join(name);
-        let written = file.parent().map_or(Ok(()), std::fs::create_dir_all).and_then(|()| std::fs::write(&file, text));
-        if let Err(e) = written {
-            return fail(format!("{}: {e}", file.display()));
-        }
+    if let Err(e) = planned.write(&dir.join(service)) {
+        return fail(e);
     }
     let loaded = match spec::load_file(&path) {
         Ok(s) => s,

