@@ -35,7 +35,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use clients::payments::PaymentsClient;
 use libtest_mimic::{Arguments, Trial};
-use oc_integrate::scenario::{self, Policy};
+use oc_integrate::scenario;
 use oc_integrate::spec::{self, Spec};
 use oc_integrate::trial::TrialResult;
 use oc_integrate::{Binding, Call, ClientError, ErrorKind, Harness, outcome};
@@ -101,8 +101,7 @@ fn main() {
     let suite_dir = scratch.payments("suite", SUITE_CASES.div_ceil(cases_per_copy));
     let spec = load(&suite_dir);
     let cases = scenario::plan(&spec);
-    let policy = Policy::of(&spec);
-    let waits: Vec<Duration> = cases.iter().map(|c| c.kind.mandated_wait(&spec.endpoints[c.endpoint], &policy)).collect();
+    let waits: Vec<Duration> = cases.iter().map(|c| c.mandated_wait(&spec)).collect();
     let longest = waits.iter().copied().max().unwrap_or_default();
     let total: Duration = waits.iter().sum();
     let floor = longest.max(total / CONCURRENCY as u32);

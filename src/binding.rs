@@ -103,6 +103,9 @@ pub struct Credentials {
     pub access_token: Option<String>,
     /// Refresh token.
     pub refresh_token: Option<String>,
+    /// Webhook signing secret (webhook sender and receiver cases), in the scheme's own
+    /// form (`whsec_…` base64 for Standard Webhooks / Svix).
+    pub webhook_secret: Option<String>,
 }
 
 /// The retry settings the client should use, already scaled by the test profile.
@@ -144,6 +147,7 @@ impl Retry {
 pub struct Context {
     pub(crate) base_url: String,
     pub(crate) token_url: Option<String>,
+    pub(crate) webhook_url: Option<String>,
     pub(crate) credentials: Credentials,
     pub(crate) timeout: Duration,
     pub(crate) retry: Retry,
@@ -159,6 +163,11 @@ impl Context {
     /// Token endpoint for OAuth 2.0 specs.
     pub fn token_url(&self) -> Option<&str> {
         self.token_url.as_deref()
+    }
+    /// Where a webhook sender delivers in this trial (the subscriber the harness runs at
+    /// `webhooks.sender.path`); `None` outside sender cases.
+    pub fn webhook_url(&self) -> Option<&str> {
+        self.webhook_url.as_deref()
     }
     /// Credentials for this trial.
     pub fn credentials(&self) -> &Credentials {
@@ -224,6 +233,98 @@ pub type BoxFuture = Pin<Box<dyn Future<Output = CallResult> + Send>>;
 /// A client built for one trial: make a call, get its future.
 pub type Instance = Arc<dyn Fn(Call) -> BoxFuture + Send + Sync>;
 
+/// The time a webhook handler must read "now" from: the system clock, moved forward by
+/// the harness in the cases that need days to pass (an idempotency TTL running out).
+/// Bind your handler's timestamp check and its idempotency store's expiry to it.
+///
+/// ```
+/// let clock = oc_integrate::Clock::default();
+/// let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
+/// assert!((clock.unix() - now).abs() <= 1);
+/// ```
+#[derive(Debug, Clone, Default)]
+pub struct Clock {
+    ahead_s: Arc<std::sync::atomic::AtomicI64>,
+}
+
+impl Clock {
+    /// Now, as the handler must see it.
+    pub fn now(&self) -> std::time::SystemTime {
+        let ahead = self.ahead_s.load(std::sync::atomic::Ordering::SeqCst);
+        std::time::SystemTime::now() + Duration::from_secs(ahead.max(0) as u64)
+    }
+
+    /// Now in Unix seconds.
+    pub fn unix(&self) -> i64 {
+        self.now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or_default()
+    }
+
+    /// Move the clock forward.
+    pub(crate) fn advance(&self, by: Duration) {
+        self.ahead_s.fetch_add(by.as_secs() as i64, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+/// Everything a webhook handler factory needs for one receiver case.
+#[derive(Debug, Clone)]
+pub struct ReceiverContext {
+    pub(crate) secret: String,
+    pub(crate) clock: Clock,
+    pub(crate) processing_delay: Duration,
+    pub(crate) receiver: crate::spec::Receiver,
+    pub(crate) spec: Arc<Spec>,
+}
+
+impl ReceiverContext {
+    /// The signing secret the harness signs this case's deliveries with (fresh per case, redacted from output).
+    pub fn secret(&self) -> &str {
+        &self.secret
+    }
+    /// The clock the handler must read time from.
+    pub fn clock(&self) -> &Clock {
+        &self.clock
+    }
+    /// How long processing one event takes in this case: zero, except in the slow-processing
+    /// case, where the handler's stand-in for its real work must take this long (sleep it)
+    /// and the handler must still answer within the provider's timeout.
+    pub fn processing_delay(&self) -> Duration {
+        self.processing_delay
+    }
+    /// The webhook declaration (scheme, path, TTL, tolerance, body limit, events).
+    pub fn receiver(&self) -> &crate::spec::Receiver {
+        &self.receiver
+    }
+    /// The spec being tested.
+    pub fn spec(&self) -> &Spec {
+        &self.spec
+    }
+}
+
+/// A project's webhook handler, running for one receiver case: where it listens, and how
+/// many events it has processed (the side effect the cases judge).
+pub struct Handler {
+    pub(crate) url: String,
+    pub(crate) processed: Arc<dyn Fn() -> usize + Send + Sync>,
+    _keep: Vec<Box<dyn std::any::Any + Send + Sync>>,
+}
+
+impl Handler {
+    /// A handler listening at `url` (scheme, host and port: the harness appends the spec's
+    /// `webhooks.receiver.path`), with `processed` counting the events it has processed.
+    pub fn new(url: impl Into<String>, processed: impl Fn() -> usize + Send + Sync + 'static) -> Handler {
+        Handler { url: url.into(), processed: Arc::new(processed), _keep: Vec::new() }
+    }
+
+    /// Keep `guard` alive until the case ends (e.g. the sender that shuts the server down when dropped).
+    pub fn keep(mut self, guard: impl std::any::Any + Send + Sync) -> Handler {
+        self._keep.push(Box::new(guard));
+        self
+    }
+}
+
+/// The future of a handler factory.
+pub type HandlerFuture = Pin<Box<dyn Future<Output = Result<Handler, String>> + Send>>;
+
 /// A project's client, bound to a service: a factory and a mapping from endpoint ids to calls.
 ///
 /// ```
@@ -243,6 +344,7 @@ pub type Instance = Arc<dyn Fn(Call) -> BoxFuture + Send + Sync>;
 #[derive(Clone)]
 pub struct Binding {
     factory: Arc<dyn Fn(&Context) -> Instance + Send + Sync>,
+    receiver: Option<Arc<dyn Fn(ReceiverContext) -> HandlerFuture + Send + Sync>>,
 }
 
 impl Binding {
@@ -261,7 +363,43 @@ impl Binding {
                 let call = call.clone();
                 Arc::new(move |c| Box::pin(call(client.clone(), c)) as BoxFuture)
             }),
+            receiver: None,
         }
+    }
+
+    /// Bind the project's webhook handler too: `start` runs a fresh one for each receiver
+    /// case (on a loopback port, with the case's secret, clock and processing delay) and
+    /// returns where it listens and how to count what it processed.
+    ///
+    /// ```no_run
+    /// use std::sync::Arc;
+    /// use std::sync::atomic::{AtomicUsize, Ordering};
+    /// use oc_integrate::{Binding, ClientError, Handler};
+    /// let binding = Binding::new(|_| (), |_, call| async move { Err(ClientError::unbound(call.endpoint())) })
+    ///     .with_receiver(|ctx| async move {
+    ///         let processed = Arc::new(AtomicUsize::new(0));
+    ///         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.map_err(|e| e.to_string())?;
+    ///         let url = format!("http://{}", listener.local_addr().map_err(|e| e.to_string())?);
+    ///         // serve your handler (axum, hyper, …) on `listener`, verifying with ctx.secret()
+    ///         // and ctx.clock(), counting processed events in `processed`
+    ///         # drop((listener, ctx));
+    ///         let count = processed.clone();
+    ///         Ok(Handler::new(url, move || count.load(Ordering::SeqCst)))
+    ///     });
+    /// # let _ = binding;
+    /// ```
+    pub fn with_receiver<S, Fut>(mut self, start: S) -> Binding
+    where
+        S: Fn(ReceiverContext) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<Handler, String>> + Send + 'static,
+    {
+        self.receiver = Some(Arc::new(move |ctx| Box::pin(start(ctx)) as HandlerFuture));
+        self
+    }
+
+    /// Start the bound webhook handler for one case, if one is bound.
+    pub(crate) fn start_receiver(&self, ctx: ReceiverContext) -> Option<HandlerFuture> {
+        self.receiver.as_ref().map(|start| start(ctx))
     }
 
     /// Build the client for `ctx`. Lets one binding wrap another (to log calls, or to

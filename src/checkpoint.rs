@@ -27,7 +27,7 @@ use std::time::SystemTime;
 use serde_json::{Map, Value, json};
 
 use crate::report::Round;
-use crate::spec::{Auth, Spec};
+use crate::spec::{Auth, RECEIVER, SENDER, Spec};
 use crate::trial::TrialResult;
 
 /// Where the seed keeps the checkpoint, relative to the project directory.
@@ -243,13 +243,14 @@ pub fn record(path: &Path, rounds: &[(&Spec, &Round, &[TrialResult])]) -> Result
             } else {
                 "failing"
             };
-            let per_endpoint: Map<String, Value> = spec
-                .endpoints
-                .iter()
-                .enumerate()
-                .map(|(i, e)| {
-                    let ok = results.iter().filter(|r| r.case.endpoint == i).all(|r| r.outcome.passed);
-                    (e.id.clone(), json!(if ok { "PASS" } else { "FAIL" }))
+            // endpoints as the spec lists them, then the webhook receiver and sender
+            let mut ids: Vec<&str> = spec.endpoints.iter().map(|e| e.id.as_str()).collect();
+            ids.extend([RECEIVER, SENDER].into_iter().filter(|id| results.iter().any(|r| r.case.subject_id == *id)));
+            let per_endpoint: Map<String, Value> = ids
+                .into_iter()
+                .map(|id| {
+                    let ok = results.iter().filter(|r| r.case.subject_id == id).all(|r| r.outcome.passed);
+                    (id.to_string(), json!(if ok { "PASS" } else { "FAIL" }))
                 })
                 .collect();
             let fields = [

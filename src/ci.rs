@@ -67,7 +67,7 @@ impl Record {
     /// The record of a case's trial.
     pub fn of(result: &TrialResult, spec: &Spec, seconds: f64) -> Record {
         let failure = (!result.outcome.passed).then(|| {
-            let at = spec.source_map.locate(&format!("endpoints[{}]", result.case.endpoint));
+            let at = spec.source_map.locate(&result.case.subject.path());
             Failure {
                 summary: redact::redact(result.outcome.problems.first().map(String::as_str).unwrap_or(&result.outcome.actual)),
                 text: result.message.clone(),

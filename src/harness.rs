@@ -10,7 +10,7 @@ use std::sync::{Arc, OnceLock};
 use libtest_mimic::{Arguments, Failed, Trial};
 
 use crate::binding::Binding;
-use crate::scenario::{self, Case, Policy};
+use crate::scenario::{self, Case};
 use crate::spec::yaml::Location;
 use crate::spec::{self, Spec, SpecError};
 use crate::trial::{self, TrialResult};
@@ -326,7 +326,7 @@ impl Harness {
         let mut ran = std::mem::take(&mut *sink.lock().unwrap_or_else(|p| p.into_inner()));
         // plan order, whatever order the trials finished in
         ran.sort_by(|(a, ra), (b, rb)| {
-            let at = |r: &Option<TrialResult>| r.as_ref().map(|r| (r.case.endpoint, r.case.kind));
+            let at = |r: &Option<TrialResult>| r.as_ref().map(|r| (r.case.subject, r.case.kind));
             (a.suite.as_str(), at(ra), a.name.as_str()).cmp(&(b.suite.as_str(), at(rb), b.name.as_str()))
         });
         let records: Vec<ci::Record> = ran.iter().map(|(r, _)| r.clone()).collect();
@@ -447,9 +447,8 @@ impl Harness {
                 Entry::Orphan(id) if filter(&format!("{id}::binding")) => return Err(format!("service {id:?} is bound but has no spec")),
                 _ => continue,
             };
-            let policy = Policy::of(&spec);
             for case in scenario::plan(&spec).into_iter().filter(|c| filter(&c.name())) {
-                let wait = case.kind.mandated_wait(&spec.endpoints[case.endpoint], &policy);
+                let wait = case.mandated_wait(&spec);
                 queue.push((queue.len(), wait, case, spec.clone(), binding.clone()));
             }
         }

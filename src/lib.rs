@@ -20,5 +20,7 @@ pub mod timeline;
 pub mod trial;
 pub mod webhook;
 
-pub use binding::{Binding, Call, CallResult, ClientError, Context, Credentials, ErrorKind, Retry, outcome};
+pub use binding::{
+    Binding, Call, CallResult, ClientError, Clock, Context, Credentials, ErrorKind, Handler, ReceiverContext, Retry, outcome,
+};
 pub use harness::{Harness, Outputs};

@@ -651,13 +651,12 @@ fn main() -> ExitCode {
                         continue;
                     }
                 };
-                let policy = Policy::of(&s);
+                let policy = Policy::of(&s, scenario::Subject::Endpoint(0));
                 for case in scenario::plan(&s) {
                     if names {
                         say!("{}", case.name());
                     } else {
-                        let e = &s.endpoints[case.endpoint];
-                        say!("{:<60} {} — {}", case.name(), e.label(), case.kind.title());
+                        say!("{:<60} {} — {}", case.name(), case.subject.label(&s), case.kind.title());
                     }
                 }
                 if !names {

@@ -7,8 +7,8 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use crate::redact;
-use crate::scenario::{self, Kind};
-use crate::spec::Spec;
+use crate::scenario::{self, Kind, Subject};
+use crate::spec::{RECEIVER, SENDER, Spec};
 use crate::trial::{TrialResult, reproduce};
 
 /// Failed rounds in a row after which the integration is escalated (the seed's "max iterations").
@@ -62,7 +62,7 @@ pub(crate) fn cell(text: &str) -> String {
 pub fn render(spec: &Spec, number: u32, results: &[TrialResult], failed_before: u32) -> String {
     // plan order, whatever order the trials finished in
     let mut sorted: Vec<&TrialResult> = results.iter().collect();
-    sorted.sort_by_key(|r| (r.case.endpoint, r.case.kind));
+    sorted.sort_by_key(|r| (r.case.subject, r.case.kind));
     let results: Vec<TrialResult> = sorted.into_iter().cloned().collect();
     let results = results.as_slice();
     let passed = results.iter().all(|r| r.outcome.passed);
@@ -75,7 +75,7 @@ pub fn render(spec: &Spec, number: u32, results: &[TrialResult], failed_before: 
 
     md.push_str("### Endpoint Tests\n| Endpoint | Status | Response Shape | Notes |\n|---|---|---|---|\n");
     for (i, e) in spec.endpoints.iter().enumerate() {
-        let mine: Vec<&TrialResult> = results.iter().filter(|r| r.case.endpoint == i).collect();
+        let mine: Vec<&TrialResult> = results.iter().filter(|r| r.case.subject == Subject::Endpoint(i)).collect();
         let ok = mine.iter().filter(|r| r.outcome.passed).count();
         let shape: Vec<&&TrialResult> = mine.iter().filter(|r| r.case.kind == Kind::Conformance || r.case.kind.is_drift()).collect();
         let bad_shape: Vec<&str> = shape.iter().filter(|r| !r.outcome.passed).map(|r| r.case.kind.name()).collect();
@@ -90,18 +90,39 @@ pub fn render(spec: &Spec, number: u32, results: &[TrialResult], failed_before: 
 
     md.push_str("\n### Error Handling\n| Scenario | Expected | Actual | Status |\n|---|---|---|---|\n");
     for kind in Kind::ALL.into_iter().filter(|k| *k != Kind::Conformance) {
-        let rows: Vec<&TrialResult> = results.iter().filter(|r| r.case.kind == kind).collect();
+        let rows: Vec<&TrialResult> =
+            results.iter().filter(|r| r.case.kind == kind && matches!(r.case.subject, Subject::Endpoint(_))).collect();
         let Some(first) = rows.first() else { continue };
         let failed = rows.iter().filter(|r| !r.outcome.passed).count();
         let status = if failed == 0 { "PASS".to_string() } else { format!("FAIL ({failed}/{})", rows.len()) };
-        let actual: Vec<String> = rows.iter().map(|r| format!("{}: {}", r.case.endpoint_id, clip(&r.outcome.actual))).collect();
+        let actual: Vec<String> = rows.iter().map(|r| format!("{}: {}", r.case.subject_id, clip(&r.outcome.actual))).collect();
         // one expectation when every endpoint shares it, else one per endpoint
         let expected = if rows.iter().all(|r| r.outcome.expected == first.outcome.expected) {
             first.outcome.expected.clone()
         } else {
-            rows.iter().map(|r| format!("{}: {}", r.case.endpoint_id, r.outcome.expected)).collect::<Vec<_>>().join("\n")
+            rows.iter().map(|r| format!("{}: {}", r.case.subject_id, r.outcome.expected)).collect::<Vec<_>>().join("\n")
         };
         let _ = writeln!(md, "| {} | {} | {} | {status} |", cell(kind.title()), cell(&expected), cell(&actual.join("\n")));
+    }
+
+    let webhooks: Vec<&TrialResult> = results.iter().filter(|r| !matches!(r.case.subject, Subject::Endpoint(_))).collect();
+    if !webhooks.is_empty() {
+        md.push_str("\n### Webhooks\n| Webhook | Scenario | Expected | Actual | Status |\n|---|---|---|---|---|\n");
+        for r in webhooks {
+            let status = if r.outcome.passed { "PASS" } else { "FAIL" };
+            let _ = writeln!(
+                md,
+                "| {} | {} | {} | {} | {status} |",
+                cell(&r.case.subject.label(spec)),
+                cell(if r.case.subject == Subject::Sender && r.case.kind == Kind::Conformance {
+                    "Signed delivery"
+                } else {
+                    r.case.kind.title()
+                }),
+                cell(&r.outcome.expected),
+                cell(&clip(&r.outcome.actual))
+            );
+        }
     }
 
     let _ = writeln!(md, "\n### Verdict: {}\n", if passed { "PASS" } else { "FAIL" });
@@ -109,8 +130,16 @@ pub fn render(spec: &Spec, number: u32, results: &[TrialResult], failed_before: 
     let _ = writeln!(md, "Score: {ok}/{} cases pass. Coverage (scenario kinds run of those the spec makes applicable):", results.len());
     for (i, e) in spec.endpoints.iter().enumerate() {
         let applicable = Kind::ALL.iter().filter(|k| k.applies(spec, e)).count();
-        let ran = results.iter().filter(|r| r.case.endpoint == i).count();
-        let _ = writeln!(md, "- {}: {ran}/{applicable} ({} kinds in the catalogue)", e.id, Kind::ALL.len());
+        let ran = results.iter().filter(|r| r.case.subject == Subject::Endpoint(i)).count();
+        let catalogue = Kind::ALL.iter().filter(|k| !k.is_receiver()).count();
+        let _ = writeln!(md, "- {}: {ran}/{applicable} ({catalogue} kinds in the catalogue)", e.id);
+    }
+    for (subject, id) in [(Subject::Receiver, RECEIVER), (Subject::Sender, SENDER)] {
+        let applicable = scenario::plan(spec).iter().filter(|c| c.subject == subject).count();
+        if applicable > 0 {
+            let ran = results.iter().filter(|r| r.case.subject == subject).count();
+            let _ = writeln!(md, "- {id}: {ran}/{applicable}");
+        }
     }
     if !passed {
         md.push_str("\nFailures for the Builder to fix:\n");
@@ -120,7 +149,7 @@ pub fn render(spec: &Spec, number: u32, results: &[TrialResult], failed_before: 
                 md,
                 "- `{}` ({}): {} — reproduce with `{}`",
                 r.case.name(),
-                spec.locate(&format!("endpoints[{}]", r.case.endpoint)),
+                spec.locate(&r.case.subject.path()),
                 redact::redact(first).replace('\n', " "),
                 reproduce(&r.case.name())
             );

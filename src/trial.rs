@@ -7,12 +7,13 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::binding::{Binding, Call, Context, Credentials, ErrorKind};
+use crate::binding::{Binding, Call, Clock, Context, Credentials, ErrorKind, ReceiverContext};
 use crate::redact;
-use crate::scenario::{self, Case, Observed, Outcome, Policy, Returned, Setup};
+use crate::scenario::{self, Case, Observed, Outcome, Policy, Returned, Setup, Subject, Verdict, receiver};
 use crate::server::{MockProvider, refusing_origin};
 use crate::spec::{Auth, Spec};
-use crate::timeline::Timeline;
+use crate::timeline::{Target, Timeline};
+use crate::webhook::{self, Scheme, Verify};
 
 /// The result of one trial: the judgement and the message a person reads on failure.
 #[derive(Debug, Clone)]
@@ -23,6 +24,36 @@ pub struct TrialResult {
     pub outcome: Outcome,
     /// Failure text (empty on success), secrets redacted.
     pub message: String,
+}
+
+/// What is wrong with the signatures of a sender's deliveries, as the subscriber checks
+/// them on arrival: each problem once, with the attempts it concerns.
+fn signatures(sender: &crate::spec::Sender, secret: &str, timeline: &Timeline) -> Vec<String> {
+    let mut problems: Vec<(String, Vec<usize>)> = Vec::new();
+    let id_header = sender.event_id_header();
+    for (n, a) in timeline.arrivals().iter().filter(|a| a.target == Target::Api).enumerate() {
+        let now = a.wall.duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or_default();
+        let mut found = Vec::new();
+        if let Err(e) = webhook::verify(sender.scheme, secret, &a.headers, &a.body, &Verify { now, ..Verify::default() }) {
+            found.push(format!(
+                "expected every delivery signed with the {} scheme and the issued secret over the raw body, found: {e}",
+                sender.scheme
+            ));
+        }
+        if a.header(&id_header).is_none_or(str::is_empty) {
+            found.push(format!("expected every delivery to carry its event id in {id_header}, found none"));
+        }
+        for f in found {
+            match problems.iter_mut().find(|(p, _)| *p == f) {
+                Some((_, at)) => at.push(n + 1),
+                None => problems.push((f, vec![n + 1])),
+            }
+        }
+    }
+    problems
+        .into_iter()
+        .map(|(p, at)| format!("{p} (request {})", at.iter().map(usize::to_string).collect::<Vec<_>>().join(", ")))
+        .collect()
 }
 
 /// Fresh fake credentials for a trial, registered for redaction.
@@ -37,6 +68,7 @@ fn mint(auth: &Auth, secrets: &redact::Registration) -> Credentials {
             client_secret: Some(format!("oc_secret_{stem}")),
             access_token: Some(format!("oc_at_{stem}_1")),
             refresh_token: Some(format!("oc_rt_{stem}_1")),
+            webhook_secret: None,
         },
     };
     for s in [&c.api_key, &c.client_secret, &c.access_token, &c.refresh_token].into_iter().flatten() {
@@ -101,13 +133,35 @@ pub fn reproduce(name: &str) -> String {
     format!("{env}cargo test --test {target} -- {name} --exact")
 }
 
-/// Run one case against a bound client.
+/// A fresh webhook signing secret in the form `scheme` expects, registered for redaction.
+pub(crate) fn mint_webhook_secret(scheme: Scheme, secrets: &redact::Registration) -> String {
+    let raw = uuid::Uuid::new_v4();
+    let secret = match scheme {
+        Scheme::StandardWebhooks | Scheme::Svix => {
+            use base64::Engine as _;
+            format!("whsec_{}", base64::engine::general_purpose::STANDARD.encode(raw.as_bytes()))
+        }
+        _ => format!("oc_whsec_{}", raw.simple()),
+    };
+    secrets.add(&secret);
+    secret
+}
+
+/// Run one case against a bound client (or, for receiver cases, the bound webhook handler).
 pub async fn run(case: &Case, spec: Arc<Spec>, binding: &Binding) -> TrialResult {
-    let endpoint = &spec.endpoints[case.endpoint];
+    let Some(endpoint) = case.subject.endpoint(&spec) else {
+        return run_receiver(case, spec, binding).await;
+    };
+    let endpoint = &endpoint;
     let timeline = Timeline::default();
-    let policy = Policy::of(&spec);
+    let policy = Policy::of(&spec, case.subject);
     let secrets = Arc::new(redact::Registration::default());
-    let credentials = mint(&spec.overview.auth, &secrets);
+    let mut credentials = mint(&spec.overview.auth, &secrets);
+    let sender = spec.webhooks.sender.as_ref().filter(|_| case.subject == Subject::Sender);
+    if let Some(s) = sender {
+        credentials.webhook_secret = Some(mint_webhook_secret(s.scheme, &secrets));
+    }
+    let base_path = if sender.is_some() { String::new() } else { crate::spec::url_path(&spec.overview.base_url) };
     let token_url = match &spec.overview.auth {
         Auth::Oauth2 { token_url, .. } => Some(token_url.clone()),
         _ => None,
@@ -115,6 +169,8 @@ pub async fn run(case: &Case, spec: Arc<Spec>, binding: &Binding) -> TrialResult
     let setup = Setup {
         spec: &spec,
         endpoint,
+        base_path: base_path.clone(),
+        delivery: sender.is_some(),
         policy: policy.clone(),
         timeline: &timeline,
         token_path: token_url.as_deref().map(crate::spec::url_path),
@@ -150,9 +206,10 @@ pub async fn run(case: &Case, spec: Arc<Spec>, binding: &Binding) -> TrialResult
         }
     };
     let ctx = Context {
-        base_url: format!("{origin}{}", crate::spec::url_path(&spec.overview.base_url)),
+        base_url: format!("{origin}{base_path}"),
+        webhook_url: sender.map(|s| format!("{origin}{}", s.path)),
         token_url: setup.token_path.as_ref().map(|p| format!("{origin}{p}")),
-        credentials,
+        credentials: credentials.clone(),
         timeout: policy.budget,
         retry: policy.retry.clone(),
         time_scale: policy.time_scale,
@@ -171,7 +228,7 @@ pub async fn run(case: &Case, spec: Arc<Spec>, binding: &Binding) -> TrialResult
         }
         timeline.begin_call(i);
         let panic_at: Arc<Mutex<Option<String>>> = Arc::default();
-        let mut task = tokio::spawn(PANIC_AT.scope(panic_at.clone(), instance(Call::new(case.endpoint_id.clone(), input.clone()))));
+        let mut task = tokio::spawn(PANIC_AT.scope(panic_at.clone(), instance(Call::new(case.subject_id.clone(), input.clone()))));
         let r = tokio::select! {
             joined = &mut task => match joined {
                 Ok(v) => Returned::Value(v),
@@ -205,30 +262,24 @@ pub async fn run(case: &Case, spec: Arc<Spec>, binding: &Binding) -> TrialResult
         // the judge's findings would only be noise: say the one thing that is wrong
         verdict.problems = vec![format!(
             "expected the binding to map endpoint {:?}, found it unmapped (ClientError::unbound): add a match arm for it",
-            case.endpoint_id
+            case.subject_id
         )];
+    }
+    if let Some(s) = sender {
+        verdict.problems.extend(signatures(s, credentials.webhook_secret.as_deref().unwrap_or_default(), &timeline));
     }
     let passed = verdict.problems.is_empty();
     let headers: Vec<&str> = prepared.headers.iter().map(String::as_str).collect();
     let message = if passed {
         String::new()
     } else {
-        let mut m = format!("expected: {}\nfound:    {}\n\nproblems:\n", prepared.expected, verdict.actual);
-        for p in &verdict.problems {
-            m.push_str(&format!("  - {}\n", p.replace('\n', "\n    ")));
-        }
-        m.push_str("\nclient returned:\n");
+        let mut observed = String::from("\nclient returned:\n");
         for (i, r) in returned.iter().enumerate() {
-            m.push_str(&format!("  call {}: {}\n", i + 1, r.describe()));
+            observed.push_str(&format!("  call {}: {}\n", i + 1, r.describe()));
         }
-        m.push_str("\nrequest timeline (as the mock provider saw it):\n");
-        m.push_str(&timeline.render(&headers));
-        if !verdict.evidence.is_empty() {
-            m.push_str(&format!("\n{}\n", verdict.evidence));
-        }
-        m.push_str(&format!("\nspec:      {} (endpoint {})\n", spec.locate(&format!("endpoints[{}]", case.endpoint)), endpoint.label()));
-        m.push_str(&format!("reproduce: {}\n", reproduce(&case.name())));
-        redact::redact(&m)
+        observed.push_str("\nrequest timeline (as the mock provider saw it):\n");
+        observed.push_str(&timeline.render(&headers));
+        failure_text(case, &spec, &prepared.expected, &verdict, &observed, &format!("endpoint {}", endpoint.label()))
     };
     TrialResult {
         case: case.clone(),
@@ -241,5 +292,87 @@ pub async fn run(case: &Case, spec: Arc<Spec>, binding: &Binding) -> TrialResult
             evidence: redact::redact(&verdict.evidence),
         },
         message,
+    }
+}
+
+/// The failure text: expectation, findings, what was observed, where the spec says it,
+/// how to run the case alone.
+fn failure_text(case: &Case, spec: &Spec, expected: &str, verdict: &Verdict, observed: &str, label: &str) -> String {
+    let mut m = format!("expected: {expected}\nfound:    {}\n\nproblems:\n", verdict.actual);
+    for p in &verdict.problems {
+        m.push_str(&format!("  - {}\n", p.replace('\n', "\n    ")));
+    }
+    m.push_str(observed);
+    if !verdict.evidence.is_empty() {
+        m.push_str(&format!("\n{}\n", verdict.evidence));
+    }
+    m.push_str(&format!("\nspec:      {} ({label})\n", spec.locate(&case.subject.path())));
+    m.push_str(&format!("reproduce: {}\n", reproduce(&case.name())));
+    redact::redact(&m)
+}
+
+/// Run one receiver case: start the project's handler with a fresh secret and clock, play
+/// the provider against it, judge its answers and the events it reports processed.
+async fn run_receiver(case: &Case, spec: Arc<Spec>, binding: &Binding) -> TrialResult {
+    let Some(r) = spec.webhooks.receiver.clone() else {
+        return failed(case, String::new(), "the spec declares no webhooks.receiver".into());
+    };
+    let expected = receiver::expected(case.kind, &r);
+    let secrets = Arc::new(redact::Registration::default());
+    let secret = mint_webhook_secret(r.scheme, &secrets);
+    let policy = Policy::of(&spec, case.subject);
+    let timeout = Duration::from_secs_f64(r.response_timeout_ms as f64 * policy.time_scale / 1000.0);
+    let processing_delay = if case.kind == scenario::Kind::WebhookSlowProcessing { timeout * 2 } else { Duration::ZERO };
+    let clock = Clock::default();
+    let ctx = ReceiverContext { secret: secret.clone(), clock: clock.clone(), processing_delay, receiver: r.clone(), spec: spec.clone() };
+    let Some(start) = binding.start_receiver(ctx) else {
+        return failed(
+            case,
+            expected,
+            format!(
+                "expected a webhook handler bound for {:?} (Binding::with_receiver), found none: bind the handler that serves {}",
+                case.service, r.path
+            ),
+        );
+    };
+    let handler = match tokio::time::timeout(Duration::from_secs(10), tokio::spawn(start)).await {
+        Ok(Ok(Ok(h))) => h,
+        Ok(Ok(Err(e))) => return failed(case, expected, format!("the webhook handler did not start: {}", redact::redact(&e))),
+        Ok(Err(e)) if e.is_panic() => {
+            return failed(case, expected, format!("the webhook handler factory panicked: {}", redact::panic_message(&*e.into_panic())));
+        }
+        Ok(Err(e)) => return failed(case, expected, format!("the webhook handler factory failed: {e}")),
+        Err(_) => return failed(case, expected, "the webhook handler had not started after 10 s".into()),
+    };
+    let settle = processing_delay + Duration::from_secs(2);
+    let mut session = receiver::Session::new(&r, &handler, &clock, &secret, settle);
+    let verdict = receiver::judge(case.kind, &mut session, timeout).await;
+    let passed = verdict.problems.is_empty();
+    let message = if passed {
+        String::new()
+    } else {
+        let observed = format!("\ndeliveries (as the harness, playing the provider, sent them):\n{}", session.log());
+        failure_text(case, &spec, &expected, &verdict, &observed, &case.subject.label(&spec))
+    };
+    TrialResult {
+        case: case.clone(),
+        outcome: Outcome {
+            passed,
+            expected,
+            actual: redact::redact(&verdict.actual),
+            problems: verdict.problems.iter().map(|p| redact::redact(p)).collect(),
+            evidence: String::new(),
+        },
+        message,
+    }
+}
+
+/// A trial that could not run, with why.
+fn failed(case: &Case, expected: String, problem: String) -> TrialResult {
+    let problem = redact::redact(&problem);
+    TrialResult {
+        case: case.clone(),
+        outcome: Outcome { passed: false, expected, actual: problem.clone(), problems: vec![problem.clone()], evidence: String::new() },
+        message: problem,
     }
 }

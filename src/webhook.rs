@@ -89,6 +89,22 @@ impl Scheme {
         Scheme::ALL.into_iter().find(|s| s.name() == name)
     }
 
+    /// The header that carries the signature (for Telegram, the secret token itself).
+    pub fn signature_header(self) -> &'static str {
+        match self {
+            Scheme::Stripe => "Stripe-Signature",
+            Scheme::Github => "X-Hub-Signature-256",
+            Scheme::Slack => "X-Slack-Signature",
+            Scheme::StandardWebhooks => "webhook-signature",
+            Scheme::Svix => "svix-signature",
+            Scheme::Shopify => "X-Shopify-Hmac-Sha256",
+            Scheme::Twilio => "X-Twilio-Signature",
+            Scheme::Linear => "Linear-Signature",
+            Scheme::Telegram => "X-Telegram-Bot-Api-Secret-Token",
+            Scheme::Generic => "X-Signature-256",
+        }
+    }
+
     /// How far a signed timestamp may be from now, when the scheme signs one.
     pub fn tolerance(self) -> Option<i64> {
         match self {

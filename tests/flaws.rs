@@ -11,7 +11,7 @@ use std::path::Path;
 
 use clients::flaw::Flaw;
 use oc_integrate::scenario::{Kind, Kind::*};
-use oc_integrate::spec::{Endpoint, Method, Spec, load_dir};
+use oc_integrate::spec::{Endpoint, Method, SENDER, Spec, load_dir};
 use oc_integrate::{Binding, Harness};
 use rstest::rstest;
 
@@ -21,8 +21,11 @@ fn specs() -> HashMap<String, Spec> {
     load_dir(Path::new(DIR)).unwrap().into_iter().map(|s| s.unwrap()).map(|s| (s.id.clone(), s)).collect()
 }
 
-/// The kinds a flaw must fail on an endpoint (before intersecting with what applies).
-fn should_fail(flaw: Option<Flaw>, e: &Endpoint) -> Vec<Kind> {
+/// The kinds a flaw must fail on a case's subject (before intersecting with what applies):
+/// an endpoint or the webhook sender's delivery, or (`None`) the webhook handler.
+fn should_fail(flaw: Option<Flaw>, subject: Option<&Endpoint>) -> Vec<Kind> {
+    let Some(e) = subject else { return receiver_should_fail(flaw) };
+    let sender = e.id == SENDER;
     let idem = e.is_idempotent();
     let keyed_post = e.method == Method::POST && e.idempotency_header.is_some() && idem;
     let only_if = |cond: bool, kinds: &[Kind]| if cond { kinds.to_vec() } else { Vec::new() };
@@ -61,6 +64,54 @@ fn should_fail(flaw: Option<Flaw>, e: &Endpoint) -> Vec<Kind> {
         Flaw::IgnoresContentType => vec![DriftWrongContentType],
         Flaw::NoContentType => only_if(e.request_body().is_some(), &[Conformance]),
         Flaw::AuthWithoutPrefix => only_if(e.auth, &[Conformance, AuthExpired]),
+        // every delivery that reaches the subscriber carries a signature it rejects
+        Flaw::SignsOtherBytes => only_if(
+            sender,
+            &[
+                Conformance,
+                ServerErrorRecovers,
+                ServerErrorPersists,
+                ServerErrorMaintenance,
+                ClientErrorNotRetried,
+                TimeoutHeadersLate,
+                TimeoutNoAnswer,
+                DuplicatePost,
+                ConnectionResetBeforeResponse,
+            ],
+        ),
+        _ => Vec::new(),
+    }
+}
+
+/// The receiver kinds a flaw must fail on the webhook handler.
+fn receiver_should_fail(flaw: Option<Flaw>) -> Vec<Kind> {
+    // every case whose script needs a valid delivery acknowledged
+    let valid = vec![
+        WebhookAccepted,
+        WebhookDuplicate,
+        WebhookConcurrentDuplicate,
+        WebhookRedeliveryWithinTtl,
+        WebhookReplayAfterTtl,
+        WebhookMalformedJson,
+        WebhookOversized,
+        WebhookUnknownEvent,
+        WebhookSlowProcessing,
+    ];
+    match flaw {
+        Some(Flaw::AcceptsAnySignature) => {
+            vec![WebhookBadSignature, WebhookWrongSecret, WebhookStaleTimestamp, WebhookFutureTimestamp, WebhookReplayAfterTtl]
+        }
+        Some(Flaw::AcceptsMissingSignature) => vec![WebhookMissingSignature],
+        Some(Flaw::VerifiesReserialisedBody) => valid,
+        Some(Flaw::IgnoresTimestamps) => vec![WebhookStaleTimestamp, WebhookFutureTimestamp, WebhookReplayAfterTtl],
+        Some(Flaw::ProcessesDuplicates) => vec![WebhookDuplicate, WebhookConcurrentDuplicate, WebhookRedeliveryWithinTtl],
+        Some(Flaw::ChecksThenMarks) => vec![WebhookConcurrentDuplicate],
+        Some(Flaw::ShortIdempotencyTtl) => vec![WebhookRedeliveryWithinTtl],
+        Some(Flaw::FailsOnMalformedJson) => vec![WebhookMalformedJson],
+        Some(Flaw::NoBodyLimit) => vec![WebhookOversized],
+        Some(Flaw::RejectsUnknownEvents) => vec![WebhookUnknownEvent],
+        Some(Flaw::ProcessesBeforeAnswering) => vec![WebhookSlowProcessing],
+        _ => Vec::new(),
     }
 }
 
@@ -68,7 +119,7 @@ fn should_fail(flaw: Option<Flaw>, e: &Endpoint) -> Vec<Kind> {
 fn services(flaw: Option<Flaw>) -> &'static [&'static str] {
     match flaw {
         Some(Flaw::NeverRefreshes | Flaw::RefreshLoop | Flaw::ForgetsRotatedRefreshToken) => &["tracker"],
-        Some(Flaw::NewIdempotencyKeyPerRetry) => &["payments"],
+        Some(Flaw::NewIdempotencyKeyPerRetry | Flaw::IgnoresTimestamps | Flaw::SignsOtherBytes) => &["payments"],
         _ => &["payments", "tracker"],
     }
 }
@@ -111,6 +162,18 @@ fn binding(service: &str, flaws: &'static [Flaw]) -> Binding {
 #[case(Some(Flaw::IgnoresContentType))]
 #[case(Some(Flaw::NoContentType))]
 #[case(Some(Flaw::AuthWithoutPrefix))]
+#[case(Some(Flaw::AcceptsAnySignature))]
+#[case(Some(Flaw::AcceptsMissingSignature))]
+#[case(Some(Flaw::VerifiesReserialisedBody))]
+#[case(Some(Flaw::IgnoresTimestamps))]
+#[case(Some(Flaw::ProcessesDuplicates))]
+#[case(Some(Flaw::ChecksThenMarks))]
+#[case(Some(Flaw::ShortIdempotencyTtl))]
+#[case(Some(Flaw::FailsOnMalformedJson))]
+#[case(Some(Flaw::NoBodyLimit))]
+#[case(Some(Flaw::RejectsUnknownEvents))]
+#[case(Some(Flaw::ProcessesBeforeAnswering))]
+#[case(Some(Flaw::SignsOtherBytes))]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_flawed_client_fails_exactly_its_scenarios(#[case] flaw: Option<Flaw>) {
     let specs = specs();
@@ -124,7 +187,7 @@ async fn a_flawed_client_fails_exactly_its_scenarios(#[case] flaw: Option<Flaw>)
         let failed: BTreeSet<String> = results.iter().filter(|r| !r.outcome.passed).map(|r| r.case.name()).collect();
         let expected: BTreeSet<String> = results
             .iter()
-            .filter(|r| should_fail(flaw, &spec.endpoints[r.case.endpoint]).contains(&r.case.kind))
+            .filter(|r| should_fail(flaw, r.case.subject.endpoint(spec).as_ref()).contains(&r.case.kind))
             .map(|r| r.case.name())
             .collect();
         let messages: Vec<String> = results
@@ -147,9 +210,10 @@ fn every_generated_kind_has_a_flaw_that_fails_it() {
     let mut uncovered = Vec::new();
     for spec in specs.values() {
         for case in oc_integrate::scenario::plan(spec) {
-            let e = &spec.endpoints[case.endpoint];
-            let caught =
-                all_flaws.iter().any(|f| services(Some(*f)).contains(&spec.id.as_str()) && should_fail(Some(*f), e).contains(&case.kind));
+            let e = case.subject.endpoint(spec);
+            let caught = all_flaws
+                .iter()
+                .any(|f| services(Some(*f)).contains(&spec.id.as_str()) && should_fail(Some(*f), e.as_ref()).contains(&case.kind));
             if !caught {
                 uncovered.push(case.name());
             }

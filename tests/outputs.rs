@@ -260,11 +260,12 @@ fn a_filtered_run_writes_no_round_and_says_it_is_partial() {
     assert!(!root.join("integrations/payments/test-round-1.md").exists());
     assert!(!root.join(checkpoint::DEFAULT_PATH).exists());
     let xml = std::fs::read_to_string(root.join("junit.xml")).unwrap();
-    assert_eq!(xml.matches("<testcase ").count(), 3);
+    // the three endpoints' conformance cases and the webhook sender's
+    assert_eq!(xml.matches("<testcase ").count(), 4);
     let planned =
         oc_integrate::scenario::plan(&oc_integrate::spec::load_file(&root.join("integrations/payments/spec.yaml")).unwrap()).len();
     let summary = std::fs::read_to_string(root.join("summary.md")).unwrap();
-    assert!(summary.contains(&format!("partial run (3 of {planned} cases): no round written")), "{summary}");
+    assert!(summary.contains(&format!("partial run (4 of {planned} cases): no round written")), "{summary}");
 }
 
 /// A checkpoint the run could not record in stops it before any trial runs: no round is

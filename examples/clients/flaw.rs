@@ -62,11 +62,35 @@ pub enum Flaw {
     AuthWithoutPrefix,
     /// Reports a 401 as a plain status error, not as an auth failure.
     AuthErrorAsStatus,
+    /// Webhook handler: accepts any signature it is given (skips verification when the header is there).
+    AcceptsAnySignature,
+    /// Webhook handler: lets deliveries without a signature header through.
+    AcceptsMissingSignature,
+    /// Webhook handler: verifies the signature over the re-serialised JSON, not the raw body.
+    VerifiesReserialisedBody,
+    /// Webhook handler: never checks the signed timestamp's age.
+    IgnoresTimestamps,
+    /// Webhook handler: has no idempotency store; every delivery is processed.
+    ProcessesDuplicates,
+    /// Webhook handler: checks the event id, processes, and only then marks it (a race).
+    ChecksThenMarks,
+    /// Webhook handler: forgets event ids after an hour instead of the declared TTL.
+    ShortIdempotencyTtl,
+    /// Webhook handler: answers 500 to a body that is not JSON.
+    FailsOnMalformedJson,
+    /// Webhook handler: reads bodies of any size.
+    NoBodyLimit,
+    /// Webhook handler: answers 400 to event types it does not handle.
+    RejectsUnknownEvents,
+    /// Webhook handler: does the slow work before answering.
+    ProcessesBeforeAnswering,
+    /// Webhook sender: signs a pretty-printed body but sends the compact one.
+    SignsOtherBytes,
 }
 
 impl Flaw {
     /// Every flaw.
-    pub const ALL: [Flaw; 29] = [
+    pub const ALL: [Flaw; 41] = [
         Flaw::NeverRefreshes,
         Flaw::RefreshLoop,
         Flaw::ForgetsRotatedRefreshToken,
@@ -96,6 +120,18 @@ impl Flaw {
         Flaw::NoContentType,
         Flaw::AuthWithoutPrefix,
         Flaw::AuthErrorAsStatus,
+        Flaw::AcceptsAnySignature,
+        Flaw::AcceptsMissingSignature,
+        Flaw::VerifiesReserialisedBody,
+        Flaw::IgnoresTimestamps,
+        Flaw::ProcessesDuplicates,
+        Flaw::ChecksThenMarks,
+        Flaw::ShortIdempotencyTtl,
+        Flaw::FailsOnMalformedJson,
+        Flaw::NoBodyLimit,
+        Flaw::RejectsUnknownEvents,
+        Flaw::ProcessesBeforeAnswering,
+        Flaw::SignsOtherBytes,
     ];
 
     /// The flaw called `name` in snake case (`ignores_retry_after`), as `OC_EXAMPLE_FLAWS` takes it.

@@ -1,7 +1,8 @@
-//! Example clients, written with reqwest the way a project would write them, plus the
-//! switches that give each one exactly one flaw.
+//! Example clients (reqwest), a webhook handler (axum) and a webhook sender, written the
+//! way a project would write them, plus the switches that give each one exactly one flaw.
 
 pub mod flaw;
 pub mod payments;
 pub mod tracker;
 pub mod transport;
+pub mod webhooks;

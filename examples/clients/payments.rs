@@ -1,5 +1,6 @@
 //! A payments client (Stripe-like): API-key auth, an idempotent POST with an
-//! `Idempotency-Key`, a GET, and a capture POST that has no idempotency key.
+//! `Idempotency-Key`, a GET, a capture POST that has no idempotency key, a webhook
+//! sender, and the Stripe-signed webhook handler.
 
 use std::sync::Arc;
 
@@ -8,8 +9,11 @@ use reqwest::Method;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use oc_integrate::webhook::{self, Scheme, Sign};
+
 use super::flaw::Flaw;
 use super::transport::{Request, Transport};
+use super::webhooks;
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 pub struct Customer {
@@ -65,6 +69,26 @@ impl PaymentsClient {
         self.transport.decode(self.transport.send(&req).await?)
     }
 
+    /// Deliver an event to a subscriber, signed with the seed's outbound scheme
+    /// (`X-Signature-256: sha256=…` over the raw body) and one `X-Event-ID` for all its retries.
+    pub async fn send_webhook(&self, url: &str, secret: &str, event: &Value) -> Result<Value, ClientError> {
+        let signed = if self.transport.has(Flaw::SignsOtherBytes) { serde_json::to_vec_pretty(event) } else { serde_json::to_vec(event) }
+            .map_err(|e| ClientError::new(ErrorKind::Other, e.to_string()))?;
+        let headers = webhook::sign(Scheme::Generic, secret, &signed, &Sign::default())
+            .map_err(|e| ClientError::new(ErrorKind::Other, e.to_string()))?;
+        let signature = headers.into_iter().find(|(k, _)| k == Scheme::Generic.signature_header());
+        let req = Request {
+            method: Method::POST,
+            url: url.to_string(),
+            body: Some(event),
+            idempotency: Some(("X-Event-ID", uuid::Uuid::new_v4().to_string())),
+            idempotent: true,
+            auth: signature,
+        };
+        let resp = self.transport.send(&req).await?;
+        Ok(serde_json::json!({"delivered": true, "reply_bytes": resp.body.len()}))
+    }
+
     pub async fn capture_payment(&self, id: &str, input: &Value) -> Result<PaymentIntent, ClientError> {
         let req = self.request(Method::POST, &format!("/payment_intents/{id}/capture"), Some(input), false);
         self.transport.decode(self.transport.send(&req).await?)
@@ -85,8 +109,14 @@ pub fn binding(flaws: &'static [Flaw]) -> Binding {
                 "create_customer" => outcome(client.create_customer(&body).await),
                 "get_customer" => outcome(client.get_customer(&param(&call, "id")?).await),
                 "capture_payment" => outcome(client.capture_payment(&param(&call, "id")?, &body).await),
+                "webhook_sender" => {
+                    let url = client.transport.ctx().webhook_url().unwrap_or_default().to_string();
+                    let secret = client.transport.ctx().credentials().webhook_secret.clone().unwrap_or_default();
+                    outcome(client.send_webhook(&url, &secret, &body).await)
+                }
                 other => Err(ClientError::unbound(other)),
             }
         },
     )
+    .with_receiver(move |ctx| webhooks::start(ctx, flaws))
 }

@@ -182,4 +182,5 @@ pub fn binding(flaws: &'static [Flaw]) -> Binding {
             }
         },
     )
+    .with_receiver(move |ctx| super::webhooks::start(ctx, flaws))
 }

@@ -5,7 +5,7 @@ use std::fmt;
 use std::time::Duration;
 
 use super::{Policy, drift, retry};
-use crate::spec::{Action, Auth, Endpoint, Method, Spec};
+use crate::spec::{Action, Auth, Endpoint, Method, Receiver, Spec};
 
 /// Every kind of generated case, in the order trials are listed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -41,11 +41,25 @@ pub enum Kind {
     ConnectionResetBeforeResponse,
     ConnectionResetDuringResponse,
     ConnectionTruncatedBody,
+    WebhookAccepted,
+    WebhookBadSignature,
+    WebhookMissingSignature,
+    WebhookWrongSecret,
+    WebhookStaleTimestamp,
+    WebhookFutureTimestamp,
+    WebhookDuplicate,
+    WebhookConcurrentDuplicate,
+    WebhookRedeliveryWithinTtl,
+    WebhookReplayAfterTtl,
+    WebhookMalformedJson,
+    WebhookOversized,
+    WebhookUnknownEvent,
+    WebhookSlowProcessing,
 }
 
 impl Kind {
     /// All kinds, in listing order.
-    pub const ALL: [Kind; 30] = [
+    pub const ALL: [Kind; 44] = [
         Kind::Conformance,
         Kind::AuthExpired,
         Kind::AuthRefreshFails,
@@ -76,6 +90,20 @@ impl Kind {
         Kind::ConnectionResetBeforeResponse,
         Kind::ConnectionResetDuringResponse,
         Kind::ConnectionTruncatedBody,
+        Kind::WebhookAccepted,
+        Kind::WebhookBadSignature,
+        Kind::WebhookMissingSignature,
+        Kind::WebhookWrongSecret,
+        Kind::WebhookStaleTimestamp,
+        Kind::WebhookFutureTimestamp,
+        Kind::WebhookDuplicate,
+        Kind::WebhookConcurrentDuplicate,
+        Kind::WebhookRedeliveryWithinTtl,
+        Kind::WebhookReplayAfterTtl,
+        Kind::WebhookMalformedJson,
+        Kind::WebhookOversized,
+        Kind::WebhookUnknownEvent,
+        Kind::WebhookSlowProcessing,
     ];
 
     /// Whether the kind is one of the response-shape drift cases.
@@ -127,6 +155,20 @@ impl Kind {
             Kind::ConnectionResetBeforeResponse => "connection_reset_before_response",
             Kind::ConnectionResetDuringResponse => "connection_reset_during_response",
             Kind::ConnectionTruncatedBody => "connection_truncated_body",
+            Kind::WebhookAccepted => "webhook_accepted",
+            Kind::WebhookBadSignature => "webhook_bad_signature",
+            Kind::WebhookMissingSignature => "webhook_missing_signature",
+            Kind::WebhookWrongSecret => "webhook_wrong_secret",
+            Kind::WebhookStaleTimestamp => "webhook_stale_timestamp",
+            Kind::WebhookFutureTimestamp => "webhook_future_timestamp",
+            Kind::WebhookDuplicate => "webhook_duplicate",
+            Kind::WebhookConcurrentDuplicate => "webhook_concurrent_duplicate",
+            Kind::WebhookRedeliveryWithinTtl => "webhook_redelivery_within_ttl",
+            Kind::WebhookReplayAfterTtl => "webhook_replay_after_ttl",
+            Kind::WebhookMalformedJson => "webhook_malformed_json",
+            Kind::WebhookOversized => "webhook_oversized",
+            Kind::WebhookUnknownEvent => "webhook_unknown_event",
+            Kind::WebhookSlowProcessing => "webhook_slow_processing",
         }
     }
 
@@ -160,7 +202,41 @@ impl Kind {
             | Kind::ConnectionResetBeforeResponse
             | Kind::ConnectionResetDuringResponse
             | Kind::ConnectionTruncatedBody => true,
+            _ => false,
         }
+    }
+
+    /// Whether the kind is one of the webhook receiver's cases.
+    pub fn is_receiver(self) -> bool {
+        self >= Kind::WebhookAccepted
+    }
+
+    /// Whether the receiver declared in the spec makes this kind applicable to it.
+    pub fn applies_to_receiver(self, r: &Receiver) -> bool {
+        match self {
+            Kind::WebhookStaleTimestamp | Kind::WebhookFutureTimestamp | Kind::WebhookReplayAfterTtl => r.tolerance().is_some(),
+            Kind::WebhookUnknownEvent => r.event_type().is_some(),
+            k => k.is_receiver(),
+        }
+    }
+
+    /// Whether the kind applies to a webhook sender's delivery (besides what the error
+    /// matrix says): the sender's retries, timeouts, connection failures and event ids.
+    /// Rate limits and response drift are a subscriber's business, not a sender's.
+    pub fn applies_to_sender(self) -> bool {
+        matches!(
+            self,
+            Kind::Conformance
+                | Kind::ServerErrorRecovers
+                | Kind::ServerErrorPersists
+                | Kind::ServerErrorMaintenance
+                | Kind::ClientErrorNotRetried
+                | Kind::TimeoutHeadersLate
+                | Kind::TimeoutNoAnswer
+                | Kind::DuplicatePost
+                | Kind::ConnectionRefused
+                | Kind::ConnectionResetBeforeResponse
+        )
     }
 
     /// The row label used in reports' Error Handling table.
@@ -196,6 +272,20 @@ impl Kind {
             Kind::ConnectionResetBeforeResponse => "Connection reset before response",
             Kind::ConnectionResetDuringResponse => "Connection reset during response",
             Kind::ConnectionTruncatedBody => "Truncated body",
+            Kind::WebhookAccepted => "Webhook: valid signature accepted, processed once",
+            Kind::WebhookBadSignature => "Webhook: body altered after signing",
+            Kind::WebhookMissingSignature => "Webhook: signature header missing",
+            Kind::WebhookWrongSecret => "Webhook: signed with another secret",
+            Kind::WebhookStaleTimestamp => "Webhook: stale timestamp",
+            Kind::WebhookFutureTimestamp => "Webhook: future timestamp",
+            Kind::WebhookDuplicate => "Webhook: same event delivered twice",
+            Kind::WebhookConcurrentDuplicate => "Webhook: same event delivered concurrently",
+            Kind::WebhookRedeliveryWithinTtl => "Webhook: redelivered just inside the idempotency TTL",
+            Kind::WebhookReplayAfterTtl => "Webhook: captured delivery replayed after the TTL",
+            Kind::WebhookMalformedJson => "Webhook: malformed JSON",
+            Kind::WebhookOversized => "Webhook: oversized body",
+            Kind::WebhookUnknownEvent => "Webhook: unknown event type",
+            Kind::WebhookSlowProcessing => "Webhook: slow processing",
         }
     }
 
@@ -210,6 +300,7 @@ impl Kind {
         // retries before the 5xx recover: 500, 502, then 200, fewer when the policy allows fewer
         let recovers = backoffs(n.min(3).saturating_sub(1));
         match self {
+            // the handler's cases are about the handler's answers, not the client's waits
             // the date form is rounded up to a whole second past Retry-After: this is a lower bound
             Kind::RateLimitRetryAfter | Kind::RateLimitRetryAfterDate => p.retry_after,
             Kind::RateLimitStorm => p.retry_after * n.saturating_sub(1),
@@ -245,7 +336,21 @@ impl Kind {
             | Kind::DriftEmptyBody
             | Kind::DriftTruncatedJson
             | Kind::DriftNotJson
-            | Kind::DriftWrongContentType => Duration::ZERO,
+            | Kind::DriftWrongContentType
+            | Kind::WebhookAccepted
+            | Kind::WebhookBadSignature
+            | Kind::WebhookMissingSignature
+            | Kind::WebhookWrongSecret
+            | Kind::WebhookStaleTimestamp
+            | Kind::WebhookFutureTimestamp
+            | Kind::WebhookDuplicate
+            | Kind::WebhookConcurrentDuplicate
+            | Kind::WebhookRedeliveryWithinTtl
+            | Kind::WebhookReplayAfterTtl
+            | Kind::WebhookMalformedJson
+            | Kind::WebhookOversized
+            | Kind::WebhookUnknownEvent
+            | Kind::WebhookSlowProcessing => Duration::ZERO,
         }
     }
 }

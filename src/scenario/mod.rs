@@ -12,6 +12,7 @@ mod connection;
 mod drift;
 mod idempotency;
 mod kind;
+pub(crate) mod receiver;
 mod retry;
 mod timeout;
 
@@ -21,21 +22,64 @@ use std::time::Duration;
 use crate::binding::{CallResult, Credentials, ErrorKind, Retry};
 use crate::redact;
 use crate::server::{Reply, Route, Step};
-use crate::spec::{Endpoint, Spec};
+use crate::spec::{Endpoint, RECEIVER, SENDER, Spec};
 use crate::timeline::{Arrival, Target, Timeline, secs};
 
 pub use check::*;
 pub use kind::Kind;
 
-/// One generated case: a scenario kind applied to one endpoint of one service.
+/// What a case exercises: one of the endpoints the client calls, the project's webhook
+/// handler, or its webhook sender.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Subject {
+    /// The endpoint at this index of `spec.endpoints`.
+    Endpoint(usize),
+    /// `webhooks.receiver`.
+    Receiver,
+    /// `webhooks.sender`.
+    Sender,
+}
+
+impl Subject {
+    /// The spec path of what the case exercises (`endpoints[0]`, `webhooks.receiver`), for locations.
+    pub fn path(self) -> String {
+        match self {
+            Subject::Endpoint(i) => format!("endpoints[{i}]"),
+            Subject::Receiver => "webhooks.receiver".into(),
+            Subject::Sender => "webhooks.sender".into(),
+        }
+    }
+
+    /// What the subject is, for listings: `POST /customers`, `POST /webhooks/stripe (webhook handler, stripe)`.
+    pub fn label(self, spec: &Spec) -> String {
+        match (self, &spec.webhooks.receiver, &spec.webhooks.sender) {
+            (Subject::Endpoint(i), _, _) => spec.endpoints.get(i).map(Endpoint::label).unwrap_or_default(),
+            (Subject::Receiver, Some(r), _) => format!("POST {} (webhook handler, {})", r.path, r.scheme),
+            (Subject::Sender, _, Some(s)) => format!("POST {} (webhook sender, {})", s.path, s.scheme),
+            _ => String::new(),
+        }
+    }
+
+    /// The endpoint the client calls in this case: a spec endpoint, or the sender's
+    /// delivery to its subscriber. `None` for the receiver, which the harness calls.
+    pub fn endpoint(self, spec: &Spec) -> Option<Endpoint> {
+        match self {
+            Subject::Endpoint(i) => spec.endpoints.get(i).cloned(),
+            Subject::Sender => spec.webhooks.sender.as_ref().map(|s| s.endpoint()),
+            Subject::Receiver => None,
+        }
+    }
+}
+
+/// One generated case: a scenario kind applied to one subject of one service.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Case {
     /// Service id.
     pub service: String,
-    /// Index of the endpoint in the spec.
-    pub endpoint: usize,
-    /// Endpoint id.
-    pub endpoint_id: String,
+    /// What the case exercises.
+    pub subject: Subject,
+    /// The subject's id in trial names: the endpoint id, `webhook_receiver` or `webhook_sender`.
+    pub subject_id: String,
     /// Scenario kind.
     pub kind: Kind,
 }
@@ -43,19 +87,34 @@ pub struct Case {
 impl Case {
     /// The trial name: `service::endpoint::kind`.
     pub fn name(&self) -> String {
-        format!("{}::{}::{}", self.service, self.endpoint_id, self.kind)
+        format!("{}::{}::{}", self.service, self.subject_id, self.kind)
+    }
+
+    /// The wait the spec's policy forces on a correct client in this case (see [`Kind::mandated_wait`]).
+    pub fn mandated_wait(&self, spec: &Spec) -> Duration {
+        match self.subject.endpoint(spec) {
+            Some(e) => self.kind.mandated_wait(&e, &Policy::of(spec, self.subject)),
+            None => Duration::ZERO,
+        }
     }
 }
 
-/// Every applicable case of a spec, in a deterministic order (endpoints as written, kinds as listed).
+/// Every applicable case of a spec, in a deterministic order (endpoints as written, then the
+/// webhook receiver and sender; kinds as listed).
 pub fn plan(spec: &Spec) -> Vec<Case> {
     let mut cases = Vec::new();
+    let mut add = |subject: Subject, id: &str, kinds: &mut dyn Iterator<Item = Kind>| {
+        cases.extend(kinds.map(|kind| Case { service: spec.id.clone(), subject, subject_id: id.to_string(), kind }));
+    };
     for (i, e) in spec.endpoints.iter().enumerate() {
-        for kind in Kind::ALL {
-            if kind.applies(spec, e) {
-                cases.push(Case { service: spec.id.clone(), endpoint: i, endpoint_id: e.id.clone(), kind });
-            }
-        }
+        add(Subject::Endpoint(i), &e.id, &mut Kind::ALL.into_iter().filter(|k| k.applies(spec, e)));
+    }
+    if let Some(r) = &spec.webhooks.receiver {
+        add(Subject::Receiver, RECEIVER, &mut Kind::ALL.into_iter().filter(|k| k.applies_to_receiver(r)));
+    }
+    if let Some(s) = &spec.webhooks.sender {
+        let e = s.endpoint();
+        add(Subject::Sender, SENDER, &mut Kind::ALL.into_iter().filter(|k| k.applies_to_sender() && k.applies(spec, &e)));
     }
     cases
 }
@@ -74,18 +133,23 @@ pub struct Policy {
 }
 
 impl Policy {
-    /// The policy of `spec`, with the time scale `OC_TIME_SCALE` sets for this run, if any.
-    pub fn of(spec: &Spec) -> Policy {
+    /// The policy of `spec` for `subject` (a webhook sender may declare its own retries),
+    /// with the time scale `OC_TIME_SCALE` sets for this run, if any.
+    pub fn of(spec: &Spec, subject: Subject) -> Policy {
+        let retry = match (subject, &spec.webhooks.sender) {
+            (Subject::Sender, Some(s)) => s.retry.as_ref().unwrap_or(&spec.retry),
+            _ => &spec.retry,
+        };
         let s = time_scale_override().ok().flatten().unwrap_or(spec.test_profile.time_scale);
         let scaled = |ms: u64| Duration::from_secs_f64(ms as f64 * s / 1000.0);
         let longer = spec.rule_for(503).and_then(|r| r.delay_factor).unwrap_or(4.0);
         Policy {
             retry: Retry {
-                max_attempts: spec.retry.max_attempts,
-                base_delay: scaled(spec.retry.base_delay_ms),
-                multiplier: spec.retry.multiplier,
-                max_delay: scaled(spec.retry.max_delay_ms),
-                jitter: scaled(spec.retry.jitter_ms),
+                max_attempts: retry.max_attempts,
+                base_delay: scaled(retry.base_delay_ms),
+                multiplier: retry.multiplier,
+                max_delay: scaled(retry.max_delay_ms),
+                jitter: scaled(retry.jitter_ms),
                 longer_delay_factor: longer,
             },
             budget: scaled(spec.timeouts.request_ms),
@@ -266,6 +330,11 @@ pub struct Setup<'a> {
     pub spec: &'a Spec,
     /// The endpoint under test.
     pub endpoint: &'a Endpoint,
+    /// The path the endpoint's path is relative to (the base URL's, or none for a webhook delivery).
+    pub base_path: String,
+    /// Whether the call is a webhook sender's delivery: what the sender returns on success
+    /// is its own business, so only that it succeeded is judged.
+    pub delivery: bool,
     /// The scaled policy.
     pub policy: Policy,
     /// The trial's timeline.
@@ -349,5 +418,16 @@ pub fn prepare(kind: Kind, setup: &Setup) -> Prepared {
         | Kind::ConnectionResetBeforeResponse
         | Kind::ConnectionResetDuringResponse
         | Kind::ConnectionTruncatedBody => connection::prepare(kind, setup),
+        // receiver cases run against the project's handler (see `receiver`), not a client
+        receiver_kind => Prepared::new(
+            setup,
+            Vec::new(),
+            format!("{receiver_kind} runs against a webhook handler"),
+            Box::new(move |_| Verdict {
+                actual: String::new(),
+                problems: vec![format!("{receiver_kind} is a webhook receiver case and cannot run against a client")],
+                evidence: String::new(),
+            }),
+        ),
     }
 }

@@ -7,7 +7,8 @@ use std::path::{Path, PathBuf};
 use serde_json::Value;
 
 use super::yaml::{self, Location, SourceMap};
-use super::{Action, Auth, Method, Spec};
+use super::{Action, Auth, Direction, Field, Method, RECEIVER, RetryPolicy, SENDER, Spec};
+use crate::webhook::Scheme;
 
 /// A spec that cannot be used, with where and why.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -196,6 +197,9 @@ fn validate(spec: &mut Spec, ctx: &Ctx, dir: &Path) -> Result<(), SpecError> {
         if let Some(j) = spec.endpoints[..i].iter().position(|o| o.id == e.id) {
             return Err(ctx.err(&format!("{p}.id"), format!("expected a unique id, found {:?} again (first at endpoints[{j}])", e.id)));
         }
+        if e.id == RECEIVER || e.id == SENDER {
+            return Err(ctx.err(&format!("{p}.id"), format!("expected an id other than {:?}, which names the webhook cases", e.id)));
+        }
         if !e.path.starts_with('/') {
             return Err(ctx.err(&format!("{p}.path"), format!("expected a path starting with '/', found {:?}", e.path)));
         }
@@ -252,21 +256,7 @@ fn validate(spec: &mut Spec, ctx: &Ctx, dir: &Path) -> Result<(), SpecError> {
             check_against(ctx, &format!("{p}.example"), &v, &r.example, "the response example")?;
         }
     }
-    let r = &spec.retry;
-    if !(1..=10).contains(&r.max_attempts) {
-        return Err(ctx.err("retry.max_attempts", format!("expected 1 to 10 attempts, found {}", r.max_attempts)));
-    }
-    if r.max_attempts > 1 && r.base_delay_ms == 0 {
-        return Err(ctx.err("retry.base_delay_ms", "expected a positive delay when retries are allowed, found 0"));
-    }
-    if r.multiplier < 1.0 {
-        return Err(ctx.err("retry.multiplier", format!("expected a multiplier of at least 1, found {}", r.multiplier)));
-    }
-    if r.max_delay_ms < r.base_delay_ms {
-        return Err(
-            ctx.err("retry.max_delay_ms", format!("expected at least base_delay_ms ({}), found {}", r.base_delay_ms, r.max_delay_ms))
-        );
-    }
+    check_retry(ctx, "retry", &spec.retry)?;
     if spec.timeouts.request_ms == 0 {
         return Err(ctx.err("timeouts.request_ms", "expected a positive budget, found 0"));
     }
@@ -290,6 +280,127 @@ fn validate(spec: &mut Spec, ctx: &Ctx, dir: &Path) -> Result<(), SpecError> {
             return Err(
                 ctx.err(&format!("{p}.delay_factor"), format!("expected a factor above 1 on a retry_with_longer_delays row, found {f}"))
             );
+        }
+    }
+    check_webhooks(spec, ctx)
+}
+
+fn check_retry(ctx: &Ctx, p: &str, r: &RetryPolicy) -> Result<(), SpecError> {
+    if !(1..=10).contains(&r.max_attempts) {
+        return Err(ctx.err(&format!("{p}.max_attempts"), format!("expected 1 to 10 attempts, found {}", r.max_attempts)));
+    }
+    if r.max_attempts > 1 && r.base_delay_ms == 0 {
+        return Err(ctx.err(&format!("{p}.base_delay_ms"), "expected a positive delay when retries are allowed, found 0"));
+    }
+    if r.multiplier < 1.0 {
+        return Err(ctx.err(&format!("{p}.multiplier"), format!("expected a multiplier of at least 1, found {}", r.multiplier)));
+    }
+    if r.max_delay_ms < r.base_delay_ms {
+        return Err(ctx.err(
+            &format!("{p}.max_delay_ms"),
+            format!("expected at least base_delay_ms ({}), found {}", r.base_delay_ms, r.max_delay_ms),
+        ));
+    }
+    Ok(())
+}
+
+/// The webhook section: paths, secrets that exist, JSON schemes, payloads the harness can send.
+fn check_webhooks(spec: &Spec, ctx: &Ctx) -> Result<(), SpecError> {
+    let secret = |p: &str, name: &str| {
+        if spec.secrets.iter().any(|s| s.name == name) {
+            Ok(())
+        } else {
+            let known: Vec<&str> = spec.secrets.iter().map(|s| s.name.as_str()).collect();
+            Err(ctx.err(&format!("{p}.secret"), format!("expected the name of a row in secrets ({}), found {name:?}", known.join(", "))))
+        }
+    };
+    let json_scheme = |p: &str, scheme: Scheme| {
+        if scheme == Scheme::Twilio {
+            Err(ctx.err(
+                &format!("{p}.scheme"),
+                "expected a scheme that signs a JSON body, found twilio (Twilio posts form fields; its cases are not generated yet: use `oc-integrate webhook verify` in a test of your own)",
+            ))
+        } else {
+            Ok(())
+        }
+    };
+    let path = |p: &str, path: &str| {
+        if path.starts_with('/') {
+            Ok(())
+        } else {
+            Err(ctx.err(&format!("{p}.path"), format!("expected a path starting with '/', found {path:?}")))
+        }
+    };
+    let object = |p: &str, v: &Value| {
+        if v.is_object() { Ok(()) } else { Err(ctx.err(p, format!("expected a JSON object payload, found {v}"))) }
+    };
+    let pointer = |p: &str, f: &Field| match f {
+        Field::Body(ptr) if !ptr.starts_with('/') => Err(ctx.err(p, format!("expected a JSON pointer such as /id, found {ptr:?}"))),
+        Field::Header(h) if h.is_empty() || !h.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') => {
+            Err(ctx.err(p, format!("expected a header name, found {h:?}")))
+        }
+        _ => Ok(()),
+    };
+    if let Some(r) = &spec.webhooks.receiver {
+        let p = "webhooks.receiver";
+        if spec.overview.direction == Direction::Outbound {
+            return Err(ctx.err("overview.direction", "expected inbound or both for a spec with webhooks.receiver, found outbound"));
+        }
+        json_scheme(p, r.scheme)?;
+        path(p, &r.path)?;
+        secret(p, &r.secret)?;
+        if r.events.is_empty() {
+            return Err(ctx.err(&format!("{p}.events"), "expected at least one event type, found none"));
+        }
+        for (i, e) in r.events.iter().enumerate() {
+            object(&format!("{p}.events[{i}].example"), &e.example)?;
+            if let Some(j) = r.events[..i].iter().position(|o| o.kind == e.kind) {
+                return Err(ctx.err(
+                    &format!("{p}.events[{i}].type"),
+                    format!("expected a unique type, found {:?} again (first at events[{j}])", e.kind),
+                ));
+            }
+        }
+        if let Some(k) = &r.idempotency.key {
+            pointer(&format!("{p}.idempotency.key"), k)?;
+        }
+        if let Some(t) = &r.event_type {
+            pointer(&format!("{p}.event_type"), t)?;
+        }
+        if let Some(t) = r.tolerance_s
+            && t <= 0
+        {
+            return Err(ctx.err(&format!("{p}.tolerance_s"), format!("expected a positive number of seconds, found {t}")));
+        }
+        if let Some(t) = r.tolerance()
+            && r.idempotency.ttl_s <= t as u64
+        {
+            return Err(ctx.err(
+                &format!("{p}.idempotency.ttl_s"),
+                format!(
+                    "expected a TTL longer than the signature tolerance ({t} s), found {} s: a replay could pass both",
+                    r.idempotency.ttl_s
+                ),
+            ));
+        }
+        if !(1024..=(64 << 20)).contains(&r.max_body_bytes) {
+            return Err(ctx.err(&format!("{p}.max_body_bytes"), format!("expected 1 KiB to 64 MiB, found {}", r.max_body_bytes)));
+        }
+        if r.response_timeout_ms == 0 {
+            return Err(ctx.err(&format!("{p}.response_timeout_ms"), "expected a positive timeout, found 0"));
+        }
+    }
+    if let Some(s) = &spec.webhooks.sender {
+        let p = "webhooks.sender";
+        json_scheme(p, s.scheme)?;
+        path(p, &s.path)?;
+        secret(p, &s.secret)?;
+        object(&format!("{p}.event.example"), &s.event.example)?;
+        if let Some(h) = &s.event_id_header {
+            pointer(&format!("{p}.event_id_header"), &Field::Header(h.clone()))?;
+        }
+        if let Some(r) = &s.retry {
+            check_retry(ctx, &format!("{p}.retry"), r)?;
         }
     }
     Ok(())

@@ -7,6 +7,7 @@
 //! `schemas/spec.schema.json` (see [`json_schema`]).
 
 mod load;
+mod webhooks;
 pub mod yaml;
 
 use std::borrow::Cow;
@@ -19,6 +20,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::Value;
 
 pub use load::{SpecError, load_dir, load_file};
+pub use webhooks::{Event, Field, RECEIVER, Receiver, ReceiverIdempotency, SENDER, Sender, Webhooks, default_key, default_type};
 pub use yaml::{Location, SourceMap};
 
 /// One integration, as read from `integrations/<service>/spec.yaml`.
@@ -50,6 +52,9 @@ pub struct Spec {
     /// How the generated mock suite runs (time scale, advertised waits).
     #[serde(default)]
     pub test_profile: TestProfile,
+    /// The project's webhook handler and sender, if it has them.
+    #[serde(default, skip_serializing_if = "Webhooks::is_empty")]
+    pub webhooks: Webhooks,
     /// Service id (the directory name); set by the loader.
     #[serde(skip)]
     pub id: String,
