@@ -12,19 +12,19 @@ mod support;
 use std::path::Path;
 use std::process::Command;
 
-use oc_integrate::{Binding, Call, ClientError, Harness, redact};
+use oc_integrate::{Binding, Call, ClientError, Handler, Harness, ReceiverContext, redact};
 use serde_json::json;
 
 const ENV_CANARY: &str = "sk_live_CANARY_7f3a9c2e5b";
-/// Every credential the harness issues starts with one of these.
-const ISSUED: [&str; 4] = ["oc_key_", "oc_secret_", "oc_at_", "oc_rt_"];
+/// Every credential the harness issues starts with one of these (webhook secrets too).
+const ISSUED: [&str; 6] = ["oc_key_", "oc_secret_", "oc_at_", "oc_rt_", "oc_whsec_", "whsec_"];
 
 /// Wraps a correct example binding and leaks every secret it can reach.
 fn leaky(inner: Binding, env: &'static str) -> Binding {
     Binding::new(
         move |ctx| {
             let c = ctx.credentials();
-            let secrets = [&c.api_key, &c.client_secret, &c.access_token, &c.refresh_token]
+            let secrets = [&c.api_key, &c.client_secret, &c.access_token, &c.refresh_token, &c.webhook_secret]
                 .into_iter()
                 .flatten()
                 .cloned()
@@ -48,6 +48,27 @@ fn leaky(inner: Binding, env: &'static str) -> Binding {
             }
         },
     )
+    .with_receiver(leaky_handler)
+}
+
+/// A webhook handler that answers every delivery with a 400 quoting its signing secret.
+async fn leaky_handler(ctx: ReceiverContext) -> Result<Handler, String> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.map_err(|e| e.to_string())?;
+    let url = format!("http://{}", listener.local_addr().map_err(|e| e.to_string())?);
+    let secret = ctx.secret().to_string();
+    let server = tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            let body = format!("invalid signature for secret {secret}");
+            tokio::spawn(async move {
+                let mut buf = vec![0u8; 1 << 16];
+                let _ = socket.read(&mut buf).await;
+                let head = format!("HTTP/1.1 400 Bad Request\r\ncontent-length: {}\r\nconnection: close\r\n\r\n", body.len());
+                let _ = socket.write_all(format!("{head}{body}").as_bytes()).await;
+            });
+        }
+    });
+    Ok(Handler::new(url, || 0).keep(support::AbortOnDrop(server)))
 }
 
 fn assert_clean(text: &str, what: &str) {
@@ -73,6 +94,11 @@ async fn no_secret_reaches_any_output() {
         assert_clean(&all, &r.case.name());
         masked += all.matches("[REDACTED]").count();
     }
+    // the handler's leak reached the failure text, masked
+    assert!(
+        results.iter().any(|r| r.message.contains("invalid signature for secret [REDACTED]")),
+        "the leaky handler's answers must appear in receiver failures, masked"
+    );
     for service in ["payments", "tracker"] {
         let spec = oc_integrate::spec::load_file(std::path::Path::new(&format!("examples/integrations/{service}/spec.yaml"))).unwrap();
         let mine: Vec<_> = results.iter().filter(|r| r.case.service == service).cloned().collect();

@@ -194,3 +194,84 @@ fn a_missing_directory_is_a_clear_startup_error() {
     let err = Harness::new("no/such/dir").trials().expect_err("must fail").to_string();
     assert!(err.starts_with("no/such/dir: expected a directory of integrations, found"), "{err}");
 }
+
+/// `GOOD` with a webhook receiver and sender (and the secrets they name).
+fn with_webhooks() -> String {
+    GOOD.replacen("direction: outbound", "direction: both", 1)
+        + r#"secrets:
+  - {name: Hook secret, storage: vault, rotation: Yearly}
+webhooks:
+  receiver:
+    scheme: stripe
+    path: /webhooks/demo
+    secret: Hook secret
+    events:
+      - type: thing.made
+        example: {id: evt_1, type: thing.made}
+  sender:
+    scheme: generic
+    path: /hooks
+    secret: Hook secret
+    event: {type: thing.made, example: {thing: t1}}
+"#
+}
+
+#[rstest]
+#[case::unknown_secret(
+    "    secret: Hook secret\n    events",
+    "    secret: Hook key\n    events",
+    "36:13: webhooks.receiver.secret: expected the name of a row in secrets (Hook secret), found \"Hook key\""
+)]
+#[case::outbound_only(
+    "direction: both",
+    "direction: outbound",
+    "3:14: overview.direction: expected inbound or both for a spec with webhooks.receiver, found outbound"
+)]
+#[case::twilio_receiver(
+    "scheme: stripe",
+    "scheme: twilio",
+    "34:13: webhooks.receiver.scheme: expected a scheme that signs a JSON body, found twilio"
+)]
+#[case::relative_path(
+    "path: /webhooks/demo",
+    "path: webhooks/demo",
+    "35:11: webhooks.receiver.path: expected a path starting with '/', found \"webhooks/demo\""
+)]
+#[case::no_events(
+    "    events:\n      - type: thing.made\n        example: {id: evt_1, type: thing.made}\n",
+    "    events: []\n",
+    "37:13: webhooks.receiver.events: expected at least one event type, found none"
+)]
+#[case::ttl_within_tolerance(
+    "    events:",
+    "    idempotency: {ttl_s: 60}\n    events:",
+    "37:26: webhooks.receiver.idempotency.ttl_s: expected a TTL longer than the signature tolerance (300 s), found 60 s"
+)]
+#[case::bad_pointer(
+    "    events:",
+    "    idempotency: {key: {body: id}}\n    events:",
+    "37:24: webhooks.receiver.idempotency.key: expected a JSON pointer such as /id, found \"id\""
+)]
+#[case::unknown_scheme(
+    "scheme: generic",
+    "scheme: webhookz",
+    "webhooks.sender.scheme: expected one of stripe, github, slack, standard_webhooks, svix, shopify, twilio, linear, telegram, generic, found \"webhookz\""
+)]
+#[case::sender_retry(
+    "    event: {type",
+    "    retry: {max_attempts: 0, base_delay_ms: 1, max_delay_ms: 1}\n    event: {type",
+    "webhooks.sender.retry.max_attempts: expected 1 to 10 attempts, found 0"
+)]
+#[case::reserved_id(
+    "id: make_thing",
+    "id: webhook_sender",
+    "16:9: endpoints[1].id: expected an id other than \"webhook_sender\", which names the webhook cases"
+)]
+fn a_bad_webhook_section_is_located(#[case] from: &str, #[case] to: &str, #[case] want: &str) {
+    let good = with_webhooks();
+    assert!(load_file(&write_spec("demo", &good)).is_ok(), "the fixture itself must load");
+    assert!(good.contains(from), "fixture text {from:?} not in the webhook fixture");
+    let file = write_spec("demo", &good.replacen(from, to, 1));
+    let err = load_file(&file).expect_err("the spec must be rejected").to_string();
+    assert!(err.contains(want), "got:  {err}\nwant: …{want}…");
+}

@@ -53,3 +53,12 @@ pub fn npm_ci(dir: &Path) {
         );
     }
 }
+
+/// Aborts a spawned task when dropped (e.g. a test server kept alive by a `Handler`).
+pub struct AbortOnDrop(pub tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
