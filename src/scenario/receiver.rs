@@ -301,28 +301,52 @@ fn days(s: u64) -> String {
     }
 }
 
+fn want_ok(a: &Answer, what: &str, p: &mut Vec<String>) {
+    if !a.ok() {
+        p.push(format!("expected 2xx for {what}, found {}", a.status()));
+    }
+}
+
+fn want_rejected(a: &Answer, what: &str, p: &mut Vec<String>) {
+    if !a.rejected() {
+        p.push(format!("expected 400, 401 or 403 for {what}, found {}", a.status()));
+    }
+}
+
+fn want_count(n: usize, want: usize, p: &mut Vec<String>) {
+    if n != want {
+        p.push(match want {
+            0 => format!("expected no event processed, found {n} processed"),
+            _ => format!("expected the event processed {want} time(s), found {n}"),
+        });
+    }
+}
+
+impl Session<'_> {
+    /// Deliver event A validly signed; it must be acknowledged and processed.
+    async fn first(&mut self, doc: &Value, id: &str, p: &mut Vec<String>) -> Delivery {
+        let d = self.signed("event A", doc, id, 0, None, None);
+        let a = self.post(&d).await;
+        want_ok(&a, "the first delivery", p);
+        self.settled(1).await;
+        d
+    }
+
+    /// After a bad delivery: nothing processed, and a new valid event is still acknowledged and processed once.
+    async fn still_up(&mut self, p: &mut Vec<String>) {
+        want_count(self.settled(0).await, 0, p);
+        let (doc, id) = self.event(None);
+        let d = self.signed("event B, signed (is the handler still up?)", &doc, &id, 0, None, None);
+        let b = self.post(&d).await;
+        want_ok(&b, "the next valid delivery", p);
+        want_count(self.settled(1).await, 1, p);
+    }
+}
+
 /// Run `kind` against the handler and judge it. `timeout` is the provider's (scaled).
 pub(crate) async fn judge(kind: Kind, s: &mut Session<'_>, timeout: Duration) -> Verdict {
     let mut p = Vec::new();
     let r = s.receiver;
-    let want_ok = |a: &Answer, what: &str, p: &mut Vec<String>| {
-        if !a.ok() {
-            p.push(format!("expected 2xx for {what}, found {}", a.status()));
-        }
-    };
-    let want_rejected = |a: &Answer, what: &str, p: &mut Vec<String>| {
-        if !a.rejected() {
-            p.push(format!("expected 400, 401 or 403 for {what}, found {}", a.status()));
-        }
-    };
-    let want_count = |n: usize, want: usize, p: &mut Vec<String>| {
-        if n != want {
-            p.push(match want {
-                0 => format!("expected no event processed, found {n} processed"),
-                _ => format!("expected the event processed {want} time(s), found {n}"),
-            });
-        }
-    };
     let (a_doc, a_id) = s.event(None);
     match kind {
         Kind::WebhookAccepted => {
@@ -372,10 +396,7 @@ pub(crate) async fn judge(kind: Kind, s: &mut Session<'_>, timeout: Duration) ->
             want_count(s.settled(0).await, 0, &mut p);
         }
         Kind::WebhookDuplicate => {
-            let d1 = s.signed("event A", &a_doc, &a_id, 0, None, None);
-            let a1 = s.post(&d1).await;
-            want_ok(&a1, "the first delivery", &mut p);
-            s.settled(1).await;
+            s.first(&a_doc, &a_id, &mut p).await;
             let d2 = s.signed("event A again (re-signed, same id)", &a_doc, &a_id, 0, None, None);
             let a2 = s.post(&d2).await;
             want_ok(&a2, "the duplicate (a provider retries until it gets 2xx)", &mut p);
@@ -396,10 +417,7 @@ pub(crate) async fn judge(kind: Kind, s: &mut Session<'_>, timeout: Duration) ->
             want_count(s.settled(1).await, 1, &mut p);
         }
         Kind::WebhookRedeliveryWithinTtl => {
-            let d1 = s.signed("event A", &a_doc, &a_id, 0, None, None);
-            let a1 = s.post(&d1).await;
-            want_ok(&a1, "the first delivery", &mut p);
-            s.settled(1).await;
+            s.first(&a_doc, &a_id, &mut p).await;
             s.clock.advance(Duration::from_secs(within_ttl(r)));
             let d2 = s.signed(&format!("event A again, {} later (clock moved)", days(within_ttl(r))), &a_doc, &a_id, 0, None, None);
             let a2 = s.post(&d2).await;
@@ -407,10 +425,7 @@ pub(crate) async fn judge(kind: Kind, s: &mut Session<'_>, timeout: Duration) ->
             want_count(s.settled(1).await, 1, &mut p);
         }
         Kind::WebhookReplayAfterTtl => {
-            let d1 = s.signed("event A", &a_doc, &a_id, 0, None, None);
-            let a1 = s.post(&d1).await;
-            want_ok(&a1, "the first delivery", &mut p);
-            s.settled(1).await;
+            let d1 = s.first(&a_doc, &a_id, &mut p).await;
             let later = r.idempotency.ttl_s + 3600;
             s.clock.advance(Duration::from_secs(later));
             let mut replay = d1.clone();
@@ -427,12 +442,7 @@ pub(crate) async fn judge(kind: Kind, s: &mut Session<'_>, timeout: Duration) ->
             if !a.client_error() {
                 p.push(format!("expected a 4xx for a body that is not JSON, found {}", a.status()));
             }
-            want_count(s.settled(0).await, 0, &mut p);
-            let (b_doc, b_id) = s.event(None);
-            let d2 = s.signed("event B, signed (is the handler still up?)", &b_doc, &b_id, 0, None, None);
-            let b = s.post(&d2).await;
-            want_ok(&b, "the next valid delivery", &mut p);
-            want_count(s.settled(1).await, 1, &mut p);
+            s.still_up(&mut p).await;
         }
         Kind::WebhookOversized => {
             let mut doc = a_doc.clone();
@@ -442,12 +452,7 @@ pub(crate) async fn judge(kind: Kind, s: &mut Session<'_>, timeout: Duration) ->
             if !a.client_error() {
                 p.push(format!("expected a 4xx (413) for a body over {} bytes, found {}", r.max_body_bytes, a.status()));
             }
-            want_count(s.settled(0).await, 0, &mut p);
-            let (b_doc, b_id) = s.event(None);
-            let d2 = s.signed("event B, signed (is the handler still up?)", &b_doc, &b_id, 0, None, None);
-            let b = s.post(&d2).await;
-            want_ok(&b, "the next valid delivery", &mut p);
-            want_count(s.settled(1).await, 1, &mut p);
+            s.still_up(&mut p).await;
         }
         Kind::WebhookUnknownEvent => {
             let unknown = "oc_integrate.unknown_event";
