@@ -104,7 +104,7 @@ impl Inbound {
             if self.has(Flaw::ChecksThenMarks) {
                 // the mistake: the check and the mark are not one step
                 drop(seen);
-                tokio::time::sleep(Duration::from_millis(300)).await;
+                tokio::time::sleep(Duration::from_millis(600)).await;
                 self.seen.lock().await.insert(id, now + ttl);
             } else {
                 seen.insert(id, now + ttl);
