@@ -17,6 +17,8 @@ const PORT: &str = "{port}";
 /// How much of the log an error shows.
 const TAIL_LINES: usize = 40;
 const TAIL_BYTES: usize = 6000;
+/// How many fresh ports a start tries when other programs take the ones it picked.
+const PORT_TRIES: usize = 3;
 
 /// Why a sandbox could not be started.
 #[derive(Debug, thiserror::Error)]
@@ -41,6 +43,16 @@ pub enum SandboxError {
         /// The error.
         #[source]
         source: io::Error,
+    },
+    /// Another program took each port picked before the sandbox could listen on it.
+    #[error(
+        "sandbox {name}: expected a free loopback port, found the ports {ports:?} taken by other programs before the sandbox listened on them"
+    )]
+    PortsTaken {
+        /// The sandbox.
+        name: String,
+        /// The ports tried.
+        ports: Vec<u16>,
     },
     /// The process ran, but did not answer as expected before the deadline.
     #[error(
@@ -230,7 +242,11 @@ impl Launch {
 
     /// Check the install, pick a free loopback port, spawn the process (its own process
     /// group, output to `<target>/oc-integrate/sandboxes/<name>-<port>.log`) and wait until
-    /// it is ready. On an error the process group is killed and the log kept.
+    /// it is ready: the readiness URL answers the expected status and, on Linux, the socket
+    /// answering belongs to the process group. When another program took the port in the
+    /// meantime (the process then answers nothing, or exits), it is stopped and started again
+    /// on a fresh port, up to 3 times, each with the whole deadline. On an error the process
+    /// group is killed and the log kept.
     ///
     /// ```no_run
     /// let server = oc_integrate::sandbox::Launch::new("web", "python3", std::path::Path::new("."))
@@ -240,15 +256,31 @@ impl Launch {
     /// # Ok::<(), oc_integrate::sandbox::SandboxError>(())
     /// ```
     pub fn start(self) -> Result<LocalSandbox, SandboxError> {
-        let io = |action: String| {
-            let name = self.name.clone();
-            move |source| SandboxError::Io { name, action, source }
-        };
         for (path, install) in &self.requires {
             if !path.exists() {
                 return Err(SandboxError::NotInstalled { name: self.name.clone(), path: path.clone(), install: install.clone() });
             }
         }
+        let mut taken = Vec::new();
+        loop {
+            match self.attempt()? {
+                Attempt::Ready(sandbox) => return Ok(sandbox),
+                Attempt::PortTaken(port) => {
+                    taken.push(port);
+                    if taken.len() == PORT_TRIES {
+                        return Err(SandboxError::PortsTaken { name: self.name, ports: taken });
+                    }
+                }
+            }
+        }
+    }
+
+    /// One start on a fresh port.
+    fn attempt(&self) -> Result<Attempt, SandboxError> {
+        let io = |action: String| {
+            let name = self.name.clone();
+            move |source| SandboxError::Io { name, action, source }
+        };
         let port = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
             .and_then(|l| l.local_addr())
             .map_err(io("pick a free loopback port".into()))?
@@ -275,16 +307,20 @@ impl Launch {
 
         let mut sandbox = LocalSandbox { port, base_url: format!("http://127.0.0.1:{port}"), log, keep_log: false, child };
         let url = sandbox.url(&self.ready_path);
+        let failed = |sandbox: LocalSandbox| {
+            let tail = tail(&sandbox.log);
+            let log = sandbox.keep();
+            let (name, url, expected, command) = (self.name.clone(), url.clone(), self.ready_status, shown.clone());
+            Box::new(FailedStart { name, url, expected, command, log, tail })
+        };
         let started = Instant::now();
         let mut found = String::from("no attempt");
         loop {
-            let failed = |sandbox: LocalSandbox| {
-                let tail = tail(&sandbox.log);
-                let log = sandbox.keep();
-                let (name, url, expected, command) = (self.name.clone(), url.clone(), self.ready_status, shown.clone());
-                Box::new(FailedStart { name, url, expected, command, log, tail })
-            };
             if let Ok(Some(status)) = sandbox.child.try_wait() {
+                // most likely it could not listen because another program took the port first
+                if listener(port, sandbox.pid()) == Listener::Theirs {
+                    return Ok(Attempt::PortTaken(port));
+                }
                 return Err(SandboxError::Exited { status, start: failed(sandbox) });
             }
             let left = self.deadline.saturating_sub(started.elapsed());
@@ -292,13 +328,78 @@ impl Launch {
                 return Err(SandboxError::NotReady { found, deadline: self.deadline, start: failed(sandbox) });
             }
             match probe(port, &self.ready_path, &self.ready_headers, left.min(Duration::from_secs(5))) {
-                Ok(status) if status == self.ready_status => return Ok(sandbox),
+                Ok(status) if status == self.ready_status => match listener(port, sandbox.pid()) {
+                    Listener::Ours => return Ok(Attempt::Ready(sandbox)),
+                    Listener::Theirs => return Ok(Attempt::PortTaken(port)),
+                    Listener::Nobody => found = format!("HTTP {status} from a listener that was gone right after"),
+                },
                 Ok(status) => found = format!("HTTP {status}"),
                 Err(e) => found = e,
             }
             std::thread::sleep(Duration::from_millis(100).min(self.deadline.saturating_sub(started.elapsed())));
         }
     }
+}
+
+/// How one start on a port ended, when it did not fail outright.
+enum Attempt {
+    Ready(LocalSandbox),
+    /// Another program listens on the port picked (between picking it and the sandbox
+    /// binding it, a slow starter leaves a window); the sandbox was stopped.
+    PortTaken(u16),
+}
+
+/// Who listens on a loopback port.
+#[derive(Debug, PartialEq, Eq)]
+enum Listener {
+    /// A process of the sandbox's process group.
+    Ours,
+    /// Some other process.
+    Theirs,
+    /// Nobody.
+    Nobody,
+}
+
+/// Who listens on 127.0.0.1:`port` (or on every IPv4 or IPv6 address at that port), from
+/// the kernel's socket tables and the open files of the processes in process group `group`.
+#[cfg(target_os = "linux")]
+fn listener(port: u16, group: u32) -> Listener {
+    const LISTEN: &str = "0A";
+    const ADDRESSES: [&str; 4] = ["0100007F", "00000000", "00000000000000000000000000000000", "0000000000000000FFFF00000100007F"];
+    let mut sockets = std::collections::HashSet::new();
+    for table in ["/proc/net/tcp", "/proc/net/tcp6"] {
+        let text = std::fs::read_to_string(table).unwrap_or_default();
+        for line in text.lines().skip(1) {
+            // sl local_address rem_address st tx_queue:rx_queue tr:tm->when retrnsmt uid timeout inode
+            let fields: Vec<&str> = line.split_whitespace().collect();
+            let (Some(local), Some(state), Some(inode)) = (fields.get(1), fields.get(3), fields.get(9)) else { continue };
+            let Some((address, hex_port)) = local.split_once(':') else { continue };
+            if *state == LISTEN && ADDRESSES.contains(&address) && u16::from_str_radix(hex_port, 16) == Ok(port) {
+                sockets.insert(format!("socket:[{inode}]"));
+            }
+        }
+    }
+    if sockets.is_empty() {
+        return Listener::Nobody;
+    }
+    let group = group.to_string();
+    let in_group = |proc: &Path| {
+        // pid (comm) state ppid pgrp …; comm may hold spaces and parentheses
+        let stat = std::fs::read_to_string(proc.join("stat")).unwrap_or_default();
+        stat.rsplit_once(") ").is_some_and(|(_, rest)| rest.split_whitespace().nth(2) == Some(group.as_str()))
+    };
+    let holds = |proc: &Path| {
+        let fds = std::fs::read_dir(proc.join("fd")).into_iter().flatten().flatten();
+        fds.filter_map(|fd| std::fs::read_link(fd.path()).ok()).any(|target| sockets.contains(target.to_string_lossy().as_ref()))
+    };
+    let procs = std::fs::read_dir("/proc").into_iter().flatten().flatten().map(|e| e.path());
+    if procs.filter(|p| in_group(p)).any(|p| holds(&p)) { Listener::Ours } else { Listener::Theirs }
+}
+
+/// Elsewhere a listener is taken to be the sandbox's own.
+#[cfg(not(target_os = "linux"))]
+fn listener(_port: u16, _group: u32) -> Listener {
+    Listener::Ours
 }
 
 /// A running sandbox. Dropping it kills its whole process group and reaps it; the log is
@@ -498,4 +599,21 @@ fn spawn(command: Command) -> io::Result<Child> {
     let (reply, answer) = mpsc::channel();
     spawner.as_ref().ok_or_else(gone)?.send((command, reply)).map_err(|_| gone())?;
     answer.recv().map_err(|_| gone())?
+}
+
+#[cfg(all(test, target_os = "linux"))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn listener_tells_ours_from_theirs_and_nobody() {
+        let socket = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).unwrap();
+        let port = socket.local_addr().unwrap().port();
+        // SAFETY: getpgrp(2) cannot fail and touches no memory.
+        let ours = u32::try_from(unsafe { libc::getpgrp() }).unwrap();
+        assert_eq!(listener(port, ours), Listener::Ours);
+        assert_eq!(listener(port, u32::MAX), Listener::Theirs, "no process is in group u32::MAX");
+        drop(socket);
+        assert_eq!(listener(port, ours), Listener::Nobody);
+    }
 }
