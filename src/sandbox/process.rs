@@ -20,7 +20,20 @@ const TAIL_BYTES: usize = 6000;
 /// How many fresh ports a start tries when other programs take the ones it picked.
 const PORT_TRIES: usize = 3;
 
-/// Why a sandbox could not be started.
+/// Why a sandbox could not be started. Every message says what was expected and what was
+/// found; one from a process that ran carries its command line (never its environment) and
+/// the tail of its log.
+///
+/// ```
+/// use oc_integrate::sandbox::{Launch, SandboxError};
+///
+/// let err = Launch::new("oidc", "node", std::path::Path::new("."))
+///     .requires("no/such/install", "cd sandboxes/oidc && npm ci")
+///     .start()
+///     .unwrap_err();
+/// assert!(matches!(err, SandboxError::NotInstalled { .. }));
+/// assert!(err.to_string().contains("install it with `cd sandboxes/oidc && npm ci`"));
+/// ```
 #[derive(Debug, thiserror::Error)]
 pub enum SandboxError {
     /// A file the sandbox needs is missing: it was not installed.
@@ -81,6 +94,16 @@ pub enum SandboxError {
 }
 
 /// What a start that spawned its process but failed knew (the process group is killed by then).
+///
+/// ```
+/// use oc_integrate::sandbox::{Launch, SandboxError};
+///
+/// let err = Launch::new("exits", "sh", std::path::Path::new(".")).args(["-c", "echo bad config; exit 2"]).start().unwrap_err();
+/// let SandboxError::Exited { status, start } = err else { panic!("{err}") };
+/// assert_eq!((status.code(), start.tail.as_str()), (Some(2), "bad config"));
+/// std::fs::remove_file(&start.log)?;
+/// # Ok::<(), std::io::Error>(())
+/// ```
 #[derive(Debug, Clone)]
 pub struct FailedStart {
     /// The sandbox.
@@ -303,7 +326,10 @@ impl Launch {
         }
         die_with_parent(&mut command);
         let shown = std::iter::once(&self.program).chain(&args).map(|a| a.to_string_lossy()).collect::<Vec<_>>().join(" ");
-        let child = spawn(command).map_err(io(format!("start `{shown}` in {}", self.dir.display())))?;
+        let child = spawn(command).map_err(|e| {
+            let _ = std::fs::remove_file(&log);
+            io(format!("start `{shown}` in {}", self.dir.display()))(e)
+        })?;
 
         let mut sandbox = LocalSandbox { port, base_url: format!("http://127.0.0.1:{port}"), log, keep_log: false, child };
         let url = sandbox.url(&self.ready_path);
