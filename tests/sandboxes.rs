@@ -361,7 +361,13 @@ fn readiness_timeout_names_url_expected_found_and_log_tail() {
 
 #[test]
 fn exit_before_ready_reports_status_and_log_tail() {
-    let err = Launch::new("exits", "sh", root()).args(["-c", "echo 'config is broken' >&2; exit 3"]).start().map(|s| s.pid()).unwrap_err();
+    let err = Launch::new("exits", "sh", root())
+        .args(["-c", "echo 'config is broken' >&2; exit 3"])
+        .env("SANDBOX_SECRET", "s3cret-never-shown")
+        .start()
+        .map(|s| s.pid())
+        .unwrap_err();
+    assert!(!err.to_string().contains("s3cret-never-shown") && !format!("{err:?}").contains("s3cret-never-shown"), "{err}");
     let SandboxError::Exited { status, ref start } = err else { panic!("expected Exited, found {err:?}") };
     let log = &start.log;
     assert_eq!(status.code(), Some(3));
@@ -387,6 +393,17 @@ fn missing_install_names_the_command() {
     assert!(err.contains("python3 -m pip install --no-deps --target .python -r requirements.txt"), "{err}");
     let err = LocalSandbox::prism_github(&empty).unwrap_err().to_string();
     assert!(err.contains("cd sandboxes/prism && npm ci"), "{err}");
+}
+
+#[test]
+fn missing_program_names_the_command() {
+    let err = Launch::new("nothing", "oc-integrate-no-such-program", root()).args(["{port}"]).start().map(|s| s.pid()).unwrap_err();
+    assert!(matches!(err, SandboxError::Io { .. }), "{err:?}");
+    let text = err.to_string();
+    assert!(
+        text.starts_with("sandbox nothing: cannot start `oc-integrate-no-such-program ") && text.contains("No such file or directory"),
+        "{text}"
+    );
 }
 
 #[test]
