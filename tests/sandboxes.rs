@@ -436,6 +436,20 @@ fn panic_kills_the_process_group_and_keeps_the_log() {
     std::fs::remove_file(log).unwrap();
 }
 
+/// `PR_SET_PDEATHSIG` fires when the *thread* that forked the child ends: a sandbox started
+/// on a thread that ends (a test's, a `OnceLock` initialiser's) must live on while its handle
+/// does. (A regression is seen within the second this watches; correct code always passes.)
+#[test]
+fn outlives_the_thread_that_started_it() {
+    let server = std::thread::spawn(two_process_server).join().unwrap();
+    let until = Instant::now() + Duration::from_secs(1);
+    while Instant::now() < until {
+        assert!(alive(server.pid()), "the sandbox died with the thread that started it");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(std::net::TcpStream::connect(("127.0.0.1", server.port())).is_ok());
+}
+
 /// Run by `killed_with_the_test_process` in a child test process: start a server, print its
 /// pid, and abort (no unwinding, no Drop).
 #[test]
