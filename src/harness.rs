@@ -106,7 +106,7 @@ impl Outputs {
 }
 
 /// Cargo's target directory, found from the test binary's path (`<target>/<profile>/deps/…`).
-fn target_dir() -> PathBuf {
+pub(crate) fn target_dir() -> PathBuf {
     std::env::current_exe()
         .ok()
         .and_then(|exe| {

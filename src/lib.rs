@@ -13,6 +13,8 @@ pub mod harness;
 pub mod plan;
 pub mod redact;
 pub mod report;
+#[cfg(unix)]
+pub mod sandbox;
 pub mod scenario;
 pub mod server;
 pub mod spec;

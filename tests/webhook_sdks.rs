@@ -20,22 +20,13 @@ use serde_json::{Value, json};
 
 const DIR: &str = "sandboxes/webhook-sdks";
 
-/// Install the SDKs once (into a temp name, renamed when complete, so an interrupted install
-/// is redone rather than half-used).
+/// Install the SDKs once.
 fn installed() -> &'static PathBuf {
     static PY: OnceLock<PathBuf> = OnceLock::new();
     PY.get_or_init(|| {
         let dir = Path::new(DIR);
         support::npm_ci(dir);
-        let py = dir.join(".python");
-        if !py.exists() {
-            let tmp = std::fs::canonicalize(dir).unwrap().join(format!(".python-{}", std::process::id()));
-            let mut pip = Command::new("python3");
-            pip.args(["-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--target"]).arg(&tmp);
-            support::run(pip.args(["-r", "requirements.txt"]).current_dir(dir), "pip install (webhook SDKs)");
-            let _ = std::fs::rename(&tmp, &py);
-        }
-        std::fs::canonicalize(&py).unwrap()
+        support::pip_target(dir, &[])
     })
 }
 

@@ -54,6 +54,22 @@ pub fn npm_ci(dir: &Path) {
     }
 }
 
+/// Install the PyPI packages `dir/requirements.txt` pins into `dir/.python` with
+/// `pip install --target` (plus `flags`), unless they are there; returns that directory,
+/// absolute. It installs into a temporary name renamed when complete, so an interrupted
+/// install is redone rather than half-used.
+pub fn pip_target(dir: &Path, flags: &[&str]) -> PathBuf {
+    let py = dir.join(".python");
+    if !py.exists() {
+        let tmp = std::fs::canonicalize(dir).unwrap().join(format!(".python-{}", std::process::id()));
+        let mut pip = std::process::Command::new("python3");
+        pip.args(["-m", "pip", "install", "--quiet", "--disable-pip-version-check"]).args(flags).arg("--target").arg(&tmp);
+        run(pip.args(["-r", "requirements.txt"]).current_dir(dir), &format!("pip install in {}", dir.display()));
+        let _ = std::fs::rename(&tmp, &py);
+    }
+    std::fs::canonicalize(&py).unwrap()
+}
+
 /// Aborts a spawned task when dropped (e.g. a test server kept alive by a `Handler`).
 pub struct AbortOnDrop(pub tokio::task::JoinHandle<()>);
 
