@@ -18,6 +18,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::Value;
 
+pub(crate) use load::reword;
 pub use load::{SpecError, load_dir, load_file};
 pub use yaml::{Location, SourceMap};
 
