@@ -240,7 +240,7 @@ impl Harness {
             if let Entry::Service(spec, _) = &entry {
                 let findings = lint::check(spec);
                 if let Some(first) = findings.first() {
-                    let text = findings.iter().map(|f| f.to_string()).collect::<Vec<_>>().join("\n");
+                    let text = redact::redact(&findings.iter().map(|f| f.to_string()).collect::<Vec<_>>().join("\n"));
                     setup_failure(format!("{}::contract", spec.id), spec.id.clone(), text, Some(spec.file.clone()), Some(first.at));
                 }
             }
@@ -452,7 +452,7 @@ impl Harness {
                 && filter(&format!("{}::contract", s.id))
                 && let Some(first) = lint::check(s).first()
             {
-                return Err(first.to_string());
+                return Err(redact::redact(&first.to_string()));
             }
             let (spec, binding) = match entry {
                 Entry::Service(s, Some(b)) => (s, b),
