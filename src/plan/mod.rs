@@ -354,7 +354,7 @@ pub fn from_catalog(provider: &Provider, service: &str) -> Planned {
 
 /// The base URL written when no source gives one (with a TODO).
 const PLACEHOLDER_URL: &str = "https://api.example.invalid";
-const NO_SANDBOX: &str = "no sandbox server in the document: add overview.sandbox_url (never test writes against production)";
+const NO_SANDBOX: &str = "no sandbox server documented: add overview.sandbox_url (never test writes against production)";
 const NO_RATE_LIMIT: &str = "no rate limit documented: add overview.rate_limit (e.g. 100/sec) from the provider's docs";
 
 /// A purpose line: tags stripped, common entities decoded, cut at a word within 120 characters.
