@@ -1,8 +1,12 @@
 //! The planner (`oc-integrate plan`): a provider's own API description in, an integration
 //! spec out. Nobody writes a 60-endpoint spec by hand; the planner reads endpoints, auth,
 //! schemas, examples and retry hints from the document, keeps only the endpoints a project
-//! uses, fills the seed's error-handling defaults, and writes what it cannot decide (no
-//! rate limit, no sandbox) as explicit TODOs in the spec and in its report, never a guess.
+//! uses, fills the seed's error-handling defaults and what the provider [`catalog`] knows
+//! from the provider's documentation (each with a comment naming its source), and writes
+//! what it still cannot decide (no rate limit, no sandbox) as explicit TODOs in the spec and
+//! in its report, never a guess. Without a document, [`from_catalog`] makes a skeleton.
+//! [`contract`] renders the seed's Integration Contract and [`lint`] is the tester's
+//! pushback on it.
 //!
 //! ```
 //! use oc_integrate::plan::{self, Select};
