@@ -305,12 +305,19 @@ fn a_skeleton_from_the_catalog_alone_for_every_provider() {
 
 /// The payments example with `from` replaced by `to` in its spec, loaded.
 fn payments_with(from: &str, to: &str) -> (oc_integrate::spec::Spec, String) {
+    payments_edited(&[(from, to)])
+}
+
+/// The payments example with each `(from, to)` replacement made in its spec, loaded.
+fn payments_edited(edits: &[(&str, &str)]) -> (oc_integrate::spec::Spec, String) {
     let root = support::scratch("lint");
     support::copy_example("payments", &root.join("payments"));
     let path = root.join("payments/spec.yaml");
-    let text = std::fs::read_to_string(&path).unwrap();
-    assert!(text.contains(from), "{from}");
-    let text = text.replacen(from, to, 1);
+    let mut text = std::fs::read_to_string(&path).unwrap();
+    for (from, to) in edits {
+        assert!(text.contains(from), "{from}");
+        text = text.replacen(from, to, 1);
+    }
     std::fs::write(&path, &text).unwrap();
     (load_file(&path).unwrap(), text)
 }
@@ -323,7 +330,7 @@ fn contract_lint_finds_exactly_what_is_missing() {
         let spec = load_file(Path::new(&format!("examples/integrations/{service}/spec.yaml"))).unwrap();
         assert_eq!(lint::check(&spec), Vec::new(), "{service}");
     }
-    let cases: [(&str, &str, Rule, &str, &str); 7] = [
+    let cases: [(&str, &str, Rule, &str, &str); 8] = [
         ("timeout, ", "", Rule::TimeoutEdgeCase, "  edge_cases:", "add `timeout` to test_plan.edge_cases"),
         ("malformed response, ", "", Rule::MalformedEdgeCase, "  edge_cases:", "add `malformed response` to test_plan.edge_cases"),
         (
@@ -355,6 +362,13 @@ fn contract_lint_finds_exactly_what_is_missing() {
             "add `- {status: 5xx, meaning: Server error, action: retry_with_backoff}` to error_handling",
         ),
         ("storage: vault", "storage: .env file", Rule::SecretStorage, "storage: .env", "found \".env file\" (never in code or .env)"),
+        (
+            "storage: vault",
+            "storage: hardcoded in the client",
+            Rule::SecretStorage,
+            "storage: hardcoded",
+            "add a secret store as its storage",
+        ),
     ];
     for (from, to, rule, marker, says) in cases {
         let (spec, text) = payments_with(from, to);
@@ -366,6 +380,12 @@ fn contract_lint_finds_exactly_what_is_missing() {
         assert!(shown.starts_with(&format!("{}:{line}:", spec.file.display())), "{rule}: expected line {line}, found {shown}");
         assert!(shown.contains(says), "{rule}: {shown}");
     }
+    // a spec without auth needs no 401 row
+    let (spec, _) = payments_edited(&[
+        ("  auth:\n    kind: api_key\n    header: Authorization\n    prefix: \"Bearer \"\n", "  auth: {kind: none}\n"),
+        ("  - {status: 401, meaning: API key invalid or revoked, action: fail}\n", ""),
+    ]);
+    assert_eq!(lint::check(&spec), Vec::new());
 }
 
 /// contract.md names the seed's deliverables and criteria, maps each criterion to the
