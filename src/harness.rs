@@ -10,6 +10,7 @@ use std::sync::{Arc, OnceLock};
 use libtest_mimic::{Arguments, Failed, Trial};
 
 use crate::binding::Binding;
+use crate::plan::lint;
 use crate::scenario::{self, Case};
 use crate::spec::yaml::Location;
 use crate::spec::{self, Spec, SpecError};
@@ -213,7 +214,8 @@ impl Harness {
     }
 
     /// The libtest-mimic trials: one per case, plus a failing `<service>::spec` trial per
-    /// broken spec and a failing `<service>::binding` trial per service bound on one side only.
+    /// broken spec, a failing `<service>::binding` trial per service bound on one side only,
+    /// and a failing `<service>::contract` trial per spec the contract lint sends back.
     pub fn trials(&self) -> Result<Vec<Trial>, HarnessError> {
         Ok(self.trials_into(&Sink::default())?.0)
     }
@@ -234,6 +236,14 @@ impl Harness {
                     Err(Failed::from(text))
                 }));
             };
+            // the tester's pushback on the contract: a failing `<service>::contract` trial
+            if let Entry::Service(spec, _) = &entry {
+                let findings = lint::check(spec);
+                if let Some(first) = findings.first() {
+                    let text = redact::redact(&findings.iter().map(|f| f.to_string()).collect::<Vec<_>>().join("\n"));
+                    setup_failure(format!("{}::contract", spec.id), spec.id.clone(), text, Some(spec.file.clone()), Some(first.at));
+                }
+            }
             match entry {
                 Entry::Broken(id, e) => {
                     setup_failure(format!("{id}::spec"), id, e.to_string(), Some(e.file.clone()), e.at);
@@ -432,12 +442,18 @@ impl Harness {
     }
 
     /// Run every case whose name passes `filter`, up to [`Harness::concurrency`] at once,
-    /// longest mandated wait first, and return the results in plan order. A broken spec or a missing binding that the filter selects is an error.
+    /// longest mandated wait first, and return the results in plan order. A broken spec, a missing binding or a contract-lint finding that the filter selects is an error.
     pub async fn evaluate(&self, filter: impl Fn(&str) -> bool) -> Result<Vec<TrialResult>, String> {
         trial::install_panic_hook();
         trial::set_reproduce_env(&self.reproduce_env);
         let mut queue = Vec::new();
         for entry in self.entries().map_err(|e| e.to_string())? {
+            if let Entry::Service(s, _) = &entry
+                && filter(&format!("{}::contract", s.id))
+                && let Some(first) = lint::check(s).first()
+            {
+                return Err(redact::redact(&first.to_string()));
+            }
             let (spec, binding) = match entry {
                 Entry::Service(s, Some(b)) => (s, b),
                 Entry::Service(s, None) if scenario::plan(&s).iter().any(|c| filter(&c.name())) => {

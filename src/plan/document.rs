@@ -16,7 +16,8 @@ fn cell(text: &str) -> String {
     text.replace('|', "\\|").replace('\n', " ")
 }
 
-fn auth_text(auth: &Auth) -> String {
+/// The auth scheme in words (`Bearer token`, `OAuth 2.0 (token URL …)`).
+pub(super) fn auth_text(auth: &Auth) -> String {
     match auth {
         Auth::None => "None".into(),
         Auth::ApiKey { prefix, .. } if prefix.trim().eq_ignore_ascii_case("bearer") => "Bearer token".into(),
@@ -112,12 +113,17 @@ pub fn integration_spec(spec: &Spec) -> String {
 /// Whether the rendered document beside `spec` is missing or differs from what `spec`
 /// renders now: `Some(reason)` when stale.
 pub fn stale(spec: &Spec) -> Option<String> {
-    let path = path_for(spec);
-    match std::fs::read_to_string(&path) {
+    stale_file(spec, &path_for(spec), &integration_spec(spec), "integration spec")
+}
+
+/// Whether the file at `path`, when there is one, differs from `rendered`, what `spec`
+/// renders now as `what`: `Some(reason)` when stale.
+pub(super) fn stale_file(spec: &Spec, path: &Path, rendered: &str, what: &str) -> Option<String> {
+    match std::fs::read_to_string(path) {
         Err(_) => None,
-        Ok(text) if text == integration_spec(spec) => None,
+        Ok(text) if text == rendered => None,
         Ok(_) => Some(format!(
-            "{}: expected the integration spec rendered from {}, found an older or edited one: run `oc-integrate render` (spec.yaml is the source of truth)",
+            "{}: expected the {what} rendered from {}, found an older or edited one: run `oc-integrate render` (spec.yaml is the source of truth)",
             path.display(),
             spec.file.display()
         )),

@@ -1,8 +1,12 @@
 //! The planner (`oc-integrate plan`): a provider's own API description in, an integration
 //! spec out. Nobody writes a 60-endpoint spec by hand; the planner reads endpoints, auth,
 //! schemas, examples and retry hints from the document, keeps only the endpoints a project
-//! uses, fills the seed's error-handling defaults, and writes what it cannot decide (no
-//! rate limit, no sandbox) as explicit TODOs in the spec and in its report, never a guess.
+//! uses, fills the seed's error-handling defaults and what the provider [`catalog`] knows
+//! from the provider's documentation (each with a comment naming its source), and writes
+//! what it still cannot decide (no rate limit, no sandbox) as explicit TODOs in the spec and
+//! in its report, never a guess. Without a document, [`from_catalog`] makes a skeleton.
+//! [`contract`] renders the seed's Integration Contract and [`lint`] is the tester's
+//! pushback on it.
 //!
 //! ```
 //! use oc_integrate::plan::{self, Select};
@@ -17,14 +21,18 @@
 //!         "responses": {"200": {"description": "ok", "content": {"application/json": {"schema": {
 //!             "type": "object", "required": ["id"], "properties": {"id": {"type": "string"}}}}}}}}}}
 //! });
-//! let planned = plan::from_openapi(doc, "things", &Select::default())?;
+//! let planned = plan::from_openapi(doc, "things", &Select::default(), None)?;
 //! assert!(planned.yaml.contains("id: get_thing"));
 //! assert!(planned.todos.iter().any(|t| t.contains("rate limit")));
 //! # Ok::<(), plan::PlanError>(())
 //! ```
 
+pub mod catalog;
+pub mod contract;
 pub mod document;
+mod draft;
 mod emit;
+pub mod lint;
 pub mod openapi;
 
 use std::collections::HashMap;
@@ -32,6 +40,8 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{Map, Value, json};
 
+use catalog::Provider;
+use draft::{Draft, Gap, Todo};
 use openapi::Document;
 
 /// Why a plan could not be made.
@@ -180,8 +190,10 @@ fn operations(doc: &Document) -> Vec<Operation<'_>> {
     out
 }
 
-/// Make a spec for `service` from the OpenAPI / Swagger document `root`.
-pub fn from_openapi(root: Value, service: &str, select: &Select) -> Result<Planned, PlanError> {
+/// Make a spec for `service` from the OpenAPI / Swagger document `root`; with a catalog
+/// `provider`, its facts fill what the document does not say (each with a comment naming
+/// its source URL).
+pub fn from_openapi(root: Value, service: &str, select: &Select, provider: Option<&Provider>) -> Result<Planned, PlanError> {
     let doc = Document::new(root).map_err(PlanError::Unsupported)?;
     let all = operations(&doc);
     let available = all.len();
@@ -210,8 +222,8 @@ pub fn from_openapi(root: Value, service: &str, select: &Select) -> Result<Plann
         return Err(PlanError::NotFound { what, hint: String::new() });
     }
 
-    let mut todos: Vec<(String, String)> = Vec::new();
-    let mut todo = |path: &str, text: String| todos.push((path.to_string(), text));
+    let mut todos: Vec<Todo> = Vec::new();
+    let mut todo = |path: &str, gap: Gap, text: String| todos.push(Todo { at: path.to_string(), gap, text });
     let info = doc.root.get("info").cloned().unwrap_or(Value::Null);
     let name = info.get("title").and_then(Value::as_str).unwrap_or(service).to_string();
 
@@ -239,35 +251,34 @@ pub fn from_openapi(root: Value, service: &str, select: &Select) -> Result<Plann
     let base_url = match servers.iter().find(|u| u.starts_with("https://")).or_else(|| servers.iter().find(|u| u.starts_with("http"))) {
         Some(u) => u.trim_end_matches('/').to_string(),
         None => {
-            todo("overview.base_url", format!("the document names no absolute server URL (found {servers:?}): set the real base URL"));
-            "https://api.example.invalid".to_string()
+            todo(
+                "overview.base_url",
+                Gap::BaseUrl,
+                format!("the document names no absolute server URL (found {servers:?}): set the real base URL"),
+            );
+            PLACEHOLDER_URL.to_string()
         }
     };
     let sandbox = servers.iter().find(|u| {
         u.starts_with("http") && ["sandbox", "test", "staging", "dev."].iter().any(|w| u.contains(w)) && u.trim_end_matches('/') != base_url
     });
 
-    let (auth, secrets) = auth_of(&doc, service, &chosen, &mut todo);
+    let (auth, secrets) = auth_of(&doc, service, &chosen, &mut |p: &str, t: String| todo(p, Gap::Auth, t));
     let mut overview = Map::new();
     overview.insert("direction".into(), json!("outbound"));
-    overview.insert("auth".into(), auth.clone());
+    overview.insert("auth".into(), auth);
     overview.insert("base_url".into(), json!(base_url));
     match sandbox {
         Some(s) => {
             overview.insert("sandbox_url".into(), json!(s.trim_end_matches('/')));
         }
-        None => todo(
-            "overview.base_url",
-            "no sandbox server in the document: add overview.sandbox_url (never test writes against production)".into(),
-        ),
+        None => todo("overview.base_url", Gap::Sandbox, NO_SANDBOX.into()),
     }
     match doc.root.get("x-ratelimit-limit").or_else(|| info.get("x-ratelimit-limit")) {
         Some(v) => {
             overview.insert("rate_limit".into(), json!(format!("{}/min", v)));
         }
-        None => {
-            todo("overview.base_url", "no rate limit documented: add overview.rate_limit (e.g. 100/sec) from the provider's docs".into())
-        }
+        None => todo("overview.base_url", Gap::RateLimit, NO_RATE_LIMIT.into()),
     }
     if let Some(docs) = doc.root.get("externalDocs").and_then(|d| d.get("url")).and_then(Value::as_str) {
         overview.insert("docs".into(), json!(docs));
@@ -300,50 +311,55 @@ pub fn from_openapi(root: Value, service: &str, select: &Select) -> Result<Plann
         endpoints.push(e);
     }
 
-    let oauth = auth.get("kind") == Some(&json!("oauth2"));
-    let unauthorized = if oauth {
-        json!({"status": 401, "meaning": "Access token expired", "action": "refresh_and_retry_once"})
-    } else {
-        json!({"status": 401, "meaning": "Credential rejected", "action": "fail"})
-    };
-    let error_handling = json!([
-        unauthorized,
-        {"status": 429, "meaning": "Rate limited", "action": "respect_retry_after"},
-        {"status": 503, "meaning": "Maintenance", "action": "retry_with_longer_delays", "delay_factor": 3},
-        {"status": "5xx", "meaning": "Server error", "action": "retry_with_backoff"},
-        {"status": "4xx", "meaning": "Bad request, forbidden, not found", "action": "fail"},
-    ]);
-    let retry = retry_of(&doc.root)
-        .unwrap_or_else(|| json!({"max_attempts": 3, "base_delay_ms": 1000, "multiplier": 2, "max_delay_ms": 8000, "jitter_ms": 100}));
-    todo("timeouts.request_ms", "no timeout documented: 10 s is the planner's default, set the budget your callers can afford".into());
-
-    let mut spec = Map::new();
-    spec.insert("name".into(), json!(name));
-    spec.insert("overview".into(), Value::Object(overview));
-    spec.insert("endpoints".into(), Value::Array(endpoints));
-    spec.insert("error_handling".into(), error_handling);
-    spec.insert("retry".into(), retry);
-    spec.insert("timeouts".into(), json!({"request_ms": 10000}));
-    spec.insert("secrets".into(), secrets);
-    spec.insert(
-        "test_plan".into(),
-        json!({"unit": "Generated oc-integrate mock suite", "edge_cases": ["expired token", "rate limit", "malformed response", "timeout"]}),
-    );
-    todo("test_plan.unit", "no sandbox test plan: add test_plan.sandbox (which sandbox account, which data)".into());
-
-    let mut comments: HashMap<String, Vec<String>> = HashMap::new();
-    for (path, text) in &todos {
-        comments.entry(path.clone()).or_default().push(format!("TODO(oc-integrate plan): {text}"));
+    let mut draft = Draft::new(name, overview, endpoints, secrets, todos);
+    if let Some(retry) = retry_of(&doc.root) {
+        draft.retry = retry;
     }
     let title = info.get("title").and_then(Value::as_str).unwrap_or("the API description");
     let version = info.get("version").and_then(Value::as_str).unwrap_or("?");
-    let head = format!(
-        "# yaml-language-server: $schema=https://oc-integrate.dev/spec.schema.json\n# Generated by `oc-integrate plan` from {title} {version}: {} of {available} operations.\n# Review every TODO below; spec.yaml is the source of truth from here on.\n",
-        chosen.len()
-    );
-    let yaml = head + &emit::document(&Value::Object(spec), &comments);
-    Ok(Planned { yaml, todos: todos.into_iter().map(|(p, t)| format!("{p}: {t}")).collect(), selected: chosen.len(), available, files })
+    draft.head.push(format!("# Generated by `oc-integrate plan` from {title} {version}: {} of {available} operations.", chosen.len()));
+    (draft.selected, draft.available, draft.files) = (chosen.len(), available, files);
+    if let Some(p) = provider {
+        catalog::fill(&mut draft, p, service);
+    }
+    Ok(draft.finish())
 }
+
+/// Make a skeleton spec for `service` from the catalog alone (no API description): auth,
+/// base and sandbox URLs, rate limit, idempotency and webhook facts where the catalog knows
+/// them, the seed's error matrix, retry policy, secrets and test plan, and one placeholder
+/// endpoint (a spec needs at least one) with a TODO to replace it.
+pub fn from_catalog(provider: &Provider, service: &str) -> Planned {
+    let mut todos = Vec::new();
+    let mut todo = |at: &str, gap: Gap, text: &str| todos.push(Todo { at: at.into(), gap, text: text.into() });
+    todo("overview.auth", Gap::Auth, "no API description and no auth in the catalog: set overview.auth (none, api_key or oauth2)");
+    todo("overview.base_url", Gap::BaseUrl, "no API description and no base URL in the catalog: set the real base URL");
+    todo("overview.base_url", Gap::Sandbox, NO_SANDBOX);
+    todo("overview.base_url", Gap::RateLimit, NO_RATE_LIMIT);
+    todo(
+        "endpoints[0]",
+        Gap::Other,
+        &format!(
+            "no API description: replace this placeholder with the endpoints the project calls, or plan them with `oc-integrate plan {service} --openapi <document> --endpoints …` (a spec needs at least one endpoint)"
+        ),
+    );
+    let mut overview = Map::new();
+    overview.insert("direction".into(), json!("outbound"));
+    overview.insert("auth".into(), json!({"kind": "none"}));
+    overview.insert("base_url".into(), json!(PLACEHOLDER_URL));
+    let placeholder = json!({"id": "placeholder", "method": "GET", "path": "/placeholder", "purpose": "TODO: an endpoint the project calls", "response": {"example": {}}});
+    let mut draft = Draft::new(provider.name.clone(), overview, vec![placeholder], Vec::new(), todos);
+    draft
+        .head
+        .push(format!("# Generated by `oc-integrate plan` from the provider catalog ({}), without an API description.", provider.file));
+    catalog::fill(&mut draft, provider, service);
+    draft.finish()
+}
+
+/// The base URL written when no source gives one (with a TODO).
+const PLACEHOLDER_URL: &str = "https://api.example.invalid";
+const NO_SANDBOX: &str = "no sandbox server documented: add overview.sandbox_url (never test writes against production)";
+const NO_RATE_LIMIT: &str = "no rate limit documented: add overview.rate_limit (e.g. 100/sec) from the provider's docs";
 
 /// A purpose line: tags stripped, common entities decoded, cut at a word within 120 characters.
 fn purpose_of(text: &str) -> String {
@@ -376,7 +392,7 @@ fn strip_tags(text: &str) -> String {
 }
 
 /// The spec's auth and secrets from the document's security schemes.
-fn auth_of(doc: &Document, service: &str, chosen: &[&Operation], todo: &mut impl FnMut(&str, String)) -> (Value, Value) {
+fn auth_of(doc: &Document, service: &str, chosen: &[&Operation], todo: &mut impl FnMut(&str, String)) -> (Value, Vec<Value>) {
     let env = service.to_ascii_uppercase();
     let schemes = doc.root.pointer("/components/securitySchemes").and_then(Value::as_object);
     // of the document's alternatives, the one the harness drives best: OAuth 2.0, then a
@@ -411,11 +427,11 @@ fn auth_of(doc: &Document, service: &str, chosen: &[&Operation], todo: &mut impl
     }
     let wanted: Option<String> = candidates.into_iter().min_by_key(rank);
     let scheme = wanted.as_ref().and_then(|w| schemes.and_then(|s| s.get(w))).map(|s| doc.deref(s));
-    let key_secret = |name: &str| json!([{"name": name, "storage": "TODO: vault / KV / CI secret", "rotation": "TODO", "env": format!("{env}_API_KEY")}]);
+    let key_secret = |name: &str| draft::key_secrets(&env, name);
     match scheme {
         None => {
             todo("overview.auth", "the document declares no security scheme: set overview.auth (none, api_key or oauth2)".into());
-            (json!({"kind": "none"}), json!([]))
+            (json!({"kind": "none"}), Vec::new())
         }
         Some(s) => match (s.get("type").and_then(Value::as_str), s.get("scheme").and_then(Value::as_str)) {
             (Some("apiKey"), _) if s.get("x-amazon-apigateway-authtype").is_some() => {
@@ -443,7 +459,7 @@ fn auth_of(doc: &Document, service: &str, chosen: &[&Operation], todo: &mut impl
                 (json!({"kind": "api_key", "header": "Authorization", "prefix": "Bearer "}), key_secret("API token"))
             }
             (Some("http"), Some(b)) if b.eq_ignore_ascii_case("basic") => {
-                todo("overview.auth", "HTTP Basic auth: the key below must be the base64 of user:password".into());
+                todo("overview.auth", draft::BASIC_AUTH_TODO.into());
                 (json!({"kind": "api_key", "header": "Authorization", "prefix": "Basic "}), key_secret("Basic credentials"))
             }
             (Some("oauth2"), _) => {
@@ -477,14 +493,7 @@ fn auth_of(doc: &Document, service: &str, chosen: &[&Operation], todo: &mut impl
                     todo("overview.auth", "OAuth 2.0 without an absolute token URL: set overview.auth.token_url".into());
                 }
                 let auth = json!({"kind": "oauth2", "token_url": token_url.unwrap_or_else(|| "https://auth.example.invalid/oauth/token".into()), "scopes": scopes});
-                let mut secrets = vec![
-                    json!({"name": "Client ID", "storage": "TODO: vault / KV / CI secret", "rotation": "Static", "env": format!("{env}_CLIENT_ID")}),
-                    json!({"name": "Client Secret", "storage": "TODO: vault / KV / CI secret", "rotation": "TODO", "env": format!("{env}_CLIENT_SECRET")}),
-                ];
-                if refreshable {
-                    secrets.push(json!({"name": "Refresh Token", "storage": "TODO: KV", "rotation": "TODO: rotated on refresh?"}));
-                }
-                let secrets = Value::Array(secrets);
+                let secrets = draft::oauth_secrets(&env, refreshable);
                 (auth, secrets)
             }
             (t, _) => {
@@ -495,7 +504,7 @@ fn auth_of(doc: &Document, service: &str, chosen: &[&Operation], todo: &mut impl
                         wanted.unwrap_or_default()
                     ),
                 );
-                (json!({"kind": "none"}), json!([]))
+                (json!({"kind": "none"}), Vec::new())
             }
         },
     }
@@ -584,7 +593,7 @@ fn json_media(content: Option<&Value>) -> Option<(String, &Value)> {
     m.iter().find(|(k, _)| k.contains("json")).or_else(|| m.iter().next()).map(|(k, v)| (k.clone(), v))
 }
 
-fn endpoint(doc: &Document, o: &Operation, i: usize, global_security: bool, todo: &mut impl FnMut(&str, String)) -> Value {
+fn endpoint(doc: &Document, o: &Operation, i: usize, global_security: bool, todo: &mut impl FnMut(&str, Gap, String)) -> Value {
     let at = format!("endpoints[{i}]");
     let mut e = Map::new();
     e.insert("id".into(), json!(o.id));
@@ -599,7 +608,7 @@ fn endpoint(doc: &Document, o: &Operation, i: usize, global_security: bool, todo
     match purpose {
         Some(p) => e.insert("purpose".into(), json!(p)),
         None => {
-            todo(&format!("{at}.purpose"), "the document gives no summary: say why the project calls this endpoint".into());
+            todo(&format!("{at}.purpose"), Gap::Other, "the document gives no summary: say why the project calls this endpoint".into());
             e.insert("purpose".into(), json!("TODO"))
         }
     };
@@ -635,6 +644,7 @@ fn endpoint(doc: &Document, o: &Operation, i: usize, global_security: bool, todo
         }
         ("post", None) => todo(
             &format!("{at}.method"),
+            Gap::Idempotency(i),
             "POST without a documented idempotency header: judged as not safe to retry; if the provider takes one (e.g. Idempotency-Key), set idempotent: true and idempotency_header".into(),
         ),
         _ => {}
@@ -676,6 +686,7 @@ fn endpoint(doc: &Document, o: &Operation, i: usize, global_security: bool, todo
             Err(made) => {
                 todo(
                     &format!("{at}.request"),
+                    Gap::Other,
                     "no request example satisfies the request schema: write one (the schema was left out)".into(),
                 );
                 example.insert("body".into(), made);
@@ -706,7 +717,7 @@ fn endpoint(doc: &Document, o: &Operation, i: usize, global_security: bool, todo
     let mut response = Map::new();
     match success {
         None => {
-            todo(&format!("{at}.response"), "no 2xx response documented: set response.status and an example".into());
+            todo(&format!("{at}.response"), Gap::Other, "no 2xx response documented: set response.status and an example".into());
             response.insert("example".into(), json!({}));
         }
         Some((status, r)) => {
@@ -726,6 +737,7 @@ fn endpoint(doc: &Document, o: &Operation, i: usize, global_security: bool, todo
                         let file = format!("schemas/{}.response.schema.unverified.json", o.id);
                         todo(
                             &format!("{at}.response"),
+                            Gap::Other,
                             format!(
                                 "no example satisfies the documented response schema (kept in {file}): write an example it accepts, then set schema_file to it"
                             ),

@@ -37,7 +37,7 @@ impl fmt::Display for SpecError {
 }
 
 /// Rewrite serde's wording into "expected …, found …".
-fn reword(msg: &str) -> String {
+pub(crate) fn reword(msg: &str) -> String {
     // serde appends " at line x column y" for some formats; ours never does, but be safe.
     if let Some(rest) = msg.strip_prefix("invalid type: ")
         && let Some((found, expected)) = rest.split_once(", expected ")

@@ -19,6 +19,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::Value;
 
+pub(crate) use load::reword;
 pub use load::{SpecError, load_dir, load_file};
 pub use webhooks::{Event, Field, RECEIVER, Receiver, ReceiverIdempotency, SENDER, Sender, Webhooks, default_key, default_type};
 pub use yaml::{Location, SourceMap};
