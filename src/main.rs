@@ -146,6 +146,28 @@ enum Command {
 
 /// `plan`: import a document and/or the catalog's facts, write (or print) the spec, check
 /// it loads, render its documents, list the TODOs.
+/// Ask on the terminal which of the document's operations to plan.
+fn pick_endpoints(doc: serde_json::Value) -> Result<Vec<String>, String> {
+    let offered = plan::pick::offer(doc).map_err(|e| e.to_string())?;
+    for (i, o) in offered.iter().enumerate() {
+        let tags = if o.tags.is_empty() { String::new() } else { format!("  [{}]", o.tags.join(", ")) };
+        eprintln!("{:>5}  {:<7} {:<60} {}{tags}", i + 1, o.method, o.path, o.id);
+    }
+    loop {
+        eprint!("plan which endpoints? (1,3-5, tag:NAME, ids, or all): ");
+        let mut answer = String::new();
+        match std::io::stdin().read_line(&mut answer) {
+            Ok(0) => return Err("expected a selection on the terminal, found end of input (use --endpoints or --tag)".into()),
+            Ok(_) => {}
+            Err(e) => return Err(format!("could not read the selection: {e}")),
+        }
+        match plan::pick::choose(&answer, &offered) {
+            Ok(ids) => return Ok(ids),
+            Err(e) => eprintln!("{e}"),
+        }
+    }
+}
+
 fn plan_command(service: &str, openapi: Option<&Path>, select: plan::Select, dir: &Path, force: bool, to_stdout: bool) -> ExitCode {
     if plan::snake(service) != service {
         return fail(format!(
@@ -163,6 +185,14 @@ fn plan_command(service: &str, openapi: Option<&Path>, select: plan::Select, dir
                 Ok(d) => d,
                 Err(e) => return fail(e),
             };
+            let mut select = select;
+            let nothing_chosen = select.endpoints.is_empty() && select.tags.is_empty() && select.limit.is_none();
+            if nothing_chosen && !to_stdout && std::io::stdin().is_terminal() && std::io::stderr().is_terminal() {
+                match pick_endpoints(doc.clone()) {
+                    Ok(ids) => select.endpoints = ids,
+                    Err(e) => return fail(e),
+                }
+            }
             match plan::from_openapi(doc, service, &select, provider.as_ref()) {
                 Ok(p) => p,
                 Err(e) => return fail(format!("{}: {e}", openapi.display())),

@@ -233,3 +233,40 @@ fn plan_from_the_catalog_and_lint_the_contract() {
     assert_eq!(stale.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&stale.stderr).contains("contract.md: expected the contract rendered from"));
 }
+
+/// On a terminal, `plan --openapi` with no selection lists the operations and asks; a bad
+/// answer is explained and asked again. (`script` from util-linux gives the command a pty.)
+#[test]
+fn plan_asks_which_endpoints_on_a_terminal() {
+    let root = support::scratch("cli-pick");
+    let doc = root.join("pets.json");
+    std::fs::write(
+        &doc,
+        r#"{"openapi":"3.0.0","info":{"title":"Pets","version":"1"},"servers":[{"url":"https://api.pets.example/v1"}],
+"paths":{"/pets":{"get":{"operationId":"listPets","tags":["pets"],"responses":{"200":{"description":"ok","content":{"application/json":{"schema":{"type":"object"}}}}}},
+"post":{"operationId":"createPet","tags":["pets"],"responses":{"201":{"description":"ok","content":{"application/json":{"schema":{"type":"object"}}}}}}},
+"/stores":{"get":{"operationId":"listStores","tags":["stores"],"responses":{"200":{"description":"ok","content":{"application/json":{"schema":{"type":"object"}}}}}}}}}"#,
+    )
+    .unwrap();
+    let cmd = format!(
+        "{} plan pets --openapi {} --dir {}",
+        env!("CARGO_BIN_EXE_oc-integrate"),
+        doc.display(),
+        root.join("integrations").display()
+    );
+    let mut script = Command::new("script")
+        .args(["-qec", &cmd, "/dev/null"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("`script` (util-linux) runs the planner on a pty");
+    // the pty buffers the answers until the planner reads them; the first, bad one is asked again
+    std::io::Write::write_all(script.stdin.as_mut().unwrap(), b"nine\ntag:stores\n").unwrap();
+    let out = script.wait_with_output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(text.contains("    3  GET     /stores"), "{text}");
+    assert!(text.contains("found \"nine\""), "{text}");
+    assert!(text.contains("(1 of 3 operations"), "{text}");
+    let spec = std::fs::read_to_string(root.join("integrations/pets/spec.yaml")).unwrap();
+    assert!(spec.contains("id: list_stores") && !spec.contains("id: list_pets"), "{spec}");
+}

@@ -34,6 +34,7 @@ mod draft;
 mod emit;
 pub mod lint;
 pub mod openapi;
+pub mod pick;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
