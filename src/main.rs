@@ -794,12 +794,16 @@ fn main() -> ExitCode {
                     if names {
                         say!("{}", case.name());
                     } else {
-                        say!("{:<60} {} — {}", case.name(), case.subject.label(&s), case.kind.title());
+                        say!("{:<60} {} — {}", case.name(), case.subject.label(&s), case.title());
                     }
                 }
                 if !names {
+                    let sender = match &s.webhooks.sender {
+                        Some(_) => format!(", webhook sender {} attempts", Policy::of(&s, scenario::Subject::Sender).retry.max_attempts),
+                        None => String::new(),
+                    };
                     say!(
-                        "  ({}: time scale {}, attempt budget {:.3} s, {} attempts, Retry-After {} s)\n",
+                        "  ({}: time scale {}, attempt budget {:.3} s, {} attempts{sender}, Retry-After {} s)\n",
                         s.id,
                         policy.time_scale,
                         policy.budget.as_secs_f64(),

@@ -34,7 +34,12 @@ fn signatures(sender: &crate::spec::Sender, secret: &str, timeline: &Timeline) -
     for (n, a) in timeline.arrivals().iter().filter(|a| a.target == Target::Api).enumerate() {
         let now = a.wall.duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or_default();
         let mut found = Vec::new();
-        if let Err(e) = webhook::verify(sender.scheme, secret, &a.headers, &a.body, &Verify { now, ..Verify::default() }) {
+        // the event id is judged on its own below, in the header the spec declares
+        let mut headers = a.headers.clone();
+        if sender.scheme == Scheme::Generic && a.header("x-event-id").is_none() {
+            headers.push(("x-event-id".into(), "(judged separately)".into()));
+        }
+        if let Err(e) = webhook::verify(sender.scheme, secret, &headers, &a.body, &Verify { now, ..Verify::default() }) {
             found.push(format!(
                 "expected every delivery signed with the {} scheme and the issued secret over the raw body, found: {e}",
                 sender.scheme
@@ -144,6 +149,10 @@ pub(crate) fn mint_webhook_secret(scheme: Scheme, secrets: &redact::Registration
         _ => format!("oc_whsec_{}", raw.simple()),
     };
     secrets.add(&secret);
+    // the key itself is the part after `whsec_`, and it leaks on its own just as well
+    if let Some(key) = secret.strip_prefix("whsec_") {
+        secrets.add(key);
+    }
     secret
 }
 
@@ -318,6 +327,14 @@ async fn run_receiver(case: &Case, spec: Arc<Spec>, binding: &Binding) -> TrialR
         return failed(case, String::new(), "the spec declares no webhooks.receiver".into());
     };
     let expected = receiver::expected(case.kind, &r);
+    let label = case.subject.label(&spec);
+    // a failure before any delivery: still located and reproducible
+    let unable = |problem: String| {
+        let problem = redact::redact(&problem);
+        let verdict = Verdict { actual: problem.clone(), problems: vec![problem], evidence: String::new() };
+        let message = failure_text(case, &spec, &expected, &verdict, "", &label);
+        TrialResult { message, ..failed(case, expected.clone(), verdict.actual) }
+    };
     let secrets = Arc::new(redact::Registration::default());
     let secret = mint_webhook_secret(r.scheme, &secrets);
     let policy = Policy::of(&spec, case.subject);
@@ -326,33 +343,36 @@ async fn run_receiver(case: &Case, spec: Arc<Spec>, binding: &Binding) -> TrialR
     let clock = Clock::default();
     let ctx = ReceiverContext { secret: secret.clone(), clock: clock.clone(), processing_delay, receiver: r.clone(), spec: spec.clone() };
     let Some(start) = binding.start_receiver(ctx) else {
-        return failed(
-            case,
-            expected,
-            format!(
-                "expected a webhook handler bound for {:?} (Binding::with_receiver), found none: bind the handler that serves {}",
-                case.service, r.path
-            ),
-        );
+        return unable(format!(
+            "expected a webhook handler bound for {:?} (Binding::with_receiver), found none: bind the handler that serves {}",
+            case.service, r.path
+        ));
     };
     let handler = match tokio::time::timeout(Duration::from_secs(10), tokio::spawn(start)).await {
         Ok(Ok(Ok(h))) => h,
-        Ok(Ok(Err(e))) => return failed(case, expected, format!("the webhook handler did not start: {}", redact::redact(&e))),
-        Ok(Err(e)) if e.is_panic() => {
-            return failed(case, expected, format!("the webhook handler factory panicked: {}", redact::panic_message(&*e.into_panic())));
-        }
-        Ok(Err(e)) => return failed(case, expected, format!("the webhook handler factory failed: {e}")),
-        Err(_) => return failed(case, expected, "the webhook handler had not started after 10 s".into()),
+        Ok(Ok(Err(e))) => return unable(format!("the webhook handler did not start: {e}")),
+        Ok(Err(e)) if e.is_panic() => return unable(format!("the webhook handler factory panicked: {}", redact::panic_message(&*e.into_panic()))),
+        Ok(Err(e)) => return unable(format!("the webhook handler factory failed: {e}")),
+        Err(_) => return unable("the webhook handler had not started after 10 s".into()),
     };
     let settle = processing_delay + Duration::from_secs(2);
-    let mut session = receiver::Session::new(&r, &handler, &clock, &secret, settle);
-    let verdict = receiver::judge(case.kind, &mut session, timeout).await;
+    let mut session = receiver::Session::new(&r, &handler, &clock, &secret, settle, timeout);
+    let mut verdict = receiver::judge(case.kind, &mut session, timeout).await;
+    if let Some(p) = session.counter_panic() {
+        verdict.problems.push(format!("expected the binding's processed counter to answer, found it panicked: {p}"));
+    }
+    let log = session.log();
+    drop(session);
+    // the handler's kept guards run their own code when dropped
+    if let Err(p) = std::panic::catch_unwind(AssertUnwindSafe(move || drop(handler))) {
+        verdict.problems.push(format!("expected the handler to stop cleanly, found its guard panicked when dropped: {}", redact::panic_message(&*p)));
+    }
     let passed = verdict.problems.is_empty();
     let message = if passed {
         String::new()
     } else {
-        let observed = format!("\ndeliveries (as the harness, playing the provider, sent them):\n{}", session.log());
-        failure_text(case, &spec, &expected, &verdict, &observed, &case.subject.label(&spec))
+        let observed = format!("\ndeliveries (as the harness, playing the provider, sent them):\n{log}");
+        failure_text(case, &spec, &expected, &verdict, &observed, &label)
     };
     TrialResult {
         case: case.clone(),

@@ -105,6 +105,12 @@ impl Scheme {
         }
     }
 
+    /// Whether a signed timestamp too far in the future is refused as well as one too old.
+    /// Stripe's SDKs only refuse old ones; Slack, Standard Webhooks / Svix and Linear refuse both.
+    pub fn rejects_future(self) -> bool {
+        matches!(self, Scheme::Slack | Scheme::StandardWebhooks | Scheme::Svix | Scheme::Linear)
+    }
+
     /// How far a signed timestamp may be from now, when the scheme signs one.
     pub fn tolerance(self) -> Option<i64> {
         match self {
@@ -299,7 +305,8 @@ pub fn verify(scheme: Scheme, secret: &str, headers: &[(String, String)], body: 
     let tolerance = with.tolerance.or(scheme.tolerance()).unwrap_or(0);
     let fresh = |ts: i64| {
         let age = with.now - ts;
-        if age.abs() > tolerance { Err(WebhookError::Timestamp { scheme, age, tolerance }) } else { Ok(()) }
+        let late = if scheme.rejects_future() { age.abs() > tolerance } else { age > tolerance };
+        if late { Err(WebhookError::Timestamp { scheme, age, tolerance }) } else { Ok(()) }
     };
     let hex_of = |name: &'static str, text: &str| hex::decode(text).map_err(|_| malformed(name, "a hex HMAC", text));
     let matches =

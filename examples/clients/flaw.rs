@@ -86,11 +86,17 @@ pub enum Flaw {
     ProcessesBeforeAnswering,
     /// Webhook sender: signs a pretty-printed body but sends the compact one.
     SignsOtherBytes,
+    /// Webhook handler: deduplicates by event type instead of event id.
+    KeysOnEventType,
+    /// Webhook handler: marks the event id as seen before checking the signature.
+    MarksBeforeVerifying,
+    /// Webhook handler: checks only the first of several signatures (breaks during a secret rotation).
+    ChecksFirstSignatureOnly,
 }
 
 impl Flaw {
     /// Every flaw.
-    pub const ALL: [Flaw; 41] = [
+    pub const ALL: [Flaw; 44] = [
         Flaw::NeverRefreshes,
         Flaw::RefreshLoop,
         Flaw::ForgetsRotatedRefreshToken,
@@ -132,6 +138,9 @@ impl Flaw {
         Flaw::RejectsUnknownEvents,
         Flaw::ProcessesBeforeAnswering,
         Flaw::SignsOtherBytes,
+        Flaw::KeysOnEventType,
+        Flaw::MarksBeforeVerifying,
+        Flaw::ChecksFirstSignatureOnly,
     ];
 
     /// The flaw called `name` in snake case (`ignores_retry_after`), as `OC_EXAMPLE_FLAWS` takes it.

@@ -52,8 +52,18 @@ impl Inbound {
         if (present && self.has(Flaw::AcceptsAnySignature)) || (!present && self.has(Flaw::AcceptsMissingSignature)) {
             return true;
         }
-        let pairs: Vec<(String, String)> =
+        let mut pairs: Vec<(String, String)> =
             headers.iter().map(|(k, v)| (k.as_str().to_string(), v.to_str().unwrap_or_default().to_string())).collect();
+        if self.has(Flaw::ChecksFirstSignatureOnly) {
+            // the mistake: only the first signature of the header is looked at
+            for (k, v) in pairs.iter_mut().filter(|(k, _)| k.eq_ignore_ascii_case(r.scheme.signature_header())) {
+                *v = match r.scheme {
+                    webhook::Scheme::Stripe => v.split(',').filter(|p| !p.starts_with("v1=")).chain(v.split(',').find(|p| p.starts_with("v1="))).collect::<Vec<_>>().join(","),
+                    _ => v.split(' ').next().unwrap_or_default().to_string(),
+                };
+                let _ = k;
+            }
+        }
         let reserialised;
         let signed = if self.has(Flaw::VerifiesReserialisedBody) {
             reserialised = serde_json::from_slice::<Value>(body).map(|v| v.to_string().into_bytes()).unwrap_or_default();
@@ -69,6 +79,22 @@ impl Inbound {
 
     async fn handle(self: Arc<Self>, headers: HeaderMap, body: Bytes) -> Reply {
         let r = self.ctx.receiver();
+        let mut claimed = false;
+        if self.has(Flaw::MarksBeforeVerifying)
+            && let Ok(event) = serde_json::from_slice::<Value>(&body)
+            && let Some(id) = self.field(&r.key(), &headers, &event)
+        {
+            // the mistake: the id is claimed before the signature is checked, so a forged
+            // delivery claims the genuine event's id
+            let now = self.ctx.clock().unix();
+            let mut seen = self.seen.lock().await;
+            seen.retain(|_, until| *until > now);
+            if seen.contains_key(&id) {
+                return reply(StatusCode::OK, json!({"status": "already_processed"}));
+            }
+            seen.insert(id, now + r.idempotency.ttl_s as i64);
+            claimed = true;
+        }
         // 1. verify the signature over the raw body
         if !self.verified(&headers, &body) {
             return reply(StatusCode::UNAUTHORIZED, json!({"error": "invalid signature"}));
@@ -89,13 +115,17 @@ impl Inbound {
                 reply(StatusCode::OK, json!({"status": "ignored"}))
             };
         }
-        let Some(id) = self.field(&r.key(), &headers, &event) else {
+        let key = match r.event_type() {
+            Some(t) if self.has(Flaw::KeysOnEventType) => t,
+            _ => r.key(),
+        };
+        let Some(id) = self.field(&key, &headers, &event) else {
             return reply(StatusCode::BAD_REQUEST, json!({"error": "no event id"}));
         };
         // 2. idempotency: claim the id atomically, remembered for the TTL
         let now = self.ctx.clock().unix();
         let ttl = if self.has(Flaw::ShortIdempotencyTtl) { 3600 } else { r.idempotency.ttl_s as i64 };
-        if !self.has(Flaw::ProcessesDuplicates) {
+        if !self.has(Flaw::ProcessesDuplicates) && !claimed {
             let mut seen = self.seen.lock().await;
             seen.retain(|_, until| *until > now);
             if seen.contains_key(&id) {

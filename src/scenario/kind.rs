@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use super::{Policy, drift, retry};
 use crate::spec::{Action, Auth, Endpoint, Method, Receiver, Spec};
+use crate::webhook::Scheme;
 
 /// Every kind of generated case, in the order trials are listed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -43,8 +44,10 @@ pub enum Kind {
     ConnectionTruncatedBody,
     WebhookAccepted,
     WebhookBadSignature,
+    WebhookDistinctEvents,
     WebhookMissingSignature,
     WebhookWrongSecret,
+    WebhookSecretRotation,
     WebhookStaleTimestamp,
     WebhookFutureTimestamp,
     WebhookDuplicate,
@@ -59,7 +62,7 @@ pub enum Kind {
 
 impl Kind {
     /// All kinds, in listing order.
-    pub const ALL: [Kind; 44] = [
+    pub const ALL: [Kind; 46] = [
         Kind::Conformance,
         Kind::AuthExpired,
         Kind::AuthRefreshFails,
@@ -92,8 +95,10 @@ impl Kind {
         Kind::ConnectionTruncatedBody,
         Kind::WebhookAccepted,
         Kind::WebhookBadSignature,
+        Kind::WebhookDistinctEvents,
         Kind::WebhookMissingSignature,
         Kind::WebhookWrongSecret,
+        Kind::WebhookSecretRotation,
         Kind::WebhookStaleTimestamp,
         Kind::WebhookFutureTimestamp,
         Kind::WebhookDuplicate,
@@ -157,8 +162,10 @@ impl Kind {
             Kind::ConnectionTruncatedBody => "connection_truncated_body",
             Kind::WebhookAccepted => "webhook_accepted",
             Kind::WebhookBadSignature => "webhook_bad_signature",
+            Kind::WebhookDistinctEvents => "webhook_distinct_events",
             Kind::WebhookMissingSignature => "webhook_missing_signature",
             Kind::WebhookWrongSecret => "webhook_wrong_secret",
+            Kind::WebhookSecretRotation => "webhook_secret_rotation",
             Kind::WebhookStaleTimestamp => "webhook_stale_timestamp",
             Kind::WebhookFutureTimestamp => "webhook_future_timestamp",
             Kind::WebhookDuplicate => "webhook_duplicate",
@@ -214,8 +221,10 @@ impl Kind {
     /// Whether the receiver declared in the spec makes this kind applicable to it.
     pub fn applies_to_receiver(self, r: &Receiver) -> bool {
         match self {
-            Kind::WebhookStaleTimestamp | Kind::WebhookFutureTimestamp | Kind::WebhookReplayAfterTtl => r.tolerance().is_some(),
+            Kind::WebhookStaleTimestamp | Kind::WebhookReplayAfterTtl => r.tolerance().is_some(),
+            Kind::WebhookFutureTimestamp => r.tolerance().is_some() && r.scheme.rejects_future(),
             Kind::WebhookUnknownEvent => r.event_type().is_some(),
+            Kind::WebhookSecretRotation => matches!(r.scheme, Scheme::Stripe | Scheme::StandardWebhooks | Scheme::Svix),
             k => k.is_receiver(),
         }
     }
@@ -227,6 +236,7 @@ impl Kind {
         matches!(
             self,
             Kind::Conformance
+                | Kind::RateLimitRetryAfter
                 | Kind::ServerErrorRecovers
                 | Kind::ServerErrorPersists
                 | Kind::ServerErrorMaintenance
@@ -274,8 +284,10 @@ impl Kind {
             Kind::ConnectionTruncatedBody => "Truncated body",
             Kind::WebhookAccepted => "Webhook: valid signature accepted, processed once",
             Kind::WebhookBadSignature => "Webhook: body altered after signing",
+            Kind::WebhookDistinctEvents => "Webhook: two events of one type",
             Kind::WebhookMissingSignature => "Webhook: signature header missing",
             Kind::WebhookWrongSecret => "Webhook: signed with another secret",
+            Kind::WebhookSecretRotation => "Webhook: two signatures during a secret rotation",
             Kind::WebhookStaleTimestamp => "Webhook: stale timestamp",
             Kind::WebhookFutureTimestamp => "Webhook: future timestamp",
             Kind::WebhookDuplicate => "Webhook: same event delivered twice",
@@ -339,8 +351,10 @@ impl Kind {
             | Kind::DriftWrongContentType
             | Kind::WebhookAccepted
             | Kind::WebhookBadSignature
+            | Kind::WebhookDistinctEvents
             | Kind::WebhookMissingSignature
             | Kind::WebhookWrongSecret
+            | Kind::WebhookSecretRotation
             | Kind::WebhookStaleTimestamp
             | Kind::WebhookFutureTimestamp
             | Kind::WebhookDuplicate

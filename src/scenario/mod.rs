@@ -90,6 +90,12 @@ impl Case {
         format!("{}::{}::{}", self.service, self.subject_id, self.kind)
     }
 
+    /// The case's title for listings and reports: the kind's, but a sender's conformance
+    /// case is its signed delivery.
+    pub fn title(&self) -> &'static str {
+        if self.subject == Subject::Sender && self.kind == Kind::Conformance { "Signed delivery (conformance)" } else { self.kind.title() }
+    }
+
     /// The wait the spec's policy forces on a correct client in this case (see [`Kind::mandated_wait`]).
     pub fn mandated_wait(&self, spec: &Spec) -> Duration {
         match self.subject.endpoint(spec) {

@@ -7,6 +7,7 @@
 //! accepts them.
 
 use std::fmt::Write as _;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
@@ -30,6 +31,8 @@ struct Delivery {
 #[derive(Debug, Clone)]
 struct Answer {
     label: String,
+    /// What was sent, for the log: size and signature headers.
+    sent: String,
     /// Offset from the start of the case when the delivery was sent.
     sent_at: Duration,
     /// The status, or the transport error.
@@ -63,6 +66,21 @@ impl Answer {
     }
 }
 
+/// The handler's processed count minus `baseline`; a panicking counter is recorded in
+/// `broken` (its message redacted) and counts as zero.
+fn count(processed: &Counter, baseline: usize, broken: &Mutex<Option<String>>) -> usize {
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| processed())) {
+        Ok(n) => n.saturating_sub(baseline),
+        Err(p) => {
+            let mut b = broken.lock().unwrap_or_else(|e| e.into_inner());
+            b.get_or_insert_with(|| redact::redact(&redact::panic_message(&*p)));
+            0
+        }
+    }
+}
+
+type Counter = Arc<dyn Fn() -> usize + Send + Sync>;
+
 /// A receiver case in progress: the deliveries sent so far and the handler's counts.
 pub(crate) struct Session<'a> {
     receiver: &'a Receiver,
@@ -75,7 +93,27 @@ pub(crate) struct Session<'a> {
     /// How long a correct handler may take to report an event it accepted as processed.
     settle: Duration,
     baseline: usize,
+    /// Set when the binding's processed counter panicked.
+    broken: Arc<Mutex<Option<String>>>,
+    /// How long the harness waits for one answer.
+    patience: Duration,
     answers: Vec<Answer>,
+}
+
+/// A secret that is not the case's, in the scheme's form.
+fn other_secret(scheme: Scheme) -> &'static str {
+    match scheme {
+        Scheme::StandardWebhooks | Scheme::Svix => "whsec_b2MtaW50ZWdyYXRlLXdyb25nLXNlY3JldA==",
+        _ => "oc_whsec_not_the_configured_secret",
+    }
+}
+
+/// What a delivery carried, for the log: body size and the scheme's headers (values of
+/// secrets are redacted with the rest of the log).
+fn summary(d: &Delivery) -> String {
+    let headers: Vec<String> =
+        d.headers.iter().filter(|(k, _)| !k.eq_ignore_ascii_case("content-type")).map(|(k, v)| format!("{k}: {v}")).collect();
+    format!("{} bytes; {}", d.body.len(), headers.join("; "))
 }
 
 /// Set the value at JSON pointer `ptr`, creating objects on the way.
@@ -103,11 +141,27 @@ fn odd_json(value: &Value) -> Vec<u8> {
 }
 
 impl<'a> Session<'a> {
-    pub(crate) fn new(receiver: &'a Receiver, handler: &'a Handler, clock: &'a Clock, secret: &'a str, settle: Duration) -> Session<'a> {
+    /// `settle`: how long a correct handler may take to report an accepted event processed;
+    /// `timeout`: the provider's (scaled) wait for an answer.
+    pub(crate) fn new(
+        receiver: &'a Receiver,
+        handler: &'a Handler,
+        clock: &'a Clock,
+        secret: &'a str,
+        settle: Duration,
+        timeout: Duration,
+    ) -> Session<'a> {
         let url = format!("{}{}", handler.url.trim_end_matches('/'), receiver.path);
         let http = reqwest::Client::builder().no_proxy().build().unwrap_or_default();
-        let baseline = (handler.processed)();
-        Session { receiver, handler, clock, secret, url, http, start: Instant::now(), settle, baseline, answers: Vec::new() }
+        let broken = Arc::new(Mutex::new(None));
+        let baseline = count(&handler.processed, 0, &broken);
+        let patience = settle + timeout;
+        Session { receiver, handler, clock, secret, url, http, start: Instant::now(), settle, baseline, broken, patience, answers: Vec::new() }
+    }
+
+    /// Why the binding's counter could not be read, if it panicked.
+    pub(crate) fn counter_panic(&self) -> Option<String> {
+        self.broken.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
     /// A fresh event id, shaped like the provider's.
@@ -167,8 +221,28 @@ impl<'a> Session<'a> {
         Delivery { label: label.to_string(), headers, body }
     }
 
+    /// `doc` signed at once with another (the previous) secret and with the case's, the
+    /// previous signature first, as providers sign while a secret is being rotated.
+    fn rotated(&self, doc: &Value, id: &str) -> Delivery {
+        let (at, body) = (self.clock.unix(), odd_json(doc));
+        let label = "event A, signed with the previous and the current secret";
+        let old = self.sign_body(label, body.clone(), id, at, Some(other_secret(self.receiver.scheme)), None);
+        let mut d = self.sign_body(label, body, id, at, None, None);
+        let name = self.receiver.scheme.signature_header();
+        let old_sig = old.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.clone()).unwrap_or_default();
+        for (_, v) in d.headers.iter_mut().filter(|(k, _)| k.eq_ignore_ascii_case(name)) {
+            *v = match self.receiver.scheme {
+                // t=…,v1=<previous>,v1=<current>
+                Scheme::Stripe => format!("{old_sig},{}", v.split(',').filter(|p| p.starts_with("v1=")).collect::<Vec<_>>().join(",")),
+                // v1,<previous> v1,<current>
+                _ => format!("{old_sig} {v}"),
+            };
+        }
+        d
+    }
+
     fn processed(&self) -> usize {
-        (self.handler.processed)().saturating_sub(self.baseline)
+        count(&self.handler.processed, self.baseline, &self.broken)
     }
 
     /// Post one delivery and record the answer.
@@ -180,12 +254,13 @@ impl<'a> Session<'a> {
 
     fn send(&self, d: &Delivery) -> impl std::future::Future<Output = Answer> + Send + 'static {
         let sent_at = self.start.elapsed();
-        let mut req = self.http.post(&self.url).body(d.body.clone()).timeout(self.settle + Duration::from_secs(10));
+        let mut req = self.http.post(&self.url).body(d.body.clone()).timeout(self.patience);
         for (k, v) in &d.headers {
             req = req.header(k, v);
         }
         let label = d.label.clone();
-        let (processed, baseline) = (self.handler.processed.clone(), self.baseline);
+        let sent = summary(d);
+        let (processed, baseline, broken, patience) = (self.handler.processed.clone(), self.baseline, self.broken.clone(), self.patience);
         async move {
             let t = Instant::now();
             let (status, reply) = match req.send().await {
@@ -194,9 +269,11 @@ impl<'a> Session<'a> {
                     let text = r.text().await.unwrap_or_default();
                     (Ok(status), text.chars().take(120).collect())
                 }
-                Err(e) => (Err(redact::redact(&e.to_string())), String::new()),
+                Err(e) if e.is_timeout() => (Err(format!("no answer within {:.1} s", patience.as_secs_f64())), String::new()),
+                Err(e) if e.is_connect() => (Err(format!("could not connect: {}", redact::redact(&e.to_string()))), String::new()),
+                Err(e) => (Err(format!("no valid HTTP answer: {}", redact::redact(&e.to_string()))), String::new()),
             };
-            Answer { label, sent_at, status, took: t.elapsed(), reply, processed: processed().saturating_sub(baseline) }
+            Answer { label, sent, sent_at, status, took: t.elapsed(), reply, processed: count(&processed, baseline, &broken) }
         }
     }
 
@@ -207,6 +284,7 @@ impl<'a> Session<'a> {
         for (t, d) in tasks.into_iter().zip(ds) {
             answers.push(t.await.unwrap_or_else(|e| Answer {
                 label: d.label.clone(),
+                sent: summary(d),
                 sent_at: Duration::ZERO,
                 status: Err(format!("the harness's request task failed: {e}")),
                 took: Duration::ZERO,
@@ -231,7 +309,11 @@ impl<'a> Session<'a> {
 
     /// The deliveries and answers, for humans.
     pub(crate) fn log(&self) -> String {
-        let mut out = String::new();
+        let mut out = format!(
+            "  handler: POST {} (processed counts read up to {:.1} s after each answer)\n",
+            self.url,
+            self.settle.as_secs_f64()
+        );
         for a in &self.answers {
             let _ = writeln!(
                 out,
@@ -243,6 +325,7 @@ impl<'a> Session<'a> {
                 a.processed,
                 if a.reply.is_empty() { String::new() } else { format!("  {:?}", a.reply) }
             );
+            let _ = writeln!(out, "             sent {}", a.sent);
         }
         redact::redact(&out)
     }
@@ -253,7 +336,13 @@ pub(crate) fn expected(kind: Kind, r: &Receiver) -> String {
     let tol = r.tolerance().unwrap_or_default();
     match kind {
         Kind::WebhookAccepted => "a validly signed delivery → 2xx, and the event processed once".into(),
-        Kind::WebhookBadSignature => "a delivery whose body was altered after signing → 400/401/403, nothing processed".into(),
+        Kind::WebhookBadSignature => {
+            "a delivery whose body was altered after signing → 400/401/403, nothing processed; then the genuine delivery of that event → 2xx, processed once".into()
+        }
+        Kind::WebhookSecretRotation => {
+            "a delivery carrying two signatures, the previous secret's first and the current secret's second → 2xx, processed once".into()
+        }
+        Kind::WebhookDistinctEvents => format!("two events of one type with different ids ({}) → 2xx each, both processed", r.key().describe()),
         Kind::WebhookMissingSignature => format!("a delivery without {} → 400/401/403, nothing processed", r.scheme.signature_header()),
         Kind::WebhookWrongSecret => "a delivery signed with another secret → 400/401/403, nothing processed".into(),
         Kind::WebhookStaleTimestamp => format!("a delivery signed {} s ago (tolerance {tol} s) → 400/401/403, nothing processed", tol + 60),
@@ -356,19 +445,48 @@ pub(crate) async fn judge(kind: Kind, s: &mut Session<'_>, timeout: Duration) ->
             want_count(s.settled(1).await, 1, &mut p);
         }
         Kind::WebhookBadSignature => {
-            let mut d = s.signed("event A, body altered after signing", &a_doc, &a_id, 0, None, None);
+            let genuine = s.signed("event A, genuine (same id)", &a_doc, &a_id, 0, None, None);
+            let mut d = genuine.clone();
             if r.scheme == Scheme::Telegram {
                 for (k, v) in d.headers.iter_mut().filter(|(k, _)| k.eq_ignore_ascii_case(r.scheme.signature_header())) {
                     *v = format!("{v}x");
                     d.label = format!("event A, {k} altered");
                 }
             } else {
-                let at = d.body.iter().rposition(|b| *b == b'}').unwrap_or(0);
-                d.body.splice(at..at, b",\n  \"oc_tampered\" :  true\n".iter().copied());
+                // same length, same JSON: only a check of the raw bytes notices (and no body limit is crossed)
+                d.label = "event A, body altered after signing (whitespace)".into();
+                match d.body.windows(4).position(|w| w == b" :  ") {
+                    Some(at) => d.body[at + 3] = b'\t',
+                    None => {
+                        let last = d.body.len() - 1;
+                        d.body[last] = b' ';
+                    }
+                }
             }
             let a = s.post(&d).await;
             want_rejected(&a, "a body that does not match its signature", &mut p);
             want_count(s.settled(0).await, 0, &mut p);
+            // a forged delivery must not poison the store: the genuine one is still processed
+            let g = s.post(&genuine).await;
+            want_ok(&g, "the genuine delivery after a forged one with its id", &mut p);
+            want_count(s.settled(1).await, 1, &mut p);
+        }
+        Kind::WebhookSecretRotation => {
+            let d = s.rotated(&a_doc, &a_id);
+            let a = s.post(&d).await;
+            want_ok(&a, "a delivery signed with the previous secret first and the current one second (during a secret rotation)", &mut p);
+            want_count(s.settled(1).await, 1, &mut p);
+        }
+        Kind::WebhookDistinctEvents => {
+            let (b_doc, b_id) = s.event(None);
+            let d1 = s.signed("event A", &a_doc, &a_id, 0, None, None);
+            let d2 = s.signed("event B (same type, another id)", &b_doc, &b_id, 0, None, None);
+            let a1 = s.post(&d1).await;
+            want_ok(&a1, "event A", &mut p);
+            s.settled(1).await;
+            let a2 = s.post(&d2).await;
+            want_ok(&a2, "event B", &mut p);
+            want_count(s.settled(2).await, 2, &mut p);
         }
         Kind::WebhookMissingSignature => {
             let mut d = s.signed("event A, signature header removed", &a_doc, &a_id, 0, None, None);
@@ -378,11 +496,7 @@ pub(crate) async fn judge(kind: Kind, s: &mut Session<'_>, timeout: Duration) ->
             want_count(s.settled(0).await, 0, &mut p);
         }
         Kind::WebhookWrongSecret => {
-            let other = match r.scheme {
-                Scheme::StandardWebhooks | Scheme::Svix => "whsec_b2MtaW50ZWdyYXRlLXdyb25nLXNlY3JldA==",
-                _ => "oc_whsec_not_the_configured_secret",
-            };
-            let d = s.signed("event A, signed with another secret", &a_doc, &a_id, 0, Some(other), None);
+            let d = s.signed("event A, signed with another secret", &a_doc, &a_id, 0, Some(other_secret(r.scheme)), None);
             let a = s.post(&d).await;
             want_rejected(&a, "a delivery signed with another secret", &mut p);
             want_count(s.settled(0).await, 0, &mut p);

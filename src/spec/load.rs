@@ -186,8 +186,8 @@ fn validate(spec: &mut Spec, ctx: &Ctx, dir: &Path) -> Result<(), SpecError> {
     if let Auth::Oauth2 { token_url, .. } = &spec.overview.auth {
         check_url(ctx, "overview.auth.token_url", token_url)?;
     }
-    if spec.endpoints.is_empty() {
-        return Err(ctx.err("endpoints", "expected at least one endpoint, found none"));
+    if spec.endpoints.is_empty() && spec.webhooks.is_empty() {
+        return Err(ctx.err("endpoints", "expected at least one endpoint (or a webhooks section), found none"));
     }
     for (i, e) in spec.endpoints.iter().enumerate() {
         let p = format!("endpoints[{i}]");
@@ -304,6 +304,8 @@ fn check_retry(ctx: &Ctx, p: &str, r: &RetryPolicy) -> Result<(), SpecError> {
     Ok(())
 }
 
+const TEN_YEARS: u64 = 315_360_000;
+
 /// The webhook section: paths, secrets that exist, JSON schemes, payloads the harness can send.
 fn check_webhooks(spec: &Spec, ctx: &Ctx) -> Result<(), SpecError> {
     let secret = |p: &str, name: &str| {
@@ -325,10 +327,10 @@ fn check_webhooks(spec: &Spec, ctx: &Ctx) -> Result<(), SpecError> {
         }
     };
     let path = |p: &str, path: &str| {
-        if path.starts_with('/') {
+        if path.starts_with('/') && !path.contains(['?', '#', ' ']) {
             Ok(())
         } else {
-            Err(ctx.err(&format!("{p}.path"), format!("expected a path starting with '/', found {path:?}")))
+            Err(ctx.err(&format!("{p}.path"), format!("expected a path starting with '/', without query or fragment, found {path:?}")))
         }
     };
     let object = |p: &str, v: &Value| {
@@ -354,6 +356,17 @@ fn check_webhooks(spec: &Spec, ctx: &Ctx) -> Result<(), SpecError> {
         }
         for (i, e) in r.events.iter().enumerate() {
             object(&format!("{p}.events[{i}].example"), &e.example)?;
+            if e.kind.trim().is_empty() {
+                return Err(ctx.err(&format!("{p}.events[{i}].type"), "expected an event type, found an empty one"));
+            }
+            // the harness sends each example spaced out; the oversized case pads past the limit
+            let size = serde_json::to_string_pretty(&e.example).map(|t| t.len() * 2 + 512).unwrap_or_default() as u64;
+            if size > r.max_body_bytes {
+                return Err(ctx.err(
+                    &format!("{p}.max_body_bytes"),
+                    format!("expected room for the example deliveries (about {size} bytes for events[{i}]), found {}", r.max_body_bytes),
+                ));
+            }
             if let Some(j) = r.events[..i].iter().position(|o| o.kind == e.kind) {
                 return Err(ctx.err(
                     &format!("{p}.events[{i}].type"),
@@ -367,10 +380,16 @@ fn check_webhooks(spec: &Spec, ctx: &Ctx) -> Result<(), SpecError> {
         if let Some(t) = &r.event_type {
             pointer(&format!("{p}.event_type"), t)?;
         }
-        if let Some(t) = r.tolerance_s
-            && t <= 0
-        {
-            return Err(ctx.err(&format!("{p}.tolerance_s"), format!("expected a positive number of seconds, found {t}")));
+        if let Some(t) = r.tolerance_s {
+            if r.scheme.tolerance().is_none() {
+                return Err(ctx.err(&format!("{p}.tolerance_s"), format!("expected no tolerance_s: {} signs no timestamp, found {t}", r.scheme)));
+            }
+            if !(1..=86_400).contains(&t) {
+                return Err(ctx.err(&format!("{p}.tolerance_s"), format!("expected 1 to 86400 seconds, found {t}")));
+            }
+        }
+        if !(60..=TEN_YEARS).contains(&r.idempotency.ttl_s) {
+            return Err(ctx.err(&format!("{p}.idempotency.ttl_s"), format!("expected 60 s to 10 years ({TEN_YEARS} s), found {}", r.idempotency.ttl_s)));
         }
         if let Some(t) = r.tolerance()
             && r.idempotency.ttl_s <= t as u64
@@ -386,8 +405,8 @@ fn check_webhooks(spec: &Spec, ctx: &Ctx) -> Result<(), SpecError> {
         if !(1024..=(64 << 20)).contains(&r.max_body_bytes) {
             return Err(ctx.err(&format!("{p}.max_body_bytes"), format!("expected 1 KiB to 64 MiB, found {}", r.max_body_bytes)));
         }
-        if r.response_timeout_ms == 0 {
-            return Err(ctx.err(&format!("{p}.response_timeout_ms"), "expected a positive timeout, found 0"));
+        if !(1..=300_000).contains(&r.response_timeout_ms) {
+            return Err(ctx.err(&format!("{p}.response_timeout_ms"), format!("expected 1 to 300000 ms, found {}", r.response_timeout_ms)));
         }
     }
     if let Some(s) = &spec.webhooks.sender {
@@ -398,6 +417,12 @@ fn check_webhooks(spec: &Spec, ctx: &Ctx) -> Result<(), SpecError> {
         object(&format!("{p}.event.example"), &s.event.example)?;
         if let Some(h) = &s.event_id_header {
             pointer(&format!("{p}.event_id_header"), &Field::Header(h.clone()))?;
+            // Standard Webhooks and Svix sign their id header: it cannot be another one
+            if let (Scheme::StandardWebhooks | Scheme::Svix, Field::Header(signed)) = (s.scheme, super::default_key(s.scheme))
+                && !h.eq_ignore_ascii_case(&signed)
+            {
+                return Err(ctx.err(&format!("{p}.event_id_header"), format!("expected {signed} ({} signs it), found {h:?}", s.scheme)));
+            }
         }
         if let Some(r) = &s.retry {
             check_retry(ctx, &format!("{p}.retry"), r)?;
