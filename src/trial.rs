@@ -351,7 +351,9 @@ async fn run_receiver(case: &Case, spec: Arc<Spec>, binding: &Binding) -> TrialR
     let handler = match tokio::time::timeout(Duration::from_secs(10), tokio::spawn(start)).await {
         Ok(Ok(Ok(h))) => h,
         Ok(Ok(Err(e))) => return unable(format!("the webhook handler did not start: {e}")),
-        Ok(Err(e)) if e.is_panic() => return unable(format!("the webhook handler factory panicked: {}", redact::panic_message(&*e.into_panic()))),
+        Ok(Err(e)) if e.is_panic() => {
+            return unable(format!("the webhook handler factory panicked: {}", redact::panic_message(&*e.into_panic())));
+        }
         Ok(Err(e)) => return unable(format!("the webhook handler factory failed: {e}")),
         Err(_) => return unable("the webhook handler had not started after 10 s".into()),
     };
@@ -365,7 +367,9 @@ async fn run_receiver(case: &Case, spec: Arc<Spec>, binding: &Binding) -> TrialR
     drop(session);
     // the handler's kept guards run their own code when dropped
     if let Err(p) = std::panic::catch_unwind(AssertUnwindSafe(move || drop(handler))) {
-        verdict.problems.push(format!("expected the handler to stop cleanly, found its guard panicked when dropped: {}", redact::panic_message(&*p)));
+        verdict
+            .problems
+            .push(format!("expected the handler to stop cleanly, found its guard panicked when dropped: {}", redact::panic_message(&*p)));
     }
     let passed = verdict.problems.is_empty();
     let message = if passed {

@@ -268,11 +268,31 @@ webhooks:
     "id: webhook_sender",
     "16:9: endpoints[1].id: expected an id other than \"webhook_sender\", which names the webhook cases"
 )]
-#[case::tolerance_without_timestamps("scheme: stripe", "scheme: github\n    tolerance_s: 300", "webhooks.receiver.tolerance_s: expected no tolerance_s: github signs no timestamp, found 300")]
-#[case::endless_timeout("    events:", "    response_timeout_ms: 9000000000000000000\n    events:", "webhooks.receiver.response_timeout_ms: expected 1 to 300000 ms, found 9000000000000000000")]
-#[case::path_with_query("path: /webhooks/demo", "path: /webhooks/demo?x=1", "webhooks.receiver.path: expected a path starting with '/', without query or fragment")]
-#[case::signed_id_header("scheme: generic", "scheme: standard_webhooks\n    event_id_header: X-Webhook-Id", "webhooks.sender.event_id_header: expected webhook-id (standard_webhooks signs it), found \"X-Webhook-Id\"")]
-#[case::body_limit_below_examples("    events:", "    max_body_bytes: 1024\n    events:\n      - type: big\n        example: {blob: \"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\"}", "webhooks.receiver.max_body_bytes: expected room for the example deliveries")]
+#[case::tolerance_without_timestamps(
+    "scheme: stripe",
+    "scheme: github\n    tolerance_s: 300",
+    "webhooks.receiver.tolerance_s: expected no tolerance_s: github signs no timestamp, found 300"
+)]
+#[case::endless_timeout(
+    "    events:",
+    "    response_timeout_ms: 9000000000000000000\n    events:",
+    "webhooks.receiver.response_timeout_ms: expected 1 to 300000 ms, found 9000000000000000000"
+)]
+#[case::path_with_query(
+    "path: /webhooks/demo",
+    "path: /webhooks/demo?x=1",
+    "webhooks.receiver.path: expected a path starting with '/', without query or fragment"
+)]
+#[case::signed_id_header(
+    "scheme: generic",
+    "scheme: standard_webhooks\n    event_id_header: X-Webhook-Id",
+    "webhooks.sender.event_id_header: expected webhook-id (standard_webhooks signs it), found \"X-Webhook-Id\""
+)]
+#[case::body_limit_below_examples(
+    "    events:",
+    "    max_body_bytes: 1024\n    events:\n      - type: big\n        example: {blob: \"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\"}",
+    "webhooks.receiver.max_body_bytes: expected room for the example deliveries"
+)]
 fn a_bad_webhook_section_is_located(#[case] from: &str, #[case] to: &str, #[case] want: &str) {
     let good = with_webhooks();
     assert!(load_file(&write_spec("demo", &good)).is_ok(), "the fixture itself must load");
@@ -289,7 +309,10 @@ fn a_receiver_only_spec_loads() {
     let start = text.find("endpoints:\n").unwrap();
     let end = text.find("error_handling:").unwrap();
     let text = format!("{}endpoints: []\n{}", &text[..start], &text[end..]);
-    let text = text.replace("  sender:\n    scheme: generic\n    path: /hooks\n    secret: Hook secret\n    event: {type: thing.made, example: {thing: t1}}\n", "");
+    let text = text.replace(
+        "  sender:\n    scheme: generic\n    path: /hooks\n    secret: Hook secret\n    event: {type: thing.made, example: {thing: t1}}\n",
+        "",
+    );
     let spec = load_file(&write_spec("demo", &text)).unwrap();
     let cases = oc_integrate::scenario::plan(&spec);
     assert!(!cases.is_empty() && cases.iter().all(|c| c.subject == oc_integrate::scenario::Subject::Receiver), "{cases:?}");

@@ -58,7 +58,12 @@ impl Inbound {
             // the mistake: only the first signature of the header is looked at
             for (k, v) in pairs.iter_mut().filter(|(k, _)| k.eq_ignore_ascii_case(r.scheme.signature_header())) {
                 *v = match r.scheme {
-                    webhook::Scheme::Stripe => v.split(',').filter(|p| !p.starts_with("v1=")).chain(v.split(',').find(|p| p.starts_with("v1="))).collect::<Vec<_>>().join(","),
+                    webhook::Scheme::Stripe => v
+                        .split(',')
+                        .filter(|p| !p.starts_with("v1="))
+                        .chain(v.split(',').find(|p| p.starts_with("v1=")))
+                        .collect::<Vec<_>>()
+                        .join(","),
                     _ => v.split(' ').next().unwrap_or_default().to_string(),
                 };
                 let _ = k;

@@ -28,7 +28,11 @@ pub(super) fn prepare(s: &Setup) -> Prepared {
         "one {} {want_path} with {}{}; {}",
         e.method,
         header.as_deref().map(|h| format!("the credential in {h}")).unwrap_or("no credential".into()),
-        if e.request_body().is_some() { format!(", a body of type {} matching the request", e.request.content_type) } else { String::new() },
+        if e.request_body().is_some() {
+            format!(", a body of type {} matching the request", e.request.content_type)
+        } else {
+            String::new()
+        },
         if delivery { "success returned" } else { "the parsed response returned" },
     );
     Prepared::new(

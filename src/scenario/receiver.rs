@@ -156,7 +156,20 @@ impl<'a> Session<'a> {
         let broken = Arc::new(Mutex::new(None));
         let baseline = count(&handler.processed, 0, &broken);
         let patience = settle + timeout;
-        Session { receiver, handler, clock, secret, url, http, start: Instant::now(), settle, baseline, broken, patience, answers: Vec::new() }
+        Session {
+            receiver,
+            handler,
+            clock,
+            secret,
+            url,
+            http,
+            start: Instant::now(),
+            settle,
+            baseline,
+            broken,
+            patience,
+            answers: Vec::new(),
+        }
     }
 
     /// Why the binding's counter could not be read, if it panicked.
@@ -309,11 +322,8 @@ impl<'a> Session<'a> {
 
     /// The deliveries and answers, for humans.
     pub(crate) fn log(&self) -> String {
-        let mut out = format!(
-            "  handler: POST {} (processed counts read up to {:.1} s after each answer)\n",
-            self.url,
-            self.settle.as_secs_f64()
-        );
+        let mut out =
+            format!("  handler: POST {} (processed counts read up to {:.1} s after each answer)\n", self.url, self.settle.as_secs_f64());
         for a in &self.answers {
             let _ = writeln!(
                 out,

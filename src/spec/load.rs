@@ -382,14 +382,19 @@ fn check_webhooks(spec: &Spec, ctx: &Ctx) -> Result<(), SpecError> {
         }
         if let Some(t) = r.tolerance_s {
             if r.scheme.tolerance().is_none() {
-                return Err(ctx.err(&format!("{p}.tolerance_s"), format!("expected no tolerance_s: {} signs no timestamp, found {t}", r.scheme)));
+                return Err(
+                    ctx.err(&format!("{p}.tolerance_s"), format!("expected no tolerance_s: {} signs no timestamp, found {t}", r.scheme))
+                );
             }
             if !(1..=86_400).contains(&t) {
                 return Err(ctx.err(&format!("{p}.tolerance_s"), format!("expected 1 to 86400 seconds, found {t}")));
             }
         }
         if !(60..=TEN_YEARS).contains(&r.idempotency.ttl_s) {
-            return Err(ctx.err(&format!("{p}.idempotency.ttl_s"), format!("expected 60 s to 10 years ({TEN_YEARS} s), found {}", r.idempotency.ttl_s)));
+            return Err(ctx.err(
+                &format!("{p}.idempotency.ttl_s"),
+                format!("expected 60 s to 10 years ({TEN_YEARS} s), found {}", r.idempotency.ttl_s),
+            ));
         }
         if let Some(t) = r.tolerance()
             && r.idempotency.ttl_s <= t as u64
