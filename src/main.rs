@@ -8,7 +8,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use oc_integrate::scenario::{self, Policy};
-use oc_integrate::{checkpoint, plan, report, spec, webhook};
+use oc_integrate::{checkpoint, plan, report, sandbox, spec, webhook};
 use serde_json::{Value, json};
 
 /// `println!` that ignores a closed stdout (`oc-integrate list | head` must not panic).
@@ -657,6 +657,13 @@ fn main() -> ExitCode {
                         say!("{}", case.name());
                     } else {
                         say!("{:<60} {} — {}", case.name(), case.subject.label(&s), case.kind.title());
+                    }
+                }
+                for case in sandbox::trial::plan(&s) {
+                    if names {
+                        say!("{}", case.name());
+                    } else {
+                        say!("{:<60} sandbox — {}", case.name(), case.title(&s));
                     }
                 }
                 if !names {

@@ -102,7 +102,7 @@ async fn no_secret_reaches_any_output() {
     for service in ["payments", "tracker"] {
         let spec = oc_integrate::spec::load_file(std::path::Path::new(&format!("examples/integrations/{service}/spec.yaml"))).unwrap();
         let mine: Vec<_> = results.iter().filter(|r| r.case.service == service).cloned().collect();
-        let round = oc_integrate::report::render(&spec, 1, &mine, 2);
+        let round = oc_integrate::report::render(&spec, 1, &mine, &[], 2);
         assert_clean(&round, &format!("the {service} round report"));
         assert!(round.contains("**Escalated:**"), "the leaky client's round must fail and list its failures");
     }

@@ -67,7 +67,7 @@ async fn golden_round_report(#[case] service: &str) {
     let prefix = format!("{service}::");
     let results = Harness::new("examples/integrations").bind(service, binding).evaluate(|n| n.starts_with(&prefix)).await.unwrap();
     assert!(report::is_complete(&spec, &results));
-    let rendered = normalise(&report::render(&spec, 1, &results, 0));
+    let rendered = normalise(&report::render(&spec, 1, &results, &[], 0));
     let golden = PathBuf::from(format!("tests/golden/{service}-round.md"));
     if std::env::var("OC_UPDATE_GOLDEN").is_ok() {
         std::fs::write(&golden, &rendered).unwrap();
@@ -103,12 +103,12 @@ fn the_report_has_the_seed_layout() {
     let seed = std::fs::read_to_string("tests/fixtures/seed-report.md").unwrap();
     let spec = demo_spec();
     let results = synthetic(&spec, true);
-    let mut ours = report::render(&spec, 7, &results, 0);
+    let mut ours = report::render(&spec, 7, &results, &[], 0);
     ours = ours.replace(&format!("— {} — Round 7", spec.name), "— S — Round N");
     assert_eq!(skeleton(&ours), skeleton(&seed));
     assert!(ours.contains("### Verdict: PASS"));
     assert_eq!(ours.contains("### Webhooks"), !spec.webhooks.is_empty());
-    let failing = report::render(&spec, 1, &synthetic(&spec, false), 0);
+    let failing = report::render(&spec, 1, &synthetic(&spec, false), &[], 0);
     assert!(failing.contains("### Verdict: FAIL"));
     assert!(failing.contains("Failures for the Builder to fix:"));
     assert!(failing.contains("--exact`"));
@@ -156,7 +156,7 @@ fn rounds_count_up_escalate_after_three_failures_and_a_pass_resets() {
     let pass = synthetic(&spec, true);
     let mut rounds = Vec::new();
     for results in [&fail, &fail, &fail, &pass, &fail] {
-        rounds.push(report::write(&spec, results).unwrap());
+        rounds.push(report::write(&spec, results, &[]).unwrap());
     }
     let numbers: Vec<u32> = rounds.iter().map(|r| r.number).collect();
     assert_eq!(numbers, [1, 2, 3, 4, 5]);
@@ -173,14 +173,14 @@ fn concurrent_writers_get_distinct_rounds_and_whole_files() {
     let spec = scratch_spec();
     let results = synthetic(&spec, true);
     let numbers: Vec<u32> = std::thread::scope(|s| {
-        let handles: Vec<_> = (0..8).map(|_| s.spawn(|| report::write(&spec, &results).unwrap().number)).collect();
+        let handles: Vec<_> = (0..8).map(|_| s.spawn(|| report::write(&spec, &results, &[]).unwrap().number)).collect();
         handles.into_iter().map(|h| h.join().unwrap()).collect()
     });
     let mut sorted = numbers.clone();
     sorted.sort();
     assert_eq!(sorted, (1..=8).collect::<Vec<_>>());
     let dir = spec.file.parent().unwrap();
-    let expected = report::render(&spec, 1, &results, 0);
+    let expected = report::render(&spec, 1, &results, &[], 0);
     for n in 1..=8u32 {
         let text = std::fs::read_to_string(dir.join(format!("test-round-{n}.md"))).unwrap();
         assert_eq!(text, expected.replace("Round 1", &format!("Round {n}")));
