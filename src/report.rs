@@ -45,8 +45,8 @@ impl Round {
     }
 }
 
-/// At most 240 characters of an observation, for a table cell.
-fn clip(text: &str) -> String {
+/// At most 240 characters of an observation, for a table cell or a message.
+pub(crate) fn clip(text: &str) -> String {
     match text.char_indices().nth(240) {
         Some((i, _)) => format!("{}…", &text[..i]),
         None => text.to_string(),

@@ -18,6 +18,7 @@ use serde_json::Value;
 use super::proxy::{By, Exchange, Proxy, Upstream};
 use super::throttle::Throttle;
 use crate::binding::{Binding, Call, Context, Credentials};
+use crate::report::clip;
 use crate::scenario::{Policy, Returned, Subject};
 use crate::spec::{Auth, Endpoint, Sandbox, Spec, host_of, references};
 use crate::{redact, trial};
@@ -334,14 +335,6 @@ fn fill(v: &Value, answers: &BTreeMap<String, Value>) -> Value {
         Value::Array(a) => Value::Array(a.iter().map(|x| fill(x, answers)).collect()),
         Value::Object(o) => Value::Object(o.iter().map(|(k, x)| (k.clone(), fill(x, answers))).collect()),
         other => other.clone(),
-    }
-}
-
-/// At most 300 characters, for messages.
-fn clip(text: &str) -> String {
-    match text.char_indices().nth(300) {
-        Some((i, _)) => format!("{}…", &text[..i]),
-        None => text.to_string(),
     }
 }
 
