@@ -298,7 +298,10 @@ pub fn step_summary(services: &[ServiceRun], records: &[Record]) -> String {
                 None => "cannot run (see the failure below): no round written".to_string(),
             },
         };
-        let _ = writeln!(md, "| {} | {verdict} | {}/{} | {} |", cell(s.service), mine.len() - failed, mine.len(), cell(&round));
+        let skipped = mine.iter().filter(|r| r.skipped.is_some()).count();
+        let ignored = if skipped > 0 { format!(" ({skipped} ignored)") } else { String::new() };
+        let passed = mine.len() - failed - skipped;
+        let _ = writeln!(md, "| {} | {verdict} | {passed}/{}{ignored} | {} |", cell(s.service), mine.len() - skipped, cell(&round));
     }
     let failed: Vec<&Record> = records.iter().filter(|r| r.failure.is_some()).collect();
     if !failed.is_empty() {

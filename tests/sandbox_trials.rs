@@ -174,6 +174,11 @@ fn a_missing_credential_is_ignored_with_its_reason_or_fails_when_required() {
     for t in TRIALS {
         assert_eq!(outcome_of(&text, t), "ignored (set PAYMENTS_API_KEY to run)", "{t}:\n{text}");
     }
+    // JUnit and the step summary say so too
+    let junit = std::fs::read_to_string(root.join("junit.xml")).unwrap();
+    assert_eq!(junit.matches("<skipped message=\"set PAYMENTS_API_KEY to run\"/>").count(), TRIALS.len(), "{junit}");
+    let summary = std::fs::read_to_string(root.join("summary.md")).unwrap();
+    assert!(summary.contains("| payments | ✅ PASS | 0/0 (7 ignored) | partial run (7 of "), "{summary}");
     let (out, text) = run(&root, Some("sandbox"), &[("OC_REQUIRE_SANDBOX", "1")]);
     assert!(!out.status.success(), "{text}");
     for t in TRIALS {
