@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 
 use oc_integrate::Harness;
 use oc_integrate::report::{self, MAX_FAILED_ROUNDS};
+use oc_integrate::sandbox::{Check, SandboxResult};
 use oc_integrate::scenario::{Case, Kind, Outcome, plan};
 use oc_integrate::spec::{Spec, load_file};
 use oc_integrate::trial::TrialResult;
@@ -186,4 +187,75 @@ fn concurrent_writers_get_distinct_rounds_and_whole_files() {
         assert_eq!(text, expected.replace("Round 1", &format!("Round {n}")));
     }
     assert!(std::fs::read_dir(dir).unwrap().all(|e| !e.unwrap().file_name().to_string_lossy().ends_with(".tmp")));
+}
+
+/// Sandbox results of a payments run: connectivity, auth and a latency for every check,
+/// `get_customer`'s answer off its schema.
+fn sandbox_results(spec: &Spec, ignored: Option<&str>) -> Vec<SandboxResult> {
+    oc_integrate::sandbox::trial::plan(spec)
+        .into_iter()
+        .enumerate()
+        .map(|(n, case)| {
+            let bad = case.check == Check::Endpoint(1);
+            SandboxResult {
+                ignored: ignored.map(str::to_string),
+                passed: ignored.is_none() && !bad,
+                expected: "as the spec says".into(),
+                actual: match case.check {
+                    Check::Connectivity => "reachable: HTTP 404 in 2.0 ms (median of 3)".into(),
+                    Check::Idempotency(_) => {
+                        "finding about the sandbox, not the client: the sandbox does not honour Idempotency-Key".into()
+                    }
+                    _ => "as expected".into(),
+                },
+                problems: if bad {
+                    vec!["expected the response to satisfy the schema, found at /created: expected type integer, found string \"x\"".into()]
+                } else {
+                    vec![]
+                },
+                latencies: if ignored.is_some() { vec![] } else { vec![std::time::Duration::from_millis(n as u64 + 1)] },
+                overheads: vec![],
+                shape: matches!(case.check, Check::Endpoint(_)).then(|| {
+                    if bad { "Fails: /created: expected type integer, found string \"x\"".into() } else { "Matches schema".into() }
+                }),
+                message: String::new(),
+                case,
+            }
+        })
+        .collect()
+}
+
+/// The sandbox trials fill Sandbox Connectivity and the Response Shape column, and a failing
+/// one fails the round with its reproduce line; ignored ones leave the "not run — why" wording.
+#[test]
+fn sandbox_results_fill_connectivity_and_response_shape() {
+    let spec = load_file(Path::new("examples/integrations/payments/spec.yaml")).unwrap();
+    let mock = synthetic(&spec, true);
+    let md = report::render(&spec, 1, &mock, &sandbox_results(&spec, None), 0);
+    for line in [
+        "- Endpoint reachable: Yes (reachable: HTTP 404 in 2.0 ms (median of 3))",
+        "- Auth succeeds: Yes (as expected)",
+        "- Latency: 4ms (median of 7 sandbox requests)",
+        "- Idempotency (create_customer): PASS — finding about the sandbox, not the client: the sandbox does not honour Idempotency-Key",
+        "- Rate limit: PASS — as expected",
+        "| POST /customers | PASS | Sandbox: Matches schema; mock: Parsed; drift handled (10/10) | 28/28 cases pass; sandbox 3ms |",
+        "| GET /customers/{id} | FAIL | Sandbox: Fails: /created: expected type integer, found string \"x\"; mock: Parsed; drift handled (10/10) | 27/27 cases pass; sandbox 4ms |",
+        "### Verdict: FAIL",
+        "- sandbox: 6/7 sandbox trials pass",
+    ] {
+        assert!(md.contains(line), "missing {line:?} in:\n{md}");
+    }
+    assert!(md.contains("- `payments::sandbox::get_customer` ("), "{md}");
+    assert!(
+        md.contains("— reproduce with `OC_REQUIRE_SANDBOX=1 cargo test --test report -- payments::sandbox::get_customer --exact`"),
+        "{md}"
+    );
+
+    let md = report::render(&spec, 1, &mock, &sandbox_results(&spec, Some("set PAYMENTS_API_KEY to run")), 0);
+    assert!(
+        md.contains("- Endpoint reachable: not run — set PAYMENTS_API_KEY to run\n- Auth succeeds: not run\n- Latency: not measured\n"),
+        "{md}"
+    );
+    assert!(md.contains("| POST /customers | PASS | Parsed; drift handled (10/10) | 28/28 cases pass |"), "{md}");
+    assert!(md.contains("### Verdict: PASS"), "ignored sandbox trials do not fail the round:\n{md}");
 }
