@@ -268,8 +268,17 @@ async fn serve(mut stream: TcpStream, up: Arc<Upstream>, own: String) {
         } else {
             target.clone()
         };
-    let x = if method == "CONNECT" {
-        let refused = format!("a CONNECT tunnel to {target}: the method inside it cannot be checked; refused before anything left");
+    let chunked = headers.iter().any(|(k, v)| k == "transfer-encoding" && v.to_ascii_lowercase().contains("chunked"));
+    let refused = if method == "CONNECT" {
+        Some(format!("a CONNECT tunnel to {target}: the method inside it cannot be checked; refused before anything left"))
+    } else if chunked {
+        Some(format!(
+            "a {method} with a chunked body: expected a Content-Length body (the recording proxy reads only those), found Transfer-Encoding: chunked; refused before it left"
+        ))
+    } else {
+        None
+    };
+    let x = if let Some(refused) = refused {
         let x = Exchange {
             by: By::Client,
             method,
@@ -298,4 +307,45 @@ async fn serve(mut stream: TcpStream, up: Arc<Upstream>, own: String) {
     let _ = stream.write_all(&reply.head()).await;
     let _ = stream.write_all(&reply.body).await;
     let _ = stream.shutdown().await;
+}
+
+#[cfg(test)]
+mod tests {
+    use tokio::io::AsyncReadExt;
+
+    use super::*;
+
+    /// Send `raw` to a proxy in front of a sandbox on 127.0.0.1; the status it answers and what it recorded.
+    async fn through_proxy(raw: &str) -> (String, Vec<Exchange>) {
+        let base = reqwest::Url::parse("http://127.0.0.1:9/v1").unwrap();
+        let up = Arc::new(Upstream::new(base, vec!["127.0.0.1".into()], Arc::new(Throttle::new(None)), Duration::from_secs(1)));
+        let proxy = Proxy::start(up.clone()).await.unwrap();
+        let mut s = TcpStream::connect(proxy.origin().trim_start_matches("http://")).await.unwrap();
+        s.write_all(raw.as_bytes()).await.unwrap();
+        let mut answer = String::new();
+        s.read_to_string(&mut answer).await.unwrap();
+        (answer.lines().next().unwrap_or_default().to_string(), up.exchanges())
+    }
+
+    #[tokio::test]
+    async fn tunnels_chunked_bodies_and_undeclared_hosts_are_refused_before_they_leave() {
+        for (raw, why) in [
+            ("CONNECT api.stripe.com:443 HTTP/1.1\r\nHost: api.stripe.com:443\r\n\r\n", "a CONNECT tunnel to api.stripe.com:443"),
+            (
+                "POST /v1/customers HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+                "a POST with a chunked body: expected a Content-Length body",
+            ),
+            (
+                "DELETE http://api.payments.example/v1/customers/cus_1 HTTP/1.1\r\nHost: api.payments.example\r\n\r\n",
+                "a write (DELETE) to host api.payments.example, which the spec does not declare as sandbox (allowed: 127.0.0.1)",
+            ),
+        ] {
+            let (status, log) = through_proxy(raw).await;
+            assert_eq!(status, "HTTP/1.1 403 Forbidden", "{raw:?}");
+            assert_eq!(log.len(), 1);
+            let refused = log[0].refused.clone().unwrap_or_default();
+            assert!(refused.starts_with(why), "{refused}");
+            assert_eq!((log[0].status, log[0].latency), (None, Duration::ZERO), "nothing was sent");
+        }
+    }
 }

@@ -284,7 +284,8 @@ impl Run<'_> {
             }
         }
         let proxy = Proxy::start(self.up.clone()).await.map_err(|e| format!("harness could not start the recording proxy: {e}"))?;
-        let policy = Policy::of(self.spec, Subject::Endpoint(i));
+        // a real sandbox gets the client's declared policy, not the mock suite's scaled one
+        let policy = Policy::scaled(self.spec, Subject::Endpoint(i), 1.0);
         let ctx = Context {
             base_url: format!("{}{}", proxy.origin(), crate::spec::url_path(self.up.base().as_str())),
             token_url: None,
