@@ -624,7 +624,11 @@ fn main() -> ExitCode {
                         bad += 1;
                         eprintln!("error: {}", plan::document::stale(&s).unwrap_or_default());
                     }
-                    Ok(s) => say!("ok    {} ({} endpoints, {} cases)", s.file.display(), s.endpoints.len(), scenario::plan(&s).len()),
+                    Ok(s) => {
+                        let live = sandbox::trial::plan(&s).len();
+                        let live = if live > 0 { format!(", {live} sandbox trials") } else { String::new() };
+                        say!("ok    {} ({} endpoints, {} cases{live})", s.file.display(), s.endpoints.len(), scenario::plan(&s).len())
+                    }
                     Err(e) => {
                         bad += 1;
                         eprintln!("error: {e}");

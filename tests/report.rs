@@ -214,7 +214,6 @@ fn sandbox_results(spec: &Spec, ignored: Option<&str>) -> Vec<SandboxResult> {
                     vec![]
                 },
                 latencies: if ignored.is_some() { vec![] } else { vec![std::time::Duration::from_millis(n as u64 + 1)] },
-                overheads: vec![],
                 shape: matches!(case.check, Check::Endpoint(_)).then(|| {
                     if bad { "Fails: /created: expected type integer, found string \"x\"".into() } else { "Matches schema".into() }
                 }),

@@ -123,8 +123,6 @@ pub struct SandboxResult {
     pub problems: Vec<String>,
     /// The sandbox latency of every request the trial made (client's and harness's).
     pub latencies: Vec<Duration>,
-    /// The proxy's own time per request the client made through it.
-    pub overheads: Vec<Duration>,
     /// For endpoint checks: the response's shape against its schema (`Matches schema`, `Fails: …`).
     pub shape: Option<String>,
     /// The failure text (empty unless failed), redacted.
@@ -141,7 +139,6 @@ impl SandboxResult {
             actual: String::new(),
             problems: Vec::new(),
             latencies: Vec::new(),
-            overheads: Vec::new(),
             shape: None,
             message: String::new(),
         }
@@ -423,7 +420,6 @@ pub async fn run(case: &SandboxCase, spec: Arc<Spec>, binding: &Binding) -> Sand
     };
     let exchanges = up.exchanges();
     r.latencies = exchanges.iter().filter(|x| x.status.is_some()).map(|x| x.latency).collect();
-    r.overheads = exchanges.iter().filter(|x| x.by == By::Client && x.status.is_some()).map(|x| x.overhead).collect();
     r.problems = r.problems.iter().map(|p| redact::redact(p)).collect();
     r.actual = redact::redact(&r.actual);
     r.passed = r.problems.is_empty();
