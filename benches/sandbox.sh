@@ -7,9 +7,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${1:-5}
-eval "$(sandboxes/localstripe/start)"
+localstripe=$(sandboxes/localstripe/start)  # an assignment, so a failed start stops the script
+eval "$localstripe"
 trap 'kill "$LOCALSTRIPE_PID" 2>/dev/null || true' EXIT
-export PAYMENTS_SANDBOX_URL PAYMENTS_API_KEY=sk_test_oc_integrate_bench OC_REQUIRE_SANDBOX=1
+export PAYMENTS_API_KEY=sk_test_oc_integrate_bench OC_REQUIRE_SANDBOX=1
 cargo test --quiet --test examples --no-run 2>/dev/null
 recordings="${CARGO_TARGET_DIR:-target}/oc-integrate/recordings"
 for i in $(seq 1 "$runs"); do
