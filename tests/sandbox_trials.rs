@@ -244,7 +244,9 @@ fn a_sandbox_url_override_aimed_at_production_is_refused() {
     );
     assert!(!out.status.success(), "{text}");
     assert!(
-        text.contains("PAYMENTS_SANDBOX_URL points at production's host (api.payments.example): refused before any request left"),
+        text.contains(
+            "\n---- payments::sandbox::create_customer ----\nPAYMENTS_SANDBOX_URL points at production's host (api.payments.example): refused before any request left"
+        ),
         "{text}"
     );
 }

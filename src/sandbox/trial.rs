@@ -144,18 +144,28 @@ impl SandboxResult {
         }
     }
 
-    /// The result of a trial that could not run: ignored, or failed under `OC_REQUIRE_SANDBOX=1`.
-    fn unready(case: &SandboxCase, reason: &str, require: bool) -> SandboxResult {
+    /// The result of a trial that could not run: ignored with `reason`, or (`fail`) failed with it.
+    fn unready(case: &SandboxCase, reason: &str, fail: bool) -> SandboxResult {
         let mut r = SandboxResult::new(case, "a configured, reachable sandbox");
-        if require {
-            r.problems = vec![redact::redact(&format!("{REQUIRE_ENV}=1 and {reason}"))];
-            r.actual = r.problems[0].clone();
-            r.message = r.actual.clone();
+        let reason = redact::redact(reason);
+        if fail {
+            r.problems = vec![reason.clone()];
+            r.actual = reason.clone();
+            r.message = reason;
         } else {
-            r.ignored = Some(redact::redact(reason));
-            r.actual = format!("not run — {}", redact::redact(reason));
+            r.actual = format!("not run — {reason}");
+            r.ignored = Some(reason);
         }
         r
+    }
+
+    /// Missing credentials or sandbox: ignored, or failed under `OC_REQUIRE_SANDBOX=1`.
+    fn missing(case: &SandboxCase, reason: &str, require: bool) -> SandboxResult {
+        if require {
+            SandboxResult::unready(case, &format!("{REQUIRE_ENV}=1 and {reason}"), true)
+        } else {
+            SandboxResult::unready(case, reason, false)
+        }
     }
 }
 
@@ -401,12 +411,13 @@ pub async fn run(case: &SandboxCase, spec: Arc<Spec>, binding: &Binding) -> Sand
     };
     let live = match live(&spec, sandbox) {
         Ok(l) => l,
-        Err(u) => return SandboxResult::unready(case, &u.reason, require || u.fatal),
+        Err(u) if u.fatal => return SandboxResult::unready(case, &u.reason, true),
+        Err(u) => return SandboxResult::missing(case, &u.reason, require),
     };
     let secrets = redact::Registration::default();
     secrets.add(&live.api_key);
     if let Err(why) = reachable(&live.base).await {
-        return SandboxResult::unready(case, &why, require);
+        return SandboxResult::missing(case, &why, require);
     }
     let timeout = Duration::from_millis(spec.timeouts.request_ms.max(1000));
     let up = Arc::new(Upstream::new(live.base.clone(), live.hosts.clone(), Throttle::of(&spec.id, spec.overview.rate_limit), timeout));
