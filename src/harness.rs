@@ -201,7 +201,8 @@ impl Harness {
         Ok(out)
     }
 
-    /// Every case the specs generate, by service, without running anything.
+    /// Every mock case the specs generate, by service, without running anything (the sandbox
+    /// trials are `sandbox::trial::plan`'s).
     pub fn plan(&self) -> Result<Vec<Case>, HarnessError> {
         Ok(self
             .entries()?
@@ -451,6 +452,7 @@ impl Harness {
 
     /// Run every case whose name passes `filter`, up to [`Harness::concurrency`] at once,
     /// longest mandated wait first, and return the results in plan order. A broken spec or a missing binding that the filter selects is an error.
+    /// Only the mock cases: sandbox trials run through [`Harness::run`] (or `sandbox::trial::run`).
     pub async fn evaluate(&self, filter: impl Fn(&str) -> bool) -> Result<Vec<TrialResult>, String> {
         trial::install_panic_hook();
         trial::set_reproduce_env(&self.reproduce_env);
