@@ -131,17 +131,7 @@ fn no_secret_reaches_any_file_a_run_writes() {
     for service in ["payments", "tracker"] {
         support::copy_example(service, &root.join("integrations").join(service));
     }
-    let out = Command::new(std::env::current_exe().unwrap())
-        .args(["no_secret_reaches_any_file_a_run_writes", "--exact", "--nocapture"])
-        .env("OC_CANARY_RUN", &root)
-        .env("PAYMENTS_API_KEY", ENV_CANARY)
-        .env("GITHUB_ACTIONS", "true")
-        .env("GITHUB_STEP_SUMMARY", root.join("summary.md"))
-        .env("OC_JUNIT", root.join("junit.xml"))
-        .env("OC_CHECKPOINT", root.join(".checkpoints/state.json"))
-        .env_remove("NEXTEST")
-        .output()
-        .unwrap();
+    let out = canary_run(&root, &[("PAYMENTS_API_KEY", ENV_CANARY)]);
     let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
     assert_clean(&stdout, "the run's stdout");
     assert_clean(&stderr, "the run's stderr");
@@ -155,6 +145,25 @@ fn no_secret_reaches_any_file_a_run_writes() {
         assert_clean(&text, &f.display().to_string());
     }
     assert!(std::fs::read_to_string(root.join("junit.xml")).unwrap().contains("[REDACTED]"), "leaks reached the JUnit failures, masked");
+}
+
+/// A complete run of the leaky bindings over `root/integrations` in a child process (as a
+/// GitHub Actions job, every output written under `root`), with `env` set.
+fn canary_run(root: &Path, env: &[(&str, &str)]) -> std::process::Output {
+    let mut cmd = Command::new(std::env::current_exe().unwrap());
+    cmd.args(["no_secret_reaches_any_file_a_run_writes", "--exact", "--nocapture"])
+        .env("OC_CANARY_RUN", root)
+        .env("GITHUB_ACTIONS", "true")
+        .env("GITHUB_STEP_SUMMARY", root.join("summary.md"))
+        .env("OC_JUNIT", root.join("junit.xml"))
+        .env("OC_CHECKPOINT", root.join(".checkpoints/state.json"))
+        .env_remove("PAYMENTS_SANDBOX_URL")
+        .env_remove("OC_REQUIRE_SANDBOX")
+        .env_remove("NEXTEST");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.output().unwrap()
 }
 
 /// The sandbox trials, run by the leaky client against localstripe with a sandbox key, leak it
@@ -173,19 +182,8 @@ fn no_sandbox_key_reaches_any_output_or_recording() {
     let spec = root.join("integrations/payments/spec.yaml");
     let text = std::fs::read_to_string(&spec).unwrap().replace("params: {id: \"${customer.id}\"}", "params: {id: cus_oc_canary_missing}");
     std::fs::write(&spec, text).unwrap();
-    let out = Command::new(std::env::current_exe().unwrap())
-        .args(["no_secret_reaches_any_file_a_run_writes", "--exact", "--nocapture"])
-        .env("OC_CANARY_RUN", &root)
-        .env("PAYMENTS_API_KEY", SANDBOX_CANARY)
-        .env("PAYMENTS_SANDBOX_URL", stripe.url("/v1"))
-        .env("OC_REQUIRE_SANDBOX", "1")
-        .env("GITHUB_ACTIONS", "true")
-        .env("GITHUB_STEP_SUMMARY", root.join("summary.md"))
-        .env("OC_JUNIT", root.join("junit.xml"))
-        .env("OC_CHECKPOINT", root.join(".checkpoints/state.json"))
-        .env_remove("NEXTEST")
-        .output()
-        .unwrap();
+    let url = stripe.url("/v1");
+    let out = canary_run(&root, &[("PAYMENTS_API_KEY", SANDBOX_CANARY), ("PAYMENTS_SANDBOX_URL", &url), ("OC_REQUIRE_SANDBOX", "1")]);
     let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
     assert_clean(&stdout, "the run's stdout");
     assert_clean(&stderr, "the run's stderr");

@@ -268,9 +268,13 @@ webhooks:
     "16:9: endpoints[1].id: expected an id other than \"webhook_sender\", which names the webhook cases"
 )]
 fn a_bad_webhook_section_is_located(#[case] from: &str, #[case] to: &str, #[case] want: &str) {
-    let good = with_webhooks();
-    assert!(load_file(&write_spec("demo", &good)).is_ok(), "the fixture itself must load");
-    assert!(good.contains(from), "fixture text {from:?} not in the webhook fixture");
+    assert_edit_rejected(&with_webhooks(), from, to, want);
+}
+
+/// `good` loads; with `from` replaced by `to` it is rejected with an error containing `want`.
+fn assert_edit_rejected(good: &str, from: &str, to: &str, want: &str) {
+    assert!(load_file(&write_spec("demo", good)).is_ok(), "the fixture itself must load");
+    assert!(good.contains(from), "fixture text {from:?} not in the fixture");
     let file = write_spec("demo", &good.replacen(from, to, 1));
     let err = load_file(&file).expect_err("the spec must be rejected").to_string();
     assert!(err.contains(want), "got:  {err}\nwant: …{want}…");
@@ -340,10 +344,5 @@ sandbox:
     "16:9: endpoints[1].id: expected an id other than \"auth\", which names a sandbox trial, in a spec with a sandbox section"
 )]
 fn a_bad_sandbox_section_is_located(#[case] from: &str, #[case] to: &str, #[case] want: &str) {
-    let good = with_sandbox();
-    assert!(load_file(&write_spec("demo", &good)).is_ok(), "the fixture itself must load");
-    assert!(good.contains(from), "fixture text {from:?} not in the sandbox fixture");
-    let file = write_spec("demo", &good.replacen(from, to, 1));
-    let err = load_file(&file).expect_err("the spec must be rejected").to_string();
-    assert!(err.contains(want), "got:  {err}\nwant: …{want}…");
+    assert_edit_rejected(&with_sandbox(), from, to, want);
 }
