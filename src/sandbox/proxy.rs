@@ -43,8 +43,12 @@ pub struct Exchange {
     pub status: Option<u16>,
     /// The sandbox's round trip (zero when nothing was sent).
     pub latency: Duration,
-    /// Time spent in the proxy besides the sandbox's round trip and the throttle's wait.
+    /// Time the request spent in the proxy besides the sandbox's round trip and the
+    /// throttle's wait: from the accepted connection to the last byte of the answer written
+    /// back (for the harness's own requests: building and reading them).
     pub overhead: Duration,
+    /// The wait for the throttle's slot.
+    waited: Duration,
     /// The response headers.
     pub response_headers: Vec<(String, String)>,
     /// The response body (or why there is none).
@@ -64,6 +68,24 @@ impl std::fmt::Debug for Exchange {
 }
 
 impl Exchange {
+    /// A request not sent yet.
+    fn new(by: By, method: &str, url: &str, headers: Vec<(String, String)>, sent: Vec<u8>) -> Exchange {
+        Exchange {
+            by,
+            method: method.to_string(),
+            url: url.to_string(),
+            status: None,
+            latency: Duration::ZERO,
+            overhead: Duration::ZERO,
+            waited: Duration::ZERO,
+            response_headers: Vec::new(),
+            body: Vec::new(),
+            refused: None,
+            headers,
+            sent,
+        }
+    }
+
     /// The response body as JSON, when it is.
     pub fn json(&self) -> Option<Value> {
         serde_json::from_slice(&self.body).ok()
@@ -164,19 +186,31 @@ impl Upstream {
     /// Send one request (unless refused), waiting for the throttle's slot; record it.
     pub async fn send(&self, by: By, method: &str, url: &str, headers: Vec<(String, String)>, body: Vec<u8>) -> Exchange {
         let started = Instant::now();
-        let mut x = Exchange {
-            by,
-            method: method.to_string(),
-            url: url.to_string(),
-            status: None,
-            latency: Duration::ZERO,
-            overhead: Duration::ZERO,
-            response_headers: Vec::new(),
-            body: Vec::new(),
-            refused: self.refusal(method, url),
-            headers,
-            sent: body,
-        };
+        let mut x = self.exchange(Exchange::new(by, method, url, headers, body)).await;
+        x.overhead = started.elapsed().saturating_sub(x.latency + x.waited);
+        self.record(x.clone());
+        x
+    }
+
+    /// Set the proxy overhead of the exchange at `index`, once its answer has been written.
+    fn amend_overhead(&self, index: usize, overhead: Duration) {
+        if let Some(x) = self.log.lock().unwrap_or_else(|p| p.into_inner()).get_mut(index) {
+            x.overhead = overhead;
+        }
+    }
+
+    /// Append `x` to the recording; its index there.
+    fn record(&self, x: Exchange) -> usize {
+        let mut log = self.log.lock().unwrap_or_else(|p| p.into_inner());
+        log.push(x);
+        log.len() - 1
+    }
+
+    /// Send `x`'s request unless it must not leave; fill in the answer.
+    async fn exchange(&self, mut x: Exchange) -> Exchange {
+        let (method, url) = (x.method.clone(), x.url.clone());
+        let (method, url) = (method.as_str(), url.as_str());
+        x.refused = x.refused.or_else(|| self.refusal(method, url));
         let method_ok = reqwest::Method::from_bytes(method.as_bytes());
         if x.refused.is_none() {
             match method_ok {
@@ -186,9 +220,10 @@ impl Upstream {
                     for (k, v) in x.headers.iter().filter(|(k, _)| !NOT_FORWARDED.contains(&k.to_ascii_lowercase().as_str())) {
                         req = req.header(k.as_str(), v.as_str());
                     }
-                    let waited = Instant::now();
+                    let waiting = Instant::now();
                     self.throttle.wait().await;
                     let sending = Instant::now();
+                    x.waited = sending - waiting;
                     let answer = match req.send().await {
                         Ok(r) => {
                             let status = r.status().as_u16();
@@ -210,11 +245,9 @@ impl Upstream {
                         }
                         Err(e) => x.body = format!("the sandbox could not be reached: {e}").into_bytes(),
                     }
-                    x.overhead = started.elapsed().saturating_sub(x.latency + (sending - waited));
                 }
             }
         }
-        self.log.lock().unwrap_or_else(|p| p.into_inner()).push(x.clone());
         x
     }
 
@@ -244,7 +277,7 @@ impl Proxy {
         let own = origin.clone();
         let task = tokio::spawn(async move {
             while let Ok((stream, _)) = listener.accept().await {
-                tokio::spawn(serve(stream, upstream.clone(), own.clone()));
+                tokio::spawn(serve(stream, Instant::now(), upstream.clone(), own.clone()));
             }
         });
         Ok(Proxy { origin, task })
@@ -257,7 +290,7 @@ impl Proxy {
 }
 
 /// Answer one request: forward it (origin-form, or absolute-form to an allowed host) or refuse it.
-async fn serve(mut stream: TcpStream, up: Arc<Upstream>, own: String) {
+async fn serve(mut stream: TcpStream, accepted: Instant, up: Arc<Upstream>, own: String) {
     let Some((method, target, headers, body)) = read_request(&mut stream).await else { return };
     let url =
         if let Some(path) = target.strip_prefix(&own).filter(|p| p.starts_with('/')).or(target.starts_with('/').then_some(&target[..])) {
@@ -278,25 +311,11 @@ async fn serve(mut stream: TcpStream, up: Arc<Upstream>, own: String) {
     } else {
         None
     };
-    let x = if let Some(refused) = refused {
-        let x = Exchange {
-            by: By::Client,
-            method,
-            url,
-            status: None,
-            latency: Duration::ZERO,
-            overhead: Duration::ZERO,
-            response_headers: Vec::new(),
-            body: Vec::new(),
-            refused: Some(refused),
-            headers,
-            sent: body,
-        };
-        up.log.lock().unwrap_or_else(|p| p.into_inner()).push(x.clone());
-        x
-    } else {
-        up.send(By::Client, &method, &url, headers, body).await
-    };
+    let mut x = Exchange::new(By::Client, &method, &url, headers, body);
+    x.refused = refused;
+    let x = up.exchange(x).await;
+    // recorded before the answer goes back, so the client's caller finds it once the client returns
+    let index = up.record(x.clone());
     let reply = match (&x.refused, x.status) {
         (Some(why), _) => Reply::json(403, &json!({"error": {"type": "oc_integrate_refused", "message": why}})),
         (None, Some(status)) => Reply::raw(status, x.response_header("content-type").unwrap_or("application/octet-stream"), x.body.clone()),
@@ -307,6 +326,7 @@ async fn serve(mut stream: TcpStream, up: Arc<Upstream>, own: String) {
     let _ = stream.write_all(&reply.head()).await;
     let _ = stream.write_all(&reply.body).await;
     let _ = stream.shutdown().await;
+    up.amend_overhead(index, accepted.elapsed().saturating_sub(x.latency + x.waited));
 }
 
 #[cfg(test)]
