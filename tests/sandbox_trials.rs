@@ -281,6 +281,8 @@ fn a_response_off_its_schema_names_path_expected_and_found() {
     let url = stripe.url("/v1");
     let (out, text) = run(&root, Some("sandbox::capture_payment"), &[("PAYMENTS_API_KEY", KEY), ("PAYMENTS_SANDBOX_URL", &url)]);
     assert!(!out.status.success(), "{text}");
-    assert!(text.contains("expected the response to satisfy the schema, found at /amount: expected type"), "{text}");
-    assert!(text.contains("found integer 2000"), "{text}");
+    assert!(
+        text.contains("expected the response to satisfy the schema, found at /amount: expected type null or string, found integer 2000"),
+        "{text}"
+    );
 }

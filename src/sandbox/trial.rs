@@ -387,7 +387,7 @@ pub fn shape_errors(schema: &Value, body: &Value) -> Vec<String> {
                 jsonschema::error::ValidationErrorKind::Type { kind } => {
                     let want = match kind {
                         jsonschema::error::TypeKind::Single(t) => t.to_string(),
-                        jsonschema::error::TypeKind::Multiple(ts) => format!("{ts:?}"),
+                        jsonschema::error::TypeKind::Multiple(ts) => ts.into_iter().map(|t| t.to_string()).collect::<Vec<_>>().join(" or "),
                     };
                     format!("{path}: expected type {want}, found {found_text}")
                 }
