@@ -148,6 +148,7 @@ pub struct Context {
     pub(crate) base_url: String,
     pub(crate) token_url: Option<String>,
     pub(crate) webhook_url: Option<String>,
+    pub(crate) proxy_url: Option<String>,
     pub(crate) credentials: Credentials,
     pub(crate) timeout: Duration,
     pub(crate) retry: Retry,
@@ -169,7 +170,13 @@ impl Context {
     pub fn webhook_url(&self) -> Option<&str> {
         self.webhook_url.as_deref()
     }
-    /// Credentials for this trial.
+    /// In sandbox trials, the harness's recording proxy as an HTTP proxy URL: route every
+    /// request through it (`reqwest::Proxy::all`) and a request to a host the spec does not
+    /// declare as sandbox is refused before it leaves. `None` in mock trials.
+    pub fn proxy_url(&self) -> Option<&str> {
+        self.proxy_url.as_deref()
+    }
+    /// Credentials for this trial (in sandbox trials: the values of the spec's sandbox secrets).
     pub fn credentials(&self) -> &Credentials {
         &self.credentials
     }

@@ -16,6 +16,7 @@
 //!         line: Some(14),
 //!         column: Some(5),
 //!     }),
+//!     skipped: None,
 //! };
 //! let xml = ci::junit(&[failed.clone()], std::time::SystemTime::now(), 1.5);
 //! assert!(xml.contains(r#"<testcase name="payments::create_customer::rate_limited" classname="payments""#));
@@ -32,6 +33,7 @@ use std::time::SystemTime;
 
 use crate::redact;
 use crate::report::{Round, cell};
+use crate::sandbox::SandboxResult;
 use crate::spec::Spec;
 use crate::trial::TrialResult;
 
@@ -46,6 +48,8 @@ pub struct Record {
     pub seconds: f64,
     /// Why it failed, when it did.
     pub failure: Option<Failure>,
+    /// Why it did not run, when it was ignored (a sandbox trial without credentials).
+    pub skipped: Option<String>,
 }
 
 /// A failed trial.
@@ -76,7 +80,22 @@ impl Record {
                 column: Some(at.col),
             }
         });
-        Record { name: result.case.name(), suite: result.case.service.clone(), seconds, failure }
+        Record { name: result.case.name(), suite: result.case.service.clone(), seconds, failure, skipped: None }
+    }
+
+    /// The record of a sandbox trial (ignored ones carry their reason).
+    pub fn of_sandbox(result: &SandboxResult, spec: &Spec, seconds: f64) -> Record {
+        let failure = (!result.passed && result.ignored.is_none()).then(|| {
+            let at = spec.source_map.locate(&result.case.path());
+            Failure {
+                summary: redact::redact(result.problems.first().map(String::as_str).unwrap_or(&result.actual)),
+                text: result.message.clone(),
+                file: Some(spec.file.clone()),
+                line: Some(at.line),
+                column: Some(at.col),
+            }
+        });
+        Record { name: result.case.name(), suite: result.case.service.clone(), seconds, failure, skipped: result.ignored.clone() }
     }
 }
 
@@ -118,19 +137,25 @@ pub fn junit(records: &[Record], started: SystemTime, seconds: f64) -> String {
     for suite in suites {
         let mine: Vec<&Record> = records.iter().filter(|r| r.suite == suite).collect();
         let failed = mine.iter().filter(|r| r.failure.is_some()).count();
+        let skipped = mine.iter().filter(|r| r.skipped.is_some()).count();
         let time = mine.iter().fold(0.0, |sum, r| sum + r.seconds);
         let _ = writeln!(
             out,
-            r#"  <testsuite name="{}" tests="{}" failures="{failed}" errors="0" skipped="0" time="{time:.3}" timestamp="{stamp}">"#,
+            r#"  <testsuite name="{}" tests="{}" failures="{failed}" errors="0" skipped="{skipped}" time="{time:.3}" timestamp="{stamp}">"#,
             xml(suite),
             mine.len()
         );
         for r in mine {
             let head = format!(r#"    <testcase name="{}" classname="{}" time="{:.3}""#, xml(&r.name), xml(suite), r.seconds);
             match &r.failure {
-                None => {
-                    let _ = writeln!(out, "{head}/>");
-                }
+                None => match &r.skipped {
+                    None => {
+                        let _ = writeln!(out, "{head}/>");
+                    }
+                    Some(why) => {
+                        let _ = writeln!(out, "{head}>\n      <skipped message=\"{}\"/>\n    </testcase>", xml(why));
+                    }
+                },
                 Some(f) => {
                     let at = match (&f.file, f.line) {
                         (Some(file), Some(line)) => format!(r#" file="{}" line="{line}""#, xml(&file.display().to_string())),
@@ -273,7 +298,10 @@ pub fn step_summary(services: &[ServiceRun], records: &[Record]) -> String {
                 None => "cannot run (see the failure below): no round written".to_string(),
             },
         };
-        let _ = writeln!(md, "| {} | {verdict} | {}/{} | {} |", cell(s.service), mine.len() - failed, mine.len(), cell(&round));
+        let skipped = mine.iter().filter(|r| r.skipped.is_some()).count();
+        let ignored = if skipped > 0 { format!(" ({skipped} ignored)") } else { String::new() };
+        let passed = mine.len() - failed - skipped;
+        let _ = writeln!(md, "| {} | {verdict} | {passed}/{}{ignored} | {} |", cell(s.service), mine.len() - skipped, cell(&round));
     }
     let failed: Vec<&Record> = records.iter().filter(|r| r.failure.is_some()).collect();
     if !failed.is_empty() {
@@ -311,7 +339,7 @@ mod tests {
             line: Some(line),
             column: Some(7),
         };
-        Record { name: name.into(), suite: "svc".into(), seconds: 0.1, failure: Some(failure) }
+        Record { name: name.into(), suite: "svc".into(), seconds: 0.1, failure: Some(failure), skipped: None }
     }
 
     #[test]

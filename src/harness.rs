@@ -7,10 +7,11 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::{Arc, OnceLock};
 
-use libtest_mimic::{Arguments, Failed, Trial};
+use libtest_mimic::{Arguments, Completion, Failed, Trial};
 
 use crate::binding::Binding;
 use crate::plan::lint;
+use crate::sandbox::{self, SandboxResult};
 use crate::scenario::{self, Case};
 use crate::spec::yaml::Location;
 use crate::spec::{self, Spec, SpecError};
@@ -66,7 +67,7 @@ pub struct Harness {
 
 /// Where trials leave what they found: the CI record of every trial that ran, and the
 /// result of each case, for the round reports.
-type Sink = Arc<std::sync::Mutex<Vec<(ci::Record, Option<TrialResult>)>>>;
+type Sink = Arc<std::sync::Mutex<Vec<(ci::Record, Option<TrialResult>, Option<SandboxResult>)>>>;
 
 /// What a run writes besides the test output and the round reports.
 ///
@@ -201,7 +202,8 @@ impl Harness {
         Ok(out)
     }
 
-    /// Every case the specs generate, by service, without running anything.
+    /// Every mock case the specs generate, by service, without running anything (the sandbox
+    /// trials are `sandbox::trial::plan`'s).
     pub fn plan(&self) -> Result<Vec<Case>, HarnessError> {
         Ok(self
             .entries()?
@@ -230,9 +232,9 @@ impl Harness {
                 let sink = sink.clone();
                 let (line, column) = (at.map(|a| a.line), at.map(|a| a.col));
                 let failure = ci::Failure { summary: text.clone(), text: text.clone(), file, line, column };
-                let record = ci::Record { name: name.clone(), suite: service, seconds: 0.0, failure: Some(failure) };
+                let record = ci::Record { name: name.clone(), suite: service, seconds: 0.0, failure: Some(failure), skipped: None };
                 trials.push(Trial::test(name, move || {
-                    sink.lock().unwrap_or_else(|p| p.into_inner()).push((record, None));
+                    sink.lock().unwrap_or_else(|p| p.into_inner()).push((record, None, None));
                     Err(Failed::from(text))
                 }));
             };
@@ -270,7 +272,22 @@ impl Harness {
                             let r = runtime().block_on(trial::run(&case, spec.clone(), &binding));
                             let record = ci::Record::of(&r, &spec, started.elapsed().as_secs_f64());
                             let verdict = if r.outcome.passed { Ok(()) } else { Err(Failed::from(r.message.clone())) };
-                            sink.lock().unwrap_or_else(|p| p.into_inner()).push((record, Some(r)));
+                            sink.lock().unwrap_or_else(|p| p.into_inner()).push((record, Some(r), None));
+                            verdict
+                        }));
+                    }
+                    for case in sandbox::trial::plan(&spec) {
+                        let (spec, binding, sink) = (spec.clone(), binding.clone(), sink.clone());
+                        trials.push(Trial::ignorable_test(case.name(), move || {
+                            let started = std::time::Instant::now();
+                            let r = runtime().block_on(sandbox::trial::run(&case, spec.clone(), &binding));
+                            let record = ci::Record::of_sandbox(&r, &spec, started.elapsed().as_secs_f64());
+                            let verdict = match (&r.ignored, r.passed) {
+                                (Some(why), _) => Ok(Completion::ignored_with(why)),
+                                (None, true) => Ok(Completion::Completed),
+                                (None, false) => Err(Failed::from(r.message.clone())),
+                            };
+                            sink.lock().unwrap_or_else(|p| p.into_inner()).push((record, None, Some(r)));
                             verdict
                         }));
                     }
@@ -335,20 +352,22 @@ impl Harness {
         }
         let mut ran = std::mem::take(&mut *sink.lock().unwrap_or_else(|p| p.into_inner()));
         // plan order, whatever order the trials finished in
-        ran.sort_by(|(a, ra), (b, rb)| {
+        ran.sort_by(|(a, ra, sa), (b, rb, sb)| {
             let at = |r: &Option<TrialResult>| r.as_ref().map(|r| (r.case.subject, r.case.kind));
-            (a.suite.as_str(), at(ra), a.name.as_str()).cmp(&(b.suite.as_str(), at(rb), b.name.as_str()))
+            let check = |r: &Option<SandboxResult>| r.as_ref().map(|r| r.case.check);
+            (a.suite.as_str(), check(sa), at(ra), a.name.as_str()).cmp(&(b.suite.as_str(), check(sb), at(rb), b.name.as_str()))
         });
-        let records: Vec<ci::Record> = ran.iter().map(|(r, _)| r.clone()).collect();
+        let records: Vec<ci::Record> = ran.iter().map(|(r, _, _)| r.clone()).collect();
         let mut escalated = false;
         let mut broken_output = false;
         let mut rounds: Vec<(Arc<Spec>, report::Round, Vec<TrialResult>)> = Vec::new();
         for spec in specs.iter().filter(|_| self.rounds && !filtered) {
-            let mine: Vec<TrialResult> = ran.iter().filter_map(|(_, r)| r.clone()).filter(|r| r.case.service == spec.id).collect();
+            let mine: Vec<TrialResult> = ran.iter().filter_map(|(_, r, _)| r.clone()).filter(|r| r.case.service == spec.id).collect();
             if !report::is_complete(spec, &mine) {
                 continue;
             }
-            match report::write(spec, &mine) {
+            let live: Vec<SandboxResult> = ran.iter().filter_map(|(_, _, r)| r.clone()).filter(|r| r.case.service == spec.id).collect();
+            match report::write(spec, &mine, &live) {
                 Ok(round) => {
                     let verdict = if round.passed { "PASS" } else { "FAIL" };
                     println!("round report: {} ({verdict})", round.path.display());
@@ -393,7 +412,7 @@ impl Harness {
                 .map(|name| ci::ServiceRun {
                     service: name,
                     round: rounds.iter().find(|(s, _, _)| s.id == name).map(|(_, r, _)| r),
-                    planned: specs.iter().find(|s| s.id == name).map(|s| scenario::plan(s).len()),
+                    planned: specs.iter().find(|s| s.id == name).map(|s| scenario::plan(s).len() + sandbox::trial::plan(s).len()),
                 })
                 .collect();
             if let Err(e) = ci::append(path, &ci::step_summary(&services, &records)) {
@@ -443,6 +462,7 @@ impl Harness {
 
     /// Run every case whose name passes `filter`, up to [`Harness::concurrency`] at once,
     /// longest mandated wait first, and return the results in plan order. A broken spec, a missing binding or a contract-lint finding that the filter selects is an error.
+    /// Only the mock cases: sandbox trials run through [`Harness::run`] (or `sandbox::trial::run`).
     pub async fn evaluate(&self, filter: impl Fn(&str) -> bool) -> Result<Vec<TrialResult>, String> {
         trial::install_panic_hook();
         trial::set_reproduce_env(&self.reproduce_env);

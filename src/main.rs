@@ -9,7 +9,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand, ValueEnum};
 use oc_integrate::plan::catalog;
 use oc_integrate::scenario::{self, Policy};
-use oc_integrate::{checkpoint, plan, report, spec, webhook};
+use oc_integrate::{checkpoint, plan, report, sandbox, spec, webhook};
 use serde_json::{Value, json};
 
 /// `println!` that ignores a closed stdout (`oc-integrate list | head` must not panic).
@@ -762,7 +762,11 @@ fn main() -> ExitCode {
                             eprintln!("error: {reason}");
                         }
                     }
-                    Ok(s) => say!("ok    {} ({} endpoints, {} cases)", s.file.display(), s.endpoints.len(), scenario::plan(&s).len()),
+                    Ok(s) => {
+                        let live = sandbox::trial::plan(&s).len();
+                        let live = if live > 0 { format!(", {live} sandbox trials") } else { String::new() };
+                        say!("ok    {} ({} endpoints, {} cases{live})", s.file.display(), s.endpoints.len(), scenario::plan(&s).len())
+                    }
                     Err(e) => {
                         bad += 1;
                         eprintln!("error: {e}");
@@ -795,6 +799,13 @@ fn main() -> ExitCode {
                         say!("{}", case.name());
                     } else {
                         say!("{:<60} {} — {}", case.name(), case.subject.label(&s), case.title());
+                    }
+                }
+                for case in sandbox::trial::plan(&s) {
+                    if names {
+                        say!("{}", case.name());
+                    } else {
+                        say!("{:<60} sandbox — {}", case.name(), case.title(&s));
                     }
                 }
                 if !names {

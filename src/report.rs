@@ -7,6 +7,7 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use crate::redact;
+use crate::sandbox::{Check, SandboxResult};
 use crate::scenario::{self, Kind, Subject};
 use crate::spec::{RECEIVER, SENDER, Spec};
 use crate::trial::{TrialResult, reproduce};
@@ -44,8 +45,8 @@ impl Round {
     }
 }
 
-/// At most 240 characters of an observation, for a table cell.
-fn clip(text: &str) -> String {
+/// At most 240 characters of an observation, for a table cell or a message.
+pub(crate) fn clip(text: &str) -> String {
     match text.char_indices().nth(240) {
         Some((i, _)) => format!("{}…", &text[..i]),
         None => text.to_string(),
@@ -59,19 +60,17 @@ pub(crate) fn cell(text: &str) -> String {
 
 /// The round report for `results` (one complete run of `spec`'s cases), as markdown.
 /// `failed_before` is the number of failed rounds in a row before this one.
-pub fn render(spec: &Spec, number: u32, results: &[TrialResult], failed_before: u32) -> String {
+/// `sandbox` holds the sandbox trials' results of the same run (empty when none ran).
+pub fn render(spec: &Spec, number: u32, results: &[TrialResult], sandbox: &[SandboxResult], failed_before: u32) -> String {
     // plan order, whatever order the trials finished in
     let mut sorted: Vec<&TrialResult> = results.iter().collect();
     sorted.sort_by_key(|r| (r.case.subject, r.case.kind));
     let results: Vec<TrialResult> = sorted.into_iter().cloned().collect();
     let results = results.as_slice();
-    let passed = results.iter().all(|r| r.outcome.passed);
+    let passed = results.iter().all(|r| r.outcome.passed) && sandbox.iter().all(|r| r.passed || r.ignored.is_some());
     let mut md = format!("## Integration Test — {} — Round {number}\n\n", spec.name);
     md.push_str("### Sandbox Connectivity\n");
-    let why = "not run — this round ran the generated mock suite only; the provider's sandbox was not contacted";
-    let _ = writeln!(md, "- Endpoint reachable: {why}");
-    let _ = writeln!(md, "- Auth succeeds: not run");
-    let _ = writeln!(md, "- Latency: not measured\n");
+    connectivity(&mut md, spec, sandbox);
 
     md.push_str("### Endpoint Tests\n| Endpoint | Status | Response Shape | Notes |\n|---|---|---|---|\n");
     for (i, e) in spec.endpoints.iter().enumerate() {
@@ -84,8 +83,17 @@ pub fn render(spec: &Spec, number: u32, results: &[TrialResult], failed_before: 
         } else {
             format!("Fails: {}", bad_shape.join(", "))
         };
-        let status = if ok == mine.len() { "PASS" } else { "FAIL" };
-        let _ = writeln!(md, "| {} | {status} | {} | {ok}/{} cases pass |", cell(&e.label()), cell(&shape_text), mine.len());
+        let live = sandbox.iter().find(|r| r.case.check == Check::Endpoint(i) && r.ignored.is_none());
+        let (shape_text, live_ok, note) = match live {
+            Some(r) => (
+                format!("Sandbox: {}; mock: {shape_text}", r.shape.as_deref().unwrap_or("no response")),
+                r.passed,
+                format!("; sandbox {}", r.latencies.last().map(|l| format!("{:.0}ms", l.as_secs_f64() * 1000.0)).unwrap_or("FAIL".into())),
+            ),
+            None => (shape_text, true, String::new()),
+        };
+        let status = if ok == mine.len() && live_ok { "PASS" } else { "FAIL" };
+        let _ = writeln!(md, "| {} | {status} | {} | {ok}/{} cases pass{note} |", cell(&e.label()), cell(&shape_text), mine.len());
     }
 
     md.push_str("\n### Error Handling\n| Scenario | Expected | Actual | Status |\n|---|---|---|---|\n");
@@ -141,6 +149,11 @@ pub fn render(spec: &Spec, number: u32, results: &[TrialResult], failed_before: 
             let _ = writeln!(md, "- {id}: {ran}/{applicable}");
         }
     }
+    let live = sandbox.iter().filter(|r| r.ignored.is_none()).count();
+    if live > 0 {
+        let ok = sandbox.iter().filter(|r| r.passed).count();
+        let _ = writeln!(md, "- sandbox: {ok}/{live} sandbox trials pass");
+    }
     if !passed {
         md.push_str("\nFailures for the Builder to fix:\n");
         for r in results.iter().filter(|r| !r.outcome.passed) {
@@ -151,6 +164,18 @@ pub fn render(spec: &Spec, number: u32, results: &[TrialResult], failed_before: 
                 r.case.name(),
                 spec.locate(&r.case.subject.path()),
                 redact::redact(first).replace('\n', " "),
+                reproduce(&r.case.name())
+            );
+        }
+        for r in sandbox.iter().filter(|r| !r.passed && r.ignored.is_none()) {
+            let first = r.problems.first().map(String::as_str).unwrap_or("failed");
+            let _ = writeln!(
+                md,
+                "- `{}` ({}): {} — reproduce with `{}=1 {}`",
+                r.case.name(),
+                spec.locate(&r.case.path()),
+                redact::redact(first).replace('\n', " "),
+                crate::sandbox::trial::REQUIRE_ENV,
                 reproduce(&r.case.name())
             );
         }
@@ -165,6 +190,50 @@ pub fn render(spec: &Spec, number: u32, results: &[TrialResult], failed_before: 
         }
     }
     md
+}
+
+/// The Sandbox Connectivity lines in the seed's format, from the sandbox trials when they
+/// ran, else why they did not; then what the sandbox showed about idempotency and rate limits.
+fn connectivity(md: &mut String, spec: &Spec, sandbox: &[SandboxResult]) {
+    let find = |check: Check| sandbox.iter().find(|r| r.case.check == check);
+    let not_run = match (&spec.sandbox, find(Check::Connectivity)) {
+        (None, _) => Some("not run — the spec declares no sandbox".to_string()),
+        (Some(_), None) => {
+            Some("not run — this round ran the generated mock suite only; the provider's sandbox was not contacted".to_string())
+        }
+        (Some(_), Some(r)) => r.ignored.as_ref().map(|why| format!("not run — {why}")),
+    };
+    if let Some(why) = not_run {
+        let _ = writeln!(md, "- Endpoint reachable: {why}");
+        let _ = writeln!(md, "- Auth succeeds: not run");
+        let _ = writeln!(md, "- Latency: not measured\n");
+        return;
+    }
+    let yes_no = |r: Option<&SandboxResult>| match r {
+        Some(r) if r.ignored.is_some() => format!("not run — {}", r.ignored.clone().unwrap_or_default()),
+        Some(r) => format!("{} ({})", if r.passed { "Yes" } else { "No" }, r.actual),
+        None => "not run".into(),
+    };
+    let _ = writeln!(md, "- Endpoint reachable: {}", cell(&yes_no(find(Check::Connectivity))));
+    let _ = writeln!(md, "- Auth succeeds: {}", cell(&yes_no(find(Check::Auth))));
+    let mut all: Vec<f64> = sandbox.iter().flat_map(|r| r.latencies.iter().map(|l| l.as_secs_f64() * 1000.0)).collect();
+    all.sort_by(f64::total_cmp);
+    match all.get(all.len() / 2) {
+        Some(p50) => {
+            let _ = writeln!(md, "- Latency: {p50:.0}ms (median of {} sandbox requests)", all.len());
+        }
+        None => {
+            let _ = writeln!(md, "- Latency: not measured");
+        }
+    }
+    for r in sandbox.iter().filter(|r| matches!(r.case.check, Check::Idempotency(_) | Check::RateLimit) && r.ignored.is_none()) {
+        let what = match r.case.check {
+            Check::RateLimit => "Rate limit".to_string(),
+            _ => format!("Idempotency ({})", r.case.subject_id),
+        };
+        let _ = writeln!(md, "- {what}: {} — {}", if r.passed { "PASS" } else { "FAIL" }, cell(&r.actual));
+    }
+    md.push('\n');
 }
 
 /// The rounds already written in `dir` (a service's directory), oldest first.
@@ -194,17 +263,17 @@ pub fn history(dir: &Path) -> Vec<Round> {
 /// Write the next round for `spec` beside its spec file. The number is claimed
 /// atomically (a complete temp file hard-linked to a name that must not exist yet), so
 /// concurrent runs never share or tear a round.
-pub fn write(spec: &Spec, results: &[TrialResult]) -> Result<Round, ReportError> {
+pub fn write(spec: &Spec, results: &[TrialResult], sandbox: &[SandboxResult]) -> Result<Round, ReportError> {
     let dir = spec.file.parent().unwrap_or(Path::new(".")).to_path_buf();
     let err = |path: &Path, source| ReportError { path: path.to_path_buf(), source };
-    let passed = results.iter().all(|r| r.outcome.passed);
+    let passed = results.iter().all(|r| r.outcome.passed) && sandbox.iter().all(|r| r.passed || r.ignored.is_some());
     // never below a number found taken, even if that file cannot be read back
     let mut floor = 1;
     loop {
         let last = history(&dir).pop();
         let number = last.as_ref().map(|r| r.number + 1).unwrap_or(1).max(floor);
         let failed_before = last.map(|r| r.failed_in_a_row).unwrap_or(0);
-        let text = render(spec, number, results, failed_before);
+        let text = render(spec, number, results, sandbox, failed_before);
         let tmp = dir.join(format!(".test-round-{number}.{}.tmp", uuid::Uuid::new_v4().simple()));
         std::fs::write(&tmp, &text).map_err(|e| err(&tmp, e))?;
         let path = dir.join(format!("test-round-{number}.md"));

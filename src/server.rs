@@ -66,7 +66,8 @@ impl Reply {
         s
     }
 
-    fn head(&self) -> Vec<u8> {
+    /// The status line and headers, with Content-Length and `Connection: close`.
+    pub(crate) fn head(&self) -> Vec<u8> {
         let mut h = format!("HTTP/1.1 {} {}\r\n", self.status, reason(self.status));
         for (k, v) in &self.headers {
             h.push_str(&format!("{k}: {v}\r\n"));
@@ -288,7 +289,8 @@ pub fn refusing_origin() -> std::io::Result<(tokio::net::TcpSocket, String)> {
     Ok((socket, format!("http://{addr}")))
 }
 
-async fn read_request(stream: &mut TcpStream) -> Option<(String, String, Vec<(String, String)>, Vec<u8>)> {
+/// Read one HTTP/1.1 request (head and a Content-Length body): method, request target, lowercased headers, body.
+pub(crate) async fn read_request(stream: &mut TcpStream) -> Option<(String, String, Vec<(String, String)>, Vec<u8>)> {
     let mut buf = Vec::with_capacity(4096);
     let mut chunk = [0u8; 4096];
     let head_end = loop {

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::binding::{Binding, Call, Clock, Context, Credentials, ErrorKind, ReceiverContext};
+use crate::binding::{Binding, Call, Clock, Context, Credentials, ErrorKind, Instance, ReceiverContext};
 use crate::redact;
 use crate::scenario::{self, Case, Observed, Outcome, Policy, Returned, Setup, Subject, Verdict, receiver};
 use crate::server::{MockProvider, refusing_origin};
@@ -156,6 +156,31 @@ pub(crate) fn mint_webhook_secret(scheme: Scheme, secrets: &redact::Registration
     secret
 }
 
+/// Make one call of the client in its own task: what it returned, where it panicked, or
+/// that it was stuck past `patience` or stopped when `stop` completed first.
+pub(crate) async fn call_client(instance: &Instance, call: Call, patience: Duration, stop: impl Future<Output = ()>) -> Returned {
+    let panic_at: Arc<Mutex<Option<String>>> = Arc::default();
+    let mut task = tokio::spawn(PANIC_AT.scope(panic_at.clone(), instance(call)));
+    let r = tokio::select! {
+        joined = &mut task => match joined {
+            Ok(v) => Returned::Value(v),
+            Err(e) if e.is_panic() => {
+                let at = panic_at.lock().unwrap_or_else(|p| p.into_inner()).take();
+                let msg = redact::panic_message(&*e.into_panic());
+                Returned::Panicked(match at {
+                    Some(at) => format!("{msg} (at {at})"),
+                    None => msg,
+                })
+            }
+            Err(e) => Returned::Panicked(e.to_string()),
+        },
+        _ = tokio::time::sleep(patience) => Returned::Stuck(patience),
+        _ = stop => Returned::Stopped,
+    };
+    task.abort();
+    r
+}
+
 /// Run one case against a bound client (or, for receiver cases, the bound webhook handler).
 pub async fn run(case: &Case, spec: Arc<Spec>, binding: &Binding) -> TrialResult {
     let Some(endpoint) = case.subject.endpoint(&spec) else {
@@ -217,6 +242,7 @@ pub async fn run(case: &Case, spec: Arc<Spec>, binding: &Binding) -> TrialResult
     let ctx = Context {
         base_url: format!("{origin}{base_path}"),
         webhook_url: sender.map(|s| format!("{origin}{}", s.path)),
+        proxy_url: None,
         token_url: setup.token_path.as_ref().map(|p| format!("{origin}{p}")),
         credentials: credentials.clone(),
         timeout: policy.budget,
@@ -236,26 +262,7 @@ pub async fn run(case: &Case, spec: Arc<Spec>, binding: &Binding) -> TrialResult
             hook(i);
         }
         timeline.begin_call(i);
-        let panic_at: Arc<Mutex<Option<String>>> = Arc::default();
-        let mut task = tokio::spawn(PANIC_AT.scope(panic_at.clone(), instance(Call::new(case.subject_id.clone(), input.clone()))));
-        let r = tokio::select! {
-            joined = &mut task => match joined {
-                Ok(v) => Returned::Value(v),
-                Err(e) if e.is_panic() => {
-                    let at = panic_at.lock().unwrap_or_else(|p| p.into_inner()).take();
-                    let msg = redact::panic_message(&*e.into_panic());
-                    Returned::Panicked(match at {
-                        Some(at) => format!("{msg} (at {at})"),
-                        None => msg,
-                    })
-                }
-                Err(e) => Returned::Panicked(e.to_string()),
-            },
-            _ = tokio::time::sleep(patience) => Returned::Stuck(patience),
-            _ = timeline.violation() => Returned::Stopped,
-        };
-        task.abort();
-        returned.push(r);
+        returned.push(call_client(&instance, Call::new(case.subject_id.clone(), input.clone()), patience, timeline.violation()).await);
     }
     if raw {
         // the raw server notices hang-ups asynchronously; give it a moment to record them

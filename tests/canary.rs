@@ -16,6 +16,8 @@ use oc_integrate::{Binding, Call, ClientError, Handler, Harness, ReceiverContext
 use serde_json::json;
 
 const ENV_CANARY: &str = "sk_live_CANARY_7f3a9c2e5b";
+/// The sandbox key of the sandbox-trial run (localstripe takes any `sk_test_…` key).
+const SANDBOX_CANARY: &str = "sk_test_CANARY_3e9d52a1c7";
 /// Every credential the harness issues starts with one of these (webhook secrets too).
 const ISSUED: [&str; 6] = ["oc_key_", "oc_secret_", "oc_at_", "oc_rt_", "oc_whsec_", "whsec_"];
 
@@ -73,6 +75,7 @@ async fn leaky_handler(ctx: ReceiverContext) -> Result<Handler, String> {
 
 fn assert_clean(text: &str, what: &str) {
     assert!(!text.contains(ENV_CANARY), "{what} leaks the env canary:\n{text}");
+    assert!(!text.contains(SANDBOX_CANARY), "{what} leaks the sandbox key:\n{text}");
     for p in ISSUED {
         assert!(!text.contains(p), "{what} leaks an issued credential ({p}…):\n{text}");
     }
@@ -102,7 +105,7 @@ async fn no_secret_reaches_any_output() {
     for service in ["payments", "tracker"] {
         let spec = oc_integrate::spec::load_file(std::path::Path::new(&format!("examples/integrations/{service}/spec.yaml"))).unwrap();
         let mine: Vec<_> = results.iter().filter(|r| r.case.service == service).cloned().collect();
-        let round = oc_integrate::report::render(&spec, 1, &mine, 2);
+        let round = oc_integrate::report::render(&spec, 1, &mine, &[], 2);
         assert_clean(&round, &format!("the {service} round report"));
         assert!(round.contains("**Escalated:**"), "the leaky client's round must fail and list its failures");
     }
@@ -128,17 +131,7 @@ fn no_secret_reaches_any_file_a_run_writes() {
     for service in ["payments", "tracker"] {
         support::copy_example(service, &root.join("integrations").join(service));
     }
-    let out = Command::new(std::env::current_exe().unwrap())
-        .args(["no_secret_reaches_any_file_a_run_writes", "--exact", "--nocapture"])
-        .env("OC_CANARY_RUN", &root)
-        .env("PAYMENTS_API_KEY", ENV_CANARY)
-        .env("GITHUB_ACTIONS", "true")
-        .env("GITHUB_STEP_SUMMARY", root.join("summary.md"))
-        .env("OC_JUNIT", root.join("junit.xml"))
-        .env("OC_CHECKPOINT", root.join(".checkpoints/state.json"))
-        .env_remove("NEXTEST")
-        .output()
-        .unwrap();
+    let out = canary_run(&root, &[("PAYMENTS_API_KEY", ENV_CANARY)]);
     let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
     assert_clean(&stdout, "the run's stdout");
     assert_clean(&stderr, "the run's stderr");
@@ -152,6 +145,63 @@ fn no_secret_reaches_any_file_a_run_writes() {
         assert_clean(&text, &f.display().to_string());
     }
     assert!(std::fs::read_to_string(root.join("junit.xml")).unwrap().contains("[REDACTED]"), "leaks reached the JUnit failures, masked");
+}
+
+/// A complete run of the leaky bindings over `root/integrations` in a child process (as a
+/// GitHub Actions job, every output written under `root`), with `env` set.
+fn canary_run(root: &Path, env: &[(&str, &str)]) -> std::process::Output {
+    let mut cmd = Command::new(std::env::current_exe().unwrap());
+    cmd.args(["no_secret_reaches_any_file_a_run_writes", "--exact", "--nocapture"])
+        .env("OC_CANARY_RUN", root)
+        .env("GITHUB_ACTIONS", "true")
+        .env("GITHUB_STEP_SUMMARY", root.join("summary.md"))
+        .env("OC_JUNIT", root.join("junit.xml"))
+        .env("OC_CHECKPOINT", root.join(".checkpoints/state.json"))
+        .env_remove("PAYMENTS_SANDBOX_URL")
+        .env_remove("OC_REQUIRE_SANDBOX")
+        .env_remove("NEXTEST");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.output().unwrap()
+}
+
+/// The sandbox trials, run by the leaky client against localstripe with a sandbox key, leak it
+/// into the client's errors (the spec asks for a customer that does not exist, so the
+/// client's error reaches the failure text); it reaches no output, file or recording.
+#[test]
+fn no_sandbox_key_reaches_any_output_or_recording() {
+    static INSTALLED: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
+    INSTALLED.get_or_init(|| support::pip_target(&repo.join("sandboxes/localstripe"), &["--no-deps"]));
+    let stripe = oc_integrate::sandbox::LocalSandbox::localstripe(repo).unwrap_or_else(|e| panic!("{e}"));
+    let root = support::scratch("canary-sandbox");
+    for service in ["payments", "tracker"] {
+        support::copy_example(service, &root.join("integrations").join(service));
+    }
+    let spec = root.join("integrations/payments/spec.yaml");
+    let text = std::fs::read_to_string(&spec).unwrap().replace("params: {id: \"${customer.id}\"}", "params: {id: cus_oc_canary_missing}");
+    std::fs::write(&spec, text).unwrap();
+    let url = stripe.url("/v1");
+    let out = canary_run(&root, &[("PAYMENTS_API_KEY", SANDBOX_CANARY), ("PAYMENTS_SANDBOX_URL", &url), ("OC_REQUIRE_SANDBOX", "1")]);
+    let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert_clean(&stdout, "the run's stdout");
+    assert_clean(&stderr, "the run's stderr");
+    let outcome = |trial: &str| {
+        let prefix = format!("test {trial} ");
+        stdout.lines().find_map(|l| l.strip_prefix(&prefix)).map(|rest| rest.trim_start_matches([' ', '.']).trim().to_string())
+    };
+    assert_eq!(outcome("payments::sandbox::create_customer").as_deref(), Some("ok"), "the sandbox trials must have run:\n{stdout}");
+    assert_eq!(outcome("payments::sandbox::get_customer").as_deref(), Some("FAILED"), "{stdout}");
+    assert!(stdout.contains("creds=[REDACTED] env=[REDACTED]"), "the client's leak must reach the failure text, masked:\n{stdout}");
+    let recordings = std::env::current_exe().unwrap().ancestors().nth(3).unwrap().join("oc-integrate/recordings");
+    let mut files = support::files(&root);
+    files.extend(support::files(&recordings).into_iter().filter(|f| f.to_string_lossy().contains("payments.sandbox.")));
+    assert!(files.iter().any(|f| f.ends_with("payments.sandbox.get_customer.json")), "{files:?}");
+    for f in files {
+        let text = std::fs::read_to_string(&f).unwrap();
+        assert_clean(&text, &f.display().to_string());
+    }
 }
 
 /// The panic hook the harness installs masks secrets in panic messages. Run in a child

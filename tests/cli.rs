@@ -215,16 +215,16 @@ fn plan_from_the_catalog_and_lint_the_contract() {
     assert_eq!(listed.lines().count(), 12, "a header and 11 providers:\n{listed}");
 
     // a contract without a sandbox test plan is sent back, at its line
-    support::copy_example("payments", &root.join("lint/payments"));
-    let spec = root.join("lint/payments/spec.yaml");
-    let text = std::fs::read_to_string(&spec).unwrap().replace("  sandbox: Hit the provider's test mode with PAYMENTS_API_KEY\n", "");
+    support::copy_example("tracker", &root.join("lint/tracker"));
+    let spec = root.join("lint/tracker/spec.yaml");
+    let text = std::fs::read_to_string(&spec).unwrap().replace("  sandbox: OAuth sandbox app with a test workspace\n", "");
     std::fs::write(&spec, &text).unwrap();
     let line = text.lines().position(|l| l.starts_with("  unit: ")).unwrap() + 1;
     let lint = run(&["plan", "--check", "lint"]);
     assert_eq!(lint.status.code(), Some(1));
     let out = String::from_utf8_lossy(&lint.stdout);
     assert!(
-        out.starts_with(&format!("lint/payments/spec.yaml:{line}:")) && out.contains(": test_plan.sandbox: expected sandbox testing"),
+        out.starts_with(&format!("lint/tracker/spec.yaml:{line}:")) && out.contains(": test_plan.sandbox: expected sandbox testing"),
         "{out}"
     );
     assert!(out.contains("; add test_plan.sandbox: "), "{out}");

@@ -215,9 +215,16 @@ fn three_failed_rounds_escalate_and_a_pass_resets() {
         let xml = std::fs::read_to_string(root.join("junit.xml")).unwrap();
         let doc = roxmltree::Document::parse(&xml).unwrap_or_else(|e| panic!("JUnit is not well-formed XML: {e}"));
         let cases: Vec<_> = doc.descendants().filter(|n| n.has_tag_name("testcase")).collect();
-        let planned =
-            oc_integrate::scenario::plan(&oc_integrate::spec::load_file(&root.join("integrations/payments/spec.yaml")).unwrap()).len();
-        assert_eq!(cases.len(), planned, "one testcase per trial");
+        let spec = oc_integrate::spec::load_file(&root.join("integrations/payments/spec.yaml")).unwrap();
+        let sandbox = oc_integrate::sandbox::trial::plan(&spec).len();
+        assert_eq!(cases.len(), oc_integrate::scenario::plan(&spec).len() + sandbox, "one testcase per trial");
+        // without PAYMENTS_API_KEY (as here, unless the caller set it) the sandbox trials are
+        // testcases skipped with the reason
+        if std::env::var_os("PAYMENTS_API_KEY").is_none() {
+            let skipped: Vec<_> = cases.iter().filter_map(|c| c.children().find(|n| n.has_tag_name("skipped"))).collect();
+            assert_eq!(skipped.len(), sandbox);
+            assert!(skipped.iter().all(|n| n.attribute("message") == Some("set PAYMENTS_API_KEY to run")));
+        }
         let failed: Vec<_> = cases.iter().filter(|c| c.children().any(|f| f.has_tag_name("failure"))).collect();
         assert_eq!(failed.len(), 3, "drift_extra_field fails on each of the 3 endpoints");
         for c in failed {
@@ -262,8 +269,8 @@ fn a_filtered_run_writes_no_round_and_says_it_is_partial() {
     let xml = std::fs::read_to_string(root.join("junit.xml")).unwrap();
     // the three endpoints' conformance cases and the webhook sender's
     assert_eq!(xml.matches("<testcase ").count(), 4);
-    let planned =
-        oc_integrate::scenario::plan(&oc_integrate::spec::load_file(&root.join("integrations/payments/spec.yaml")).unwrap()).len();
+    let spec = oc_integrate::spec::load_file(&root.join("integrations/payments/spec.yaml")).unwrap();
+    let planned = oc_integrate::scenario::plan(&spec).len() + oc_integrate::sandbox::trial::plan(&spec).len();
     let summary = std::fs::read_to_string(root.join("summary.md")).unwrap();
     assert!(summary.contains(&format!("partial run (4 of {planned} cases): no round written")), "{summary}");
 }

@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 
 use oc_integrate::Harness;
 use oc_integrate::report::{self, MAX_FAILED_ROUNDS};
+use oc_integrate::sandbox::{Check, SandboxResult};
 use oc_integrate::scenario::{Case, Kind, Outcome, plan};
 use oc_integrate::spec::{Spec, load_file};
 use oc_integrate::trial::TrialResult;
@@ -67,7 +68,7 @@ async fn golden_round_report(#[case] service: &str) {
     let prefix = format!("{service}::");
     let results = Harness::new("examples/integrations").bind(service, binding).evaluate(|n| n.starts_with(&prefix)).await.unwrap();
     assert!(report::is_complete(&spec, &results));
-    let rendered = normalise(&report::render(&spec, 1, &results, 0));
+    let rendered = normalise(&report::render(&spec, 1, &results, &[], 0));
     let golden = PathBuf::from(format!("tests/golden/{service}-round.md"));
     if std::env::var("OC_UPDATE_GOLDEN").is_ok() {
         std::fs::write(&golden, &rendered).unwrap();
@@ -103,12 +104,12 @@ fn the_report_has_the_seed_layout() {
     let seed = std::fs::read_to_string("tests/fixtures/seed-report.md").unwrap();
     let spec = demo_spec();
     let results = synthetic(&spec, true);
-    let mut ours = report::render(&spec, 7, &results, 0);
+    let mut ours = report::render(&spec, 7, &results, &[], 0);
     ours = ours.replace(&format!("— {} — Round 7", spec.name), "— S — Round N");
     assert_eq!(skeleton(&ours), skeleton(&seed));
     assert!(ours.contains("### Verdict: PASS"));
     assert_eq!(ours.contains("### Webhooks"), !spec.webhooks.is_empty());
-    let failing = report::render(&spec, 1, &synthetic(&spec, false), 0);
+    let failing = report::render(&spec, 1, &synthetic(&spec, false), &[], 0);
     assert!(failing.contains("### Verdict: FAIL"));
     assert!(failing.contains("Failures for the Builder to fix:"));
     assert!(failing.contains("--exact`"));
@@ -156,7 +157,7 @@ fn rounds_count_up_escalate_after_three_failures_and_a_pass_resets() {
     let pass = synthetic(&spec, true);
     let mut rounds = Vec::new();
     for results in [&fail, &fail, &fail, &pass, &fail] {
-        rounds.push(report::write(&spec, results).unwrap());
+        rounds.push(report::write(&spec, results, &[]).unwrap());
     }
     let numbers: Vec<u32> = rounds.iter().map(|r| r.number).collect();
     assert_eq!(numbers, [1, 2, 3, 4, 5]);
@@ -173,17 +174,87 @@ fn concurrent_writers_get_distinct_rounds_and_whole_files() {
     let spec = scratch_spec();
     let results = synthetic(&spec, true);
     let numbers: Vec<u32> = std::thread::scope(|s| {
-        let handles: Vec<_> = (0..8).map(|_| s.spawn(|| report::write(&spec, &results).unwrap().number)).collect();
+        let handles: Vec<_> = (0..8).map(|_| s.spawn(|| report::write(&spec, &results, &[]).unwrap().number)).collect();
         handles.into_iter().map(|h| h.join().unwrap()).collect()
     });
     let mut sorted = numbers.clone();
     sorted.sort();
     assert_eq!(sorted, (1..=8).collect::<Vec<_>>());
     let dir = spec.file.parent().unwrap();
-    let expected = report::render(&spec, 1, &results, 0);
+    let expected = report::render(&spec, 1, &results, &[], 0);
     for n in 1..=8u32 {
         let text = std::fs::read_to_string(dir.join(format!("test-round-{n}.md"))).unwrap();
         assert_eq!(text, expected.replace("Round 1", &format!("Round {n}")));
     }
     assert!(std::fs::read_dir(dir).unwrap().all(|e| !e.unwrap().file_name().to_string_lossy().ends_with(".tmp")));
+}
+
+/// Sandbox results of a payments run: connectivity, auth and a latency for every check,
+/// `get_customer`'s answer off its schema.
+fn sandbox_results(spec: &Spec, ignored: Option<&str>) -> Vec<SandboxResult> {
+    oc_integrate::sandbox::trial::plan(spec)
+        .into_iter()
+        .enumerate()
+        .map(|(n, case)| {
+            let bad = case.check == Check::Endpoint(1);
+            SandboxResult {
+                ignored: ignored.map(str::to_string),
+                passed: ignored.is_none() && !bad,
+                expected: "as the spec says".into(),
+                actual: match case.check {
+                    Check::Connectivity => "reachable: HTTP 404 in 2.0 ms (median of 3)".into(),
+                    Check::Idempotency(_) => {
+                        "finding about the sandbox, not the client: the sandbox does not honour Idempotency-Key".into()
+                    }
+                    _ => "as expected".into(),
+                },
+                problems: if bad {
+                    vec!["expected the response to satisfy the schema, found at /created: expected type integer, found string \"x\"".into()]
+                } else {
+                    vec![]
+                },
+                latencies: if ignored.is_some() { vec![] } else { vec![std::time::Duration::from_millis(n as u64 + 1)] },
+                shape: matches!(case.check, Check::Endpoint(_)).then(|| {
+                    if bad { "Fails: /created: expected type integer, found string \"x\"".into() } else { "Matches schema".into() }
+                }),
+                message: String::new(),
+                case,
+            }
+        })
+        .collect()
+}
+
+/// The sandbox trials fill Sandbox Connectivity and the Response Shape column, and a failing
+/// one fails the round with its reproduce line; ignored ones leave the "not run — why" wording.
+#[test]
+fn sandbox_results_fill_connectivity_and_response_shape() {
+    let spec = load_file(Path::new("examples/integrations/payments/spec.yaml")).unwrap();
+    let mock = synthetic(&spec, true);
+    let md = report::render(&spec, 1, &mock, &sandbox_results(&spec, None), 0);
+    for line in [
+        "- Endpoint reachable: Yes (reachable: HTTP 404 in 2.0 ms (median of 3))",
+        "- Auth succeeds: Yes (as expected)",
+        "- Latency: 4ms (median of 7 sandbox requests)",
+        "- Idempotency (create_customer): PASS — finding about the sandbox, not the client: the sandbox does not honour Idempotency-Key",
+        "- Rate limit: PASS — as expected",
+        "| POST /customers | PASS | Sandbox: Matches schema; mock: Parsed; drift handled (10/10) | 28/28 cases pass; sandbox 3ms |",
+        "| GET /customers/{id} | FAIL | Sandbox: Fails: /created: expected type integer, found string \"x\"; mock: Parsed; drift handled (10/10) | 27/27 cases pass; sandbox 4ms |",
+        "### Verdict: FAIL",
+        "- sandbox: 6/7 sandbox trials pass",
+    ] {
+        assert!(md.contains(line), "missing {line:?} in:\n{md}");
+    }
+    assert!(md.contains("- `payments::sandbox::get_customer` ("), "{md}");
+    assert!(
+        md.contains("— reproduce with `OC_REQUIRE_SANDBOX=1 cargo test --test report -- payments::sandbox::get_customer --exact`"),
+        "{md}"
+    );
+
+    let md = report::render(&spec, 1, &mock, &sandbox_results(&spec, Some("set PAYMENTS_API_KEY to run")), 0);
+    assert!(
+        md.contains("- Endpoint reachable: not run — set PAYMENTS_API_KEY to run\n- Auth succeeds: not run\n- Latency: not measured\n"),
+        "{md}"
+    );
+    assert!(md.contains("| POST /customers | PASS | Parsed; drift handled (10/10) | 28/28 cases pass |"), "{md}");
+    assert!(md.contains("### Verdict: PASS"), "ignored sandbox trials do not fail the round:\n{md}");
 }

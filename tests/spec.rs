@@ -294,9 +294,13 @@ webhooks:
     "webhooks.receiver.max_body_bytes: expected room for the example deliveries"
 )]
 fn a_bad_webhook_section_is_located(#[case] from: &str, #[case] to: &str, #[case] want: &str) {
-    let good = with_webhooks();
-    assert!(load_file(&write_spec("demo", &good)).is_ok(), "the fixture itself must load");
-    assert!(good.contains(from), "fixture text {from:?} not in the webhook fixture");
+    assert_edit_rejected(&with_webhooks(), from, to, want);
+}
+
+/// `good` loads; with `from` replaced by `to` it is rejected with an error containing `want`.
+fn assert_edit_rejected(good: &str, from: &str, to: &str, want: &str) {
+    assert!(load_file(&write_spec("demo", good)).is_ok(), "the fixture itself must load");
+    assert!(good.contains(from), "fixture text {from:?} not in the fixture");
     let file = write_spec("demo", &good.replacen(from, to, 1));
     let err = load_file(&file).expect_err("the spec must be rejected").to_string();
     assert!(err.contains(want), "got:  {err}\nwant: …{want}…");
@@ -316,4 +320,71 @@ fn a_receiver_only_spec_loads() {
     let spec = load_file(&write_spec("demo", &text)).unwrap();
     let cases = oc_integrate::scenario::plan(&spec);
     assert!(!cases.is_empty() && cases.iter().all(|c| c.subject == oc_integrate::scenario::Subject::Receiver), "{cases:?}");
+}
+
+/// `GOOD` with a sandbox section (and the secret it names).
+fn with_sandbox() -> String {
+    GOOD.to_string()
+        + r#"secrets:
+  - {name: Demo key, storage: vault, rotation: Yearly, env: DEMO_KEY}
+  - {name: Other key, storage: vault, rotation: Yearly}
+sandbox:
+  url: https://sandbox.demo.example/v1
+  credentials: {api_key: Demo key}
+  auth_check: /things
+  endpoints:
+    get_thing:
+      setup: [{name: made, method: POST, path: /things, body: {size: 3}}]
+      params: {id: "${made.id}"}
+"#
+}
+
+#[rstest]
+#[case::production_url(
+    "url: https://sandbox.demo.example/v1",
+    "url: https://api.demo.example/v1",
+    "34:8: sandbox.url: expected a sandbox on a host other than production's (api.demo.example), found \"https://api.demo.example/v1\": writes would reach production"
+)]
+#[case::production_host(
+    "  credentials:",
+    "  hosts: [sandbox.demo.example, api.demo.example]\n  credentials:",
+    "35:33: sandbox.hosts[1]: expected sandbox hosts only, found production's host \"api.demo.example\""
+)]
+#[case::url_host_not_listed(
+    "  credentials:",
+    "  hosts: [localhost]\n  credentials:",
+    "35:10: sandbox.hosts: expected the host of sandbox.url (sandbox.demo.example) among the hosts, found [\"localhost\"]"
+)]
+#[case::secret_without_env(
+    "{api_key: Demo key}",
+    "{api_key: Other key}",
+    "35:26: sandbox.credentials.api_key: expected a secrets row with env:, found \"Other key\" without one"
+)]
+#[case::unknown_secret(
+    "{api_key: Demo key}",
+    "{api_key: Demo token}",
+    "sandbox.credentials.api_key: expected the name of a secrets row with env: (Demo key), found \"Demo token\""
+)]
+#[case::unknown_endpoint(
+    "    get_thing:",
+    "    get_things:",
+    "sandbox.endpoints.get_things: expected an endpoint id (get_thing, make_thing), found \"get_things\""
+)]
+#[case::unquoted_reference(
+    "\"${made.id}\"",
+    "\"${maid.id}\"",
+    "sandbox.endpoints.get_thing.params.id: expected ${name.field} to quote an earlier setup request (made), found \"maid\""
+)]
+#[case::param_not_in_path(
+    "      params: {id: ",
+    "      params: {thing: ",
+    "sandbox.endpoints.get_thing.params.thing: expected a parameter of the path \"/things/{id}\", found \"thing\""
+)]
+#[case::reserved_id(
+    "id: make_thing",
+    "id: auth",
+    "16:9: endpoints[1].id: expected an id other than \"auth\", which names a sandbox trial, in a spec with a sandbox section"
+)]
+fn a_bad_sandbox_section_is_located(#[case] from: &str, #[case] to: &str, #[case] want: &str) {
+    assert_edit_rejected(&with_sandbox(), from, to, want);
 }

@@ -57,6 +57,10 @@ impl Transport {
         if flaws.contains(&Flaw::PerReadTimeoutOnly) {
             b = b.read_timeout(ctx.timeout());
         }
+        // in sandbox trials, every request goes through the harness's guard
+        if let Some(proxy) = ctx.proxy_url().and_then(|p| reqwest::Proxy::all(p).ok()) {
+            b = b.proxy(proxy);
+        }
         Transport { http: b.build().expect("reqwest client builds"), ctx: ctx.clone(), flaws }
     }
 

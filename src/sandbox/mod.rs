@@ -26,12 +26,16 @@
 //! ```
 
 mod process;
+pub mod proxy;
+pub mod throttle;
+pub mod trial;
 
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 pub use process::{FailedStart, Launch, LocalSandbox, SandboxError};
+pub use trial::{Check, SandboxCase, SandboxResult, shape_errors};
 
 /// The confidential client [`LocalSandbox::oidc`] registers. Its `Debug` never shows the
 /// secret, and the secret reaches the server through its environment, never its arguments.

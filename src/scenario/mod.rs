@@ -142,11 +142,16 @@ impl Policy {
     /// The policy of `spec` for `subject` (a webhook sender may declare its own retries),
     /// with the time scale `OC_TIME_SCALE` sets for this run, if any.
     pub fn of(spec: &Spec, subject: Subject) -> Policy {
+        Policy::scaled(spec, subject, time_scale_override().ok().flatten().unwrap_or(spec.test_profile.time_scale))
+    }
+
+    /// The policy of `spec` for `subject` with its durations scaled by `s` (1.0: as declared,
+    /// which is how the sandbox trials run the client).
+    pub fn scaled(spec: &Spec, subject: Subject, s: f64) -> Policy {
         let retry = match (subject, &spec.webhooks.sender) {
             (Subject::Sender, Some(s)) => s.retry.as_ref().unwrap_or(&spec.retry),
             _ => &spec.retry,
         };
-        let s = time_scale_override().ok().flatten().unwrap_or(spec.test_profile.time_scale);
         let scaled = |ms: u64| Duration::from_secs_f64(ms as f64 * s / 1000.0);
         let longer = spec.rule_for(503).and_then(|r| r.delay_factor).unwrap_or(4.0);
         Policy {

@@ -282,7 +282,8 @@ fn validate(spec: &mut Spec, ctx: &Ctx, dir: &Path) -> Result<(), SpecError> {
             );
         }
     }
-    check_webhooks(spec, ctx)
+    check_webhooks(spec, ctx)?;
+    check_sandbox(spec, ctx)
 }
 
 fn check_retry(ctx: &Ctx, p: &str, r: &RetryPolicy) -> Result<(), SpecError> {
@@ -431,6 +432,111 @@ fn check_webhooks(spec: &Spec, ctx: &Ctx) -> Result<(), SpecError> {
         }
         if let Some(r) = &s.retry {
             check_retry(ctx, &format!("{p}.retry"), r)?;
+        }
+    }
+    Ok(())
+}
+
+/// The sandbox section: a host other than production's, credentials from secrets with
+/// `env:`, setup requests and params that quote only earlier answers, known endpoints.
+fn check_sandbox(spec: &Spec, ctx: &Ctx) -> Result<(), SpecError> {
+    let Some(s) = &spec.sandbox else { return Ok(()) };
+    let p = "sandbox";
+    check_url(ctx, &format!("{p}.url"), &s.url)?;
+    if !matches!(spec.overview.auth, Auth::ApiKey { .. }) {
+        return Err(ctx.err(
+            "overview.auth.kind",
+            "expected api_key for a spec with a sandbox section (OAuth 2.0 sandbox trials are not supported yet), found another kind",
+        ));
+    }
+    let production = super::host_of(&spec.overview.base_url).unwrap_or_default();
+    let hosts = s.allowed_hosts();
+    if super::host_of(&s.url).as_deref() == Some(production.as_str()) {
+        return Err(ctx.err(
+            &format!("{p}.url"),
+            format!(
+                "expected a sandbox on a host other than production's ({production}), found {:?}: writes would reach production",
+                s.url
+            ),
+        ));
+    }
+    if let Some(i) = s.hosts.iter().position(|h| h.eq_ignore_ascii_case(&production)) {
+        return Err(ctx.err(&format!("{p}.hosts[{i}]"), format!("expected sandbox hosts only, found production's host {production:?}")));
+    }
+    if let Some(h) = super::host_of(&s.url).filter(|h| !hosts.contains(h)) {
+        return Err(ctx.err(&format!("{p}.hosts"), format!("expected the host of sandbox.url ({h}) among the hosts, found {:?}", s.hosts)));
+    }
+    if let Some(v) = &s.url_env
+        && (v.is_empty() || !v.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_'))
+    {
+        return Err(
+            ctx.err(&format!("{p}.url_env"), format!("expected an environment variable name such as PAYMENTS_SANDBOX_URL, found {v:?}"))
+        );
+    }
+    let name = &s.credentials.api_key;
+    match spec.secrets.iter().find(|x| &x.name == name) {
+        Some(x) if x.env.is_some() => {}
+        Some(_) => {
+            return Err(
+                ctx.err(&format!("{p}.credentials.api_key"), format!("expected a secrets row with env:, found {name:?} without one"))
+            );
+        }
+        None => {
+            let known: Vec<&str> = spec.secrets.iter().filter(|x| x.env.is_some()).map(|x| x.name.as_str()).collect();
+            return Err(ctx.err(
+                &format!("{p}.credentials.api_key"),
+                format!("expected the name of a secrets row with env: ({}), found {name:?}", known.join(", ")),
+            ));
+        }
+    }
+    if !s.auth_check.starts_with('/') {
+        return Err(ctx.err(&format!("{p}.auth_check"), format!("expected a path starting with '/', found {:?}", s.auth_check)));
+    }
+    if let Some(i) = spec.endpoints.iter().position(|e| matches!(e.id.as_str(), "connectivity" | "auth" | "idempotency" | "rate_limit")) {
+        return Err(ctx.err(
+            &format!("endpoints[{i}].id"),
+            format!("expected an id other than {:?}, which names a sandbox trial, in a spec with a sandbox section", spec.endpoints[i].id),
+        ));
+    }
+    for (id, e) in &s.endpoints {
+        let ep = format!("{p}.endpoints.{id}");
+        let Some(endpoint) = spec.endpoints.iter().find(|x| &x.id == id) else {
+            let known: Vec<&str> = spec.endpoints.iter().map(|x| x.id.as_str()).collect();
+            return Err(ctx.err(&ep, format!("expected an endpoint id ({}), found {id:?}", known.join(", "))));
+        };
+        let mut names: Vec<&str> = Vec::new();
+        let quoted = |at: &str, v: &Value, names: &[&str]| -> Result<(), SpecError> {
+            for (n, _) in super::references(&v.to_string()) {
+                if !names.contains(&n.as_str()) {
+                    return Err(ctx.err(
+                        at,
+                        format!("expected ${{name.field}} to quote an earlier setup request ({}), found {n:?}", names.join(", ")),
+                    ));
+                }
+            }
+            Ok(())
+        };
+        for (i, r) in e.setup.iter().enumerate() {
+            let at = format!("{ep}.setup[{i}]");
+            if !is_ident(&r.name) || names.contains(&r.name.as_str()) {
+                return Err(ctx.err(&format!("{at}.name"), format!("expected a new lowercase identifier, found {:?}", r.name)));
+            }
+            if !r.path.starts_with('/') {
+                return Err(ctx.err(&format!("{at}.path"), format!("expected a path starting with '/', found {:?}", r.path)));
+            }
+            if let Some(b) = &r.body {
+                quoted(&format!("{at}.body"), b, &names)?;
+            }
+            quoted(&format!("{at}.path"), &Value::String(r.path.clone()), &names)?;
+            names.push(&r.name);
+        }
+        for (k, v) in &e.params {
+            if !endpoint.path.contains(&format!("{{{k}}}")) {
+                return Err(
+                    ctx.err(&format!("{ep}.params.{k}"), format!("expected a parameter of the path {:?}, found {k:?}", endpoint.path))
+                );
+            }
+            quoted(&format!("{ep}.params.{k}"), v, &names)?;
         }
     }
     Ok(())

@@ -7,6 +7,7 @@
 //! `schemas/spec.schema.json` (see [`json_schema`]).
 
 mod load;
+mod sandbox;
 mod webhooks;
 pub mod yaml;
 
@@ -21,6 +22,7 @@ use serde_json::Value;
 
 pub(crate) use load::reword;
 pub use load::{SpecError, load_dir, load_file};
+pub use sandbox::{Sandbox, SandboxCredentials, SandboxEndpoint, SetupRequest, host_of, references};
 pub use webhooks::{Event, Field, RECEIVER, Receiver, ReceiverIdempotency, SENDER, Sender, Webhooks, default_key, default_type};
 pub use yaml::{Location, SourceMap};
 
@@ -56,6 +58,9 @@ pub struct Spec {
     /// The project's webhook handler and sender, if it has them.
     #[serde(default, skip_serializing_if = "Webhooks::is_empty")]
     pub webhooks: Webhooks,
+    /// The provider's sandbox, for the sandbox trials; absent when the project has none to test against.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sandbox: Option<Sandbox>,
     /// Service id (the directory name); set by the loader.
     #[serde(skip)]
     pub id: String,

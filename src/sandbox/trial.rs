@@ -1,0 +1,660 @@
+//! Sandbox trials: the project's own client against the provider's sandbox, next to the
+//! mock trials (`<service>::sandbox::connectivity`, `::auth`, `::<endpoint>`,
+//! `::idempotency::<endpoint>`, `::rate_limit`), in the seed's order.
+//!
+//! Credentials come from the environment variables of the `secrets` rows the spec's
+//! `sandbox.credentials` names. Without them (or with the sandbox unreachable) a trial is
+//! ignored with the reason, or fails when `OC_REQUIRE_SANDBOX=1`. Every request goes
+//! through an [`Upstream`] that sends only to the sandbox's hosts and at most at the
+//! declared rate; the client reaches it through the recording [`Proxy`].
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::Value;
+
+use super::proxy::{By, Exchange, Proxy, Upstream};
+use super::throttle::Throttle;
+use crate::binding::{Binding, Call, Context, Credentials};
+use crate::report::clip;
+use crate::scenario::{Policy, Returned, Subject};
+use crate::spec::{Auth, Endpoint, Sandbox, Spec, host_of, references};
+use crate::{redact, trial};
+
+/// The environment variable that turns missing credentials and an unreachable sandbox into failures.
+pub const REQUIRE_ENV: &str = "OC_REQUIRE_SANDBOX";
+
+/// What a sandbox trial checks, in the seed's order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Check {
+    /// The sandbox answers, and how fast.
+    Connectivity,
+    /// The credential is accepted (and a request without it is not).
+    Auth,
+    /// One endpoint, called through the client; the answer checked against its schema.
+    Endpoint(usize),
+    /// The same idempotency key twice gives the same resource.
+    Idempotency(usize),
+    /// A gentle probe at the declared rate limit.
+    RateLimit,
+}
+
+/// One sandbox trial of a service.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SandboxCase {
+    /// The service id.
+    pub service: String,
+    /// What it checks.
+    pub check: Check,
+    /// The endpoint id for endpoint and idempotency checks, else empty.
+    pub subject_id: String,
+}
+
+impl SandboxCase {
+    /// The trial name, e.g. `payments::sandbox::create_customer`.
+    pub fn name(&self) -> String {
+        let what = match self.check {
+            Check::Connectivity => "connectivity".to_string(),
+            Check::Auth => "auth".to_string(),
+            Check::Endpoint(_) => self.subject_id.clone(),
+            Check::Idempotency(_) => format!("idempotency::{}", self.subject_id),
+            Check::RateLimit => "rate_limit".to_string(),
+        };
+        format!("{}::sandbox::{what}", self.service)
+    }
+
+    /// What the trial checks, for listings.
+    pub fn title(&self, spec: &Spec) -> String {
+        let label = |i: usize| spec.endpoints.get(i).map(Endpoint::label).unwrap_or_default();
+        match self.check {
+            Check::Connectivity => "the sandbox answers (reachable, latency)".into(),
+            Check::Auth => "the sandbox credential is accepted, and a request without it is not".into(),
+            Check::Endpoint(i) => format!("{} through the client and the recording proxy, the answer valid against its schema", label(i)),
+            Check::Idempotency(i) => format!("{}: the client's request twice with the same key gives the same resource", label(i)),
+            Check::RateLimit => "a gentle probe at the declared rate limit gets no 429".into(),
+        }
+    }
+
+    /// The spec path this trial is about (for `file:line:col`).
+    pub fn path(&self) -> String {
+        match self.check {
+            Check::Endpoint(i) | Check::Idempotency(i) => Subject::Endpoint(i).path(),
+            Check::RateLimit => "overview.rate_limit".into(),
+            _ => "sandbox".into(),
+        }
+    }
+}
+
+/// The sandbox trials `spec` makes: none without a `sandbox` section.
+pub fn plan(spec: &Spec) -> Vec<SandboxCase> {
+    let Some(_) = &spec.sandbox else { return Vec::new() };
+    let case = |check, id: &str| SandboxCase { service: spec.id.clone(), check, subject_id: id.to_string() };
+    let mut out = vec![case(Check::Connectivity, ""), case(Check::Auth, "")];
+    out.extend(spec.endpoints.iter().enumerate().map(|(i, e)| case(Check::Endpoint(i), &e.id)));
+    out.extend(
+        spec.endpoints
+            .iter()
+            .enumerate()
+            .filter(|(_, e)| e.idempotency_header.is_some() && !e.method.is_idempotent())
+            .map(|(i, e)| case(Check::Idempotency(i), &e.id)),
+    );
+    if spec.overview.rate_limit.is_some() {
+        out.push(case(Check::RateLimit, ""));
+    }
+    out
+}
+
+/// What a sandbox trial found.
+#[derive(Debug, Clone)]
+pub struct SandboxResult {
+    /// The trial.
+    pub case: SandboxCase,
+    /// Why it did not run, when it did not (no credentials, sandbox unreachable).
+    pub ignored: Option<String>,
+    /// Whether it passed (false when ignored).
+    pub passed: bool,
+    /// What was checked, in a line.
+    pub expected: String,
+    /// What was found, in a line (redacted).
+    pub actual: String,
+    /// Every problem (redacted).
+    pub problems: Vec<String>,
+    /// The sandbox latency of every request the trial made (client's and harness's).
+    pub latencies: Vec<Duration>,
+    /// For endpoint checks: the response's shape against its schema (`Matches schema`, `Fails: …`).
+    pub shape: Option<String>,
+    /// The failure text (empty unless failed), redacted.
+    pub message: String,
+}
+
+impl SandboxResult {
+    fn new(case: &SandboxCase, expected: impl Into<String>) -> SandboxResult {
+        SandboxResult {
+            case: case.clone(),
+            ignored: None,
+            passed: false,
+            expected: expected.into(),
+            actual: String::new(),
+            problems: Vec::new(),
+            latencies: Vec::new(),
+            shape: None,
+            message: String::new(),
+        }
+    }
+
+    /// The result of a trial that could not run: ignored with `reason`, or (`fail`) failed with it.
+    fn unready(case: &SandboxCase, reason: &str, fail: bool) -> SandboxResult {
+        let mut r = SandboxResult::new(case, "a configured, reachable sandbox");
+        let reason = redact::redact(reason);
+        if fail {
+            r.problems = vec![reason.clone()];
+            r.actual = reason.clone();
+            r.message = reason;
+        } else {
+            r.actual = format!("not run — {reason}");
+            r.ignored = Some(reason);
+        }
+        r
+    }
+
+    /// Missing credentials or sandbox: ignored, or failed under `OC_REQUIRE_SANDBOX=1`.
+    fn missing(case: &SandboxCase, reason: &str, require: bool) -> SandboxResult {
+        if require {
+            SandboxResult::unready(case, &format!("{REQUIRE_ENV}=1 and {reason}"), true)
+        } else {
+            SandboxResult::unready(case, reason, false)
+        }
+    }
+}
+
+/// Where and with which key a service's sandbox trials run, read from the environment.
+struct Live {
+    base: reqwest::Url,
+    hosts: Vec<String>,
+    api_key: String,
+}
+
+/// Why the trials cannot run: `fatal` for a configuration that must never run (a URL
+/// override aimed at production or an undeclared host), else a reason to ignore them.
+struct Unready {
+    reason: String,
+    fatal: bool,
+}
+
+fn live(spec: &Spec, s: &Sandbox) -> Result<Live, Unready> {
+    let env = spec.secrets.iter().find(|x| x.name == s.credentials.api_key).and_then(|x| x.env.clone()).unwrap_or_default();
+    let api_key = std::env::var(&env).ok().filter(|v| !v.is_empty());
+    let from_env = s.url_env.as_ref().and_then(|n| std::env::var(n).ok().filter(|v| !v.is_empty()).map(|v| (n.clone(), v)));
+    let (source, url) = match &from_env {
+        Some((n, v)) => (n.clone(), v.clone()),
+        None => ("sandbox.url".to_string(), s.url.clone()),
+    };
+    let hosts = s.allowed_hosts();
+    let production = host_of(&spec.overview.base_url);
+    let fatal = |reason: String| Unready { reason, fatal: true };
+    let base = reqwest::Url::parse(&url)
+        .ok()
+        .filter(|u| matches!(u.scheme(), "http" | "https"))
+        .ok_or_else(|| fatal(format!("{source}: expected an absolute http(s) URL, found {url:?}")))?;
+    let host = base.host_str().map(str::to_ascii_lowercase);
+    if host.is_some() && host == production {
+        return Err(fatal(format!("{source} points at production's host ({}): refused before any request left", host.unwrap_or_default())));
+    }
+    if !host.as_ref().is_some_and(|h| hosts.contains(h)) {
+        return Err(fatal(format!(
+            "{source} points at host {}, which sandbox.hosts does not list ({}): refused before any request left",
+            host.unwrap_or_default(),
+            hosts.join(", ")
+        )));
+    }
+    let Some(api_key) = api_key else {
+        return Err(Unready { reason: format!("set {env} to run"), fatal: false });
+    };
+    Ok(Live { base, hosts, api_key })
+}
+
+/// Whether something listens at the sandbox's host and port.
+async fn reachable(base: &reqwest::Url) -> Result<(), String> {
+    let host = base.host_str().unwrap_or_default().trim_matches(['[', ']']).to_string();
+    let port = base.port_or_known_default().unwrap_or(80);
+    match tokio::time::timeout(Duration::from_secs(3), tokio::net::TcpStream::connect((host.as_str(), port))).await {
+        Ok(Ok(_)) => Ok(()),
+        Ok(Err(e)) => Err(format!("the sandbox at {base} is unreachable ({e})")),
+        Err(_) => Err(format!("the sandbox at {base} is unreachable (no connection within 3 s)")),
+    }
+}
+
+/// Everything a check needs while it runs.
+struct Run<'a> {
+    spec: &'a Spec,
+    sandbox: &'a Sandbox,
+    up: Arc<Upstream>,
+    api_key: String,
+    binding: &'a Binding,
+}
+
+impl Run<'_> {
+    /// The credential header as the spec's auth declares it.
+    fn credential(&self) -> Vec<(String, String)> {
+        match &self.spec.overview.auth {
+            Auth::ApiKey { header, prefix } => vec![(header.clone(), format!("{prefix}{}", self.api_key))],
+            _ => Vec::new(),
+        }
+    }
+
+    /// A request of the harness's own to `path` under the base URL.
+    async fn harness(&self, method: &str, path: &str, credential: bool, body: Option<&Value>) -> Exchange {
+        let mut headers = if credential { self.credential() } else { Vec::new() };
+        if body.is_some() {
+            headers.push(("Content-Type".into(), "application/json".into()));
+        }
+        let bytes = body.map(|b| b.to_string().into_bytes()).unwrap_or_default();
+        self.up.send(By::Harness, method, &self.up.url(path), headers, bytes).await
+    }
+
+    /// Run `endpoint`'s setup requests, then call it through the client behind the proxy.
+    /// Returns what the client returned and the exchanges it made, or why it could not run.
+    async fn call(&self, i: usize, endpoint: &Endpoint) -> Result<(Returned, Vec<Exchange>), String> {
+        let wanted = self.sandbox.endpoints.get(&endpoint.id).cloned().unwrap_or_default();
+        let mut answers: BTreeMap<String, Value> = BTreeMap::new();
+        for step in &wanted.setup {
+            let path = fill(&Value::String(step.path.clone()), &answers);
+            let path = path.as_str().unwrap_or_default().to_string();
+            let body = step.body.as_ref().map(|b| fill(b, &answers));
+            let x = self.harness(step.method.as_str(), &path, true, body.as_ref()).await;
+            match (x.status, x.json()) {
+                (Some(200..=299), Some(v)) => {
+                    answers.insert(step.name.clone(), v);
+                }
+                _ => {
+                    return Err(format!(
+                        "setup request {:?} ({} {path}) did not succeed: {}, body {}",
+                        step.name,
+                        step.method,
+                        x.describe(),
+                        clip(&String::from_utf8_lossy(&x.body))
+                    ));
+                }
+            }
+        }
+        let mut input = endpoint.request.example.clone().unwrap_or(Value::Object(Default::default()));
+        if !wanted.params.is_empty()
+            && let Some(obj) = input.as_object_mut()
+        {
+            let params = obj.entry("params").or_insert(Value::Object(Default::default()));
+            for (k, v) in &wanted.params {
+                if let Some(p) = params.as_object_mut() {
+                    p.insert(k.clone(), fill(v, &answers));
+                }
+            }
+        }
+        let proxy = Proxy::start(self.up.clone()).await.map_err(|e| format!("harness could not start the recording proxy: {e}"))?;
+        // a real sandbox gets the client's declared policy, not the mock suite's scaled one
+        let policy = Policy::scaled(self.spec, Subject::Endpoint(i), 1.0);
+        let ctx = Context {
+            base_url: format!("{}{}", proxy.origin(), crate::spec::url_path(self.up.base().as_str())),
+            token_url: None,
+            webhook_url: None,
+            proxy_url: Some(proxy.origin().to_string()),
+            credentials: Credentials { api_key: Some(self.api_key.clone()), ..Default::default() },
+            timeout: policy.budget,
+            retry: policy.retry.clone(),
+            time_scale: policy.time_scale,
+            spec: Arc::new(self.spec.clone()),
+        };
+        let before = self.up.exchanges().len();
+        let instance = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.binding.instantiate(&ctx)))
+            .map_err(|p| format!("the client factory panicked: {}", redact::panic_message(&*p)))?;
+        let returned =
+            trial::call_client(&instance, Call::new(endpoint.id.clone(), input), policy.patience(), std::future::pending()).await;
+        let made: Vec<Exchange> = self.up.exchanges().into_iter().skip(before).filter(|x| x.by == By::Client).collect();
+        Ok((returned, made))
+    }
+}
+
+/// `v` with every `${name.field}` replaced from `answers` (a whole-string reference keeps the value's type).
+fn fill(v: &Value, answers: &BTreeMap<String, Value>) -> Value {
+    let lookup = |name: &str, pointer: &str| answers.get(name).and_then(|a| a.pointer(pointer)).cloned();
+    match v {
+        Value::String(s) => {
+            let refs = references(s);
+            if let [(name, pointer)] = refs.as_slice()
+                && s.starts_with("${")
+                && s.ends_with('}')
+                && s.matches("${").count() == 1
+            {
+                return lookup(name, pointer).unwrap_or(Value::Null);
+            }
+            let mut out = s.clone();
+            for (name, pointer) in refs {
+                let field = pointer.trim_start_matches('/').replace('/', ".");
+                let key = if field.is_empty() { format!("${{{name}}}") } else { format!("${{{name}.{field}}}") };
+                let text = match lookup(&name, &pointer) {
+                    Some(Value::String(t)) => t,
+                    Some(other) => other.to_string(),
+                    None => String::new(),
+                };
+                out = out.replace(&key, &text);
+            }
+            Value::String(out)
+        }
+        Value::Array(a) => Value::Array(a.iter().map(|x| fill(x, answers)).collect()),
+        Value::Object(o) => Value::Object(o.iter().map(|(k, x)| (k.clone(), fill(x, answers))).collect()),
+        other => other.clone(),
+    }
+}
+
+/// The JSON type of `v`, for messages.
+fn json_type(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "boolean",
+        Value::Number(n) if n.is_i64() || n.is_u64() => "integer",
+        Value::Number(_) => "number",
+        Value::String(_) => "string",
+        Value::Array(_) => "array",
+        Value::Object(_) => "object",
+    }
+}
+
+/// Where `body` breaks `schema`: one line per error naming the JSON path, what the
+/// schema expects there and what was found.
+///
+/// ```
+/// use serde_json::json;
+/// let schema = json!({"type": "object", "required": ["id"], "properties": {"created": {"type": "integer"}}});
+/// let errors = oc_integrate::sandbox::shape_errors(&schema, &json!({"created": "yesterday"}));
+/// assert_eq!(errors, [
+///     "/created: expected type integer, found string \"yesterday\"",
+///     "(root): expected required property \"id\", found an object without it",
+/// ]);
+/// ```
+pub fn shape_errors(schema: &Value, body: &Value) -> Vec<String> {
+    let validator = match jsonschema::validator_for(schema) {
+        Ok(v) => v,
+        Err(e) => return vec![format!("the response schema: expected a valid JSON Schema, found an error: {e}")],
+    };
+    let mut out: Vec<String> = validator
+        .iter_errors(body)
+        .map(|e| {
+            let path = e.instance_path().to_string();
+            let path = if path.is_empty() { "(root)".to_string() } else { path };
+            let found = e.instance();
+            let found_text = format!("{} {}", json_type(found), clip(&found.to_string()));
+            match e.kind() {
+                jsonschema::error::ValidationErrorKind::Type { kind } => {
+                    let want = match kind {
+                        jsonschema::error::TypeKind::Single(t) => t.to_string(),
+                        jsonschema::error::TypeKind::Multiple(ts) => ts.into_iter().map(|t| t.to_string()).collect::<Vec<_>>().join(" or "),
+                    };
+                    format!("{path}: expected type {want}, found {found_text}")
+                }
+                jsonschema::error::ValidationErrorKind::Required { property } => {
+                    format!("{path}: expected required property {property}, found an object without it")
+                }
+                _ => format!("{path}: expected what {} demands, found {found_text} ({e})", e.schema_path()),
+            }
+        })
+        .collect();
+    // deterministic order: deepest paths first, as a reader fixes leaves before parents
+    out.sort_by(|a, b| b.split(':').next().cmp(&a.split(':').next()));
+    out
+}
+
+/// Run one sandbox trial.
+pub async fn run(case: &SandboxCase, spec: Arc<Spec>, binding: &Binding) -> SandboxResult {
+    let require = std::env::var(REQUIRE_ENV).is_ok_and(|v| v == "1");
+    let Some(sandbox) = spec.sandbox.as_ref() else {
+        return SandboxResult::unready(case, "the spec declares no sandbox", true);
+    };
+    let live = match live(&spec, sandbox) {
+        Ok(l) => l,
+        Err(u) if u.fatal => return SandboxResult::unready(case, &u.reason, true),
+        Err(u) => return SandboxResult::missing(case, &u.reason, require),
+    };
+    let secrets = redact::Registration::default();
+    secrets.add(&live.api_key);
+    if let Err(why) = reachable(&live.base).await {
+        return SandboxResult::missing(case, &why, require);
+    }
+    let timeout = Duration::from_millis(spec.timeouts.request_ms.max(1000));
+    let up = Arc::new(Upstream::new(live.base.clone(), live.hosts.clone(), Throttle::of(&spec.id, spec.overview.rate_limit), timeout));
+    let run = Run { spec: &spec, sandbox, up: up.clone(), api_key: live.api_key.clone(), binding };
+    let mut r = match case.check {
+        Check::Connectivity => connectivity(case, &run).await,
+        Check::Auth => auth(case, &run).await,
+        Check::Endpoint(i) => endpoint(case, &run, i).await,
+        Check::Idempotency(i) => idempotency(case, &run, i).await,
+        Check::RateLimit => rate_limit(case, &run).await,
+    };
+    let exchanges = up.exchanges();
+    r.latencies = exchanges.iter().filter(|x| x.status.is_some()).map(|x| x.latency).collect();
+    r.problems = r.problems.iter().map(|p| redact::redact(p)).collect();
+    r.actual = redact::redact(&r.actual);
+    r.passed = r.problems.is_empty();
+    let log = write_recording(case, &exchanges);
+    if !r.passed {
+        let mut m = format!("expected: {}\nfound:    {}\n\nproblems:\n", r.expected, r.actual);
+        for p in &r.problems {
+            m.push_str(&format!("  - {}\n", p.replace('\n', "\n    ")));
+        }
+        m.push_str("\nrequests (as the recording proxy saw them):\n");
+        for x in &exchanges {
+            m.push_str(&format!("  {}\n", x.describe()));
+        }
+        if let Some(log) = log {
+            m.push_str(&format!("recording: {}\n", log.display()));
+        }
+        m.push_str(&format!("\nspec:      {}\n", spec.locate(&case.path())));
+        m.push_str(&format!("reproduce: {REQUIRE_ENV}=1 {}\n", trial::reproduce(&case.name())));
+        r.message = redact::redact(&m);
+    }
+    r
+}
+
+/// Write the trial's exchanges, redacted, to `<target>/oc-integrate/recordings/<trial>.json`.
+fn write_recording(case: &SandboxCase, exchanges: &[Exchange]) -> Option<PathBuf> {
+    let dir = crate::harness::target_dir().join("oc-integrate/recordings");
+    std::fs::create_dir_all(&dir).ok()?;
+    let path = dir.join(format!("{}.json", case.name().replace("::", ".")));
+    let entries: Vec<Value> = exchanges.iter().map(Exchange::record).collect();
+    let text = serde_json::to_string_pretty(&entries).ok()?;
+    crate::file::write_atomic(&path, &redact::redact(&text)).ok()?;
+    Some(path)
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.1} ms", d.as_secs_f64() * 1000.0)
+}
+
+async fn connectivity(case: &SandboxCase, run: &Run<'_>) -> SandboxResult {
+    let mut r = SandboxResult::new(case, format!("an HTTP answer from {}", run.up.base()));
+    let mut seen = Vec::new();
+    for _ in 0..3 {
+        let x = run.harness("GET", "", false, None).await;
+        match x.status {
+            Some(s) => seen.push((s, x.latency)),
+            None => {
+                r.problems.push(format!("expected an HTTP answer, found {}", String::from_utf8_lossy(&x.body)));
+                break;
+            }
+        }
+    }
+    let mut latencies: Vec<Duration> = seen.iter().map(|(_, l)| *l).collect();
+    latencies.sort();
+    r.actual = match latencies.get(latencies.len() / 2) {
+        Some(p50) => format!("reachable: HTTP {} in {} (median of {})", seen[0].0, ms(*p50), latencies.len()),
+        None => "unreachable".into(),
+    };
+    r
+}
+
+async fn auth(case: &SandboxCase, run: &Run<'_>) -> SandboxResult {
+    let path = &run.sandbox.auth_check;
+    let mut r = SandboxResult::new(case, format!("GET {path} with the key → 2xx, without it → 401/403"));
+    let with = run.harness("GET", path, true, None).await;
+    let without = run.harness("GET", path, false, None).await;
+    if !matches!(with.status, Some(200..=299)) {
+        r.problems.push(format!(
+            "expected the key to be accepted (2xx) on GET {path}, found {}: {}",
+            with.describe(),
+            clip(&String::from_utf8_lossy(&with.body))
+        ));
+    }
+    if matches!(without.status, Some(200..=299)) {
+        r.problems.push(format!(
+            "expected GET {path} without a credential to be refused (401/403), found {}: the sandbox cannot show a key is checked",
+            without.describe()
+        ));
+    }
+    r.actual = format!(
+        "key {} (HTTP {}), no key → HTTP {}; API keys do not expire",
+        if r.problems.is_empty() { "accepted" } else { "not shown accepted" },
+        with.status.map(|s| s.to_string()).unwrap_or("none".into()),
+        without.status.map(|s| s.to_string()).unwrap_or("none".into())
+    );
+    r
+}
+
+/// Problems with the client's exchanges: refusals, no request, a non-success answer, a body off its schema.
+fn judge_call(e: &Endpoint, returned: &Returned, made: &[Exchange]) -> (Vec<String>, String, String) {
+    let mut problems = Vec::new();
+    for x in made.iter().filter(|x| x.refused.is_some()) {
+        problems.push(format!("the client sent {} {}: {}", x.method, x.url, x.refused.clone().unwrap_or_default()));
+    }
+    let Some(last) = made.iter().rev().find(|x| x.status.is_some()) else {
+        if problems.is_empty() {
+            problems.push(format!(
+                "expected the client to call {} through the harness's proxy (Context::base_url), found no request: {}",
+                e.label(),
+                returned.describe()
+            ));
+        }
+        return (problems, "no request reached the sandbox".into(), "no response".into());
+    };
+    let status = last.status.unwrap_or_default();
+    let shape = if status != e.response.status {
+        problems.push(format!(
+            "expected HTTP {} from the sandbox, found {status}: {}",
+            e.response.status,
+            clip(&String::from_utf8_lossy(&last.body))
+        ));
+        format!("HTTP {status}")
+    } else {
+        match (last.json(), &e.response.schema) {
+            (None, _) => {
+                problems.push(format!("expected a JSON body, found {}", clip(&String::from_utf8_lossy(&last.body))));
+                "not JSON".into()
+            }
+            (Some(_), None) => "JSON (no schema declared)".into(),
+            (Some(body), Some(schema)) => {
+                let errors = shape_errors(schema, &body);
+                let text = if errors.is_empty() { "Matches schema".to_string() } else { format!("Fails: {}", errors.join("; ")) };
+                problems.extend(errors.into_iter().map(|err| format!("expected the response to satisfy the schema, found at {err}")));
+                text
+            }
+        }
+    };
+    if returned.value().is_none() {
+        problems.push(format!("expected the client to return the parsed response, found {}", returned.describe()));
+    }
+    let actual = format!("{} → HTTP {status} in {}; shape: {shape}", e.label(), ms(last.latency));
+    (problems, actual, shape)
+}
+
+async fn endpoint(case: &SandboxCase, run: &Run<'_>, i: usize) -> SandboxResult {
+    let e = &run.spec.endpoints[i];
+    let mut r =
+        SandboxResult::new(case, format!("{} through the client → HTTP {}, body valid against its schema", e.label(), e.response.status));
+    match run.call(i, e).await {
+        Err(why) => {
+            r.actual = why.clone();
+            r.problems.push(why);
+        }
+        Ok((returned, made)) => {
+            let (problems, actual, shape) = judge_call(e, &returned, &made);
+            r.problems = problems;
+            r.actual = actual;
+            r.shape = Some(redact::redact(&shape));
+        }
+    }
+    r
+}
+
+async fn idempotency(case: &SandboxCase, run: &Run<'_>, i: usize) -> SandboxResult {
+    let e = &run.spec.endpoints[i];
+    let header = e.idempotency_header.clone().unwrap_or_default();
+    let mut r =
+        SandboxResult::new(case, format!("the client's {} request sent twice with the same {header} → the same resource", e.label()));
+    let (returned, made) = match run.call(i, e).await {
+        Ok(x) => x,
+        Err(why) => {
+            r.actual = why.clone();
+            r.problems.push(why);
+            return r;
+        }
+    };
+    let (problems, _, _) = judge_call(e, &returned, &made);
+    if !problems.is_empty() {
+        r.actual = "the first call did not succeed".into();
+        r.problems = problems;
+        return r;
+    }
+    let Some(first) = made.iter().rev().find(|x| x.status.is_some()) else { return r };
+    if first.request_header(&header).is_none() {
+        r.actual = format!("no {header} header on the client's request");
+        r.problems.push(format!("expected the client to send {header} on {}, found none", e.label()));
+        return r;
+    }
+    let again = run.up.replay(first).await;
+    let id = |x: &Exchange| x.json().and_then(|v| v.get("id").cloned()).unwrap_or(Value::Null);
+    let (a, b) = (id(first), id(&again));
+    if again.status != first.status || a != b || a.is_null() {
+        let finding = format!(
+            "the sandbox does not honour {header}: the same key twice gave {a} (HTTP {}) and {b} (HTTP {})",
+            first.status.unwrap_or_default(),
+            again.status.map(|s| s.to_string()).unwrap_or("none".into())
+        );
+        if run.sandbox.honours_idempotency {
+            r.problems.push(format!("expected the same resource (sandbox.honours_idempotency: true), found that {finding}"));
+            r.actual = finding;
+        } else {
+            r.actual = format!("finding about the sandbox, not the client: {finding} (sandbox.honours_idempotency: false)");
+        }
+    } else {
+        r.actual = format!("the same key twice gave the same resource {a}");
+    }
+    r
+}
+
+async fn rate_limit(case: &SandboxCase, run: &Run<'_>) -> SandboxResult {
+    let limit = run.spec.overview.rate_limit;
+    let n = limit.map(|l| l.requests.min(5)).unwrap_or(0);
+    let path = &run.sandbox.auth_check;
+    let declared = limit.map(|l| l.to_string()).unwrap_or_default();
+    let mut r = SandboxResult::new(case, format!("{n} GET {path} at most at the declared {declared} → no 429"));
+    let started = tokio::time::Instant::now();
+    let mut statuses = Vec::new();
+    let mut headers = Vec::new();
+    for _ in 0..n {
+        let x = run.harness("GET", path, true, None).await;
+        statuses.push(x.status);
+        headers.extend(
+            x.response_headers.iter().filter(|(k, _)| k.to_ascii_lowercase().contains("ratelimit")).map(|(k, v)| format!("{k}: {v}")),
+        );
+        if x.status == Some(429) {
+            r.problems.push(format!(
+                "expected no 429 below the declared {declared}, found one at request {}: the declared limit is wrong for the sandbox",
+                statuses.len()
+            ));
+            break;
+        }
+    }
+    headers.dedup();
+    let took = started.elapsed();
+    let seen = if headers.is_empty() { "no rate-limit headers".to_string() } else { headers.join(", ") };
+    r.actual = format!("{} requests in {} (spaced by the harness for {declared}); {seen}", statuses.len(), ms(took));
+    r
+}

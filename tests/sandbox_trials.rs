@@ -1,0 +1,287 @@
+//! The sandbox trials (`<service>::sandbox::…`) of the payments example against localstripe,
+//! started by the test (installed on demand from `sandboxes/localstripe`): they pass with
+//! the correct client; a missing credential makes them ignored with the reason, and failing
+//! under `OC_REQUIRE_SANDBOX=1`; a client's write to an undeclared host and a URL override
+//! aimed at production are refused before any request leaves; a response off its schema is
+//! named by JSON path, expected and found; and the sandbox key never reaches any output.
+//!
+//! Each run happens in a child process of this test binary, so its environment is its own.
+
+#[path = "../examples/clients/mod.rs"]
+#[allow(dead_code)] // each target uses part of the shared example clients
+mod clients;
+#[allow(dead_code)] // each target uses part of the shared helpers
+mod support;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::OnceLock;
+
+use oc_integrate::sandbox::LocalSandbox;
+use oc_integrate::{Binding, ClientError, ErrorKind, Harness, outcome};
+
+/// The sandbox key the runs use; a canary: it must never appear in any output.
+const KEY: &str = "sk_test_CANARY_sandbox_4d1e8b";
+
+fn root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn localstripe() -> LocalSandbox {
+    static INSTALLED: OnceLock<PathBuf> = OnceLock::new();
+    INSTALLED.get_or_init(|| support::pip_target(&root().join("sandboxes/localstripe"), &["--no-deps"]));
+    LocalSandbox::localstripe(root()).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// A client that sends its write to `target` (a host the spec does not declare as sandbox)
+/// through the harness's proxy.
+fn stray_writer(target: String) -> Binding {
+    Binding::new(
+        move |ctx| {
+            let proxy = reqwest::Proxy::all(ctx.proxy_url().unwrap_or("http://127.0.0.1:9")).unwrap();
+            (reqwest::Client::builder().proxy(proxy).build().unwrap(), target.clone())
+        },
+        |client, _call| async move {
+            let (http, target) = &*client;
+            let r = http.post(format!("{target}/v1/customers")).json(&serde_json::json!({"email": "ada@example.com"})).send().await;
+            match r {
+                Ok(r) => outcome(Ok::<_, ClientError>(serde_json::json!({"status": r.status().as_u16()}))),
+                Err(e) => Err(ClientError::new(ErrorKind::Connection, e.to_string())),
+            }
+        },
+    )
+}
+
+/// In the child: run the payments harness on `OC_SBT_ROOT` with the binding `OC_SBT_CLIENT` names.
+fn child(root: &Path) {
+    let binding = match std::env::var("OC_SBT_CLIENT").as_deref() {
+        Ok(target) if target.starts_with("http") => stray_writer(target.to_string()),
+        _ => clients::payments::binding(&[]),
+    };
+    let filter = std::env::var("OC_SBT_FILTER").ok();
+    let code = Harness::new(root.join("integrations")).bind("payments", binding).run_with(libtest_mimic::Arguments {
+        filter,
+        test_threads: Some(16),
+        ..Default::default()
+    });
+    std::process::exit(if code == std::process::ExitCode::SUCCESS { 0 } else { 101 });
+}
+
+/// Run the harness in a child on a copy of the payments example, with `env` set
+/// (`PAYMENTS_API_KEY`, `PAYMENTS_SANDBOX_URL` and `OC_REQUIRE_SANDBOX` removed unless given).
+fn run(root: &Path, filter: Option<&str>, env: &[(&str, &str)]) -> (Output, String) {
+    let mut cmd = Command::new(std::env::current_exe().unwrap());
+    cmd.args(["child_run", "--exact", "--nocapture"])
+        .env("OC_SBT_ROOT", root)
+        .env("OC_JUNIT", root.join("junit.xml"))
+        .env("OC_CHECKPOINT", root.join(".checkpoints/state.json"))
+        .env("GITHUB_STEP_SUMMARY", root.join("summary.md"))
+        .env("GITHUB_ACTIONS", "true")
+        .env_remove("PAYMENTS_API_KEY")
+        .env_remove("PAYMENTS_SANDBOX_URL")
+        .env_remove("OC_REQUIRE_SANDBOX")
+        .env_remove("NEXTEST");
+    if let Some(f) = filter {
+        cmd.env("OC_SBT_FILTER", f);
+    }
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().unwrap();
+    let text = format!("{}\n{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    (out, text)
+}
+
+/// A scratch project holding the payments example (with `edit` applied to its spec).
+fn project(name: &str, edit: impl FnOnce(String) -> String) -> PathBuf {
+    let root = support::scratch(name);
+    let dir = root.join("integrations/payments");
+    support::copy_example("payments", &dir);
+    let spec = std::fs::read_to_string(dir.join("spec.yaml")).unwrap();
+    std::fs::write(dir.join("spec.yaml"), edit(spec)).unwrap();
+    root
+}
+
+fn outcome_of<'a>(text: &'a str, trial: &str) -> &'a str {
+    let prefix = format!("test {trial} ");
+    text.lines().find_map(|l| l.strip_prefix(&prefix)).map(|rest| rest.trim_start_matches([' ', '.']).trim()).unwrap_or("(not run)")
+}
+
+#[test]
+fn child_run() {
+    if let Ok(root) = std::env::var("OC_SBT_ROOT") {
+        child(Path::new(&root));
+    }
+}
+
+const TRIALS: [&str; 7] = [
+    "payments::sandbox::connectivity",
+    "payments::sandbox::auth",
+    "payments::sandbox::create_customer",
+    "payments::sandbox::get_customer",
+    "payments::sandbox::capture_payment",
+    "payments::sandbox::idempotency::create_customer",
+    "payments::sandbox::rate_limit",
+];
+
+/// A complete run against localstripe with OC_REQUIRE_SANDBOX=1: every sandbox trial passes,
+/// the round report carries the sandbox's results, localstripe's ignored Idempotency-Key is
+/// reported as a finding, and the key appears in no output, file or recording.
+#[test]
+fn example_sandbox_trials_pass_against_localstripe_and_never_show_the_key() {
+    let stripe = localstripe();
+    let root = project("sbt-pass", |s| s);
+    let url = stripe.url("/v1");
+    let (out, text) = run(&root, None, &[("PAYMENTS_API_KEY", KEY), ("PAYMENTS_SANDBOX_URL", &url), ("OC_REQUIRE_SANDBOX", "1")]);
+    for t in TRIALS {
+        assert_eq!(outcome_of(&text, t), "ok", "{t}:\n{text}");
+    }
+    assert!(out.status.success(), "{text}");
+    let round = std::fs::read_to_string(root.join("integrations/payments/test-round-1.md")).unwrap();
+    assert!(round.contains("- Endpoint reachable: Yes (reachable: HTTP "), "{round}");
+    assert!(round.contains("- Auth succeeds: Yes (key accepted (HTTP 200), no key → HTTP 401"), "{round}");
+    assert!(round.contains("| POST /customers | PASS | Sandbox: Matches schema; mock: "), "{round}");
+    assert!(
+        round.contains(
+            "- Idempotency (create_customer): PASS — finding about the sandbox, not the client: the sandbox does not honour Idempotency-Key"
+        ),
+        "{round}"
+    );
+    let junit = std::fs::read_to_string(root.join("junit.xml")).unwrap();
+    for t in TRIALS {
+        assert!(junit.contains(&format!("<testcase name=\"{t}\"")), "{t} in JUnit");
+    }
+    assert_eq!(text.matches(KEY).count(), 0, "the run's output shows the key:\n{text}");
+    let recordings = std::env::current_exe().unwrap().ancestors().nth(3).unwrap().join("oc-integrate/recordings");
+    let mut files = support::files(&root);
+    files.extend(TRIALS.iter().map(|t| recordings.join(format!("{}.json", t.replace("::", ".")))));
+    for f in files {
+        let body = std::fs::read_to_string(&f).unwrap_or_else(|e| panic!("{}: {e}", f.display()));
+        assert!(!body.contains(KEY), "{} shows the sandbox key", f.display());
+    }
+    let recorded = std::fs::read_to_string(recordings.join("payments.sandbox.create_customer.json")).unwrap();
+    assert!(recorded.contains("\"Bearer [REDACTED]\"") || recorded.contains("\"authorization\": \"[REDACTED]\""), "{recorded}");
+}
+
+/// Without the key the sandbox trials are ignored with the reason; with OC_REQUIRE_SANDBOX=1 they fail.
+#[test]
+fn a_missing_credential_is_ignored_with_its_reason_or_fails_when_required() {
+    let root = project("sbt-missing", |s| s);
+    let (out, text) = run(&root, Some("sandbox"), &[]);
+    assert!(out.status.success(), "{text}");
+    for t in TRIALS {
+        assert_eq!(outcome_of(&text, t), "ignored (set PAYMENTS_API_KEY to run)", "{t}:\n{text}");
+    }
+    // JUnit and the step summary say so too
+    let junit = std::fs::read_to_string(root.join("junit.xml")).unwrap();
+    assert_eq!(junit.matches("<skipped message=\"set PAYMENTS_API_KEY to run\"/>").count(), TRIALS.len(), "{junit}");
+    let summary = std::fs::read_to_string(root.join("summary.md")).unwrap();
+    assert!(summary.contains("| payments | ✅ PASS | 0/0 (7 ignored) | partial run (7 of "), "{summary}");
+    let (out, text) = run(&root, Some("sandbox"), &[("OC_REQUIRE_SANDBOX", "1")]);
+    assert!(!out.status.success(), "{text}");
+    for t in TRIALS {
+        assert_eq!(outcome_of(&text, t), "FAILED", "{t}:\n{text}");
+    }
+    assert!(text.contains("OC_REQUIRE_SANDBOX=1 and set PAYMENTS_API_KEY to run"), "{text}");
+}
+
+/// An unreachable sandbox is ignored with the reason, and a failure when required.
+#[test]
+fn an_unreachable_sandbox_is_ignored_or_fails_when_required() {
+    let root = project("sbt-unreachable", |s| s);
+    let (_socket, origin) = oc_integrate::server::refusing_origin().unwrap();
+    let url = format!("{origin}/v1");
+    let (out, text) = run(&root, Some("sandbox::auth"), &[("PAYMENTS_API_KEY", KEY), ("PAYMENTS_SANDBOX_URL", &url)]);
+    assert!(out.status.success(), "{text}");
+    assert!(outcome_of(&text, "payments::sandbox::auth").starts_with(&format!("ignored (the sandbox at {url} is unreachable")), "{text}");
+    let (out, text) =
+        run(&root, Some("sandbox::auth"), &[("PAYMENTS_API_KEY", KEY), ("PAYMENTS_SANDBOX_URL", &url), ("OC_REQUIRE_SANDBOX", "1")]);
+    assert!(!out.status.success(), "{text}");
+    assert!(text.contains(&format!("OC_REQUIRE_SANDBOX=1 and the sandbox at {url} is unreachable")), "{text}");
+}
+
+/// A client that sends a write to a host the spec does not declare as sandbox is refused
+/// by the proxy: the trial fails naming the host, and nothing reaches that host.
+#[test]
+fn a_write_to_an_undeclared_host_is_refused_before_it_leaves() {
+    let stripe = localstripe();
+    let root = project("sbt-stray", |s| s);
+    // a listener on another loopback host, counting the connections that reach it
+    let stray = std::net::TcpListener::bind("127.0.0.2:0").unwrap();
+    let target = format!("http://{}", stray.local_addr().unwrap());
+    stray.set_nonblocking(true).unwrap();
+    let url = stripe.url("/v1");
+    let (out, text) = run(
+        &root,
+        Some("sandbox::create_customer"),
+        &[("PAYMENTS_API_KEY", KEY), ("PAYMENTS_SANDBOX_URL", &url), ("OC_SBT_CLIENT", &target)],
+    );
+    // connections made while the child ran wait in the backlog
+    let mut reached = 0;
+    while stray.accept().is_ok() {
+        reached += 1;
+    }
+    assert!(!out.status.success(), "{text}");
+    assert_eq!(outcome_of(&text, "payments::sandbox::create_customer"), "FAILED", "{text}");
+    assert!(
+        text.contains(&format!(
+            "the client sent POST {target}/v1/customers: a write (POST) to host 127.0.0.2, which the spec does not declare as sandbox (allowed: 127.0.0.1, localhost); refused before it left"
+        )),
+        "{text}"
+    );
+    assert_eq!(reached, 0, "the refused write reached its host");
+}
+
+/// A URL override aimed at production's host is refused before any request, required or not.
+#[test]
+fn a_sandbox_url_override_aimed_at_production_is_refused() {
+    let root = project("sbt-prod", |s| s);
+    let (out, text) = run(
+        &root,
+        Some("sandbox::create_customer"),
+        &[("PAYMENTS_API_KEY", KEY), ("PAYMENTS_SANDBOX_URL", "https://api.payments.example/v1")],
+    );
+    assert!(!out.status.success(), "{text}");
+    assert!(
+        text.contains(
+            "\n---- payments::sandbox::create_customer ----\nPAYMENTS_SANDBOX_URL points at production's host (api.payments.example): refused before any request left"
+        ),
+        "{text}"
+    );
+}
+
+/// A spec whose sandbox URL is production's is refused at load, with its location.
+#[test]
+fn a_spec_whose_sandbox_is_production_is_refused() {
+    let root = project("sbt-spec", |s| s.replace("  url: http://127.0.0.1:8420/v1", "  url: https://api.payments.example/v1"));
+    let file = root.join("integrations/payments/spec.yaml");
+    let e = oc_integrate::spec::load_file(&file).unwrap_err().to_string();
+    let line =
+        std::fs::read_to_string(&file).unwrap().lines().position(|l| l.trim_start() == "url: https://api.payments.example/v1").unwrap() + 1;
+    assert_eq!(
+        e,
+        format!(
+            "{}:{line}:8: sandbox.url: expected a sandbox on a host other than production's (api.payments.example), found \"https://api.payments.example/v1\": writes would reach production",
+            file.display()
+        )
+    );
+}
+
+/// A response that does not match the endpoint's schema fails its trial, naming the JSON path,
+/// the expected and the found type.
+#[test]
+fn a_response_off_its_schema_names_path_expected_and_found() {
+    let stripe = localstripe();
+    // the spec claims `amount` is a string; localstripe answers an integer
+    let root = project("sbt-shape", |s| {
+        s.replace("          amount: {type: integer}", "          amount: {type: [string, \"null\"]}")
+            .replace("amount: 2000, currency: usd, status: succeeded}", "amount: \"2000\", currency: usd, status: succeeded}")
+    });
+    let url = stripe.url("/v1");
+    let (out, text) = run(&root, Some("sandbox::capture_payment"), &[("PAYMENTS_API_KEY", KEY), ("PAYMENTS_SANDBOX_URL", &url)]);
+    assert!(!out.status.success(), "{text}");
+    assert!(
+        text.contains("expected the response to satisfy the schema, found at /amount: expected type null or string, found integer 2000"),
+        "{text}"
+    );
+}
