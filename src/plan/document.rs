@@ -83,6 +83,19 @@ pub fn integration_spec(spec: &Spec) -> String {
         let _ = writeln!(md, "| {} | {} | {} | {auth} | {limit} | {idem} |", e.method, cell(&e.path), cell(&e.purpose));
     }
 
+    if !spec.webhooks.is_empty() {
+        // not in the seed's template: the webhooks the spec declares, beside its endpoints
+        md.push_str("### Webhooks\n| Direction | Method | Path | Scheme | Event id | Events |\n|---|---|---|---|---|---|\n");
+        if let Some(r) = &spec.webhooks.receiver {
+            let events: Vec<&str> = r.events.iter().map(|e| e.kind.as_str()).collect();
+            let id = format!("{}, kept {} s", r.key().describe(), r.idempotency.ttl_s);
+            let _ = writeln!(md, "| Inbound | POST | {} | {} | {} | {} |", cell(&r.path), r.scheme, cell(&id), cell(&events.join(", ")));
+        }
+        if let Some(w) = &spec.webhooks.sender {
+            let id = format!("header {}", w.event_id_header());
+            let _ = writeln!(md, "| Outbound | POST | {} | {} | {} | {} |", cell(&w.path), w.scheme, cell(&id), cell(&w.event.kind));
+        }
+    }
     md.push_str("### Data Flow\n");
     match &spec.data_flow {
         Some(flow) => {
