@@ -291,8 +291,9 @@ fn list_providers(paint: &Paint) -> ExitCode {
     ExitCode::SUCCESS
 }
 
-/// `plan --check`: the contract lint of every spec under `dir`.
-fn lint_command(dir: &Path) -> ExitCode {
+/// Run `each` on every spec under `dir` (it prints what it finds and says whether the spec
+/// is fine); a broken spec is printed as an error. Exit 1 when any was not fine.
+fn each_spec(dir: &Path, mut each: impl FnMut(&spec::Spec) -> bool) -> ExitCode {
     let specs = match spec::load_dir(dir) {
         Ok(s) => s,
         Err(e) => return fail(e),
@@ -300,16 +301,7 @@ fn lint_command(dir: &Path) -> ExitCode {
     let mut bad = false;
     for s in specs {
         match s {
-            Ok(s) => {
-                let findings = plan::lint::check(&s);
-                if findings.is_empty() {
-                    say!("ok    {} (contract: nothing to push back on)", s.file.display());
-                }
-                for f in findings {
-                    bad = true;
-                    say!("{f}");
-                }
-            }
+            Ok(s) => bad |= !each(&s),
             Err(e) => {
                 bad = true;
                 eprintln!("error: {e}");
@@ -319,33 +311,34 @@ fn lint_command(dir: &Path) -> ExitCode {
     if bad { ExitCode::FAILURE } else { ExitCode::SUCCESS }
 }
 
+/// `plan --check`: the contract lint of every spec under `dir`.
+fn lint_command(dir: &Path) -> ExitCode {
+    each_spec(dir, |s| {
+        let findings = plan::lint::check(s);
+        if findings.is_empty() {
+            say!("ok    {} (contract: nothing to push back on)", s.file.display());
+        }
+        for f in &findings {
+            say!("{f}");
+        }
+        findings.is_empty()
+    })
+}
+
 /// `render`: regenerate every integration-spec.md and contract.md from its spec.yaml.
 fn render(dir: &Path) -> ExitCode {
-    let specs = match spec::load_dir(dir) {
-        Ok(s) => s,
-        Err(e) => return fail(e),
-    };
-    let mut bad = false;
-    for s in specs {
-        match s {
-            Ok(s) => match write_documents(&s) {
-                Ok(paths) => {
-                    for p in paths {
-                        say!("wrote {}", p.display());
-                    }
-                }
-                Err(e) => {
-                    bad = true;
-                    eprintln!("error: {e}");
-                }
-            },
-            Err(e) => {
-                bad = true;
-                eprintln!("error: {e}");
+    each_spec(dir, |s| match write_documents(s) {
+        Ok(paths) => {
+            for p in paths {
+                say!("wrote {}", p.display());
             }
+            true
         }
-    }
-    if bad { ExitCode::FAILURE } else { ExitCode::SUCCESS }
+        Err(e) => {
+            eprintln!("error: {e}");
+            false
+        }
+    })
 }
 
 /// What `webhook` does.
@@ -745,36 +738,18 @@ fn main() -> ExitCode {
             say!("{}", serde_json::to_string_pretty(&spec::json_schema()).unwrap_or_default());
             ExitCode::SUCCESS
         }
-        Command::Check { dir } => {
-            let specs = match spec::load_dir(&dir) {
-                Ok(s) => s,
-                Err(e) => {
-                    eprintln!("error: {e}");
-                    return ExitCode::from(2);
-                }
-            };
-            let mut bad = 0;
-            for s in specs {
-                match s {
-                    Ok(s) if plan::document::stale(&s).is_some() || plan::contract::stale(&s).is_some() => {
-                        for reason in [plan::document::stale(&s), plan::contract::stale(&s)].into_iter().flatten() {
-                            bad += 1;
-                            eprintln!("error: {reason}");
-                        }
-                    }
-                    Ok(s) => {
-                        let live = sandbox::trial::plan(&s).len();
-                        let live = if live > 0 { format!(", {live} sandbox trials") } else { String::new() };
-                        say!("ok    {} ({} endpoints, {} cases{live})", s.file.display(), s.endpoints.len(), scenario::plan(&s).len())
-                    }
-                    Err(e) => {
-                        bad += 1;
-                        eprintln!("error: {e}");
-                    }
-                }
+        Command::Check { dir } => each_spec(&dir, |s| {
+            let stale: Vec<String> = [plan::document::stale(s), plan::contract::stale(s)].into_iter().flatten().collect();
+            for reason in &stale {
+                eprintln!("error: {reason}");
             }
-            if bad > 0 { ExitCode::FAILURE } else { ExitCode::SUCCESS }
-        }
+            if stale.is_empty() {
+                let live = sandbox::trial::plan(s).len();
+                let live = if live > 0 { format!(", {live} sandbox trials") } else { String::new() };
+                say!("ok    {} ({} endpoints, {} cases{live})", s.file.display(), s.endpoints.len(), scenario::plan(s).len());
+            }
+            stale.is_empty()
+        }),
         Command::Cases { dir, names } => {
             let specs = match spec::load_dir(&dir) {
                 Ok(s) => s,
