@@ -293,6 +293,11 @@ webhooks:
     "    max_body_bytes: 1024\n    events:\n      - type: big\n        example: {blob: \"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\"}",
     "webhooks.receiver.max_body_bytes: expected room for the example deliveries"
 )]
+#[case::field_with_two_keys(
+    "    events:",
+    "    idempotency: {key: {header: X-Id, body: /id}}\n    events:",
+    "webhooks.receiver.idempotency.key: expected a mapping with one key ({header: NAME} or {body: /pointer}), found map"
+)]
 fn a_bad_webhook_section_is_located(#[case] from: &str, #[case] to: &str, #[case] want: &str) {
     assert_edit_rejected(&with_webhooks(), from, to, want);
 }

@@ -42,12 +42,12 @@ pub(crate) fn reword(msg: &str) -> String {
     if let Some(rest) = msg.strip_prefix("invalid type: ")
         && let Some((found, expected)) = rest.split_once(", expected ")
     {
-        return format!("expected {expected}, found {found}");
+        return format!("expected {}, found {found}", spec_terms(expected));
     }
     if let Some(rest) = msg.strip_prefix("invalid value: ")
         && let Some((found, expected)) = rest.split_once(", expected ")
     {
-        return format!("expected {expected}, found {found}");
+        return format!("expected {}, found {found}", spec_terms(expected));
     }
     if let Some(rest) = msg.strip_prefix("unknown variant ")
         && let Some((found, expected)) = rest.split_once(", expected ")
@@ -72,6 +72,15 @@ pub(crate) fn reword(msg: &str) -> String {
         return format!("expected field {}, found none", rest.replace('`', "\""));
     }
     msg.to_string()
+}
+
+/// serde's names for an externally tagged enum and for a struct, in the spec's terms.
+fn spec_terms(expected: &str) -> String {
+    match expected {
+        "map with a single key" => "a mapping with one key ({header: NAME} or {body: /pointer})".to_string(),
+        e if e.starts_with("struct ") => format!("a mapping ({})", e.trim_start_matches("struct ")),
+        e => e.to_string(),
+    }
 }
 
 /// Levenshtein distance, for "did you mean" hints on misspelt fields.
