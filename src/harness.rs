@@ -10,6 +10,7 @@ use std::sync::{Arc, OnceLock};
 use libtest_mimic::{Arguments, Completion, Failed, Trial};
 
 use crate::binding::Binding;
+use crate::drift;
 use crate::plan::lint;
 use crate::sandbox::{self, SandboxResult};
 use crate::scenario::{self, Case};
@@ -67,7 +68,14 @@ pub struct Harness {
 
 /// Where trials leave what they found: the CI record of every trial that ran, and the
 /// result of each case, for the round reports.
-type Sink = Arc<std::sync::Mutex<Vec<(ci::Record, Option<TrialResult>, Option<SandboxResult>)>>>;
+/// One trial that ran: its CI record and its result (a mock case's or a sandbox trial's).
+type RanTrial = (ci::Record, Option<TrialResult>, Option<SandboxResult>);
+type Sink = Arc<std::sync::Mutex<Vec<RanTrial>>>;
+
+/// Exit status of a run whose only findings are additive drift (fields added).
+pub const DRIFT_ADDITIVE: u8 = 4;
+/// Exit status of a run whose only failures are breaking drift.
+pub const DRIFT_BREAKING: u8 = 5;
 
 /// What a run writes besides the test output and the round reports.
 ///
@@ -301,7 +309,8 @@ impl Harness {
     /// Run as a test binary: parse libtest arguments (plus `--junit PATH`), run the trials,
     /// and write what [`Outputs`] asks for. Exit status: 0 when every trial passed, 101
     /// when one failed, 3 when a service's failed rounds reached the escalation limit, 2
-    /// when the harness cannot start or cannot write an output.
+    /// when the harness cannot start or cannot write an output; when drift checks ran,
+    /// [`DRIFT_ADDITIVE`] or [`DRIFT_BREAKING`] when drift is all they found.
     pub fn run(mut self) -> ExitCode {
         let (args, junit) = match take_junit_flag(std::env::args()) {
             Ok(split) => split,
@@ -366,7 +375,11 @@ impl Harness {
             if !report::is_complete(spec, &mine) {
                 continue;
             }
-            let live: Vec<SandboxResult> = ran.iter().filter_map(|(_, _, r)| r.clone()).filter(|r| r.case.service == spec.id).collect();
+            let live: Vec<SandboxResult> = ran
+                .iter()
+                .filter_map(|(_, _, r)| r.clone())
+                .filter(|r| r.case.service == spec.id && !matches!(r.case.check, sandbox::trial::Check::Drift(_)))
+                .collect();
             match report::write(spec, &mine, &live) {
                 Ok(round) => {
                     let verdict = if round.passed { "PASS" } else { "FAIL" };
@@ -430,13 +443,54 @@ impl Harness {
                 println!("{line}");
             }
         }
+        let drifted = match self.write_drift_reports(&specs, &ran) {
+            Ok(d) => d,
+            Err(e) => {
+                eprintln!("error: {e}");
+                broken_output = true;
+                None
+            }
+        };
+        // a failure other than a breaking drift keeps 101; drift alone says how bad it is
+        let only_drift_failed = records.iter().filter(|r| r.failure.is_some()).all(|r| r.name.contains("::drift::"));
         if broken_output {
             ExitCode::from(2)
         } else if escalated {
             ExitCode::from(3)
         } else {
-            conclusion.exit_code()
+            match (drifted, only_drift_failed) {
+                (Some(drift::Severity::Breaking), true) => ExitCode::from(DRIFT_BREAKING),
+                (Some(drift::Severity::Additive), true) if conclusion.num_failed == 0 => ExitCode::from(DRIFT_ADDITIVE),
+                _ => conclusion.exit_code(),
+            }
         }
+    }
+
+    /// Write `drift-<date>.md` for every service whose drift trials ran; the worst drift found.
+    fn write_drift_reports(&self, specs: &[Arc<Spec>], ran: &[RanTrial]) -> Result<Option<drift::Severity>, String> {
+        let date = checkpoint::rfc3339(std::time::SystemTime::now())[..10].to_string();
+        let mut worst = None;
+        for spec in specs {
+            let findings: Vec<drift::Finding> = ran
+                .iter()
+                .filter_map(|(_, _, r)| r.as_ref())
+                .filter(|r| r.case.service == spec.id)
+                .filter_map(|r| r.drift.clone())
+                .collect();
+            if findings.is_empty() {
+                continue;
+            }
+            let changes: Vec<drift::Change> = findings.iter().flat_map(|f| f.changes.clone()).collect();
+            worst = worst.max(drift::worst(&changes));
+            let path = drift::write(spec, &date, &findings).map_err(|e| format!("cannot write the drift report of {}: {e}", spec.id))?;
+            let verdict = match drift::worst(&changes) {
+                None => "no drift",
+                Some(drift::Severity::Additive) => "additive drift",
+                Some(drift::Severity::Breaking) => "BREAKING drift",
+            };
+            println!("drift report: {} ({verdict})", path.display());
+        }
+        Ok(worst)
     }
 
     /// Where a run writes its checkpoint, JUnit XML, step summary and annotations (default:

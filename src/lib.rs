@@ -8,6 +8,7 @@
 pub mod binding;
 pub mod checkpoint;
 pub mod ci;
+pub mod drift;
 mod file;
 pub mod harness;
 pub mod plan;

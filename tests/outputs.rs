@@ -223,7 +223,11 @@ fn three_failed_rounds_escalate_and_a_pass_resets() {
         if std::env::var_os("PAYMENTS_API_KEY").is_none() {
             let skipped: Vec<_> = cases.iter().filter_map(|c| c.children().find(|n| n.has_tag_name("skipped"))).collect();
             assert_eq!(skipped.len(), sandbox);
-            assert!(skipped.iter().all(|n| n.attribute("message") == Some("set PAYMENTS_API_KEY to run")));
+            // drift trials say they run nightly; the others name the missing key
+            assert!(skipped.iter().all(|n| matches!(
+                n.attribute("message"),
+                Some("set PAYMENTS_API_KEY to run" | "drift checks run when OC_DRIFT=1 (nightly)")
+            )));
         }
         let failed: Vec<_> = cases.iter().filter(|c| c.children().any(|f| f.has_tag_name("failure"))).collect();
         assert_eq!(failed.len(), 3, "drift_extra_field fails on each of the 3 endpoints");

@@ -7,6 +7,10 @@
 //! ignored with the reason, or fails when `OC_REQUIRE_SANDBOX=1`. Every request goes
 //! through an [`Upstream`] that sends only to the sandbox's hosts and at most at the
 //! declared rate; the client reaches it through the recording [`Proxy`].
+//!
+//! Drift trials (`<service>::drift::<endpoint>`) call each endpoint the same way and
+//! compare the answer's shape with its baseline ([`crate::drift`]); they run only when
+//! `OC_DRIFT=1` (a nightly job), and `OC_DRIFT_ACCEPT=1` records the answers as baselines.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -39,7 +43,14 @@ pub enum Check {
     Idempotency(usize),
     /// A gentle probe at the declared rate limit.
     RateLimit,
+    /// The endpoint's live answer against its recorded baseline shape (nightly).
+    Drift(usize),
 }
+
+/// The environment variable that runs the drift trials.
+pub const DRIFT_ENV: &str = "OC_DRIFT";
+/// The environment variable that makes the drift trials record the live shapes as baselines.
+pub const ACCEPT_ENV: &str = "OC_DRIFT_ACCEPT";
 
 /// One sandbox trial of a service.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -55,12 +66,16 @@ pub struct SandboxCase {
 impl SandboxCase {
     /// The trial name, e.g. `payments::sandbox::create_customer`.
     pub fn name(&self) -> String {
+        if let Check::Drift(_) = self.check {
+            return format!("{}::drift::{}", self.service, self.subject_id);
+        }
         let what = match self.check {
             Check::Connectivity => "connectivity".to_string(),
             Check::Auth => "auth".to_string(),
             Check::Endpoint(_) => self.subject_id.clone(),
             Check::Idempotency(_) => format!("idempotency::{}", self.subject_id),
             Check::RateLimit => "rate_limit".to_string(),
+            Check::Drift(_) => self.subject_id.clone(),
         };
         format!("{}::sandbox::{what}", self.service)
     }
@@ -74,13 +89,14 @@ impl SandboxCase {
             Check::Endpoint(i) => format!("{} through the client and the recording proxy, the answer valid against its schema", label(i)),
             Check::Idempotency(i) => format!("{}: the client's request twice with the same key gives the same resource", label(i)),
             Check::RateLimit => "a gentle probe at the declared rate limit gets no 429".into(),
+            Check::Drift(i) => format!("{}: the live answer's shape against its baseline and schema ({DRIFT_ENV}=1)", label(i)),
         }
     }
 
     /// The spec path this trial is about (for `file:line:col`).
     pub fn path(&self) -> String {
         match self.check {
-            Check::Endpoint(i) | Check::Idempotency(i) => Subject::Endpoint(i).path(),
+            Check::Endpoint(i) | Check::Idempotency(i) | Check::Drift(i) => Subject::Endpoint(i).path(),
             Check::RateLimit => "overview.rate_limit".into(),
             _ => "sandbox".into(),
         }
@@ -103,6 +119,7 @@ pub fn plan(spec: &Spec) -> Vec<SandboxCase> {
     if spec.overview.rate_limit.is_some() {
         out.push(case(Check::RateLimit, ""));
     }
+    out.extend(spec.endpoints.iter().enumerate().map(|(i, e)| case(Check::Drift(i), &e.id)));
     out
 }
 
@@ -125,6 +142,8 @@ pub struct SandboxResult {
     pub latencies: Vec<Duration>,
     /// For endpoint checks: the response's shape against its schema (`Matches schema`, `Fails: …`).
     pub shape: Option<String>,
+    /// For drift checks: what drifted.
+    pub drift: Option<crate::drift::Finding>,
     /// The failure text (empty unless failed), redacted.
     pub message: String,
 }
@@ -140,6 +159,7 @@ impl SandboxResult {
             problems: Vec::new(),
             latencies: Vec::new(),
             shape: None,
+            drift: None,
             message: String::new(),
         }
     }
@@ -406,6 +426,10 @@ pub fn shape_errors(schema: &Value, body: &Value) -> Vec<String> {
 /// Run one sandbox trial.
 pub async fn run(case: &SandboxCase, spec: Arc<Spec>, binding: &Binding) -> SandboxResult {
     let require = std::env::var(REQUIRE_ENV).is_ok_and(|v| v == "1");
+    let on = |name: &str| std::env::var(name).is_ok_and(|v| v == "1");
+    if matches!(case.check, Check::Drift(_)) && !on(DRIFT_ENV) {
+        return SandboxResult::unready(case, &format!("drift checks run when {DRIFT_ENV}=1 (nightly)"), false);
+    }
     let Some(sandbox) = spec.sandbox.as_ref() else {
         return SandboxResult::unready(case, "the spec declares no sandbox", true);
     };
@@ -428,6 +452,7 @@ pub async fn run(case: &SandboxCase, spec: Arc<Spec>, binding: &Binding) -> Sand
         Check::Endpoint(i) => endpoint(case, &run, i).await,
         Check::Idempotency(i) => idempotency(case, &run, i).await,
         Check::RateLimit => rate_limit(case, &run).await,
+        Check::Drift(i) => drift(case, &run, i, on(ACCEPT_ENV)).await,
     };
     let exchanges = up.exchanges();
     r.latencies = exchanges.iter().filter(|x| x.status.is_some()).map(|x| x.latency).collect();
@@ -656,5 +681,72 @@ async fn rate_limit(case: &SandboxCase, run: &Run<'_>) -> SandboxResult {
     let took = started.elapsed();
     let seen = if headers.is_empty() { "no rate-limit headers".to_string() } else { headers.join(", ") };
     r.actual = format!("{} requests in {} (spaced by the harness for {declared}); {seen}", statuses.len(), ms(took));
+    r
+}
+
+/// The endpoint's live answer through the client, its shape compared with the baseline
+/// (and checked against the spec's schema); `accept` records it as the baseline instead.
+async fn drift(case: &SandboxCase, run: &Run<'_>, i: usize, accept: bool) -> SandboxResult {
+    use crate::drift::{self, Change, Finding, Severity, Shape};
+    let e = &run.spec.endpoints[i];
+    let path = drift::baseline_path(run.spec, &e.id);
+    let mut r =
+        SandboxResult::new(case, format!("{} → the same shape as its baseline ({}); additive changes reported", e.label(), path.display()));
+    let made = match run.call(i, e).await {
+        Err(why) => {
+            r.actual = why.clone();
+            r.problems.push(why);
+            return r;
+        }
+        Ok((_, made)) => made,
+    };
+    let Some(last) = made.iter().rev().find(|x| x.status.is_some()) else {
+        r.actual = "no request reached the sandbox".into();
+        r.problems.push(format!("expected the client to call {} through the harness's proxy, found no request", e.label()));
+        return r;
+    };
+    let body = last.json().unwrap_or(Value::Null);
+    let live = Shape::of(last.status.unwrap_or_default(), &last.response_headers, &body);
+    if accept {
+        match drift::accept(&path, &live) {
+            Ok(()) => r.actual = format!("baseline accepted: {} ({} fields)", path.display(), live.fields.len()),
+            Err(err) => r.problems.push(err.to_string()),
+        }
+        r.drift = Some(Finding { endpoint: e.id.clone(), changes: Vec::new(), diff: String::new(), accepted: true });
+        return r;
+    }
+    let baseline = match drift::read_baseline(&path) {
+        Ok(Some(b)) => b,
+        Ok(None) => {
+            r.actual = "no baseline".into();
+            r.problems.push(format!(
+                "expected a baseline at {}, found none: record one with {DRIFT_ENV}=1 {ACCEPT_ENV}=1 and commit it",
+                path.display()
+            ));
+            return r;
+        }
+        Err(err) => {
+            r.actual = "unreadable baseline".into();
+            r.problems.push(err.to_string());
+            return r;
+        }
+    };
+    let mut changes = baseline.diff(&live);
+    if let Some(schema) = &e.response.schema {
+        changes.extend(shape_errors(schema, &body).into_iter().map(|err| Change {
+            at: "schema".into(),
+            what: err,
+            severity: Severity::Breaking,
+        }));
+    }
+    let diff = if changes.is_empty() { String::new() } else { drift::unified_diff(&baseline, &live) };
+    r.actual = if changes.is_empty() { "no drift".into() } else { changes.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ") };
+    for c in changes.iter().filter(|c| c.severity == Severity::Breaking) {
+        r.problems.push(format!("expected {} as in the baseline, found {c}", c.at));
+    }
+    if !r.problems.is_empty() {
+        r.problems.push(format!("the shapes, baseline first:\n{diff}\naccept a deliberate change with {DRIFT_ENV}=1 {ACCEPT_ENV}=1"));
+    }
+    r.drift = Some(Finding { endpoint: e.id.clone(), changes, diff, accepted: false });
     r
 }
