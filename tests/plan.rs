@@ -345,7 +345,7 @@ fn contract_lint_finds_exactly_what_is_missing() {
             "found 429 falls under the 4xx row (Fail) [rate-limit-handling]; add `- {status: 429, meaning: Rate limited, action: respect_retry_after}`",
         ),
         (
-            "  sandbox: Hit the provider's test mode with PAYMENTS_API_KEY\n",
+            "  sandbox: oc-integrate sandbox trials against localstripe with PAYMENTS_API_KEY\n",
             "",
             Rule::SandboxTesting,
             "  unit: ",
@@ -384,8 +384,12 @@ fn contract_lint_finds_exactly_what_is_missing() {
         assert!(shown.starts_with(&format!("{}:{line}:", spec.file.display())), "{rule}: expected line {line}, found {shown}");
         assert!(shown.contains(says), "{rule}: {shown}");
     }
-    // a spec without auth needs no 401 row
+    // a spec without auth needs no 401 row (nor has it a sandbox section, which needs a key)
+    let example = std::fs::read_to_string("examples/integrations/payments/spec.yaml").unwrap();
+    let (start, end) = (example.find("\nsandbox:\n").unwrap(), example.find("\ntest_plan:").unwrap());
+    let sandbox = &example[start + 1..end];
     let (spec, _) = payments_edited(&[
+        (sandbox, ""),
         ("  auth:\n    kind: api_key\n    header: Authorization\n    prefix: \"Bearer \"\n", "  auth: {kind: none}\n"),
         ("  - {status: 401, meaning: API key invalid or revoked, action: fail}\n", ""),
     ]);
@@ -425,7 +429,10 @@ fn contract_follows_the_seed_and_goes_stale_with_its_spec() {
     let refresh = plan::contract::render(&tracker);
     let line = refresh.lines().skip_while(|l| !l.starts_with("4. Token refresh")).nth(1).unwrap();
     assert!(line.contains("`tracker::list_issues::auth_expired`") && line.contains("auth_refresh_fails"), "{line}");
-    let (spec, _) = payments_with("  sandbox: Hit the provider's test mode", "  sandbox: Hit the provider's live mode");
+    let (spec, _) = payments_with(
+        "  sandbox: oc-integrate sandbox trials against localstripe",
+        "  sandbox: oc-integrate sandbox trials against production",
+    );
     let reason = plan::contract::stale(&spec).expect("an edited spec makes contract.md stale");
     assert!(reason.contains("contract.md: expected the contract rendered from"), "{reason}");
 }
@@ -443,9 +450,13 @@ fn the_harness_fails_a_contract_trial_with_the_findings() {
     let names = |h: &Harness| h.trials().unwrap().iter().map(|t| t.name().to_string()).collect::<Vec<_>>();
     let good = Harness::new("examples/integrations").bind("payments", bind()).bind("tracker", bind());
     assert!(!names(&good).iter().any(|n| n.ends_with("::contract")));
-    assert_eq!(names(&good).len(), good.plan().unwrap().len());
+    let sandbox: usize = ["payments", "tracker"]
+        .iter()
+        .map(|s| oc_integrate::sandbox::trial::plan(&load_file(Path::new(&format!("examples/integrations/{s}/spec.yaml"))).unwrap()).len())
+        .sum();
+    assert_eq!(names(&good).len(), good.plan().unwrap().len() + sandbox);
 
-    let (spec, _) = payments_with("  sandbox: Hit the provider's test mode with PAYMENTS_API_KEY\n", "");
+    let (spec, _) = payments_with("  sandbox: oc-integrate sandbox trials against localstripe with PAYMENTS_API_KEY\n", "");
     let dir = spec.file.parent().unwrap().parent().unwrap().to_path_buf();
     let bad = Harness::new(&dir).bind("payments", bind());
     assert_eq!(names(&bad).iter().filter(|n| *n == "payments::contract").count(), 1);
