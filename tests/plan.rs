@@ -4,6 +4,9 @@
 //! cyclic schemas; and the whole directory, where every document gives a loadable spec or a
 //! clear error, never a panic or a hang.
 
+#[path = "../examples/clients/mod.rs"]
+#[allow(dead_code)] // each target uses part of the shared example clients
+mod clients;
 #[allow(dead_code)] // each target uses part of the shared helpers
 mod support;
 
@@ -82,6 +85,35 @@ fn github_issues_from_octokit() {
     assert!(scenario::plan(&spec).len() > 60);
     let err = import(&file, "github", &["issues/gett"]).unwrap_err().to_string();
     assert!(err.contains("expected endpoint \"issues/gett\" in the document, found none"), "{err}");
+}
+
+/// The generated suite of a planned spec runs: GitHub's issue endpoints, planned from its
+/// own OpenAPI description, pass every mock case against a correct generic client (the
+/// example transport's retries and timeouts, answers checked against the planned schemas).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_suite_planned_from_github_passes_against_a_correct_client() {
+    let file = documents().join("@octokit/openapi/generated/api.github.com.json");
+    let planned = import(&file, "github", &["issues/list-for-repo", "issues/get", "issues/create", "issues/update"]).unwrap();
+    let root = support::scratch("planned-suite");
+    let spec = planned.write(&root.join("github")).unwrap();
+    // as a project would after planning: a test profile that scales the waits down
+    let text = std::fs::read_to_string(&spec).unwrap();
+    assert!(!text.contains("\ntest_profile:"), "the planner writes no test profile");
+    std::fs::write(&spec, format!("{text}\ntest_profile: {{time_scale: 0.1}}\n")).unwrap();
+    let run = |flaws: &'static [clients::flaw::Flaw]| {
+        let harness = Harness::new(&root).concurrency(32).bind("github", clients::generic::binding(flaws));
+        async move { harness.evaluate(|n| !n.ends_with("::contract")).await.unwrap() }
+    };
+    let results = run(&[]).await;
+    assert!(results.len() > 60, "{}", results.len());
+    let failed: Vec<String> =
+        results.iter().filter(|r| !r.outcome.passed).map(|r| format!("== {}\n{}", r.case.name(), r.message)).collect();
+    assert!(failed.is_empty(), "{} of {} cases failed:\n{}", failed.len(), results.len(), failed.join("\n"));
+    // and the same suite catches a flawed client: retrying 4xx fails exactly the 4xx case of each endpoint
+    let flawed = run(&[clients::flaw::Flaw::RetriesClientErrors]).await;
+    let failed: Vec<String> = flawed.iter().filter(|r| !r.outcome.passed).map(|r| r.case.name()).collect();
+    assert_eq!(failed.len(), 4, "{failed:?}");
+    assert!(failed.iter().all(|n| n.ends_with("::client_error_not_retried")), "{failed:?}");
 }
 
 #[test]

@@ -2,6 +2,7 @@
 //! way a project would write them, plus the switches that give each one exactly one flaw.
 
 pub mod flaw;
+pub mod generic;
 pub mod payments;
 pub mod tracker;
 pub mod transport;
