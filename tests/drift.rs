@@ -164,6 +164,8 @@ fn drift_is_recorded_compared_and_graded() {
     let url = mutator(stripe.url(""), mode.clone());
     let proj = support::scratch("drift");
     support::copy_example("payments", &proj.join("integrations/payments"));
+    // start from no baseline (the example commits its own)
+    let _ = std::fs::remove_dir_all(proj.join("integrations/payments/baselines"));
 
     // not asked for: ignored with the reason
     let (code, text) = run(&proj, &url, &[]);

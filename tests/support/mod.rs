@@ -17,7 +17,7 @@ pub fn copy_example(service: &str, to: &Path) {
         for e in std::fs::read_dir(from).unwrap().flatten() {
             if e.file_type().unwrap().is_dir() {
                 copy(&e.path(), &to.join(e.file_name()));
-            } else if !e.file_name().to_string_lossy().starts_with("test-round-") {
+            } else if !["test-round-", "drift-"].iter().any(|p| e.file_name().to_string_lossy().starts_with(p)) {
                 std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
             }
         }
