@@ -10,7 +10,7 @@ pub fn scratch(name: &str) -> PathBuf {
 }
 
 /// Copy the example integration `service` to `to` (its spec and schema files, not the
-/// round reports earlier runs left there).
+/// round and drift reports earlier runs left there).
 pub fn copy_example(service: &str, to: &Path) {
     fn copy(from: &Path, to: &Path) {
         std::fs::create_dir_all(to).unwrap();
