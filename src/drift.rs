@@ -215,6 +215,15 @@ pub fn baseline_path(spec: &Spec, endpoint: &str) -> PathBuf {
     spec.file.parent().unwrap_or(Path::new(".")).join("baselines").join(format!("{endpoint}.json"))
 }
 
+/// Where a drift check leaves a live shape that differs from the baseline, for review
+/// (`oc-integrate drift`) and acceptance (`oc-integrate drift --accept`), as insta leaves a
+/// `.snap.new`: `<baseline>.new`.
+pub fn pending_path(baseline: &Path) -> PathBuf {
+    let mut name = baseline.as_os_str().to_owned();
+    name.push(".new");
+    PathBuf::from(name)
+}
+
 /// The baseline at `path`: `Ok(None)` when there is none yet.
 pub fn read_baseline(path: &Path) -> Result<Option<Shape>, BaselineError> {
     let err = |message: String| BaselineError { path: path.to_path_buf(), message };

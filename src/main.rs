@@ -57,6 +57,17 @@ enum Command {
     },
     /// Print the JSON Schema of spec.yaml.
     Schema,
+    /// Review the drift the last drift checks found (shapes left beside their baselines as
+    /// `<endpoint>.json.new`): exit 0 none, 4 additive only, 5 breaking; `--accept` makes
+    /// them the new baselines.
+    Drift {
+        /// Directory of integrations.
+        #[arg(default_value = "integrations")]
+        dir: PathBuf,
+        /// Accept every pending shape as its endpoint's baseline (widening it).
+        #[arg(long)]
+        accept: bool,
+    },
     /// Make integrations/<SERVICE>/spec.yaml from the provider's OpenAPI (3.0, 3.1) or
     /// Swagger 2.0 document and the provider catalog, or a skeleton from the catalog alone;
     /// what cannot be decided is written as TODOs and listed. `--catalog` lists the
@@ -309,6 +320,67 @@ fn each_spec(dir: &Path, mut each: impl FnMut(&spec::Spec) -> bool) -> ExitCode 
         }
     }
     if bad { ExitCode::FAILURE } else { ExitCode::SUCCESS }
+}
+
+/// `drift`: the pending shapes under `dir` against their baselines, or accepted.
+fn drift_command(dir: &Path, accept: bool) -> ExitCode {
+    use oc_integrate::drift::{self, Severity};
+    let mut worst = None;
+    let code = each_spec(dir, |s| {
+        let mut fine = true;
+        for e in &s.endpoints {
+            let base = drift::baseline_path(s, &e.id);
+            let pending = drift::pending_path(&base);
+            let live = match drift::read_baseline(&pending) {
+                Ok(Some(l)) => l,
+                Ok(None) => continue,
+                Err(err) => {
+                    eprintln!("error: {err}");
+                    fine = false;
+                    continue;
+                }
+            };
+            if accept {
+                match drift::accept(&base, &live).and_then(|()| {
+                    std::fs::remove_file(&pending).map_err(|err| drift::BaselineError { path: pending.clone(), message: err.to_string() })
+                }) {
+                    Ok(()) => say!("accepted {}", base.display()),
+                    Err(err) => {
+                        eprintln!("error: {err}");
+                        fine = false;
+                    }
+                }
+                continue;
+            }
+            let baseline = match drift::read_baseline(&base) {
+                Ok(b) => b.unwrap_or_default(),
+                Err(err) => {
+                    eprintln!("error: {err}");
+                    fine = false;
+                    continue;
+                }
+            };
+            let changes = baseline.diff(&live);
+            worst = worst.max(drift::worst(&changes));
+            say!("{}::{} ({})", s.id, e.id, pending.display());
+            for c in &changes {
+                say!("  {c}");
+            }
+            say!("{}", drift::unified_diff(&baseline, &live));
+        }
+        fine
+    });
+    if code != ExitCode::SUCCESS || accept {
+        return code;
+    }
+    match worst {
+        None => {
+            say!("no pending drift");
+            ExitCode::SUCCESS
+        }
+        Some(Severity::Additive) => ExitCode::from(oc_integrate::harness::DRIFT_ADDITIVE),
+        Some(Severity::Breaking) => ExitCode::from(oc_integrate::harness::DRIFT_BREAKING),
+    }
 }
 
 /// `plan --check`: the contract lint of every spec under `dir`.
@@ -734,6 +806,7 @@ fn main() -> ExitCode {
             let select = plan::Select { endpoints, tags: tag, limit, inline_schemas: stdout };
             plan_command(service.as_deref().unwrap_or_default(), openapi.as_deref(), select, &dir, force, stdout)
         }
+        Command::Drift { dir, accept } => drift_command(&dir, accept),
         Command::Schema => {
             say!("{}", serde_json::to_string_pretty(&spec::json_schema()).unwrap_or_default());
             ExitCode::SUCCESS

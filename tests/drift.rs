@@ -2,7 +2,8 @@
 //! behind a response-mutating proxy the test controls: baselines are recorded on request,
 //! an unchanged sandbox reports no drift (exit 0), a field added is additive drift (exit 4),
 //! a field removed or retyped is breaking drift (exit 5), each in `drift-<date>.md` with the
-//! shapes' diff; without `OC_DRIFT=1` the drift trials are ignored with the reason.
+//! shapes' diff; `oc-integrate drift` shows what is pending and `--accept` takes it;
+//! without `OC_DRIFT=1` the drift trials are ignored with the reason.
 //!
 //! Each run happens in a child process of this test binary, so its environment is its own.
 
@@ -192,6 +193,21 @@ fn drift_is_recorded_compared_and_graded() {
     let md = report(&proj);
     assert!(md.contains("### Verdict: ADDITIVE DRIFT") && md.contains("additive: $.oc_added: added (string)"), "{md}");
 
+    // the differing shapes wait beside their baselines: reviewed, then accepted, like insta's snapshots
+    let cli = |args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_oc-integrate")).args(args).arg(proj.join("integrations")).output().unwrap();
+        (out.status.code(), String::from_utf8_lossy(&out.stdout).into_owned())
+    };
+    let (code, shown) = cli(&["drift"]);
+    assert_eq!(code, Some(4), "{shown}");
+    assert!(shown.contains("payments::create_customer") && shown.contains("additive: $.oc_added: added (string)"), "{shown}");
+    let (code, shown) = cli(&["drift", "--accept"]);
+    assert_eq!(code, Some(0), "{shown}");
+    assert!(shown.contains("accepted ") && shown.contains("baselines/create_customer.json"), "{shown}");
+    assert_eq!(cli(&["drift"]).0, Some(0), "nothing pending once accepted");
+    let (code, text) = run(&proj, &url, &[("OC_DRIFT", "1")]);
+    assert_eq!(code, Some(0), "the accepted field is no drift any more:\n{text}");
+
     *mode.lock().unwrap() = Mode::RemoveAndRetype;
     let (code, text) = run(&proj, &url, &[("OC_DRIFT", "1")]);
     assert_eq!(code, Some(5), "{text}");
@@ -201,4 +217,5 @@ fn drift_is_recorded_compared_and_graded() {
     assert!(md.contains("BREAKING: $.created: type changed: integer → string"), "{md}");
     assert!(md.contains("-$.created: integer") && md.contains("+$.created: string"), "the report shows the shapes' diff:\n{md}");
     assert!(!md.contains(KEY) && !text.contains(KEY));
+    assert_eq!(cli(&["drift"]).0, Some(5));
 }

@@ -740,12 +740,19 @@ async fn drift(case: &SandboxCase, run: &Run<'_>, i: usize, accept: bool) -> San
         }));
     }
     let diff = if changes.is_empty() { String::new() } else { drift::unified_diff(&baseline, &live) };
+    // a differing shape waits beside its baseline for `oc-integrate drift --accept`
+    let pending = drift::pending_path(&path);
+    if changes.is_empty() {
+        let _ = std::fs::remove_file(&pending);
+    } else if let Err(err) = crate::file::write_atomic(&pending, &(serde_json::to_string_pretty(&live).unwrap_or_default() + "\n")) {
+        r.problems.push(format!("{}: cannot write the pending shape: {err}", pending.display()));
+    }
     r.actual = if changes.is_empty() { "no drift".into() } else { changes.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ") };
     for c in changes.iter().filter(|c| c.severity == Severity::Breaking) {
         r.problems.push(format!("expected {} as in the baseline, found {c}", c.at));
     }
     if !r.problems.is_empty() {
-        r.problems.push(format!("the shapes, baseline first:\n{diff}\naccept a deliberate change with {DRIFT_ENV}=1 {ACCEPT_ENV}=1"));
+        r.problems.push(format!("the shapes, baseline first:\n{diff}\naccept a deliberate change with `oc-integrate drift --accept`"));
     }
     r.drift = Some(Finding { endpoint: e.id.clone(), changes, diff, accepted: false });
     r
