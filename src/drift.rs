@@ -68,7 +68,8 @@ impl fmt::Display for Change {
     }
 }
 
-fn type_name(v: &Value) -> &'static str {
+/// The JSON type of `v` (`integer` apart from `number`), for shapes and messages.
+pub(crate) fn json_type(v: &Value) -> &'static str {
     match v {
         Value::Null => "null",
         Value::Bool(_) => "boolean",
@@ -113,7 +114,7 @@ impl Shape {
             }
             _ => {}
         }
-        self.fields.entry(path).or_default().insert(type_name(v).to_string());
+        self.fields.entry(path).or_default().insert(json_type(v).to_string());
     }
 
     /// This shape widened by `other` (a baseline accepted again from a new answer).

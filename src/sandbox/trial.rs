@@ -22,6 +22,7 @@ use serde_json::Value;
 use super::proxy::{By, Exchange, Proxy, Upstream};
 use super::throttle::Throttle;
 use crate::binding::{Binding, Call, Context, Credentials};
+use crate::drift::json_type;
 use crate::report::clip;
 use crate::scenario::{Policy, Returned, Subject};
 use crate::spec::{Auth, Endpoint, Sandbox, Spec, host_of, references};
@@ -363,19 +364,6 @@ fn fill(v: &Value, answers: &BTreeMap<String, Value>) -> Value {
         Value::Array(a) => Value::Array(a.iter().map(|x| fill(x, answers)).collect()),
         Value::Object(o) => Value::Object(o.iter().map(|(k, x)| (k.clone(), fill(x, answers))).collect()),
         other => other.clone(),
-    }
-}
-
-/// The JSON type of `v`, for messages.
-fn json_type(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "boolean",
-        Value::Number(n) if n.is_i64() || n.is_u64() => "integer",
-        Value::Number(_) => "number",
-        Value::String(_) => "string",
-        Value::Array(_) => "array",
-        Value::Object(_) => "object",
     }
 }
 
