@@ -696,6 +696,8 @@ async fn drift(case: &SandboxCase, run: &Run<'_>, i: usize, accept: bool) -> San
     let body = last.json().unwrap_or(Value::Null);
     let live = Shape::of(last.status.unwrap_or_default(), &last.response_headers, &body);
     if accept {
+        // what was pending is settled by the shape accepted now
+        let _ = std::fs::remove_file(drift::pending_path(&path));
         match drift::accept(&path, &live) {
             Ok(()) => r.actual = format!("baseline accepted: {} ({} fields)", path.display(), live.fields.len()),
             Err(err) => r.problems.push(err.to_string()),
