@@ -56,7 +56,7 @@ impl Inbound {
             headers.iter().map(|(k, v)| (k.as_str().to_string(), v.to_str().unwrap_or_default().to_string())).collect();
         if self.has(Flaw::ChecksFirstSignatureOnly) {
             // the mistake: only the first signature of the header is looked at
-            for (k, v) in pairs.iter_mut().filter(|(k, _)| k.eq_ignore_ascii_case(r.scheme.signature_header())) {
+            for (_, v) in pairs.iter_mut().filter(|(k, _)| k.eq_ignore_ascii_case(r.scheme.signature_header())) {
                 *v = match r.scheme {
                     webhook::Scheme::Stripe => v
                         .split(',')
@@ -66,7 +66,6 @@ impl Inbound {
                         .join(","),
                     _ => v.split(' ').next().unwrap_or_default().to_string(),
                 };
-                let _ = k;
             }
         }
         let reserialised;
