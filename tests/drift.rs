@@ -18,15 +18,10 @@ use std::process::{Command, Output};
 use std::sync::{Arc, Mutex};
 
 use oc_integrate::Harness;
-use oc_integrate::sandbox::LocalSandbox;
 use serde_json::Value;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 const KEY: &str = "sk_test_oc_drift";
-
-fn root() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-}
 
 #[test]
 fn child_run() {
@@ -158,9 +153,7 @@ fn report(root: &Path) -> String {
 
 #[test]
 fn drift_is_recorded_compared_and_graded() {
-    static INSTALLED: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
-    INSTALLED.get_or_init(|| support::pip_target(&root().join("sandboxes/localstripe"), &["--no-deps"]));
-    let stripe = LocalSandbox::localstripe(root()).unwrap_or_else(|e| panic!("{e}"));
+    let stripe = support::localstripe().unwrap_or_else(|e| panic!("{e}"));
     let mode = Arc::new(Mutex::new(Mode::Pass));
     let url = mutator(stripe.url(""), mode.clone());
     let proj = support::scratch("drift");

@@ -15,7 +15,6 @@ mod support;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-use std::sync::OnceLock;
 
 use oc_integrate::sandbox::LocalSandbox;
 use oc_integrate::{Binding, ClientError, ErrorKind, Harness, outcome};
@@ -23,14 +22,8 @@ use oc_integrate::{Binding, ClientError, ErrorKind, Harness, outcome};
 /// The sandbox key the runs use; a canary: it must never appear in any output.
 const KEY: &str = "sk_test_CANARY_sandbox_4d1e8b";
 
-fn root() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-}
-
 fn localstripe() -> LocalSandbox {
-    static INSTALLED: OnceLock<PathBuf> = OnceLock::new();
-    INSTALLED.get_or_init(|| support::pip_target(&root().join("sandboxes/localstripe"), &["--no-deps"]));
-    LocalSandbox::localstripe(root()).unwrap_or_else(|e| panic!("{e}"))
+    support::localstripe().unwrap_or_else(|e| panic!("{e}"))
 }
 
 /// A client that sends its write to `target` (a host the spec does not declare as sandbox)

@@ -10,7 +10,7 @@
 mod support;
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
@@ -46,9 +46,7 @@ async fn json(response: reqwest::Response) -> (StatusCode, Value) {
 // ---------------------------------------------------------------- localstripe
 
 fn localstripe() -> LocalSandbox {
-    static INSTALLED: OnceLock<PathBuf> = OnceLock::new();
-    INSTALLED.get_or_init(|| support::pip_target(&root().join("sandboxes/localstripe"), &["--no-deps"]));
-    started(LocalSandbox::localstripe(root()))
+    started(support::localstripe())
 }
 
 #[tokio::test]

@@ -78,3 +78,12 @@ impl Drop for AbortOnDrop {
         self.0.abort();
     }
 }
+
+/// The offline localstripe, installed once per test process from its pinned lockfile and
+/// started on a free port (stopped when the handle drops).
+pub fn localstripe() -> Result<oc_integrate::sandbox::LocalSandbox, oc_integrate::sandbox::SandboxError> {
+    static INSTALLED: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    INSTALLED.get_or_init(|| pip_target(&root.join("sandboxes/localstripe"), &["--no-deps"]));
+    oc_integrate::sandbox::LocalSandbox::localstripe(root)
+}
