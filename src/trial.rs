@@ -212,17 +212,7 @@ pub async fn run(case: &Case, spec: Arc<Spec>, binding: &Binding) -> TrialResult
         secrets: secrets.clone(),
     };
     let prepared = scenario::prepare(case.kind, &setup);
-    let fail = |expected: &str, problem: String| TrialResult {
-        case: case.clone(),
-        outcome: Outcome {
-            passed: false,
-            expected: expected.to_string(),
-            actual: problem.clone(),
-            problems: vec![problem.clone()],
-            evidence: String::new(),
-        },
-        message: redact::redact(&problem),
-    };
+    let fail = |expected: &str, problem: String| failed(case, expected.to_string(), problem);
     let raw = prepared.needs_raw();
     // what keeps the origin up (or reserved, when nothing may listen) until the trial ends
     let (_provider, _reserved, origin) = if prepared.routes.is_empty() {
