@@ -322,6 +322,11 @@ impl Handler {
         Handler { url: url.into(), processed: Arc::new(processed), _keep: Vec::new() }
     }
 
+    /// Where the handler listens (lets one binding wrap another's handler).
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
     /// Keep `guard` alive until the case ends (e.g. the sender that shuts the server down when dropped).
     pub fn keep(mut self, guard: impl std::any::Any + Send + Sync) -> Handler {
         self._keep.push(Box::new(guard));

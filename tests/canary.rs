@@ -224,3 +224,41 @@ fn panic_messages_are_redacted() {
     assert_clean(&stderr, "the panic hook");
     assert_clean(&String::from_utf8_lossy(&out.stdout), "the panic hook");
 }
+
+/// A handler whose processed counter panics (quoting the signing secret), and one whose kept
+/// guard panics when dropped: each is a located, failed receiver case with the secret
+/// masked, never a panic out of the harness.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_panicking_handler_counter_or_guard_is_a_masked_failure() {
+    struct PanicsOnDrop(String);
+    impl Drop for PanicsOnDrop {
+        fn drop(&mut self) {
+            panic!("guard broke with {}", self.0);
+        }
+    }
+    oc_integrate::trial::install_panic_hook();
+    for counter_panics in [true, false] {
+        let binding = clients::payments::binding(&[]).with_receiver(move |ctx: ReceiverContext| async move {
+            let secret = ctx.secret().to_string();
+            let real = clients::webhooks::start(ctx, &[]).await?;
+            let url = real.url().to_string();
+            let handler = if counter_panics {
+                Handler::new(url, move || panic!("counter broke with {secret}"))
+            } else {
+                Handler::new(url, || 0).keep(PanicsOnDrop(secret))
+            };
+            Ok(handler.keep(real))
+        });
+        let results = Harness::new("examples/integrations")
+            .bind("payments", binding)
+            .evaluate(|n| n == "payments::webhook_receiver::webhook_missing_signature")
+            .await
+            .unwrap();
+        let r = &results[0];
+        assert!(!r.outcome.passed, "{}", r.message);
+        let want = if counter_panics { "processed counter to answer, found it panicked" } else { "its guard panicked when dropped" };
+        assert!(r.message.contains(want), "{}", r.message);
+        assert!(r.message.contains("[REDACTED]") && r.message.contains("reproduce:"), "{}", r.message);
+        assert_clean(&r.message, "a panicking handler's failure");
+    }
+}
