@@ -226,9 +226,11 @@ fn connectivity(md: &mut String, spec: &Spec, sandbox: &[SandboxResult]) {
             let _ = writeln!(md, "- Latency: not measured");
         }
     }
-    for r in sandbox.iter().filter(|r| matches!(r.case.check, Check::Idempotency(_) | Check::RateLimit) && r.ignored.is_none()) {
+    let extra = |c: &Check| matches!(c, Check::TokenRefresh | Check::Idempotency(_) | Check::RateLimit);
+    for r in sandbox.iter().filter(|r| extra(&r.case.check) && r.ignored.is_none()) {
         let what = match r.case.check {
             Check::RateLimit => "Rate limit".to_string(),
+            Check::TokenRefresh => "Token refresh".to_string(),
             _ => format!("Idempotency ({})", r.case.subject_id),
         };
         let _ = writeln!(md, "- {what}: {} — {}", if r.passed { "PASS" } else { "FAIL" }, cell(&r.actual));

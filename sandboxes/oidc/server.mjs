@@ -2,6 +2,9 @@
 //
 //   node server.mjs PORT [ISSUER]          (or OIDC_PORT / OIDC_ISSUER)
 //   env OIDC_CLIENT_ID, OIDC_CLIENT_SECRET, OIDC_REDIRECT_URI: the one confidential client
+//   env OIDC_CLIENT_AUTH: how it authenticates at the token endpoint (client_secret_basic,
+//       the default, or client_secret_post)
+//   env OIDC_SCOPES: extra scopes it may ask for, space-separated (e.g. "issues:read")
 //
 // The client may use client_credentials, and authorization_code + refresh_token; every
 // refresh rotates the refresh token (the used one is then rejected); /token/revocation
@@ -28,6 +31,11 @@ const clientId = process.env.OIDC_CLIENT_ID ?? 'oc-integrate';
 const clientSecret = process.env.OIDC_CLIENT_SECRET;
 if (!clientSecret) fail('expected the client secret in OIDC_CLIENT_SECRET, found it unset or empty');
 const redirectUri = process.env.OIDC_REDIRECT_URI ?? 'http://127.0.0.1/callback';
+const clientAuth = process.env.OIDC_CLIENT_AUTH ?? 'client_secret_basic';
+if (!['client_secret_basic', 'client_secret_post'].includes(clientAuth)) {
+  fail(`expected OIDC_CLIENT_AUTH to be client_secret_basic or client_secret_post, found ${JSON.stringify(clientAuth)}`);
+}
+const extraScopes = (process.env.OIDC_SCOPES ?? '').split(' ').filter(Boolean);
 
 const provider = new Provider(issuer, {
   clients: [
@@ -37,11 +45,11 @@ const provider = new Provider(issuer, {
       grant_types: ['client_credentials', 'authorization_code', 'refresh_token'],
       response_types: ['code'],
       redirect_uris: [redirectUri],
-      token_endpoint_auth_method: 'client_secret_basic',
+      token_endpoint_auth_method: clientAuth,
     },
   ],
   cookies: { keys: [randomBytes(32).toString('base64url')] },
-  scopes: ['openid', 'offline_access', 'api:read'],
+  scopes: ['openid', 'offline_access', 'api:read', ...extraScopes],
   features: {
     clientCredentials: { enabled: true },
     introspection: { enabled: true },

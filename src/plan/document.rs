@@ -23,7 +23,7 @@ pub(super) fn auth_text(auth: &Auth) -> String {
         Auth::ApiKey { prefix, .. } if prefix.trim().eq_ignore_ascii_case("bearer") => "Bearer token".into(),
         Auth::ApiKey { header, prefix } if prefix.trim().eq_ignore_ascii_case("basic") => format!("Basic auth ({header} header)"),
         Auth::ApiKey { header, .. } => format!("API key ({header} header)"),
-        Auth::Oauth2 { token_url, scopes, rotates_refresh_token } => {
+        Auth::Oauth2 { token_url, scopes, rotates_refresh_token, .. } => {
             let mut t = format!("OAuth 2.0 (token URL {token_url}");
             if !scopes.is_empty() {
                 let _ = write!(t, "; scopes {}", scopes.join(", "));

@@ -35,6 +35,8 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 pub use process::{FailedStart, Launch, LocalSandbox, SandboxError};
+
+use crate::spec::ClientAuth;
 pub use trial::{Check, SandboxCase, SandboxResult, shape_errors};
 
 /// The confidential client [`LocalSandbox::oidc`] registers. Its `Debug` never shows the
@@ -50,10 +52,14 @@ pub use trial::{Check, SandboxCase, SandboxResult, shape_errors};
 pub struct OidcClient {
     /// `client_id`.
     pub id: String,
-    /// `client_secret` (authenticates with `client_secret_basic`).
+    /// `client_secret`.
     pub secret: String,
     /// The one registered `redirect_uri` of the authorization code flow.
     pub redirect_uri: String,
+    /// How it authenticates at the token endpoint (`client_secret_basic` unless set).
+    pub auth: ClientAuth,
+    /// Scopes it may ask for beyond `openid`, `offline_access` and `api:read`.
+    pub scopes: Vec<String>,
 }
 
 impl OidcClient {
@@ -64,13 +70,48 @@ impl OidcClient {
     /// assert_eq!(client.id, "app");
     /// ```
     pub fn new(id: impl Into<String>, secret: impl Into<String>, redirect_uri: impl Into<String>) -> OidcClient {
-        OidcClient { id: id.into(), secret: secret.into(), redirect_uri: redirect_uri.into() }
+        OidcClient {
+            id: id.into(),
+            secret: secret.into(),
+            redirect_uri: redirect_uri.into(),
+            auth: ClientAuth::ClientSecretBasic,
+            scopes: Vec::new(),
+        }
+    }
+
+    /// The same client, authenticating with `auth` and allowed `scopes` besides the defaults.
+    ///
+    /// ```
+    /// use oc_integrate::sandbox::OidcClient;
+    /// use oc_integrate::spec::ClientAuth;
+    ///
+    /// let client = OidcClient::new("app", "secret", "http://127.0.0.1/cb").with(ClientAuth::ClientSecretPost, &["issues:read"]);
+    /// assert_eq!((client.auth, client.scopes.len()), (ClientAuth::ClientSecretPost, 1));
+    /// ```
+    pub fn with(mut self, auth: ClientAuth, scopes: &[&str]) -> OidcClient {
+        self.auth = auth;
+        self.scopes = scopes.iter().map(|s| s.to_string()).collect();
+        self
     }
 }
 
 impl fmt::Debug for OidcClient {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("OidcClient").field("id", &self.id).field("secret", &"[REDACTED]").field("redirect_uri", &self.redirect_uri).finish()
+        f.debug_struct("OidcClient")
+            .field("id", &self.id)
+            .field("secret", &"[REDACTED]")
+            .field("redirect_uri", &self.redirect_uri)
+            .field("auth", &self.auth)
+            .field("scopes", &self.scopes)
+            .finish()
+    }
+}
+
+/// The name `server.mjs` and `authorize.mjs` take for `auth`.
+fn client_auth_name(auth: ClientAuth) -> &'static str {
+    match auth {
+        ClientAuth::ClientSecretBasic => "client_secret_basic",
+        ClientAuth::ClientSecretPost => "client_secret_post",
     }
 }
 
@@ -141,9 +182,51 @@ impl LocalSandbox {
             .env("OIDC_CLIENT_ID", &client.id)
             .env("OIDC_CLIENT_SECRET", &client.secret)
             .env("OIDC_REDIRECT_URI", &client.redirect_uri)
+            .env("OIDC_CLIENT_AUTH", client_auth_name(client.auth))
+            .env("OIDC_SCOPES", client.scopes.join(" "))
             .ready_when("/.well-known/openid-configuration", 200)
             .deadline(Duration::from_secs(60))
             .start()
+    }
+
+    /// The authorization code flow against this oidc-provider as `client` would have a user
+    /// go through it (`sandboxes/oidc/authorize.mjs`: the development login and consent
+    /// forms, PKCE), asking for `scope`: the token response, with a refresh token. This is
+    /// the one-time login that gives a sandbox user's refresh token.
+    ///
+    /// ```no_run
+    /// use oc_integrate::sandbox::{LocalSandbox, OidcClient};
+    ///
+    /// let client = OidcClient::new("app", "s3cret", "http://127.0.0.1/callback");
+    /// let oidc = LocalSandbox::oidc(std::path::Path::new("."), &client)?;
+    /// let tokens = oidc.authorize(std::path::Path::new("."), &client, "openid offline_access")?;
+    /// assert!(tokens["refresh_token"].is_string());
+    /// # Ok::<(), oc_integrate::sandbox::SandboxError>(())
+    /// ```
+    pub fn authorize(&self, root: &Path, client: &OidcClient, scope: &str) -> Result<serde_json::Value, SandboxError> {
+        let dir = absolute(root)?.join("sandboxes/oidc");
+        let io = |source| SandboxError::Io { name: "oidc".into(), action: "run authorize.mjs".into(), source };
+        let out = std::process::Command::new("node")
+            .arg("authorize.mjs")
+            .arg(self.base_url())
+            .current_dir(&dir)
+            .env("OIDC_CLIENT_ID", &client.id)
+            .env("OIDC_CLIENT_SECRET", &client.secret)
+            .env("OIDC_REDIRECT_URI", &client.redirect_uri)
+            .env("OIDC_CLIENT_AUTH", client_auth_name(client.auth))
+            .env("OIDC_SCOPE", scope)
+            .output()
+            .map_err(io)?;
+        let text = String::from_utf8_lossy(&out.stdout);
+        match serde_json::from_str(&text) {
+            Ok(v) if out.status.success() => Ok(v),
+            _ => Err(io(std::io::Error::other(format!(
+                "expected the token response as JSON, found exit {} and: {}{}",
+                out.status,
+                crate::redact::redact(&text),
+                crate::redact::redact(&String::from_utf8_lossy(&out.stderr))
+            )))),
+        }
     }
 
     /// Start Stoplight Prism (`root/sandboxes/prism`) mocking GitHub's REST API from the

@@ -19,6 +19,7 @@ use tokio::net::{TcpListener, TcpStream};
 use super::throttle::Throttle;
 use crate::redact;
 use crate::server::{Reply, read_request};
+use crate::spec::ClientAuth;
 
 /// Who sent a request: the project's client (through the proxy) or the harness itself
 /// (setup requests, probes, the idempotency replay).
@@ -55,6 +56,8 @@ pub struct Exchange {
     pub body: Vec<u8>,
     /// Why the request was refused before it left, when it was.
     pub refused: Option<String>,
+    /// Set when the proxy's token gate answered (401) instead of the sandbox: why.
+    pub gated: Option<String>,
     /// The request headers as sent (credentials included: never shown unredacted).
     headers: Vec<(String, String)>,
     /// The request body as sent.
@@ -81,9 +84,15 @@ impl Exchange {
             response_headers: Vec::new(),
             body: Vec::new(),
             refused: None,
+            gated: None,
             headers,
             sent,
         }
+    }
+
+    /// The request body as sent, read as a form (`application/x-www-form-urlencoded`).
+    pub fn form(&self) -> Vec<(String, String)> {
+        form_urlencoded::parse(&self.sent).into_owned().collect()
     }
 
     /// The response body as JSON, when it is.
@@ -106,6 +115,9 @@ impl Exchange {
         let who = if self.by == By::Client { "client " } else { "harness" };
         let outcome = match (&self.refused, self.status) {
             (Some(why), _) => format!("REFUSED: {why}"),
+            (None, Some(s)) if self.gated.is_some() => {
+                format!("{s} from the proxy's token gate: {}", self.gated.clone().unwrap_or_default())
+            }
             (None, Some(s)) => format!("{s} ({:.1} ms)", self.latency.as_secs_f64() * 1000.0),
             (None, None) => format!("no answer: {}", String::from_utf8_lossy(&self.body)),
         };
@@ -126,6 +138,7 @@ impl Exchange {
             "latency_ms": self.latency.as_secs_f64() * 1000.0,
             "proxy_overhead_ms": self.overhead.as_secs_f64() * 1000.0,
             "refused": self.refused.as_deref().map(redact::redact),
+            "token_gate": self.gated.as_deref().map(redact::redact),
             "response_body": serde_json::from_str::<Value>(&body).unwrap_or(Value::String(body)),
         })
     }
@@ -139,6 +152,59 @@ pub struct Upstream {
     throttle: Arc<Throttle>,
     http: reqwest::Client,
     log: Mutex<Vec<Exchange>>,
+    gate: Option<(String, OAuthClient)>,
+}
+
+/// An OAuth 2.0 client's credentials as the harness presents them at the token endpoint
+/// family (token, revocation, introspection). Its `Debug` never shows the secret.
+#[derive(Clone)]
+pub struct OAuthClient {
+    /// `client_id`.
+    pub id: String,
+    /// `client_secret`.
+    pub secret: String,
+    /// How the client authenticates.
+    pub auth: ClientAuth,
+}
+
+impl std::fmt::Debug for OAuthClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OAuthClient").field("id", &self.id).field("auth", &self.auth).finish_non_exhaustive()
+    }
+}
+
+impl OAuthClient {
+    /// The headers and form body of a request with `pairs`, authenticated as this client.
+    ///
+    /// ```
+    /// use oc_integrate::sandbox::proxy::OAuthClient;
+    /// use oc_integrate::spec::ClientAuth;
+    ///
+    /// let client = OAuthClient { id: "app".into(), secret: "s3cret".into(), auth: ClientAuth::ClientSecretPost };
+    /// let (_, body) = client.form(&[("grant_type", "client_credentials")]);
+    /// assert_eq!(body, b"grant_type=client_credentials&client_id=app&client_secret=s3cret");
+    /// ```
+    pub fn form(&self, pairs: &[(&str, &str)]) -> (Vec<(String, String)>, Vec<u8>) {
+        use base64::Engine;
+        let mut body = form_urlencoded::Serializer::new(String::new());
+        body.extend_pairs(pairs);
+        let mut headers = vec![
+            ("Content-Type".to_string(), "application/x-www-form-urlencoded".to_string()),
+            ("Accept".to_string(), "application/json".to_string()),
+        ];
+        match self.auth {
+            ClientAuth::ClientSecretPost => {
+                body.append_pair("client_id", &self.id).append_pair("client_secret", &self.secret);
+            }
+            ClientAuth::ClientSecretBasic => {
+                // RFC 6749 §2.3.1: both form-encoded before they are joined
+                let enc = |v: &str| form_urlencoded::byte_serialize(v.as_bytes()).collect::<String>();
+                let pair = format!("{}:{}", enc(&self.id), enc(&self.secret));
+                headers.push(("Authorization".into(), format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(pair))));
+            }
+        }
+        (headers, body.finish().into_bytes())
+    }
 }
 
 /// Hop-by-hop and framing headers a proxy does not forward.
@@ -149,7 +215,39 @@ impl Upstream {
     /// Requests to `base` (the sandbox's base URL) and to `hosts`, throttled by `throttle`.
     pub fn new(base: reqwest::Url, hosts: Vec<String>, throttle: Arc<Throttle>, timeout: Duration) -> Upstream {
         let http = reqwest::Client::builder().no_proxy().redirect(reqwest::redirect::Policy::none()).timeout(timeout).build();
-        Upstream { base, hosts, throttle, http: http.unwrap_or_default(), log: Mutex::default() }
+        Upstream { base, hosts, throttle, http: http.unwrap_or_default(), log: Mutex::default(), gate: None }
+    }
+
+    /// Gate the client's requests to the sandbox API on the token introspection endpoint at
+    /// `url` (RFC 7662), asked as `client`: a request whose bearer token is missing or
+    /// inactive is answered 401 by the proxy and never reaches the sandbox.
+    pub fn with_gate(mut self, url: String, client: OAuthClient) -> Upstream {
+        self.gate = Some((url, client));
+        self
+    }
+
+    /// Whether the token gate lets `x` through; when it does not, `x` becomes the gate's 401.
+    async fn gate(&self, x: &mut Exchange) -> bool {
+        let Some((url, client)) = &self.gate else { return true };
+        let token = x.request_header("authorization").and_then(|v| v.strip_prefix("Bearer ").or(v.strip_prefix("bearer "))).map(str::trim);
+        let why = match token.filter(|t| !t.is_empty()) {
+            None => "no bearer token".to_string(),
+            Some(token) => {
+                let (headers, body) = client.form(&[("token", token), ("token_type_hint", "access_token")]);
+                let asked = self.send(By::Harness, "POST", url, headers, body).await;
+                match (asked.status, asked.json().and_then(|v| v.get("active").and_then(Value::as_bool))) {
+                    (Some(200), Some(true)) => return true,
+                    (Some(200), Some(false)) => "the authorization server reports the token inactive".to_string(),
+                    _ => format!("the introspection endpoint did not say the token is active ({})", asked.describe()),
+                }
+            }
+        };
+        x.status = Some(401);
+        x.response_headers =
+            vec![("content-type".into(), "application/json".into()), ("www-authenticate".into(), r#"Bearer error="invalid_token""#.into())];
+        x.body = json!({"error": "invalid_token", "error_description": format!("oc-integrate token gate: {why}")}).to_string().into_bytes();
+        x.gated = Some(why);
+        false
     }
 
     /// The sandbox's base URL.
@@ -221,7 +319,10 @@ impl Upstream {
                         req = req.header(k.as_str(), v.as_str());
                     }
                     let waiting = Instant::now();
-                    self.throttle.wait().await;
+                    // the declared rate limit is the API's: the token endpoint family is not throttled
+                    if reqwest::Url::parse(url).is_ok_and(|u| u.origin() == self.base.origin()) {
+                        self.throttle.wait().await;
+                    }
                     let sending = Instant::now();
                     x.waited = sending - waiting;
                     let answer = match req.send().await {
@@ -239,6 +340,7 @@ impl Upstream {
                     x.latency = sending.elapsed();
                     match answer {
                         Ok((status, headers, bytes)) => {
+                            register_tokens(&bytes);
                             x.status = Some(status);
                             x.response_headers = headers;
                             x.body = bytes;
@@ -257,6 +359,17 @@ impl Upstream {
     }
 }
 
+/// Register the tokens an OAuth 2.0 answer carries as secrets, so no output shows them.
+fn register_tokens(body: &[u8]) {
+    if let Ok(Value::Object(o)) = serde_json::from_slice::<Value>(body) {
+        for key in ["access_token", "refresh_token", "id_token"] {
+            if let Some(t) = o.get(key).and_then(Value::as_str) {
+                redact::register(t);
+            }
+        }
+    }
+}
+
 /// The proxy, running until dropped.
 pub struct Proxy {
     origin: String,
@@ -270,14 +383,35 @@ impl Drop for Proxy {
 }
 
 impl Proxy {
-    /// Start a proxy on a free loopback port in front of `upstream`.
+    /// Start a proxy on a free loopback port in front of `upstream`'s sandbox API (its
+    /// token gate, when it has one, applies).
     pub async fn start(upstream: Arc<Upstream>) -> std::io::Result<Proxy> {
+        Proxy::start_adding(upstream, Vec::new()).await
+    }
+
+    /// [`Proxy::start`], adding `headers` to every request it forwards (replacing the
+    /// client's own of the same name): what only the sandbox needs.
+    pub async fn start_adding(upstream: Arc<Upstream>, headers: Vec<(String, String)>) -> std::io::Result<Proxy> {
+        let target = upstream.base.origin().ascii_serialization();
+        Proxy::listen(upstream, Target { own: String::new(), origin: target, gated: true, headers }).await
+    }
+
+    /// Start a proxy in front of another origin of the sandbox's, such as its OAuth 2.0
+    /// authorization server (`target`, e.g. `http://127.0.0.1:4011`), recording into the same
+    /// `upstream` (same hosts, throttle and log; no token gate).
+    pub async fn start_for(upstream: Arc<Upstream>, target: &reqwest::Url) -> std::io::Result<Proxy> {
+        let to = Target { own: String::new(), origin: target.origin().ascii_serialization(), gated: false, headers: Vec::new() };
+        Proxy::listen(upstream, to).await
+    }
+
+    async fn listen(upstream: Arc<Upstream>, mut to: Target) -> std::io::Result<Proxy> {
         let listener = TcpListener::bind("127.0.0.1:0").await?;
         let origin = format!("http://{}", listener.local_addr()?);
-        let own = origin.clone();
+        to.own = origin.clone();
+        let to = Arc::new(to);
         let task = tokio::spawn(async move {
             while let Ok((stream, _)) = listener.accept().await {
-                tokio::spawn(serve(stream, Instant::now(), upstream.clone(), own.clone()));
+                tokio::spawn(serve(stream, Instant::now(), upstream.clone(), to.clone()));
             }
         });
         Ok(Proxy { origin, task })
@@ -289,18 +423,31 @@ impl Proxy {
     }
 }
 
+/// Where a proxy forwards: its own origin, the sandbox origin behind it, whether the token gate applies.
+struct Target {
+    own: String,
+    origin: String,
+    gated: bool,
+    headers: Vec<(String, String)>,
+}
+
 /// Answer one request: forward it (origin-form, or absolute-form to an allowed host) or refuse it.
-async fn serve(mut stream: TcpStream, accepted: Instant, up: Arc<Upstream>, own: String) {
-    let Some((method, target, headers, body)) = read_request(&mut stream).await else { return };
-    let url =
-        if let Some(path) = target.strip_prefix(&own).filter(|p| p.starts_with('/')).or(target.starts_with('/').then_some(&target[..])) {
-            // aimed at the proxy itself: the path is the sandbox's
-            format!("{}{path}", up.base.origin().ascii_serialization())
-        } else if method == "CONNECT" {
-            format!("https://{target}/")
-        } else {
-            target.clone()
-        };
+async fn serve(mut stream: TcpStream, accepted: Instant, up: Arc<Upstream>, to: Arc<Target>) {
+    let Some((method, target, mut headers, body)) = read_request(&mut stream).await else { return };
+    for (k, v) in &to.headers {
+        headers.retain(|(h, _)| !h.eq_ignore_ascii_case(k));
+        headers.push((k.clone(), v.clone()));
+    }
+    let own = &to.own;
+    let url = if let Some(path) = target.strip_prefix(own).filter(|p| p.starts_with('/')).or(target.starts_with('/').then_some(&target[..]))
+    {
+        // aimed at the proxy itself: the path is the sandbox's
+        format!("{}{path}", to.origin)
+    } else if method == "CONNECT" {
+        format!("https://{target}/")
+    } else {
+        target.clone()
+    };
     let chunked = headers.iter().any(|(k, v)| k == "transfer-encoding" && v.to_ascii_lowercase().contains("chunked"));
     let refused = if method == "CONNECT" {
         Some(format!("a CONNECT tunnel to {target}: the method inside it cannot be checked; refused before anything left"))
@@ -313,7 +460,13 @@ async fn serve(mut stream: TcpStream, accepted: Instant, up: Arc<Upstream>, own:
     };
     let mut x = Exchange::new(By::Client, &method, &url, headers, body);
     x.refused = refused;
-    let x = up.exchange(x).await;
+    let gate_started = Instant::now();
+    let x = if x.refused.is_some() || !to.gated || up.gate(&mut x).await {
+        up.exchange(x).await
+    } else {
+        x.latency = gate_started.elapsed();
+        x
+    };
     // recorded before the answer goes back, so the client's caller finds it once the client returns
     let index = up.record(x.clone());
     let reply = match (&x.refused, x.status) {

@@ -14,12 +14,12 @@
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock, Mutex};
 use std::time::Duration;
 
 use serde_json::Value;
 
-use super::proxy::{By, Exchange, Proxy, Upstream};
+use super::proxy::{By, Exchange, OAuthClient, Proxy, Upstream};
 use super::throttle::Throttle;
 use crate::binding::{Binding, Call, Context, Credentials};
 use crate::drift::json_type;
@@ -36,8 +36,12 @@ pub const REQUIRE_ENV: &str = "OC_REQUIRE_SANDBOX";
 pub enum Check {
     /// The sandbox answers, and how fast.
     Connectivity,
-    /// The credential is accepted (and a request without it is not).
+    /// The credential is accepted (and a request without it is not); for OAuth 2.0 the
+    /// token is obtained, its expiry and rotation seen, and a wrong client secret refused.
     Auth,
+    /// OAuth 2.0: the client's access token revoked, the client refreshes through the real
+    /// token endpoint (twice when refresh tokens rotate, keeping the rotated one).
+    TokenRefresh,
     /// One endpoint, called through the client; the answer checked against its schema.
     Endpoint(usize),
     /// The same idempotency key twice gives the same resource.
@@ -73,6 +77,7 @@ impl SandboxCase {
         let what = match self.check {
             Check::Connectivity => "connectivity".to_string(),
             Check::Auth => "auth".to_string(),
+            Check::TokenRefresh => "token_refresh".to_string(),
             Check::Endpoint(_) => self.subject_id.clone(),
             Check::Idempotency(_) => format!("idempotency::{}", self.subject_id),
             Check::RateLimit => "rate_limit".to_string(),
@@ -86,7 +91,11 @@ impl SandboxCase {
         let label = |i: usize| spec.endpoints.get(i).map(Endpoint::label).unwrap_or_default();
         match self.check {
             Check::Connectivity => "the sandbox answers (reachable, latency)".into(),
+            Check::Auth if matches!(spec.overview.auth, Auth::Oauth2 { .. }) => {
+                "a token is obtained at the sandbox's token endpoint (expiry and rotation seen), a wrong client secret is refused, the token is accepted and a request without it is not".into()
+            }
             Check::Auth => "the sandbox credential is accepted, and a request without it is not".into(),
+            Check::TokenRefresh => "the client's access token revoked: the client refreshes through the real token endpoint and retries (twice when refresh tokens rotate, so the rotated one must be kept)".into(),
             Check::Endpoint(i) => format!("{} through the client and the recording proxy, the answer valid against its schema", label(i)),
             Check::Idempotency(i) => format!("{}: the client's request twice with the same key gives the same resource", label(i)),
             Check::RateLimit => "a gentle probe at the declared rate limit gets no 429".into(),
@@ -106,9 +115,17 @@ impl SandboxCase {
 
 /// The sandbox trials `spec` makes: none without a `sandbox` section.
 pub fn plan(spec: &Spec) -> Vec<SandboxCase> {
-    let Some(_) = &spec.sandbox else { return Vec::new() };
+    if spec.sandbox.is_none() {
+        return Vec::new();
+    }
     let case = |check, id: &str| SandboxCase { service: spec.id.clone(), check, subject_id: id.to_string() };
     let mut out = vec![case(Check::Connectivity, ""), case(Check::Auth, "")];
+    if let Some(s) = &spec.sandbox
+        && s.credentials.refresh_token.is_some()
+        && s.revocation_path.is_some()
+    {
+        out.push(case(Check::TokenRefresh, ""));
+    }
     out.extend(spec.endpoints.iter().enumerate().map(|(i, e)| case(Check::Endpoint(i), &e.id)));
     out.extend(
         spec.endpoints
@@ -120,7 +137,8 @@ pub fn plan(spec: &Spec) -> Vec<SandboxCase> {
     if spec.overview.rate_limit.is_some() {
         out.push(case(Check::RateLimit, ""));
     }
-    out.extend(spec.endpoints.iter().enumerate().map(|(i, e)| case(Check::Drift(i), &e.id)));
+    let drifts = |e: &Endpoint| spec.sandbox.as_ref().and_then(|s| s.endpoints.get(&e.id)).is_none_or(|x| x.drift);
+    out.extend(spec.endpoints.iter().enumerate().filter(|(_, e)| drifts(e)).map(|(i, e)| case(Check::Drift(i), &e.id)));
     out
 }
 
@@ -190,11 +208,35 @@ impl SandboxResult {
     }
 }
 
-/// Where and with which key a service's sandbox trials run, read from the environment.
+/// Where and with which credentials a service's sandbox trials run, read from the environment.
 struct Live {
     base: reqwest::Url,
     hosts: Vec<String>,
-    api_key: String,
+    credential: Credential,
+}
+
+/// The sandbox credential.
+#[derive(Clone)]
+enum Credential {
+    /// An API key.
+    ApiKey(String),
+    /// An OAuth 2.0 client, its sandbox token endpoint and maybe a user's refresh token.
+    Oauth(Oauth),
+}
+
+/// The OAuth 2.0 side of a sandbox.
+#[derive(Clone)]
+struct Oauth {
+    token_url: reqwest::Url,
+    client: OAuthClient,
+    refresh_token: Option<String>,
+}
+
+impl Oauth {
+    /// `path` on the token endpoint's origin.
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.token_url.origin().ascii_serialization())
+    }
 }
 
 /// Why the trials cannot run: `fatal` for a configuration that must never run (a URL
@@ -204,36 +246,58 @@ struct Unready {
     fatal: bool,
 }
 
-fn live(spec: &Spec, s: &Sandbox) -> Result<Live, Unready> {
-    let env = spec.secrets.iter().find(|x| x.name == s.credentials.api_key).and_then(|x| x.env.clone()).unwrap_or_default();
-    let api_key = std::env::var(&env).ok().filter(|v| !v.is_empty());
-    let from_env = s.url_env.as_ref().and_then(|n| std::env::var(n).ok().filter(|v| !v.is_empty()).map(|v| (n.clone(), v)));
-    let (source, url) = match &from_env {
-        Some((n, v)) => (n.clone(), v.clone()),
-        None => ("sandbox.url".to_string(), s.url.clone()),
-    };
-    let hosts = s.allowed_hosts();
-    let production = host_of(&spec.overview.base_url);
+/// `url` from the environment variable `env` when set, else `declared`; checked to be an
+/// absolute http(s) URL on one of `hosts` and not on `production`'s host.
+fn located(env: Option<&String>, field: &str, declared: &str, hosts: &[String], production: &str) -> Result<reqwest::Url, Unready> {
+    let from_env = env.and_then(|n| std::env::var(n).ok().filter(|v| !v.is_empty()).map(|v| (n.clone(), v)));
+    let (source, url) = from_env.unwrap_or_else(|| (format!("sandbox.{field}"), declared.to_string()));
     let fatal = |reason: String| Unready { reason, fatal: true };
-    let base = reqwest::Url::parse(&url)
+    let url = reqwest::Url::parse(&url)
         .ok()
         .filter(|u| matches!(u.scheme(), "http" | "https"))
         .ok_or_else(|| fatal(format!("{source}: expected an absolute http(s) URL, found {url:?}")))?;
-    let host = base.host_str().map(str::to_ascii_lowercase);
-    if host.is_some() && host == production {
-        return Err(fatal(format!("{source} points at production's host ({}): refused before any request left", host.unwrap_or_default())));
+    let host = url.host_str().map(str::to_ascii_lowercase).unwrap_or_default();
+    if host == production {
+        return Err(fatal(format!("{source} points at production's host ({host}): refused before any request left")));
     }
-    if !host.as_ref().is_some_and(|h| hosts.contains(h)) {
+    if !hosts.contains(&host) {
         return Err(fatal(format!(
-            "{source} points at host {}, which sandbox.hosts does not list ({}): refused before any request left",
-            host.unwrap_or_default(),
+            "{source} points at host {host}, which sandbox.hosts does not list ({}): refused before any request left",
             hosts.join(", ")
         )));
     }
-    let Some(api_key) = api_key else {
-        return Err(Unready { reason: format!("set {env} to run"), fatal: false });
+    Ok(url)
+}
+
+fn live(spec: &Spec, s: &Sandbox) -> Result<Live, Unready> {
+    let hosts = s.allowed_hosts();
+    let production = |url: &str| host_of(url).unwrap_or_default();
+    let base = located(s.url_env.as_ref(), "url", &s.url, &hosts, &production(&spec.overview.base_url))?;
+    let mut values = BTreeMap::new();
+    let mut missing = Vec::new();
+    for (field, name) in s.credentials.named() {
+        let env = spec.secrets.iter().find(|x| x.name == name).and_then(|x| x.env.clone()).unwrap_or_default();
+        match std::env::var(&env).ok().filter(|v| !v.is_empty()) {
+            Some(v) => {
+                values.insert(field, v);
+            }
+            None => missing.push(env),
+        }
+    }
+    let credential = match &spec.overview.auth {
+        Auth::Oauth2 { token_url: production_token, client_auth, .. } => {
+            let declared = s.token_url.clone().unwrap_or_default();
+            let token_url = located(s.token_url_env.as_ref(), "token_url", &declared, &hosts, &production(production_token))?;
+            let mut value = |k| values.remove(k).unwrap_or_default();
+            let client = OAuthClient { id: value("client_id"), secret: value("client_secret"), auth: *client_auth };
+            Credential::Oauth(Oauth { token_url, client, refresh_token: values.remove("refresh_token") })
+        }
+        _ => Credential::ApiKey(values.remove("api_key").unwrap_or_default()),
     };
-    Ok(Live { base, hosts, api_key })
+    if !missing.is_empty() {
+        return Err(Unready { reason: format!("set {} to run", missing.join(" and ")), fatal: false });
+    }
+    Ok(Live { base, hosts, credential })
 }
 
 /// Whether something listens at the sandbox's host and port.
@@ -247,27 +311,133 @@ async fn reachable(base: &reqwest::Url) -> Result<(), String> {
     }
 }
 
+/// The OAuth 2.0 tokens a service's sandbox trials share within the process. A rotating
+/// refresh token is spent by its first use, so one grant serves every trial, each trial
+/// holds the lock while its client runs, and adopts the tokens its client obtained.
+#[derive(Clone)]
+struct Session {
+    access: String,
+    refresh: Option<String>,
+    /// How the session began, for the auth trial: the grant, the answer's status, the
+    /// announced expiry, whether the refresh token was rotated (refresh grants only).
+    grant: &'static str,
+    expires_in: Option<u64>,
+    rotated: Option<bool>,
+}
+
+/// A session not begun yet (`None`), begun, or refused (why).
+type Slot = Option<Result<Session, String>>;
+type Guard = tokio::sync::OwnedMutexGuard<Slot>;
+
+fn slot(key: String) -> Arc<tokio::sync::Mutex<Slot>> {
+    type All = Mutex<BTreeMap<String, Arc<tokio::sync::Mutex<Slot>>>>;
+    static ALL: LazyLock<All> = LazyLock::new(Default::default);
+    ALL.lock().unwrap_or_else(|p| p.into_inner()).entry(key).or_default().clone()
+}
+
+/// The session's tokens (none for API-key auth), or why there are none.
+fn tokens(guard: &Option<Guard>) -> Result<Option<Session>, String> {
+    match guard.as_deref() {
+        Some(Some(Err(why))) => Err(why.clone()),
+        Some(Some(Ok(s))) => Ok(Some(s.clone())),
+        _ => Ok(None),
+    }
+}
+
 /// Everything a check needs while it runs.
 struct Run<'a> {
     spec: &'a Spec,
     sandbox: &'a Sandbox,
     up: Arc<Upstream>,
-    api_key: String,
+    credential: Credential,
     binding: &'a Binding,
 }
 
 impl Run<'_> {
-    /// The credential header as the spec's auth declares it.
-    fn credential(&self) -> Vec<(String, String)> {
-        match &self.spec.overview.auth {
-            Auth::ApiKey { header, prefix } => vec![(header.clone(), format!("{prefix}{}", self.api_key))],
+    /// The credential header as the spec's auth declares it (`access`: the OAuth 2.0 token).
+    fn credential(&self, access: Option<&str>) -> Vec<(String, String)> {
+        match (&self.spec.overview.auth, &self.credential, access) {
+            (Auth::ApiKey { header, prefix }, Credential::ApiKey(key), _) => vec![(header.clone(), format!("{prefix}{key}"))],
+            (Auth::Oauth2 { .. }, _, Some(token)) => vec![("Authorization".into(), format!("Bearer {token}"))],
             _ => Vec::new(),
         }
     }
 
+    /// The OAuth 2.0 session (begun with a grant on first use), locked until the guard drops;
+    /// `None` for API-key auth.
+    async fn session(&self) -> Option<Guard> {
+        let Credential::Oauth(o) = &self.credential else { return None };
+        let key = format!("{}\n{}\n{}\n{}", self.spec.id, o.token_url, o.client.id, o.refresh_token.as_deref().unwrap_or_default());
+        let mut guard = slot(key).lock_owned().await;
+        if guard.is_none() {
+            *guard = Some(self.grant(o).await);
+        }
+        Some(guard)
+    }
+
+    /// A `refresh_token` grant with the configured refresh token, else `client_credentials`.
+    async fn grant(&self, o: &Oauth) -> Result<Session, String> {
+        let (grant, x) = match &o.refresh_token {
+            Some(r) => {
+                ("refresh_token", self.token_call(o, o.token_url.as_str(), &[("grant_type", "refresh_token"), ("refresh_token", r)]).await)
+            }
+            None => ("client_credentials", self.token_call(o, o.token_url.as_str(), &[("grant_type", "client_credentials")]).await),
+        };
+        let body = x.json().unwrap_or(Value::Null);
+        let field = |k: &str| body.get(k).and_then(Value::as_str).map(str::to_string);
+        match (x.status, field("access_token")) {
+            (Some(200), Some(access)) => {
+                let refresh = field("refresh_token");
+                let rotated = o.refresh_token.as_ref().map(|old| refresh.as_ref().is_some_and(|new| new != old));
+                Ok(Session {
+                    access,
+                    refresh: refresh.or(o.refresh_token.clone()),
+                    grant,
+                    expires_in: body.get("expires_in").and_then(Value::as_u64),
+                    rotated,
+                })
+            }
+            _ => {
+                let spent = if grant == "refresh_token" && body.get("error").and_then(Value::as_str) == Some("invalid_grant") {
+                    " (a rotating refresh token is spent by its first use: was it used by an earlier run, or by another process of this one? \
+                     the trials share it within one process, so run them with `cargo test`, not a process per trial)"
+                } else {
+                    ""
+                };
+                Err(format!(
+                    "expected an access token from the {grant} grant at {}, found {}: {}{spent}",
+                    o.token_url,
+                    x.describe(),
+                    clip(&String::from_utf8_lossy(&x.body))
+                ))
+            }
+        }
+    }
+
+    /// A form POST to the token endpoint family, authenticated as the client.
+    async fn token_call(&self, o: &Oauth, url: &str, pairs: &[(&str, &str)]) -> Exchange {
+        let (headers, body) = o.client.form(pairs);
+        self.up.send(By::Harness, "POST", url, headers, body).await
+    }
+
+    /// Make the tokens the client obtained (its last successful token answer in `made`) the session's.
+    fn adopt(&self, guard: &mut Option<Guard>, made: &[Exchange]) {
+        let (Credential::Oauth(o), Some(guard)) = (&self.credential, guard.as_mut()) else { return };
+        let Some(Ok(session)) = &mut **guard else { return };
+        let issued = made.iter().rev().filter(|x| x.url == o.token_url.as_str() && x.status == Some(200)).find_map(Exchange::json);
+        if let Some(body) = issued
+            && let Some(access) = body.get("access_token").and_then(Value::as_str)
+        {
+            session.access = access.to_string();
+            if let Some(refresh) = body.get("refresh_token").and_then(Value::as_str) {
+                session.refresh = Some(refresh.to_string());
+            }
+        }
+    }
+
     /// A request of the harness's own to `path` under the base URL.
-    async fn harness(&self, method: &str, path: &str, credential: bool, body: Option<&Value>) -> Exchange {
-        let mut headers = if credential { self.credential() } else { Vec::new() };
+    async fn harness(&self, method: &str, path: &str, credential: &[(String, String)], body: Option<&Value>) -> Exchange {
+        let mut headers = credential.to_vec();
         if body.is_some() {
             headers.push(("Content-Type".into(), "application/json".into()));
         }
@@ -275,16 +445,16 @@ impl Run<'_> {
         self.up.send(By::Harness, method, &self.up.url(path), headers, bytes).await
     }
 
-    /// Run `endpoint`'s setup requests, then call it through the client behind the proxy.
-    /// Returns what the client returned and the exchanges it made, or why it could not run.
-    async fn call(&self, i: usize, endpoint: &Endpoint) -> Result<(Returned, Vec<Exchange>), String> {
+    /// `endpoint`'s input: its request example, after its setup requests (sent with
+    /// `credential`) with their answers filled into its params.
+    async fn input(&self, endpoint: &Endpoint, credential: &[(String, String)]) -> Result<Value, String> {
         let wanted = self.sandbox.endpoints.get(&endpoint.id).cloned().unwrap_or_default();
         let mut answers: BTreeMap<String, Value> = BTreeMap::new();
         for step in &wanted.setup {
             let path = fill(&Value::String(step.path.clone()), &answers);
             let path = path.as_str().unwrap_or_default().to_string();
             let body = step.body.as_ref().map(|b| fill(b, &answers));
-            let x = self.harness(step.method.as_str(), &path, true, body.as_ref()).await;
+            let x = self.harness(step.method.as_str(), &path, credential, body.as_ref()).await;
             match (x.status, x.json()) {
                 (Some(200..=299), Some(v)) => {
                     answers.insert(step.name.clone(), v);
@@ -311,27 +481,69 @@ impl Run<'_> {
                 }
             }
         }
-        let proxy = Proxy::start(self.up.clone()).await.map_err(|e| format!("harness could not start the recording proxy: {e}"))?;
+        Ok(input)
+    }
+
+    /// The project's client for endpoint `i`, built from a Context whose base URL (and, for
+    /// OAuth 2.0, token URL) are recording proxies in front of the sandbox; `session` gives
+    /// its tokens. The proxies live as long as the returned handles.
+    async fn client(&self, i: usize, session: Option<&Session>) -> Result<(crate::binding::Instance, Vec<Proxy>), String> {
+        let start = |e: std::io::Error| format!("harness could not start the recording proxy: {e}");
+        let added = self.sandbox.endpoints.get(&self.spec.endpoints[i].id).map(|x| x.headers.clone()).unwrap_or_default();
+        let proxy = Proxy::start_adding(self.up.clone(), added.into_iter().collect()).await.map_err(start)?;
         // a real sandbox gets the client's declared policy, not the mock suite's scaled one
         let policy = Policy::scaled(self.spec, Subject::Endpoint(i), 1.0);
-        let ctx = Context {
+        let mut ctx = Context {
             base_url: format!("{}{}", proxy.origin(), crate::spec::url_path(self.up.base().as_str())),
             token_url: None,
             webhook_url: None,
             proxy_url: Some(proxy.origin().to_string()),
-            credentials: Credentials { api_key: Some(self.api_key.clone()), ..Default::default() },
+            credentials: Credentials::default(),
             timeout: policy.budget,
             retry: policy.retry.clone(),
             time_scale: policy.time_scale,
             spec: Arc::new(self.spec.clone()),
         };
-        let before = self.up.exchanges().len();
+        let mut proxies = vec![proxy];
+        match &self.credential {
+            Credential::ApiKey(key) => ctx.credentials.api_key = Some(key.clone()),
+            Credential::Oauth(o) => {
+                let tokens = Proxy::start_for(self.up.clone(), &o.token_url).await.map_err(start)?;
+                ctx.token_url = Some(format!("{}{}", tokens.origin(), o.token_url.path()));
+                proxies.push(tokens);
+                ctx.credentials = Credentials {
+                    client_id: Some(o.client.id.clone()),
+                    client_secret: Some(o.client.secret.clone()),
+                    access_token: session.map(|s| s.access.clone()),
+                    refresh_token: session.and_then(|s| s.refresh.clone()),
+                    ..Default::default()
+                };
+            }
+        }
         let instance = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.binding.instantiate(&ctx)))
             .map_err(|p| format!("the client factory panicked: {}", redact::panic_message(&*p)))?;
-        let returned =
-            trial::call_client(&instance, Call::new(endpoint.id.clone(), input), policy.patience(), std::future::pending()).await;
-        let made: Vec<Exchange> = self.up.exchanges().into_iter().skip(before).filter(|x| x.by == By::Client).collect();
+        Ok((instance, proxies))
+    }
+
+    /// Call endpoint `i` through the client once; what it returned and the exchanges it made
+    /// (its token requests included), or why it could not run.
+    async fn call(&self, i: usize, endpoint: &Endpoint) -> Result<(Returned, Vec<Exchange>), String> {
+        let mut guard = self.session().await;
+        let session = tokens(&guard)?;
+        let input = self.input(endpoint, &self.credential(session.as_ref().map(|s| s.access.as_str()))).await?;
+        let (instance, _proxies) = self.client(i, session.as_ref()).await?;
+        let (returned, made) = self.call_once(&instance, i, endpoint, input).await;
+        self.adopt(&mut guard, &made);
         Ok((returned, made))
+    }
+
+    /// One call of an existing client; what it returned and the client's exchanges.
+    async fn call_once(&self, instance: &crate::binding::Instance, i: usize, e: &Endpoint, input: Value) -> (Returned, Vec<Exchange>) {
+        let before = self.up.exchanges().len();
+        let patience = Policy::scaled(self.spec, Subject::Endpoint(i), 1.0).patience();
+        let returned = trial::call_client(instance, Call::new(e.id.clone(), input), patience, std::future::pending()).await;
+        let made: Vec<Exchange> = self.up.exchanges().into_iter().skip(before).filter(|x| x.by == By::Client).collect();
+        (returned, made)
     }
 }
 
@@ -427,16 +639,29 @@ pub async fn run(case: &SandboxCase, spec: Arc<Spec>, binding: &Binding) -> Sand
         Err(u) => return SandboxResult::missing(case, &u.reason, require),
     };
     let secrets = redact::Registration::default();
-    secrets.add(&live.api_key);
+    match &live.credential {
+        Credential::ApiKey(key) => secrets.add(key),
+        Credential::Oauth(o) => {
+            secrets.add(&o.client.secret);
+            if let Some(r) = &o.refresh_token {
+                secrets.add(r);
+            }
+        }
+    }
     if let Err(why) = reachable(&live.base).await {
         return SandboxResult::missing(case, &why, require);
     }
     let timeout = Duration::from_millis(spec.timeouts.request_ms.max(1000));
-    let up = Arc::new(Upstream::new(live.base.clone(), live.hosts.clone(), Throttle::of(&spec.id, spec.overview.rate_limit), timeout));
-    let run = Run { spec: &spec, sandbox, up: up.clone(), api_key: live.api_key.clone(), binding };
+    let mut up = Upstream::new(live.base.clone(), live.hosts.clone(), Throttle::of(&spec.id, spec.overview.rate_limit), timeout);
+    if let (Credential::Oauth(o), Some(path)) = (&live.credential, &sandbox.token_gate) {
+        up = up.with_gate(o.url(path), o.client.clone());
+    }
+    let up = Arc::new(up);
+    let run = Run { spec: &spec, sandbox, up: up.clone(), credential: live.credential.clone(), binding };
     let mut r = match case.check {
         Check::Connectivity => connectivity(case, &run).await,
         Check::Auth => auth(case, &run).await,
+        Check::TokenRefresh => token_refresh(case, &run).await,
         Check::Endpoint(i) => endpoint(case, &run, i).await,
         Check::Idempotency(i) => idempotency(case, &run, i).await,
         Check::RateLimit => rate_limit(case, &run).await,
@@ -486,7 +711,7 @@ async fn connectivity(case: &SandboxCase, run: &Run<'_>) -> SandboxResult {
     let mut r = SandboxResult::new(case, format!("an HTTP answer from {}", run.up.base()));
     let mut seen = Vec::new();
     for _ in 0..3 {
-        let x = run.harness("GET", "", false, None).await;
+        let x = run.harness("GET", "", &[], None).await;
         match x.status {
             Some(s) => seen.push((s, x.latency)),
             None => {
@@ -506,29 +731,227 @@ async fn connectivity(case: &SandboxCase, run: &Run<'_>) -> SandboxResult {
 
 async fn auth(case: &SandboxCase, run: &Run<'_>) -> SandboxResult {
     let path = &run.sandbox.auth_check;
-    let mut r = SandboxResult::new(case, format!("GET {path} with the key → 2xx, without it → 401/403"));
-    let with = run.harness("GET", path, true, None).await;
-    let without = run.harness("GET", path, false, None).await;
+    let guard = run.session().await;
+    let oauth = match &run.credential {
+        Credential::Oauth(o) => Some(o),
+        Credential::ApiKey(_) => None,
+    };
+    let what = if oauth.is_some() { "token" } else { "key" };
+    let mut r = SandboxResult::new(case, format!("GET {path} with the {what} → 2xx, without it → 401/403"));
+    let mut facts = Vec::new();
+    if let Some(o) = oauth {
+        let rotates = matches!(run.spec.overview.auth, Auth::Oauth2 { rotates_refresh_token: true, .. });
+        let grant = if o.refresh_token.is_some() { "refresh_token" } else { "client_credentials" };
+        r.expected = format!(
+            "a token from the {grant} grant at the sandbox's token endpoint (expiry{} seen), a wrong client secret refused (400/401), {}",
+            if rotates && o.refresh_token.is_some() { " and rotation" } else { "" },
+            r.expected
+        );
+        match tokens(&guard) {
+            Err(why) => r.problems.push(why),
+            Ok(None) => {}
+            Ok(Some(s)) => {
+                facts.push(format!("token obtained ({} grant)", s.grant));
+                facts.push(match s.expires_in {
+                    Some(n) => format!("expires in {n} s"),
+                    None => "no expires_in: the expiry is not announced".into(),
+                });
+                match s.rotated {
+                    Some(true) => facts.push("refresh token rotated".into()),
+                    Some(false) if rotates => r.problems.push(
+                        "expected a new refresh token from the refresh grant (overview.auth.rotates_refresh_token: true), found none or the same one".into(),
+                    ),
+                    Some(false) => facts.push("refresh token not rotated".into()),
+                    None => {}
+                }
+            }
+        }
+        let wrong = Oauth { client: OAuthClient { secret: format!("{}-wrong", o.client.secret), ..o.client.clone() }, ..o.clone() };
+        let refused = run.token_call(&wrong, o.token_url.as_str(), &[("grant_type", "client_credentials")]).await;
+        match refused.status {
+            Some(400 | 401) => facts.push(format!("wrong client secret → HTTP {}", refused.status.unwrap_or_default())),
+            _ => r.problems.push(format!(
+                "expected a wrong client secret to be refused (400/401) at the token endpoint, found {}: {}",
+                refused.describe(),
+                clip(&String::from_utf8_lossy(&refused.body))
+            )),
+        }
+    }
+    let access = tokens(&guard).ok().flatten().map(|s| s.access);
+    let with = run.harness("GET", path, &run.credential(access.as_deref()), None).await;
+    let without = run.harness("GET", path, &[], None).await;
     if !matches!(with.status, Some(200..=299)) {
         r.problems.push(format!(
-            "expected the key to be accepted (2xx) on GET {path}, found {}: {}",
+            "expected the {what} to be accepted (2xx) on GET {path}, found {}: {}",
             with.describe(),
             clip(&String::from_utf8_lossy(&with.body))
         ));
     }
     if matches!(without.status, Some(200..=299)) {
         r.problems.push(format!(
-            "expected GET {path} without a credential to be refused (401/403), found {}: the sandbox cannot show a key is checked",
+            "expected GET {path} without a credential to be refused (401/403), found {}: the sandbox cannot show a {what} is checked",
             without.describe()
         ));
     }
+    if oauth.is_none() {
+        facts.push("API keys do not expire".into());
+    }
     r.actual = format!(
-        "key {} (HTTP {}), no key → HTTP {}; API keys do not expire",
+        "{what} {} (HTTP {}), no {what} → HTTP {}{}{}",
         if r.problems.is_empty() { "accepted" } else { "not shown accepted" },
         with.status.map(|s| s.to_string()).unwrap_or("none".into()),
-        without.status.map(|s| s.to_string()).unwrap_or("none".into())
+        without.status.map(|s| s.to_string()).unwrap_or("none".into()),
+        if facts.is_empty() { "" } else { "; " },
+        facts.join(", ")
     );
     r
+}
+
+/// Revoke the client's access token, call an endpoint through the same client: it must meet
+/// the 401, refresh with the refresh token it was last given and retry. Twice when refresh
+/// tokens rotate: a client that kept the spent one is refused (`invalid_grant`).
+async fn token_refresh(case: &SandboxCase, run: &Run<'_>) -> SandboxResult {
+    let rotates = matches!(run.spec.overview.auth, Auth::Oauth2 { rotates_refresh_token: true, .. });
+    let rounds = if rotates { 2 } else { 1 };
+    let i = run.spec.endpoints.iter().position(|e| e.method == crate::spec::Method::GET).unwrap_or(0);
+    let e = &run.spec.endpoints[i];
+    let mut r = SandboxResult::new(
+        case,
+        format!(
+            "after each of {rounds} revocations of its access token: {} → 401, one refresh_token grant with the refresh token last issued, the call retried → HTTP {}",
+            e.label(),
+            e.response.status
+        ),
+    );
+    let (Credential::Oauth(o), Some(revocation)) = (&run.credential, &run.sandbox.revocation_path) else {
+        r.problems.push("expected OAuth 2.0 credentials and sandbox.revocation_path, found neither".into());
+        return r;
+    };
+    let mut guard = run.session().await;
+    let session = match tokens(&guard) {
+        Ok(Some(s)) => s,
+        Ok(None) => return r,
+        Err(why) => {
+            r.actual = "no token".into();
+            r.problems.push(why);
+            return r;
+        }
+    };
+    let prepared = match run.input(e, &run.credential(Some(&session.access))).await {
+        Ok(input) => run.client(i, Some(&session)).await.map(|c| (input, c)),
+        Err(why) => Err(why),
+    };
+    let (input, (instance, _proxies)) = match prepared {
+        Ok(x) => x,
+        Err(why) => {
+            r.actual = why.clone();
+            r.problems.push(why);
+            return r;
+        }
+    };
+    let (mut access, mut refresh) = (session.access.clone(), session.refresh.clone());
+    let mut rounds_seen = Vec::new();
+    let mut all = Vec::new();
+    for round in 1..=rounds {
+        let revoked = run.token_call(o, &o.url(revocation), &[("token", &access), ("token_type_hint", "access_token")]).await;
+        if revoked.status != Some(200) {
+            r.problems.push(format!("expected the revocation endpoint to answer 200, found {}", revoked.describe()));
+            break;
+        }
+        let (returned, made) = run.call_once(&instance, i, e, input.clone()).await;
+        let (grants, api): (Vec<&Exchange>, Vec<&Exchange>) = made.iter().partition(|x| x.url == o.token_url.as_str());
+        let round_problems = judge_refresh(e, &returned, &grants, &api, refresh.as_deref(), round);
+        if let Some(body) = grants.iter().rev().filter(|x| x.status == Some(200)).find_map(|x| x.json()) {
+            let field = |k: &str| body.get(k).and_then(Value::as_str).map(str::to_string);
+            access = field("access_token").unwrap_or(access);
+            refresh = field("refresh_token").or(refresh);
+        }
+        rounds_seen.push(format!(
+            "round {round}: {} then {} token request(s) then {}",
+            api.first().map(|x| x.status.map(|s| s.to_string()).unwrap_or("no answer".into())).unwrap_or("no request".into()),
+            grants.len(),
+            api.last().filter(|_| api.len() > 1).and_then(|x| x.status).map(|s| s.to_string()).unwrap_or("no retry".into())
+        ));
+        all.extend(made);
+        let failed = !round_problems.is_empty();
+        r.problems.extend(round_problems);
+        if failed {
+            break;
+        }
+    }
+    run.adopt(&mut guard, &all);
+    r.actual = rounds_seen.join("; ");
+    r
+}
+
+/// One round of the token-refresh trial: the revoked token refused, one refresh with the
+/// refresh token last issued, the call retried and returned.
+fn judge_refresh(
+    e: &Endpoint,
+    returned: &Returned,
+    grants: &[&Exchange],
+    api: &[&Exchange],
+    refresh: Option<&str>,
+    round: usize,
+) -> Vec<String> {
+    let mut problems = Vec::new();
+    match api.first().and_then(|x| x.status) {
+        Some(401) => {}
+        Some(s) => {
+            problems.push(format!(
+                "expected the revoked access token to be refused with 401, found HTTP {s}: the sandbox API accepts revoked tokens, so a refresh cannot be shown (declare sandbox.token_gate for an API that does not check tokens)"
+            ));
+            return problems;
+        }
+        None => {
+            problems.push(format!(
+                "expected the client to call {} through the harness's proxy, found no request: {}",
+                e.label(),
+                returned.describe()
+            ));
+            return problems;
+        }
+    }
+    if grants.is_empty() {
+        problems.push(format!(
+            "expected the client to refresh its token (grant_type=refresh_token at the token URL) after the 401, found no token request; the client returned {}",
+            returned.describe()
+        ));
+        return problems;
+    }
+    if grants.len() > 1 {
+        problems.push(format!("expected one refresh after the 401, found {} token requests", grants.len()));
+    }
+    for g in grants {
+        let form = g.form();
+        let sent = form.iter().find(|(k, _)| k == "refresh_token").map(|(_, v)| v.as_str());
+        let grant = form.iter().find(|(k, _)| k == "grant_type").map(|(_, v)| v.as_str());
+        if grant != Some("refresh_token") {
+            problems.push(format!("expected grant_type=refresh_token, found {}", grant.unwrap_or("none")));
+        } else if sent != refresh {
+            let answer = g.json().and_then(|v| v.get("error").and_then(Value::as_str).map(str::to_string)).unwrap_or_default();
+            problems.push(format!(
+                "expected the refresh token issued {}, found {}: the authorization server answered {} {answer}",
+                if round > 1 { "by the previous refresh (refresh tokens rotate: the earlier one is spent)" } else { "to the client" },
+                if sent.is_some() { "another one" } else { "none" },
+                g.status.map(|s| s.to_string()).unwrap_or("nothing".into())
+            ));
+        } else if g.status != Some(200) {
+            problems.push(format!("expected the refresh to succeed, found {}: {}", g.describe(), clip(&String::from_utf8_lossy(&g.body))));
+        }
+    }
+    let retried = api.len() > 1 && api.last().and_then(|x| x.status) == Some(e.response.status);
+    if !retried {
+        problems.push(format!(
+            "expected the call retried with the new token → HTTP {}, found {}",
+            e.response.status,
+            if api.len() > 1 { api.last().map(|x| x.describe()).unwrap_or_default() } else { "no retry".into() }
+        ));
+    }
+    if problems.is_empty() && returned.value().is_none() {
+        problems.push(format!("expected the client to return the parsed response, found {}", returned.describe()));
+    }
+    problems
 }
 
 /// Problems with the client's exchanges: refusals, no request, a non-success answer, a body off its schema.
@@ -648,11 +1071,19 @@ async fn rate_limit(case: &SandboxCase, run: &Run<'_>) -> SandboxResult {
     let path = &run.sandbox.auth_check;
     let declared = limit.map(|l| l.to_string()).unwrap_or_default();
     let mut r = SandboxResult::new(case, format!("{n} GET {path} at most at the declared {declared} → no 429"));
+    let guard = run.session().await;
+    let credential = match tokens(&guard) {
+        Ok(s) => run.credential(s.as_ref().map(|s| s.access.as_str())),
+        Err(why) => {
+            r.problems.push(why);
+            return r;
+        }
+    };
     let started = tokio::time::Instant::now();
     let mut statuses = Vec::new();
     let mut headers = Vec::new();
     for _ in 0..n {
-        let x = run.harness("GET", path, true, None).await;
+        let x = run.harness("GET", path, &credential, None).await;
         statuses.push(x.status);
         headers.extend(
             x.response_headers.iter().filter(|(k, _)| k.to_ascii_lowercase().contains("ratelimit")).map(|(k, v)| format!("{k}: {v}")),

@@ -452,12 +452,6 @@ fn check_sandbox(spec: &Spec, ctx: &Ctx) -> Result<(), SpecError> {
     let Some(s) = &spec.sandbox else { return Ok(()) };
     let p = "sandbox";
     check_url(ctx, &format!("{p}.url"), &s.url)?;
-    if !matches!(spec.overview.auth, Auth::ApiKey { .. }) {
-        return Err(ctx.err(
-            "overview.auth.kind",
-            "expected api_key for a spec with a sandbox section (OAuth 2.0 sandbox trials are not supported yet), found another kind",
-        ));
-    }
     let production = super::host_of(&spec.overview.base_url).unwrap_or_default();
     let hosts = s.allowed_hosts();
     if super::host_of(&s.url).as_deref() == Some(production.as_str()) {
@@ -475,33 +469,15 @@ fn check_sandbox(spec: &Spec, ctx: &Ctx) -> Result<(), SpecError> {
     if let Some(h) = super::host_of(&s.url).filter(|h| !hosts.contains(h)) {
         return Err(ctx.err(&format!("{p}.hosts"), format!("expected the host of sandbox.url ({h}) among the hosts, found {:?}", s.hosts)));
     }
-    if let Some(v) = &s.url_env
-        && (v.is_empty() || !v.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_'))
-    {
-        return Err(
-            ctx.err(&format!("{p}.url_env"), format!("expected an environment variable name such as PAYMENTS_SANDBOX_URL, found {v:?}"))
-        );
-    }
-    let name = &s.credentials.api_key;
-    match spec.secrets.iter().find(|x| &x.name == name) {
-        Some(x) if x.env.is_some() => {}
-        Some(_) => {
-            return Err(
-                ctx.err(&format!("{p}.credentials.api_key"), format!("expected a secrets row with env:, found {name:?} without one"))
-            );
-        }
-        None => {
-            let known: Vec<&str> = spec.secrets.iter().filter(|x| x.env.is_some()).map(|x| x.name.as_str()).collect();
-            return Err(ctx.err(
-                &format!("{p}.credentials.api_key"),
-                format!("expected the name of a secrets row with env: ({}), found {name:?}", known.join(", ")),
-            ));
-        }
-    }
+    check_sandbox_auth(spec, ctx, s, &hosts)?;
     if !s.auth_check.starts_with('/') {
         return Err(ctx.err(&format!("{p}.auth_check"), format!("expected a path starting with '/', found {:?}", s.auth_check)));
     }
-    if let Some(i) = spec.endpoints.iter().position(|e| matches!(e.id.as_str(), "connectivity" | "auth" | "idempotency" | "rate_limit")) {
+    if let Some(i) = spec
+        .endpoints
+        .iter()
+        .position(|e| matches!(e.id.as_str(), "connectivity" | "auth" | "idempotency" | "rate_limit" | "token_refresh"))
+    {
         return Err(ctx.err(
             &format!("endpoints[{i}].id"),
             format!("expected an id other than {:?}, which names a sandbox trial, in a spec with a sandbox section", spec.endpoints[i].id),
@@ -546,6 +522,86 @@ fn check_sandbox(spec: &Spec, ctx: &Ctx) -> Result<(), SpecError> {
                 );
             }
             quoted(&format!("{ep}.params.{k}"), v, &names)?;
+        }
+    }
+    Ok(())
+}
+
+/// The sandbox's credentials as the spec's auth needs them (each a secrets row with `env:`),
+/// and for OAuth 2.0 its token endpoint (on a sandbox host) and endpoint paths.
+fn check_sandbox_auth(spec: &Spec, ctx: &Ctx, s: &super::Sandbox, hosts: &[String]) -> Result<(), SpecError> {
+    let p = "sandbox";
+    let c = &s.credentials;
+    let (wanted, unwanted): (&[&str], &[&str]) = match &spec.overview.auth {
+        Auth::ApiKey { .. } => (&["api_key"], &["client_id", "client_secret", "refresh_token"]),
+        Auth::Oauth2 { .. } => (&["client_id", "client_secret"], &["api_key"]),
+        Auth::None => return Err(ctx.err("overview.auth.kind", "expected api_key or oauth2 for a spec with a sandbox section, found none")),
+    };
+    let named = c.named();
+    let kind = if matches!(spec.overview.auth, Auth::ApiKey { .. }) { "api_key" } else { "oauth2" };
+    for field in wanted {
+        if !named.iter().any(|(k, _)| k == field) {
+            return Err(ctx.err(
+                &format!("{p}.credentials"),
+                format!("expected {field} (the name of a secrets row with env:) for {kind} auth, found none"),
+            ));
+        }
+    }
+    if let Some((field, _)) = named.iter().find(|(k, _)| unwanted.contains(k)) {
+        return Err(
+            ctx.err(&format!("{p}.credentials.{field}"), format!("expected only {} for {kind} auth, found {field}", wanted.join(" and ")))
+        );
+    }
+    for (field, name) in named {
+        let at = format!("{p}.credentials.{field}");
+        match spec.secrets.iter().find(|x| x.name == name) {
+            Some(x) if x.env.is_some() => {}
+            Some(_) => return Err(ctx.err(&at, format!("expected a secrets row with env:, found {name:?} without one"))),
+            None => {
+                let known: Vec<&str> = spec.secrets.iter().filter(|x| x.env.is_some()).map(|x| x.name.as_str()).collect();
+                return Err(ctx.err(&at, format!("expected the name of a secrets row with env: ({}), found {name:?}", known.join(", "))));
+            }
+        }
+    }
+    for (field, v) in [("url_env", &s.url_env), ("token_url_env", &s.token_url_env)] {
+        if let Some(v) = v
+            && (v.is_empty() || !v.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_'))
+        {
+            return Err(ctx
+                .err(&format!("{p}.{field}"), format!("expected an environment variable name such as PAYMENTS_SANDBOX_URL, found {v:?}")));
+        }
+    }
+    let oauth_fields = [
+        ("token_url", s.token_url.is_some()),
+        ("token_url_env", s.token_url_env.is_some()),
+        ("revocation_path", s.revocation_path.is_some()),
+        ("token_gate", s.token_gate.is_some()),
+    ];
+    let Auth::Oauth2 { token_url: production_token, .. } = &spec.overview.auth else {
+        if let Some((field, _)) = oauth_fields.iter().find(|(_, set)| *set) {
+            return Err(
+                ctx.err(&format!("{p}.{field}"), format!("expected {field} only with overview.auth.kind: oauth2, found it with {kind}"))
+            );
+        }
+        return Ok(());
+    };
+    let Some(token_url) = &s.token_url else {
+        return Err(ctx.err(p, "expected token_url (the sandbox's token endpoint) for oauth2 auth, found none"));
+    };
+    let at = format!("{p}.token_url");
+    check_url(ctx, &at, token_url)?;
+    let host = super::host_of(token_url).unwrap_or_default();
+    if super::host_of(production_token).as_deref() == Some(host.as_str()) {
+        return Err(ctx.err(&at, format!("expected a token endpoint on a host other than production's ({host}), found {token_url:?}")));
+    }
+    if !hosts.contains(&host) {
+        return Err(ctx.err(&at, format!("expected a host among sandbox hosts ({}), found {host:?}", hosts.join(", "))));
+    }
+    for (field, v) in [("revocation_path", &s.revocation_path), ("token_gate", &s.token_gate)] {
+        if let Some(v) = v.as_ref().filter(|v| !v.starts_with('/')) {
+            return Err(
+                ctx.err(&format!("{p}.{field}"), format!("expected a path on the token endpoint's origin, starting with '/', found {v:?}"))
+            );
         }
     }
     Ok(())

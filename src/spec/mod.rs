@@ -134,7 +134,27 @@ pub enum Auth {
         /// Whether the provider rotates refresh tokens on every refresh.
         #[serde(default)]
         rotates_refresh_token: bool,
+        /// How a client authenticates at the token endpoint (RFC 6749 §2.3.1).
+        #[serde(default, skip_serializing_if = "ClientAuth::is_basic")]
+        client_auth: ClientAuth,
     },
+}
+
+/// How an OAuth 2.0 client authenticates at the token endpoint.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ClientAuth {
+    /// HTTP Basic with the client id and secret (every server must accept it).
+    #[default]
+    ClientSecretBasic,
+    /// `client_id` and `client_secret` in the form body (GitHub, Slack, many others).
+    ClientSecretPost,
+}
+
+impl ClientAuth {
+    fn is_basic(&self) -> bool {
+        *self == ClientAuth::ClientSecretBasic
+    }
 }
 
 fn default_auth_header() -> String {

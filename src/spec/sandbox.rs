@@ -28,6 +28,27 @@ pub struct Sandbox {
     pub hosts: Vec<String>,
     /// Which `secrets` rows (by name; each needs `env:`) hold the sandbox credentials.
     pub credentials: SandboxCredentials,
+    /// OAuth 2.0: the sandbox's token endpoint, the counterpart of `overview.auth.token_url`.
+    /// Its host must be one of `hosts`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token_url: Option<String>,
+    /// An environment variable that, when set, replaces `token_url` (an authorization
+    /// server started on a port chosen at run time).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token_url_env: Option<String>,
+    /// OAuth 2.0: the token revocation endpoint (RFC 7009), a path on the token endpoint's
+    /// origin. With it and a refresh token the `token_refresh` trial runs: the harness
+    /// revokes the client's access token and the client must refresh through the real token
+    /// endpoint (twice when refresh tokens rotate, so the rotated one must have been kept).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revocation_path: Option<String>,
+    /// OAuth 2.0: a token introspection endpoint (RFC 7662), a path on the token endpoint's
+    /// origin, for a sandbox API that does not check tokens itself (an OpenAPI mock such as
+    /// Prism). The recording proxy then asks it about the client's bearer token before
+    /// forwarding, and answers 401 itself for a missing or inactive one, as the provider's
+    /// API would.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token_gate: Option<String>,
     /// A GET path (relative to the base URL) that answers 2xx to an accepted credential;
     /// the auth trial calls it with and without the credential, the rate-limit probe repeats it.
     pub auth_check: String,
@@ -40,16 +61,47 @@ pub struct Sandbox {
     pub endpoints: BTreeMap<String, SandboxEndpoint>,
 }
 
-/// The credentials of the sandbox, each the name of a `secrets` row that has `env:`.
-#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+/// The credentials of the sandbox, each the name of a `secrets` row that has `env:`:
+/// `api_key` for `overview.auth.kind: api_key`; `client_id`, `client_secret` and
+/// optionally `refresh_token` for `oauth2`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SandboxCredentials {
-    /// The secret whose environment variable holds the API key (`overview.auth.kind: api_key`).
-    pub api_key: String,
+    /// The secret whose environment variable holds the API key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub api_key: Option<String>,
+    /// OAuth 2.0: the secret holding the client id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_id: Option<String>,
+    /// OAuth 2.0: the secret holding the client secret.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_secret: Option<String>,
+    /// OAuth 2.0: the secret holding a refresh token of a sandbox user (from a one-time
+    /// login). The harness's token then comes from a `refresh_token` grant; without one,
+    /// from `client_credentials`. A rotating refresh token is spent by its first use, so
+    /// the trials of one run share the tokens within their process (run them with
+    /// `cargo test`, one process, rather than a process per trial).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refresh_token: Option<String>,
+}
+
+impl SandboxCredentials {
+    /// Every named credential with its field name, in a fixed order.
+    pub fn named(&self) -> Vec<(&'static str, &str)> {
+        [
+            ("api_key", &self.api_key),
+            ("client_id", &self.client_id),
+            ("client_secret", &self.client_secret),
+            ("refresh_token", &self.refresh_token),
+        ]
+        .into_iter()
+        .filter_map(|(k, v)| v.as_deref().map(|v| (k, v)))
+        .collect()
+    }
 }
 
 /// What one endpoint needs in the sandbox.
-#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SandboxEndpoint {
     /// Requests the harness itself sends to the sandbox first, in order (objects the
@@ -61,6 +113,23 @@ pub struct SandboxEndpoint {
     #[serde(default, skip_serializing_if = "serde_json::Map::is_empty")]
     #[schemars(with = "BTreeMap<String, Value>")]
     pub params: serde_json::Map<String, Value>,
+    /// Headers the recording proxy adds to the client's requests for this endpoint, for
+    /// what only the sandbox needs (e.g. Prism's `Prefer: dynamic=true`, or a sandbox's
+    /// test-mode switch). Shown in the recordings.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub headers: BTreeMap<String, String>,
+    /// Whether the drift trial runs for this endpoint (default true). `false` for a sandbox
+    /// that generates this answer afresh each time, whose shape cannot be a baseline.
+    #[serde(default = "yes", skip_serializing_if = "is_yes")]
+    pub drift: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+fn is_yes(b: &bool) -> bool {
+    *b
 }
 
 /// A request the harness sends to the sandbox before an endpoint's call.
@@ -113,5 +182,11 @@ impl Sandbox {
         } else {
             self.hosts.iter().map(|h| h.to_ascii_lowercase()).collect()
         }
+    }
+}
+
+impl Default for SandboxEndpoint {
+    fn default() -> Self {
+        SandboxEndpoint { setup: Vec::new(), params: Default::default(), headers: BTreeMap::new(), drift: true }
     }
 }
