@@ -27,6 +27,7 @@ use std::time::SystemTime;
 use serde_json::{Map, Value, json};
 
 use crate::report::Round;
+use crate::sandbox::SandboxResult;
 use crate::spec::{Auth, RECEIVER, SENDER, Spec};
 use crate::trial::TrialResult;
 
@@ -216,18 +217,23 @@ pub fn auth_name(auth: &Auth) -> &'static str {
     }
 }
 
+/// One service's round as the checkpoint records it: the spec, the round report, the mock
+/// trials' results and the sandbox trials' (drift trials excluded).
+pub type Recorded<'a> = (&'a Spec, &'a Round, &'a [TrialResult], &'a [SandboxResult]);
+
 /// Record rounds in the checkpoint: per service the seed's `status`, `auth`, `endpoints`,
 /// `test_rounds`, `last_test` (and `last_round`, `last_test_at`, `failed_rounds_in_a_row`,
-/// `endpoint_results`); `last_health` and every other field are kept. A round numbered
+/// `endpoint_results`, where an endpoint fails when a mock case or a sandbox trial of it
+/// failed, and `sandbox`: `PASS`, `FAIL` or `not run`); `last_health` and every other field are kept. A round numbered
 /// below the one already recorded (concurrent runs finishing out of order) changes
 /// nothing, so the newest round wins whatever the write order. `current_build` names
 /// the first service whose round failed, with `build_iteration` its failed rounds in a
 /// row; it is cleared when the service it named passes.
-pub fn record(path: &Path, rounds: &[(&Spec, &Round, &[TrialResult])]) -> Result<Value, CheckpointError> {
+pub fn record(path: &Path, rounds: &[Recorded]) -> Result<Value, CheckpointError> {
     let now = rfc3339(SystemTime::now());
     update(path, |state| {
         let mut failing = None;
-        for (spec, round, results) in rounds {
+        for (spec, round, results, live) in rounds {
             let entry = &mut state["skill_state"]["integrations"][spec.id.as_str()];
             if entry.is_null() {
                 *entry = json!({"status": null, "auth": null, "endpoints": null, "test_rounds": 0, "last_test": null, "last_health": null});
@@ -249,10 +255,17 @@ pub fn record(path: &Path, rounds: &[(&Spec, &Round, &[TrialResult])]) -> Result
             let per_endpoint: Map<String, Value> = ids
                 .into_iter()
                 .map(|id| {
-                    let ok = results.iter().filter(|r| r.case.subject_id == id).all(|r| r.outcome.passed);
+                    let ok = results.iter().filter(|r| r.case.subject_id == id).all(|r| r.outcome.passed)
+                        && live.iter().filter(|r| r.case.subject_id == id).all(|r| r.passed || r.ignored.is_some());
                     (id.to_string(), json!(if ok { "PASS" } else { "FAIL" }))
                 })
                 .collect();
+            let ran: Vec<&SandboxResult> = live.iter().filter(|r| r.ignored.is_none()).collect();
+            let sandbox = match ran.is_empty() {
+                true => "not run",
+                false if ran.iter().all(|r| r.passed) => "PASS",
+                false => "FAIL",
+            };
             let fields = [
                 ("status", json!(status)),
                 ("auth", json!(auth_name(&spec.overview.auth))),
@@ -263,6 +276,7 @@ pub fn record(path: &Path, rounds: &[(&Spec, &Round, &[TrialResult])]) -> Result
                 ("last_round", json!(round.path.display().to_string())),
                 ("failed_rounds_in_a_row", json!(round.failed_in_a_row)),
                 ("endpoint_results", Value::Object(per_endpoint)),
+                ("sandbox", json!(sandbox)),
             ];
             for (k, v) in fields {
                 entry[k] = v;

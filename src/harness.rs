@@ -369,7 +369,9 @@ impl Harness {
         let records: Vec<ci::Record> = ran.iter().map(|(r, _, _)| r.clone()).collect();
         let mut escalated = false;
         let mut broken_output = false;
-        let mut rounds: Vec<(Arc<Spec>, report::Round, Vec<TrialResult>)> = Vec::new();
+        // per service: its round, its mock results, its sandbox results
+        type Written = (Arc<Spec>, report::Round, Vec<TrialResult>, Vec<SandboxResult>);
+        let mut rounds: Vec<Written> = Vec::new();
         for spec in specs.iter().filter(|_| self.rounds && !filtered) {
             let mine: Vec<TrialResult> = ran.iter().filter_map(|(_, r, _)| r.clone()).filter(|r| r.case.service == spec.id).collect();
             if !report::is_complete(spec, &mine) {
@@ -388,7 +390,7 @@ impl Harness {
                         escalated = true;
                         println!("escalated: {} failed rounds in a row for {}", round.failed_in_a_row, spec.id);
                     }
-                    rounds.push((spec.clone(), round, mine));
+                    rounds.push((spec.clone(), round, mine, live));
                 }
                 Err(e) => {
                     eprintln!("error: {e}");
@@ -397,8 +399,8 @@ impl Harness {
             }
         }
         if let (Some(path), false) = (&outputs.checkpoint, rounds.is_empty()) {
-            let written: Vec<(&Spec, &report::Round, &[TrialResult])> =
-                rounds.iter().map(|(s, r, m)| (s.as_ref(), r, m.as_slice())).collect();
+            let written: Vec<checkpoint::Recorded> =
+                rounds.iter().map(|(s, r, m, l)| (s.as_ref(), r, m.as_slice(), l.as_slice())).collect();
             match checkpoint::record(path, &written) {
                 Ok(_) => println!("checkpoint: {}", path.display()),
                 Err(e) => {
@@ -424,7 +426,7 @@ impl Harness {
                 .into_iter()
                 .map(|name| ci::ServiceRun {
                     service: name,
-                    round: rounds.iter().find(|(s, _, _)| s.id == name).map(|(_, r, _)| r),
+                    round: rounds.iter().find(|(s, ..)| s.id == name).map(|(_, r, ..)| r),
                     planned: specs.iter().find(|s| s.id == name).map(|s| scenario::plan(s).len() + sandbox::trial::plan(s).len()),
                 })
                 .collect();
@@ -436,8 +438,8 @@ impl Harness {
         if outputs.annotations {
             let escalations: Vec<ci::Escalation> = rounds
                 .iter()
-                .filter(|(_, r, _)| r.escalated())
-                .map(|(s, r, _)| ci::Escalation { service: s.id.clone(), file: s.file.clone(), failed_in_a_row: r.failed_in_a_row })
+                .filter(|(_, r, ..)| r.escalated())
+                .map(|(s, r, ..)| ci::Escalation { service: s.id.clone(), file: s.file.clone(), failed_in_a_row: r.failed_in_a_row })
                 .collect();
             for line in ci::annotations(&records, &escalations) {
                 println!("{line}");

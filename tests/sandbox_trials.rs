@@ -154,6 +154,33 @@ fn example_sandbox_trials_pass_against_localstripe_and_never_show_the_key() {
     }
     let recorded = std::fs::read_to_string(recordings.join("payments.sandbox.create_customer.json")).unwrap();
     assert!(recorded.contains("\"Bearer [REDACTED]\"") || recorded.contains("\"authorization\": \"[REDACTED]\""), "{recorded}");
+    let state = checkpoint(&root);
+    assert_eq!((state["sandbox"].as_str(), state["endpoint_results"]["create_customer"].as_str()), (Some("PASS"), Some("PASS")), "{state}");
+}
+
+/// The service's entry in the run's checkpoint.
+fn checkpoint(root: &Path) -> serde_json::Value {
+    let text = std::fs::read_to_string(root.join(".checkpoints/state.json")).unwrap();
+    serde_json::from_str::<serde_json::Value>(&text).unwrap()["skill_state"]["integrations"]["payments"].clone()
+}
+
+/// A sandbox trial that fails while every mock case passes fails the round, and the
+/// checkpoint's result for its endpoint: a spec that requires the sandbox to honour
+/// idempotency keys, against localstripe, which does not.
+#[test]
+fn a_failed_sandbox_trial_fails_its_endpoint_in_the_checkpoint() {
+    let stripe = localstripe();
+    let root = project("sbt-checkpoint", |s| s.replace("  honours_idempotency: false", "  honours_idempotency: true"));
+    let url = stripe.url("/v1");
+    let (out, text) = run(&root, None, &[("PAYMENTS_API_KEY", KEY), ("PAYMENTS_SANDBOX_URL", &url)]);
+    assert!(!out.status.success(), "{text}");
+    assert_eq!(outcome_of(&text, "payments::sandbox::idempotency::create_customer"), "FAILED", "{text}");
+    assert_eq!(outcome_of(&text, "payments::create_customer::duplicate_post"), "ok", "{text}");
+    let state = checkpoint(&root);
+    assert_eq!(state["last_test"], "FAIL", "{state}");
+    assert_eq!(state["sandbox"], "FAIL", "{state}");
+    assert_eq!(state["endpoint_results"]["create_customer"], "FAIL", "{state}");
+    assert_eq!(state["endpoint_results"]["get_customer"], "PASS", "{state}");
 }
 
 /// Without the key the sandbox trials are ignored with the reason; with OC_REQUIRE_SANDBOX=1 they fail.

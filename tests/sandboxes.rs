@@ -9,20 +9,15 @@
 #[allow(dead_code)] // each target uses part of the shared helpers
 mod support;
 
-use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::Command;
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use oc_integrate::plan::{self, openapi::Document};
 use oc_integrate::sandbox::{Launch, LocalSandbox, OidcClient, SandboxError};
 use reqwest::StatusCode;
-use reqwest::header::{COOKIE, LOCATION, SET_COOKIE};
 use serde_json::Value;
-use sha2::{Digest, Sha256};
 
 fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -116,72 +111,10 @@ async fn introspect(oidc: &LocalSandbox, client: &OidcClient, token: &str) -> Va
     body
 }
 
-/// The authorization code flow through the provider's development login and consent pages,
-/// as a browser would (cookies kept by hand, redirects followed one by one), then the code
-/// exchanged with PKCE: the token response, with a refresh token.
-async fn authorization_code(oidc: &LocalSandbox, client: &OidcClient) -> Value {
-    let http = http();
-    let verifier = format!("{}{}", uuid::Uuid::new_v4().simple(), uuid::Uuid::new_v4().simple());
-    let challenge = URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()));
-    let mut url = reqwest::Url::parse_with_params(
-        &oidc.url("/auth"),
-        &[
-            ("client_id", client.id.as_str()),
-            ("response_type", "code"),
-            ("scope", "openid offline_access"),
-            ("prompt", "consent"),
-            ("redirect_uri", &client.redirect_uri),
-            ("code_challenge", &challenge),
-            ("code_challenge_method", "S256"),
-            ("state", "oc-integrate"),
-        ],
-    )
-    .unwrap();
-    let mut cookies = BTreeMap::new();
-    let mut trail = Vec::new();
-    for _ in 0..12 {
-        trail.push(url.path().to_string());
-        if url.as_str().starts_with(&client.redirect_uri) {
-            let query: BTreeMap<_, _> = url.query_pairs().into_owned().collect();
-            assert_eq!(query.get("state").map(String::as_str), Some("oc-integrate"), "{url}");
-            let code = query.get("code").unwrap_or_else(|| panic!("expected a code at the redirect URI, found {url}"));
-            let form = [
-                ("grant_type", "authorization_code"),
-                ("code", code),
-                ("code_verifier", &verifier),
-                ("redirect_uri", &client.redirect_uri),
-            ];
-            let (status, tokens) = token_call(oidc, client, &client.secret, "/token", &form).await;
-            assert_eq!(status, 200, "code exchange: {tokens}");
-            return tokens;
-        }
-        let cookie = cookies.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("; ");
-        let mut response = http.get(url.clone()).header(COOKIE, &cookie).send().await.unwrap();
-        if response.status() == 200 && url.path().starts_with("/interaction/") {
-            // the login or consent form: submit it as the page says
-            let page = response.text().await.unwrap();
-            let prompt = ["login", "consent"].into_iter().find(|p| page.contains(&format!(r#"name="prompt" value="{p}""#)));
-            let form: &[(&str, &str)] = match prompt {
-                Some("login") => &[("prompt", "login"), ("login", "ada"), ("password", "any")],
-                Some(_) => &[("prompt", "consent")],
-                None => panic!("expected a login or consent form at {url}, found:\n{page}"),
-            };
-            response = http.post(url.clone()).header(COOKIE, &cookie).form(form).send().await.unwrap();
-        }
-        for set in response.headers().get_all(SET_COOKIE) {
-            let pair = set.to_str().unwrap().split(';').next().unwrap_or_default();
-            if let Some((k, v)) = pair.split_once('=') {
-                cookies.insert(k.trim().to_string(), v.to_string());
-            }
-        }
-        let status = response.status();
-        let next = response.headers().get(LOCATION).map(|l| l.to_str().unwrap().to_string());
-        let Some(next) = next.filter(|_| status.is_redirection()) else {
-            panic!("expected a redirect from {url}, found {status}: {}", response.text().await.unwrap_or_default());
-        };
-        url = url.join(&next).unwrap();
-    }
-    panic!("expected the flow to reach {} within 12 steps, found {}", client.redirect_uri, trail.join(" → "));
+/// The authorization code flow through the provider's development login and consent pages
+/// (`sandboxes/oidc/authorize.mjs`, PKCE): the token response, with a refresh token.
+fn authorization_code(oidc: &LocalSandbox, client: &OidcClient) -> Value {
+    oidc.authorize(root(), client, "openid offline_access").unwrap_or_else(|e| panic!("{e}"))
 }
 
 #[tokio::test]
@@ -202,7 +135,7 @@ async fn oidc_client_credentials_and_wrong_secret() {
 #[tokio::test]
 async fn oidc_rotates_refresh_tokens_and_revokes_on_reuse() {
     let (oidc, client) = oidc();
-    let tokens = authorization_code(&oidc, &client).await;
+    let tokens = authorization_code(&oidc, &client);
     let first = tokens["refresh_token"].as_str().unwrap_or_else(|| panic!("expected a refresh_token, found {tokens}")).to_string();
     let refresh = |token: String| {
         let (oidc, client) = (&oidc, &client);

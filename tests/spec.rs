@@ -393,3 +393,75 @@ sandbox:
 fn a_bad_sandbox_section_is_located(#[case] from: &str, #[case] to: &str, #[case] want: &str) {
     assert_edit_rejected(&with_sandbox(), from, to, want);
 }
+
+/// `with_sandbox()` for OAuth 2.0: a token endpoint on a sandbox host, client credentials
+/// and a refresh token from secrets rows, revocation and a token gate.
+fn with_oauth_sandbox() -> String {
+    with_sandbox()
+        .replacen(r#"auth: {kind: api_key, prefix: "Bearer "}"#, "auth: {kind: oauth2, token_url: https://auth.demo.example/token}", 1)
+        .replacen("  - {name: Other key, storage: vault, rotation: Yearly}\n", "  - {name: Demo secret, storage: vault, rotation: Yearly, env: DEMO_SECRET}\n  - {name: Demo refresh, storage: KV, rotation: Rotated on every refresh, env: DEMO_REFRESH}\n", 1)
+        .replacen(
+            "  credentials: {api_key: Demo key}\n",
+            "  hosts: [sandbox.demo.example, localhost]\n  credentials: {client_id: Demo key, client_secret: Demo secret, refresh_token: Demo refresh}\n  token_url: http://localhost:4011/token\n  token_url_env: DEMO_TOKEN_URL\n  revocation_path: /token/revocation\n  token_gate: /token/introspection\n",
+            1,
+        )
+}
+
+#[test]
+fn an_oauth_sandbox_section_loads_and_plans_a_token_refresh_trial() {
+    let spec = load_file(&write_spec("demo", &with_oauth_sandbox())).unwrap_or_else(|e| panic!("{e}"));
+    let names: Vec<String> = oc_integrate::sandbox::trial::plan(&spec).iter().map(|c| c.name()).collect();
+    assert!(names.contains(&"demo::sandbox::token_refresh".to_string()), "{names:?}");
+    // without a revocation endpoint the harness cannot make the client refresh
+    let text = with_oauth_sandbox().replacen("  revocation_path: /token/revocation\n", "", 1);
+    let spec = load_file(&write_spec("demo", &text)).unwrap();
+    assert!(oc_integrate::sandbox::trial::plan(&spec).iter().all(|c| c.name() != "demo::sandbox::token_refresh"));
+}
+
+#[rstest]
+#[case::no_token_url(
+    "  token_url: http://localhost:4011/token\n",
+    "",
+    "sandbox: expected token_url (the sandbox's token endpoint) for oauth2 auth, found none"
+)]
+#[case::token_url_on_production(
+    "token_url: http://localhost:4011/token",
+    "token_url: https://auth.demo.example/sandbox/token",
+    "sandbox.token_url: expected a token endpoint on a host other than production's (auth.demo.example), found \"https://auth.demo.example/sandbox/token\""
+)]
+#[case::token_url_undeclared_host(
+    "token_url: http://localhost:4011/token",
+    "token_url: http://auth.elsewhere.example/token",
+    "sandbox.token_url: expected a host among sandbox hosts (sandbox.demo.example, localhost), found \"auth.elsewhere.example\""
+)]
+#[case::api_key_for_oauth(
+    "{client_id: Demo key, client_secret: Demo secret,",
+    "{api_key: Demo key, client_id: Demo key, client_secret: Demo secret,",
+    "sandbox.credentials.api_key: expected only client_id and client_secret for oauth2 auth, found api_key"
+)]
+#[case::no_client_secret(
+    "client_secret: Demo secret, ",
+    "",
+    "sandbox.credentials: expected client_secret (the name of a secrets row with env:) for oauth2 auth, found none"
+)]
+#[case::relative_gate(
+    "token_gate: /token/introspection",
+    "token_gate: token/introspection",
+    "sandbox.token_gate: expected a path on the token endpoint's origin, starting with '/', found \"token/introspection\""
+)]
+#[case::bad_env_name(
+    "token_url_env: DEMO_TOKEN_URL",
+    "token_url_env: demo-token",
+    "sandbox.token_url_env: expected an environment variable name"
+)]
+#[case::reserved_id("id: make_thing", "id: token_refresh", "expected an id other than \"token_refresh\", which names a sandbox trial")]
+fn a_bad_oauth_sandbox_section_is_located(#[case] from: &str, #[case] to: &str, #[case] want: &str) {
+    assert_edit_rejected(&with_oauth_sandbox(), from, to, want);
+}
+
+#[test]
+fn oauth_fields_need_oauth_auth() {
+    let text = with_sandbox().replacen("  auth_check: /things\n", "  auth_check: /things\n  token_gate: /introspect\n", 1);
+    let err = load_file(&write_spec("demo", &text)).expect_err("must be rejected").to_string();
+    assert!(err.contains("sandbox.token_gate: expected token_gate only with overview.auth.kind: oauth2, found it with api_key"), "{err}");
+}
