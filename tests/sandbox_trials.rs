@@ -16,7 +16,9 @@ mod support;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use oc_integrate::sandbox::LocalSandbox;
+use clients::flaw::Flaw;
+use oc_integrate::sandbox::{LocalSandbox, OidcClient};
+use oc_integrate::spec::ClientAuth;
 use oc_integrate::{Binding, ClientError, ErrorKind, Harness, outcome};
 
 /// The sandbox key the runs use; a canary: it must never appear in any output.
@@ -45,14 +47,20 @@ fn stray_writer(target: String) -> Binding {
     )
 }
 
-/// In the child: run the payments harness on `OC_SBT_ROOT` with the binding `OC_SBT_CLIENT` names.
+/// In the child: run the harness on `OC_SBT_ROOT` with the binding `OC_SBT_CLIENT` names
+/// (the payments client, a stray writer, or `tracker` with the flaws `OC_SBT_FLAWS` names).
 fn child(root: &Path) {
-    let binding = match std::env::var("OC_SBT_CLIENT").as_deref() {
-        Ok(target) if target.starts_with("http") => stray_writer(target.to_string()),
-        _ => clients::payments::binding(&[]),
+    let (service, binding) = match std::env::var("OC_SBT_CLIENT").as_deref() {
+        Ok(target) if target.starts_with("http") => ("payments", stray_writer(target.to_string())),
+        Ok("tracker") => {
+            let names = std::env::var("OC_SBT_FLAWS").unwrap_or_default();
+            let flaws: Vec<Flaw> = names.split(',').filter(|n| !n.is_empty()).map(|n| Flaw::named(n).unwrap()).collect();
+            ("tracker", clients::tracker::binding(Vec::leak(flaws)))
+        }
+        _ => ("payments", clients::payments::binding(&[])),
     };
     let filter = std::env::var("OC_SBT_FILTER").ok();
-    let code = Harness::new(root.join("integrations")).bind("payments", binding).run_with(libtest_mimic::Arguments {
+    let code = Harness::new(root.join("integrations")).bind(service, binding).run_with(libtest_mimic::Arguments {
         filter,
         test_threads: Some(16),
         ..Default::default()
@@ -72,6 +80,11 @@ fn run(root: &Path, filter: Option<&str>, env: &[(&str, &str)]) -> (Output, Stri
         .env("GITHUB_ACTIONS", "true")
         .env_remove("PAYMENTS_API_KEY")
         .env_remove("PAYMENTS_SANDBOX_URL")
+        .env_remove("TRACKER_SANDBOX_URL")
+        .env_remove("TRACKER_TOKEN_URL")
+        .env_remove("TRACKER_CLIENT_ID")
+        .env_remove("TRACKER_CLIENT_SECRET")
+        .env_remove("TRACKER_REFRESH_TOKEN")
         .env_remove("OC_REQUIRE_SANDBOX")
         .env_remove("NEXTEST");
     if let Some(f) = filter {
@@ -87,9 +100,14 @@ fn run(root: &Path, filter: Option<&str>, env: &[(&str, &str)]) -> (Output, Stri
 
 /// A scratch project holding the payments example (with `edit` applied to its spec).
 fn project(name: &str, edit: impl FnOnce(String) -> String) -> PathBuf {
+    project_of("payments", name, edit)
+}
+
+/// A scratch project holding the example `service` (with `edit` applied to its spec).
+fn project_of(service: &str, name: &str, edit: impl FnOnce(String) -> String) -> PathBuf {
     let root = support::scratch(name);
-    let dir = root.join("integrations/payments");
-    support::copy_example("payments", &dir);
+    let dir = root.join("integrations").join(service);
+    support::copy_example(service, &dir);
     let spec = std::fs::read_to_string(dir.join("spec.yaml")).unwrap();
     std::fs::write(dir.join("spec.yaml"), edit(spec)).unwrap();
     root
@@ -304,4 +322,133 @@ fn a_response_off_its_schema_names_path_expected_and_found() {
         text.contains("expected the response to satisfy the schema, found at /amount: expected type null or string, found integer 2000"),
         "{text}"
     );
+}
+
+// ---------------------------------------------------------------- the tracker: OAuth 2.0
+
+/// The tracker's client secret in these runs; a canary like [`KEY`].
+const CLIENT_SECRET: &str = "CANARY_tracker_client_secret_77c1";
+
+/// Prism serving GitHub's description, one for the whole test binary (it takes seconds to load).
+fn github() -> &'static LocalSandbox {
+    static GITHUB: std::sync::OnceLock<LocalSandbox> = std::sync::OnceLock::new();
+    GITHUB.get_or_init(|| {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        support::npm_ci(&root.join("sandboxes/openapi"));
+        support::npm_ci(&root.join("sandboxes/prism"));
+        LocalSandbox::prism_github(root).unwrap_or_else(|e| panic!("{e}"))
+    })
+}
+
+/// A fresh authorization server with the tracker's client, and a sandbox user's refresh
+/// token from a one-time login; the environment a run of the tracker's sandbox trials needs.
+fn tracker_sandbox() -> (LocalSandbox, Vec<(&'static str, String)>) {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    support::npm_ci(&root.join("sandboxes/oidc"));
+    let client = OidcClient::new("oc-integrate-tracker", CLIENT_SECRET, "http://127.0.0.1/callback")
+        .with(ClientAuth::ClientSecretPost, &["issues:read", "issues:write"]);
+    let oidc = LocalSandbox::oidc(root, &client).unwrap_or_else(|e| panic!("{e}"));
+    let tokens = oidc.authorize(root, &client, "openid offline_access issues:read issues:write").unwrap_or_else(|e| panic!("{e}"));
+    let refresh = tokens["refresh_token"].as_str().unwrap_or_else(|| panic!("expected a refresh token, found {tokens}")).to_string();
+    let env = vec![
+        ("TRACKER_SANDBOX_URL", github().base_url().to_string()),
+        ("TRACKER_TOKEN_URL", oidc.url("/token")),
+        ("TRACKER_CLIENT_ID", client.id.clone()),
+        ("TRACKER_CLIENT_SECRET", CLIENT_SECRET.to_string()),
+        ("TRACKER_REFRESH_TOKEN", refresh),
+    ];
+    (oidc, env)
+}
+
+/// Run the tracker's harness in a child with the tracker's client (with `flaws`) and `env`.
+fn run_tracker(root: &Path, filter: Option<&str>, flaws: &str, env: &[(&str, String)]) -> (Output, String) {
+    let mut all: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    all.extend([("OC_SBT_CLIENT", "tracker"), ("OC_SBT_FLAWS", flaws)]);
+    run(root, filter, &all)
+}
+
+const TRACKER_TRIALS: [&str; 8] = [
+    "tracker::sandbox::connectivity",
+    "tracker::sandbox::auth",
+    "tracker::sandbox::token_refresh",
+    "tracker::sandbox::list_issues",
+    "tracker::sandbox::get_issue",
+    "tracker::sandbox::create_comment",
+    "tracker::sandbox::close_issue",
+    "tracker::sandbox::rate_limit",
+];
+
+/// The tracker (OAuth 2.0 with rotating refresh tokens) against Prism serving GitHub's
+/// description and oidc-provider as its authorization server, OC_REQUIRE_SANDBOX=1: every
+/// sandbox trial passes with the correct client; the round report shows the token's expiry
+/// and rotation and the client's refreshes; neither the client secret nor any token appears
+/// in any output, file or recording.
+#[test]
+fn tracker_sandbox_trials_pass_against_prism_and_oidc_provider() {
+    let (_oidc, env) = tracker_sandbox();
+    let root = project_of("tracker", "sbt-tracker", |s| s);
+    let mut env = env;
+    env.push(("OC_REQUIRE_SANDBOX", "1".into()));
+    let (out, text) = run_tracker(&root, None, "", &env);
+    for t in TRACKER_TRIALS {
+        assert_eq!(outcome_of(&text, t), "ok", "{t}:\n{text}");
+    }
+    assert!(out.status.success(), "{text}");
+    let round = std::fs::read_to_string(root.join("integrations/tracker/test-round-1.md")).unwrap();
+    assert!(
+        round.contains("- Auth succeeds: Yes (token accepted (HTTP 200), no token → HTTP 401; token obtained (refresh_token grant), expires in 3600 s, refresh token rotated, wrong client secret → HTTP 401)"),
+        "{round}"
+    );
+    assert!(
+        round.contains(
+            "- Token refresh: PASS — round 1: 401 then 1 token request(s) then 200; round 2: 401 then 1 token request(s) then 200"
+        ),
+        "{round}"
+    );
+    let refresh = env.iter().find(|(k, _)| *k == "TRACKER_REFRESH_TOKEN").map(|(_, v)| v.clone()).unwrap();
+    let recordings = std::env::current_exe().unwrap().ancestors().nth(3).unwrap().join("oc-integrate/recordings");
+    let mut files = support::files(&root);
+    files.extend(TRACKER_TRIALS.iter().map(|t| recordings.join(format!("{}.json", t.replace("::", ".")))));
+    for (what, canary) in [("client secret", CLIENT_SECRET), ("refresh token", refresh.as_str())] {
+        assert_eq!(text.matches(canary).count(), 0, "the run's output shows the {what}:\n{text}");
+        for f in &files {
+            let body = std::fs::read_to_string(f).unwrap_or_else(|e| panic!("{}: {e}", f.display()));
+            assert!(!body.contains(canary), "{} shows the {what}", f.display());
+        }
+    }
+    // the tokens the authorization server issued during the run are masked in the recordings too
+    let refreshed = std::fs::read_to_string(recordings.join("tracker.sandbox.token_refresh.json")).unwrap();
+    assert!(refreshed.contains("\"access_token\": \"[REDACTED]\"") && !refreshed.contains("\"refresh_token\": \"ey"), "{refreshed}");
+}
+
+/// A client that keeps the spent refresh token after a rotation fails the token-refresh
+/// trial at the second revocation (the authorization server refuses the spent token); one
+/// that never refreshes fails it at the first.
+#[rstest::rstest]
+#[case::forgets_rotated(
+    "forgets_rotated_refresh_token",
+    "expected the refresh token issued by the previous refresh (refresh tokens rotate: the earlier one is spent), found another one: the authorization server answered 400 invalid_grant"
+)]
+#[case::never_refreshes(
+    "never_refreshes",
+    "expected the client to refresh its token (grant_type=refresh_token at the token URL) after the 401, found no token request"
+)]
+fn a_client_that_mishandles_refresh_fails_the_token_refresh_trial(#[case] flaw: &str, #[case] want: &str) {
+    let (_oidc, env) = tracker_sandbox();
+    let root = project_of("tracker", &format!("sbt-{flaw}"), |s| s);
+    let (out, text) = run_tracker(&root, Some("tracker::sandbox::token_refresh"), flaw, &env);
+    assert!(!out.status.success(), "{text}");
+    assert_eq!(outcome_of(&text, "tracker::sandbox::token_refresh"), "FAILED", "{text}");
+    assert!(text.contains(want), "{text}");
+}
+
+/// Without the refresh token the tracker's sandbox trials are ignored, naming it.
+#[test]
+fn a_missing_refresh_token_is_named() {
+    let (_oidc, env) = tracker_sandbox();
+    let root = project_of("tracker", "sbt-tracker-missing", |s| s);
+    let env: Vec<(&str, String)> = env.into_iter().filter(|(k, _)| *k != "TRACKER_REFRESH_TOKEN").collect();
+    let (out, text) = run_tracker(&root, Some("tracker::sandbox"), "", &env);
+    assert!(out.status.success(), "{text}");
+    assert_eq!(outcome_of(&text, "tracker::sandbox::auth"), "ignored (set TRACKER_REFRESH_TOKEN to run)", "{text}");
 }

@@ -1,5 +1,5 @@
-//! An issue-tracker client (Linear/GitHub-like): OAuth 2.0 with refresh-token rotation,
-//! cursor pagination, a non-idempotent comment POST and an idempotent PATCH.
+//! A client of GitHub's issues API: OAuth 2.0 user access tokens with refresh-token
+//! rotation, one page of issues per call, a non-idempotent comment POST and an idempotent PATCH.
 
 use std::sync::{Arc, Mutex};
 
@@ -13,23 +13,22 @@ use super::transport::{Request, Transport};
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 pub struct Issue {
-    pub id: String,
+    pub id: i64,
+    pub node_id: String,
     pub number: i64,
     pub title: String,
     pub state: String,
+    pub html_url: String,
     pub updated_at: String,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
-pub struct IssuePage {
-    pub issues: Vec<Issue>,
-    pub next_cursor: Option<String>,
-}
-
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 pub struct Comment {
-    pub id: String,
-    pub body: String,
+    pub id: i64,
+    pub node_id: String,
+    #[serde(default)]
+    pub body: Option<String>,
+    pub html_url: String,
     pub created_at: String,
 }
 
@@ -57,7 +56,9 @@ impl TrackerClient {
     pub fn new(ctx: &Context, flaws: &[Flaw]) -> TrackerClient {
         let c = ctx.credentials();
         TrackerClient {
-            transport: Transport::new(ctx, flaws),
+            // GitHub's media type is application/vnd.github+json; it accepts application/json too,
+            // which is all its description (and so Prism) lists
+            transport: Transport::new(ctx, flaws).with_headers(&[("Accept", "application/json"), ("X-GitHub-Api-Version", "2022-11-28")]),
             base: ctx.base_url().to_string(),
             token_url: ctx.token_url().unwrap_or_default().to_string(),
             client_id: c.client_id.clone().unwrap_or_default(),
@@ -143,26 +144,23 @@ impl TrackerClient {
         }
     }
 
-    pub async fn list_issues(&self, query: &Value) -> Result<IssuePage, ClientError> {
+    /// One page of the repository's issues (GitHub paginates with the Link header).
+    pub async fn list_issues(&self, repo: &str, query: &Value) -> Result<Vec<Issue>, ClientError> {
         let state = query.get("state").and_then(Value::as_str).unwrap_or("open");
-        let per_page = query.get("per_page").and_then(Value::as_i64).unwrap_or(50);
-        let mut path = format!("/issues?state={state}&per_page={per_page}");
-        if let Some(c) = query.get("cursor").and_then(Value::as_str) {
-            path.push_str(&format!("&cursor={c}"));
-        }
-        self.send(Method::GET, &path, None, true).await
+        let per_page = query.get("per_page").and_then(Value::as_i64).unwrap_or(30);
+        self.send(Method::GET, &format!("{repo}/issues?state={state}&per_page={per_page}"), None, true).await
     }
 
-    pub async fn get_issue(&self, number: &str) -> Result<Issue, ClientError> {
-        self.send(Method::GET, &format!("/issues/{number}"), None, true).await
+    pub async fn get_issue(&self, repo: &str, number: &str) -> Result<Issue, ClientError> {
+        self.send(Method::GET, &format!("{repo}/issues/{number}"), None, true).await
     }
 
-    pub async fn create_comment(&self, number: &str, body: &Value) -> Result<Comment, ClientError> {
-        self.send(Method::POST, &format!("/issues/{number}/comments"), Some(body), false).await
+    pub async fn create_comment(&self, repo: &str, number: &str, body: &Value) -> Result<Comment, ClientError> {
+        self.send(Method::POST, &format!("{repo}/issues/{number}/comments"), Some(body), false).await
     }
 
-    pub async fn close_issue(&self, number: &str, body: &Value) -> Result<Issue, ClientError> {
-        self.send(Method::PATCH, &format!("/issues/{number}"), Some(body), true).await
+    pub async fn close_issue(&self, repo: &str, number: &str, body: &Value) -> Result<Issue, ClientError> {
+        self.send(Method::PATCH, &format!("{repo}/issues/{number}"), Some(body), true).await
     }
 }
 
@@ -172,12 +170,13 @@ pub fn binding(flaws: &'static [Flaw]) -> Binding {
         move |ctx| TrackerClient::new(ctx, flaws),
         |client: Arc<TrackerClient>, call: Call| async move {
             let body = call.input().get("body").cloned().unwrap_or(Value::Null);
-            let number = call.param("number").unwrap_or_default();
+            let repo = format!("/repos/{}/{}", call.param("owner").unwrap_or_default(), call.param("repo").unwrap_or_default());
+            let number = call.param("issue_number").unwrap_or_default();
             match call.endpoint() {
-                "list_issues" => outcome(client.list_issues(call.query().unwrap_or(&Value::Null)).await),
-                "get_issue" => outcome(client.get_issue(&number).await),
-                "create_comment" => outcome(client.create_comment(&number, &body).await),
-                "close_issue" => outcome(client.close_issue(&number, &body).await),
+                "list_issues" => outcome(client.list_issues(&repo, call.query().unwrap_or(&Value::Null)).await),
+                "get_issue" => outcome(client.get_issue(&repo, &number).await),
+                "create_comment" => outcome(client.create_comment(&repo, &number, &body).await),
+                "close_issue" => outcome(client.close_issue(&repo, &number, &body).await),
                 other => Err(ClientError::unbound(other)),
             }
         },

@@ -37,6 +37,7 @@ pub struct Transport {
     http: reqwest::Client,
     ctx: Context,
     flaws: HashSet<Flaw>,
+    headers: Vec<(&'static str, &'static str)>,
 }
 
 fn error(kind: ErrorKind, message: impl Into<String>) -> ClientError {
@@ -61,7 +62,13 @@ impl Transport {
         if let Some(proxy) = ctx.proxy_url().and_then(|p| reqwest::Proxy::all(p).ok()) {
             b = b.proxy(proxy);
         }
-        Transport { http: b.build().expect("reqwest client builds"), ctx: ctx.clone(), flaws }
+        Transport { http: b.build().expect("reqwest client builds"), ctx: ctx.clone(), flaws, headers: Vec::new() }
+    }
+
+    /// Headers every request carries (a provider's media type, its API version).
+    pub fn with_headers(mut self, headers: &[(&'static str, &'static str)]) -> Transport {
+        self.headers = headers.to_vec();
+        self
     }
 
     pub fn has(&self, f: Flaw) -> bool {
@@ -99,6 +106,9 @@ impl Transport {
         key: &Option<(&str, String)>,
     ) -> Result<(StatusCode, reqwest::header::HeaderMap, Vec<u8>), Failure> {
         let mut rb = self.http.request(req.method.clone(), &req.url);
+        for (h, v) in &self.headers {
+            rb = rb.header(*h, *v);
+        }
         if let Some((h, v)) = &req.auth {
             rb = rb.header(h.as_str(), v.as_str());
         }

@@ -218,9 +218,9 @@ impl Upstream {
         Upstream { base, hosts, throttle, http: http.unwrap_or_default(), log: Mutex::default(), gate: None }
     }
 
-    /// Gate the client's requests to the sandbox API on the token introspection endpoint at
-    /// `url` (RFC 7662), asked as `client`: a request whose bearer token is missing or
-    /// inactive is answered 401 by the proxy and never reaches the sandbox.
+    /// Gate requests to the sandbox API (the client's and the harness's own) on the token
+    /// introspection endpoint at `url` (RFC 7662), asked as `client`: a request whose bearer
+    /// token is missing or inactive is answered 401 by the gate and never reaches the sandbox.
     pub fn with_gate(mut self, url: String, client: OAuthClient) -> Upstream {
         self.gate = Some((url, client));
         self
@@ -234,7 +234,8 @@ impl Upstream {
             None => "no bearer token".to_string(),
             Some(token) => {
                 let (headers, body) = client.form(&[("token", token), ("token_type_hint", "access_token")]);
-                let asked = self.send(By::Harness, "POST", url, headers, body).await;
+                // boxed: sending goes through the gate again (for the API's origin only)
+                let asked = Box::pin(self.send(By::Harness, "POST", url, headers, body)).await;
                 match (asked.status, asked.json().and_then(|v| v.get("active").and_then(Value::as_bool))) {
                     (Some(200), Some(true)) => return true,
                     (Some(200), Some(false)) => "the authorization server reports the token inactive".to_string(),
@@ -310,6 +311,14 @@ impl Upstream {
         let (method, url) = (method.as_str(), url.as_str());
         x.refused = x.refused.or_else(|| self.refusal(method, url));
         let method_ok = reqwest::Method::from_bytes(method.as_bytes());
+        let api = reqwest::Url::parse(url).is_ok_and(|u| u.origin() == self.base.origin());
+        if x.refused.is_none() && api {
+            let started = Instant::now();
+            if !self.gate(&mut x).await {
+                x.latency = started.elapsed();
+                return x;
+            }
+        }
         if x.refused.is_none() {
             match method_ok {
                 Err(e) => x.refused = Some(format!("expected an HTTP method, found {method:?}: {e}")),
@@ -320,7 +329,7 @@ impl Upstream {
                     }
                     let waiting = Instant::now();
                     // the declared rate limit is the API's: the token endpoint family is not throttled
-                    if reqwest::Url::parse(url).is_ok_and(|u| u.origin() == self.base.origin()) {
+                    if api {
                         self.throttle.wait().await;
                     }
                     let sending = Instant::now();
@@ -383,8 +392,7 @@ impl Drop for Proxy {
 }
 
 impl Proxy {
-    /// Start a proxy on a free loopback port in front of `upstream`'s sandbox API (its
-    /// token gate, when it has one, applies).
+    /// Start a proxy on a free loopback port in front of `upstream`'s sandbox API.
     pub async fn start(upstream: Arc<Upstream>) -> std::io::Result<Proxy> {
         Proxy::start_adding(upstream, Vec::new()).await
     }
@@ -393,14 +401,14 @@ impl Proxy {
     /// client's own of the same name): what only the sandbox needs.
     pub async fn start_adding(upstream: Arc<Upstream>, headers: Vec<(String, String)>) -> std::io::Result<Proxy> {
         let target = upstream.base.origin().ascii_serialization();
-        Proxy::listen(upstream, Target { own: String::new(), origin: target, gated: true, headers }).await
+        Proxy::listen(upstream, Target { own: String::new(), origin: target, headers }).await
     }
 
     /// Start a proxy in front of another origin of the sandbox's, such as its OAuth 2.0
     /// authorization server (`target`, e.g. `http://127.0.0.1:4011`), recording into the same
-    /// `upstream` (same hosts, throttle and log; no token gate).
+    /// `upstream` (same hosts and log; only requests to the API are throttled and gated).
     pub async fn start_for(upstream: Arc<Upstream>, target: &reqwest::Url) -> std::io::Result<Proxy> {
-        let to = Target { own: String::new(), origin: target.origin().ascii_serialization(), gated: false, headers: Vec::new() };
+        let to = Target { own: String::new(), origin: target.origin().ascii_serialization(), headers: Vec::new() };
         Proxy::listen(upstream, to).await
     }
 
@@ -423,11 +431,10 @@ impl Proxy {
     }
 }
 
-/// Where a proxy forwards: its own origin, the sandbox origin behind it, whether the token gate applies.
+/// Where a proxy forwards: its own origin, the sandbox origin behind it, the headers it adds.
 struct Target {
     own: String,
     origin: String,
-    gated: bool,
     headers: Vec<(String, String)>,
 }
 
@@ -460,13 +467,7 @@ async fn serve(mut stream: TcpStream, accepted: Instant, up: Arc<Upstream>, to: 
     };
     let mut x = Exchange::new(By::Client, &method, &url, headers, body);
     x.refused = refused;
-    let gate_started = Instant::now();
-    let x = if x.refused.is_some() || !to.gated || up.gate(&mut x).await {
-        up.exchange(x).await
-    } else {
-        x.latency = gate_started.elapsed();
-        x
-    };
+    let x = up.exchange(x).await;
     // recorded before the answer goes back, so the client's caller finds it once the client returns
     let index = up.record(x.clone());
     let reply = match (&x.refused, x.status) {
