@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::flaw::Flaw;
-use super::transport::{Request, Transport};
+use super::transport::{Request, Response, Transport};
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 pub struct Issue {
@@ -102,13 +102,7 @@ impl TrackerClient {
     }
 
     /// Send with the current token; on 401 refresh once and retry once.
-    async fn send<T: serde::de::DeserializeOwned + Serialize + Default>(
-        &self,
-        method: Method,
-        path: &str,
-        body: Option<&Value>,
-        idempotent: bool,
-    ) -> Result<T, ClientError> {
+    async fn send(&self, method: Method, path: &str, body: Option<&Value>, idempotent: bool) -> Result<Response, ClientError> {
         let mut refreshed = false;
         loop {
             let access = self.tokens.lock().unwrap().access.clone();
@@ -139,7 +133,7 @@ impl TrackerClient {
                     }
                 }
                 Err(e) => return Err(e),
-                Ok(resp) => return self.transport.decode(resp),
+                Ok(resp) => return Ok(resp),
             }
         }
     }
@@ -148,19 +142,20 @@ impl TrackerClient {
     pub async fn list_issues(&self, repo: &str, query: &Value) -> Result<Vec<Issue>, ClientError> {
         let state = query.get("state").and_then(Value::as_str).unwrap_or("open");
         let per_page = query.get("per_page").and_then(Value::as_i64).unwrap_or(30);
-        self.send(Method::GET, &format!("{repo}/issues?state={state}&per_page={per_page}"), None, true).await
+        let resp = self.send(Method::GET, &format!("{repo}/issues?state={state}&per_page={per_page}"), None, true).await?;
+        self.transport.decode_list(resp)
     }
 
     pub async fn get_issue(&self, repo: &str, number: &str) -> Result<Issue, ClientError> {
-        self.send(Method::GET, &format!("{repo}/issues/{number}"), None, true).await
+        self.transport.decode(self.send(Method::GET, &format!("{repo}/issues/{number}"), None, true).await?)
     }
 
     pub async fn create_comment(&self, repo: &str, number: &str, body: &Value) -> Result<Comment, ClientError> {
-        self.send(Method::POST, &format!("{repo}/issues/{number}/comments"), Some(body), false).await
+        self.transport.decode(self.send(Method::POST, &format!("{repo}/issues/{number}/comments"), Some(body), false).await?)
     }
 
     pub async fn close_issue(&self, repo: &str, number: &str, body: &Value) -> Result<Issue, ClientError> {
-        self.send(Method::PATCH, &format!("{repo}/issues/{number}"), Some(body), true).await
+        self.transport.decode(self.send(Method::PATCH, &format!("{repo}/issues/{number}"), Some(body), true).await?)
     }
 }
 

@@ -236,6 +236,30 @@ impl Transport {
 
     /// Decode a JSON response into `T` at the edge: content type checked, shape enforced.
     pub fn decode<T: DeserializeOwned + Serialize + Default>(&self, resp: Response) -> Result<T, ClientError> {
+        let mut v = self.json(resp)?;
+        let template = serde_json::to_value(T::default()).expect("defaults serialise");
+        if let (Value::Object(m), Value::Object(t)) = (&mut v, &template) {
+            self.bend(m, t)?;
+        }
+        serde_json::from_value(v).map_err(|e| error(ErrorKind::InvalidResponse, format!("unexpected response shape: {e}")))
+    }
+
+    /// Decode a JSON array response into a `Vec<T>`, each element as [`Transport::decode`] would.
+    pub fn decode_list<T: DeserializeOwned + Serialize + Default>(&self, resp: Response) -> Result<Vec<T>, ClientError> {
+        let mut v = self.json(resp)?;
+        let template = serde_json::to_value(T::default()).expect("defaults serialise");
+        if let (Value::Array(items), Value::Object(t)) = (&mut v, &template) {
+            for item in items {
+                if let Value::Object(m) = item {
+                    self.bend(m, t)?;
+                }
+            }
+        }
+        serde_json::from_value(v).map_err(|e| error(ErrorKind::InvalidResponse, format!("unexpected response shape: {e}")))
+    }
+
+    /// The body as JSON, its content type checked.
+    fn json(&self, resp: Response) -> Result<Value, ClientError> {
         let invalid = |m: String| error(ErrorKind::InvalidResponse, m);
         // the flawed decoder unwraps the parse before looking at anything else
         let unwrapped: Option<Value> =
@@ -243,15 +267,10 @@ impl Transport {
         if !self.has(Flaw::IgnoresContentType) && !resp.content_type.starts_with("application/json") {
             return Err(invalid(format!("expected application/json, got {:?}", resp.content_type)));
         }
-        let mut v: Value = match unwrapped {
-            Some(v) => v,
-            None => serde_json::from_slice(&resp.body).map_err(|e| invalid(format!("body is not valid JSON: {e}")))?,
-        };
-        let template = serde_json::to_value(T::default()).expect("defaults serialise");
-        if let (Value::Object(m), Value::Object(t)) = (&mut v, &template) {
-            self.bend(m, t)?;
+        match unwrapped {
+            Some(v) => Ok(v),
+            None => serde_json::from_slice(&resp.body).map_err(|e| invalid(format!("body is not valid JSON: {e}"))),
         }
-        serde_json::from_value(v).map_err(|e| invalid(format!("unexpected response shape: {e}")))
     }
 
     /// The flawed decoders' shortcuts, applied field by field against the type's defaults.

@@ -295,7 +295,12 @@ fn live(spec: &Spec, s: &Sandbox) -> Result<Live, Unready> {
         _ => Credential::ApiKey(values.remove("api_key").unwrap_or_default()),
     };
     if !missing.is_empty() {
-        return Err(Unready { reason: format!("set {} to run", missing.join(" and ")), fatal: false });
+        let names = match missing.split_last() {
+            Some((last, [])) => last.clone(),
+            Some((last, rest)) => format!("{} and {last}", rest.join(", ")),
+            None => String::new(),
+        };
+        return Err(Unready { reason: format!("set {names} to run"), fatal: false });
     }
     Ok(Live { base, hosts, credential })
 }
