@@ -54,6 +54,10 @@ enum Command {
         /// Print only the trial names.
         #[arg(long)]
         names: bool,
+        /// Print a JSON array: per trial its name, service, what it targets, kind, title and
+        /// spec location (`file:line:col`), and whether it runs against mocks or the sandbox.
+        #[arg(long, conflicts_with = "names")]
+        json: bool,
     },
     /// Print the JSON Schema of spec.yaml.
     Schema,
@@ -823,7 +827,7 @@ fn main() -> ExitCode {
             }
             stale.is_empty()
         }),
-        Command::Cases { dir, names } => {
+        Command::Cases { dir, names, json } => {
             let specs = match spec::load_dir(&dir) {
                 Ok(s) => s,
                 Err(e) => {
@@ -832,6 +836,7 @@ fn main() -> ExitCode {
                 }
             };
             let mut bad = false;
+            let mut rows = Vec::new();
             for s in specs {
                 let s = match s {
                     Ok(s) => s,
@@ -841,6 +846,17 @@ fn main() -> ExitCode {
                         continue;
                     }
                 };
+                if json {
+                    rows.extend(scenario::plan(&s).iter().map(|c| {
+                        serde_json::json!({"name": c.name(), "service": s.id, "subject": c.subject.label(&s), "kind": c.kind.name(),
+                            "title": c.title(), "spec": s.locate(&c.subject.path()), "against": "mock"})
+                    }));
+                    rows.extend(sandbox::trial::plan(&s).iter().map(|c| {
+                        serde_json::json!({"name": c.name(), "service": s.id, "subject": if c.subject_id.is_empty() { "sandbox" } else { &c.subject_id },
+                            "kind": c.kind(), "title": c.title(&s), "spec": s.locate(&c.path()), "against": "sandbox"})
+                    }));
+                    continue;
+                }
                 let policy = Policy::of(&s, scenario::Subject::Endpoint(0));
                 for case in scenario::plan(&s) {
                     if names {
@@ -870,6 +886,9 @@ fn main() -> ExitCode {
                         policy.retry_after.as_secs()
                     );
                 }
+            }
+            if json {
+                say!("{}", serde_json::to_string_pretty(&rows).unwrap_or_default());
             }
             if bad { ExitCode::FAILURE } else { ExitCode::SUCCESS }
         }

@@ -47,6 +47,24 @@ fn stdout(o: &Output) -> String {
     String::from_utf8(o.stdout.clone()).unwrap()
 }
 
+/// `cases --json` lists the same trials as `cases --names`, each with its kind, what it
+/// targets and where in the spec, and whether it runs against mocks or the sandbox.
+#[test]
+fn cases_as_json_match_the_names() {
+    let examples = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/integrations");
+    let dir = examples.to_str().unwrap();
+    let names: Vec<String> = stdout(&oc(&["cases", dir, "--names"])).lines().map(str::to_string).collect();
+    let rows: Vec<serde_json::Value> = serde_json::from_str(&stdout(&oc(&["cases", dir, "--json"]))).unwrap();
+    assert_eq!(rows.iter().map(|r| r["name"].as_str().unwrap().to_string()).collect::<Vec<_>>(), names);
+    let row = |name: &str| rows.iter().find(|r| r["name"] == name).unwrap_or_else(|| panic!("{name} not listed"));
+    let refresh = row("tracker::sandbox::token_refresh");
+    assert_eq!((refresh["kind"].as_str(), refresh["against"].as_str()), (Some("token_refresh"), Some("sandbox")), "{refresh}");
+    let expired = row("tracker::get_issue::auth_expired");
+    assert_eq!((expired["kind"].as_str(), expired["against"].as_str()), (Some("auth_expired"), Some("mock")), "{expired}");
+    let spec = expired["spec"].as_str().unwrap();
+    assert!(spec.starts_with(&format!("{dir}/tracker/spec.yaml:")) && spec.matches(':').count() == 2, "{spec}");
+}
+
 #[test]
 fn list_joins_specs_rounds_and_checkpoint() {
     let text = stdout(&oc(&["list"]));

@@ -452,3 +452,21 @@ fn a_missing_refresh_token_is_named() {
     assert!(out.status.success(), "{text}");
     assert_eq!(outcome_of(&text, "tracker::sandbox::auth"), "ignored (set TRACKER_REFRESH_TOKEN to run)", "{text}");
 }
+
+/// A sandbox without a user's refresh token: the harness's token comes from the client
+/// credentials grant, and the endpoints run with it (no token-refresh trial is planned).
+#[test]
+fn without_a_refresh_token_the_client_credentials_grant_serves() {
+    let (_oidc, env) = tracker_sandbox();
+    let root = project_of("tracker", "sbt-tracker-cc", |s| {
+        s.replace("client_secret: Client Secret, refresh_token: Refresh Token}", "client_secret: Client Secret}")
+    });
+    let mut env: Vec<(&str, String)> = env.into_iter().filter(|(k, _)| *k != "TRACKER_REFRESH_TOKEN").collect();
+    env.push(("OC_REQUIRE_SANDBOX", "1".into()));
+    let (out, text) = run_tracker(&root, Some("tracker::sandbox"), "", &env);
+    assert!(out.status.success(), "{text}");
+    assert_eq!(outcome_of(&text, "tracker::sandbox::token_refresh"), "(not run)", "{text}");
+    for t in TRACKER_TRIALS.iter().filter(|t| !t.ends_with("token_refresh")) {
+        assert_eq!(outcome_of(&text, t), "ok", "{t}:\n{text}");
+    }
+}

@@ -86,6 +86,20 @@ impl SandboxCase {
         format!("{}::sandbox::{what}", self.service)
     }
 
+    /// What kind of check it is: `connectivity`, `auth`, `token_refresh`, `endpoint`,
+    /// `idempotency`, `rate_limit` or `drift`.
+    pub fn kind(&self) -> &'static str {
+        match self.check {
+            Check::Connectivity => "connectivity",
+            Check::Auth => "auth",
+            Check::TokenRefresh => "token_refresh",
+            Check::Endpoint(_) => "endpoint",
+            Check::Idempotency(_) => "idempotency",
+            Check::RateLimit => "rate_limit",
+            Check::Drift(_) => "drift",
+        }
+    }
+
     /// What the trial checks, for listings.
     pub fn title(&self, spec: &Spec) -> String {
         let label = |i: usize| spec.endpoints.get(i).map(Endpoint::label).unwrap_or_default();
@@ -771,7 +785,7 @@ async fn auth(case: &SandboxCase, run: &Run<'_>) -> SandboxResult {
                 }
             }
         }
-        let wrong = Oauth { client: OAuthClient { secret: format!("{}-wrong", o.client.secret), ..o.client.clone() }, ..o.clone() };
+        let wrong = Oauth { client: OAuthClient { secret: "oc-integrate-not-the-client-secret".into(), ..o.client.clone() }, ..o.clone() };
         let refused = run.token_call(&wrong, o.token_url.as_str(), &[("grant_type", "client_credentials")]).await;
         match refused.status {
             Some(400 | 401) => facts.push(format!("wrong client secret → HTTP {}", refused.status.unwrap_or_default())),
