@@ -116,12 +116,16 @@ pub fn render(spec: &Spec, number: u32, results: &[TrialResult], sandbox: &[Sand
     let webhooks: Vec<&TrialResult> = results.iter().filter(|r| !matches!(r.case.subject, Subject::Endpoint(_))).collect();
     if !webhooks.is_empty() {
         md.push_str("\n### Webhooks\n| Webhook | Scenario | Expected | Actual | Status |\n|---|---|---|---|---|\n");
+        let mut previous = None;
         for r in webhooks {
             let status = if r.outcome.passed { "PASS" } else { "FAIL" };
+            // the webhook is named on the first of its rows only
+            let label = (previous != Some(r.case.subject)).then(|| r.case.subject.label(spec)).unwrap_or_default();
+            previous = Some(r.case.subject);
             let _ = writeln!(
                 md,
                 "| {} | {} | {} | {} | {status} |",
-                cell(&r.case.subject.label(spec)),
+                cell(&label),
                 cell(if r.case.subject == Subject::Sender && r.case.kind == Kind::Conformance {
                     "Signed delivery"
                 } else {
