@@ -120,7 +120,7 @@ pub fn render(spec: &Spec, number: u32, results: &[TrialResult], sandbox: &[Sand
         for r in webhooks {
             let status = if r.outcome.passed { "PASS" } else { "FAIL" };
             // the webhook is named on the first of its rows only
-            let label = (previous != Some(r.case.subject)).then(|| r.case.subject.label(spec)).unwrap_or_default();
+            let label = if previous != Some(r.case.subject) { r.case.subject.label(spec) } else { String::new() };
             previous = Some(r.case.subject);
             let _ = writeln!(
                 md,
