@@ -234,3 +234,95 @@ fn every_generated_kind_has_a_flaw_that_fails_it() {
     let kinds: BTreeSet<Kind> = specs.values().flat_map(oc_integrate::scenario::plan).map(|c| c.kind).collect();
     assert_eq!(kinds.len(), Kind::ALL.len(), "the examples must exercise every scenario kind");
 }
+
+/// Conformance with form and multipart request bodies (Stripe's API is form-encoded): a
+/// client that sends the declared body passes; one that sends JSON instead, or a form that
+/// lacks the example's fields, or no multipart body at all, fails, naming what differs.
+#[test]
+fn conformance_checks_form_and_multipart_bodies() {
+    const SPEC: &str = r#"name: Forms
+overview:
+  direction: outbound
+  auth: {kind: api_key, prefix: "Bearer "}
+  base_url: https://api.forms.example/v1
+endpoints:
+  - id: create_charge
+    method: POST
+    path: /charges
+    purpose: Charge a card
+    request:
+      content_type: application/x-www-form-urlencoded
+      example: {body: {amount: 2000, metadata: {plan: pro}}}
+    response:
+      example: {id: ch_1}
+  - id: upload_file
+    method: POST
+    path: /files
+    purpose: Upload a receipt
+    request:
+      content_type: multipart/form-data
+      example: {body: {purpose: receipt}}
+    response:
+      example: {id: file_1}
+error_handling:
+  - {status: 4xx, meaning: Bad request, action: fail}
+retry: {max_attempts: 2, base_delay_ms: 100, multiplier: 2, max_delay_ms: 400}
+timeouts: {request_ms: 2000}
+secrets:
+  - {name: Key, storage: vault, rotation: Yearly, env: FORMS_KEY}
+"#;
+    let dir = std::env::temp_dir().join(format!("oc-forms-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(dir.join("forms")).unwrap();
+    std::fs::write(dir.join("forms/spec.yaml"), SPEC).unwrap();
+    // how the client encodes: "form" (right), "json" (a JSON body), "short" (a form without metadata), "none" (no body)
+    let client = |how: &'static str| {
+        Binding::new(
+            |ctx| (reqwest::Client::new(), ctx.base_url().to_string(), ctx.credentials().api_key.clone().unwrap_or_default()),
+            move |c, call| async move {
+                let (http, base, key) = &*c;
+                let path = if call.endpoint() == "create_charge" { "/charges" } else { "/files" };
+                let mut req = http.post(format!("{base}{path}")).bearer_auth(key);
+                req = match (call.endpoint(), how) {
+                    ("create_charge", "form") => req.form(&[("amount", "2000"), ("metadata[plan]", "pro")]),
+                    ("create_charge", "short") => req.form(&[("amount", "2000")]),
+                    (_, "json") => req.json(call.input().get("body").unwrap()),
+                    (_, "none") => req,
+                    _ => req
+                        .header("content-type", "multipart/form-data; boundary=b")
+                        .body("--b\r\nContent-Disposition: form-data; name=\"purpose\"\r\n\r\nreceipt\r\n--b--\r\n"),
+                };
+                let r = req.send().await.map_err(|e| oc_integrate::ClientError::new(oc_integrate::ErrorKind::Connection, e.to_string()))?;
+                oc_integrate::outcome(
+                    r.json::<serde_json::Value>()
+                        .await
+                        .map_err(|e| oc_integrate::ClientError::new(oc_integrate::ErrorKind::InvalidResponse, e.to_string())),
+                )
+            },
+        )
+    };
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let conformance = |how: &'static str| {
+        let h = Harness::new(&dir).bind("forms", client(how));
+        let results = rt.block_on(h.evaluate(|n| n.ends_with("::conformance"))).unwrap();
+        results
+            .into_iter()
+            .map(|r| (r.case.subject_id.clone(), (r.outcome.passed, r.outcome.problems.join("; "))))
+            .collect::<HashMap<_, _>>()
+    };
+    let right = conformance("form");
+    assert_eq!(right.len(), 2, "both endpoints' conformance cases ran: {right:?}");
+    assert!(right.values().all(|(ok, _)| *ok), "{right:?}");
+    let json = conformance("json");
+    let (ok, why) = &json["create_charge"];
+    assert!(!ok && why.contains("expected Content-Type application/x-www-form-urlencoded, found \"application/json\""), "{why}");
+    assert!(why.contains("metadata[plan]=pro (absent)"), "{why}");
+    let short = conformance("short");
+    let (ok, why) = &short["create_charge"];
+    assert!(
+        !ok && why.contains("expected the form body to carry the request example's fields, found differences: metadata[plan]=pro (absent)"),
+        "{why}"
+    );
+    let none = conformance("none");
+    let (ok, why) = &none["upload_file"];
+    assert!(!ok && why.contains("expected a multipart/form-data body, found none"), "{why}");
+}

