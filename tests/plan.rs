@@ -513,3 +513,37 @@ fn the_harness_fails_a_contract_trial_with_the_findings() {
     let err = rt.block_on(bad.evaluate(|n| n == "payments::contract")).unwrap_err();
     assert!(err.contains("test_plan.sandbox: expected sandbox testing in the test plan, found none [sandbox-testing]"), "{err}");
 }
+
+/// An operation whose security does not accept the scheme the spec's auth describes gets a
+/// TODO at its endpoint: the harness sends one credential per service.
+#[test]
+fn an_operation_with_other_security_gets_a_todo() {
+    let doc = serde_json::json!({
+        "openapi": "3.0.3",
+        "info": {"title": "Mixed", "version": "1"},
+        "servers": [{"url": "https://api.mixed.example"}],
+        "security": [{"oauth": ["read"]}],
+        "components": {"securitySchemes": {
+            "oauth": {"type": "oauth2", "flows": {"clientCredentials": {"tokenUrl": "https://auth.mixed.example/token", "scopes": {"read": "read"}}}},
+            "key": {"type": "apiKey", "in": "header", "name": "X-Key"}
+        }},
+        "paths": {
+            "/things": {"get": {"operationId": "listThings", "summary": "List things",
+                "responses": {"200": {"description": "ok", "content": {"application/json": {"example": [], "schema": {"type": "array"}}}}}}},
+            "/admin": {"get": {"operationId": "admin", "summary": "Admin view", "security": [{"key": []}],
+                "responses": {"200": {"description": "ok", "content": {"application/json": {"example": {}, "schema": {"type": "object"}}}}}}}
+        }
+    });
+    let planned =
+        plan::from_openapi(doc, "mixed", &Select { endpoints: vec!["listThings".into(), "admin".into()], ..Select::default() }, None)
+            .unwrap();
+    let todos: Vec<&String> = planned.todos.iter().filter(|t| t.contains("security accepts")).collect();
+    assert_eq!(
+        todos,
+        [
+            "endpoints[1]: this operation's security accepts key but not oauth, the scheme overview.auth describes: the harness sends one credential per service, so check this endpoint accepts it, or leave the endpoint out"
+        ],
+        "{:#?}",
+        planned.todos
+    );
+}

@@ -264,7 +264,7 @@ pub fn from_openapi(root: Value, service: &str, select: &Select, provider: Optio
         u.starts_with("http") && ["sandbox", "test", "staging", "dev."].iter().any(|w| u.contains(w)) && u.trim_end_matches('/') != base_url
     });
 
-    let (auth, secrets) = auth_of(&doc, service, &chosen, &mut |p: &str, t: String| todo(p, Gap::Auth, t));
+    let (auth, secrets, scheme) = auth_of(&doc, service, &chosen, &mut |p: &str, t: String| todo(p, Gap::Auth, t));
     let mut overview = Map::new();
     overview.insert("direction".into(), json!("outbound"));
     overview.insert("auth".into(), auth);
@@ -290,6 +290,18 @@ pub fn from_openapi(root: Value, service: &str, select: &Select, provider: Optio
     let mut files = Vec::new();
     for (i, o) in chosen.iter().enumerate() {
         let mut e = endpoint(&doc, o, i, global_security, &mut todo);
+        // the harness sends one credential per service: an operation that does not accept it
+        let names = requirement_names(o.op);
+        if let Some(w) = scheme.as_ref().filter(|w| !names.is_empty() && !names.contains(w)) {
+            todo(
+                &format!("endpoints[{i}]"),
+                Gap::Auth,
+                format!(
+                    "this operation's security accepts {} but not {w}, the scheme overview.auth describes: the harness sends one credential per service, so check this endpoint accepts it, or leave the endpoint out",
+                    names.join(" or ")
+                ),
+            );
+        }
         // a schema no example fits goes to a file of its own, referenced only by the TODO
         if let Some(r) = e.get_mut("response").and_then(Value::as_object_mut)
             && let Some(kept) = r.remove(UNVERIFIED)
@@ -392,8 +404,14 @@ fn strip_tags(text: &str) -> String {
     out
 }
 
-/// The spec's auth and secrets from the document's security schemes.
-fn auth_of(doc: &Document, service: &str, chosen: &[&Operation], todo: &mut impl FnMut(&str, String)) -> (Value, Vec<Value>) {
+/// The spec's auth and secrets from the document's security schemes, and the name of the
+/// scheme they describe.
+fn auth_of(
+    doc: &Document,
+    service: &str,
+    chosen: &[&Operation],
+    todo: &mut impl FnMut(&str, String),
+) -> (Value, Vec<Value>, Option<String>) {
     let env = service.to_ascii_uppercase();
     let schemes = doc.root.pointer("/components/securitySchemes").and_then(Value::as_object);
     // of the document's alternatives, the one the harness drives best: OAuth 2.0, then a
@@ -429,7 +447,8 @@ fn auth_of(doc: &Document, service: &str, chosen: &[&Operation], todo: &mut impl
     let wanted: Option<String> = candidates.into_iter().min_by_key(rank);
     let scheme = wanted.as_ref().and_then(|w| schemes.and_then(|s| s.get(w))).map(|s| doc.deref(s));
     let key_secret = |name: &str| draft::key_secrets(&env, name);
-    match scheme {
+    let name = wanted.clone();
+    let (auth, secrets) = match scheme {
         None => {
             todo("overview.auth", "the document declares no security scheme: set overview.auth (none, api_key or oauth2)".into());
             (json!({"kind": "none"}), Vec::new())
@@ -508,7 +527,8 @@ fn auth_of(doc: &Document, service: &str, chosen: &[&Operation], todo: &mut impl
                 (json!({"kind": "none"}), Vec::new())
             }
         },
-    }
+    };
+    (auth, secrets, name)
 }
 
 /// The scheme names an operation's security requirements mention.
