@@ -36,7 +36,7 @@ fn should_fail(flaw: Option<Flaw>, subject: Option<&Endpoint>) -> Vec<Kind> {
     let judged_waits = [server_errors, resets].concat();
     let Some(flaw) = flaw else { return Vec::new() };
     match flaw {
-        Flaw::NeverRefreshes | Flaw::ForgetsRotatedRefreshToken => vec![AuthExpired],
+        Flaw::NeverRefreshes | Flaw::ForgetsRotatedRefreshToken | Flaw::RefreshesWithBasicAuth => vec![AuthExpired],
         Flaw::RefreshLoop => vec![AuthRefreshFails],
         Flaw::IgnoresRetryAfter => vec![RateLimitRetryAfter, RateLimitRetryAfterDate, RateLimitStorm],
         Flaw::MisreadsRetryAfterDate => vec![RateLimitRetryAfterDate],
@@ -122,7 +122,7 @@ fn receiver_should_fail(flaw: Option<Flaw>) -> Vec<Kind> {
 /// Which example services a flaw can exist in.
 fn services(flaw: Option<Flaw>) -> &'static [&'static str] {
     match flaw {
-        Some(Flaw::NeverRefreshes | Flaw::RefreshLoop | Flaw::ForgetsRotatedRefreshToken) => &["tracker"],
+        Some(Flaw::NeverRefreshes | Flaw::RefreshLoop | Flaw::ForgetsRotatedRefreshToken | Flaw::RefreshesWithBasicAuth) => &["tracker"],
         // only payments has a sender; only its Stripe handler sees several signatures; a
         // Linear handler must parse the body to verify it, so it never reaches its own JSON step
         Some(Flaw::NewIdempotencyKeyPerRetry | Flaw::SignsOtherBytes | Flaw::ChecksFirstSignatureOnly | Flaw::FailsOnMalformedJson) => {
@@ -144,6 +144,7 @@ fn binding(service: &str, flaws: &'static [Flaw]) -> Binding {
 #[case(Some(Flaw::NeverRefreshes))]
 #[case(Some(Flaw::RefreshLoop))]
 #[case(Some(Flaw::ForgetsRotatedRefreshToken))]
+#[case(Some(Flaw::RefreshesWithBasicAuth))]
 #[case(Some(Flaw::IgnoresRetryAfter))]
 #[case(Some(Flaw::MisreadsRetryAfterDate))]
 #[case(Some(Flaw::RetriesForever))]

@@ -422,7 +422,7 @@ fn an_oauth_sandbox_section_loads_and_plans_a_token_refresh_trial() {
 #[case::no_token_url(
     "  token_url: http://localhost:4011/token\n",
     "",
-    "sandbox: expected token_url (the sandbox's token endpoint) for oauth2 auth, found none"
+    "sandbox: expected token_url (the sandbox's token endpoint; token_url_env only overrides it) for oauth2 auth, found none"
 )]
 #[case::token_url_on_production(
     "token_url: http://localhost:4011/token",
@@ -437,7 +437,7 @@ fn an_oauth_sandbox_section_loads_and_plans_a_token_refresh_trial() {
 #[case::api_key_for_oauth(
     "{client_id: Demo key, client_secret: Demo secret,",
     "{api_key: Demo key, client_id: Demo key, client_secret: Demo secret,",
-    "sandbox.credentials.api_key: expected only client_id and client_secret for oauth2 auth, found api_key"
+    "sandbox.credentials.api_key: expected only client_id, client_secret and refresh_token for oauth2 auth, found api_key"
 )]
 #[case::no_client_secret(
     "client_secret: Demo secret, ",

@@ -10,6 +10,9 @@ pub enum Flaw {
     RefreshLoop,
     /// Keeps using the first refresh token after the provider rotated it.
     ForgetsRotatedRefreshToken,
+    /// Authenticates at the token endpoint with HTTP Basic where the provider wants the
+    /// credentials in the form (`client_secret_post`).
+    RefreshesWithBasicAuth,
     /// Backs off by its own schedule on 429, ignoring Retry-After.
     IgnoresRetryAfter,
     /// Understands Retry-After in seconds only, not as an HTTP-date.
@@ -96,10 +99,11 @@ pub enum Flaw {
 
 impl Flaw {
     /// Every flaw.
-    pub const ALL: [Flaw; 44] = [
+    pub const ALL: [Flaw; 45] = [
         Flaw::NeverRefreshes,
         Flaw::RefreshLoop,
         Flaw::ForgetsRotatedRefreshToken,
+        Flaw::RefreshesWithBasicAuth,
         Flaw::IgnoresRetryAfter,
         Flaw::MisreadsRetryAfterDate,
         Flaw::RetriesForever,

@@ -72,15 +72,16 @@ impl TrackerClient {
 
     async fn refresh(&self) -> Result<(), ClientError> {
         let refresh = self.tokens.lock().unwrap().refresh.clone();
-        let form = [
-            ("grant_type", "refresh_token"),
-            ("refresh_token", refresh.as_str()),
-            ("client_id", self.client_id.as_str()),
-            ("client_secret", self.client_secret.as_str()),
-        ];
-        let resp = reqwest::Client::new()
-            .post(&self.token_url)
-            .form(&form)
+        let basic = self.transport.has(Flaw::RefreshesWithBasicAuth);
+        let mut form = vec![("grant_type", "refresh_token"), ("refresh_token", refresh.as_str())];
+        if !basic {
+            form.extend([("client_id", self.client_id.as_str()), ("client_secret", self.client_secret.as_str())]);
+        }
+        let mut req = reqwest::Client::new().post(&self.token_url).form(&form);
+        if basic {
+            req = req.basic_auth(&self.client_id, Some(&self.client_secret));
+        }
+        let resp = req
             .timeout(self.transport.ctx().timeout())
             .send()
             .await

@@ -29,6 +29,8 @@ pub enum By {
     Client,
     /// The harness.
     Harness,
+    /// The harness's reachability probe, which no token gate answers.
+    Probe,
 }
 
 /// One request and its answer, as recorded.
@@ -90,6 +92,11 @@ impl Exchange {
         }
     }
 
+    /// The request body as sent.
+    pub fn sent(&self) -> &[u8] {
+        &self.sent
+    }
+
     /// The request body as sent, read as a form (`application/x-www-form-urlencoded`).
     pub fn form(&self) -> Vec<(String, String)> {
         form_urlencoded::parse(&self.sent).into_owned().collect()
@@ -112,7 +119,11 @@ impl Exchange {
 
     /// `client  POST http://…/v1/customers -> 200 (3.1 ms)`, redacted.
     pub fn describe(&self) -> String {
-        let who = if self.by == By::Client { "client " } else { "harness" };
+        let who = match self.by {
+            By::Client => "client ",
+            By::Harness => "harness",
+            By::Probe => "probe  ",
+        };
         let outcome = match (&self.refused, self.status) {
             (Some(why), _) => format!("REFUSED: {why}"),
             (None, Some(s)) if self.gated.is_some() => {
@@ -130,7 +141,11 @@ impl Exchange {
             self.headers.iter().map(|(k, v)| (k.clone(), Value::String(redact::header_value(k, v)))).collect();
         let body = redact::redact(&String::from_utf8_lossy(&self.body));
         json!({
-            "by": if self.by == By::Client { "client" } else { "harness" },
+            "by": match self.by {
+                By::Client => "client",
+                By::Harness => "harness",
+                By::Probe => "probe",
+            },
             "method": self.method,
             "url": redact::redact(&self.url),
             "request_headers": headers,
@@ -231,6 +246,7 @@ impl Upstream {
         let Some((url, client)) = &self.gate else { return true };
         let token = x.request_header("authorization").and_then(|v| v.strip_prefix("Bearer ").or(v.strip_prefix("bearer "))).map(str::trim);
         let why = match token.filter(|t| !t.is_empty()) {
+            None if x.request_header("authorization").is_some() => "an Authorization header without the Bearer scheme".to_string(),
             None => "no bearer token".to_string(),
             Some(token) => {
                 let (headers, body) = client.form(&[("token", token), ("token_type_hint", "access_token")]);
@@ -313,8 +329,13 @@ impl Upstream {
         let method_ok = reqwest::Method::from_bytes(method.as_bytes());
         let api = reqwest::Url::parse(url).is_ok_and(|u| u.origin() == self.base.origin());
         if x.refused.is_none() && api {
+            // the declared rate limit is the API's (the token endpoint family is not
+            // throttled), and it counts the requests the gate answers too
+            let waiting = Instant::now();
+            self.throttle.wait().await;
+            x.waited = waiting.elapsed();
             let started = Instant::now();
-            if !self.gate(&mut x).await {
+            if x.by != By::Probe && !self.gate(&mut x).await {
                 x.latency = started.elapsed();
                 return x;
             }
@@ -327,13 +348,7 @@ impl Upstream {
                     for (k, v) in x.headers.iter().filter(|(k, _)| !NOT_FORWARDED.contains(&k.to_ascii_lowercase().as_str())) {
                         req = req.header(k.as_str(), v.as_str());
                     }
-                    let waiting = Instant::now();
-                    // the declared rate limit is the API's: the token endpoint family is not throttled
-                    if api {
-                        self.throttle.wait().await;
-                    }
                     let sending = Instant::now();
-                    x.waited = sending - waiting;
                     let answer = match req.send().await {
                         Ok(r) => {
                             let status = r.status().as_u16();

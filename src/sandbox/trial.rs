@@ -134,12 +134,6 @@ pub fn plan(spec: &Spec) -> Vec<SandboxCase> {
     }
     let case = |check, id: &str| SandboxCase { service: spec.id.clone(), check, subject_id: id.to_string() };
     let mut out = vec![case(Check::Connectivity, ""), case(Check::Auth, "")];
-    if let Some(s) = &spec.sandbox
-        && s.credentials.refresh_token.is_some()
-        && s.revocation_path.is_some()
-    {
-        out.push(case(Check::TokenRefresh, ""));
-    }
     out.extend(spec.endpoints.iter().enumerate().map(|(i, e)| case(Check::Endpoint(i), &e.id)));
     out.extend(
         spec.endpoints
@@ -153,6 +147,13 @@ pub fn plan(spec: &Spec) -> Vec<SandboxCase> {
     }
     let drifts = |e: &Endpoint| spec.sandbox.as_ref().and_then(|s| s.endpoints.get(&e.id)).is_none_or(|x| x.drift);
     out.extend(spec.endpoints.iter().enumerate().filter(|(_, e)| drifts(e)).map(|(i, e)| case(Check::Drift(i), &e.id)));
+    // last: it revokes the shared token, and a flawed client may spend the whole grant
+    if let Some(s) = &spec.sandbox
+        && s.credentials.refresh_token.is_some()
+        && s.revocation_path.is_some()
+    {
+        out.push(case(Check::TokenRefresh, ""));
+    }
     out
 }
 
@@ -215,7 +216,7 @@ impl SandboxResult {
     /// Missing credentials or sandbox: ignored, or failed under `OC_REQUIRE_SANDBOX=1`.
     fn missing(case: &SandboxCase, reason: &str, require: bool) -> SandboxResult {
         if require {
-            SandboxResult::unready(case, &format!("{REQUIRE_ENV}=1 and {reason}"), true)
+            SandboxResult::unready(case, &format!("{REQUIRE_ENV}=1 requires the sandbox trials to run: {reason}"), true)
         } else {
             SandboxResult::unready(case, reason, false)
         }
@@ -244,6 +245,9 @@ struct Oauth {
     token_url: reqwest::Url,
     client: OAuthClient,
     refresh_token: Option<String>,
+    /// The environment variables of the client secret and the refresh token, for hints.
+    secret_env: String,
+    refresh_env: String,
 }
 
 impl Oauth {
@@ -262,7 +266,7 @@ struct Unready {
 
 /// `url` from the environment variable `env` when set, else `declared`; checked to be an
 /// absolute http(s) URL on one of `hosts` and not on `production`'s host.
-fn located(env: Option<&String>, field: &str, declared: &str, hosts: &[String], production: &str) -> Result<reqwest::Url, Unready> {
+fn located(env: Option<&String>, field: &str, declared: &str, hosts: &[String], production: &[String]) -> Result<reqwest::Url, Unready> {
     let from_env = env.and_then(|n| std::env::var(n).ok().filter(|v| !v.is_empty()).map(|v| (n.clone(), v)));
     let (source, url) = from_env.unwrap_or_else(|| (format!("sandbox.{field}"), declared.to_string()));
     let fatal = |reason: String| Unready { reason, fatal: true };
@@ -271,7 +275,7 @@ fn located(env: Option<&String>, field: &str, declared: &str, hosts: &[String], 
         .filter(|u| matches!(u.scheme(), "http" | "https"))
         .ok_or_else(|| fatal(format!("{source}: expected an absolute http(s) URL, found {url:?}")))?;
     let host = url.host_str().map(str::to_ascii_lowercase).unwrap_or_default();
-    if host == production {
+    if production.contains(&host) {
         return Err(fatal(format!("{source} points at production's host ({host}): refused before any request left")));
     }
     if !hosts.contains(&host) {
@@ -285,12 +289,18 @@ fn located(env: Option<&String>, field: &str, declared: &str, hosts: &[String], 
 
 fn live(spec: &Spec, s: &Sandbox) -> Result<Live, Unready> {
     let hosts = s.allowed_hosts();
-    let production = |url: &str| host_of(url).unwrap_or_default();
-    let base = located(s.url_env.as_ref(), "url", &s.url, &hosts, &production(&spec.overview.base_url))?;
+    // production's hosts: the API's, and for OAuth 2.0 its authorization server's
+    let mut production: Vec<String> = host_of(&spec.overview.base_url).into_iter().collect();
+    if let Auth::Oauth2 { token_url, .. } = &spec.overview.auth {
+        production.extend(host_of(token_url));
+    }
+    let base = located(s.url_env.as_ref(), "url", &s.url, &hosts, &production)?;
     let mut values = BTreeMap::new();
+    let mut envs = BTreeMap::new();
     let mut missing = Vec::new();
     for (field, name) in s.credentials.named() {
         let env = spec.secrets.iter().find(|x| x.name == name).and_then(|x| x.env.clone()).unwrap_or_default();
+        envs.insert(field, env.clone());
         match std::env::var(&env).ok().filter(|v| !v.is_empty()) {
             Some(v) => {
                 values.insert(field, v);
@@ -299,12 +309,19 @@ fn live(spec: &Spec, s: &Sandbox) -> Result<Live, Unready> {
         }
     }
     let credential = match &spec.overview.auth {
-        Auth::Oauth2 { token_url: production_token, client_auth, .. } => {
+        Auth::Oauth2 { client_auth, .. } => {
             let declared = s.token_url.clone().unwrap_or_default();
-            let token_url = located(s.token_url_env.as_ref(), "token_url", &declared, &hosts, &production(production_token))?;
+            let token_url = located(s.token_url_env.as_ref(), "token_url", &declared, &hosts, &production)?;
             let mut value = |k| values.remove(k).unwrap_or_default();
             let client = OAuthClient { id: value("client_id"), secret: value("client_secret"), auth: *client_auth };
-            Credential::Oauth(Oauth { token_url, client, refresh_token: values.remove("refresh_token") })
+            let env = |k| envs.get(k).cloned().unwrap_or_default();
+            Credential::Oauth(Oauth {
+                token_url,
+                client,
+                refresh_token: values.remove("refresh_token"),
+                secret_env: env("client_secret"),
+                refresh_env: env("refresh_token"),
+            })
         }
         _ => Credential::ApiKey(values.remove("api_key").unwrap_or_default()),
     };
@@ -344,7 +361,11 @@ struct Session {
     rotated: Option<bool>,
 }
 
-/// A session not begun yet (`None`), begun, or refused (why).
+/// How a session spent by a failed token-refresh trial explains itself; the trials after it
+/// are ignored with that reason rather than failed, so the failure is reported once.
+const SPENT: &str = "the shared OAuth token was spent by ";
+
+/// A session not begun yet (`None`), begun, or refused or spent (why).
 type Slot = Option<Result<Session, String>>;
 type Guard = tokio::sync::OwnedMutexGuard<Slot>;
 
@@ -417,11 +438,14 @@ impl Run<'_> {
                 })
             }
             _ => {
-                let spent = if grant == "refresh_token" && body.get("error").and_then(Value::as_str) == Some("invalid_grant") {
-                    " (a rotating refresh token is spent by its first use: was it used by an earlier run, or by another process of this one? \
-                     the trials share it within one process, so run them with `cargo test`, not a process per trial)"
-                } else {
-                    ""
+                let spent = match body.get("error").and_then(Value::as_str) {
+                    Some("invalid_grant") if grant == "refresh_token" => format!(
+                        " (a rotating refresh token is spent by its first use: was {} used by an earlier run, or by another process of this one? \
+                         set a fresh one; the trials share it within one process, so run them with `cargo test`, not a process per trial)",
+                        o.refresh_env
+                    ),
+                    Some("invalid_client") => format!(" (the client was not accepted: check the client id and {})", o.secret_env),
+                    _ => String::new(),
                 };
                 Err(format!(
                     "expected an access token from the {grant} grant at {}, found {}: {}{spent}",
@@ -670,6 +694,11 @@ pub async fn run(case: &SandboxCase, spec: Arc<Spec>, binding: &Binding) -> Sand
     if let Err(why) = reachable(&live.base).await {
         return SandboxResult::missing(case, &why, require);
     }
+    if let Credential::Oauth(o) = &live.credential
+        && let Err(why) = reachable(&o.token_url).await
+    {
+        return SandboxResult::missing(case, &why.replace("the sandbox at", "the sandbox's authorization server at"), require);
+    }
     let timeout = Duration::from_millis(spec.timeouts.request_ms.max(1000));
     let mut up = Upstream::new(live.base.clone(), live.hosts.clone(), Throttle::of(&spec.id, spec.overview.rate_limit), timeout);
     if let (Credential::Oauth(o), Some(path)) = (&live.credential, &sandbox.token_gate) {
@@ -677,6 +706,12 @@ pub async fn run(case: &SandboxCase, spec: Arc<Spec>, binding: &Binding) -> Sand
     }
     let up = Arc::new(up);
     let run = Run { spec: &spec, sandbox, up: up.clone(), credential: live.credential.clone(), binding };
+    if let Some(guard) = run.session().await
+        && let Some(Err(why)) = guard.as_ref()
+        && why.starts_with(SPENT)
+    {
+        return SandboxResult::unready(case, why, false);
+    }
     let mut r = match case.check {
         Check::Connectivity => connectivity(case, &run).await,
         Check::Auth => auth(case, &run).await,
@@ -686,8 +721,14 @@ pub async fn run(case: &SandboxCase, spec: Arc<Spec>, binding: &Binding) -> Sand
         Check::RateLimit => rate_limit(case, &run).await,
         Check::Drift(i) => drift(case, &run, i, on(ACCEPT_ENV)).await,
     };
+    // the token was spent while this trial waited for it: reported by the trial that spent it
+    if let [only] = r.problems.as_slice()
+        && only.starts_with(SPENT)
+    {
+        return SandboxResult::unready(case, only, false);
+    }
     let exchanges = up.exchanges();
-    r.latencies = exchanges.iter().filter(|x| x.status.is_some()).map(|x| x.latency).collect();
+    r.latencies = exchanges.iter().filter(|x| x.status.is_some() && x.gated.is_none()).map(|x| x.latency).collect();
     r.problems = r.problems.iter().map(|p| redact::redact(p)).collect();
     r.actual = redact::redact(&r.actual);
     r.passed = r.problems.is_empty();
@@ -730,7 +771,7 @@ async fn connectivity(case: &SandboxCase, run: &Run<'_>) -> SandboxResult {
     let mut r = SandboxResult::new(case, format!("an HTTP answer from {}", run.up.base()));
     let mut seen = Vec::new();
     for _ in 0..3 {
-        let x = run.harness("GET", "", &[], None).await;
+        let x = run.up.send(By::Probe, "GET", &run.up.url(""), Vec::new(), Vec::new()).await;
         match x.status {
             Some(s) => seen.push((s, x.latency)),
             None => {
@@ -788,7 +829,7 @@ async fn auth(case: &SandboxCase, run: &Run<'_>) -> SandboxResult {
         let wrong = Oauth { client: OAuthClient { secret: "oc-integrate-not-the-client-secret".into(), ..o.client.clone() }, ..o.clone() };
         let refused = run.token_call(&wrong, o.token_url.as_str(), &[("grant_type", "client_credentials")]).await;
         match refused.status {
-            Some(400 | 401) => facts.push(format!("wrong client secret → HTTP {}", refused.status.unwrap_or_default())),
+            Some(400 | 401) => facts.push(format!("a wrong client secret refused (HTTP {})", refused.status.unwrap_or_default())),
             _ => r.problems.push(format!(
                 "expected a wrong client secret to be refused (400/401) at the token endpoint, found {}: {}",
                 refused.describe(),
@@ -817,7 +858,7 @@ async fn auth(case: &SandboxCase, run: &Run<'_>) -> SandboxResult {
     }
     r.actual = format!(
         "{what} {} (HTTP {}), no {what} → HTTP {}{}{}",
-        if r.problems.is_empty() { "accepted" } else { "not shown accepted" },
+        if matches!(with.status, Some(200..=299)) { "accepted" } else { "not accepted" },
         with.status.map(|s| s.to_string()).unwrap_or("none".into()),
         without.status.map(|s| s.to_string()).unwrap_or("none".into()),
         if facts.is_empty() { "" } else { "; " },
@@ -879,7 +920,7 @@ async fn token_refresh(case: &SandboxCase, run: &Run<'_>) -> SandboxResult {
         }
         let (returned, made) = run.call_once(&instance, i, e, input.clone()).await;
         let (grants, api): (Vec<&Exchange>, Vec<&Exchange>) = made.iter().partition(|x| x.url == o.token_url.as_str());
-        let round_problems = judge_refresh(e, &returned, &grants, &api, refresh.as_deref(), round);
+        let round_problems = judge_refresh(e, o, &returned, &grants, &api, refresh.as_deref(), round);
         if let Some(body) = grants.iter().rev().filter(|x| x.status == Some(200)).find_map(|x| x.json()) {
             let field = |k: &str| body.get(k).and_then(Value::as_str).map(str::to_string);
             access = field("access_token").unwrap_or(access);
@@ -899,6 +940,29 @@ async fn token_refresh(case: &SandboxCase, run: &Run<'_>) -> SandboxResult {
         }
     }
     run.adopt(&mut guard, &all);
+    if !r.problems.is_empty() {
+        // the flawed client may have left the shared token revoked (or the grant spent):
+        // refresh it for the trials still to run, or tell them why they cannot
+        let restored = match tokens(&guard) {
+            Ok(Some(Session { refresh: Some(refresh), .. })) => {
+                let x = run.token_call(o, o.token_url.as_str(), &[("grant_type", "refresh_token"), ("refresh_token", &refresh)]).await;
+                x.json().filter(|_| x.status == Some(200)).and_then(|b| {
+                    let field = |k: &str| b.get(k).and_then(Value::as_str).map(str::to_string);
+                    Some((field("access_token")?, field("refresh_token").unwrap_or(refresh.clone())))
+                })
+            }
+            _ => None,
+        };
+        if let Some(slot) = guard.as_deref_mut() {
+            match (restored, slot.as_mut()) {
+                (Some((access, refresh)), Some(Ok(session))) => {
+                    session.access = access;
+                    session.refresh = Some(refresh);
+                }
+                _ => *slot = Some(Err(format!("{SPENT}{}, which failed: its client left the grant revoked (see that trial)", case.name()))),
+            }
+        }
+    }
     r.actual = rounds_seen.join("; ");
     r
 }
@@ -907,6 +971,7 @@ async fn token_refresh(case: &SandboxCase, run: &Run<'_>) -> SandboxResult {
 /// refresh token last issued, the call retried and returned.
 fn judge_refresh(
     e: &Endpoint,
+    o: &Oauth,
     returned: &Returned,
     grants: &[&Exchange],
     api: &[&Exchange],
@@ -914,6 +979,9 @@ fn judge_refresh(
     round: usize,
 ) -> Vec<String> {
     let mut problems = Vec::new();
+    for x in api.iter().chain(grants).filter(|x| x.refused.is_some()) {
+        problems.push(format!("the client sent {} {}: {}", x.method, x.url, x.refused.clone().unwrap_or_default()));
+    }
     match api.first().and_then(|x| x.status) {
         Some(401) => {}
         Some(s) => {
@@ -932,22 +1000,32 @@ fn judge_refresh(
         }
     }
     if grants.is_empty() {
-        problems.push(format!(
-            "expected the client to refresh its token (grant_type=refresh_token at the token URL) after the 401, found no token request; the client returned {}",
-            returned.describe()
-        ));
+        let elsewhere = api.len() > 1 && api.last().and_then(|x| x.status).is_some_and(|s| (200..300).contains(&s));
+        problems.push(if elsewhere {
+            format!(
+                "expected the client to refresh at Context::token_url() ({}), found no request there, yet its retry carried a new token: it refreshed at another URL",
+                o.token_url.path()
+            )
+        } else {
+            format!(
+                "expected the client to refresh its token (grant_type=refresh_token at the token URL) after the 401, found no token request; the client returned {}",
+                returned.describe()
+            )
+        });
         return problems;
     }
     if grants.len() > 1 {
         problems.push(format!("expected one refresh after the 401, found {} token requests", grants.len()));
     }
+    let mut refresh = refresh.map(str::to_string);
     for g in grants {
         let form = g.form();
+        problems.extend(o.client.auth.problem(g.request_header("authorization"), g.sent()));
         let sent = form.iter().find(|(k, _)| k == "refresh_token").map(|(_, v)| v.as_str());
         let grant = form.iter().find(|(k, _)| k == "grant_type").map(|(_, v)| v.as_str());
         if grant != Some("refresh_token") {
             problems.push(format!("expected grant_type=refresh_token, found {}", grant.unwrap_or("none")));
-        } else if sent != refresh {
+        } else if sent != refresh.as_deref() {
             let answer = g.json().and_then(|v| v.get("error").and_then(Value::as_str).map(str::to_string)).unwrap_or_default();
             problems.push(format!(
                 "expected the refresh token issued {}, found {}: the authorization server answered {} {answer}",
@@ -957,6 +1035,12 @@ fn judge_refresh(
             ));
         } else if g.status != Some(200) {
             problems.push(format!("expected the refresh to succeed, found {}: {}", g.describe(), clip(&String::from_utf8_lossy(&g.body))));
+        }
+        // the next grant must send what this one issued
+        if let Some(issued) =
+            g.json().filter(|_| g.status == Some(200)).and_then(|b| b.get("refresh_token").and_then(Value::as_str).map(str::to_string))
+        {
+            refresh = Some(issued);
         }
     }
     let retried = api.len() > 1 && api.last().and_then(|x| x.status) == Some(e.response.status);
@@ -1107,6 +1191,14 @@ async fn rate_limit(case: &SandboxCase, run: &Run<'_>) -> SandboxResult {
         headers.extend(
             x.response_headers.iter().filter(|(k, _)| k.to_ascii_lowercase().contains("ratelimit")).map(|(k, v)| format!("{k}: {v}")),
         );
+        if matches!(x.status, Some(401 | 403)) {
+            r.problems.push(format!(
+                "expected the probe's requests to be accepted, found {} at request {}: the probe shows nothing about the rate limit",
+                x.describe(),
+                statuses.len()
+            ));
+            break;
+        }
         if x.status == Some(429) {
             r.problems.push(format!(
                 "expected no 429 below the declared {declared}, found one at request {}: the declared limit is wrong for the sandbox",

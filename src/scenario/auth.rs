@@ -54,6 +54,10 @@ fn expired() -> Reply {
 
 pub(super) fn prepare(kind: Kind, s: &Setup) -> Prepared {
     let rotate = matches!(s.spec.overview.auth, Auth::Oauth2 { rotates_refresh_token: true, .. });
+    let client_auth = match &s.spec.overview.auth {
+        Auth::Oauth2 { client_auth, .. } => Some(*client_auth),
+        _ => None,
+    };
     let creds = &s.credentials;
     let tokens = Arc::new(Mutex::new(Tokens {
         valid: None,
@@ -153,6 +157,9 @@ pub(super) fn prepare(kind: Kind, s: &Setup) -> Prepared {
                 match refreshes.len() {
                     0 => p.push(format!("{tag}: expected one refresh at the token endpoint after the 401, found none")),
                     1 => {
+                        if let Some(m) = client_auth {
+                            p.extend(m.problem(refreshes[0].header("authorization"), &refreshes[0].body).map(|x| format!("{tag}: {x}")));
+                        }
                         if !refreshes[0].reply.starts_with("200") {
                             p.push(format!(
                                 "{tag}: expected the refresh to use the {} refresh token, found it rejected (invalid_grant)",

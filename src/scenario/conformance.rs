@@ -69,7 +69,14 @@ pub(super) fn prepare(s: &Setup) -> Prepared {
                             Auth::Oauth2 { .. } => creds.access_token.as_ref().map(|t| format!("Bearer {t}")),
                             Auth::None => None,
                         };
-                        if want.as_deref() != Some(v) {
+                        // an authentication scheme (`Bearer `, `Basic `) is case-insensitive (RFC 7235)
+                        let same = want.as_deref().is_some_and(|w| match w.split_once(' ') {
+                            Some((scheme, rest)) if !scheme.is_empty() => {
+                                v.split_once(' ').is_some_and(|(vs, vr)| vs.eq_ignore_ascii_case(scheme) && vr == rest)
+                            }
+                            _ => w == v,
+                        });
+                        if !same {
                             p.push(format!("expected {h} to carry the issued credential, found {}", redact::header_value(h, v)));
                         }
                     }

@@ -534,12 +534,12 @@ fn check_sandbox_auth(spec: &Spec, ctx: &Ctx, s: &super::Sandbox, hosts: &[Strin
     let c = &s.credentials;
     let (wanted, unwanted): (&[&str], &[&str]) = match &spec.overview.auth {
         Auth::ApiKey { .. } => (&["api_key"], &["client_id", "client_secret", "refresh_token"]),
-        Auth::Oauth2 { .. } => (&["client_id", "client_secret"], &["api_key"]),
+        Auth::Oauth2 { .. } => (&["client_id", "client_secret", "refresh_token"], &["api_key"]),
         Auth::None => return Err(ctx.err("overview.auth.kind", "expected api_key or oauth2 for a spec with a sandbox section, found none")),
     };
     let named = c.named();
     let kind = if matches!(spec.overview.auth, Auth::ApiKey { .. }) { "api_key" } else { "oauth2" };
-    for field in wanted {
+    for field in wanted.iter().filter(|f| **f != "refresh_token") {
         if !named.iter().any(|(k, _)| k == field) {
             return Err(ctx.err(
                 &format!("{p}.credentials"),
@@ -548,9 +548,9 @@ fn check_sandbox_auth(spec: &Spec, ctx: &Ctx, s: &super::Sandbox, hosts: &[Strin
         }
     }
     if let Some((field, _)) = named.iter().find(|(k, _)| unwanted.contains(k)) {
-        return Err(
-            ctx.err(&format!("{p}.credentials.{field}"), format!("expected only {} for {kind} auth, found {field}", wanted.join(" and ")))
-        );
+        let (last, rest) = wanted.split_last().unwrap_or((&"", &[]));
+        let allowed = if rest.is_empty() { last.to_string() } else { format!("{} and {last}", rest.join(", ")) };
+        return Err(ctx.err(&format!("{p}.credentials.{field}"), format!("expected only {allowed} for {kind} auth, found {field}")));
     }
     for (field, name) in named {
         let at = format!("{p}.credentials.{field}");
@@ -586,12 +586,14 @@ fn check_sandbox_auth(spec: &Spec, ctx: &Ctx, s: &super::Sandbox, hosts: &[Strin
         return Ok(());
     };
     let Some(token_url) = &s.token_url else {
-        return Err(ctx.err(p, "expected token_url (the sandbox's token endpoint) for oauth2 auth, found none"));
+        return Err(
+            ctx.err(p, "expected token_url (the sandbox's token endpoint; token_url_env only overrides it) for oauth2 auth, found none")
+        );
     };
     let at = format!("{p}.token_url");
     check_url(ctx, &at, token_url)?;
     let host = super::host_of(token_url).unwrap_or_default();
-    if super::host_of(production_token).as_deref() == Some(host.as_str()) {
+    if [production_token, &spec.overview.base_url].iter().any(|u| super::host_of(u).as_deref() == Some(host.as_str())) {
         return Err(ctx.err(&at, format!("expected a token endpoint on a host other than production's ({host}), found {token_url:?}")));
     }
     if !hosts.contains(&host) {
@@ -603,6 +605,12 @@ fn check_sandbox_auth(spec: &Spec, ctx: &Ctx, s: &super::Sandbox, hosts: &[Strin
                 ctx.err(&format!("{p}.{field}"), format!("expected a path on the token endpoint's origin, starting with '/', found {v:?}"))
             );
         }
+    }
+    if s.revocation_path.is_some() && c.refresh_token.is_none() {
+        return Err(ctx.err(
+            &format!("{p}.revocation_path"),
+            "expected credentials.refresh_token with revocation_path (the token_refresh trial revokes the client's token and needs a user's refresh token), found none",
+        ));
     }
     Ok(())
 }

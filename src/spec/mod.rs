@@ -155,6 +155,42 @@ impl ClientAuth {
     fn is_basic(&self) -> bool {
         *self == ClientAuth::ClientSecretBasic
     }
+
+    /// The problem with how a token request authenticated the client, given its
+    /// `Authorization` header and its form body, if it did not do so as `self` says.
+    ///
+    /// ```
+    /// use oc_integrate::spec::ClientAuth;
+    ///
+    /// assert_eq!(ClientAuth::ClientSecretPost.problem(None, b"grant_type=refresh_token&client_id=a&client_secret=s"), None);
+    /// assert_eq!(
+    ///     ClientAuth::ClientSecretPost.problem(Some("Basic YTpz"), b"grant_type=refresh_token").unwrap(),
+    ///     "expected the client to authenticate at the token endpoint with client_secret_post (client_id and client_secret in the form, no Basic header; overview.auth.client_auth), found HTTP Basic"
+    /// );
+    /// ```
+    pub fn problem(self, authorization: Option<&str>, body: &[u8]) -> Option<String> {
+        let basic = authorization.is_some_and(|v| v.get(..6).is_some_and(|p| p.eq_ignore_ascii_case("basic ")));
+        let posted = form_urlencoded::parse(body).any(|(k, _)| k == "client_secret");
+        let seen = match (basic, posted) {
+            (true, false) => Some(ClientAuth::ClientSecretBasic),
+            (false, true) => Some(ClientAuth::ClientSecretPost),
+            _ => None,
+        };
+        if seen == Some(self) {
+            return None;
+        }
+        let want = match self {
+            ClientAuth::ClientSecretBasic => "client_secret_basic (HTTP Basic, no secret in the form",
+            ClientAuth::ClientSecretPost => "client_secret_post (client_id and client_secret in the form, no Basic header",
+        };
+        let found = match (basic, posted) {
+            (true, true) => "both a Basic header and a secret in the form",
+            (true, false) => "HTTP Basic",
+            (false, true) => "the secret in the form",
+            (false, false) => "no client authentication",
+        };
+        Some(format!("expected the client to authenticate at the token endpoint with {want}; overview.auth.client_auth), found {found}"))
+    }
 }
 
 fn default_auth_header() -> String {
