@@ -1,12 +1,16 @@
 //! Sandbox trials: the project's own client against the provider's sandbox, next to the
 //! mock trials (`<service>::sandbox::connectivity`, `::auth`, `::<endpoint>`,
-//! `::idempotency::<endpoint>`, `::rate_limit`), in the seed's order.
+//! `::idempotency::<endpoint>`, `::rate_limit`, and for OAuth 2.0 `::token_refresh`), in
+//! the seed's order.
 //!
 //! Credentials come from the environment variables of the `secrets` rows the spec's
 //! `sandbox.credentials` names. Without them (or with the sandbox unreachable) a trial is
 //! ignored with the reason, or fails when `OC_REQUIRE_SANDBOX=1`. Every request goes
 //! through an [`Upstream`] that sends only to the sandbox's hosts and at most at the
-//! declared rate; the client reaches it through the recording [`Proxy`].
+//! declared rate; the client reaches it through the recording [`Proxy`]. For OAuth 2.0 the
+//! harness obtains the token at the sandbox's token endpoint once per process (a `Session`
+//! the trials share, since a rotating refresh token is spent by its first use), and the
+//! client's token URL is a second proxy in front of that endpoint.
 //!
 //! Drift trials (`<service>::drift::<endpoint>`) call each endpoint the same way and
 //! compare the answer's shape with its baseline ([`crate::drift`]); they run only when
