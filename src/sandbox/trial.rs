@@ -888,13 +888,16 @@ async fn token_refresh(case: &SandboxCase, run: &Run<'_>) -> SandboxResult {
         ),
     );
     let (Credential::Oauth(o), Some(revocation)) = (&run.credential, &run.sandbox.revocation_path) else {
-        r.problems.push("expected OAuth 2.0 credentials and sandbox.revocation_path, found neither".into());
+        r.problems.push("expected OAuth 2.0 credentials and sandbox.revocation_path, found one of them missing".into());
         return r;
     };
     let mut guard = run.session().await;
     let session = match tokens(&guard) {
         Ok(Some(s)) => s,
-        Ok(None) => return r,
+        Ok(None) => {
+            r.problems.push("expected an OAuth 2.0 token session, found none".into());
+            return r;
+        }
         Err(why) => {
             r.actual = "no token".into();
             r.problems.push(why);
