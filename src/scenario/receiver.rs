@@ -606,7 +606,8 @@ pub(crate) async fn judge(kind: Kind, s: &mut Session<'_>, timeout: Duration) ->
         }
         _ => p.push(format!("{kind} is not a receiver case")),
     }
-    let actual = s.answers.iter().map(|a| format!("{} → {} in {:.3} s", a.label, a.status(), a.took.as_secs_f64())).collect::<Vec<_>>().join("; ")
-        + &format!("; processed {}", s.processed());
+    let actual =
+        s.answers.iter().map(|a| format!("{} → {} in {:.3} s", a.label, a.status(), a.took.as_secs_f64())).collect::<Vec<_>>().join("; ")
+            + &format!("; processed {}", s.processed());
     Verdict { actual, problems: p, evidence: String::new() }
 }
