@@ -726,10 +726,8 @@ pub async fn run(case: &SandboxCase, spec: Arc<Spec>, binding: &Binding) -> Sand
         Check::Drift(i) => drift(case, &run, i, on(ACCEPT_ENV)).await,
     };
     // the token was spent while this trial waited for it: reported by the trial that spent it
-    if let [only] = r.problems.as_slice()
-        && only.starts_with(SPENT)
-    {
-        return SandboxResult::unready(case, only, false);
+    if let Some(why) = r.problems.iter().find(|p| p.starts_with(SPENT)) {
+        return SandboxResult::unready(case, why, false);
     }
     let exchanges = up.exchanges();
     r.latencies = exchanges.iter().filter(|x| x.status.is_some() && x.gated.is_none()).map(|x| x.latency).collect();
