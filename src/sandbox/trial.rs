@@ -330,12 +330,7 @@ fn live(spec: &Spec, s: &Sandbox) -> Result<Live, Unready> {
         _ => Credential::ApiKey(values.remove("api_key").unwrap_or_default()),
     };
     if !missing.is_empty() {
-        let names = match missing.split_last() {
-            Some((last, [])) => last.clone(),
-            Some((last, rest)) => format!("{} and {last}", rest.join(", ")),
-            None => String::new(),
-        };
-        return Err(Unready { reason: format!("set {names} to run"), fatal: false });
+        return Err(Unready { reason: format!("set {} to run", crate::spec::and_list(&missing)), fatal: false });
     }
     Ok(Live { base, hosts, credential })
 }
@@ -363,6 +358,13 @@ struct Session {
     grant: &'static str,
     expires_in: Option<u64>,
     rotated: Option<bool>,
+}
+
+/// The access token and (when one came) the refresh token a successful token answer issued.
+fn issued(x: &Exchange) -> Option<(String, Option<String>)> {
+    let body = x.json().filter(|_| x.status == Some(200))?;
+    let field = |k: &str| body.get(k).and_then(Value::as_str).map(str::to_string);
+    Some((field("access_token")?, field("refresh_token")))
 }
 
 /// How a session spent by a failed token-refresh trial explains itself; the trials after it
@@ -428,10 +430,8 @@ impl Run<'_> {
             None => ("client_credentials", self.token_call(o, o.token_url.as_str(), &[("grant_type", "client_credentials")]).await),
         };
         let body = x.json().unwrap_or(Value::Null);
-        let field = |k: &str| body.get(k).and_then(Value::as_str).map(str::to_string);
-        match (x.status, field("access_token")) {
-            (Some(200), Some(access)) => {
-                let refresh = field("refresh_token");
+        match issued(&x) {
+            Some((access, refresh)) => {
                 let rotated = o.refresh_token.as_ref().map(|old| refresh.as_ref().is_some_and(|new| new != old));
                 Ok(Session {
                     access,
@@ -441,7 +441,7 @@ impl Run<'_> {
                     rotated,
                 })
             }
-            _ => {
+            None => {
                 let spent = match body.get("error").and_then(Value::as_str) {
                     Some("invalid_grant") if grant == "refresh_token" => format!(
                         " (a rotating refresh token is spent by its first use: was {} used by an earlier run, or by another process of this one? \
@@ -471,14 +471,9 @@ impl Run<'_> {
     fn adopt(&self, guard: &mut Option<Guard>, made: &[Exchange]) {
         let (Credential::Oauth(o), Some(guard)) = (&self.credential, guard.as_mut()) else { return };
         let Some(Ok(session)) = &mut **guard else { return };
-        let issued = made.iter().rev().filter(|x| x.url == o.token_url.as_str() && x.status == Some(200)).find_map(Exchange::json);
-        if let Some(body) = issued
-            && let Some(access) = body.get("access_token").and_then(Value::as_str)
-        {
-            session.access = access.to_string();
-            if let Some(refresh) = body.get("refresh_token").and_then(Value::as_str) {
-                session.refresh = Some(refresh.to_string());
-            }
+        if let Some((access, refresh)) = made.iter().rev().filter(|x| x.url == o.token_url.as_str()).find_map(issued) {
+            session.access = access;
+            session.refresh = refresh.or(session.refresh.take());
         }
     }
 
@@ -926,10 +921,9 @@ async fn token_refresh(case: &SandboxCase, run: &Run<'_>) -> SandboxResult {
         let (returned, made) = run.call_once(&instance, i, e, input.clone()).await;
         let (grants, api): (Vec<&Exchange>, Vec<&Exchange>) = made.iter().partition(|x| x.url == o.token_url.as_str());
         let round_problems = judge_refresh(e, o, &returned, &grants, &api, refresh.as_deref(), round);
-        if let Some(body) = grants.iter().rev().filter(|x| x.status == Some(200)).find_map(|x| x.json()) {
-            let field = |k: &str| body.get(k).and_then(Value::as_str).map(str::to_string);
-            access = field("access_token").unwrap_or(access);
-            refresh = field("refresh_token").or(refresh);
+        if let Some((new_access, new_refresh)) = grants.iter().rev().find_map(|x| issued(x)) {
+            access = new_access;
+            refresh = new_refresh.or(refresh);
         }
         rounds_seen.push(format!(
             "round {round}: {} then {} token request(s) then {}",
@@ -951,10 +945,7 @@ async fn token_refresh(case: &SandboxCase, run: &Run<'_>) -> SandboxResult {
         let restored = match tokens(&guard) {
             Ok(Some(Session { refresh: Some(refresh), .. })) => {
                 let x = run.token_call(o, o.token_url.as_str(), &[("grant_type", "refresh_token"), ("refresh_token", &refresh)]).await;
-                x.json().filter(|_| x.status == Some(200)).and_then(|b| {
-                    let field = |k: &str| b.get(k).and_then(Value::as_str).map(str::to_string);
-                    Some((field("access_token")?, field("refresh_token").unwrap_or(refresh.clone())))
-                })
+                issued(&x).map(|(access, new)| (access, new.unwrap_or(refresh)))
             }
             _ => None,
         };
@@ -983,10 +974,7 @@ fn judge_refresh(
     refresh: Option<&str>,
     round: usize,
 ) -> Vec<String> {
-    let mut problems = Vec::new();
-    for x in api.iter().chain(grants).filter(|x| x.refused.is_some()) {
-        problems.push(format!("the client sent {} {}: {}", x.method, x.url, x.refused.clone().unwrap_or_default()));
-    }
+    let mut problems = refusals(api.iter().chain(grants).copied());
     match api.first().and_then(|x| x.status) {
         Some(401) => {}
         Some(s) => {
@@ -1042,10 +1030,8 @@ fn judge_refresh(
             problems.push(format!("expected the refresh to succeed, found {}: {}", g.describe(), clip(&String::from_utf8_lossy(&g.body))));
         }
         // the next grant must send what this one issued
-        if let Some(issued) =
-            g.json().filter(|_| g.status == Some(200)).and_then(|b| b.get("refresh_token").and_then(Value::as_str).map(str::to_string))
-        {
-            refresh = Some(issued);
+        if let Some((_, Some(next))) = issued(g) {
+            refresh = Some(next);
         }
     }
     let retried = api.len() > 1 && api.last().and_then(|x| x.status) == Some(e.response.status);
@@ -1062,12 +1048,17 @@ fn judge_refresh(
     problems
 }
 
+/// What the proxy refused of the client's requests, one problem each.
+fn refusals<'a>(made: impl IntoIterator<Item = &'a Exchange>) -> Vec<String> {
+    made.into_iter()
+        .filter(|x| x.refused.is_some())
+        .map(|x| format!("the client sent {} {}: {}", x.method, x.url, x.refused.clone().unwrap_or_default()))
+        .collect()
+}
+
 /// Problems with the client's exchanges: refusals, no request, a non-success answer, a body off its schema.
 fn judge_call(e: &Endpoint, returned: &Returned, made: &[Exchange]) -> (Vec<String>, String, String) {
-    let mut problems = Vec::new();
-    for x in made.iter().filter(|x| x.refused.is_some()) {
-        problems.push(format!("the client sent {} {}: {}", x.method, x.url, x.refused.clone().unwrap_or_default()));
-    }
+    let mut problems = refusals(made);
     let Some(last) = made.iter().rev().find(|x| x.status.is_some()) else {
         if problems.is_empty() {
             problems.push(format!(

@@ -548,8 +548,7 @@ fn check_sandbox_auth(spec: &Spec, ctx: &Ctx, s: &super::Sandbox, hosts: &[Strin
         }
     }
     if let Some((field, _)) = named.iter().find(|(k, _)| unwanted.contains(k)) {
-        let (last, rest) = wanted.split_last().unwrap_or((&"", &[]));
-        let allowed = if rest.is_empty() { last.to_string() } else { format!("{} and {last}", rest.join(", ")) };
+        let allowed = super::and_list(wanted);
         return Err(ctx.err(&format!("{p}.credentials.{field}"), format!("expected only {allowed} for {kind} auth, found {field}")));
     }
     for (field, name) in named {

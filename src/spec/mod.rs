@@ -22,6 +22,7 @@ use serde_json::Value;
 
 pub(crate) use load::reword;
 pub use load::{SpecError, load_dir, load_file};
+pub(crate) use sandbox::and_list;
 pub use sandbox::{Sandbox, SandboxCredentials, SandboxEndpoint, SetupRequest, host_of, references};
 pub use webhooks::{Event, Field, RECEIVER, Receiver, ReceiverIdempotency, SENDER, Sender, Webhooks, default_key, default_type};
 pub use yaml::{Location, SourceMap};

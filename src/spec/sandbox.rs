@@ -169,6 +169,15 @@ pub fn references(text: &str) -> Vec<(String, String)> {
     out
 }
 
+/// `items` as prose: `a`, `a and b`, `a, b and c` (for messages that name several things).
+pub(crate) fn and_list<S: AsRef<str>>(items: &[S]) -> String {
+    match items.split_last() {
+        None => String::new(),
+        Some((last, [])) => last.as_ref().to_string(),
+        Some((last, rest)) => format!("{} and {}", rest.iter().map(AsRef::as_ref).collect::<Vec<_>>().join(", "), last.as_ref()),
+    }
+}
+
 /// The host of `url`, lowercased, when it has one.
 pub fn host_of(url: &str) -> Option<String> {
     reqwest::Url::parse(url).ok()?.host_str().map(str::to_ascii_lowercase)
