@@ -455,6 +455,11 @@ fn an_oauth_sandbox_section_loads_and_plans_a_token_refresh_trial() {
     "sandbox.token_url_env: expected an environment variable name"
 )]
 #[case::reserved_id("id: make_thing", "id: token_refresh", "expected an id other than \"token_refresh\", which names a sandbox trial")]
+#[case::revocation_without_refresh_token(
+    ", refresh_token: Demo refresh}",
+    "}",
+    "sandbox.revocation_path: expected credentials.refresh_token with revocation_path (the token_refresh trial revokes the client's token and needs a user's refresh token), found none"
+)]
 fn a_bad_oauth_sandbox_section_is_located(#[case] from: &str, #[case] to: &str, #[case] want: &str) {
     assert_edit_rejected(&with_oauth_sandbox(), from, to, want);
 }
