@@ -505,3 +505,42 @@ fn a_spent_token_fails_only_the_token_refresh_trial() {
         }
     }
 }
+
+/// An unreachable authorization server is treated like an unreachable sandbox: ignored with
+/// the reason, or a failure under OC_REQUIRE_SANDBOX=1.
+#[test]
+fn an_unreachable_authorization_server_is_ignored_or_fails_when_required() {
+    let (_oidc, env) = tracker_sandbox();
+    let root = project_of("tracker", "sbt-tracker-noauth", |s| s);
+    let (_socket, origin) = oc_integrate::server::refusing_origin().unwrap();
+    let token_url = format!("{origin}/token");
+    let mut env: Vec<(&str, String)> = env.into_iter().filter(|(k, _)| *k != "TRACKER_TOKEN_URL").collect();
+    env.push(("TRACKER_TOKEN_URL", token_url.clone()));
+    let (out, text) = run_tracker(&root, Some("tracker::sandbox::auth"), "", &env);
+    assert!(out.status.success(), "{text}");
+    let want = format!("ignored (the sandbox's authorization server at {token_url} is unreachable");
+    assert!(outcome_of(&text, "tracker::sandbox::auth").starts_with(&want), "{text}");
+    env.push(("OC_REQUIRE_SANDBOX", "1".into()));
+    let (out, text) = run_tracker(&root, Some("tracker::sandbox::auth"), "", &env);
+    assert!(!out.status.success(), "{text}");
+    assert!(
+        text.contains(&format!(
+            "OC_REQUIRE_SANDBOX=1 requires the sandbox trials to run: the sandbox's authorization server at {token_url} is unreachable"
+        )),
+        "{text}"
+    );
+}
+
+/// A rate-limit probe whose requests are refused shows nothing about the limit, and fails:
+/// here the token gate asks a path that is not the introspection endpoint, so it refuses all.
+#[test]
+fn a_refused_rate_probe_fails() {
+    let (_oidc, env) = tracker_sandbox();
+    let root =
+        project_of("tracker", "sbt-tracker-refused", |s| s.replace("token_gate: /token/introspection", "token_gate: /token/nowhere"));
+    let (out, text) = run_tracker(&root, Some("tracker::sandbox::rate_limit"), "", &env);
+    assert!(!out.status.success(), "{text}");
+    assert_eq!(outcome_of(&text, "tracker::sandbox::rate_limit"), "FAILED", "{text}");
+    assert!(text.contains("expected the probe's requests to be accepted, found harness GET "), "{text}");
+    assert!(text.contains("the probe shows nothing about the rate limit"), "{text}");
+}
