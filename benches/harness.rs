@@ -35,9 +35,9 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use clients::payments::PaymentsClient;
 use libtest_mimic::{Arguments, Trial};
+use oc_integrate::results::CaseResult;
 use oc_integrate::scenario;
 use oc_integrate::spec::{self, Spec};
-use oc_integrate::trial::TrialResult;
 use oc_integrate::{Binding, Call, ClientError, ErrorKind, Harness, outcome};
 use serde_json::Value;
 
@@ -107,7 +107,7 @@ fn main() {
     let floor = longest.max(total / CONCURRENCY as u32);
     let scheduled = longest_first_makespan(&waits, CONCURRENCY);
     let (wall, results) = runtime.block_on(evaluate(&suite_dir, |_| true));
-    let failed: Vec<&TrialResult> = results.iter().filter(|r| !r.outcome.passed).collect();
+    let failed: Vec<&CaseResult> = results.iter().filter(|r| !r.outcome.passed).collect();
     let kinds = cases.iter().map(|c| c.kind).collect::<BTreeSet<_>>().len();
     for (i, r) in failed.iter().enumerate() {
         if i < FAILURES_SHOWN {
@@ -169,7 +169,7 @@ fn empty_trials(n: usize, log: &Path) -> Duration {
 }
 
 /// Run the cases of `dir` that pass `filter` against the correct payments client, and time it.
-async fn evaluate(dir: &Path, filter: impl Fn(&str) -> bool) -> (Duration, Vec<TrialResult>) {
+async fn evaluate(dir: &Path, filter: impl Fn(&str) -> bool) -> (Duration, Vec<CaseResult>) {
     let harness = Harness::new(dir).concurrency(CONCURRENCY).bind("payments", payments_binding());
     let start = Instant::now();
     let results = harness.evaluate(filter).await.unwrap_or_else(|e| panic!("the harness could not run {}: {e}", dir.display()));

@@ -26,10 +26,9 @@ use std::time::SystemTime;
 
 use serde_json::{Map, Value, json};
 
-use crate::report::Round;
-use crate::sandbox::SandboxResult;
-use crate::spec::{Auth, RECEIVER, SENDER, Spec};
-use crate::trial::TrialResult;
+use crate::results::{SandboxResult, ServiceRun};
+use crate::spec::{Auth, RECEIVER, SENDER};
+use crate::text::rfc3339;
 
 /// Where the seed keeps the checkpoint, relative to the project directory.
 pub const DEFAULT_PATH: &str = ".checkpoints/oc-integrations-engineer.checkpoint.json";
@@ -217,23 +216,24 @@ pub fn auth_name(auth: &Auth) -> &'static str {
     }
 }
 
-/// One service's round as the checkpoint records it: the spec, the round report, the mock
-/// trials' results and the sandbox trials' (drift trials excluded).
-pub type Recorded<'a> = (&'a Spec, &'a Round, &'a [TrialResult], &'a [SandboxResult]);
-
-/// Record rounds in the checkpoint: per service the seed's `status`, `auth`, `endpoints`,
-/// `test_rounds`, `last_test` (and `last_round`, `last_test_at`, `failed_rounds_in_a_row`,
+/// Record the rounds written for `services` (a service without one is left out) in the
+/// checkpoint: per service the seed's `status`, `auth`, `endpoints`, `test_rounds`,
+/// `last_test` (and `last_round`, `last_test_at`, `failed_rounds_in_a_row`,
 /// `endpoint_results`, where an endpoint fails when a mock case or a sandbox trial of it
-/// failed, and `sandbox`: `PASS`, `FAIL` or `not run`); `last_health` and every other field are kept. A round numbered
-/// below the one already recorded (concurrent runs finishing out of order) changes
-/// nothing, so the newest round wins whatever the write order. `current_build` names
-/// the first service whose round failed, with `build_iteration` its failed rounds in a
-/// row; it is cleared when the service it named passes.
-pub fn record(path: &Path, rounds: &[Recorded]) -> Result<Value, CheckpointError> {
+/// failed, and `sandbox`: `PASS`, `FAIL` or `not run`); `last_health` and every other
+/// field are kept. A round numbered below the one already recorded (concurrent runs
+/// finishing out of order) changes nothing, so the newest round wins whatever the write
+/// order. `current_build` names the first service whose round failed, with
+/// `build_iteration` its failed rounds in a row; it is cleared when the service it named
+/// passes.
+pub fn record(path: &Path, services: &[ServiceRun]) -> Result<Value, CheckpointError> {
     let now = rfc3339(SystemTime::now());
     update(path, |state| {
         let mut failing = None;
-        for (spec, round, results, live) in rounds {
+        for s in services {
+            let Some(round) = &s.round else { continue };
+            let (spec, results) = (s.spec.as_ref(), &s.cases);
+            let live: Vec<&SandboxResult> = s.live().collect();
             let entry = &mut state["skill_state"]["integrations"][spec.id.as_str()];
             if entry.is_null() {
                 *entry = json!({"status": null, "auth": null, "endpoints": null, "test_rounds": 0, "last_test": null, "last_health": null});
@@ -260,7 +260,7 @@ pub fn record(path: &Path, rounds: &[Recorded]) -> Result<Value, CheckpointError
                     (id.to_string(), json!(if ok { "PASS" } else { "FAIL" }))
                 })
                 .collect();
-            let ran: Vec<&SandboxResult> = live.iter().filter(|r| r.ignored.is_none()).collect();
+            let ran: Vec<&&SandboxResult> = live.iter().filter(|r| r.ran()).collect();
             let sandbox = match ran.is_empty() {
                 true => "not run",
                 false if ran.iter().all(|r| r.passed) => "PASS",
@@ -294,34 +294,4 @@ pub fn record(path: &Path, rounds: &[Recorded]) -> Result<Value, CheckpointError
             state["skill_state"]["build_iteration"] = json!(n);
         }
     })
-}
-
-/// `t` as RFC 3339 in UTC, to the second (`2026-04-03T10:00:00Z`).
-pub fn rfc3339(t: SystemTime) -> String {
-    let secs = t.duration_since(SystemTime::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
-    let (days, rem) = ((secs / 86_400) as i64, secs % 86_400);
-    // civil date from days since 1970-01-01 (Howard Hinnant's algorithm)
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!("{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z", rem / 3600, rem % 3600 / 60, rem % 60)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use std::time::Duration;
-
-    #[test]
-    fn dates_are_rfc3339_utc() {
-        assert_eq!(rfc3339(SystemTime::UNIX_EPOCH), "1970-01-01T00:00:00Z");
-        assert_eq!(rfc3339(SystemTime::UNIX_EPOCH + Duration::from_secs(1_775_210_400)), "2026-04-03T10:00:00Z");
-        assert_eq!(rfc3339(SystemTime::UNIX_EPOCH + Duration::from_secs(951_782_400)), "2000-02-29T00:00:00Z");
-    }
 }

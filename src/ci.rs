@@ -32,10 +32,9 @@ use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
 use crate::redact;
-use crate::report::{Round, cell};
-use crate::sandbox::SandboxResult;
+use crate::results::{CaseResult, MAX_FAILED_ROUNDS, Run, SandboxResult, SetupFailure};
 use crate::spec::Spec;
-use crate::trial::TrialResult;
+use crate::text::{cell, rfc3339};
 
 /// One trial as a CI system sees it.
 #[derive(Debug, Clone)]
@@ -69,7 +68,7 @@ pub struct Failure {
 
 impl Record {
     /// The record of a case's trial.
-    pub fn of(result: &TrialResult, spec: &Spec, seconds: f64) -> Record {
+    pub fn of(result: &CaseResult, spec: &Spec) -> Record {
         let failure = (!result.outcome.passed).then(|| {
             let at = spec.source_map.locate(&result.case.subject.path());
             Failure {
@@ -80,12 +79,12 @@ impl Record {
                 column: Some(at.col),
             }
         });
-        Record { name: result.case.name(), suite: result.case.service.clone(), seconds, failure, skipped: None }
+        Record { name: result.case.name(), suite: result.case.service.clone(), seconds: result.seconds, failure, skipped: None }
     }
 
     /// The record of a sandbox trial (ignored ones carry their reason).
-    pub fn of_sandbox(result: &SandboxResult, spec: &Spec, seconds: f64) -> Record {
-        let failure = (!result.passed && result.ignored.is_none()).then(|| {
+    pub fn of_sandbox(result: &SandboxResult, spec: &Spec) -> Record {
+        let failure = (!result.passed && result.ran()).then(|| {
             let at = spec.source_map.locate(&result.case.path());
             Failure {
                 summary: redact::redact(result.problems.first().map(String::as_str).unwrap_or(&result.actual)),
@@ -95,8 +94,39 @@ impl Record {
                 column: Some(at.col),
             }
         });
-        Record { name: result.case.name(), suite: result.case.service.clone(), seconds, failure, skipped: result.ignored.clone() }
+        Record {
+            name: result.case.name(),
+            suite: result.case.service.clone(),
+            seconds: result.seconds,
+            failure,
+            skipped: result.ignored.clone(),
+        }
     }
+
+    /// The record of a trial that failed before it could run.
+    pub fn of_setup(setup: &SetupFailure) -> Record {
+        let failure = Failure {
+            summary: setup.text.clone(),
+            text: setup.text.clone(),
+            file: setup.file.clone(),
+            line: setup.at.map(|a| a.line),
+            column: setup.at.map(|a| a.col),
+        };
+        Record { name: setup.name.clone(), suite: setup.service.clone(), seconds: 0.0, failure: Some(failure), skipped: None }
+    }
+}
+
+/// Every trial of `run` as a CI system sees it: by service, then the trials that could not
+/// start, the mock cases and the sandbox trials, each in plan order.
+pub fn records(run: &Run) -> Vec<Record> {
+    let mut out: Vec<Record> = run.setup.iter().map(Record::of_setup).collect();
+    for s in &run.services {
+        out.extend(s.cases.iter().map(|r| Record::of(r, &s.spec)));
+        out.extend(s.sandbox.iter().map(|r| Record::of_sandbox(r, &s.spec)));
+    }
+    // stable: within a service, setup failures (by name), then cases and sandbox trials as above
+    out.sort_by(|a, b| a.suite.cmp(&b.suite));
+    out
 }
 
 /// Text safe inside XML 1.0: markup escaped, characters XML cannot carry dropped (a
@@ -127,7 +157,7 @@ pub fn junit(records: &[Record], started: SystemTime, seconds: f64) -> String {
     suites.sort();
     suites.dedup();
     let failures = records.iter().filter(|r| r.failure.is_some()).count();
-    let stamp = crate::checkpoint::rfc3339(started);
+    let stamp = rfc3339(started);
     let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
     let _ = writeln!(
         out,
@@ -188,6 +218,17 @@ fn command_property(text: &str) -> String {
 /// the last one rather than dropped silently.
 pub const MAX_ANNOTATIONS: usize = 10;
 
+/// The services of `run` whose round escalated them, for their annotations.
+pub fn escalations(run: &Run) -> Vec<Escalation> {
+    run.services
+        .iter()
+        .filter_map(|s| {
+            let r = s.round.as_ref().filter(|r| r.escalated())?;
+            Some(Escalation { service: s.spec.id.clone(), file: s.spec.file.clone(), failed_in_a_row: r.failed_in_a_row })
+        })
+        .collect()
+}
+
 /// A service that escalated in this run, for its annotation.
 #[derive(Debug, Clone)]
 pub struct Escalation {
@@ -218,8 +259,7 @@ pub fn annotations(records: &[Record], escalations: &[Escalation]) -> Vec<String
         .map(|e| {
             let message = format!(
                 "{} failed rounds in a row (max iterations: {}): a person must look at this integration",
-                e.failed_in_a_row,
-                crate::report::MAX_FAILED_ROUNDS
+                e.failed_in_a_row, MAX_FAILED_ROUNDS
             );
             command(Some(&e.file), Some(1), None, &format!("{} escalated", e.service), &message)
         })
@@ -272,28 +312,22 @@ fn workspace_relative(file: &Path) -> PathBuf {
     }
 }
 
-/// One service's part of a run, for the step summary.
-#[derive(Debug, Clone)]
-pub struct ServiceRun<'a> {
-    /// The service.
-    pub service: &'a str,
-    /// The round written for it (`None` for a partial run, which writes none).
-    pub round: Option<&'a Round>,
-    /// Cases its spec plans (`None` when the spec did not load or the service is not bound).
-    pub planned: Option<usize>,
-}
-
-/// The GitHub step summary of a run: per service its verdict, counts, round and failures.
-pub fn step_summary(services: &[ServiceRun], records: &[Record]) -> String {
+/// The GitHub step summary of a run (its `records`): per service its verdict, counts,
+/// round and failures.
+pub fn step_summary(run: &Run, records: &[Record]) -> String {
     let mut md = String::from("## oc-integrate\n\n| Service | Verdict | Passed | Round |\n|---|---|---|---|\n");
-    for s in services {
-        let mine: Vec<&Record> = records.iter().filter(|r| r.suite == s.service).collect();
+    let mut names: Vec<&str> = records.iter().map(|r| r.suite.as_str()).collect();
+    names.sort();
+    names.dedup();
+    for name in names {
+        let service = run.services.iter().find(|s| s.spec.id == name);
+        let mine: Vec<&Record> = records.iter().filter(|r| r.suite == name).collect();
         let failed = mine.iter().filter(|r| r.failure.is_some()).count();
         let verdict = if failed > 0 { "❌ FAIL" } else { "✅ PASS" };
-        let round = match s.round {
+        let round = match service.and_then(|s| s.round.as_ref()) {
             Some(r) if r.escalated() => format!("{} — **escalated** ({} failed in a row)", r.path.display(), r.failed_in_a_row),
             Some(r) => r.path.display().to_string(),
-            None => match s.planned {
+            None => match service.map(|s| s.plan.len() + s.sandbox_plan.len()) {
                 Some(planned) => format!("partial run ({} of {planned} cases): no round written", mine.len()),
                 None => "cannot run (see the failure below): no round written".to_string(),
             },
@@ -301,7 +335,7 @@ pub fn step_summary(services: &[ServiceRun], records: &[Record]) -> String {
         let skipped = mine.iter().filter(|r| r.skipped.is_some()).count();
         let ignored = if skipped > 0 { format!(" ({skipped} ignored)") } else { String::new() };
         let passed = mine.len() - failed - skipped;
-        let _ = writeln!(md, "| {} | {verdict} | {passed}/{}{ignored} | {} |", cell(s.service), mine.len() - skipped, cell(&round));
+        let _ = writeln!(md, "| {} | {verdict} | {passed}/{}{ignored} | {} |", cell(name), mine.len() - skipped, cell(&round));
     }
     let failed: Vec<&Record> = records.iter().filter(|r| r.failure.is_some()).collect();
     if !failed.is_empty() {

@@ -23,8 +23,8 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::report::cell;
 use crate::spec::Spec;
+use crate::text::cell;
 
 /// The shape of one answer (or of several, merged): status, rate-limit headers, and the
 /// JSON types seen at each field path (`$`, `$.data[].id`).

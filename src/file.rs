@@ -1,8 +1,10 @@
-//! Atomic file replacement, shared by every file the harness writes in place (checkpoint,
-//! JUnit): readers see the old file or the new one, never a torn one.
+//! Where the harness writes and how: atomic file replacement, shared by every file written
+//! in place (checkpoint, JUnit, baselines, recordings), so readers see the old file or the
+//! new one, never a torn one; and cargo's target directory, under which runs leave their
+//! logs, recordings and JUnit.
 
 use std::io::Write as _;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// Write `text` to `path` atomically: a complete, synced temp file beside it, renamed over
 /// it. Creates the directory.
@@ -21,4 +23,14 @@ pub fn write_atomic(path: &Path, text: &str) -> std::io::Result<()> {
         let _ = std::fs::remove_file(&tmp);
     }
     written
+}
+
+/// Cargo's target directory, found from the test binary's path (`<target>/<profile>/deps/…`).
+pub(crate) fn target_dir() -> PathBuf {
+    std::env::current_exe()
+        .ok()
+        .and_then(|exe| {
+            exe.ancestors().find(|a| a.file_name().is_some_and(|n| n == "deps")).and_then(|d| d.parent()?.parent()).map(Path::to_path_buf)
+        })
+        .unwrap_or_else(|| PathBuf::from("target"))
 }

@@ -10,14 +10,14 @@ use std::sync::{Arc, OnceLock};
 use libtest_mimic::{Arguments, Completion, Failed, Trial};
 
 use crate::binding::Binding;
+use crate::case::{self, Case};
 use crate::drift;
+use crate::file::target_dir;
 use crate::plan::lint;
-use crate::sandbox::{self, SandboxResult};
-use crate::scenario::{self, Case};
+use crate::results::{CaseResult, Run, SandboxResult, ServiceRun, SetupFailure};
 use crate::spec::yaml::Location;
 use crate::spec::{self, Spec, SpecError};
-use crate::trial::{self, TrialResult};
-use crate::{checkpoint, ci, redact, report};
+use crate::{checkpoint, ci, redact, report, sandbox, scenario, text, trial};
 
 /// Trials run at once when `--test-threads` is not given: trials wait on timers and
 /// sockets, not on the CPU, so far more than the core count keeps the suite close to
@@ -66,11 +66,20 @@ pub struct Harness {
     reproduce_env: Vec<String>,
 }
 
-/// Where trials leave what they found: the CI record of every trial that ran, and the
-/// result of each case, for the round reports.
-/// One trial that ran: its CI record and its result (a mock case's or a sandbox trial's).
-type RanTrial = (ci::Record, Option<TrialResult>, Option<SandboxResult>);
-type Sink = Arc<std::sync::Mutex<Vec<RanTrial>>>;
+/// What one trial that ran left: a mock case's result, a sandbox trial's, or a failure
+/// before it could run.
+enum Ran {
+    Case(CaseResult),
+    Sandbox(SandboxResult),
+    Setup(SetupFailure),
+}
+
+/// Where trials leave what they found.
+type Sink = Arc<std::sync::Mutex<Vec<Ran>>>;
+
+fn push(sink: &Sink, ran: Ran) {
+    sink.lock().unwrap_or_else(|p| p.into_inner()).push(ran);
+}
 
 /// Exit status of a run whose only findings are additive drift (fields added).
 pub const DRIFT_ADDITIVE: u8 = 4;
@@ -113,16 +122,6 @@ impl Outputs {
             annotations: std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true"),
         }
     }
-}
-
-/// Cargo's target directory, found from the test binary's path (`<target>/<profile>/deps/…`).
-pub(crate) fn target_dir() -> PathBuf {
-    std::env::current_exe()
-        .ok()
-        .and_then(|exe| {
-            exe.ancestors().find(|a| a.file_name().is_some_and(|n| n == "deps")).and_then(|d| d.parent()?.parent()).map(Path::to_path_buf)
-        })
-        .unwrap_or_else(|| PathBuf::from("target"))
 }
 
 /// Split `--junit PATH` / `--junit=PATH` out of the test binary's arguments.
@@ -238,11 +237,9 @@ impl Harness {
             // a trial that fails at once, for a spec or binding that cannot run
             let mut setup_failure = |name: String, service: String, text: String, file: Option<PathBuf>, at: Option<Location>| {
                 let sink = sink.clone();
-                let (line, column) = (at.map(|a| a.line), at.map(|a| a.col));
-                let failure = ci::Failure { summary: text.clone(), text: text.clone(), file, line, column };
-                let record = ci::Record { name: name.clone(), suite: service, seconds: 0.0, failure: Some(failure), skipped: None };
+                let failure = SetupFailure { name: name.clone(), service, text: text.clone(), file, at };
                 trials.push(Trial::test(name, move || {
-                    sink.lock().unwrap_or_else(|p| p.into_inner()).push((record, None, None));
+                    push(&sink, Ran::Setup(failure));
                     Err(Failed::from(text))
                 }));
             };
@@ -276,26 +273,22 @@ impl Harness {
                         let (spec, binding, sink) = (spec.clone(), binding.clone(), sink.clone());
                         let name = case.name();
                         trials.push(Trial::test(name, move || {
-                            let started = std::time::Instant::now();
-                            let r = runtime().block_on(trial::run(&case, spec.clone(), &binding));
-                            let record = ci::Record::of(&r, &spec, started.elapsed().as_secs_f64());
+                            let r = runtime().block_on(trial::run(&case, spec, &binding));
                             let verdict = if r.outcome.passed { Ok(()) } else { Err(Failed::from(r.message.clone())) };
-                            sink.lock().unwrap_or_else(|p| p.into_inner()).push((record, Some(r), None));
+                            push(&sink, Ran::Case(r));
                             verdict
                         }));
                     }
                     for case in sandbox::trial::plan(&spec) {
                         let (spec, binding, sink) = (spec.clone(), binding.clone(), sink.clone());
                         trials.push(Trial::ignorable_test(case.name(), move || {
-                            let started = std::time::Instant::now();
-                            let r = runtime().block_on(sandbox::trial::run(&case, spec.clone(), &binding));
-                            let record = ci::Record::of_sandbox(&r, &spec, started.elapsed().as_secs_f64());
+                            let r = runtime().block_on(sandbox::trial::run(&case, spec, &binding));
                             let verdict = match (&r.ignored, r.passed) {
                                 (Some(why), _) => Ok(Completion::ignored_with(why)),
                                 (None, true) => Ok(Completion::Completed),
                                 (None, false) => Err(Failed::from(r.message.clone())),
                             };
-                            sink.lock().unwrap_or_else(|p| p.into_inner()).push((record, None, Some(r)));
+                            push(&sink, Ran::Sandbox(r));
                             verdict
                         }));
                     }
@@ -337,7 +330,7 @@ impl Harness {
             args.test_threads = Some(DEFAULT_CONCURRENCY);
         }
         let outputs = self.outputs.clone().unwrap_or_else(Outputs::from_env);
-        trial::set_reproduce_env(&self.reproduce_env);
+        case::set_reproduce_env(&self.reproduce_env);
         let filtered = args.filter.is_some() || !args.skip.is_empty() || args.ignored;
         // a checkpoint this run could not record in stops it before any trial runs
         if let (Some(path), true) = (&outputs.checkpoint, self.rounds && !filtered && !args.list)
@@ -359,38 +352,20 @@ impl Harness {
         if args.list {
             return conclusion.exit_code();
         }
-        let mut ran = std::mem::take(&mut *sink.lock().unwrap_or_else(|p| p.into_inner()));
-        // plan order, whatever order the trials finished in
-        ran.sort_by(|(a, ra, sa), (b, rb, sb)| {
-            let at = |r: &Option<TrialResult>| r.as_ref().map(|r| (r.case.subject, r.case.kind));
-            let check = |r: &Option<SandboxResult>| r.as_ref().map(|r| r.case.check);
-            (a.suite.as_str(), check(sa), at(ra), a.name.as_str()).cmp(&(b.suite.as_str(), check(sb), at(rb), b.name.as_str()))
-        });
-        let records: Vec<ci::Record> = ran.iter().map(|(r, _, _)| r.clone()).collect();
+        let ran = std::mem::take(&mut *sink.lock().unwrap_or_else(|p| p.into_inner()));
+        let mut run = collect(ran, &specs, started, clock.elapsed());
         let mut escalated = false;
         let mut broken_output = false;
-        // per service: its round, its mock results, its sandbox results
-        type Written = (Arc<Spec>, report::Round, Vec<TrialResult>, Vec<SandboxResult>);
-        let mut rounds: Vec<Written> = Vec::new();
-        for spec in specs.iter().filter(|_| self.rounds && !filtered) {
-            let mine: Vec<TrialResult> = ran.iter().filter_map(|(_, r, _)| r.clone()).filter(|r| r.case.service == spec.id).collect();
-            if !report::is_complete(spec, &mine) {
-                continue;
-            }
-            let live: Vec<SandboxResult> = ran
-                .iter()
-                .filter_map(|(_, _, r)| r.clone())
-                .filter(|r| r.case.service == spec.id && !matches!(r.case.check, sandbox::trial::Check::Drift(_)))
-                .collect();
-            match report::write(spec, &mine, &live) {
+        for s in run.services.iter_mut().filter(|s| self.rounds && !filtered && s.is_complete()) {
+            match report::write(s) {
                 Ok(round) => {
                     let verdict = if round.passed { "PASS" } else { "FAIL" };
                     println!("round report: {} ({verdict})", round.path.display());
                     if round.escalated() {
                         escalated = true;
-                        println!("escalated: {} failed rounds in a row for {}", round.failed_in_a_row, spec.id);
+                        println!("escalated: {} failed rounds in a row for {}", round.failed_in_a_row, s.spec.id);
                     }
-                    rounds.push((spec.clone(), round, mine, live));
+                    s.round = Some(round);
                 }
                 Err(e) => {
                     eprintln!("error: {e}");
@@ -398,10 +373,8 @@ impl Harness {
                 }
             }
         }
-        if let (Some(path), false) = (&outputs.checkpoint, rounds.is_empty()) {
-            let written: Vec<checkpoint::Recorded> =
-                rounds.iter().map(|(s, r, m, l)| (s.as_ref(), r, m.as_slice(), l.as_slice())).collect();
-            match checkpoint::record(path, &written) {
+        if let (Some(path), true) = (&outputs.checkpoint, run.services.iter().any(|s| s.round.is_some())) {
+            match checkpoint::record(path, &run.services) {
                 Ok(_) => println!("checkpoint: {}", path.display()),
                 Err(e) => {
                     eprintln!("error: {e}");
@@ -409,8 +382,9 @@ impl Harness {
                 }
             }
         }
+        let records = ci::records(&run);
         if let Some(path) = &outputs.junit {
-            match crate::file::write_atomic(path, &ci::junit(&records, started, clock.elapsed().as_secs_f64())) {
+            match crate::file::write_atomic(path, &ci::junit(&records, run.started, run.elapsed.as_secs_f64())) {
                 Ok(()) => println!("junit: {}", path.display()),
                 Err(e) => {
                     eprintln!("error: {}: cannot write the JUnit report: {e}", path.display());
@@ -418,34 +392,18 @@ impl Harness {
                 }
             }
         }
-        if let Some(path) = &outputs.step_summary {
-            let mut names: Vec<&str> = records.iter().map(|r| r.suite.as_str()).collect();
-            names.sort();
-            names.dedup();
-            let services: Vec<ci::ServiceRun> = names
-                .into_iter()
-                .map(|name| ci::ServiceRun {
-                    service: name,
-                    round: rounds.iter().find(|(s, ..)| s.id == name).map(|(_, r, ..)| r),
-                    planned: specs.iter().find(|s| s.id == name).map(|s| scenario::plan(s).len() + sandbox::trial::plan(s).len()),
-                })
-                .collect();
-            if let Err(e) = ci::append(path, &ci::step_summary(&services, &records)) {
-                eprintln!("error: {}: cannot append the step summary: {e}", path.display());
-                broken_output = true;
-            }
+        if let Some(path) = &outputs.step_summary
+            && let Err(e) = ci::append(path, &ci::step_summary(&run, &records))
+        {
+            eprintln!("error: {}: cannot append the step summary: {e}", path.display());
+            broken_output = true;
         }
         if outputs.annotations {
-            let escalations: Vec<ci::Escalation> = rounds
-                .iter()
-                .filter(|(_, r, ..)| r.escalated())
-                .map(|(s, r, ..)| ci::Escalation { service: s.id.clone(), file: s.file.clone(), failed_in_a_row: r.failed_in_a_row })
-                .collect();
-            for line in ci::annotations(&records, &escalations) {
+            for line in ci::annotations(&records, &ci::escalations(&run)) {
                 println!("{line}");
             }
         }
-        let drifted = match self.write_drift_reports(&specs, &ran) {
+        let drifted = match write_drift_reports(&run) {
             Ok(d) => d,
             Err(e) => {
                 eprintln!("error: {e}");
@@ -466,33 +424,6 @@ impl Harness {
                 _ => conclusion.exit_code(),
             }
         }
-    }
-
-    /// Write `drift-<date>.md` for every service whose drift trials ran; the worst drift found.
-    fn write_drift_reports(&self, specs: &[Arc<Spec>], ran: &[RanTrial]) -> Result<Option<drift::Severity>, String> {
-        let date = checkpoint::rfc3339(std::time::SystemTime::now())[..10].to_string();
-        let mut worst = None;
-        for spec in specs {
-            let findings: Vec<drift::Finding> = ran
-                .iter()
-                .filter_map(|(_, _, r)| r.as_ref())
-                .filter(|r| r.case.service == spec.id)
-                .filter_map(|r| r.drift.clone())
-                .collect();
-            if findings.is_empty() {
-                continue;
-            }
-            let changes: Vec<drift::Change> = findings.iter().flat_map(|f| f.changes.clone()).collect();
-            worst = worst.max(drift::worst(&changes));
-            let path = drift::write(spec, &date, &findings).map_err(|e| format!("cannot write the drift report of {}: {e}", spec.id))?;
-            let verdict = match drift::worst(&changes) {
-                None => "no drift",
-                Some(drift::Severity::Additive) => "additive drift",
-                Some(drift::Severity::Breaking) => "BREAKING drift",
-            };
-            println!("drift report: {} ({verdict})", path.display());
-        }
-        Ok(worst)
     }
 
     /// Where a run writes its checkpoint, JUnit XML, step summary and annotations (default:
@@ -519,9 +450,9 @@ impl Harness {
     /// Run every case whose name passes `filter`, up to [`Harness::concurrency`] at once,
     /// longest mandated wait first, and return the results in plan order. A broken spec, a missing binding or a contract-lint finding that the filter selects is an error.
     /// Only the mock cases: sandbox trials run through [`Harness::run`] (or `sandbox::trial::run`).
-    pub async fn evaluate(&self, filter: impl Fn(&str) -> bool) -> Result<Vec<TrialResult>, String> {
+    pub async fn evaluate(&self, filter: impl Fn(&str) -> bool) -> Result<Vec<CaseResult>, String> {
         trial::install_panic_hook();
-        trial::set_reproduce_env(&self.reproduce_env);
+        case::set_reproduce_env(&self.reproduce_env);
         let mut queue = Vec::new();
         for entry in self.entries().map_err(|e| e.to_string())? {
             if let Entry::Service(s, _) = &entry
@@ -557,13 +488,63 @@ impl Harness {
                 (i, trial::run(&case, spec, &binding).await)
             });
         }
-        let mut results: Vec<(usize, TrialResult)> = Vec::with_capacity(n);
+        let mut results: Vec<(usize, CaseResult)> = Vec::with_capacity(n);
         while let Some(r) = set.join_next().await {
             results.push(r.map_err(|e| format!("a trial task failed: {e}"))?);
         }
         results.sort_by_key(|(i, _)| *i);
         Ok(results.into_iter().map(|(_, r)| r).collect())
     }
+}
+
+/// Write `drift-<date>.md` for every service of `run` whose drift trials ran; the worst drift found.
+fn write_drift_reports(run: &Run) -> Result<Option<drift::Severity>, String> {
+    let date = text::rfc3339(std::time::SystemTime::now())[..10].to_string();
+    let mut worst = None;
+    for s in &run.services {
+        let findings = s.drift();
+        if findings.is_empty() {
+            continue;
+        }
+        let changes: Vec<drift::Change> = findings.iter().flat_map(|f| f.changes.clone()).collect();
+        worst = worst.max(drift::worst(&changes));
+        let path = drift::write(&s.spec, &date, &findings).map_err(|e| format!("cannot write the drift report of {}: {e}", s.spec.id))?;
+        let verdict = match drift::worst(&changes) {
+            None => "no drift",
+            Some(drift::Severity::Additive) => "additive drift",
+            Some(drift::Severity::Breaking) => "BREAKING drift",
+        };
+        println!("drift report: {} ({verdict})", path.display());
+    }
+    Ok(worst)
+}
+
+/// The run's model from what its trials left: each bound service with its results in plan
+/// order, and the trials that could not start.
+fn collect(ran: Vec<Ran>, specs: &[Arc<Spec>], started: std::time::SystemTime, elapsed: std::time::Duration) -> Run {
+    let mut services: Vec<ServiceRun> =
+        specs.iter().map(|s| ServiceRun::new(s.clone(), scenario::plan(s), sandbox::trial::plan(s))).collect();
+    let mut setup = Vec::new();
+    for r in ran {
+        let id = match &r {
+            Ran::Setup(_) => None,
+            Ran::Case(r) => Some(r.case.service.clone()),
+            Ran::Sandbox(r) => Some(r.case.service.clone()),
+        };
+        let service = id.and_then(|id| services.iter_mut().find(|s| s.spec.id == id));
+        match (r, service) {
+            (Ran::Setup(f), _) => setup.push(f),
+            (Ran::Case(r), Some(s)) => s.cases.push(r),
+            (Ran::Sandbox(r), Some(s)) => s.sandbox.push(r),
+            (_, None) => {}
+        }
+    }
+    for s in &mut services {
+        s.cases.sort_by_key(|r| (r.case.subject, r.case.kind));
+        s.sandbox.sort_by_key(|r| r.case.check);
+    }
+    setup.sort_by(|a: &SetupFailure, b| (&a.service, &a.name).cmp(&(&b.service, &b.name)));
+    Run { started, elapsed, services, setup }
 }
 
 #[cfg(test)]

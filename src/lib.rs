@@ -6,6 +6,7 @@
 //! against the project's own client.
 
 pub mod binding;
+pub mod case;
 pub mod checkpoint;
 pub mod ci;
 pub mod drift;
@@ -14,11 +15,14 @@ pub mod harness;
 pub mod plan;
 pub mod redact;
 pub mod report;
-#[cfg(unix)]
+pub mod results;
 pub mod sandbox;
 pub mod scenario;
 pub mod server;
 pub mod spec;
+#[cfg(unix)]
+pub mod standin;
+pub mod text;
 pub mod timeline;
 pub mod trial;
 pub mod webhook;

@@ -6,14 +6,11 @@
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
+use crate::case::{Check, Kind, Subject};
 use crate::redact;
-use crate::sandbox::{Check, SandboxResult};
-use crate::scenario::{self, Kind, Subject};
+use crate::results::{CaseResult, MAX_FAILED_ROUNDS, Round, SandboxResult, ServiceRun};
 use crate::spec::{RECEIVER, SENDER, Spec};
-use crate::trial::{TrialResult, reproduce};
-
-/// Failed rounds in a row after which the integration is escalated (the seed's "max iterations").
-pub const MAX_FAILED_ROUNDS: u32 = 3;
+use crate::text::{cell, clip};
 
 /// Why a round report could not be written.
 #[derive(Debug, thiserror::Error)]
@@ -25,58 +22,27 @@ pub struct ReportError {
     pub source: std::io::Error,
 }
 
-/// A round that was written.
-#[derive(Debug, Clone)]
-pub struct Round {
-    /// Where it was written.
-    pub path: PathBuf,
-    /// Its number.
-    pub number: u32,
-    /// Whether every case passed.
-    pub passed: bool,
-    /// Failed rounds in a row, this one included (0 after a PASS).
-    pub failed_in_a_row: u32,
-}
-
-impl Round {
-    /// Whether the integration is escalated to a person.
-    pub fn escalated(&self) -> bool {
-        self.failed_in_a_row >= MAX_FAILED_ROUNDS
-    }
-}
-
-/// At most 240 characters of an observation, for a table cell or a message.
-pub(crate) fn clip(text: &str) -> String {
-    match text.char_indices().nth(240) {
-        Some((i, _)) => format!("{}…", &text[..i]),
-        None => text.to_string(),
-    }
-}
-
-/// A table cell: one line, pipes escaped, secrets masked.
-pub(crate) fn cell(text: &str) -> String {
-    redact::redact(text).replace('|', "\\|").replace('\n', "<br>")
-}
-
-/// The round report for `results` (one complete run of `spec`'s cases), as markdown.
-/// `failed_before` is the number of failed rounds in a row before this one.
-/// `sandbox` holds the sandbox trials' results of the same run (empty when none ran).
-pub fn render(spec: &Spec, number: u32, results: &[TrialResult], sandbox: &[SandboxResult], failed_before: u32) -> String {
+/// The round report of `run` (one complete run of a service's cases, with the sandbox
+/// trials of the same run when they ran), as markdown. `failed_before` is the number of
+/// failed rounds in a row before this one.
+pub fn render(run: &ServiceRun, number: u32, failed_before: u32) -> String {
+    let spec = run.spec.as_ref();
     // plan order, whatever order the trials finished in
-    let mut sorted: Vec<&TrialResult> = results.iter().collect();
+    let mut sorted: Vec<&CaseResult> = run.cases.iter().collect();
     sorted.sort_by_key(|r| (r.case.subject, r.case.kind));
-    let results: Vec<TrialResult> = sorted.into_iter().cloned().collect();
-    let results = results.as_slice();
-    let passed = results.iter().all(|r| r.outcome.passed) && sandbox.iter().all(|r| r.passed || r.ignored.is_some());
+    let results = sorted.as_slice();
+    let sandbox: Vec<&SandboxResult> = run.live().collect();
+    let sandbox = sandbox.as_slice();
+    let passed = run.passed();
     let mut md = format!("## Integration Test — {} — Round {number}\n\n", spec.name);
     md.push_str("### Sandbox Connectivity\n");
     connectivity(&mut md, spec, sandbox);
 
     md.push_str("### Endpoint Tests\n| Endpoint | Status | Response Shape | Notes |\n|---|---|---|---|\n");
     for (i, e) in spec.endpoints.iter().enumerate() {
-        let mine: Vec<&TrialResult> = results.iter().filter(|r| r.case.subject == Subject::Endpoint(i)).collect();
+        let mine: Vec<&&CaseResult> = results.iter().filter(|r| r.case.subject == Subject::Endpoint(i)).collect();
         let ok = mine.iter().filter(|r| r.outcome.passed).count();
-        let shape: Vec<&&TrialResult> = mine.iter().filter(|r| r.case.kind == Kind::Conformance || r.case.kind.is_drift()).collect();
+        let shape: Vec<&&&CaseResult> = mine.iter().filter(|r| r.case.kind == Kind::Conformance || r.case.kind.is_drift()).collect();
         let bad_shape: Vec<&str> = shape.iter().filter(|r| !r.outcome.passed).map(|r| r.case.kind.name()).collect();
         let shape_text = if bad_shape.is_empty() {
             format!("Parsed; drift handled ({}/{})", shape.len(), shape.len())
@@ -98,7 +64,7 @@ pub fn render(spec: &Spec, number: u32, results: &[TrialResult], sandbox: &[Sand
 
     md.push_str("\n### Error Handling\n| Scenario | Expected | Actual | Status |\n|---|---|---|---|\n");
     for kind in Kind::ALL.into_iter().filter(|k| *k != Kind::Conformance) {
-        let rows: Vec<&TrialResult> =
+        let rows: Vec<&&CaseResult> =
             results.iter().filter(|r| r.case.kind == kind && matches!(r.case.subject, Subject::Endpoint(_))).collect();
         let Some(first) = rows.first() else { continue };
         let failed = rows.iter().filter(|r| !r.outcome.passed).count();
@@ -113,7 +79,7 @@ pub fn render(spec: &Spec, number: u32, results: &[TrialResult], sandbox: &[Sand
         let _ = writeln!(md, "| {} | {} | {} | {status} |", cell(kind.title()), cell(&expected), cell(&actual.join("\n")));
     }
 
-    let webhooks: Vec<&TrialResult> = results.iter().filter(|r| !matches!(r.case.subject, Subject::Endpoint(_))).collect();
+    let webhooks: Vec<&&CaseResult> = results.iter().filter(|r| !matches!(r.case.subject, Subject::Endpoint(_))).collect();
     if !webhooks.is_empty() {
         md.push_str("\n### Webhooks\n| Webhook | Scenario | Expected | Actual | Status |\n|---|---|---|---|---|\n");
         let mut previous = None;
@@ -140,14 +106,15 @@ pub fn render(spec: &Spec, number: u32, results: &[TrialResult], sandbox: &[Sand
     let _ = writeln!(md, "\n### Verdict: {}\n", if passed { "PASS" } else { "FAIL" });
     let ok = results.iter().filter(|r| r.outcome.passed).count();
     let _ = writeln!(md, "Score: {ok}/{} cases pass. Coverage (scenario kinds run of those the spec makes applicable):", results.len());
+    let planned = |subject: Subject| run.plan.iter().filter(|c| c.subject == subject).count();
     for (i, e) in spec.endpoints.iter().enumerate() {
-        let applicable = Kind::ALL.iter().filter(|k| k.applies(spec, e)).count();
+        let applicable = planned(Subject::Endpoint(i));
         let ran = results.iter().filter(|r| r.case.subject == Subject::Endpoint(i)).count();
         let catalogue = Kind::ALL.iter().filter(|k| !k.is_receiver()).count();
         let _ = writeln!(md, "- {}: {ran}/{applicable} ({catalogue} kinds in the catalogue)", e.id);
     }
     for (subject, id) in [(Subject::Receiver, RECEIVER), (Subject::Sender, SENDER)] {
-        let applicable = scenario::plan(spec).iter().filter(|c| c.subject == subject).count();
+        let applicable = planned(subject);
         if applicable > 0 {
             let ran = results.iter().filter(|r| r.case.subject == subject).count();
             let _ = writeln!(md, "- {id}: {ran}/{applicable}");
@@ -168,19 +135,18 @@ pub fn render(spec: &Spec, number: u32, results: &[TrialResult], sandbox: &[Sand
                 r.case.name(),
                 spec.locate(&r.case.subject.path()),
                 redact::redact(first).replace('\n', " "),
-                reproduce(&r.case.name())
+                r.reproduce()
             );
         }
         for r in sandbox.iter().filter(|r| !r.passed && r.ignored.is_none()) {
             let first = r.problems.first().map(String::as_str).unwrap_or("failed");
             let _ = writeln!(
                 md,
-                "- `{}` ({}): {} — reproduce with `{}=1 {}`",
+                "- `{}` ({}): {} — reproduce with `{}`",
                 r.case.name(),
                 spec.locate(&r.case.path()),
                 redact::redact(first).replace('\n', " "),
-                crate::sandbox::trial::REQUIRE_ENV,
-                reproduce(&r.case.name())
+                r.reproduce()
             );
         }
         let in_a_row = failed_before + 1;
@@ -198,8 +164,8 @@ pub fn render(spec: &Spec, number: u32, results: &[TrialResult], sandbox: &[Sand
 
 /// The Sandbox Connectivity lines in the seed's format, from the sandbox trials when they
 /// ran, else why they did not; then what the sandbox showed about idempotency and rate limits.
-fn connectivity(md: &mut String, spec: &Spec, sandbox: &[SandboxResult]) {
-    let find = |check: Check| sandbox.iter().find(|r| r.case.check == check);
+fn connectivity(md: &mut String, spec: &Spec, sandbox: &[&SandboxResult]) {
+    let find = |check: Check| sandbox.iter().copied().find(|r| r.case.check == check);
     let not_run = match (&spec.sandbox, find(Check::Connectivity)) {
         (None, _) => Some("not run — the spec declares no sandbox".to_string()),
         (Some(_), None) => {
@@ -266,20 +232,20 @@ pub fn history(dir: &Path) -> Vec<Round> {
         .collect()
 }
 
-/// Write the next round for `spec` beside its spec file. The number is claimed
-/// atomically (a complete temp file hard-linked to a name that must not exist yet), so
-/// concurrent runs never share or tear a round.
-pub fn write(spec: &Spec, results: &[TrialResult], sandbox: &[SandboxResult]) -> Result<Round, ReportError> {
-    let dir = spec.file.parent().unwrap_or(Path::new(".")).to_path_buf();
+/// Write the next round of `run` beside its spec file. The number is claimed atomically (a
+/// complete temp file hard-linked to a name that must not exist yet), so concurrent runs
+/// never share or tear a round.
+pub fn write(run: &ServiceRun) -> Result<Round, ReportError> {
+    let dir = run.spec.file.parent().unwrap_or(Path::new(".")).to_path_buf();
     let err = |path: &Path, source| ReportError { path: path.to_path_buf(), source };
-    let passed = results.iter().all(|r| r.outcome.passed) && sandbox.iter().all(|r| r.passed || r.ignored.is_some());
+    let passed = run.passed();
     // never below a number found taken, even if that file cannot be read back
     let mut floor = 1;
     loop {
         let last = history(&dir).pop();
         let number = last.as_ref().map(|r| r.number + 1).unwrap_or(1).max(floor);
         let failed_before = last.map(|r| r.failed_in_a_row).unwrap_or(0);
-        let text = render(spec, number, results, sandbox, failed_before);
+        let text = render(run, number, failed_before);
         let tmp = dir.join(format!(".test-round-{number}.{}.tmp", uuid::Uuid::new_v4().simple()));
         std::fs::write(&tmp, &text).map_err(|e| err(&tmp, e))?;
         let path = dir.join(format!("test-round-{number}.md"));
@@ -294,10 +260,4 @@ pub fn write(spec: &Spec, results: &[TrialResult], sandbox: &[SandboxResult]) ->
             Err(e) => return Err(err(&path, e)),
         }
     }
-}
-
-/// Whether `results` cover every case of `spec`: only such a run is a round.
-pub fn is_complete(spec: &Spec, results: &[TrialResult]) -> bool {
-    let planned = scenario::plan(spec);
-    planned.len() == results.len() && planned.iter().all(|c| results.iter().any(|r| r.case == *c))
 }

@@ -2,29 +2,20 @@
 //! context, make the scenario's calls, and judge what the server saw and what came back.
 
 use std::panic::AssertUnwindSafe;
-use std::sync::{Arc, Mutex, OnceLock, RwLock};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use serde_json::Value;
 
 use crate::binding::{Binding, Call, Clock, Context, Credentials, ErrorKind, Instance, ReceiverContext};
+use crate::case::{Case, Kind, Subject, reproduce};
 use crate::redact;
-use crate::scenario::{self, Case, Observed, Outcome, Policy, Returned, Setup, Subject, Verdict, receiver};
+use crate::results::{CaseResult, Outcome};
+use crate::scenario::{self, Observed, Policy, Returned, Setup, Verdict, receiver};
 use crate::server::{MockProvider, refusing_origin};
 use crate::spec::{Auth, Spec};
 use crate::timeline::{Target, Timeline};
 use crate::webhook::{self, Scheme, Verify};
-
-/// The result of one trial: the judgement and the message a person reads on failure.
-#[derive(Debug, Clone)]
-pub struct TrialResult {
-    /// The case that ran.
-    pub case: Case,
-    /// The judgement.
-    pub outcome: Outcome,
-    /// Failure text (empty on success), secrets redacted.
-    pub message: String,
-}
 
 /// What is wrong with the signatures of a sender's deliveries, as the subscriber checks
 /// them on arrival: each problem once, with the attempts it concerns.
@@ -102,42 +93,6 @@ pub fn install_panic_hook() {
     });
 }
 
-/// Environment variables, besides `OC_TIME_SCALE`, that change what a run does and so
-/// belong in a reproduce line (set by `Harness::reproduce_env`).
-static REPRODUCE_ENV: RwLock<Vec<String>> = RwLock::new(Vec::new());
-
-/// Name the environment variables a reproduce line must carry when they are set.
-pub fn set_reproduce_env(names: &[String]) {
-    *REPRODUCE_ENV.write().unwrap_or_else(|p| p.into_inner()) = names.to_vec();
-}
-
-/// `value` as one shell word.
-fn shell_word(value: &str) -> String {
-    if !value.is_empty() && value.chars().all(|c| c.is_ascii_alphanumeric() || "_-.,:/=+@%".contains(c)) {
-        value.to_string()
-    } else {
-        format!("'{}'", value.replace('\'', "'\\''"))
-    }
-}
-
-/// The command that re-runs one trial alone, with the environment that shaped this run.
-pub fn reproduce(name: &str) -> String {
-    let target = std::env::current_exe()
-        .ok()
-        .and_then(|p| p.file_stem().map(|s| s.to_string_lossy().into_owned()))
-        .map(|s| match s.rsplit_once('-') {
-            Some((t, hash)) if hash.len() == 16 && hash.chars().all(|c| c.is_ascii_hexdigit()) => t.to_string(),
-            _ => s,
-        })
-        .unwrap_or_else(|| "integrations".into());
-    let names = REPRODUCE_ENV.read().unwrap_or_else(|p| p.into_inner()).clone();
-    let env: String = std::iter::once("OC_TIME_SCALE".to_string())
-        .chain(names)
-        .filter_map(|n| std::env::var(&n).ok().map(|v| format!("{n}={} ", shell_word(&v))))
-        .collect();
-    format!("{env}cargo test --test {target} -- {name} --exact")
-}
-
 /// A fresh webhook signing secret in the form `scheme` expects, registered for redaction.
 pub(crate) fn mint_webhook_secret(scheme: Scheme, secrets: &redact::Registration) -> String {
     let raw = uuid::Uuid::new_v4();
@@ -182,7 +137,14 @@ pub(crate) async fn call_client(instance: &Instance, call: Call, patience: Durat
 }
 
 /// Run one case against a bound client (or, for receiver cases, the bound webhook handler).
-pub async fn run(case: &Case, spec: Arc<Spec>, binding: &Binding) -> TrialResult {
+pub async fn run(case: &Case, spec: Arc<Spec>, binding: &Binding) -> CaseResult {
+    let started = std::time::Instant::now();
+    let mut r = run_case(case, spec, binding).await;
+    r.seconds = started.elapsed().as_secs_f64();
+    r
+}
+
+async fn run_case(case: &Case, spec: Arc<Spec>, binding: &Binding) -> CaseResult {
     let Some(endpoint) = case.subject.endpoint(&spec) else {
         return run_receiver(case, spec, binding).await;
     };
@@ -287,7 +249,7 @@ pub async fn run(case: &Case, spec: Arc<Spec>, binding: &Binding) -> TrialResult
         observed.push_str(&timeline.render(&headers));
         failure_text(case, &spec, &prepared.expected, &verdict, &observed, &format!("endpoint {}", endpoint.label()))
     };
-    TrialResult {
+    CaseResult {
         case: case.clone(),
         outcome: Outcome {
             passed,
@@ -298,6 +260,7 @@ pub async fn run(case: &Case, spec: Arc<Spec>, binding: &Binding) -> TrialResult
             evidence: redact::redact(&verdict.evidence),
         },
         message,
+        seconds: 0.0,
     }
 }
 
@@ -319,7 +282,7 @@ fn failure_text(case: &Case, spec: &Spec, expected: &str, verdict: &Verdict, obs
 
 /// Run one receiver case: start the project's handler with a fresh secret and clock, play
 /// the provider against it, judge its answers and the events it reports processed.
-async fn run_receiver(case: &Case, spec: Arc<Spec>, binding: &Binding) -> TrialResult {
+async fn run_receiver(case: &Case, spec: Arc<Spec>, binding: &Binding) -> CaseResult {
     let Some(r) = spec.webhooks.receiver.clone() else {
         return failed(case, String::new(), "the spec declares no webhooks.receiver".into());
     };
@@ -330,13 +293,13 @@ async fn run_receiver(case: &Case, spec: Arc<Spec>, binding: &Binding) -> TrialR
         let problem = redact::redact(&problem);
         let verdict = Verdict { actual: problem.clone(), problems: vec![problem], evidence: String::new() };
         let message = failure_text(case, &spec, &expected, &verdict, "", &label);
-        TrialResult { message, ..failed(case, expected.clone(), verdict.actual) }
+        CaseResult { message, ..failed(case, expected.clone(), verdict.actual) }
     };
     let secrets = Arc::new(redact::Registration::default());
     let secret = mint_webhook_secret(r.scheme, &secrets);
     let policy = Policy::of(&spec, case.subject);
     let timeout = Duration::from_secs_f64(r.response_timeout_ms as f64 * policy.time_scale / 1000.0);
-    let processing_delay = if case.kind == scenario::Kind::WebhookSlowProcessing { timeout * 2 } else { Duration::ZERO };
+    let processing_delay = if case.kind == Kind::WebhookSlowProcessing { timeout * 2 } else { Duration::ZERO };
     let clock = Clock::default();
     let ctx = ReceiverContext { secret: secret.clone(), clock: clock.clone(), processing_delay, receiver: r.clone(), spec: spec.clone() };
     let Some(start) = binding.start_receiver(ctx) else {
@@ -375,7 +338,7 @@ async fn run_receiver(case: &Case, spec: Arc<Spec>, binding: &Binding) -> TrialR
         let observed = format!("\ndeliveries (as the harness, playing the provider, sent them):\n{log}");
         failure_text(case, &spec, &expected, &verdict, &observed, &label)
     };
-    TrialResult {
+    CaseResult {
         case: case.clone(),
         outcome: Outcome {
             passed,
@@ -385,15 +348,17 @@ async fn run_receiver(case: &Case, spec: Arc<Spec>, binding: &Binding) -> TrialR
             evidence: String::new(),
         },
         message,
+        seconds: 0.0,
     }
 }
 
 /// A trial that could not run, with why.
-fn failed(case: &Case, expected: String, problem: String) -> TrialResult {
+fn failed(case: &Case, expected: String, problem: String) -> CaseResult {
     let problem = redact::redact(&problem);
-    TrialResult {
+    CaseResult {
         case: case.clone(),
         outcome: Outcome { passed: false, expected, actual: problem.clone(), problems: vec![problem.clone()], evidence: String::new() },
         message: problem,
+        seconds: 0.0,
     }
 }

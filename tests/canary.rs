@@ -104,8 +104,10 @@ async fn no_secret_reaches_any_output() {
     );
     for service in ["payments", "tracker"] {
         let spec = oc_integrate::spec::load_file(std::path::Path::new(&format!("examples/integrations/{service}/spec.yaml"))).unwrap();
-        let mine: Vec<_> = results.iter().filter(|r| r.case.service == service).cloned().collect();
-        let round = oc_integrate::report::render(&spec, 1, &mine, &[], 2);
+        let mut run =
+            oc_integrate::results::ServiceRun::new(std::sync::Arc::new(spec.clone()), oc_integrate::scenario::plan(&spec), vec![]);
+        run.cases = results.iter().filter(|r| r.case.service == service).cloned().collect();
+        let round = oc_integrate::report::render(&run, 1, 2);
         assert_clean(&round, &format!("the {service} round report"));
         assert!(round.contains("**Escalated:**"), "the leaky client's round must fail and list its failures");
     }
@@ -174,7 +176,7 @@ fn no_sandbox_key_reaches_any_output_or_recording() {
     static INSTALLED: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
     let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
     INSTALLED.get_or_init(|| support::pip_target(&repo.join("sandboxes/localstripe"), &["--no-deps"]));
-    let stripe = oc_integrate::sandbox::LocalSandbox::localstripe(repo).unwrap_or_else(|e| panic!("{e}"));
+    let stripe = oc_integrate::standin::LocalSandbox::localstripe(repo).unwrap_or_else(|e| panic!("{e}"));
     let root = support::scratch("canary-sandbox");
     for service in ["payments", "tracker"] {
         support::copy_example(service, &root.join("integrations").join(service));

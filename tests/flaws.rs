@@ -10,7 +10,7 @@ use std::collections::{BTreeSet, HashMap};
 use std::path::Path;
 
 use clients::flaw::Flaw;
-use oc_integrate::scenario::{Kind, Kind::*};
+use oc_integrate::case::{Kind, Kind::*};
 use oc_integrate::spec::{Endpoint, Method, SENDER, Spec, load_dir};
 use oc_integrate::{Binding, Harness};
 use rstest::rstest;

@@ -6,14 +6,22 @@
 mod clients;
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use oc_integrate::Harness;
-use oc_integrate::report::{self, MAX_FAILED_ROUNDS};
-use oc_integrate::sandbox::{Check, SandboxResult};
-use oc_integrate::scenario::{Case, Kind, Outcome, plan};
+use oc_integrate::case::{Case, Check, Kind};
+use oc_integrate::report;
+use oc_integrate::results::{CaseResult, MAX_FAILED_ROUNDS, Outcome, SandboxResult, ServiceRun};
+use oc_integrate::scenario::plan;
 use oc_integrate::spec::{Spec, load_file};
-use oc_integrate::trial::TrialResult;
 use rstest::rstest;
+
+/// `spec`'s run with these results.
+fn service_run(spec: &Spec, cases: Vec<CaseResult>, sandbox: Vec<SandboxResult>) -> ServiceRun {
+    let mut run = ServiceRun::new(Arc::new(spec.clone()), plan(spec), oc_integrate::sandbox::trial::plan(spec));
+    (run.cases, run.sandbox) = (cases, sandbox);
+    run
+}
 
 /// Replace what varies between runs (durations, ports, keys) with placeholders.
 fn normalise(text: &str) -> String {
@@ -67,8 +75,9 @@ async fn golden_round_report(#[case] service: &str) {
     let binding = if service == "payments" { clients::payments::binding(&[]) } else { clients::tracker::binding(&[]) };
     let prefix = format!("{service}::");
     let results = Harness::new("examples/integrations").bind(service, binding).evaluate(|n| n.starts_with(&prefix)).await.unwrap();
-    assert!(report::is_complete(&spec, &results));
-    let rendered = normalise(&report::render(&spec, 1, &results, &[], 0));
+    let run = service_run(&spec, results, vec![]);
+    assert!(run.is_complete());
+    let rendered = normalise(&report::render(&run, 1, 0));
     let golden = PathBuf::from(format!("tests/golden/{service}-round.md"));
     if std::env::var("OC_UPDATE_GOLDEN").is_ok() {
         std::fs::write(&golden, &rendered).unwrap();
@@ -104,12 +113,12 @@ fn the_report_has_the_seed_layout() {
     let seed = std::fs::read_to_string("tests/fixtures/seed-report.md").unwrap();
     let spec = demo_spec();
     let results = synthetic(&spec, true);
-    let mut ours = report::render(&spec, 7, &results, &[], 0);
+    let mut ours = report::render(&service_run(&spec, results, vec![]), 7, 0);
     ours = ours.replace(&format!("— {} — Round 7", spec.name), "— S — Round N");
     assert_eq!(skeleton(&ours), skeleton(&seed));
     assert!(ours.contains("### Verdict: PASS"));
     assert_eq!(ours.contains("### Webhooks"), !spec.webhooks.is_empty());
-    let failing = report::render(&spec, 1, &synthetic(&spec, false), &[], 0);
+    let failing = report::render(&service_run(&spec, synthetic(&spec, false), vec![]), 1, 0);
     assert!(failing.contains("### Verdict: FAIL"));
     assert!(failing.contains("Failures for the Builder to fix:"));
     assert!(failing.contains("--exact`"));
@@ -120,12 +129,12 @@ fn demo_spec() -> Spec {
 }
 
 /// Results for every case of `spec`; all pass, or the conformance cases fail.
-fn synthetic(spec: &Spec, pass: bool) -> Vec<TrialResult> {
+fn synthetic(spec: &Spec, pass: bool) -> Vec<CaseResult> {
     plan(spec)
         .into_iter()
         .map(|case: Case| {
             let passed = pass || case.kind != Kind::Conformance;
-            TrialResult {
+            CaseResult {
                 outcome: Outcome {
                     passed,
                     expected: "as the spec says".into(),
@@ -134,6 +143,7 @@ fn synthetic(spec: &Spec, pass: bool) -> Vec<TrialResult> {
                     evidence: String::new(),
                 },
                 message: String::new(),
+                seconds: 0.0,
                 case,
             }
         })
@@ -153,11 +163,11 @@ fn scratch_spec() -> Spec {
 #[test]
 fn rounds_count_up_escalate_after_three_failures_and_a_pass_resets() {
     let spec = scratch_spec();
-    let fail = synthetic(&spec, false);
-    let pass = synthetic(&spec, true);
+    let fail = service_run(&spec, synthetic(&spec, false), vec![]);
+    let pass = service_run(&spec, synthetic(&spec, true), vec![]);
     let mut rounds = Vec::new();
-    for results in [&fail, &fail, &fail, &pass, &fail] {
-        rounds.push(report::write(&spec, results, &[]).unwrap());
+    for run in [&fail, &fail, &fail, &pass, &fail] {
+        rounds.push(report::write(run).unwrap());
     }
     let numbers: Vec<u32> = rounds.iter().map(|r| r.number).collect();
     assert_eq!(numbers, [1, 2, 3, 4, 5]);
@@ -172,16 +182,16 @@ fn rounds_count_up_escalate_after_three_failures_and_a_pass_resets() {
 #[test]
 fn concurrent_writers_get_distinct_rounds_and_whole_files() {
     let spec = scratch_spec();
-    let results = synthetic(&spec, true);
+    let run = service_run(&spec, synthetic(&spec, true), vec![]);
     let numbers: Vec<u32> = std::thread::scope(|s| {
-        let handles: Vec<_> = (0..8).map(|_| s.spawn(|| report::write(&spec, &results, &[]).unwrap().number)).collect();
+        let handles: Vec<_> = (0..8).map(|_| s.spawn(|| report::write(&run).unwrap().number)).collect();
         handles.into_iter().map(|h| h.join().unwrap()).collect()
     });
     let mut sorted = numbers.clone();
     sorted.sort();
     assert_eq!(sorted, (1..=8).collect::<Vec<_>>());
     let dir = spec.file.parent().unwrap();
-    let expected = report::render(&spec, 1, &results, &[], 0);
+    let expected = report::render(&run, 1, 0);
     for n in 1..=8u32 {
         let text = std::fs::read_to_string(dir.join(format!("test-round-{n}.md"))).unwrap();
         assert_eq!(text, expected.replace("Round 1", &format!("Round {n}")));
@@ -220,6 +230,8 @@ fn sandbox_results(spec: &Spec, ignored: Option<&str>) -> Vec<SandboxResult> {
                 }),
                 drift: None,
                 message: String::new(),
+                recording: None,
+                seconds: 0.0,
                 case,
             }
         })
@@ -232,7 +244,7 @@ fn sandbox_results(spec: &Spec, ignored: Option<&str>) -> Vec<SandboxResult> {
 fn sandbox_results_fill_connectivity_and_response_shape() {
     let spec = load_file(Path::new("examples/integrations/payments/spec.yaml")).unwrap();
     let mock = synthetic(&spec, true);
-    let md = report::render(&spec, 1, &mock, &sandbox_results(&spec, None), 0);
+    let md = report::render(&service_run(&spec, mock.clone(), sandbox_results(&spec, None)), 1, 0);
     for line in [
         "- Endpoint reachable: Yes (reachable: HTTP 404 in 2.0 ms (median of 3))",
         "- Auth succeeds: Yes (as expected)",
@@ -252,7 +264,7 @@ fn sandbox_results_fill_connectivity_and_response_shape() {
         "{md}"
     );
 
-    let md = report::render(&spec, 1, &mock, &sandbox_results(&spec, Some("set PAYMENTS_API_KEY to run")), 0);
+    let md = report::render(&service_run(&spec, mock, sandbox_results(&spec, Some("set PAYMENTS_API_KEY to run"))), 1, 0);
     assert!(
         md.contains("- Endpoint reachable: not run — set PAYMENTS_API_KEY to run\n- Auth succeeds: not run\n- Latency: not measured\n"),
         "{md}"

@@ -17,8 +17,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use clients::flaw::Flaw;
-use oc_integrate::sandbox::{LocalSandbox, OidcClient};
 use oc_integrate::spec::ClientAuth;
+use oc_integrate::standin::{LocalSandbox, OidcClient};
 use oc_integrate::{Binding, ClientError, ErrorKind, Harness, outcome};
 
 /// The sandbox key the runs use; a canary: it must never appear in any output.

@@ -1,4 +1,4 @@
-//! The offline sandboxes (`oc_integrate::sandbox`), each started by the test itself from the
+//! The offline sandboxes (`oc_integrate::standin`), each started by the test itself from the
 //! packages pinned in `sandboxes/` (installed on demand: `npm ci`, `pip install --target`),
 //! and shown to be the real thing: localstripe keeps customers (and does not honour
 //! `Idempotency-Key`), oidc-provider issues, rotates, revokes and introspects tokens, Prism
@@ -15,7 +15,7 @@ use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use oc_integrate::plan::{self, openapi::Document};
-use oc_integrate::sandbox::{Launch, LocalSandbox, OidcClient, SandboxError};
+use oc_integrate::standin::{Launch, LocalSandbox, OidcClient, SandboxError};
 use reqwest::StatusCode;
 use serde_json::Value;
 

@@ -324,7 +324,7 @@ fn a_receiver_only_spec_loads() {
     );
     let spec = load_file(&write_spec("demo", &text)).unwrap();
     let cases = oc_integrate::scenario::plan(&spec);
-    assert!(!cases.is_empty() && cases.iter().all(|c| c.subject == oc_integrate::scenario::Subject::Receiver), "{cases:?}");
+    assert!(!cases.is_empty() && cases.iter().all(|c| c.subject == oc_integrate::case::Subject::Receiver), "{cases:?}");
 }
 
 /// `GOOD` with a sandbox section (and the secret it names).

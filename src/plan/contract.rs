@@ -7,7 +7,8 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use super::document::{auth_text, stale_file};
-use crate::scenario::{self, Kind, Subject};
+use crate::case::{Kind, Subject};
+use crate::scenario;
 use crate::spec::{Auth, Spec};
 
 /// Where the contract lives: beside the spec.

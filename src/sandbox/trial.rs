@@ -26,110 +26,16 @@ use serde_json::Value;
 use super::proxy::{By, Exchange, OAuthClient, Proxy, Upstream};
 use super::throttle::Throttle;
 use crate::binding::{Binding, Call, Context, Credentials};
+use crate::case::{Check, DRIFT_ENV, REQUIRE_ENV, SandboxCase, Subject};
 use crate::drift::json_type;
-use crate::report::clip;
-use crate::scenario::{Policy, Returned, Subject};
+use crate::results::SandboxResult;
+use crate::scenario::{Policy, Returned};
 use crate::spec::{Auth, Endpoint, Sandbox, Spec, host_of, references};
+use crate::text::clip;
 use crate::{redact, trial};
 
-/// The environment variable that turns missing credentials and an unreachable sandbox into failures.
-pub const REQUIRE_ENV: &str = "OC_REQUIRE_SANDBOX";
-
-/// What a sandbox trial checks, in the seed's order.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Check {
-    /// The sandbox answers, and how fast.
-    Connectivity,
-    /// The credential is accepted (and a request without it is not); for OAuth 2.0 the
-    /// token is obtained, its expiry and rotation seen, and a wrong client secret refused.
-    Auth,
-    /// OAuth 2.0: the client's access token revoked, the client refreshes through the real
-    /// token endpoint (twice when refresh tokens rotate, keeping the rotated one).
-    TokenRefresh,
-    /// One endpoint, called through the client; the answer checked against its schema.
-    Endpoint(usize),
-    /// The same idempotency key twice gives the same resource.
-    Idempotency(usize),
-    /// A gentle probe at the declared rate limit.
-    RateLimit,
-    /// The endpoint's live answer against its recorded baseline shape (nightly).
-    Drift(usize),
-}
-
-/// The environment variable that runs the drift trials.
-pub const DRIFT_ENV: &str = "OC_DRIFT";
 /// The environment variable that makes the drift trials record the live shapes as baselines.
 pub const ACCEPT_ENV: &str = "OC_DRIFT_ACCEPT";
-
-/// One sandbox trial of a service.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SandboxCase {
-    /// The service id.
-    pub service: String,
-    /// What it checks.
-    pub check: Check,
-    /// The endpoint id for endpoint and idempotency checks, else empty.
-    pub subject_id: String,
-}
-
-impl SandboxCase {
-    /// The trial name, e.g. `payments::sandbox::create_customer`.
-    pub fn name(&self) -> String {
-        if let Check::Drift(_) = self.check {
-            return format!("{}::drift::{}", self.service, self.subject_id);
-        }
-        let what = match self.check {
-            Check::Connectivity => "connectivity".to_string(),
-            Check::Auth => "auth".to_string(),
-            Check::TokenRefresh => "token_refresh".to_string(),
-            Check::Endpoint(_) => self.subject_id.clone(),
-            Check::Idempotency(_) => format!("idempotency::{}", self.subject_id),
-            Check::RateLimit => "rate_limit".to_string(),
-            Check::Drift(_) => self.subject_id.clone(),
-        };
-        format!("{}::sandbox::{what}", self.service)
-    }
-
-    /// What kind of check it is: `connectivity`, `auth`, `token_refresh`, `endpoint`,
-    /// `idempotency`, `rate_limit` or `drift`.
-    pub fn kind(&self) -> &'static str {
-        match self.check {
-            Check::Connectivity => "connectivity",
-            Check::Auth => "auth",
-            Check::TokenRefresh => "token_refresh",
-            Check::Endpoint(_) => "endpoint",
-            Check::Idempotency(_) => "idempotency",
-            Check::RateLimit => "rate_limit",
-            Check::Drift(_) => "drift",
-        }
-    }
-
-    /// What the trial checks, for listings.
-    pub fn title(&self, spec: &Spec) -> String {
-        let label = |i: usize| spec.endpoints.get(i).map(Endpoint::label).unwrap_or_default();
-        match self.check {
-            Check::Connectivity => "the sandbox answers (reachable, latency)".into(),
-            Check::Auth if matches!(spec.overview.auth, Auth::Oauth2 { .. }) => {
-                "a token is obtained at the sandbox's token endpoint (expiry and rotation seen), a wrong client secret is refused, the token is accepted and a request without it is not".into()
-            }
-            Check::Auth => "the sandbox credential is accepted, and a request without it is not".into(),
-            Check::TokenRefresh => "the client's access token revoked: the client refreshes through the real token endpoint and retries (twice when refresh tokens rotate, so the rotated one must be kept)".into(),
-            Check::Endpoint(i) => format!("{} through the client and the recording proxy, the answer valid against its schema", label(i)),
-            Check::Idempotency(i) => format!("{}: the client's request twice with the same key gives the same resource", label(i)),
-            Check::RateLimit => "a gentle probe at the declared rate limit gets no 429".into(),
-            Check::Drift(i) => format!("{}: the live answer's shape against its baseline and schema ({DRIFT_ENV}=1)", label(i)),
-        }
-    }
-
-    /// The spec path this trial is about (for `file:line:col`).
-    pub fn path(&self) -> String {
-        match self.check {
-            Check::Endpoint(i) | Check::Idempotency(i) | Check::Drift(i) => Subject::Endpoint(i).path(),
-            Check::RateLimit => "overview.rate_limit".into(),
-            _ => "sandbox".into(),
-        }
-    }
-}
 
 /// The sandbox trials `spec` makes: none without a `sandbox` section.
 pub fn plan(spec: &Spec) -> Vec<SandboxCase> {
@@ -161,31 +67,6 @@ pub fn plan(spec: &Spec) -> Vec<SandboxCase> {
     out
 }
 
-/// What a sandbox trial found.
-#[derive(Debug, Clone)]
-pub struct SandboxResult {
-    /// The trial.
-    pub case: SandboxCase,
-    /// Why it did not run, when it did not (no credentials, sandbox unreachable).
-    pub ignored: Option<String>,
-    /// Whether it passed (false when ignored).
-    pub passed: bool,
-    /// What was checked, in a line.
-    pub expected: String,
-    /// What was found, in a line (redacted).
-    pub actual: String,
-    /// Every problem (redacted).
-    pub problems: Vec<String>,
-    /// The sandbox latency of every request the trial made (client's and harness's).
-    pub latencies: Vec<Duration>,
-    /// For endpoint checks: the response's shape against its schema (`Matches schema`, `Fails: …`).
-    pub shape: Option<String>,
-    /// For drift checks: what drifted.
-    pub drift: Option<crate::drift::Finding>,
-    /// The failure text (empty unless failed), redacted.
-    pub message: String,
-}
-
 impl SandboxResult {
     fn new(case: &SandboxCase, expected: impl Into<String>) -> SandboxResult {
         SandboxResult {
@@ -199,6 +80,8 @@ impl SandboxResult {
             shape: None,
             drift: None,
             message: String::new(),
+            recording: None,
+            seconds: 0.0,
         }
     }
 
@@ -667,6 +550,13 @@ pub fn shape_errors(schema: &Value, body: &Value) -> Vec<String> {
 
 /// Run one sandbox trial.
 pub async fn run(case: &SandboxCase, spec: Arc<Spec>, binding: &Binding) -> SandboxResult {
+    let started = std::time::Instant::now();
+    let mut r = run_check(case, spec, binding).await;
+    r.seconds = started.elapsed().as_secs_f64();
+    r
+}
+
+async fn run_check(case: &SandboxCase, spec: Arc<Spec>, binding: &Binding) -> SandboxResult {
     let require = std::env::var(REQUIRE_ENV).is_ok_and(|v| v == "1");
     let on = |name: &str| std::env::var(name).is_ok_and(|v| v == "1");
     if matches!(case.check, Check::Drift(_)) && !on(DRIFT_ENV) {
@@ -729,7 +619,7 @@ pub async fn run(case: &SandboxCase, spec: Arc<Spec>, binding: &Binding) -> Sand
     r.problems = r.problems.iter().map(|p| redact::redact(p)).collect();
     r.actual = redact::redact(&r.actual);
     r.passed = r.problems.is_empty();
-    let log = write_recording(case, &exchanges);
+    r.recording = write_recording(case, &exchanges);
     if !r.passed {
         let mut m = format!("expected: {}\nfound:    {}\n\nproblems:\n", r.expected, r.actual);
         for p in &r.problems {
@@ -739,11 +629,11 @@ pub async fn run(case: &SandboxCase, spec: Arc<Spec>, binding: &Binding) -> Sand
         for x in &exchanges {
             m.push_str(&format!("  {}\n", x.describe()));
         }
-        if let Some(log) = log {
+        if let Some(log) = &r.recording {
             m.push_str(&format!("recording: {}\n", log.display()));
         }
         m.push_str(&format!("\nspec:      {}\n", spec.locate(&case.path())));
-        m.push_str(&format!("reproduce: {REQUIRE_ENV}=1 {}\n", trial::reproduce(&case.name())));
+        m.push_str(&format!("reproduce: {}\n", r.reproduce()));
         r.message = redact::redact(&m);
     }
     r
@@ -751,7 +641,7 @@ pub async fn run(case: &SandboxCase, spec: Arc<Spec>, binding: &Binding) -> Sand
 
 /// Write the trial's exchanges, redacted, to `<target>/oc-integrate/recordings/<trial>.json`.
 fn write_recording(case: &SandboxCase, exchanges: &[Exchange]) -> Option<PathBuf> {
-    let dir = crate::harness::target_dir().join("oc-integrate/recordings");
+    let dir = crate::file::target_dir().join("oc-integrate/recordings");
     std::fs::create_dir_all(&dir).ok()?;
     let path = dir.join(format!("{}.json", case.name().replace("::", ".")));
     let entries: Vec<Value> = exchanges.iter().map(Exchange::record).collect();

@@ -7,8 +7,9 @@ use std::sync::{Arc, Mutex};
 
 use serde_json::{Value, json};
 
-use super::{Kind, Prepared, Setup, Verdict, attempts_summary, expect_attempts, expect_error, expect_ok};
+use super::{Prepared, Setup, Verdict, attempts_summary, expect_attempts, expect_error, expect_ok};
 use crate::binding::ErrorKind;
+use crate::case::Kind;
 use crate::redact;
 use crate::server::{Reply, Route, Step};
 use crate::spec::Auth;

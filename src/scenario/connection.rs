@@ -3,8 +3,9 @@
 //! been processed is not. A refused connection carried no request, so it may always be
 //! retried, but the server cannot see those attempts: only the returned error is judged.
 
-use super::{Kind, Prepared, Setup, Verdict, attempts_summary, expect_error, expect_ok, expect_retries};
+use super::{Prepared, Setup, Verdict, attempts_summary, expect_error, expect_ok, expect_retries};
 use crate::binding::ErrorKind;
+use crate::case::Kind;
 use crate::server::Step;
 
 pub(super) fn prepare(kind: Kind, s: &Setup) -> Prepared {

@@ -6,8 +6,9 @@
 use serde_json::{Value, json};
 
 use super::conformance::json_diff;
-use super::{Kind, Prepared, Setup, Verdict, expect_error, expect_ok};
+use super::{Prepared, Setup, Verdict, expect_error, expect_ok};
 use crate::binding::ErrorKind;
+use crate::case::Kind;
 use crate::server::{Reply, Step};
 use crate::spec::Endpoint;
 

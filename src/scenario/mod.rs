@@ -20,82 +20,15 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::binding::{CallResult, Credentials, ErrorKind, Retry};
+use crate::case::{Case, Kind, Subject};
 use crate::redact;
 use crate::server::{Reply, Route, Step};
 use crate::spec::{Endpoint, RECEIVER, SENDER, Spec};
 use crate::timeline::{Arrival, Target, Timeline, secs};
 
 pub use check::*;
-pub use kind::Kind;
-
-/// What a case exercises: one of the endpoints the client calls, the project's webhook
-/// handler, or its webhook sender.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Subject {
-    /// The endpoint at this index of `spec.endpoints`.
-    Endpoint(usize),
-    /// `webhooks.receiver`.
-    Receiver,
-    /// `webhooks.sender`.
-    Sender,
-}
-
-impl Subject {
-    /// The spec path of what the case exercises (`endpoints[0]`, `webhooks.receiver`), for locations.
-    pub fn path(self) -> String {
-        match self {
-            Subject::Endpoint(i) => format!("endpoints[{i}]"),
-            Subject::Receiver => "webhooks.receiver".into(),
-            Subject::Sender => "webhooks.sender".into(),
-        }
-    }
-
-    /// What the subject is, for listings: `POST /customers`, `POST /webhooks/stripe (webhook handler, stripe)`.
-    pub fn label(self, spec: &Spec) -> String {
-        match (self, &spec.webhooks.receiver, &spec.webhooks.sender) {
-            (Subject::Endpoint(i), _, _) => spec.endpoints.get(i).map(Endpoint::label).unwrap_or_default(),
-            (Subject::Receiver, Some(r), _) => format!("POST {} (webhook handler, {})", r.path, r.scheme),
-            (Subject::Sender, _, Some(s)) => format!("POST {} (webhook sender, {})", s.path, s.scheme),
-            _ => String::new(),
-        }
-    }
-
-    /// The endpoint the client calls in this case: a spec endpoint, or the sender's
-    /// delivery to its subscriber. `None` for the receiver, which the harness calls.
-    pub fn endpoint(self, spec: &Spec) -> Option<Endpoint> {
-        match self {
-            Subject::Endpoint(i) => spec.endpoints.get(i).cloned(),
-            Subject::Sender => spec.webhooks.sender.as_ref().map(|s| s.endpoint()),
-            Subject::Receiver => None,
-        }
-    }
-}
-
-/// One generated case: a scenario kind applied to one subject of one service.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Case {
-    /// Service id.
-    pub service: String,
-    /// What the case exercises.
-    pub subject: Subject,
-    /// The subject's id in trial names: the endpoint id, `webhook_receiver` or `webhook_sender`.
-    pub subject_id: String,
-    /// Scenario kind.
-    pub kind: Kind,
-}
 
 impl Case {
-    /// The trial name: `service::endpoint::kind`.
-    pub fn name(&self) -> String {
-        format!("{}::{}::{}", self.service, self.subject_id, self.kind)
-    }
-
-    /// The case's title for listings and reports: the kind's, but a sender's conformance
-    /// case is its signed delivery.
-    pub fn title(&self) -> &'static str {
-        if self.subject == Subject::Sender && self.kind == Kind::Conformance { "Signed delivery (conformance)" } else { self.kind.title() }
-    }
-
     /// The wait the spec's policy forces on a correct client in this case (see [`Kind::mandated_wait`]).
     pub fn mandated_wait(&self, spec: &Spec) -> Duration {
         match self.subject.endpoint(spec) {
@@ -258,21 +191,6 @@ impl Observed<'_> {
     pub fn attempts(&self, call: usize) -> Vec<Arrival> {
         self.timeline.attempts(call, Target::Api)
     }
-}
-
-/// The judgement of one trial.
-#[derive(Debug, Clone)]
-pub struct Outcome {
-    /// Whether the client behaved as the spec says.
-    pub passed: bool,
-    /// What the spec demands, in a sentence (the report's Expected column).
-    pub expected: String,
-    /// What was observed, in a sentence (the report's Actual column).
-    pub actual: String,
-    /// Each violated expectation.
-    pub problems: Vec<String>,
-    /// Extra evidence for a failure (e.g. a diff), secrets redacted.
-    pub evidence: String,
 }
 
 /// A judge: what was observed → problems found and a summary of the actual behaviour.

@@ -12,8 +12,9 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use super::{Kind, Verdict};
+use super::Verdict;
 use crate::binding::{Clock, Handler};
+use crate::case::Kind;
 use crate::redact;
 use crate::spec::{Field, Receiver};
 use crate::webhook::{self, Scheme, Sign};

@@ -6,8 +6,9 @@
 //! only when its watcher runs, so the pause after it cannot be bounded from below
 //! soundly. Backoff is judged where arrivals alone measure it (5xx, resets).
 
-use super::{Kind, NOT_RETRIED, Prepared, Setup, Verdict, expect_attempts, expect_error, expect_ok, gaps, list_secs};
+use super::{NOT_RETRIED, Prepared, Setup, Verdict, expect_attempts, expect_error, expect_ok, gaps, list_secs};
 use crate::binding::ErrorKind;
+use crate::case::Kind;
 use crate::server::Step;
 use crate::timeline::secs;
 

@@ -81,9 +81,9 @@ impl Drop for AbortOnDrop {
 
 /// The offline localstripe, installed once per test process from its pinned lockfile and
 /// started on a free port (stopped when the handle drops).
-pub fn localstripe() -> Result<oc_integrate::sandbox::LocalSandbox, oc_integrate::sandbox::SandboxError> {
+pub fn localstripe() -> Result<oc_integrate::standin::LocalSandbox, oc_integrate::standin::SandboxError> {
     static INSTALLED: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     INSTALLED.get_or_init(|| pip_target(&root.join("sandboxes/localstripe"), &["--no-deps"]));
-    oc_integrate::sandbox::LocalSandbox::localstripe(root)
+    oc_integrate::standin::LocalSandbox::localstripe(root)
 }

@@ -25,7 +25,7 @@ const PORT_TRIES: usize = 3;
 /// the tail of its log.
 ///
 /// ```
-/// use oc_integrate::sandbox::{Launch, SandboxError};
+/// use oc_integrate::standin::{Launch, SandboxError};
 ///
 /// let err = Launch::new("oidc", "node", std::path::Path::new("."))
 ///     .requires("no/such/install", "cd sandboxes/oidc && npm ci")
@@ -96,7 +96,7 @@ pub enum SandboxError {
 /// What a start that spawned its process but failed knew (the process group is killed by then).
 ///
 /// ```
-/// use oc_integrate::sandbox::{Launch, SandboxError};
+/// use oc_integrate::standin::{Launch, SandboxError};
 ///
 /// let err = Launch::new("exits", "sh", std::path::Path::new(".")).args(["-c", "echo bad config; exit 2"]).start().unwrap_err();
 /// let SandboxError::Exited { status, start } = err else { panic!("{err}") };
@@ -133,7 +133,7 @@ impl FailedStart {
 ///
 /// ```no_run
 /// use std::time::Duration;
-/// use oc_integrate::sandbox::Launch;
+/// use oc_integrate::standin::Launch;
 ///
 /// let web = Launch::new("static-files", "python3", std::path::Path::new("."))
 ///     .args(["-m", "http.server", "{port}", "--bind", "127.0.0.1"])
@@ -141,7 +141,7 @@ impl FailedStart {
 ///     .deadline(Duration::from_secs(10))
 ///     .start()?;
 /// println!("serving on {}", web.base_url());
-/// # Ok::<(), oc_integrate::sandbox::SandboxError>(())
+/// # Ok::<(), oc_integrate::standin::SandboxError>(())
 /// ```
 #[derive(Debug, Clone)]
 pub struct Launch {
@@ -162,7 +162,7 @@ impl Launch {
     /// default it is ready when `GET /` answers 200, within 30 s.
     ///
     /// ```
-    /// let launch = oc_integrate::sandbox::Launch::new("never-ready", "sleep", std::path::Path::new("."));
+    /// let launch = oc_integrate::standin::Launch::new("never-ready", "sleep", std::path::Path::new("."));
     /// # let _ = launch;
     /// ```
     pub fn new(name: impl Into<String>, program: impl AsRef<OsStr>, dir: &Path) -> Launch {
@@ -183,7 +183,7 @@ impl Launch {
     /// Add an argument (`{port}` is replaced).
     ///
     /// ```
-    /// let launch = oc_integrate::sandbox::Launch::new("s", "node", std::path::Path::new(".")).arg("server.mjs");
+    /// let launch = oc_integrate::standin::Launch::new("s", "node", std::path::Path::new(".")).arg("server.mjs");
     /// # let _ = launch;
     /// ```
     pub fn arg(mut self, arg: impl AsRef<OsStr>) -> Launch {
@@ -194,7 +194,7 @@ impl Launch {
     /// Add arguments (`{port}` is replaced).
     ///
     /// ```
-    /// let launch = oc_integrate::sandbox::Launch::new("s", "node", std::path::Path::new(".")).args(["server.mjs", "{port}"]);
+    /// let launch = oc_integrate::standin::Launch::new("s", "node", std::path::Path::new(".")).args(["server.mjs", "{port}"]);
     /// # let _ = launch;
     /// ```
     pub fn args<I: IntoIterator<Item = S>, S: AsRef<OsStr>>(mut self, args: I) -> Launch {
@@ -206,7 +206,7 @@ impl Launch {
     /// appear in errors: pass secrets this way, not as arguments.
     ///
     /// ```
-    /// let launch = oc_integrate::sandbox::Launch::new("s", "node", std::path::Path::new(".")).env("PORT", "{port}");
+    /// let launch = oc_integrate::standin::Launch::new("s", "node", std::path::Path::new(".")).env("PORT", "{port}");
     /// # let _ = launch;
     /// ```
     pub fn env(mut self, key: impl AsRef<OsStr>, value: impl AsRef<OsStr>) -> Launch {
@@ -217,7 +217,7 @@ impl Launch {
     /// Refuse to start unless `path` exists, naming `install`, the command that creates it.
     ///
     /// ```
-    /// let launch = oc_integrate::sandbox::Launch::new("oidc", "node", std::path::Path::new("sandboxes/oidc"))
+    /// let launch = oc_integrate::standin::Launch::new("oidc", "node", std::path::Path::new("sandboxes/oidc"))
     ///     .requires("sandboxes/oidc/node_modules/oidc-provider/package.json", "cd sandboxes/oidc && npm ci");
     /// # let _ = launch;
     /// ```
@@ -229,7 +229,7 @@ impl Launch {
     /// Ready when `GET path` on the chosen port answers `status`.
     ///
     /// ```
-    /// let launch = oc_integrate::sandbox::Launch::new("s", "node", std::path::Path::new("."))
+    /// let launch = oc_integrate::standin::Launch::new("s", "node", std::path::Path::new("."))
     ///     .ready_when("/.well-known/openid-configuration", 200);
     /// # let _ = launch;
     /// ```
@@ -242,7 +242,7 @@ impl Launch {
     /// Send this header with each readiness request.
     ///
     /// ```
-    /// let launch = oc_integrate::sandbox::Launch::new("s", "python3", std::path::Path::new("."))
+    /// let launch = oc_integrate::standin::Launch::new("s", "python3", std::path::Path::new("."))
     ///     .ready_header("Authorization", "Bearer sk_test_123");
     /// # let _ = launch;
     /// ```
@@ -254,7 +254,7 @@ impl Launch {
     /// How long the process may take to become ready (polled, never slept through).
     ///
     /// ```
-    /// let launch = oc_integrate::sandbox::Launch::new("s", "node", std::path::Path::new("."))
+    /// let launch = oc_integrate::standin::Launch::new("s", "node", std::path::Path::new("."))
     ///     .deadline(std::time::Duration::from_secs(5));
     /// # let _ = launch;
     /// ```
@@ -272,11 +272,11 @@ impl Launch {
     /// group is killed and the log kept.
     ///
     /// ```no_run
-    /// let server = oc_integrate::sandbox::Launch::new("web", "python3", std::path::Path::new("."))
+    /// let server = oc_integrate::standin::Launch::new("web", "python3", std::path::Path::new("."))
     ///     .args(["-m", "http.server", "{port}", "--bind", "127.0.0.1"])
     ///     .start()?;
     /// # let _ = server;
-    /// # Ok::<(), oc_integrate::sandbox::SandboxError>(())
+    /// # Ok::<(), oc_integrate::standin::SandboxError>(())
     /// ```
     pub fn start(self) -> Result<LocalSandbox, SandboxError> {
         for (path, install) in &self.requires {
@@ -308,7 +308,7 @@ impl Launch {
             .and_then(|l| l.local_addr())
             .map_err(io("pick a free loopback port".into()))?
             .port();
-        let logs = crate::harness::target_dir().join("oc-integrate/sandboxes");
+        let logs = crate::file::target_dir().join("oc-integrate/sandboxes");
         std::fs::create_dir_all(&logs).map_err(io(format!("create {}", logs.display())))?;
         let log = logs.join(format!("{}-{port}.log", self.name));
         let out = File::create(&log).map_err(io(format!("create {}", log.display())))?;
@@ -432,13 +432,13 @@ fn listener(_port: u16, _group: u32) -> Listener {
 /// deleted then, unless the drop happens while panicking (a failing test), when it is kept.
 ///
 /// ```no_run
-/// use oc_integrate::sandbox::LocalSandbox;
+/// use oc_integrate::standin::LocalSandbox;
 ///
 /// {
 ///     let stripe = LocalSandbox::localstripe(std::path::Path::new("."))?;
 ///     println!("{} (pid {}, log {})", stripe.base_url(), stripe.pid(), stripe.log_path().display());
 /// } // killed here
-/// # Ok::<(), oc_integrate::sandbox::SandboxError>(())
+/// # Ok::<(), oc_integrate::standin::SandboxError>(())
 /// ```
 #[derive(Debug)]
 pub struct LocalSandbox {
@@ -453,9 +453,9 @@ impl LocalSandbox {
     /// `http://127.0.0.1:<port>`, without a trailing slash.
     ///
     /// ```no_run
-    /// # let sandbox = oc_integrate::sandbox::LocalSandbox::localstripe(std::path::Path::new("."))?;
+    /// # let sandbox = oc_integrate::standin::LocalSandbox::localstripe(std::path::Path::new("."))?;
     /// assert!(sandbox.base_url().starts_with("http://127.0.0.1:"));
-    /// # Ok::<(), oc_integrate::sandbox::SandboxError>(())
+    /// # Ok::<(), oc_integrate::standin::SandboxError>(())
     /// ```
     pub fn base_url(&self) -> &str {
         &self.base_url
@@ -464,9 +464,9 @@ impl LocalSandbox {
     /// The base URL followed by `path` (which starts with `/`).
     ///
     /// ```no_run
-    /// # let sandbox = oc_integrate::sandbox::LocalSandbox::localstripe(std::path::Path::new("."))?;
+    /// # let sandbox = oc_integrate::standin::LocalSandbox::localstripe(std::path::Path::new("."))?;
     /// assert_eq!(sandbox.url("/v1/customers"), format!("{}/v1/customers", sandbox.base_url()));
-    /// # Ok::<(), oc_integrate::sandbox::SandboxError>(())
+    /// # Ok::<(), oc_integrate::standin::SandboxError>(())
     /// ```
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base_url)
@@ -475,9 +475,9 @@ impl LocalSandbox {
     /// The loopback port it listens on.
     ///
     /// ```no_run
-    /// # let sandbox = oc_integrate::sandbox::LocalSandbox::localstripe(std::path::Path::new("."))?;
+    /// # let sandbox = oc_integrate::standin::LocalSandbox::localstripe(std::path::Path::new("."))?;
     /// assert_ne!(sandbox.port(), 0);
-    /// # Ok::<(), oc_integrate::sandbox::SandboxError>(())
+    /// # Ok::<(), oc_integrate::standin::SandboxError>(())
     /// ```
     pub fn port(&self) -> u16 {
         self.port
@@ -486,9 +486,9 @@ impl LocalSandbox {
     /// The process id, which is also its process group id.
     ///
     /// ```no_run
-    /// # let sandbox = oc_integrate::sandbox::LocalSandbox::localstripe(std::path::Path::new("."))?;
+    /// # let sandbox = oc_integrate::standin::LocalSandbox::localstripe(std::path::Path::new("."))?;
     /// println!("pid {}", sandbox.pid());
-    /// # Ok::<(), oc_integrate::sandbox::SandboxError>(())
+    /// # Ok::<(), oc_integrate::standin::SandboxError>(())
     /// ```
     pub fn pid(&self) -> u32 {
         self.child.id()
@@ -497,9 +497,9 @@ impl LocalSandbox {
     /// The file its standard output and error go to.
     ///
     /// ```no_run
-    /// # let sandbox = oc_integrate::sandbox::LocalSandbox::localstripe(std::path::Path::new("."))?;
+    /// # let sandbox = oc_integrate::standin::LocalSandbox::localstripe(std::path::Path::new("."))?;
     /// println!("{}", std::fs::read_to_string(sandbox.log_path()).unwrap_or_default());
-    /// # Ok::<(), oc_integrate::sandbox::SandboxError>(())
+    /// # Ok::<(), oc_integrate::standin::SandboxError>(())
     /// ```
     pub fn log_path(&self) -> &Path {
         &self.log

@@ -1,0 +1,42 @@
+//! The `oc-integrate` verbs, one file each: its arguments (a clap `Args` struct) and its
+//! `run`, which prints what it finds and returns the exit status. `table` is what they
+//! print with. A new verb is a new file here and one arm of `main.rs`'s `Command`.
+
+pub mod cases;
+pub mod check;
+pub mod checkpoint;
+pub mod drift;
+pub mod list;
+pub mod plan;
+pub mod render;
+pub mod report;
+pub mod schema;
+pub mod table;
+pub mod webhook;
+
+use std::path::Path;
+use std::process::ExitCode;
+
+use oc_integrate::spec;
+
+use table::fail;
+
+/// Run `each` on every spec under `dir` (it prints what it finds and says whether the spec
+/// is fine); a broken spec is printed as an error. Exit 1 when any was not fine.
+fn each_spec(dir: &Path, mut each: impl FnMut(&spec::Spec) -> bool) -> ExitCode {
+    let specs = match spec::load_dir(dir) {
+        Ok(s) => s,
+        Err(e) => return fail(e),
+    };
+    let mut bad = false;
+    for s in specs {
+        match s {
+            Ok(s) => bad |= !each(&s),
+            Err(e) => {
+                bad = true;
+                eprintln!("error: {e}");
+            }
+        }
+    }
+    if bad { ExitCode::FAILURE } else { ExitCode::SUCCESS }
+}

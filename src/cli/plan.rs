@@ -1,0 +1,209 @@
+//! `oc-integrate plan`: make a service's spec from the provider's API description and the
+//! provider catalog (or a skeleton from the catalog alone), list the catalog's providers,
+//! or lint the contracts of the specs under a directory.
+
+use std::io::IsTerminal as _;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use oc_integrate::plan::{self, catalog};
+use oc_integrate::{scenario, spec};
+
+use super::table::{Paint, fail, say, table};
+use super::{each_spec, render};
+
+/// Make integrations/<SERVICE>/spec.yaml from the provider's OpenAPI (3.0, 3.1) or
+/// Swagger 2.0 document and the provider catalog, or a skeleton from the catalog alone;
+/// what cannot be decided is written as TODOs and listed. `--catalog` lists the
+/// providers the catalog knows; `--check` lints the contract of every spec under DIR.
+#[derive(clap::Args)]
+pub struct Args {
+    /// The service id (lowercase letters, digits, _): the directory name, and the
+    /// catalog provider when it names one (stripe, github, google, …).
+    #[arg(required_unless_present_any = ["catalog", "check"])]
+    service: Option<String>,
+    /// The API description (JSON or YAML).
+    #[arg(long)]
+    openapi: Option<PathBuf>,
+    /// Keep only these endpoints (ids like get_customer, or operationIds), comma-separated.
+    #[arg(long, value_delimiter = ',', requires = "openapi")]
+    endpoints: Vec<String>,
+    /// Keep only operations with these tags, comma-separated.
+    #[arg(long, value_delimiter = ',', requires = "openapi")]
+    tag: Vec<String>,
+    /// Keep at most N of the selected operations, in document order.
+    #[arg(long, requires = "openapi")]
+    limit: Option<usize>,
+    /// Directory of integrations.
+    #[arg(long, default_value = "integrations")]
+    dir: PathBuf,
+    /// Replace an existing spec.yaml.
+    #[arg(long)]
+    force: bool,
+    /// Print the spec instead of writing it.
+    #[arg(long)]
+    stdout: bool,
+    /// List the providers of the built-in catalog (harness mode, auth, what it knows).
+    #[arg(long, conflicts_with_all = ["service", "check"])]
+    catalog: bool,
+    /// Lint the contract of every spec under DIR (default: integrations): print each
+    /// finding with its spec line and what to add; exit 1 when there are any.
+    #[arg(long, value_name = "DIR", num_args = 0..=1, default_missing_value = "integrations", conflicts_with = "service")]
+    check: Option<PathBuf>,
+}
+
+pub fn run(args: Args, paint: &Paint) -> ExitCode {
+    if args.catalog {
+        return list_providers(paint);
+    }
+    if let Some(dir) = &args.check {
+        return lint(dir);
+    }
+    let select = plan::Select { endpoints: args.endpoints, tags: args.tag, limit: args.limit, inline_schemas: args.stdout };
+    plan_spec(args.service.as_deref().unwrap_or_default(), args.openapi.as_deref(), select, &args.dir, args.force, args.stdout)
+}
+
+/// Ask on the terminal which of the document's operations to plan.
+fn pick_endpoints(doc: serde_json::Value) -> Result<Vec<String>, String> {
+    let offered = plan::pick::offer(doc).map_err(|e| e.to_string())?;
+    for (i, o) in offered.iter().enumerate() {
+        let tags = if o.tags.is_empty() { String::new() } else { format!("  [{}]", o.tags.join(", ")) };
+        eprintln!("{:>5}  {:<7} {:<60} {}{tags}", i + 1, o.method, o.path, o.id);
+    }
+    loop {
+        eprint!("plan which endpoints? (1,3-5, tag:NAME, ids, or all): ");
+        let mut answer = String::new();
+        match std::io::stdin().read_line(&mut answer) {
+            Ok(0) => return Err("expected a selection on the terminal, found end of input (use --endpoints or --tag)".into()),
+            Ok(_) => {}
+            Err(e) => return Err(format!("could not read the selection: {e}")),
+        }
+        match plan::pick::choose(&answer, &offered) {
+            Ok(ids) => return Ok(ids),
+            Err(e) => eprintln!("{e}"),
+        }
+    }
+}
+
+fn plan_spec(service: &str, openapi: Option<&Path>, select: plan::Select, dir: &Path, force: bool, to_stdout: bool) -> ExitCode {
+    if plan::snake(service) != service {
+        return fail(format!(
+            "expected a service id of lowercase letters, digits and _, found {service:?} (try {:?})",
+            plan::snake(service)
+        ));
+    }
+    let planned = match openapi {
+        Some(openapi) => {
+            let provider = match catalog::find(service) {
+                Ok(p) => p,
+                Err(e) => return fail(e),
+            };
+            let doc = match plan::read_document(openapi) {
+                Ok(d) => d,
+                Err(e) => return fail(e),
+            };
+            let mut select = select;
+            let nothing_chosen = select.endpoints.is_empty() && select.tags.is_empty() && select.limit.is_none();
+            if nothing_chosen && !to_stdout && std::io::stdin().is_terminal() && std::io::stderr().is_terminal() {
+                match pick_endpoints(doc.clone()) {
+                    Ok(ids) => select.endpoints = ids,
+                    Err(e) => return fail(e),
+                }
+            }
+            match plan::from_openapi(doc, service, &select, provider.as_ref()) {
+                Ok(p) => p,
+                Err(e) => return fail(format!("{}: {e}", openapi.display())),
+            }
+        }
+        None => match catalog::get(service) {
+            Ok(p) => plan::from_catalog(&p, service),
+            Err(e) => return fail(e),
+        },
+    };
+    if to_stdout {
+        say!("{}", planned.yaml);
+        for t in &planned.todos {
+            eprintln!("TODO {t}");
+        }
+        return ExitCode::SUCCESS;
+    }
+    let path = dir.join(service).join("spec.yaml");
+    if path.exists() && !force {
+        return fail(format!("{}: expected no spec yet, found one (--force replaces it)", path.display()));
+    }
+    if force {
+        // schema files an earlier plan wrote would otherwise linger beside the new spec
+        let schemas = dir.join(service).join("schemas");
+        for f in std::fs::read_dir(&schemas).into_iter().flatten().filter_map(Result::ok) {
+            if f.file_name().to_string_lossy().contains(".response.schema.") {
+                let _ = std::fs::remove_file(f.path());
+            }
+        }
+    }
+    if let Err(e) = planned.write(&dir.join(service)) {
+        return fail(e);
+    }
+    let loaded = match spec::load_file(&path) {
+        Ok(s) => s,
+        Err(e) => return fail(format!("the generated spec does not load (a planner bug, please report it): {e}")),
+    };
+    let cases = scenario::plan(&loaded).len();
+    if let Err(e) = render::write_documents(&loaded) {
+        return fail(e);
+    }
+    match openapi {
+        Some(_) => say!("wrote {} ({} of {} operations, {cases} cases)", path.display(), planned.selected, planned.available),
+        None => say!("wrote {} (a skeleton from the provider catalog, {cases} cases)", path.display()),
+    }
+    for t in &planned.todos {
+        say!("  TODO {t}");
+    }
+    for f in plan::lint::check(&loaded) {
+        say!("  contract: {f}");
+    }
+    ExitCode::SUCCESS
+}
+
+/// `plan --catalog`: the providers of the built-in catalog.
+fn list_providers(paint: &Paint) -> ExitCode {
+    let providers = match catalog::providers() {
+        Ok(p) => p,
+        Err(e) => return fail(e),
+    };
+    let rows: Vec<Vec<String>> = providers
+        .iter()
+        .map(|p| {
+            let known = |yes: bool, text: String| if yes { text } else { "-".into() };
+            vec![
+                p.id.clone(),
+                p.name.clone(),
+                p.build.mode.to_string(),
+                p.auth.kind().to_string(),
+                known(p.sandbox.is_some(), "yes".into()),
+                p.rate_limit.as_ref().and_then(|r| r.limit).map(|l| l.to_string()).unwrap_or_else(|| "-".into()),
+                known(p.idempotency.is_some(), p.idempotency.as_ref().map(|i| i.header.clone()).unwrap_or_default()),
+                p.webhook
+                    .as_ref()
+                    .map(|w| w.scheme.map(|s| s.name().to_string()).unwrap_or_else(|| "none".into()))
+                    .unwrap_or_else(|| "-".into()),
+                p.aliases.join(", "),
+            ]
+        })
+        .collect();
+    table(paint, &["PROVIDER", "NAME", "BUILD", "AUTH", "SANDBOX", "RATE LIMIT", "IDEMPOTENCY", "WEBHOOK", "ALIASES"], &rows, &[]);
+    ExitCode::SUCCESS
+}
+
+/// `plan --check`: the contract lint of every spec under `dir`.
+fn lint(dir: &Path) -> ExitCode {
+    each_spec(dir, |s| {
+        let findings = plan::lint::check(s);
+        if findings.is_empty() {
+            say!("ok    {} (contract: nothing to push back on)", s.file.display());
+        }
+        for f in &findings {
+            say!("{f}");
+        }
+        findings.is_empty()
+    })
+}

@@ -1,0 +1,47 @@
+//! `oc-integrate render`: the seed's integration-spec.md and contract.md, rendered beside
+//! every spec.yaml from it.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use oc_integrate::{plan, spec};
+
+use super::each_spec;
+use super::table::{Paint, say};
+
+/// Write integration-spec.md and contract.md (the seed's templates) beside every spec.yaml under DIR.
+#[derive(clap::Args)]
+pub struct Args {
+    /// Directory of integrations.
+    #[arg(default_value = "integrations")]
+    dir: PathBuf,
+}
+
+pub fn run(args: Args, _: &Paint) -> ExitCode {
+    each_spec(&args.dir, |s| match write_documents(s) {
+        Ok(paths) => {
+            for p in paths {
+                say!("wrote {}", p.display());
+            }
+            true
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            false
+        }
+    })
+}
+
+/// Write integration-spec.md and contract.md beside `spec`; `Err` names the file that failed.
+pub fn write_documents(spec: &spec::Spec) -> Result<Vec<PathBuf>, String> {
+    let docs = [
+        (plan::document::path_for(spec), plan::document::integration_spec(spec)),
+        (plan::contract::path_for(spec), plan::contract::render(spec)),
+    ];
+    let mut written = Vec::new();
+    for (path, text) in docs {
+        std::fs::write(&path, text).map_err(|e| format!("{}: {e}", path.display()))?;
+        written.push(path);
+    }
+    Ok(written)
+}
