@@ -22,6 +22,9 @@ pub struct Customer {
     pub email: String,
     pub name: String,
     pub created: i64,
+    /// Stripe's nullable description: a typed client returns `null` when it was not sent.
+    #[serde(default)]
+    pub description: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]

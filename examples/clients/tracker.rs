@@ -20,6 +20,9 @@ pub struct Issue {
     pub state: String,
     pub html_url: String,
     pub updated_at: String,
+    /// GitHub's nullable `closed_at`: a typed client returns `null` when it was not sent.
+    #[serde(default)]
+    pub closed_at: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]

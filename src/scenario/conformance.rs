@@ -7,12 +7,108 @@ use super::{Prepared, Setup, Verdict, expect_attempts, expect_ok};
 use crate::redact;
 use crate::spec::Auth;
 
-/// A unified diff of two JSON values, pretty-printed.
+/// `v` with every object's keys in order, so a diff shows what changed, not what moved.
+fn sorted(v: &Value) -> Value {
+    match v {
+        Value::Object(m) => {
+            let mut keys: Vec<&String> = m.keys().collect();
+            keys.sort();
+            Value::Object(keys.into_iter().map(|k| (k.clone(), sorted(&m[k]))).collect())
+        }
+        Value::Array(a) => Value::Array(a.iter().map(sorted).collect()),
+        other => other.clone(),
+    }
+}
+
+/// A unified diff of two JSON values, pretty-printed with keys in order.
 pub(super) fn json_diff(label_a: &str, a: &Value, label_b: &str, b: &Value) -> String {
-    let pa = serde_json::to_string_pretty(a).unwrap_or_default() + "\n";
-    let pb = serde_json::to_string_pretty(b).unwrap_or_default() + "\n";
+    let pa = serde_json::to_string_pretty(&sorted(a)).unwrap_or_default() + "\n";
+    let pb = serde_json::to_string_pretty(&sorted(b)).unwrap_or_default() + "\n";
     let diff = similar::TextDiff::from_lines(&pa, &pb);
     redact::redact(&diff.unified_diff().context_radius(3).header(label_a, label_b).to_string())
+}
+
+/// `schema` with a local `$ref` (`#/$defs/…`, `#/definitions/…`) followed, against `root`.
+fn resolved<'a>(schema: &'a Value, root: &'a Value) -> &'a Value {
+    let mut s = schema;
+    for _ in 0..32 {
+        match s.get("$ref").and_then(Value::as_str).and_then(|r| r.strip_prefix('#')).and_then(|p| root.pointer(p)) {
+            Some(next) => s = next,
+            None => break,
+        }
+    }
+    s
+}
+
+/// `schema` and the `allOf` members it is made of (references followed).
+fn parts<'a>(schema: &'a Value, root: &'a Value) -> Vec<&'a Value> {
+    let s = resolved(schema, root);
+    let mut out = vec![s];
+    for m in s.get("allOf").and_then(Value::as_array).into_iter().flatten() {
+        out.extend(parts(m, root));
+    }
+    out
+}
+
+/// Whether `schema` requires the object field `key`.
+fn requires(schema: Option<&Value>, root: &Value, key: &str) -> bool {
+    schema.is_some_and(|s| {
+        parts(s, root).iter().any(|p| p.get("required").and_then(Value::as_array).is_some_and(|r| r.iter().any(|k| k == key)))
+    })
+}
+
+/// The schema of `key` inside `schema` (an object field, or `items` for an array element).
+fn child<'a>(schema: Option<&'a Value>, root: &'a Value, key: Option<&str>) -> Option<&'a Value> {
+    parts(schema?, root).into_iter().find_map(|p| match key {
+        Some(k) => p.get("properties").and_then(|ps| ps.get(k)),
+        None => p.get("items").filter(|i| i.is_object()),
+    })
+}
+
+/// A value as a difference names it: JSON, cut short.
+fn shown(v: &Value) -> String {
+    crate::text::clip(&v.to_string())
+}
+
+/// What the client `returned` changed of the `served` response: every field it returns
+/// must equal the served one (numbers by value: `2000` and `2000.0` are equal). It may
+/// leave fields out (a typed client drops what it does not model), and may return `null`
+/// for a field the response did not carry when `schema` does not require it (a typed
+/// client's `Option` that was `None`).
+pub(super) fn differences(served: &Value, returned: &Value, schema: Option<&Value>) -> Vec<String> {
+    fn walk(served: &Value, returned: &Value, schema: Option<&Value>, root: &Value, at: &str, out: &mut Vec<String>) {
+        let here = if at.is_empty() { "the response".to_string() } else { format!("`{at}`") };
+        match (served, returned) {
+            (Value::Object(s), Value::Object(r)) => {
+                for (k, rv) in r {
+                    let path = format!("{at}.{k}");
+                    match s.get(k) {
+                        Some(sv) => walk(sv, rv, child(schema, root, Some(k)), root, &path, out),
+                        None if rv.is_null() && !requires(schema, root, k) => {}
+                        None if rv.is_null() => {
+                            out.push(format!("`{path}`: returned null for a field the schema requires and the response did not carry"))
+                        }
+                        None => out.push(format!("`{path}`: returned {}, a field the response did not carry", shown(rv))),
+                    }
+                }
+            }
+            (Value::Array(s), Value::Array(r)) => {
+                for (i, rv) in r.iter().enumerate() {
+                    let path = format!("{at}[{i}]");
+                    match s.get(i) {
+                        Some(sv) => walk(sv, rv, child(schema, root, None), root, &path, out),
+                        None => out.push(format!("`{path}`: returned {}, an element the response did not carry", shown(rv))),
+                    }
+                }
+            }
+            (Value::Number(s), Value::Number(r)) if s.as_f64() == r.as_f64() => {}
+            (s, r) if s == r => {}
+            (s, r) => out.push(format!("{here}: served {}, returned {}", shown(s), shown(r))),
+        }
+    }
+    let mut out = Vec::new();
+    walk(served, returned, schema, schema.unwrap_or(&Value::Null), "", &mut out);
+    out
 }
 
 pub(super) fn prepare(s: &Setup) -> Prepared {
@@ -22,6 +118,7 @@ pub(super) fn prepare(s: &Setup) -> Prepared {
     let auth = s.spec.overview.auth.clone();
     let header = s.auth_header().map(str::to_string);
     let served = e.response.example.clone();
+    let schema = e.response.schema.clone();
     let delivery = s.delivery;
     let creds = s.credentials.clone();
     let expected = format!(
@@ -145,12 +242,15 @@ pub(super) fn prepare(s: &Setup) -> Prepared {
                     || v.as_array().is_some_and(|a| a.is_empty() && served.as_array().is_some_and(|s| !s.is_empty()));
                 if empty {
                     p.push(format!("expected the parsed response, found an empty value {v}"));
-                } else if let Err(d) = assert_json_matches_no_panic(&served, v, Config::new(CompareMode::Inclusive)) {
-                    p.push(format!(
-                        "expected every returned field to equal the served response, found differences:\n{}",
-                        redact::redact(&d)
-                    ));
-                    evidence = json_diff("served", &served, "returned", v);
+                } else {
+                    let changed = differences(&served, v, schema.as_ref());
+                    if !changed.is_empty() {
+                        p.push(format!(
+                            "expected every returned field to equal the served response, found differences:\n{}",
+                            redact::redact(&changed.join("\n"))
+                        ));
+                        evidence = json_diff("served", &served, "returned", v);
+                    }
                 }
             }
             let actual = match attempts.first() {
@@ -188,6 +288,49 @@ fn flatten_form(prefix: &str, v: &Value, out: &mut Vec<(String, String)>) {
 #[cfg(test)]
 mod tests {
     use serde_json::json;
+
+    use super::differences;
+
+    #[test]
+    fn a_typed_client_may_return_null_for_optional_fields_and_drop_unknown_ones() {
+        let schema = json!({"$defs": {"user": {"type": "object", "required": ["login"], "properties": {"login": {}, "name": {}}}},
+            "type": "object", "required": ["id", "user"],
+            "properties": {"id": {}, "user": {"$ref": "#/$defs/user"}, "labels": {"type": "array", "items": {"allOf": [{"required": ["name"]}]}}}});
+        let served = json!({"id": 1, "user": {"login": "octocat", "site_admin": false}, "labels": [{"name": "bug"}], "amount": 2000});
+        // `Option` fields the response did not carry, unknown fields dropped, a float for an integer
+        let typed = json!({"id": 1, "user": {"login": "octocat", "name": null}, "labels": [{"name": "bug", "color": null}], "amount": 2000.0, "note": null});
+        assert_eq!(differences(&served, &typed, Some(&schema)), Vec::<String>::new());
+        // a changed value, a required field made null, a field the response never had
+        let wrong = json!({"id": 2, "user": {"login": "octocat"}, "labels": [{"name": null}], "extra": "x"});
+        assert_eq!(
+            differences(&served, &wrong, Some(&schema)),
+            [
+                "`.id`: served 1, returned 2",
+                "`.labels[0].name`: served \"bug\", returned null",
+                "`.extra`: returned \"x\", a field the response did not carry"
+            ]
+        );
+        let required_null = json!({"id": 1, "user": null});
+        assert_eq!(
+            differences(&json!({"id": 1}), &required_null, Some(&schema)),
+            ["`.user`: returned null for a field the schema requires and the response did not carry"]
+        );
+        assert_eq!(
+            differences(&json!([1, 2]), &json!([1, 3, 4]), None),
+            ["`[1]`: served 2, returned 3", "`[2]`: returned 4, an element the response did not carry"]
+        );
+        assert_eq!(differences(&json!("a"), &json!("b"), None), ["the response: served \"a\", returned \"b\""]);
+    }
+
+    #[test]
+    fn diffs_show_what_changed_not_what_moved() {
+        let diff = super::json_diff("served", &json!({"a": 1, "b": 2}), "returned", &json!({"b": 2, "a": 3}));
+        assert_eq!(
+            diff.lines().filter(|l| l.starts_with(['-', '+']) && !l.starts_with("---") && !l.starts_with("+++")).count(),
+            2,
+            "{diff}"
+        );
+    }
 
     #[test]
     fn form_fields_are_flattened_as_stripe_writes_them() {
