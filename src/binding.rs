@@ -233,6 +233,44 @@ impl Call {
         serde_json::from_value(body)
             .map_err(|e| ClientError::new(ErrorKind::Other, format!("request example does not fit the client's input type: {e}")))
     }
+
+    /// One field of the request body, deserialised: for builder-style SDKs that take their
+    /// arguments one by one. The error names the field and what was found.
+    ///
+    /// ```
+    /// use oc_integrate::Call;
+    /// let call = Call::new("create_customer", serde_json::json!({"body": {"email": "ada@example.com", "age": "x"}}));
+    /// assert_eq!(call.field::<String>("email").unwrap(), "ada@example.com");
+    /// assert_eq!(call.field::<String>("name").unwrap_err().message, "request example: expected body field `name` (alloc::string::String), found none");
+    /// assert!(call.field::<u32>("age").unwrap_err().message.starts_with("request example: expected body field `age` (u32), found \"x\": "));
+    /// ```
+    pub fn field<T: DeserializeOwned>(&self, name: &str) -> Result<T, ClientError> {
+        typed("body field", name, self.input.get("body").and_then(|b| b.get(name)))
+    }
+
+    /// One query value, deserialised (`"per_page"` as a `u32`). The error names the
+    /// parameter and what was found.
+    ///
+    /// ```
+    /// use oc_integrate::Call;
+    /// let call = Call::new("list_issues", serde_json::json!({"query": {"state": "open", "per_page": 30}}));
+    /// assert_eq!(call.query_value::<u32>("per_page").unwrap(), 30);
+    /// assert_eq!(call.query_value::<String>("state").unwrap(), "open");
+    /// assert!(call.query_value::<String>("labels").is_err());
+    /// ```
+    pub fn query_value<T: DeserializeOwned>(&self, name: &str) -> Result<T, ClientError> {
+        typed("query parameter", name, self.input.get("query").and_then(|q| q.get(name)))
+    }
+}
+
+/// `value` (the request example's `what` called `name`) as a `T`, or an error that says which
+/// and what was found.
+fn typed<T: DeserializeOwned>(what: &str, name: &str, value: Option<&Value>) -> Result<T, ClientError> {
+    let want = std::any::type_name::<T>();
+    let err =
+        |found: String| ClientError::new(ErrorKind::Other, format!("request example: expected {what} `{name}` ({want}), found {found}"));
+    let v = value.ok_or_else(|| err("none".into()))?;
+    serde_json::from_value(v.clone()).map_err(|e| err(format!("{}: {e}", crate::text::clip(&v.to_string()))))
 }
 
 /// The future of one bound call.

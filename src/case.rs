@@ -437,14 +437,7 @@ fn shell_word(value: &str) -> String {
 
 /// The command that re-runs one trial alone, with the environment that shaped this run.
 pub fn reproduce(name: &str) -> String {
-    let target = std::env::current_exe()
-        .ok()
-        .and_then(|p| p.file_stem().map(|s| s.to_string_lossy().into_owned()))
-        .map(|s| match s.rsplit_once('-') {
-            Some((t, hash)) if hash.len() == 16 && hash.chars().all(|c| c.is_ascii_hexdigit()) => t.to_string(),
-            _ => s,
-        })
-        .unwrap_or_else(|| "integrations".into());
+    let target = crate::file::test_target().unwrap_or_else(|| "integrations".into());
     let names = REPRODUCE_ENV.read().unwrap_or_else(|p| p.into_inner()).clone();
     let env: String = std::iter::once("OC_TIME_SCALE".to_string())
         .chain(names)

@@ -17,6 +17,7 @@
 //!         column: Some(5),
 //!     }),
 //!     skipped: None,
+//!     flaky: None,
 //! };
 //! let xml = ci::junit(&[failed.clone()], std::time::SystemTime::now(), 1.5);
 //! assert!(xml.contains(r#"<testcase name="payments::create_customer::rate_limited" classname="payments""#));
@@ -49,6 +50,8 @@ pub struct Record {
     pub failure: Option<Failure>,
     /// Why it did not run, when it was ignored (a sandbox trial without credentials).
     pub skipped: Option<String>,
+    /// The failure a quiet re-run overturned, when it passed only alone (flaky).
+    pub flaky: Option<Failure>,
 }
 
 /// A failed trial.
@@ -69,17 +72,23 @@ pub struct Failure {
 impl Record {
     /// The record of a case's trial.
     pub fn of(result: &CaseResult, spec: &Spec) -> Record {
-        let failure = (!result.outcome.passed).then(|| {
-            let at = spec.source_map.locate(&result.case.subject.path());
-            Failure {
-                summary: redact::redact(result.outcome.problems.first().map(String::as_str).unwrap_or(&result.outcome.actual)),
-                text: result.message.clone(),
-                file: Some(spec.file.clone()),
-                line: Some(at.line),
-                column: Some(at.col),
-            }
-        });
-        Record { name: result.case.name(), suite: result.case.service.clone(), seconds: result.seconds, failure, skipped: None }
+        let at = spec.source_map.locate(&result.case.subject.path());
+        let failure = |summary: &str, text: &str| Failure {
+            summary: redact::redact(summary),
+            text: text.to_string(),
+            file: Some(spec.file.clone()),
+            line: Some(at.line),
+            column: Some(at.col),
+        };
+        let first = result.outcome.problems.first().map(String::as_str).unwrap_or(&result.outcome.actual);
+        Record {
+            name: result.case.name(),
+            suite: result.case.service.clone(),
+            seconds: result.seconds,
+            failure: (!result.outcome.passed).then(|| failure(first, &result.message)),
+            skipped: None,
+            flaky: result.flaky.as_ref().filter(|_| result.outcome.passed).map(|f| failure(&f.problem, &f.message)),
+        }
     }
 
     /// The record of a sandbox trial (ignored ones carry their reason).
@@ -100,6 +109,7 @@ impl Record {
             seconds: result.seconds,
             failure,
             skipped: result.ignored.clone(),
+            flaky: None,
         }
     }
 
@@ -112,7 +122,7 @@ impl Record {
             line: setup.at.map(|a| a.line),
             column: setup.at.map(|a| a.col),
         };
-        Record { name: setup.name.clone(), suite: setup.service.clone(), seconds: 0.0, failure: Some(failure), skipped: None }
+        Record { name: setup.name.clone(), suite: setup.service.clone(), seconds: 0.0, failure: Some(failure), skipped: None, flaky: None }
     }
 }
 
@@ -178,12 +188,23 @@ pub fn junit(records: &[Record], started: SystemTime, seconds: f64) -> String {
         for r in mine {
             let head = format!(r#"    <testcase name="{}" classname="{}" time="{:.3}""#, xml(&r.name), xml(suite), r.seconds);
             match &r.failure {
-                None => match &r.skipped {
-                    None => {
+                None => match (&r.skipped, &r.flaky) {
+                    (None, None) => {
                         let _ = writeln!(out, "{head}/>");
                     }
-                    Some(why) => {
+                    (Some(why), _) => {
                         let _ = writeln!(out, "{head}>\n      <skipped message=\"{}\"/>\n    </testcase>", xml(why));
+                    }
+                    // passed when re-run alone: the first failure, as nextest and surefire write it
+                    (None, Some(f)) => {
+                        let _ = writeln!(out, "{head}>");
+                        let _ = writeln!(
+                            out,
+                            r#"      <flakyFailure message="{}" type="oc-integrate">{}</flakyFailure>"#,
+                            xml(&f.summary),
+                            xml(&f.text)
+                        );
+                        let _ = writeln!(out, "    </testcase>");
                     }
                 },
                 Some(f) => {
@@ -337,6 +358,14 @@ pub fn step_summary(run: &Run, records: &[Record]) -> String {
         let passed = mine.len() - failed - skipped;
         let _ = writeln!(md, "| {} | {verdict} | {passed}/{}{ignored} | {} |", cell(name), mine.len() - skipped, cell(&round));
     }
+    let flaky: Vec<&Record> = records.iter().filter(|r| r.flaky.is_some()).collect();
+    if !flaky.is_empty() {
+        md.push_str("\n### Flaky (failed beside other trials, passed when re-run alone)\n\n| Case | First failure |\n|---|---|\n");
+        for r in flaky {
+            let Some(f) = &r.flaky else { continue };
+            let _ = writeln!(md, "| `{}` | {} |", cell(&r.name), cell(&f.summary));
+        }
+    }
     let failed: Vec<&Record> = records.iter().filter(|r| r.failure.is_some()).collect();
     if !failed.is_empty() {
         md.push_str("\n### Failures\n\n| Case | Spec | Problem |\n|---|---|---|\n");
@@ -373,7 +402,7 @@ mod tests {
             line: Some(line),
             column: Some(7),
         };
-        Record { name: name.into(), suite: "svc".into(), seconds: 0.1, failure: Some(failure), skipped: None }
+        Record { name: name.into(), suite: "svc".into(), seconds: 0.1, failure: Some(failure), skipped: None, flaky: None }
     }
 
     #[test]

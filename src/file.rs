@@ -34,3 +34,13 @@ pub(crate) fn target_dir() -> PathBuf {
         })
         .unwrap_or_else(|| PathBuf::from("target"))
 }
+
+/// The name of the test target this process runs (`integrations` for
+/// `target/debug/deps/integrations-0123456789abcdef`).
+pub(crate) fn test_target() -> Option<String> {
+    let stem = std::env::current_exe().ok()?.file_stem()?.to_string_lossy().into_owned();
+    Some(match stem.rsplit_once('-') {
+        Some((t, hash)) if hash.len() == 16 && hash.chars().all(|c| c.is_ascii_hexdigit()) => t.to_string(),
+        _ => stem,
+    })
+}

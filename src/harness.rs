@@ -64,7 +64,16 @@ pub struct Harness {
     rounds: bool,
     outputs: Option<Outputs>,
     reproduce_env: Vec<String>,
+    quiet_reruns: bool,
+    flaky_fails: bool,
 }
+
+/// Trials hold this shared while they run; a quiet re-run holds it alone, so it runs with
+/// no other trial of this process beside it (the pool drains first, then waits for it).
+static QUIET: tokio::sync::RwLock<()> = tokio::sync::RwLock::const_new(());
+
+/// The environment variable that makes flaky trials fail the run (`OC_FLAKY=fail`).
+pub const FLAKY_ENV: &str = "OC_FLAKY";
 
 /// What one trial that ran left: a mock case's result, a sandbox trial's, or a failure
 /// before it could run.
@@ -107,7 +116,9 @@ pub struct Outputs {
 
 impl Outputs {
     /// The outputs the environment asks for: the checkpoint at `OC_CHECKPOINT`, else
-    /// [`checkpoint::DEFAULT_PATH`]; JUnit at `OC_JUNIT`, else `<target dir>/oc-integrate/junit.xml`;
+    /// [`checkpoint::DEFAULT_PATH`]; JUnit at `OC_JUNIT`, else
+    /// `<target dir>/oc-integrate/<package>/<test target>/junit.xml` (one file per test
+    /// target, so projects and targets sharing a target directory keep their own);
     /// the step summary at `GITHUB_STEP_SUMMARY` when set; annotations when
     /// `GITHUB_ACTIONS=true`. Under nextest (a process per trial) neither JUnit nor the step
     /// summary is written: each process would replace or repeat the last; use nextest's own
@@ -117,11 +128,20 @@ impl Outputs {
         let per_process = std::env::var_os("NEXTEST").is_some();
         Outputs {
             checkpoint: Some(path("OC_CHECKPOINT").unwrap_or_else(|| checkpoint::DEFAULT_PATH.into())),
-            junit: if per_process { None } else { Some(path("OC_JUNIT").unwrap_or_else(|| target_dir().join("oc-integrate/junit.xml"))) },
+            junit: if per_process { None } else { Some(path("OC_JUNIT").unwrap_or_else(default_junit)) },
             step_summary: if per_process { None } else { path("GITHUB_STEP_SUMMARY") },
             annotations: std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true"),
         }
     }
+}
+
+/// `<target dir>/oc-integrate/<package>/<test target>/junit.xml`: cargo names the package in
+/// `CARGO_PKG_NAME` when it runs the test binary.
+fn default_junit() -> PathBuf {
+    let mut dir = target_dir().join("oc-integrate");
+    dir.extend(std::env::var("CARGO_PKG_NAME").ok().filter(|p| !p.is_empty()));
+    dir.extend(crate::file::test_target());
+    dir.join("junit.xml")
 }
 
 /// Split `--junit PATH` / `--junit=PATH` out of the test binary's arguments.
@@ -146,6 +166,28 @@ fn take_junit_flag(args: impl IntoIterator<Item = String>) -> Result<(Vec<String
     Ok((rest, junit))
 }
 
+/// Split a switch (`--flaky-fails`) out of the test binary's arguments.
+fn take_switch(args: Vec<String>, switch: &str) -> (Vec<String>, bool) {
+    let found = args.iter().any(|a| a == switch);
+    (args.into_iter().filter(|a| a != switch).collect(), found)
+}
+
+/// Run `case` beside the other trials; when its verdict is not evidence (it failed, or passed
+/// starved), run it again alone until it is ([`trial::needs_quiet_run`], [`trial::settle`]).
+fn confirmed(case: &Case, spec: &Arc<Spec>, binding: &Binding, quiet: bool, flaky_fails: bool) -> CaseResult {
+    let first = {
+        let _beside = QUIET.blocking_read();
+        runtime().block_on(trial::run(case, spec.clone(), binding))
+    };
+    let (mut last, mut runs) = (first.clone(), 0);
+    while quiet && trial::needs_quiet_run(&last, runs, spec) {
+        let _alone = QUIET.blocking_write();
+        last = runtime().block_on(trial::run(case, spec.clone(), binding));
+        runs += 1;
+    }
+    trial::settle(first, last, runs, spec, flaky_fails)
+}
+
 fn runtime() -> &'static tokio::runtime::Runtime {
     static RT: OnceLock<tokio::runtime::Runtime> = OnceLock::new();
     RT.get_or_init(|| {
@@ -168,7 +210,25 @@ impl Harness {
             rounds: true,
             outputs: None,
             reproduce_env: Vec::new(),
+            // nextest runs a process per trial and retries on its own (`retries` in .config/nextest.toml)
+            quiet_reruns: std::env::var_os("NEXTEST").is_none(),
+            flaky_fails: std::env::var(FLAKY_ENV).is_ok_and(|v| v == "fail"),
         }
+    }
+
+    /// Whether a case that fails beside other trials (or passes under more scheduling lag than
+    /// it stands up to) is run again alone before its verdict counts (default: yes, but under
+    /// nextest, which runs a process per trial and has its own `retries`).
+    pub fn quiet_reruns(mut self, yes: bool) -> Harness {
+        self.quiet_reruns = yes;
+        self
+    }
+
+    /// Whether a flaky case (failed beside other trials, passed alone) fails the run (default:
+    /// no, unless `OC_FLAKY=fail`; the test binary also takes `--flaky-fails`).
+    pub fn flaky_fails(mut self, yes: bool) -> Harness {
+        self.flaky_fails = yes;
+        self
     }
 
     /// Bind the service whose spec is `<dir>/<service>/spec.yaml` to a client.
@@ -271,9 +331,16 @@ impl Harness {
                 Entry::Service(spec, Some(binding)) => {
                     for case in scenario::plan(&spec) {
                         let (spec, binding, sink) = (spec.clone(), binding.clone(), sink.clone());
-                        let name = case.name();
-                        trials.push(Trial::test(name, move || {
-                            let r = runtime().block_on(trial::run(&case, spec, &binding));
+                        let (quiet, flaky_fails) = (self.quiet_reruns, self.flaky_fails);
+                        trials.push(Trial::test(case.name(), move || {
+                            let r = confirmed(&case, &spec, &binding, quiet, flaky_fails);
+                            if let Some(f) = r.flaky.as_ref().filter(|_| r.outcome.passed) {
+                                println!(
+                                    "flaky: {} failed beside other trials ({}) and passed when re-run alone",
+                                    r.case.name(),
+                                    f.problem
+                                );
+                            }
                             let verdict = if r.outcome.passed { Ok(()) } else { Err(Failed::from(r.message.clone())) };
                             push(&sink, Ran::Case(r));
                             verdict
@@ -312,6 +379,8 @@ impl Harness {
                 return ExitCode::from(2);
             }
         };
+        let (args, flaky_fails) = take_switch(args, "--flaky-fails");
+        self.flaky_fails |= flaky_fails;
         let mut outputs = self.outputs.take().unwrap_or_else(Outputs::from_env);
         if junit.is_some() {
             outputs.junit = junit;
@@ -448,7 +517,9 @@ impl Harness {
     }
 
     /// Run every case whose name passes `filter`, up to [`Harness::concurrency`] at once,
-    /// longest mandated wait first, and return the results in plan order. A broken spec, a missing binding or a contract-lint finding that the filter selects is an error.
+    /// longest mandated wait first, then decide the verdicts that are not evidence yet (see
+    /// [`Harness::quiet_reruns`]) one at a time with no other trial running, and return the
+    /// results in plan order. A broken spec, a missing binding or a contract-lint finding that the filter selects is an error.
     /// Only the mock cases: sandbox trials run through [`Harness::run`] (or `sandbox::trial::run`).
     pub async fn evaluate(&self, filter: impl Fn(&str) -> bool) -> Result<Vec<CaseResult>, String> {
         trial::install_panic_hook();
@@ -485,13 +556,30 @@ impl Harness {
             let slots = slots.clone();
             set.spawn(async move {
                 let _slot = slots.acquire_owned().await;
-                (i, trial::run(&case, spec, &binding).await)
+                let _beside = QUIET.read().await;
+                let r = trial::run(&case, spec.clone(), &binding).await;
+                (i, r, case, spec, binding)
             });
         }
-        let mut results: Vec<(usize, CaseResult)> = Vec::with_capacity(n);
+        let mut ran = Vec::with_capacity(n);
         while let Some(r) = set.join_next().await {
-            results.push(r.map_err(|e| format!("a trial task failed: {e}"))?);
+            ran.push(r.map_err(|e| format!("a trial task failed: {e}"))?);
         }
+        // the verdicts that are not evidence yet, decided one at a time with nothing beside them
+        let mut results: Vec<(usize, CaseResult)> = Vec::with_capacity(n);
+        let mut alone = None;
+        for (i, first, case, spec, binding) in ran {
+            let (mut last, mut runs) = (first.clone(), 0);
+            while self.quiet_reruns && trial::needs_quiet_run(&last, runs, &spec) {
+                if alone.is_none() {
+                    alone = Some(QUIET.write().await);
+                }
+                last = trial::run(&case, spec.clone(), &binding).await;
+                runs += 1;
+            }
+            results.push((i, trial::settle(first, last, runs, &spec, self.flaky_fails)));
+        }
+        drop(alone);
         results.sort_by_key(|(i, _)| *i);
         Ok(results.into_iter().map(|(_, r)| r).collect())
     }
@@ -553,6 +641,14 @@ mod tests {
 
     fn split(args: &[&str]) -> Result<(Vec<String>, Option<PathBuf>), String> {
         take_junit_flag(args.iter().map(|a| a.to_string()))
+    }
+
+    #[test]
+    fn junit_goes_to_a_file_per_package_and_test_target() {
+        // cargo runs this unit-test binary (target `oc_integrate`) of package `oc-integrate`
+        let path = default_junit();
+        assert!(path.ends_with("oc-integrate/oc-integrate/oc_integrate/junit.xml"), "{}", path.display());
+        assert!(path.starts_with(target_dir()), "{}", path.display());
     }
 
     #[test]

@@ -12,6 +12,7 @@ pub mod ci;
 pub mod drift;
 mod file;
 pub mod harness;
+pub mod lag;
 pub mod plan;
 pub mod redact;
 pub mod report;

@@ -125,6 +125,14 @@ pub fn render(run: &ServiceRun, number: u32, failed_before: u32) -> String {
         let ok = sandbox.iter().filter(|r| r.passed).count();
         let _ = writeln!(md, "- sandbox: {ok}/{live} sandbox trials pass");
     }
+    let flaky: Vec<&&CaseResult> = results.iter().filter(|r| r.outcome.passed && r.flaky.is_some()).collect();
+    if !flaky.is_empty() {
+        md.push_str("\nFlaky (failed beside other trials, passed when re-run alone; not counted against the round):\n");
+        for r in flaky {
+            let first = r.flaky.as_ref().map(|f| f.problem.as_str()).unwrap_or_default();
+            let _ = writeln!(md, "- `{}`: {}", r.case.name(), redact::redact(first).replace('\n', " "));
+        }
+    }
     if !passed {
         md.push_str("\nFailures for the Builder to fix:\n");
         for r in results.iter().filter(|r| !r.outcome.passed) {

@@ -40,8 +40,23 @@ pub struct CaseResult {
     pub outcome: Outcome,
     /// Failure text (empty on success), secrets redacted.
     pub message: String,
-    /// How long the trial ran.
+    /// How long the trial ran (the run that decided it).
     pub seconds: f64,
+    /// The worst scheduling lag the harness saw during the run that decided it.
+    pub lag: Duration,
+    /// How many times it ran: 1, or more when its first verdict was decided again alone.
+    pub runs: u32,
+    /// Set when it failed beside other trials and passed when re-run alone.
+    pub flaky: Option<Flaky>,
+}
+
+/// A failure the quiet re-run overturned: kept, for the reports.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Flaky {
+    /// Its first problem (redacted).
+    pub problem: String,
+    /// Its whole failure text (redacted).
+    pub message: String,
 }
 
 impl CaseResult {

@@ -10,7 +10,7 @@ use serde_json::Value;
 use crate::binding::{Binding, Call, Clock, Context, Credentials, ErrorKind, Instance, ReceiverContext};
 use crate::case::{Case, Kind, Subject, reproduce};
 use crate::redact;
-use crate::results::{CaseResult, Outcome};
+use crate::results::{CaseResult, Flaky, Outcome};
 use crate::scenario::{self, Observed, Policy, Returned, Setup, Verdict, receiver};
 use crate::server::{MockProvider, refusing_origin};
 use crate::spec::{Auth, Spec};
@@ -138,9 +138,81 @@ pub(crate) async fn call_client(instance: &Instance, call: Call, patience: Durat
 
 /// Run one case against a bound client (or, for receiver cases, the bound webhook handler).
 pub async fn run(case: &Case, spec: Arc<Spec>, binding: &Binding) -> CaseResult {
+    crate::lag::watch();
     let started = std::time::Instant::now();
     let mut r = run_case(case, spec, binding).await;
     r.seconds = started.elapsed().as_secs_f64();
+    r.lag = crate::lag::worst_since(started);
+    r
+}
+
+/// Quiet runs a verdict gets at most when each one is itself starved.
+pub const QUIET_RUNS: u32 = 3;
+
+/// Whether `r` must be decided by a run with no other trial beside it: after the concurrent
+/// pass (`quiet_runs` 0), when it failed, or passed under more lag than a pass of its kind
+/// stands up to; after a quiet run, when that run was itself starved past the tolerance of
+/// the verdict it reached (up to [`QUIET_RUNS`]).
+pub fn needs_quiet_run(r: &CaseResult, quiet_runs: u32, spec: &Spec) -> bool {
+    let (tolerance, pass_won_by_lag) = r.case.lag_tolerance(spec);
+    let starved = r.lag > tolerance && (!r.outcome.passed || pass_won_by_lag);
+    match quiet_runs {
+        0 => !r.outcome.passed || starved,
+        n => n < QUIET_RUNS && starved,
+    }
+}
+
+/// The verdict of a case that ran beside other trials (`first`) and then `quiet_runs` times
+/// alone (`last` the latest): the quiet run decides. A failure it overturns is kept as
+/// [`Flaky`] (and fails the case when `flaky_fails`); a verdict every quiet run reached
+/// starved is not evidence either way, so it fails, saying so; a failure confirmed alone
+/// says it was.
+pub fn settle(first: CaseResult, last: CaseResult, quiet_runs: u32, spec: &Spec, flaky_fails: bool) -> CaseResult {
+    if quiet_runs == 0 {
+        return first;
+    }
+    let mut r = last;
+    r.runs = quiet_runs + 1;
+    let (tolerance, pass_won_by_lag) = r.case.lag_tolerance(spec);
+    let starved = r.lag > tolerance && (!r.outcome.passed || pass_won_by_lag);
+    let note = |r: &mut CaseResult, line: String| {
+        r.message = redact::redact(&format!("{}\n{line}\n", r.message.trim_end()));
+    };
+    let lag = |d: Duration| format!("{} ms", d.as_millis());
+    if starved && r.outcome.passed {
+        let why = format!(
+            "inconclusive: the harness itself was starved for {} during each of {quiet_runs} quiet re-runs (more than the {} this verdict stands up to), so its pass is not evidence; run it on a quieter machine",
+            lag(r.lag),
+            lag(tolerance)
+        );
+        r.outcome.passed = false;
+        r.outcome.problems = vec![why.clone()];
+        r.message = redact::redact(&format!("{why}\nreproduce: {}\n", r.reproduce()));
+    } else if starved {
+        let line = format!(
+            "note: the harness itself was starved for {} during this trial (more than the {} this verdict stands up to): the machine may have caused this failure",
+            lag(r.lag),
+            lag(tolerance)
+        );
+        note(&mut r, line);
+    } else if !r.outcome.passed && !first.outcome.passed {
+        note(&mut r, "confirmed: it failed beside other trials and again when re-run alone".into());
+    } else if !r.outcome.passed {
+        note(
+            &mut r,
+            format!("it passed beside other trials while the harness was starved for {}, and failed when re-run alone", lag(first.lag)),
+        );
+    } else if !first.outcome.passed {
+        let problem = first.outcome.problems.first().cloned().unwrap_or_else(|| first.outcome.actual.clone());
+        r.flaky = Some(Flaky { problem: problem.clone(), message: first.message.clone() });
+        if flaky_fails {
+            r.outcome.passed = false;
+            r.outcome.problems = vec![format!(
+                "flaky: it failed beside other trials ({problem}) and passed when re-run alone; flaky trials fail this run (--flaky-fails, OC_FLAKY=fail)"
+            )];
+            r.message = redact::redact(&format!("{}\n{}\n", r.outcome.problems[0], first.message.trim_end()));
+        }
+    }
     r
 }
 
@@ -261,6 +333,9 @@ async fn run_case(case: &Case, spec: Arc<Spec>, binding: &Binding) -> CaseResult
         },
         message,
         seconds: 0.0,
+        lag: Duration::ZERO,
+        runs: 1,
+        flaky: None,
     }
 }
 
@@ -349,6 +424,9 @@ async fn run_receiver(case: &Case, spec: Arc<Spec>, binding: &Binding) -> CaseRe
         },
         message,
         seconds: 0.0,
+        lag: Duration::ZERO,
+        runs: 1,
+        flaky: None,
     }
 }
 
@@ -360,5 +438,8 @@ fn failed(case: &Case, expected: String, problem: String) -> CaseResult {
         outcome: Outcome { passed: false, expected, actual: problem.clone(), problems: vec![problem.clone()], evidence: String::new() },
         message: problem,
         seconds: 0.0,
+        lag: Duration::ZERO,
+        runs: 1,
+        flaky: None,
     }
 }

@@ -85,8 +85,11 @@ fn assert_clean(text: &str, what: &str) {
 async fn no_secret_reaches_any_output() {
     // SAFETY: this test binary sets the variable before any thread reads it.
     unsafe { std::env::set_var("PAYMENTS_API_KEY", ENV_CANARY) };
+    // the leaky clients fail most cases on purpose; deciding each again alone adds nothing
+    // here but minutes (the notes a quiet re-run adds are checked in tests/confirm.rs)
     let harness = Harness::new("examples/integrations")
         .concurrency(32)
+        .quiet_reruns(false)
         .bind("payments", leaky(clients::payments::binding(&[]), "PAYMENTS_API_KEY"))
         .bind("tracker", leaky(clients::tracker::binding(&[]), "PAYMENTS_API_KEY"));
     let results = harness.evaluate(|_| true).await.unwrap();
@@ -124,6 +127,7 @@ fn no_secret_reaches_any_file_a_run_writes() {
     if let Ok(root) = std::env::var("OC_CANARY_RUN") {
         let root = Path::new(&root);
         let _ = Harness::new(root.join("integrations"))
+            .quiet_reruns(false)
             .bind("payments", leaky(clients::payments::binding(&[]), "PAYMENTS_API_KEY"))
             .bind("tracker", leaky(clients::tracker::binding(&[]), "PAYMENTS_API_KEY"))
             .run_with(libtest_mimic::Arguments { test_threads: Some(32), ..Default::default() });

@@ -29,6 +29,28 @@ use crate::timeline::{Arrival, Target, Timeline, secs};
 pub use check::*;
 
 impl Case {
+    /// The scheduling lag (see [`crate::lag`]) a verdict of this case stands up to: half the
+    /// shortest interval its judge relies on, at least 10 ms; and whether a pass can be won
+    /// by lag (`true` when the judge checks waits from below: a starved machine stretches
+    /// every wait, so a client with no backoff looks patient). Otherwise lag can only make
+    /// the client look worse.
+    pub fn lag_tolerance(&self, spec: &Spec) -> (Duration, bool) {
+        let p = Policy::of(spec, self.subject);
+        let half = |d: Duration| (d / 2).max(Duration::from_millis(10));
+        match self.kind {
+            Kind::RateLimitRetryAfter | Kind::RateLimitRetryAfterDate | Kind::RateLimitStorm => (half(p.retry_after), true),
+            Kind::ServerErrorRecovers
+            | Kind::ServerErrorPersists
+            | Kind::ServerErrorMaintenance
+            | Kind::ConnectionRefused
+            | Kind::ConnectionResetBeforeResponse
+            | Kind::ConnectionResetDuringResponse
+            | Kind::ConnectionTruncatedBody => (half(p.retry.backoff(0)), true),
+            Kind::TimeoutSlowWithinBudget => (half(p.budget / 5), true),
+            _ => (half(p.budget_tolerance()), false),
+        }
+    }
+
     /// The wait the spec's policy forces on a correct client in this case (see [`Kind::mandated_wait`]).
     pub fn mandated_wait(&self, spec: &Spec) -> Duration {
         match self.subject.endpoint(spec) {
