@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::{Arc, OnceLock};
+use std::time::Duration;
 
 use libtest_mimic::{Arguments, Completion, Failed, Trial};
 
@@ -410,6 +411,11 @@ impl Harness {
         }
         let (started, clock) = (std::time::SystemTime::now(), std::time::Instant::now());
         let sink = Sink::default();
+        if !args.list
+            && let Ok(entries) = self.entries()
+        {
+            warn_about_budgets(&entries);
+        }
         let (trials, specs) = match self.trials_into(&sink) {
             Ok(t) => t,
             Err(e) => {
@@ -525,7 +531,9 @@ impl Harness {
         trial::install_panic_hook();
         case::set_reproduce_env(&self.reproduce_env);
         let mut queue = Vec::new();
-        for entry in self.entries().map_err(|e| e.to_string())? {
+        let entries = self.entries().map_err(|e| e.to_string())?;
+        warn_about_budgets(&entries);
+        for entry in entries {
             if let Entry::Service(s, _) = &entry
                 && filter(&format!("{}::contract", s.id))
                 && let Some(first) = lint::check(s).first()
@@ -585,6 +593,43 @@ impl Harness {
     }
 }
 
+/// The shortest attempt budget any machine gets, and how many loopback round trips a budget
+/// must hold: below that, timing cases fail for the machine, not the client.
+const BUDGET_FLOOR: Duration = Duration::from_millis(50);
+const ROUND_TRIPS_PER_BUDGET: u32 = 10;
+
+/// A warning when `spec`'s scaled attempt budget is below what this machine can meet, given
+/// its loopback `round_trip`, located at `timeouts.request_ms`.
+fn budget_warning(spec: &Spec, round_trip: Duration) -> Option<String> {
+    let p = scenario::Policy::of(spec, case::Subject::Endpoint(0));
+    let floor = (round_trip * ROUND_TRIPS_PER_BUDGET).max(BUDGET_FLOOR);
+    let ms = |d: Duration| format!("{:.1} ms", d.as_secs_f64() * 1000.0);
+    (p.budget < floor).then(|| {
+        format!(
+            "{}: warning: expected an attempt budget this machine can meet (at least {}: {ROUND_TRIPS_PER_BUDGET} loopback round trips of {}, never under {}), found {} (timeouts.request_ms {} × time scale {}): timing cases would fail for the machine, not the client; raise timeouts.request_ms or test_profile.time_scale",
+            spec.locate("timeouts.request_ms"),
+            ms(floor),
+            ms(round_trip),
+            ms(BUDGET_FLOOR),
+            ms(p.budget),
+            spec.timeouts.request_ms,
+            p.time_scale
+        )
+    })
+}
+
+/// Print a [`budget_warning`] for every loaded spec among `entries`.
+fn warn_about_budgets(entries: &[Entry]) {
+    let round_trip = crate::lag::loopback_round_trip();
+    for e in entries {
+        if let Entry::Service(spec, _) = e
+            && let Some(w) = budget_warning(spec, round_trip)
+        {
+            eprintln!("{w}");
+        }
+    }
+}
+
 /// Write `drift-<date>.md` for every service of `run` whose drift trials ran; the worst drift found.
 fn write_drift_reports(run: &Run) -> Result<Option<drift::Severity>, String> {
     let date = text::rfc3339(std::time::SystemTime::now())[..10].to_string();
@@ -609,7 +654,7 @@ fn write_drift_reports(run: &Run) -> Result<Option<drift::Severity>, String> {
 
 /// The run's model from what its trials left: each bound service with its results in plan
 /// order, and the trials that could not start.
-fn collect(ran: Vec<Ran>, specs: &[Arc<Spec>], started: std::time::SystemTime, elapsed: std::time::Duration) -> Run {
+fn collect(ran: Vec<Ran>, specs: &[Arc<Spec>], started: std::time::SystemTime, elapsed: Duration) -> Run {
     let mut services: Vec<ServiceRun> =
         specs.iter().map(|s| ServiceRun::new(s.clone(), scenario::plan(s), sandbox::trial::plan(s))).collect();
     let mut setup = Vec::new();
@@ -641,6 +686,19 @@ mod tests {
 
     fn split(args: &[&str]) -> Result<(Vec<String>, Option<PathBuf>), String> {
         take_junit_flag(args.iter().map(|a| a.to_string()))
+    }
+
+    #[test]
+    fn a_budget_the_machine_cannot_meet_is_a_located_warning() {
+        let mut spec = spec::load_file(Path::new("examples/integrations/payments/spec.yaml")).unwrap();
+        // 10 s × 0.1: a 1 s budget
+        assert_eq!(budget_warning(&spec, Duration::from_micros(300)), None);
+        let slow = budget_warning(&spec, Duration::from_millis(150)).unwrap();
+        assert!(slow.starts_with("examples/integrations/payments/spec.yaml:89:"), "{slow}");
+        assert!(slow.contains("at least 1500.0 ms: 10 loopback round trips of 150.0 ms, never under 50.0 ms), found 1000.0 ms (timeouts.request_ms 10000 × time scale 0.1)"), "{slow}");
+        spec.timeouts.request_ms = 300;
+        let tight = budget_warning(&spec, Duration::from_micros(300)).unwrap();
+        assert!(tight.contains("at least 50.0 ms") && tight.contains("found 30.0 ms"), "{tight}");
     }
 
     #[test]

@@ -22,7 +22,9 @@
 //! ```
 
 use std::collections::{HashMap, VecDeque};
-use std::sync::Mutex;
+use std::io::{Read as _, Write as _};
+use std::net::{TcpListener, TcpStream};
+use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use tokio::runtime::{Handle, Id};
@@ -88,5 +90,37 @@ pub fn worst_since(since: Instant) -> Duration {
         let worst = s.iter().rev().take_while(|(_, ran)| *ran >= since).map(|(due, ran)| ran.saturating_duration_since(*due)).max();
         let silent = s.back().map(|(_, ran)| Instant::now().saturating_duration_since(*ran).saturating_sub(TICK)).unwrap_or_default();
         worst.unwrap_or_default().max(silent)
+    })
+}
+
+/// The slowest of five HTTP-sized exchanges over loopback (connect, send a request, read the
+/// answer), measured once per process: the floor under any attempt budget on this machine.
+///
+/// ```
+/// assert!(oc_integrate::lag::loopback_round_trip() < std::time::Duration::from_secs(5));
+/// ```
+pub fn loopback_round_trip() -> Duration {
+    static ROUND_TRIP: OnceLock<Duration> = OnceLock::new();
+    *ROUND_TRIP.get_or_init(|| {
+        let Ok(listener) = TcpListener::bind(("127.0.0.1", 0)) else { return Duration::ZERO };
+        let Ok(addr) = listener.local_addr() else { return Duration::ZERO };
+        const N: usize = 5;
+        std::thread::spawn(move || {
+            for mut s in listener.incoming().take(N).flatten() {
+                let _ = s.read(&mut [0u8; 256]);
+                let _ = s.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n");
+            }
+        });
+        (0..N)
+            .map(|_| {
+                let started = Instant::now();
+                if let Ok(mut c) = TcpStream::connect(addr) {
+                    let _ = c.write_all(b"GET / HTTP/1.1\r\nhost: 127.0.0.1\r\n\r\n");
+                    let _ = c.read(&mut [0u8; 64]);
+                }
+                started.elapsed()
+            })
+            .max()
+            .unwrap_or_default()
     })
 }

@@ -69,7 +69,9 @@ pub fn render(run: &ServiceRun, number: u32, failed_before: u32) -> String {
         let Some(first) = rows.first() else { continue };
         let failed = rows.iter().filter(|r| !r.outcome.passed).count();
         let status = if failed == 0 { "PASS".to_string() } else { format!("FAIL ({failed}/{})", rows.len()) };
-        let actual: Vec<String> = rows.iter().map(|r| format!("{}: {}", r.case.subject_id, clip(&r.outcome.actual))).collect();
+        // a case's calls on one line (`; `), the endpoints one per line
+        let actual: Vec<String> =
+            rows.iter().map(|r| format!("{}: {}", r.case.subject_id, clip(&r.outcome.actual.replace('\n', "; ")))).collect();
         // one expectation when every endpoint shares it, else one per endpoint
         let expected = if rows.iter().all(|r| r.outcome.expected == first.outcome.expected) {
             first.outcome.expected.clone()

@@ -342,7 +342,7 @@ async fn run_case(case: &Case, spec: Arc<Spec>, binding: &Binding) -> CaseResult
 /// The failure text: expectation, findings, what was observed, where the spec says it,
 /// how to run the case alone.
 fn failure_text(case: &Case, spec: &Spec, expected: &str, verdict: &Verdict, observed: &str, label: &str) -> String {
-    let mut m = format!("expected: {expected}\nfound:    {}\n\nproblems:\n", verdict.actual);
+    let mut m = format!("expected: {expected}\nfound:    {}\n\nproblems:\n", verdict.actual.replace('\n', "\n          "));
     for p in &verdict.problems {
         m.push_str(&format!("  - {}\n", p.replace('\n', "\n    ")));
     }

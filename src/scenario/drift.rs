@@ -187,7 +187,8 @@ pub(super) fn prepare(kind: Kind, s: &Setup) -> Prepared {
                 p.extend(q.into_iter().map(|m| format!("{}{m}", labels[i])));
                 actual.push(format!("{}{}", labels[i], r.describe()));
             }
-            Verdict { actual: actual.join("; "), problems: p, evidence }
+            // a line per call: a failure's `found:` lists them one under another
+            Verdict { actual: actual.join("\n"), problems: p, evidence }
         }),
     )
     .calls(calls)
