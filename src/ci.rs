@@ -360,7 +360,7 @@ pub fn step_summary(run: &Run, records: &[Record]) -> String {
     }
     let flaky: Vec<&Record> = records.iter().filter(|r| r.flaky.is_some()).collect();
     if !flaky.is_empty() {
-        md.push_str("\n### Flaky (failed beside other trials, passed when re-run alone)\n\n| Case | First failure |\n|---|---|\n");
+        md.push_str("\n### Flaky (failed at first, passed when re-run alone)\n\n| Case | First failure |\n|---|---|\n");
         for r in flaky {
             let Some(f) = &r.flaky else { continue };
             let _ = writeln!(md, "| `{}` | {} |", cell(&r.name), cell(&f.summary));

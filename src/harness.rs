@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
@@ -34,6 +35,9 @@ pub enum HarnessError {
     /// An environment override is unusable.
     #[error("OC_TIME_SCALE: expected a factor in (0, 1], found {0:?}")]
     TimeScale(String),
+    /// `OC_FLAKY` is neither `fail` nor `pass`.
+    #[error("OC_FLAKY: expected `fail` (flaky trials fail the run) or `pass` (the default: they pass it, listed as flaky), found {0:?}")]
+    Flaky(String),
 }
 
 /// What the harness will run for one service.
@@ -75,6 +79,35 @@ static QUIET: tokio::sync::RwLock<()> = tokio::sync::RwLock::const_new(());
 
 /// The environment variable that makes flaky trials fail the run (`OC_FLAKY=fail`).
 pub const FLAKY_ENV: &str = "OC_FLAKY";
+
+/// Trials running now, and trials started so far: a trial that started with none running
+/// and saw none start ran alone, and needs no quiet re-run unless it was starved.
+static RUNNING: AtomicUsize = AtomicUsize::new(0);
+static STARTED: AtomicUsize = AtomicUsize::new(0);
+
+/// A trial's first run, counted in [`RUNNING`] until [`FirstRun::alone`].
+struct FirstRun {
+    number: usize,
+    none_running: bool,
+}
+
+impl FirstRun {
+    fn begin() -> FirstRun {
+        let none_running = RUNNING.fetch_add(1, Ordering::SeqCst) == 0;
+        FirstRun { number: STARTED.fetch_add(1, Ordering::SeqCst) + 1, none_running }
+    }
+
+    /// Whether it ran with no other trial beside it.
+    fn alone(self) -> bool {
+        RUNNING.fetch_sub(1, Ordering::SeqCst);
+        self.none_running && STARTED.load(Ordering::SeqCst) == self.number
+    }
+}
+
+/// How long to let a starved machine settle before the next quiet run (`n` quiet runs so far).
+fn settle_time(n: u32) -> Duration {
+    Duration::from_millis(250) * n.saturating_sub(1)
+}
 
 /// What one trial that ran left: a mock case's result, a sandbox trial's, or a failure
 /// before it could run.
@@ -176,13 +209,17 @@ fn take_switch(args: Vec<String>, switch: &str) -> (Vec<String>, bool) {
 /// Run `case` beside the other trials; when its verdict is not evidence (it failed, or passed
 /// starved), run it again alone until it is ([`trial::needs_quiet_run`], [`trial::settle`]).
 fn confirmed(case: &Case, spec: &Arc<Spec>, binding: &Binding, quiet: bool, flaky_fails: bool) -> CaseResult {
-    let first = {
+    let (first, alone) = {
         let _beside = QUIET.blocking_read();
-        runtime().block_on(trial::run(case, spec.clone(), binding))
+        let run = FirstRun::begin();
+        let r = runtime().block_on(trial::run(case, spec.clone(), binding));
+        (r, run.alone())
     };
-    let (mut last, mut runs) = (first.clone(), 0);
-    while quiet && trial::needs_quiet_run(&last, runs, spec) {
+    // a first run that had the machine to itself counts as a quiet one
+    let (mut last, mut runs, already) = (first.clone(), 0, u32::from(alone));
+    while quiet && trial::needs_quiet_run(&last, runs + already, spec) {
         let _alone = QUIET.blocking_write();
+        std::thread::sleep(settle_time(runs + already));
         last = runtime().block_on(trial::run(case, spec.clone(), binding));
         runs += 1;
     }
@@ -247,6 +284,10 @@ impl Harness {
 
     fn entries(&self) -> Result<Vec<Entry>, HarnessError> {
         scenario::time_scale_override().map_err(HarnessError::TimeScale)?;
+        match std::env::var(FLAKY_ENV) {
+            Ok(v) if !["", "fail", "pass"].contains(&v.as_str()) => return Err(HarnessError::Flaky(v)),
+            _ => {}
+        }
         let mut out = Vec::new();
         let mut seen = Vec::new();
         for loaded in spec::load_dir(&self.dir)? {
@@ -336,11 +377,7 @@ impl Harness {
                         trials.push(Trial::test(case.name(), move || {
                             let r = confirmed(&case, &spec, &binding, quiet, flaky_fails);
                             if let Some(f) = r.flaky.as_ref().filter(|_| r.outcome.passed) {
-                                println!(
-                                    "flaky: {} failed beside other trials ({}) and passed when re-run alone",
-                                    r.case.name(),
-                                    f.problem
-                                );
+                                println!("flaky: {} failed at first ({}) and passed when re-run alone", r.case.name(), f.problem);
                             }
                             let verdict = if r.outcome.passed { Ok(()) } else { Err(Failed::from(r.message.clone())) };
                             push(&sink, Ran::Case(r));
@@ -565,8 +602,9 @@ impl Harness {
             set.spawn(async move {
                 let _slot = slots.acquire_owned().await;
                 let _beside = QUIET.read().await;
+                let run = FirstRun::begin();
                 let r = trial::run(&case, spec.clone(), &binding).await;
-                (i, r, case, spec, binding)
+                (i, r, run.alone(), case, spec, binding)
             });
         }
         let mut ran = Vec::with_capacity(n);
@@ -576,12 +614,13 @@ impl Harness {
         // the verdicts that are not evidence yet, decided one at a time with nothing beside them
         let mut results: Vec<(usize, CaseResult)> = Vec::with_capacity(n);
         let mut alone = None;
-        for (i, first, case, spec, binding) in ran {
-            let (mut last, mut runs) = (first.clone(), 0);
-            while self.quiet_reruns && trial::needs_quiet_run(&last, runs, &spec) {
+        for (i, first, ran_alone, case, spec, binding) in ran {
+            let (mut last, mut runs, already) = (first.clone(), 0, u32::from(ran_alone));
+            while self.quiet_reruns && trial::needs_quiet_run(&last, runs + already, &spec) {
                 if alone.is_none() {
                     alone = Some(QUIET.write().await);
                 }
+                tokio::time::sleep(settle_time(runs + already)).await;
                 last = trial::run(&case, spec.clone(), &binding).await;
                 runs += 1;
             }

@@ -129,7 +129,7 @@ pub fn render(run: &ServiceRun, number: u32, failed_before: u32) -> String {
     }
     let flaky: Vec<&&CaseResult> = results.iter().filter(|r| r.outcome.passed && r.flaky.is_some()).collect();
     if !flaky.is_empty() {
-        md.push_str("\nFlaky (failed beside other trials, passed when re-run alone; not counted against the round):\n");
+        md.push_str("\nFlaky (failed at first, passed when re-run alone; not counted against the round):\n");
         for r in flaky {
             let first = r.flaky.as_ref().map(|f| f.problem.as_str()).unwrap_or_default();
             let _ = writeln!(md, "- `{}`: {}", r.case.name(), redact::redact(first).replace('\n', " "));

@@ -46,7 +46,7 @@ pub struct CaseResult {
     pub lag: Duration,
     /// How many times it ran: 1, or more when its first verdict was decided again alone.
     pub runs: u32,
-    /// Set when it failed beside other trials and passed when re-run alone.
+    /// Set when it failed at first (beside other trials, or starved) and passed when re-run alone.
     pub flaky: Option<Flaky>,
 }
 

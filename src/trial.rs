@@ -147,7 +147,7 @@ pub async fn run(case: &Case, spec: Arc<Spec>, binding: &Binding) -> CaseResult 
 }
 
 /// Quiet runs a verdict gets at most when each one is itself starved.
-pub const QUIET_RUNS: u32 = 3;
+pub const QUIET_RUNS: u32 = 5;
 
 /// Whether `r` must be decided by a run with no other trial beside it: after the concurrent
 /// pass (`quiet_runs` 0), when it failed, or passed under more lag than a pass of its kind
@@ -196,19 +196,16 @@ pub fn settle(first: CaseResult, last: CaseResult, quiet_runs: u32, spec: &Spec,
         );
         note(&mut r, line);
     } else if !r.outcome.passed && !first.outcome.passed {
-        note(&mut r, "confirmed: it failed beside other trials and again when re-run alone".into());
+        note(&mut r, "confirmed: it failed again when re-run alone".into());
     } else if !r.outcome.passed {
-        note(
-            &mut r,
-            format!("it passed beside other trials while the harness was starved for {}, and failed when re-run alone", lag(first.lag)),
-        );
+        note(&mut r, format!("it passed at first while the harness was starved for {}, and failed when re-run alone", lag(first.lag)));
     } else if !first.outcome.passed {
         let problem = first.outcome.problems.first().cloned().unwrap_or_else(|| first.outcome.actual.clone());
         r.flaky = Some(Flaky { problem: problem.clone(), message: first.message.clone() });
         if flaky_fails {
             r.outcome.passed = false;
             r.outcome.problems = vec![format!(
-                "flaky: it failed beside other trials ({problem}) and passed when re-run alone; flaky trials fail this run (--flaky-fails, OC_FLAKY=fail)"
+                "flaky: it failed at first ({problem}) and passed when re-run alone; flaky trials fail this run (--flaky-fails, OC_FLAKY=fail)"
             )];
             r.message = redact::redact(&format!("{}\n{}\n", r.outcome.problems[0], first.message.trim_end()));
         }

@@ -290,7 +290,7 @@ fn flaky_cases_are_listed_and_do_not_fail_the_round() {
     assert!(md.contains("### Verdict: PASS"), "{md}");
     assert!(
         md.contains(
-            "\nFlaky (failed beside other trials, passed when re-run alone; not counted against the round):\n- `payments::create_customer::conformance`: expected the call to succeed, found Err(Timeout: after 1 attempts)\n"
+            "\nFlaky (failed at first, passed when re-run alone; not counted against the round):\n- `payments::create_customer::conformance`: expected the call to succeed, found Err(Timeout: after 1 attempts)\n"
         ),
         "{md}"
     );

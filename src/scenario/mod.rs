@@ -29,25 +29,27 @@ use crate::timeline::{Arrival, Target, Timeline, secs};
 pub use check::*;
 
 impl Case {
-    /// The scheduling lag (see [`crate::lag`]) a verdict of this case stands up to: half the
-    /// shortest interval its judge relies on, at least 10 ms; and whether a pass can be won
-    /// by lag (`true` when the judge checks waits from below: a starved machine stretches
-    /// every wait, so a client with no backoff looks patient). Otherwise lag can only make
-    /// the client look worse.
+    /// The scheduling lag (see [`crate::lag`]) a verdict of this case stands up to, at least
+    /// 10 ms; and whether a pass can be won by lag (`true` when the judge checks waits from
+    /// below: a starved machine stretches every wait, so a client with no backoff looks
+    /// patient). Such a pass stands when the lag was shorter than the shortest wait judged
+    /// (a client that does not wait at all needs at least that much lag to pass); other
+    /// verdicts, which lag can only make worse, are noted as starved past half the budget's
+    /// tolerance.
     pub fn lag_tolerance(&self, spec: &Spec) -> (Duration, bool) {
         let p = Policy::of(spec, self.subject);
-        let half = |d: Duration| (d / 2).max(Duration::from_millis(10));
+        let floor = |d: Duration| d.max(Duration::from_millis(10));
         match self.kind {
-            Kind::RateLimitRetryAfter | Kind::RateLimitRetryAfterDate | Kind::RateLimitStorm => (half(p.retry_after), true),
+            Kind::RateLimitRetryAfter | Kind::RateLimitRetryAfterDate | Kind::RateLimitStorm => (floor(p.retry_after), true),
             Kind::ServerErrorRecovers
             | Kind::ServerErrorPersists
             | Kind::ServerErrorMaintenance
             | Kind::ConnectionRefused
             | Kind::ConnectionResetBeforeResponse
             | Kind::ConnectionResetDuringResponse
-            | Kind::ConnectionTruncatedBody => (half(p.retry.backoff(0)), true),
-            Kind::TimeoutSlowWithinBudget => (half(p.budget / 5), true),
-            _ => (half(p.budget_tolerance()), false),
+            | Kind::ConnectionTruncatedBody => (floor(p.retry.backoff(0)), true),
+            Kind::TimeoutSlowWithinBudget => (floor(p.budget / 10), true),
+            _ => (floor(p.budget_tolerance() / 2), false),
         }
     }
 
