@@ -58,7 +58,7 @@ struct WebhookArgs {
     /// The environment variable holding the secret (never the secret itself on the command line).
     #[arg(long)]
     secret_env: String,
-    /// The raw body file (default: stdin). Its exact bytes are signed.
+    /// The raw body file (default: stdin). Its exact bytes are signed, or checked.
     #[arg(long)]
     body: Option<PathBuf>,
     /// The full URL the provider posts to (Twilio signs it).

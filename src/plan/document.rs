@@ -136,9 +136,11 @@ pub(super) fn stale_file(spec: &Spec, path: &Path, rendered: &str, what: &str) -
         Err(_) => None,
         Ok(text) if text == rendered => None,
         Ok(_) => Some(format!(
-            "{}: expected the {what} rendered from {}, found an older or edited one: run `oc-integrate render` (spec.yaml is the source of truth)",
+            "{}: expected the {what} rendered from {}, found an older or edited one: run `oc-integrate render {}` (spec.yaml is the source of truth)",
             path.display(),
-            spec.file.display()
+            spec.file.display(),
+            // the integrations directory: the one above the service's
+            spec.file.parent().and_then(Path::parent).filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new(".")).display()
         )),
     }
 }
