@@ -69,7 +69,15 @@ pub struct Harness {
     rounds: bool,
     outputs: Option<Outputs>,
     reproduce_env: Vec<String>,
-    quiet_reruns: bool,
+    rerun: Rerun,
+}
+
+/// What the harness does with a verdict that is not evidence yet.
+#[derive(Debug, Clone, Copy)]
+struct Rerun {
+    /// Decide it again with no other trial beside it.
+    quiet: bool,
+    /// A flaky case (failed at first, passed alone) fails the run.
     flaky_fails: bool,
 }
 
@@ -79,6 +87,16 @@ static QUIET: tokio::sync::RwLock<()> = tokio::sync::RwLock::const_new(());
 
 /// The environment variable that makes flaky trials fail the run (`OC_FLAKY=fail`).
 pub const FLAKY_ENV: &str = "OC_FLAKY";
+
+/// Whether `OC_FLAKY` makes flaky trials fail the run: `fail` yes; unset, empty or `pass`
+/// no; anything else is `Err` with the value.
+fn flaky_env() -> Result<bool, String> {
+    match std::env::var(FLAKY_ENV).unwrap_or_default().as_str() {
+        "fail" => Ok(true),
+        "" | "pass" => Ok(false),
+        other => Err(other.to_string()),
+    }
+}
 
 /// Trials running now, and trials started so far: a trial that started with none running
 /// and saw none start ran alone, and needs no quiet re-run unless it was starved.
@@ -206,24 +224,26 @@ fn take_switch(args: Vec<String>, switch: &str) -> (Vec<String>, bool) {
     (args.into_iter().filter(|a| a != switch).collect(), found)
 }
 
-/// Run `case` beside the other trials; when its verdict is not evidence (it failed, or passed
-/// starved), run it again alone until it is ([`trial::needs_quiet_run`], [`trial::settle`]).
-fn confirmed(case: &Case, spec: &Arc<Spec>, binding: &Binding, quiet: bool, flaky_fails: bool) -> CaseResult {
-    let (first, alone) = {
-        let _beside = QUIET.blocking_read();
-        let run = FirstRun::begin();
-        let r = runtime().block_on(trial::run(case, spec.clone(), binding));
-        (r, run.alone())
-    };
-    // a first run that had the machine to itself counts as a quiet one
+/// Run `case` beside the other trials: its result, and whether it had the machine to itself.
+async fn first_run(case: &Case, spec: &Arc<Spec>, binding: &Binding) -> (CaseResult, bool) {
+    let _beside = QUIET.read().await;
+    let run = FirstRun::begin();
+    let r = trial::run(case, spec.clone(), binding).await;
+    (r, run.alone())
+}
+
+/// The verdict of `case` after its `first` run: while that is not evidence (it failed, or
+/// passed starved), run it again with no other trial beside it ([`trial::needs_quiet_run`],
+/// [`trial::settle`]). A first run that had the machine to itself counts as a quiet one.
+async fn confirmed(first: CaseResult, alone: bool, case: &Case, spec: &Arc<Spec>, binding: &Binding, rerun: Rerun) -> CaseResult {
     let (mut last, mut runs, already) = (first.clone(), 0, u32::from(alone));
-    while quiet && trial::needs_quiet_run(&last, runs + already, spec) {
-        let _alone = QUIET.blocking_write();
-        std::thread::sleep(settle_time(runs + already));
-        last = runtime().block_on(trial::run(case, spec.clone(), binding));
+    while rerun.quiet && trial::needs_quiet_run(&last, runs + already, spec) {
+        let _alone = QUIET.write().await;
+        tokio::time::sleep(settle_time(runs + already)).await;
+        last = trial::run(case, spec.clone(), binding).await;
         runs += 1;
     }
-    trial::settle(first, last, runs, spec, flaky_fails)
+    trial::settle(first, last, runs, spec, rerun.flaky_fails)
 }
 
 fn runtime() -> &'static tokio::runtime::Runtime {
@@ -249,8 +269,11 @@ impl Harness {
             outputs: None,
             reproduce_env: Vec::new(),
             // nextest runs a process per trial and retries on its own (`retries` in .config/nextest.toml)
-            quiet_reruns: std::env::var_os("NEXTEST").is_none(),
-            flaky_fails: std::env::var(FLAKY_ENV).is_ok_and(|v| v == "fail"),
+            rerun: Rerun {
+                quiet: std::env::var_os("NEXTEST").is_none(),
+                // a value other than fail or pass stops the run in `entries`
+                flaky_fails: flaky_env() == Ok(true),
+            },
         }
     }
 
@@ -258,14 +281,14 @@ impl Harness {
     /// it stands up to) is run again alone before its verdict counts (default: yes, but under
     /// nextest, which runs a process per trial and has its own `retries`).
     pub fn quiet_reruns(mut self, yes: bool) -> Harness {
-        self.quiet_reruns = yes;
+        self.rerun.quiet = yes;
         self
     }
 
     /// Whether a flaky case (failed beside other trials, passed alone) fails the run (default:
     /// no, unless `OC_FLAKY=fail`; the test binary also takes `--flaky-fails`).
     pub fn flaky_fails(mut self, yes: bool) -> Harness {
-        self.flaky_fails = yes;
+        self.rerun.flaky_fails = yes;
         self
     }
 
@@ -284,10 +307,7 @@ impl Harness {
 
     fn entries(&self) -> Result<Vec<Entry>, HarnessError> {
         scenario::time_scale_override().map_err(HarnessError::TimeScale)?;
-        match std::env::var(FLAKY_ENV) {
-            Ok(v) if !["", "fail", "pass"].contains(&v.as_str()) => return Err(HarnessError::Flaky(v)),
-            _ => {}
-        }
+        flaky_env().map_err(HarnessError::Flaky)?;
         let mut out = Vec::new();
         let mut seen = Vec::new();
         for loaded in spec::load_dir(&self.dir)? {
@@ -328,14 +348,14 @@ impl Harness {
     /// broken spec, a failing `<service>::binding` trial per service bound on one side only,
     /// and a failing `<service>::contract` trial per spec the contract lint sends back.
     pub fn trials(&self) -> Result<Vec<Trial>, HarnessError> {
-        Ok(self.trials_into(&Sink::default())?.0)
+        Ok(self.trials_into(self.entries()?, &Sink::default()).0)
     }
 
     /// The trials, each pushing its result into `sink`, and the bound specs.
-    fn trials_into(&self, sink: &Sink) -> Result<(Vec<Trial>, Vec<Arc<Spec>>), HarnessError> {
+    fn trials_into(&self, entries: Vec<Entry>, sink: &Sink) -> (Vec<Trial>, Vec<Arc<Spec>>) {
         let mut trials = Vec::new();
         let mut bound = Vec::new();
-        for entry in self.entries()? {
+        for entry in entries {
             // a trial that fails at once, for a spec or binding that cannot run
             let mut setup_failure = |name: String, service: String, text: String, file: Option<PathBuf>, at: Option<Location>| {
                 let sink = sink.clone();
@@ -372,10 +392,12 @@ impl Harness {
                 }
                 Entry::Service(spec, Some(binding)) => {
                     for case in scenario::plan(&spec) {
-                        let (spec, binding, sink) = (spec.clone(), binding.clone(), sink.clone());
-                        let (quiet, flaky_fails) = (self.quiet_reruns, self.flaky_fails);
+                        let (spec, binding, sink, rerun) = (spec.clone(), binding.clone(), sink.clone(), self.rerun);
                         trials.push(Trial::test(case.name(), move || {
-                            let r = confirmed(&case, &spec, &binding, quiet, flaky_fails);
+                            let r = runtime().block_on(async {
+                                let (first, alone) = first_run(&case, &spec, &binding).await;
+                                confirmed(first, alone, &case, &spec, &binding, rerun).await
+                            });
                             if let Some(f) = r.flaky.as_ref().filter(|_| r.outcome.passed) {
                                 println!("flaky: {} failed at first ({}) and passed when re-run alone", r.case.name(), f.problem);
                             }
@@ -401,7 +423,7 @@ impl Harness {
                 }
             }
         }
-        Ok((trials, bound))
+        (trials, bound)
     }
 
     /// Run as a test binary: parse libtest arguments (plus `--junit PATH`), run the trials,
@@ -418,7 +440,7 @@ impl Harness {
             }
         };
         let (args, flaky_fails) = take_switch(args, "--flaky-fails");
-        self.flaky_fails |= flaky_fails;
+        self.rerun.flaky_fails |= flaky_fails;
         let mut outputs = self.outputs.take().unwrap_or_else(Outputs::from_env);
         if junit.is_some() {
             outputs.junit = junit;
@@ -448,18 +470,17 @@ impl Harness {
         }
         let (started, clock) = (std::time::SystemTime::now(), std::time::Instant::now());
         let sink = Sink::default();
-        if !args.list
-            && let Ok(entries) = self.entries()
-        {
-            warn_about_budgets(&entries);
-        }
-        let (trials, specs) = match self.trials_into(&sink) {
-            Ok(t) => t,
+        let entries = match self.entries() {
+            Ok(e) => e,
             Err(e) => {
                 eprintln!("error: {e}");
                 return ExitCode::from(2);
             }
         };
+        if !args.list {
+            warn_about_budgets(&entries);
+        }
+        let (trials, specs) = self.trials_into(entries, &sink);
         let conclusion = libtest_mimic::run(&args, trials);
         if args.list {
             return conclusion.exit_code();
@@ -601,32 +622,19 @@ impl Harness {
             let slots = slots.clone();
             set.spawn(async move {
                 let _slot = slots.acquire_owned().await;
-                let _beside = QUIET.read().await;
-                let run = FirstRun::begin();
-                let r = trial::run(&case, spec.clone(), &binding).await;
-                (i, r, run.alone(), case, spec, binding)
+                let (r, alone) = first_run(&case, &spec, &binding).await;
+                (i, r, alone, case, spec, binding)
             });
         }
         let mut ran = Vec::with_capacity(n);
         while let Some(r) = set.join_next().await {
             ran.push(r.map_err(|e| format!("a trial task failed: {e}"))?);
         }
-        // the verdicts that are not evidence yet, decided one at a time with nothing beside them
+        // the verdicts that are not evidence yet, decided one at a time after the pass
         let mut results: Vec<(usize, CaseResult)> = Vec::with_capacity(n);
-        let mut alone = None;
-        for (i, first, ran_alone, case, spec, binding) in ran {
-            let (mut last, mut runs, already) = (first.clone(), 0, u32::from(ran_alone));
-            while self.quiet_reruns && trial::needs_quiet_run(&last, runs + already, &spec) {
-                if alone.is_none() {
-                    alone = Some(QUIET.write().await);
-                }
-                tokio::time::sleep(settle_time(runs + already)).await;
-                last = trial::run(&case, spec.clone(), &binding).await;
-                runs += 1;
-            }
-            results.push((i, trial::settle(first, last, runs, &spec, self.flaky_fails)));
+        for (i, first, alone, case, spec, binding) in ran {
+            results.push((i, confirmed(first, alone, &case, &spec, &binding, self.rerun).await));
         }
-        drop(alone);
         results.sort_by_key(|(i, _)| *i);
         Ok(results.into_iter().map(|(_, r)| r).collect())
     }
