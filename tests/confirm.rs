@@ -203,8 +203,11 @@ fn a_flaky_trial_is_reported_and_fails_the_run_only_when_asked() {
         "{junit}"
     );
     assert!(junit.contains("returned Err(Timeout: timed out after 300 ms"), "{junit}");
+    // the issued key the client put in its error reaches neither file unmasked
+    assert!(junit.contains("for [REDACTED]") && !junit.contains("oc_key_"), "{junit}");
     assert!(!junit.contains("<failure"), "{junit}");
     let summary = std::fs::read_to_string(root.join("summary.md")).unwrap();
+    assert!(!summary.contains("oc_key_"), "{summary}");
     assert!(summary.contains("### Flaky (failed at first, passed when re-run alone)"), "{summary}");
     assert!(summary.contains(&format!("| `{CONFORMANCE}` | expected exactly 1 attempt")), "{summary}");
 
