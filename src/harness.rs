@@ -15,15 +15,17 @@ use crate::binding::Binding;
 use crate::case::{self, Case};
 use crate::drift;
 use crate::file::target_dir;
+use crate::pace::Pace;
 use crate::plan::lint;
 use crate::results::{CaseResult, Run, SandboxResult, ServiceRun, SetupFailure};
 use crate::spec::yaml::Location;
 use crate::spec::{self, Spec, SpecError};
 use crate::{checkpoint, ci, redact, report, sandbox, scenario, text, trial};
 
-/// Trials run at once when `--test-threads` is not given: trials wait on timers and
-/// sockets, not on the CPU, so far more than the core count keeps the suite close to
-/// the longest waits it must make.
+/// The most trials run at once when `--test-threads` is not given: trials wait on timers
+/// and sockets, not on the CPU, so far more than the core count keeps the suite close to
+/// the longest waits it must make. How many actually run follows the machine's lag
+/// ([`Pace`]).
 pub const DEFAULT_CONCURRENCY: usize = 64;
 
 /// Why the harness cannot start at all.
@@ -218,14 +220,32 @@ fn take_junit_flag(args: impl IntoIterator<Item = String>) -> Result<(Vec<String
     Ok((rest, junit))
 }
 
-/// Split a switch (`--flaky-fails`) out of the test binary's arguments.
-fn take_switch(args: Vec<String>, switch: &str) -> (Vec<String>, bool) {
+/// Split a switch (`--flaky-fails`) out of the test binary's arguments; `Err` when it is
+/// given a value (`--flaky-fails=yes`).
+fn take_switch(args: Vec<String>, switch: &str) -> Result<(Vec<String>, bool), String> {
+    if let Some(bad) = args.iter().find(|a| a.strip_prefix(switch).is_some_and(|v| v.starts_with('='))) {
+        return Err(format!("{switch}: expected the switch alone (it takes no value), found {bad:?}"));
+    }
     let found = args.iter().any(|a| a == switch);
-    (args.into_iter().filter(|a| a != switch).collect(), found)
+    Ok((args.into_iter().filter(|a| a != switch).collect(), found))
 }
 
-/// Run `case` beside the other trials: its result, and whether it had the machine to itself.
-async fn first_run(case: &Case, spec: &Arc<Spec>, binding: &Binding) -> (CaseResult, bool) {
+/// What the test binary takes besides libtest's flags; printed above libtest's own `--help`.
+const HELP: &str = "\
+oc-integrate harness options (libtest's follow):
+      --junit <PATH>  Write the run's JUnit XML to PATH (default: OC_JUNIT, else
+                      <target dir>/oc-integrate/<package>/<test target>/junit.xml)
+      --flaky-fails   Fail the run when a trial is flaky (failed beside other trials,
+                      passed when re-run alone); OC_FLAKY=fail does the same
+  --test-threads N is the most trials that run at once (default 64); under it, how many
+  run follows the machine's scheduling lag.
+
+";
+
+/// Run `case` beside the other trials, when `pace` has a place for it: its result, and
+/// whether it had the machine to itself.
+async fn first_run(pace: &Arc<Pace>, case: &Case, spec: &Arc<Spec>, binding: &Binding) -> (CaseResult, bool) {
+    let _slot = pace.slot().await;
     let _beside = QUIET.read().await;
     let run = FirstRun::begin();
     let r = trial::run(case, spec.clone(), binding).await;
@@ -298,8 +318,10 @@ impl Harness {
         self
     }
 
-    /// How many trials [`Harness::evaluate`] runs at once (default [`DEFAULT_CONCURRENCY`];
-    /// `run` takes `--test-threads` instead).
+    /// The most trials run at once (default [`DEFAULT_CONCURRENCY`]; `run` takes
+    /// `--test-threads` over it). Under that, a [`Pace`] runs as many as the machine keeps up
+    /// with: it starts at four per core, grows while the runtime's lag stays small and halves
+    /// when it rises.
     pub fn concurrency(mut self, n: usize) -> Harness {
         self.concurrency = n.max(1);
         self
@@ -348,11 +370,14 @@ impl Harness {
     /// broken spec, a failing `<service>::binding` trial per service bound on one side only,
     /// and a failing `<service>::contract` trial per spec the contract lint sends back.
     pub fn trials(&self) -> Result<Vec<Trial>, HarnessError> {
-        Ok(self.trials_into(self.entries()?, &Sink::default()).0)
+        let entries = self.entries()?;
+        let pace = Pace::new(self.concurrency, least_tolerance(&entries));
+        Ok(self.trials_into(entries, &Sink::default(), &pace).0)
     }
 
-    /// The trials, each pushing its result into `sink`, and the bound specs.
-    fn trials_into(&self, entries: Vec<Entry>, sink: &Sink) -> (Vec<Trial>, Vec<Arc<Spec>>) {
+    /// The trials, each pushing its result into `sink` and running its first run when `pace`
+    /// has a place, and the bound specs.
+    fn trials_into(&self, entries: Vec<Entry>, sink: &Sink, pace: &Arc<Pace>) -> (Vec<Trial>, Vec<Arc<Spec>>) {
         let mut trials = Vec::new();
         let mut bound = Vec::new();
         for entry in entries {
@@ -392,10 +417,10 @@ impl Harness {
                 }
                 Entry::Service(spec, Some(binding)) => {
                     for case in scenario::plan(&spec) {
-                        let (spec, binding, sink, rerun) = (spec.clone(), binding.clone(), sink.clone(), self.rerun);
+                        let (spec, binding, sink, rerun, pace) = (spec.clone(), binding.clone(), sink.clone(), self.rerun, pace.clone());
                         trials.push(Trial::test(case.name(), move || {
                             let r = runtime().block_on(async {
-                                let (first, alone) = first_run(&case, &spec, &binding).await;
+                                let (first, alone) = first_run(&pace, &case, &spec, &binding).await;
                                 confirmed(first, alone, &case, &spec, &binding, rerun).await
                             });
                             if let Some(f) = r.flaky.as_ref().filter(|_| r.outcome.passed) {
@@ -432,14 +457,18 @@ impl Harness {
     /// when the harness cannot start or cannot write an output; when drift checks ran,
     /// [`DRIFT_ADDITIVE`] or [`DRIFT_BREAKING`] when drift is all they found.
     pub fn run(mut self) -> ExitCode {
-        let (args, junit) = match take_junit_flag(std::env::args()) {
+        if std::env::args().any(|a| a == "--help" || a == "-h") {
+            // libtest's help follows, and exits
+            print!("{HELP}");
+        }
+        let split = take_junit_flag(std::env::args()).and_then(|(args, junit)| Ok((take_switch(args, "--flaky-fails")?, junit)));
+        let ((args, flaky_fails), junit) = match split {
             Ok(split) => split,
             Err(e) => {
                 eprintln!("error: {e}");
                 return ExitCode::from(2);
             }
         };
-        let (args, flaky_fails) = take_switch(args, "--flaky-fails");
         self.rerun.flaky_fails |= flaky_fails;
         let mut outputs = self.outputs.take().unwrap_or_else(Outputs::from_env);
         if junit.is_some() {
@@ -456,7 +485,7 @@ impl Harness {
     pub fn run_with(self, mut args: Arguments) -> ExitCode {
         trial::install_panic_hook();
         if args.test_threads.is_none() {
-            args.test_threads = Some(DEFAULT_CONCURRENCY);
+            args.test_threads = Some(self.concurrency);
         }
         let outputs = self.outputs.clone().unwrap_or_else(Outputs::from_env);
         case::set_reproduce_env(&self.reproduce_env);
@@ -480,7 +509,9 @@ impl Harness {
         if !args.list {
             warn_about_budgets(&entries);
         }
-        let (trials, specs) = self.trials_into(entries, &sink);
+        // libtest runs up to --test-threads trials; the pace decides how many of them run now
+        let pace = Pace::new(args.test_threads.unwrap_or(self.concurrency), least_tolerance(&entries));
+        let (trials, specs) = self.trials_into(entries, &sink, &pace);
         let conclusion = libtest_mimic::run(&args, trials);
         if args.list {
             return conclusion.exit_code();
@@ -580,7 +611,7 @@ impl Harness {
         self
     }
 
-    /// Run every case whose name passes `filter`, up to [`Harness::concurrency`] at once,
+    /// Run every case whose name passes `filter`, as many at once as [`Harness::concurrency`] and the [`Pace`] allow,
     /// longest mandated wait first, then decide the verdicts that are not evidence yet (see
     /// [`Harness::quiet_reruns`]) one at a time with no other trial running, and return the
     /// results in plan order. A broken spec, a missing binding or a contract-lint finding that the filter selects is an error.
@@ -616,13 +647,13 @@ impl Harness {
         // wait; results come back in plan order
         let n = queue.len();
         queue.sort_by_key(|q| std::cmp::Reverse(q.1));
-        let slots = Arc::new(tokio::sync::Semaphore::new(self.concurrency));
+        let tolerance = queue.iter().map(|(_, _, case, spec, _)| case.lag_tolerance(spec).0).min().unwrap_or(Duration::MAX);
+        let pace = Pace::new(self.concurrency, tolerance);
         let mut set = tokio::task::JoinSet::new();
         for (i, _, case, spec, binding) in queue {
-            let slots = slots.clone();
+            let pace = pace.clone();
             set.spawn(async move {
-                let _slot = slots.acquire_owned().await;
-                let (r, alone) = first_run(&case, &spec, &binding).await;
+                let (r, alone) = first_run(&pace, &case, &spec, &binding).await;
                 (i, r, alone, case, spec, binding)
             });
         }
@@ -663,6 +694,15 @@ fn budget_warning(spec: &Spec, round_trip: Duration) -> Option<String> {
             p.time_scale
         )
     })
+}
+
+/// The least lag any mock case of `entries` stands up to ([`Case::lag_tolerance`]).
+fn least_tolerance(entries: &[Entry]) -> Duration {
+    let services = entries.iter().filter_map(|e| match e {
+        Entry::Service(spec, Some(_)) => Some(spec),
+        _ => None,
+    });
+    services.flat_map(|spec| scenario::plan(spec).into_iter().map(|c| c.lag_tolerance(spec).0)).min().unwrap_or(Duration::MAX)
 }
 
 /// Print a [`budget_warning`] for every loaded spec among `entries`.
@@ -754,6 +794,17 @@ mod tests {
         let path = default_junit();
         assert!(path.ends_with("oc-integrate/oc-integrate/oc_integrate/junit.xml"), "{}", path.display());
         assert!(path.starts_with(target_dir()), "{}", path.display());
+    }
+
+    #[test]
+    fn the_flaky_switch_takes_no_value() {
+        let args = |a: &[&str]| a.iter().map(|a| a.to_string()).collect::<Vec<_>>();
+        assert_eq!(take_switch(args(&["bin", "--flaky-fails", "x"]), "--flaky-fails"), Ok((args(&["bin", "x"]), true)));
+        assert_eq!(take_switch(args(&["bin", "x"]), "--flaky-fails"), Ok((args(&["bin", "x"]), false)));
+        assert_eq!(
+            take_switch(args(&["bin", "--flaky-fails=yes"]), "--flaky-fails"),
+            Err(r#"--flaky-fails: expected the switch alone (it takes no value), found "--flaky-fails=yes""#.into())
+        );
     }
 
     #[test]

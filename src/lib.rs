@@ -13,6 +13,7 @@ pub mod drift;
 mod file;
 pub mod harness;
 pub mod lag;
+pub mod pace;
 pub mod plan;
 pub mod redact;
 pub mod report;

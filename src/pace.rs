@@ -1,0 +1,177 @@
+//! How many trials run at once: as many as the machine keeps up with. Trials wait on timers
+//! and sockets, so on a quiet machine many at once cost nothing and keep a suite close to its
+//! longest mandated wait; on a busy one every extra trial adds to the scheduling lag that
+//! turns verdicts into guesses (and then into quiet re-runs, one at a time). A [`Pace`] starts
+//! low, grows while the runtime's lag ([`crate::lag`]) stays well under what its trials'
+//! verdicts stand up to, and halves when it comes near, never under a floor that follows the
+//! core count nor over the ceiling the user set.
+//!
+//! ```
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() {
+//! use std::time::Duration;
+//! use oc_integrate::pace::Pace;
+//!
+//! // at most 64 at once, for trials whose verdicts stand up to 80 ms of lag
+//! let pace = Pace::new(64, Duration::from_millis(80));
+//! let slot = pace.slot().await; // waits while `limit()` trials hold one
+//! assert_eq!(pace.running(), 1);
+//! drop(slot);
+//! assert_eq!(pace.running(), 0);
+//! assert!(pace.limit() <= 64);
+//! # }
+//! ```
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use tokio::sync::Notify;
+
+/// The least lag at which the pace halves (a quiet runtime's timer is late by a millisecond
+/// or two).
+const LEAST_HIGH_LAG: Duration = Duration::from_millis(5);
+
+/// How often the limit may change, and the span of lag each change looks at.
+const STEER: Duration = Duration::from_millis(100);
+
+/// Trials per core the pace never goes under: fewer would stretch a timer-bound suite without
+/// calming a machine that other processes keep busy.
+const FLOOR_PER_CORE: usize = 4;
+
+/// An adaptive limit on the trials that run at once. Shared by the trials of one run.
+#[derive(Debug)]
+pub struct Pace {
+    floor: usize,
+    ceiling: usize,
+    /// Lag at which the limit halves; under half of it, it grows.
+    high_lag: Duration,
+    state: Mutex<State>,
+    freed: Notify,
+}
+
+#[derive(Debug)]
+struct State {
+    limit: usize,
+    running: usize,
+    steered: Instant,
+}
+
+/// A running trial's place in the [`Pace`]; dropping it frees the place.
+#[derive(Debug)]
+pub struct Slot(Arc<Pace>);
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        self.0.with_state(|s| s.running -= 1);
+        self.0.freed.notify_one();
+    }
+}
+
+impl Pace {
+    /// A pace of at most `ceiling` trials at once (at least one), for trials whose verdicts
+    /// stand up to `tolerance` of lag at least ([`crate::case::Case::lag_tolerance`]). It starts
+    /// at its floor ([`FLOOR_PER_CORE`] per core, or the ceiling when that is lower), halves
+    /// when the lag reaches half the tolerance, and grows by half while it stays under a
+    /// quarter.
+    pub fn new(ceiling: usize, tolerance: Duration) -> Arc<Pace> {
+        let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
+        let ceiling = ceiling.max(1);
+        let floor = (cores * FLOOR_PER_CORE).min(ceiling);
+        Arc::new(Pace {
+            floor,
+            ceiling,
+            high_lag: (tolerance / 2).max(LEAST_HIGH_LAG),
+            state: Mutex::new(State { limit: floor, running: 0, steered: Instant::now() }),
+            freed: Notify::new(),
+        })
+    }
+
+    fn with_state<T>(&self, f: impl FnOnce(&mut State) -> T) -> T {
+        f(&mut self.state.lock().unwrap_or_else(|p| p.into_inner()))
+    }
+
+    /// Trials that may run at once now.
+    pub fn limit(&self) -> usize {
+        self.with_state(|s| s.limit)
+    }
+
+    /// Trials holding a slot now.
+    pub fn running(&self) -> usize {
+        self.with_state(|s| s.running)
+    }
+
+    /// Wait for a place among the trials running (call it on the runtime the trials use: its
+    /// lag steers the limit).
+    pub async fn slot(self: &Arc<Self>) -> Slot {
+        crate::lag::watch();
+        loop {
+            let now = Instant::now();
+            let lag = crate::lag::worst_since(now.checked_sub(STEER).unwrap_or(now));
+            let granted = self.with_state(|s| {
+                if now.saturating_duration_since(s.steered) >= STEER {
+                    s.steered = now;
+                    s.limit = steer(s.limit, lag, self.high_lag, self.floor, self.ceiling);
+                }
+                let free = s.running < s.limit;
+                s.running += usize::from(free);
+                free
+            });
+            if granted {
+                return Slot(self.clone());
+            }
+            // a freed slot, or the next chance to grow
+            tokio::select! {
+                _ = self.freed.notified() => {}
+                _ = tokio::time::sleep(STEER) => {}
+            }
+        }
+    }
+}
+
+/// The next limit after `limit`, given the worst `lag` of the last [`STEER`]: half when the
+/// runtime is late by `high` or more, half as much again when it is late by under half of
+/// that, the same in between; within `floor..=ceiling`.
+fn steer(limit: usize, lag: Duration, high: Duration, floor: usize, ceiling: usize) -> usize {
+    let next = if lag >= high {
+        limit / 2
+    } else if lag < high / 2 {
+        limit + limit.div_ceil(2)
+    } else {
+        limit
+    };
+    next.clamp(floor, ceiling)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_limit_halves_under_lag_grows_when_quiet_and_stays_within_bounds() {
+        let ms = Duration::from_millis;
+        let high = ms(40);
+        assert_eq!(steer(32, ms(40), high, 8, 64), 16);
+        assert_eq!(steer(10, ms(90), high, 8, 64), 8);
+        assert_eq!(steer(8, ms(19), high, 8, 64), 12);
+        assert_eq!(steer(60, ms(1), high, 8, 64), 64);
+        assert_eq!(steer(20, ms(20), high, 8, 64), 20);
+        assert_eq!(steer(1, ms(0), high, 1, 1), 1);
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn a_trial_past_the_limit_waits_for_a_freed_slot() {
+        let pace = Pace::new(1, Duration::from_millis(100));
+        let first = pace.slot().await;
+        let waiting = tokio::spawn({
+            let pace = pace.clone();
+            async move {
+                let _second = pace.slot().await;
+            }
+        });
+        tokio::time::sleep(Duration::from_millis(30)).await;
+        assert!(!waiting.is_finished(), "a second trial ran beside the first with a limit of 1");
+        drop(first);
+        waiting.await.unwrap();
+        assert_eq!(pace.running(), 0);
+    }
+}
