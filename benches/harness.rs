@@ -35,6 +35,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use clients::payments::PaymentsClient;
 use libtest_mimic::{Arguments, Trial};
+use oc_integrate::case::Subject;
 use oc_integrate::results::CaseResult;
 use oc_integrate::scenario;
 use oc_integrate::spec::{self, Spec};
@@ -43,8 +44,8 @@ use serde_json::Value;
 
 /// Trials in each arm of the overhead comparison (rounded up to whole copies of the endpoint list).
 const OVERHEAD_TRIALS: usize = 500;
-/// Cases in the generated suite, at least (rounded up to whole copies of the endpoint list).
-const SUITE_CASES: usize = 1000;
+/// Cases in the generated suites, at least (rounded up to whole copies of the endpoint list).
+const SUITE_CASES: [usize; 2] = [1000, 10_000];
 /// Trials at once, in every measurement (the harness's default).
 const CONCURRENCY: usize = 64;
 /// Measured runs of each overhead arm, after one warm-up run; the median is reported.
@@ -56,28 +57,57 @@ const FAILURES_SHOWN: usize = 10;
 const EXAMPLE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/integrations/payments");
 /// How an endpoint's id line is written in the example spec.
 const ENDPOINT_ID: &str = "  - id: ";
+/// How an endpoint is keyed in the example spec's `sandbox.endpoints` map.
+const SANDBOX_ENDPOINT: &str = "    ";
+
+/// The sizes of one run: the full figures, or `--smoke`'s tiny ones (CI runs those, so a bench
+/// that breaks fails CI; the figures mean nothing at that size).
+struct Sizes {
+    overhead_trials: usize,
+    repetitions: usize,
+    suites: [usize; 2],
+}
+
+const FULL: Sizes = Sizes { overhead_trials: OVERHEAD_TRIALS, repetitions: REPETITIONS, suites: SUITE_CASES };
+const SMOKE: Sizes = Sizes { overhead_trials: 20, repetitions: 1, suites: [60, 120] };
 
 fn main() {
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("the bench's tokio runtime starts");
-    let scratch = Scratch::new();
-    let example = spec::load_file(&Path::new(EXAMPLE).join("spec.yaml")).unwrap_or_else(|e| panic!("{e}"));
-    let (cases_per_copy, endpoints_per_copy) = (scenario::plan(&example).len(), example.endpoints.len());
+    let args: Vec<String> = std::env::args().collect();
+    // a suite runs in a process of its own, so its peak memory is its own
+    if let Some(n) = args.iter().position(|a| a == "--suite").and_then(|i| args.get(i + 1)) {
+        return suite(n.parse().unwrap_or_else(|_| panic!("--suite: expected a number of cases, found {n:?}")));
+    }
+    let sizes = if args.iter().any(|a| a == "--smoke") { SMOKE } else { FULL };
+    overhead(&sizes);
+    against_handwritten(&sizes);
+    for n in sizes.suites {
+        let status = std::process::Command::new(std::env::current_exe().expect("the bench knows its own path"))
+            .args(["--suite", &n.to_string()])
+            .status()
+            .expect("the bench runs a suite in a child process");
+        assert!(status.success(), "the {n}-case suite failed: {status}");
+    }
+}
 
-    // 1. overhead: one conformance case per endpoint, so as many copies as trials / endpoints
-    let overhead_dir = scratch.payments("overhead", OVERHEAD_TRIALS.div_ceil(endpoints_per_copy));
+/// The overhead: one conformance case per endpoint, so as many copies as trials / endpoints.
+fn overhead(sizes: &Sizes) {
+    let runtime = runtime();
+    let scratch = Scratch::new();
+    let example = example();
+    let overhead_dir = scratch.payments("overhead", sizes.overhead_trials.div_ceil(example.endpoints.len()));
     let is_conformance = |name: &str| name.ends_with("::conformance");
     let overhead_spec = load(&overhead_dir);
     let n = scenario::plan(&overhead_spec).into_iter().filter(|c| is_conformance(&c.name())).count();
     let log = scratch.root.join("libtest-mimic.log");
-    let empty = median(|| empty_trials(n, &log));
+    let empty = median(sizes.repetitions, || empty_trials(n, &log));
     let mut passed = 0;
-    let harnessed = median(|| {
+    let harnessed = median(sizes.repetitions, || {
         let (wall, results) = runtime.block_on(evaluate(&overhead_dir, is_conformance));
         assert_eq!(results.len(), n, "every conformance case ran");
         passed = results.iter().filter(|r| r.outcome.passed).count();
         wall
     });
-    let loading = median(|| {
+    let loading = median(sizes.repetitions, || {
         let t = Instant::now();
         load(&overhead_dir);
         t.elapsed()
@@ -90,15 +120,25 @@ fn main() {
         ratio(harnessed_per.as_secs_f64() / empty_per.as_secs_f64())
     );
     println!(
-        "overhead: {n} trials per arm at concurrency {CONCURRENCY}, median of {REPETITIONS} runs after a warm-up; \
+        "overhead: {n} trials per arm at concurrency {CONCURRENCY}, median of {} runs after a warm-up; \
          {passed}/{n} conformance trials passed; loading the {}-endpoint spec takes {} of each run ({} per trial)",
+        sizes.repetitions,
         overhead_spec.endpoints.len(),
         ms(loading),
         ms(loading / n as u32)
     );
+}
 
-    // 2. suite: every applicable kind, against the floor of its mandated waits
-    let suite_dir = scratch.payments("suite", SUITE_CASES.div_ceil(cases_per_copy));
+/// The suite: at least `at_least` cases of every applicable kind, against the floor of their
+/// mandated waits, and the process's peak memory.
+fn suite(at_least: usize) {
+    let runtime = runtime();
+    let scratch = Scratch::new();
+    let example = example();
+    let plan = scenario::plan(&example);
+    // the webhook receiver's and sender's cases are not copied with the endpoints
+    let per_copy = plan.iter().filter(|c| matches!(c.subject, Subject::Endpoint(_))).count();
+    let suite_dir = scratch.payments("suite", at_least.saturating_sub(plan.len() - per_copy).div_ceil(per_copy).max(1));
     let spec = load(&suite_dir);
     let cases = scenario::plan(&spec);
     let waits: Vec<Duration> = cases.iter().map(|c| c.mandated_wait(&spec)).collect();
@@ -116,14 +156,10 @@ fn main() {
             println!("suite: FAILED {}", r.case.name());
         }
     }
+    let n = cases.len();
+    println!("suite {n}: {kinds} kinds, at most {CONCURRENCY} at once, {} passed, {} failed", results.len() - failed.len(), failed.len());
     println!(
-        "suite: {} cases ({kinds} kinds) at concurrency {CONCURRENCY}, {} passed, {} failed",
-        cases.len(),
-        results.len() - failed.len(),
-        failed.len()
-    );
-    println!(
-        "suite: wall {}, floor {} (longest wait {}, sum of waits {} / {CONCURRENCY}), ratio {}, {:.1} trials/s",
+        "suite {n}: wall {}, floor {} (longest wait {}, sum of waits {} / {CONCURRENCY}), ratio {}, {:.1} trials/s",
         s(wall),
         s(floor),
         s(longest),
@@ -132,11 +168,123 @@ fn main() {
         results.len() as f64 / wall.as_secs_f64()
     );
     println!(
-        "suite: the waits alone, longest first on {CONCURRENCY} slots, take {} (floor ratio {}); wall against that {}",
+        "suite {n}: the waits alone, longest first on {CONCURRENCY} slots, take {} (floor ratio {}); wall against that {}",
         s(scheduled),
         ratio(scheduled.as_secs_f64() / floor.as_secs_f64()),
         ratio(wall.as_secs_f64() / scheduled.as_secs_f64())
     );
+    println!("suite {n}: peak memory (VmHWM) {}", peak_memory());
+}
+
+/// Against what users write today: `tests/handwritten.rs` (wiremock + `#[tokio::test]`,
+/// every case and check written by hand) and the examples' harness target running the same
+/// cases on the same client, each in its own process as `cargo test` runs them, every test
+/// at once; and the lines each side takes.
+fn against_handwritten(sizes: &Sizes) {
+    let scratch = Scratch::new();
+    let [hand, generated] = test_binaries(["handwritten", "examples"]);
+    let names = list(&hand);
+    let all = list(&generated);
+    let strays: Vec<&String> = names.iter().filter(|n| !all.contains(n)).collect();
+    assert!(strays.is_empty() && !names.is_empty(), "every hand-written test must be a case of the examples, found {strays:?}");
+    let others: Vec<String> = all.into_iter().filter(|n| !names.contains(n)).collect();
+    let hand_time = median(sizes.repetitions, || run(&hand, &["--include-ignored", "--test-threads", "64"], &scratch));
+    // the same cases: every other trial skipped by its exact name
+    let mut skip = vec!["--exact".to_string()];
+    skip.extend(others.iter().flat_map(|n| ["--skip".to_string(), n.clone()]));
+    let generated_time = median(sizes.repetitions, || run(&generated, &skip.iter().map(String::as_str).collect::<Vec<_>>(), &scratch));
+    println!(
+        "handwritten: {} cases, hand-written suite {}, oc-integrate {}, ratio {} (median of {} runs after a warm-up, each a process running every case at once)",
+        names.len(),
+        s(hand_time),
+        s(generated_time),
+        ratio(generated_time.as_secs_f64() / hand_time.as_secs_f64()),
+        sizes.repetitions
+    );
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let text = |path: &str| fs::read_to_string(root.join(path)).unwrap_or_else(|e| panic!("{path}: {e}"));
+    let clients = text("examples/clients/payments.rs");
+    let binding = clients.split("\npub fn binding(").nth(1).and_then(|b| b.split("\n}\n").next()).map_or(0, |b| b.lines().count() + 1);
+    // every line of the hand-written suite but the `#[ignore]` that keeps it out of `cargo test`
+    let hand = text("tests/handwritten.rs");
+    let hand_lines = hand.lines().count() - hand.matches("#[ignore").count();
+    let spec_lines = text("examples/integrations/payments/spec.yaml").lines().count();
+    println!(
+        "handwritten: lines: hand-written {hand_lines} (every line, for {} cases); oc-integrate {} (spec {spec_lines} + binding {binding}, for all {} of the service's cases), ratio {}",
+        names.len(),
+        spec_lines + binding,
+        scenario::plan(&example()).len(),
+        ratio(hand_lines as f64 / (spec_lines + binding) as f64)
+    );
+}
+
+/// The test binaries of `targets`, built as this bench was (debug or release) by cargo.
+fn test_binaries<const N: usize>(targets: [&str; N]) -> [PathBuf; N] {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let mut cmd = std::process::Command::new(cargo);
+    cmd.current_dir(env!("CARGO_MANIFEST_DIR")).args(["test", "--no-run", "--quiet", "--message-format=json"]);
+    if !cfg!(debug_assertions) {
+        cmd.arg("--release");
+    }
+    for t in targets {
+        cmd.args(["--test", t]);
+    }
+    let out = cmd.output().expect("cargo builds the test binaries");
+    assert!(out.status.success(), "cargo test --no-run failed:\n{}", String::from_utf8_lossy(&out.stderr));
+    let built: Vec<Value> = String::from_utf8_lossy(&out.stdout).lines().filter_map(|l| serde_json::from_str(l).ok()).collect();
+    targets.map(|t| {
+        let exe =
+            built.iter().find(|m| m["target"]["name"] == t && m["target"]["kind"][0] == "test").and_then(|m| m["executable"].as_str());
+        PathBuf::from(exe.unwrap_or_else(|| panic!("cargo did not report the {t} test binary")))
+    })
+}
+
+/// The trials a test binary lists.
+fn list(binary: &Path) -> Vec<String> {
+    let out = std::process::Command::new(binary)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args(["--list", "--format", "terse"])
+        .output()
+        .unwrap_or_else(|e| panic!("{}: {e}", binary.display()));
+    String::from_utf8_lossy(&out.stdout).lines().filter_map(|l| l.strip_suffix(": test")).map(String::from).collect()
+}
+
+/// Run a test binary with `args` from the package root (its outputs kept in `scratch`), and
+/// time it; every trial must pass.
+fn run(binary: &Path, args: &[&str], scratch: &Scratch) -> Duration {
+    let start = Instant::now();
+    let out = std::process::Command::new(binary)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args(args)
+        .arg("--quiet")
+        .env("OC_JUNIT", scratch.root.join("junit.xml"))
+        .output()
+        .unwrap_or_else(|e| panic!("{}: {e}", binary.display()));
+    let wall = start.elapsed();
+    assert!(
+        out.status.success(),
+        "{} failed:\n{}{}",
+        binary.display(),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    wall
+}
+
+/// The process's peak resident set, as the kernel reports it (Linux), in MB.
+fn peak_memory() -> String {
+    let status = fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let kb = status.lines().find_map(|l| l.strip_prefix("VmHWM:")).and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok());
+    kb.map_or_else(|| "unknown (no /proc/self/status)".to_string(), |kb| format!("{:.0} MB", kb / 1024.0))
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("the bench's tokio runtime starts")
+}
+
+/// The example payments spec the generated suites copy.
+fn example() -> Spec {
+    spec::load_file(&Path::new(EXAMPLE).join("spec.yaml")).unwrap_or_else(|e| panic!("{e}"))
 }
 
 /// How long `waits` take when each starts, longest first, on the first of `slots` to come
@@ -178,21 +326,29 @@ async fn evaluate(dir: &Path, filter: impl Fn(&str) -> bool) -> (Duration, Vec<C
 
 /// The example payments client, bound to every generated endpoint: the id without its
 /// copy suffix (`get_customer_12` → `get_customer`) picks the method. The example's own
-/// `binding` matches ids exactly, so it cannot serve the copies.
+/// `binding` matches ids exactly, so it cannot serve the copies. The webhook sender and
+/// handler are the example's.
 fn payments_binding() -> Binding {
     Binding::new(
-        |ctx| PaymentsClient::new(ctx, &[]),
-        |client: Arc<PaymentsClient>, call: Call| async move {
+        |ctx| {
+            let delivery =
+                (ctx.webhook_url().unwrap_or_default().to_string(), ctx.credentials().webhook_secret.clone().unwrap_or_default());
+            (PaymentsClient::new(ctx, &[]), delivery)
+        },
+        |client: Arc<(PaymentsClient, (String, String))>, call: Call| async move {
+            let (client, (url, secret)) = &*client;
             let body = call.input().get("body").cloned().unwrap_or(Value::Null);
             let id = || call.param("id").ok_or_else(|| ClientError::new(ErrorKind::Other, "missing path parameter id"));
             match original_id(call.endpoint()) {
                 "create_customer" => outcome(client.create_customer(&body).await),
                 "get_customer" => outcome(client.get_customer(&id()?).await),
                 "capture_payment" => outcome(client.capture_payment(&id()?, &body).await),
+                "webhook_sender" => outcome(client.send_webhook(url, secret, &body).await),
                 _ => Err(ClientError::unbound(call.endpoint())),
             }
         },
     )
+    .with_receiver(|ctx| clients::webhooks::start(ctx, &[]))
 }
 
 /// `get_customer_12` → `get_customer`; an id without a numeric suffix is returned as is.
@@ -255,7 +411,8 @@ fn copy_dir(from: &Path, to: &Path) {
 }
 
 /// The spec text with its `endpoints:` block written `copies` times, each endpoint id
-/// suffixed with the copy number (`create_customer` → `create_customer_0`, …).
+/// suffixed with the copy number (`create_customer` → `create_customer_0`, …); the sandbox
+/// section's endpoints become the first copy's.
 fn replicate_endpoints(yaml: &str, copies: usize) -> String {
     let lines: Vec<&str> = yaml.lines().collect();
     let start = lines.iter().position(|l| *l == "endpoints:").expect("the example spec has a top-level endpoints: list") + 1;
@@ -266,6 +423,7 @@ fn replicate_endpoints(yaml: &str, copies: usize) -> String {
         out.push_str(line);
         out.push('\n');
     }
+    let ids: Vec<&str> = lines[start..end].iter().filter_map(|l| l.strip_prefix(ENDPOINT_ID)).map(str::trim).collect();
     for k in 0..copies {
         for line in &lines[start..end] {
             match line.strip_prefix(ENDPOINT_ID) {
@@ -277,18 +435,24 @@ fn replicate_endpoints(yaml: &str, copies: usize) -> String {
             }
         }
     }
+    // what follows names endpoints by id (the sandbox section's `endpoints:` map): the first copy's
     for line in &lines[end..] {
-        out.push_str(line);
-        out.push('\n');
+        match line.strip_prefix(SANDBOX_ENDPOINT).and_then(|l| l.strip_suffix(':')).filter(|id| ids.contains(id)) {
+            Some(id) => out.push_str(&format!("{SANDBOX_ENDPOINT}{id}_0:\n")),
+            None => {
+                out.push_str(line);
+                out.push('\n');
+            }
+        }
     }
     assert!(out.matches(ENDPOINT_ID).count() > 0, "no endpoint ids written as {ENDPOINT_ID:?}…");
     out
 }
 
-/// Run `f` once to warm up, then `REPETITIONS` times, and return the median.
-fn median(mut f: impl FnMut() -> Duration) -> Duration {
+/// Run `f` once to warm up, then `repetitions` times, and return the median.
+fn median(repetitions: usize, mut f: impl FnMut() -> Duration) -> Duration {
     f();
-    let mut runs: Vec<Duration> = (0..REPETITIONS).map(|_| f()).collect();
+    let mut runs: Vec<Duration> = (0..repetitions).map(|_| f()).collect();
     runs.sort();
     runs[runs.len() / 2]
 }

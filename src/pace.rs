@@ -22,10 +22,10 @@
 //! # }
 //! ```
 
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
 
-use tokio::sync::Notify;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 /// The least lag at which the pace halves (a quiet runtime's timer is late by a millisecond
 /// or two).
@@ -38,32 +38,49 @@ const STEER: Duration = Duration::from_millis(100);
 /// calming a machine that other processes keep busy.
 const FLOOR_PER_CORE: usize = 4;
 
-/// An adaptive limit on the trials that run at once. Shared by the trials of one run.
+/// An adaptive limit on the trials that run at once. Shared by the trials of one run; they
+/// get their places first come, first served (a harness that starts its longest cases first
+/// keeps that order).
 #[derive(Debug)]
 pub struct Pace {
     floor: usize,
     ceiling: usize,
     /// Lag at which the limit halves; under half of it, it grows.
     high_lag: Duration,
+    /// One permit per place: fair, so places go in the order they were asked for.
+    places: Arc<Semaphore>,
     state: Mutex<State>,
-    freed: Notify,
 }
 
 #[derive(Debug)]
 struct State {
     limit: usize,
     running: usize,
-    steered: Instant,
+    /// Places the limit took away while trials held them: forgotten as those trials end.
+    owed: usize,
+    /// Whether a task steers the limit (started by the first slot asked for).
+    steering: bool,
 }
 
-/// A running trial's place in the [`Pace`]; dropping it frees the place.
+/// A running trial's place in the [`Pace`]; dropping it frees the place (unless the limit
+/// dropped meanwhile).
 #[derive(Debug)]
-pub struct Slot(Arc<Pace>);
+pub struct Slot {
+    pace: Arc<Pace>,
+    permit: Option<OwnedSemaphorePermit>,
+}
 
 impl Drop for Slot {
     fn drop(&mut self) {
-        self.0.with_state(|s| s.running -= 1);
-        self.0.freed.notify_one();
+        let owed = self.pace.with_state(|s| {
+            s.running -= 1;
+            let owed = s.owed > 0;
+            s.owed -= usize::from(owed);
+            owed
+        });
+        if let (true, Some(p)) = (owed, self.permit.take()) {
+            p.forget();
+        }
     }
 }
 
@@ -81,8 +98,8 @@ impl Pace {
             floor,
             ceiling,
             high_lag: (tolerance / 2).max(LEAST_HIGH_LAG),
-            state: Mutex::new(State { limit: floor, running: 0, steered: Instant::now() }),
-            freed: Notify::new(),
+            places: Arc::new(Semaphore::new(floor)),
+            state: Mutex::new(State { limit: floor, running: 0, owed: 0, steering: false }),
         })
     }
 
@@ -100,31 +117,45 @@ impl Pace {
         self.with_state(|s| s.running)
     }
 
-    /// Wait for a place among the trials running (call it on the runtime the trials use: its
-    /// lag steers the limit).
+    /// Wait for a place among the trials running, in the order asked. Call it on the runtime
+    /// the trials use: a task on it steers the limit by that runtime's lag every 100 ms, for
+    /// as long as the pace lives.
     pub async fn slot(self: &Arc<Self>) -> Slot {
-        crate::lag::watch();
-        loop {
-            let now = Instant::now();
-            let lag = crate::lag::worst_since(now.checked_sub(STEER).unwrap_or(now));
-            let granted = self.with_state(|s| {
-                if now.saturating_duration_since(s.steered) >= STEER {
-                    s.steered = now;
-                    s.limit = steer(s.limit, lag, self.high_lag, self.floor, self.ceiling);
-                }
-                let free = s.running < s.limit;
-                s.running += usize::from(free);
-                free
-            });
-            if granted {
-                return Slot(self.clone());
-            }
-            // a freed slot, or the next chance to grow
-            tokio::select! {
-                _ = self.freed.notified() => {}
-                _ = tokio::time::sleep(STEER) => {}
-            }
+        if !self.with_state(|s| std::mem::replace(&mut s.steering, true)) {
+            crate::lag::watch();
+            tokio::spawn(steer_while_alive(Arc::downgrade(self)));
         }
+        let permit = self.places.clone().acquire_owned().await.expect("a pace's places are never closed");
+        self.with_state(|s| s.running += 1);
+        Slot { pace: self.clone(), permit: Some(permit) }
+    }
+
+    /// Move the limit by the lag of the last [`STEER`]: places added at once; places taken
+    /// away from those free now, the rest as their trials end.
+    fn steer(&self, lag: Duration) {
+        self.with_state(|s| {
+            let next = steer(s.limit, lag, self.high_lag, self.floor, self.ceiling);
+            if next > s.limit {
+                let grow = next - s.limit;
+                let repaid = grow.min(s.owed);
+                s.owed -= repaid;
+                self.places.add_permits(grow - repaid);
+            } else if next < s.limit {
+                let shrink = s.limit - next;
+                s.owed += shrink - self.places.forget_permits(shrink);
+            }
+            s.limit = next;
+        });
+    }
+}
+
+/// Steer `pace` every [`STEER`] until it is dropped.
+async fn steer_while_alive(pace: Weak<Pace>) {
+    loop {
+        tokio::time::sleep(STEER).await;
+        let Some(pace) = pace.upgrade() else { return };
+        let now = Instant::now();
+        pace.steer(crate::lag::worst_since(now.checked_sub(STEER).unwrap_or(now)));
     }
 }
 
@@ -173,5 +204,48 @@ mod tests {
         drop(first);
         waiting.await.unwrap();
         assert_eq!(pace.running(), 0);
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn places_go_in_the_order_they_were_asked_for() {
+        let pace = Pace::new(1, Duration::from_millis(100));
+        let first = pace.slot().await;
+        let order = Arc::new(Mutex::new(Vec::new()));
+        let mut waiting = Vec::new();
+        for i in 0..4 {
+            let (pace, order) = (pace.clone(), order.clone());
+            waiting.push(tokio::spawn(async move {
+                let _slot = pace.slot().await;
+                order.lock().unwrap().push(i);
+                tokio::task::yield_now().await;
+            }));
+            // each asks before the next
+            tokio::task::yield_now().await;
+        }
+        drop(first);
+        for w in waiting {
+            w.await.unwrap();
+        }
+        assert_eq!(*order.lock().unwrap(), [0, 1, 2, 3]);
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn a_lower_limit_takes_places_back_as_their_trials_end() {
+        let pace = Pace::new(64, Duration::from_millis(80));
+        let floor = pace.limit();
+        pace.steer(Duration::ZERO);
+        let grown = pace.limit();
+        assert!(grown > floor, "a quiet runtime grows the limit: {floor} → {grown}");
+        let mut held = Vec::new();
+        for _ in 0..grown {
+            held.push(pace.slot().await);
+        }
+        assert_eq!(pace.places.available_permits(), 0);
+        // 40 ms of lag: half of the 80 ms the trials stand up to
+        pace.steer(Duration::from_millis(40));
+        assert_eq!(pace.limit(), (grown / 2).max(floor));
+        drop(held);
+        assert_eq!(pace.running(), 0);
+        assert_eq!(pace.places.available_permits(), pace.limit(), "the places of ended trials beyond the new limit are gone");
     }
 }

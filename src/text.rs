@@ -1,5 +1,5 @@
 //! How every output writes a value: one-line markdown table cells with secrets masked,
-//! observations clipped to a readable length, timestamps in RFC 3339.
+//! observations clipped to a readable length, hint lists capped, timestamps in RFC 3339.
 
 use std::time::SystemTime;
 
@@ -10,6 +10,26 @@ pub fn clip(text: &str) -> String {
     match text.char_indices().nth(240) {
         Some((i, _)) => format!("{}…", &text[..i]),
         None => text.to_string(),
+    }
+}
+
+/// How many names a hint in a message lists before it counts the rest.
+pub const HINTS: usize = 8;
+
+/// Names offered as a hint in a message (`expected an endpoint id (…)`): at most [`HINTS`],
+/// then how many more, so a spec with hundreds of endpoints still gets a readable line.
+///
+/// ```
+/// use oc_integrate::text::hints;
+/// assert_eq!(hints(&["a", "b"]), "a, b");
+/// let ids: Vec<String> = (0..501).map(|i| format!("e{i}")).collect();
+/// assert_eq!(hints(&ids), "e0, e1, e2, e3, e4, e5, e6, e7, … and 493 more");
+/// ```
+pub fn hints<S: AsRef<str>>(items: &[S]) -> String {
+    let shown: Vec<&str> = items.iter().take(HINTS).map(AsRef::as_ref).collect();
+    match items.len().saturating_sub(HINTS) {
+        0 => shown.join(", "),
+        more => format!("{}, … and {more} more", shown.join(", ")),
     }
 }
 

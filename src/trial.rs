@@ -213,6 +213,35 @@ pub fn settle(first: CaseResult, last: CaseResult, quiet_runs: u32, spec: &Spec,
     r
 }
 
+/// The context a mock trial gives the client of `subject` in `spec`, calling `base_url` with
+/// `credentials`: the attempt budget and retry policy of the spec, scaled by its test profile
+/// (and `OC_TIME_SCALE`). For driving a bound client outside the harness exactly as a trial
+/// would (a hand-written test of one's own, a benchmark).
+///
+/// ```
+/// # use std::sync::Arc;
+/// use oc_integrate::{Credentials, case::Subject};
+/// let spec = oc_integrate::spec::load_file("examples/integrations/payments/spec.yaml".as_ref()).unwrap();
+/// let key = Credentials { api_key: Some("sk_test_1".into()), ..Credentials::default() };
+/// let ctx = oc_integrate::trial::context(Arc::new(spec), Subject::Endpoint(0), "http://127.0.0.1:9/v1".into(), key);
+/// // request_ms 10000 × time_scale 0.1
+/// assert_eq!(ctx.timeout(), std::time::Duration::from_secs(1));
+/// ```
+pub fn context(spec: Arc<Spec>, subject: Subject, base_url: String, credentials: Credentials) -> Context {
+    let policy = Policy::of(&spec, subject);
+    Context {
+        base_url,
+        webhook_url: None,
+        proxy_url: None,
+        token_url: None,
+        credentials,
+        timeout: policy.budget,
+        retry: policy.retry,
+        time_scale: policy.time_scale,
+        spec,
+    }
+}
+
 async fn run_case(case: &Case, spec: Arc<Spec>, binding: &Binding) -> CaseResult {
     let Some(endpoint) = case.subject.endpoint(&spec) else {
         return run_receiver(case, spec, binding).await;
@@ -260,17 +289,9 @@ async fn run_case(case: &Case, spec: Arc<Spec>, binding: &Binding) -> CaseResult
             Err(e) => return fail(&prepared.expected, format!("harness could not start the mock provider: {e}")),
         }
     };
-    let ctx = Context {
-        base_url: format!("{origin}{base_path}"),
-        webhook_url: sender.map(|s| format!("{origin}{}", s.path)),
-        proxy_url: None,
-        token_url: setup.token_path.as_ref().map(|p| format!("{origin}{p}")),
-        credentials: credentials.clone(),
-        timeout: policy.budget,
-        retry: policy.retry.clone(),
-        time_scale: policy.time_scale,
-        spec: spec.clone(),
-    };
+    let mut ctx = context(spec.clone(), case.subject, format!("{origin}{base_path}"), credentials.clone());
+    ctx.webhook_url = sender.map(|s| format!("{origin}{}", s.path));
+    ctx.token_url = setup.token_path.as_ref().map(|p| format!("{origin}{p}"));
     let instance = match std::panic::catch_unwind(AssertUnwindSafe(|| binding.instantiate(&ctx))) {
         Ok(i) => i,
         Err(p) => return fail(&prepared.expected, format!("the client factory panicked: {}", redact::panic_message(&*p))),

@@ -394,6 +394,22 @@ fn a_bad_sandbox_section_is_located(#[case] from: &str, #[case] to: &str, #[case
     assert_edit_rejected(&with_sandbox(), from, to, want);
 }
 
+/// A hint list in a message names a few choices and counts the rest: a spec with hundreds of
+/// endpoints does not get them all on one line.
+#[test]
+fn a_long_hint_list_is_capped() {
+    let more: String = (0..30)
+        .map(|i| format!("  - {{id: list_{i}, method: GET, path: /l{i}, purpose: List, response: {{example: {{n: 1}}}}}}\n"))
+        .collect();
+    let text = with_sandbox().replacen("error_handling:", &format!("{more}error_handling:"), 1);
+    assert_edit_rejected(
+        &text,
+        "    get_thing:",
+        "    get_things:",
+        "expected an endpoint id (get_thing, make_thing, list_0, list_1, list_2, list_3, list_4, list_5, … and 24 more), found \"get_things\"",
+    );
+}
+
 /// `with_sandbox()` for OAuth 2.0: a token endpoint on a sandbox host, client credentials
 /// and a refresh token from secrets rows, revocation and a token gate.
 fn with_oauth_sandbox() -> String {

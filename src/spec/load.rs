@@ -323,7 +323,10 @@ fn check_webhooks(spec: &Spec, ctx: &Ctx) -> Result<(), SpecError> {
             Ok(())
         } else {
             let known: Vec<&str> = spec.secrets.iter().map(|s| s.name.as_str()).collect();
-            Err(ctx.err(&format!("{p}.secret"), format!("expected the name of a row in secrets ({}), found {name:?}", known.join(", "))))
+            Err(ctx.err(
+                &format!("{p}.secret"),
+                format!("expected the name of a row in secrets ({}), found {name:?}", crate::text::hints(&known)),
+            ))
         }
     };
     let json_scheme = |p: &str, scheme: Scheme| {
@@ -487,7 +490,7 @@ fn check_sandbox(spec: &Spec, ctx: &Ctx) -> Result<(), SpecError> {
         let ep = format!("{p}.endpoints.{id}");
         let Some(endpoint) = spec.endpoints.iter().find(|x| &x.id == id) else {
             let known: Vec<&str> = spec.endpoints.iter().map(|x| x.id.as_str()).collect();
-            return Err(ctx.err(&ep, format!("expected an endpoint id ({}), found {id:?}", known.join(", "))));
+            return Err(ctx.err(&ep, format!("expected an endpoint id ({}), found {id:?}", crate::text::hints(&known))));
         };
         let mut names: Vec<&str> = Vec::new();
         let quoted = |at: &str, v: &Value, names: &[&str]| -> Result<(), SpecError> {
@@ -495,7 +498,7 @@ fn check_sandbox(spec: &Spec, ctx: &Ctx) -> Result<(), SpecError> {
                 if !names.contains(&n.as_str()) {
                     return Err(ctx.err(
                         at,
-                        format!("expected ${{name.field}} to quote an earlier setup request ({}), found {n:?}", names.join(", ")),
+                        format!("expected ${{name.field}} to quote an earlier setup request ({}), found {n:?}", crate::text::hints(names)),
                     ));
                 }
             }
@@ -558,7 +561,9 @@ fn check_sandbox_auth(spec: &Spec, ctx: &Ctx, s: &super::Sandbox, hosts: &[Strin
             Some(_) => return Err(ctx.err(&at, format!("expected a secrets row with env:, found {name:?} without one"))),
             None => {
                 let known: Vec<&str> = spec.secrets.iter().filter(|x| x.env.is_some()).map(|x| x.name.as_str()).collect();
-                return Err(ctx.err(&at, format!("expected the name of a secrets row with env: ({}), found {name:?}", known.join(", "))));
+                return Err(
+                    ctx.err(&at, format!("expected the name of a secrets row with env: ({}), found {name:?}", crate::text::hints(&known)))
+                );
             }
         }
     }
@@ -596,7 +601,7 @@ fn check_sandbox_auth(spec: &Spec, ctx: &Ctx, s: &super::Sandbox, hosts: &[Strin
         return Err(ctx.err(&at, format!("expected a token endpoint on a host other than production's ({host}), found {token_url:?}")));
     }
     if !hosts.contains(&host) {
-        return Err(ctx.err(&at, format!("expected a host among sandbox hosts ({}), found {host:?}", hosts.join(", "))));
+        return Err(ctx.err(&at, format!("expected a host among sandbox hosts ({}), found {host:?}", crate::text::hints(hosts))));
     }
     for (field, v) in [("revocation_path", &s.revocation_path), ("token_gate", &s.token_gate)] {
         if let Some(v) = v.as_ref().filter(|v| !v.starts_with('/')) {
