@@ -514,6 +514,34 @@ fn the_harness_fails_a_contract_trial_with_the_findings() {
     assert!(err.contains("test_plan.sandbox: expected sandbox testing in the test plan, found none [sandbox-testing]"), "{err}");
 }
 
+/// A provider without a sandbox says so, as the seed's Overview does (`not available`), with a
+/// reason; the lint then asks for the reason, and refuses it beside a sandbox section.
+#[test]
+fn a_test_plan_may_say_the_sandbox_is_not_available_with_a_reason() {
+    // the payments example with its test_plan.sandbox line replaced, with or without its sandbox section
+    let findings = |line: &str, section: bool| {
+        let (spec, _) = payments_with("  sandbox: oc-integrate sandbox trials against localstripe with PAYMENTS_API_KEY\n", line);
+        let text = std::fs::read_to_string(&spec.file).unwrap();
+        let (start, end) = (text.find("\nsandbox:\n").unwrap(), text.find("\ntest_plan:").unwrap());
+        std::fs::write(&spec.file, if section { text } else { format!("{}{}", &text[..start], &text[end..]) }).unwrap();
+        lint::check(&load_file(&spec.file).unwrap()).iter().map(|f| f.to_string()).collect::<Vec<_>>()
+    };
+    let reason = "  sandbox: \"not available: Acme has no test mode; read-only calls against production\"\n";
+    assert_eq!(findings(reason, false), Vec::<String>::new());
+    let bare = findings("  sandbox: not available\n", false);
+    assert!(
+        bare.len() == 1 && bare[0].contains("test_plan.sandbox: expected a reason after \"not available\", found none [sandbox-testing]"),
+        "{bare:?}"
+    );
+    let none = findings("", false);
+    assert!(none.len() == 1 && none[0].contains("or, when the provider has none, `not available: <why>`"), "{none:?}");
+    let both = findings(reason, true);
+    assert!(
+        both.len() == 1 && both[0].contains("expected \"not available\" only for a provider without a sandbox, found a sandbox section"),
+        "{both:?}"
+    );
+}
+
 /// An operation whose security does not accept the scheme the spec's auth describes gets a
 /// TODO at its endpoint: the harness sends one credential per service.
 #[test]

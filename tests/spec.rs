@@ -394,6 +394,27 @@ fn a_bad_sandbox_section_is_located(#[case] from: &str, #[case] to: &str, #[case
     assert_edit_rejected(&with_sandbox(), from, to, want);
 }
 
+/// YAML merge keys work as most YAML users expect (a newcomer's spec shared an endpoint's
+/// fields with `<<: *issue`, and got "example is a required property").
+#[test]
+fn merge_keys_share_fields_between_endpoints() {
+    let text = GOOD.replacen("    purpose: Read a thing\n", "    <<: &read {purpose: Read a thing}\n", 1).replacen(
+        "    purpose: Make a thing\n",
+        "    <<: *read\n",
+        1,
+    );
+    let spec = load_file(&write_spec("demo", &text)).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(spec.endpoints[1].purpose, "Read a thing");
+    let bad = GOOD.replacen("    purpose: Make a thing\n", "    <<: [1]\n", 1);
+    let err = load_file(&write_spec("demo", &bad)).expect_err("a merge of a number is refused").to_string();
+    assert!(
+        err.contains(
+            ":19:9: expected valid YAML, found a syntax error: expected a mapping (or a list of mappings) after <<, found a number"
+        ),
+        "{err}"
+    );
+}
+
 /// A hint list in a message names a few choices and counts the rest: a spec with hundreds of
 /// endpoints does not get them all on one line.
 #[test]

@@ -155,13 +155,42 @@ pub fn check(spec: &Spec) -> Vec<Finding> {
             "`malformed response` to test_plan.edge_cases".into(),
         );
     }
-    if spec.test_plan.sandbox.as_deref().is_none_or(|s| s.trim().is_empty()) {
-        find(
+    let plan = spec.test_plan.sandbox.as_deref().map(str::trim).unwrap_or_default();
+    match not_available(plan) {
+        _ if plan.is_empty() => find(
             Rule::SandboxTesting,
             "test_plan.sandbox",
             "expected sandbox testing in the test plan, found none".into(),
-            "test_plan.sandbox: which sandbox (overview.sandbox_url or test mode), account and data; with no sandbox, read-only calls against production".into(),
-        );
+            format!(
+                "test_plan.sandbox: which sandbox (overview.sandbox_url or test mode), account and data; or, when the provider has none, `{NOT_AVAILABLE}: <why>` (then read-only calls against production)"
+            ),
+        ),
+        Some("") => find(
+            Rule::SandboxTesting,
+            "test_plan.sandbox",
+            format!("expected a reason after {NOT_AVAILABLE:?}, found none"),
+            format!(
+                "the reason to test_plan.sandbox (`{NOT_AVAILABLE}: the provider has no test mode; read-only calls against production`)"
+            ),
+        ),
+        Some(_) if spec.sandbox.is_some() => find(
+            Rule::SandboxTesting,
+            "test_plan.sandbox",
+            format!("expected {NOT_AVAILABLE:?} only for a provider without a sandbox, found a sandbox section"),
+            "to test_plan.sandbox the sandbox that the sandbox section describes (or remove that section)".into(),
+        ),
+        _ => {}
     }
     out
+}
+
+/// How a test plan says the provider has no sandbox (the seed's Overview: `Sandbox: [URL or
+/// "not available"]`).
+pub const NOT_AVAILABLE: &str = "not available";
+
+/// The reason a test plan's `not available: <why>` gives (empty when it gives none), or
+/// `None` when the plan names a sandbox.
+fn not_available(plan: &str) -> Option<&str> {
+    let head = plan.get(..NOT_AVAILABLE.len()).filter(|h| h.eq_ignore_ascii_case(NOT_AVAILABLE))?;
+    Some(plan[head.len()..].trim_start_matches([':', '-', '—', ',', '.', ' ', '(']).trim_end_matches(')').trim())
 }

@@ -3,6 +3,9 @@
 //! Spec errors must point at `file:line:col`, so the YAML is read as events and
 //! turned into a `serde_json::Value` while recording where every value starts,
 //! keyed by the same path syntax `serde_path_to_error` prints (`endpoints[2].method`).
+//! Merge keys (`<<: *base`, YAML 1.1, which most YAML users expect) are applied: the
+//! mapping's own keys win, then the merged mappings' in order; a merged value is located at
+//! its `<<`.
 
 use std::collections::HashMap;
 
@@ -72,8 +75,23 @@ pub struct SyntaxError {
 
 enum Frame {
     Seq(Vec<Value>, String, usize),
-    Map(Map<String, Value>, String, Option<String>, usize),
+    Map(Map<String, Value>, String, Option<Key>, usize, Vec<Merge>),
 }
+
+/// A mapping key just read: a name, or the merge key `<<` (plain, not quoted).
+enum Key {
+    Name(String),
+    Merge,
+}
+
+/// What a `<<` brought, and where it is written.
+struct Merge {
+    value: Value,
+    at: Location,
+}
+
+/// The name a path gives the merge key's value.
+const MERGE: &str = "<<";
 
 #[derive(Default)]
 struct Builder {
@@ -94,21 +112,55 @@ impl Builder {
         match self.stack.last() {
             None => Some(String::new()),
             Some(Frame::Seq(items, p, _)) => Some(format!("{p}[{}]", items.len())),
-            Some(Frame::Map(_, p, Some(k), _)) => Some(child_path(p, k)),
-            Some(Frame::Map(_, _, None, _)) => None,
+            Some(Frame::Map(_, p, Some(Key::Name(k)), ..)) => Some(child_path(p, k)),
+            Some(Frame::Map(_, p, Some(Key::Merge), ..)) => Some(child_path(p, MERGE)),
+            Some(Frame::Map(_, _, None, ..)) => None,
         }
     }
 
-    fn push_value(&mut self, v: Value) {
+    fn push_value(&mut self, v: Value, at: Location) {
         match self.stack.last_mut() {
             None => self.root = Some(v),
             Some(Frame::Seq(items, _, _)) => items.push(v),
-            Some(Frame::Map(m, _, key, _)) => {
-                if let Some(k) = key.take() {
+            Some(Frame::Map(m, _, key, _, merges)) => match key.take() {
+                Some(Key::Name(k)) => {
                     m.insert(k, v);
+                }
+                Some(Key::Merge) => merges.push(Merge { value: v, at }),
+                None => {}
+            },
+        }
+    }
+
+    /// `m` (at `path`) with the mappings its `<<` keys brought: keys it lacks, from the first
+    /// merged mapping that has them, each located at its `<<`.
+    fn merge(&mut self, mut m: Map<String, Value>, path: &str, merges: Vec<Merge>) -> Result<Map<String, Value>, SyntaxError> {
+        for Merge { value, at } in merges {
+            let sources = match value {
+                Value::Array(items) => items,
+                one => vec![one],
+            };
+            for source in sources {
+                let Value::Object(source) = source else {
+                    let found = match source {
+                        Value::Null => "null",
+                        Value::Bool(_) => "a boolean",
+                        Value::Number(_) => "a number",
+                        Value::String(_) => "a string",
+                        Value::Array(_) => "a list",
+                        Value::Object(_) => "a mapping",
+                    };
+                    return Err(SyntaxError { at, message: format!("expected a mapping (or a list of mappings) after <<, found {found}") });
+                };
+                for (k, v) in source {
+                    if !m.contains_key(&k) {
+                        self.map.values.entry(child_path(path, &k)).or_insert(at);
+                        m.insert(k, v);
+                    }
                 }
             }
         }
+        Ok(m)
     }
 
     fn remember(&mut self, anchor: usize, v: &Value) {
@@ -149,15 +201,15 @@ impl MarkedEventReceiver for Builder {
             Event::Scalar(s, style, anchor, _) => match self.next_path() {
                 None => {
                     self.map.keys.insert(child_path(self.stack_path(), &s), mark.into());
-                    if let Some(Frame::Map(_, _, key, _)) = self.stack.last_mut() {
-                        *key = Some(s);
+                    if let Some(Frame::Map(_, _, key, ..)) = self.stack.last_mut() {
+                        *key = Some(if s == MERGE && style == TScalarStyle::Plain { Key::Merge } else { Key::Name(s) });
                     }
                 }
                 Some(path) => {
                     self.map.values.insert(path, mark.into());
                     let v = scalar(s, style);
                     self.remember(anchor, &v);
-                    self.push_value(v);
+                    self.push_value(v, mark.into());
                 }
             },
             Event::SequenceStart(anchor, _) | Event::MappingStart(anchor, _) => {
@@ -172,26 +224,34 @@ impl MarkedEventReceiver for Builder {
                 let frame = if matches!(ev, Event::SequenceStart(..)) {
                     Frame::Seq(Vec::new(), path, anchor)
                 } else {
-                    Frame::Map(Map::new(), path, None, anchor)
+                    Frame::Map(Map::new(), path, None, anchor, Vec::new())
                 };
                 self.stack.push(frame);
             }
             Event::SequenceEnd | Event::MappingEnd => {
-                let (v, anchor) = match self.stack.pop() {
-                    Some(Frame::Seq(items, _, a)) => (Value::Array(items), a),
-                    Some(Frame::Map(m, _, _, a)) => (Value::Object(m), a),
+                let (v, anchor, path) = match self.stack.pop() {
+                    Some(Frame::Seq(items, p, a)) => (Value::Array(items), a, p),
+                    Some(Frame::Map(m, p, _, a, merges)) => match self.merge(m, &p, merges) {
+                        Ok(m) => (Value::Object(m), a, p),
+                        Err(e) => {
+                            self.error = Some(e);
+                            return;
+                        }
+                    },
                     None => return,
                 };
                 self.remember(anchor, &v);
-                self.push_value(v);
+                let at = self.map.locate(&path);
+                self.push_value(v, at);
             }
             Event::Alias(id) => {
                 let v = self.anchors.get(&id).cloned().unwrap_or(Value::Null);
-                if self.next_path().is_none() {
+                let Some(path) = self.next_path() else {
                     self.error = Some(SyntaxError { at: mark.into(), message: "expected a plain mapping key, found an alias".into() });
                     return;
-                }
-                self.push_value(v);
+                };
+                self.map.values.insert(path, mark.into());
+                self.push_value(v, mark.into());
             }
             _ => {}
         }
@@ -201,7 +261,7 @@ impl MarkedEventReceiver for Builder {
 impl Builder {
     fn stack_path(&self) -> &str {
         match self.stack.last() {
-            Some(Frame::Map(_, p, _, _)) | Some(Frame::Seq(_, p, _)) => p,
+            Some(Frame::Map(_, p, ..)) | Some(Frame::Seq(_, p, _)) => p,
             None => "",
         }
     }
@@ -238,6 +298,23 @@ mod tests {
     fn scalars_are_typed_like_yaml_core_schema() {
         let (v, _) = parse("a: 1\nb: 1.5\nc: true\nd: ~\ne: '1'\nf: hello\n").unwrap();
         assert_eq!(v, serde_json::json!({"a": 1, "b": 1.5, "c": true, "d": null, "e": "1", "f": "hello"}));
+    }
+
+    #[test]
+    fn merge_keys_bring_the_keys_a_mapping_lacks() {
+        let text = "base: &base {method: GET, purpose: Read}\nmore: &more {purpose: Other, auth: true}\na:\n  <<: [*base, *more]\n  method: POST\n  id: a\nb: {'<<': 1}\n";
+        let (v, map) = parse(text).unwrap();
+        assert_eq!(v["a"], serde_json::json!({"method": "POST", "id": "a", "purpose": "Read", "auth": true}));
+        // a quoted << is a plain key
+        assert_eq!(v["b"], serde_json::json!({"<<": 1}));
+        // a merged value is located at its <<; the mapping's own at themselves
+        assert_eq!(map.locate("a.purpose"), Location { line: 4, col: 7 });
+        assert_eq!(map.locate("a.method"), Location { line: 5, col: 11 });
+        let e = parse("a:\n  <<: 3\n  id: a\n").unwrap_err();
+        assert_eq!(
+            (e.at, e.message.as_str()),
+            (Location { line: 2, col: 7 }, "expected a mapping (or a list of mappings) after <<, found a number")
+        );
     }
 
     #[test]
