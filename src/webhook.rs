@@ -43,7 +43,9 @@ pub enum Scheme {
     Svix,
     /// `X-Shopify-Hmac-Sha256: <base64 HMAC-SHA256 of body>`.
     Shopify,
-    /// `X-Twilio-Signature: <base64 HMAC-SHA1 of URL + sorted form fields (name then value)>`, keyed by the auth token.
+    /// `X-Twilio-Signature: <base64 HMAC-SHA1 of URL + sorted form fields (name then value)>`, keyed by the auth token;
+    /// a JSON delivery signs the URL alone, which carries `bodySHA256` (the body's hex SHA-256); the URL is checked
+    /// with and without its port, as Twilio's SDKs do.
     Twilio,
     /// `Linear-Signature: <hex HMAC-SHA256 of body>`; the body's `webhookTimestamp` (ms) within 60 s.
     Linear,
@@ -86,7 +88,8 @@ impl Scheme {
 
     /// The scheme called `name`.
     pub fn named(name: &str) -> Option<Scheme> {
-        Scheme::ALL.into_iter().find(|s| s.name() == name)
+        // `standard-webhooks` is how the scheme spells itself
+        Scheme::ALL.into_iter().find(|s| s.name() == name.replace('-', "_"))
     }
 
     /// The header that carries the signature (for Telegram, the secret token itself).
@@ -237,9 +240,11 @@ fn standard_key(scheme: Scheme, secret: &str) -> Result<Vec<u8>, WebhookError> {
     })
 }
 
-/// Twilio's signed string: the URL, then each form field's name and value, sorted by name.
+/// Twilio's signed string: the URL, then each form field's name and value, sorted by name;
+/// a JSON delivery (its URL carries `bodySHA256`) signs the URL alone.
 fn twilio_payload(url: &str, body: &[u8]) -> Vec<u8> {
-    let mut fields: Vec<(String, String)> = form_urlencoded::parse(body).into_owned().collect();
+    let form = if twilio_body_hash(url).is_some() { &[][..] } else { body };
+    let mut fields: Vec<(String, String)> = form_urlencoded::parse(form).into_owned().collect();
     fields.sort();
     let mut out = url.as_bytes().to_vec();
     for (k, v) in fields {
@@ -247,6 +252,25 @@ fn twilio_payload(url: &str, body: &[u8]) -> Vec<u8> {
         out.extend_from_slice(v.as_bytes());
     }
     out
+}
+
+/// The `bodySHA256` query parameter of a Twilio URL: the hex SHA-256 of a JSON delivery's body.
+fn twilio_body_hash(url: &str) -> Option<String> {
+    let query = url.split_once('?')?.1.split('#').next().unwrap_or_default();
+    form_urlencoded::parse(query.as_bytes()).find(|(k, _)| k == "bodySHA256").map(|(_, v)| v.into_owned())
+}
+
+/// The URLs a Twilio signature may cover, as its SDKs check them: without the port, and with
+/// it (the scheme's default added when the URL has none): Twilio signs either way.
+fn twilio_urls(url: &str) -> Vec<String> {
+    let Some((scheme, rest)) = url.split_once("://") else { return vec![url.to_string()] };
+    let (netloc, tail) = rest.split_at(rest.find(['/', '?', '#']).unwrap_or(rest.len()));
+    let port = netloc.rsplit_once(':').filter(|(_, p)| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()));
+    let (without, with) = match port {
+        Some((host, _)) => (format!("{scheme}://{host}{tail}"), url.to_string()),
+        None => (url.to_string(), format!("{scheme}://{netloc}:{}{tail}", if scheme.eq_ignore_ascii_case("https") { 443 } else { 80 })),
+    };
+    vec![without, with]
 }
 
 /// The headers that sign `body` for `scheme` with `secret`.
@@ -383,7 +407,18 @@ pub fn verify(scheme: Scheme, secret: &str, headers: &[(String, String)], body: 
             let value = need(H)?;
             let url = with.url.as_deref().ok_or_else(|| malformed("url", "the URL the request was posted to", "none"))?;
             let sig = BASE64.decode(value).map_err(|_| malformed(H, "a base64 HMAC-SHA1", value))?;
-            matches(&hmac1(secret.as_bytes(), &[&twilio_payload(url, body)]), &[sig])
+            if let Some(hash) = twilio_body_hash(url) {
+                let actual = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(body));
+                if !same(actual.as_bytes(), hash.as_bytes()) {
+                    return Err(malformed(
+                        "body",
+                        "the body whose SHA-256 the URL's bodySHA256 names",
+                        &format!("one whose SHA-256 is {actual}"),
+                    ));
+                }
+            }
+            let signed: Vec<Vec<u8>> = twilio_urls(url).iter().map(|u| hmac1(secret.as_bytes(), &[&twilio_payload(u, body)])).collect();
+            if signed.iter().any(|mine| same(mine, &sig)) { Ok(()) } else { Err(WebhookError::Mismatch { scheme }) }
         }
         Scheme::Linear => {
             const H: &str = "Linear-Signature";

@@ -153,7 +153,8 @@ fn webhook_sign_then_verify() {
         std::io::Write::write_all(&mut child.stdin.take().unwrap(), body.as_bytes()).unwrap();
         child.wait_with_output().unwrap()
     };
-    for scheme in ["stripe", "github", "slack", "standard_webhooks", "svix", "shopify", "generic"] {
+    // the scheme's own spelling (standard-webhooks) as well as ours
+    for scheme in ["stripe", "github", "slack", "standard_webhooks", "standard-webhooks", "svix", "shopify", "generic"] {
         let common = ["--scheme", scheme, "--secret-env", "OC_TEST_WEBHOOK_SECRET"];
         let signed = stdout(&with_body(&[&["webhook", "sign", "--timestamp", "1700000000", "--id", "msg_1"], &common[..]].concat(), body));
         let mut verify_args: Vec<String> =
@@ -162,11 +163,18 @@ fn webhook_sign_then_verify() {
             verify_args.extend(["-H".to_string(), line.to_string()]);
         }
         let args: Vec<&str> = verify_args.iter().map(String::as_str).collect();
-        assert!(stdout(&with_body(&args, body)).starts_with(&format!("valid {scheme} signature")));
+        assert!(stdout(&with_body(&args, body)).starts_with(&format!("valid {} signature", scheme.replace('-', "_"))));
         let altered = with_body(&args, &body.replace("evt_1", "evt_2"));
         assert_eq!(altered.status.code(), Some(1), "{scheme}");
         assert!(String::from_utf8_lossy(&altered.stderr).contains("does not match"), "{scheme}");
     }
+    // Twilio signs the URL: without --url the command says so, naming the flag
+    let no_url = with_body(
+        &["webhook", "verify", "--scheme", "twilio", "--secret-env", "OC_TEST_WEBHOOK_SECRET", "-H", "X-Twilio-Signature: x"],
+        "a=1",
+    );
+    assert_eq!(no_url.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&no_url.stderr).contains("error: --url: expected the full URL Twilio posts to"), "{no_url:?}");
     let unset = oc(&["webhook", "sign", "--scheme", "github", "--secret-env", "OC_TEST_UNSET_SECRET"]);
     assert_eq!(unset.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&unset.stderr).contains("--secret-env OC_TEST_UNSET_SECRET: expected the secret"));

@@ -217,3 +217,45 @@ fn python_sdks_agree_slack_twilio() {
         assert_eq!(check(&mut python, scheme, true, seed), 25, "{scheme}");
     }
 }
+
+/// Twilio's SDK checks a signature over the URL with and without its port (Twilio signs either
+/// way), and a JSON delivery's signature over the URL alone, which carries the body's SHA-256
+/// as `bodySHA256`: we agree with it both ways, and refuse an altered JSON body.
+#[test]
+fn twilio_ports_and_json_deliveries_agree_with_the_sdk() {
+    let mut python = Sdk::python();
+    let scheme = Scheme::Twilio;
+    let secret = "sec_twilio_auth_token";
+    let form = b"Body=hello&From=%2B15005550006&AccountSid=AC123".to_vec();
+    let signs = |url: &str| Sign { timestamp: now(), id: None, url: Some(url.into()) };
+    let at = |url: &str| Verify { now: now(), tolerance: None, url: Some(url.into()) };
+    for (signed, received) in [
+        ("https://example.com/hooks/twilio?tenant=a", "https://example.com:443/hooks/twilio?tenant=a"),
+        ("https://example.com:443/hooks/twilio?tenant=a", "https://example.com/hooks/twilio?tenant=a"),
+        ("http://example.com/sms", "http://example.com:80/sms"),
+        ("https://example.com/sms", "https://example.com:8443/sms"),
+    ] {
+        let ours = sign(scheme, secret, &form, &signs(signed)).unwrap();
+        assert!(python.verifies(scheme, secret, &ours, &form, Some(received)), "the SDK rejects ours over {signed} received at {received}");
+        let theirs = python.sign(scheme, secret, &form, &signs(signed));
+        verify(scheme, secret, &theirs, &form, &at(received))
+            .unwrap_or_else(|e| panic!("we reject the SDK's over {signed} received at {received}: {e}"));
+    }
+    // another host is another URL
+    let ours = sign(scheme, secret, &form, &signs("https://example.com/sms")).unwrap();
+    assert!(!python.verifies(scheme, secret, &ours, &form, Some("https://example.org/sms")));
+    assert_eq!(verify(scheme, secret, &ours, &form, &at("https://example.org/sms")), Err(WebhookError::Mismatch { scheme }));
+
+    let body = br#"{"CallSid":"CA1234567890ABCDE","Caller":"+12349013030","Body":"h\u00e9llo"}"#.to_vec();
+    let hash = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&body));
+    let url = format!("https://example.com/myapp?tenant=a&bodySHA256={hash}");
+    let ours = sign(scheme, secret, &body, &signs(&url)).unwrap();
+    assert!(python.verifies(scheme, secret, &ours, &body, Some(&url)), "the SDK rejects our JSON delivery");
+    let theirs = python.sign(scheme, secret, &body, &signs(&url));
+    assert_eq!(theirs, ours, "both sign the URL alone");
+    verify(scheme, secret, &theirs, &body, &at(&url)).unwrap();
+    let altered = br#"{"CallSid":"CA1234567890ABCDE","Caller":"+10000000000"}"#.to_vec();
+    assert!(!python.verifies(scheme, secret, &theirs, &altered, Some(&url)), "the SDK accepts an altered JSON body");
+    let refused = verify(scheme, secret, &theirs, &altered, &at(&url)).unwrap_err().to_string();
+    assert!(refused.contains("body: expected the body whose SHA-256 the URL's bodySHA256 names"), "{refused}");
+}

@@ -52,7 +52,7 @@ enum WebhookCommand {
 
 #[derive(clap::Args)]
 struct WebhookArgs {
-    /// stripe, github, slack, standard_webhooks, svix, shopify, twilio, linear, telegram, generic.
+    /// stripe, github, slack, standard_webhooks (or standard-webhooks), svix, shopify, twilio, linear, telegram, generic.
     #[arg(long, value_parser = parse_scheme)]
     scheme: webhook::Scheme,
     /// The environment variable holding the secret (never the secret itself on the command line).
@@ -61,7 +61,8 @@ struct WebhookArgs {
     /// The raw body file (default: stdin). Its exact bytes are signed, or checked.
     #[arg(long)]
     body: Option<PathBuf>,
-    /// The full URL the provider posts to (Twilio signs it).
+    /// The full URL the provider posts to (Twilio signs it, with or without its port; a JSON
+    /// delivery's URL carries bodySHA256).
     #[arg(long)]
     url: Option<String>,
 }
@@ -91,6 +92,9 @@ pub fn run(args: Args, _: &Paint) -> ExitCode {
             ));
         }
     };
+    if common.scheme == webhook::Scheme::Twilio && common.url.is_none() {
+        return fail("--url: expected the full URL Twilio posts to (Twilio signs it, query string included), found none");
+    }
     let body = match &common.body {
         Some(path) => std::fs::read(path).map_err(|e| format!("{}: {e}", path.display())),
         None => {
