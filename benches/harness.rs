@@ -120,9 +120,9 @@ fn overhead(sizes: &Sizes) {
         ratio(harnessed_per.as_secs_f64() / empty_per.as_secs_f64())
     );
     println!(
-        "overhead: {n} trials per arm at concurrency {CONCURRENCY}, median of {} runs after a warm-up; \
+        "overhead: {n} trials per arm at concurrency {CONCURRENCY}, {} after a warm-up; \
          {passed}/{n} conformance trials passed; loading the {}-endpoint spec takes {} of each run ({} per trial)",
-        sizes.repetitions,
+        runs(sizes.repetitions),
         overhead_spec.endpoints.len(),
         ms(loading),
         ms(loading / n as u32)
@@ -194,12 +194,12 @@ fn against_handwritten(sizes: &Sizes) {
     skip.extend(others.iter().flat_map(|n| ["--skip".to_string(), n.clone()]));
     let generated_time = median(sizes.repetitions, || run(&generated, &skip.iter().map(String::as_str).collect::<Vec<_>>(), &scratch));
     println!(
-        "handwritten: {} cases, hand-written suite {}, oc-integrate {}, ratio {} (median of {} runs after a warm-up, each a process running every case at once)",
+        "handwritten: {} cases, hand-written suite {}, oc-integrate {}, ratio {} ({} after a warm-up, each a process running every case at once)",
         names.len(),
         s(hand_time),
         s(generated_time),
         ratio(generated_time.as_secs_f64() / hand_time.as_secs_f64()),
-        sizes.repetitions
+        runs(sizes.repetitions)
     );
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let text = |path: &str| fs::read_to_string(root.join(path)).unwrap_or_else(|e| panic!("{path}: {e}"));
@@ -447,6 +447,11 @@ fn replicate_endpoints(yaml: &str, copies: usize) -> String {
     }
     assert!(out.matches(ENDPOINT_ID).count() > 0, "no endpoint ids written as {ENDPOINT_ID:?}…");
     out
+}
+
+/// How [`median`] took its figure: `one run`, or `median of 3 runs`.
+fn runs(repetitions: usize) -> String {
+    if repetitions == 1 { "one run".into() } else { format!("median of {repetitions} runs") }
 }
 
 /// Run `f` once to warm up, then `repetitions` times, and return the median.

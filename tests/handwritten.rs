@@ -2,10 +2,12 @@
 //! server for the shapes wiremock cannot produce (stalled or trickled bodies, silence, resets).
 //! Waits are judged on the server side, from the arrival times of the requests.
 //!
-//! This is the suite a careful user writes today without oc-integrate, kept as the baseline
-//! `benches/harness.rs` measures the generated suite against (same client, same cases, same
-//! checks). Its tests are ignored in `cargo test`: their fixed tolerances are what a busy
-//! machine breaks; `cargo test --test handwritten -- --include-ignored` runs them.
+//! This is the suite a careful user writes today without oc-integrate's generator (it uses
+//! the crate only to build the client's context and read the retry policy), kept as the
+//! baseline `benches/harness.rs` measures the generated suite against (same client, same
+//! cases, same checks). Its tests are ignored in `cargo test`, which already runs these cases
+//! through the harness, and their fixed tolerances are not proven against load;
+//! `cargo test --test handwritten -- --include-ignored` runs them.
 
 #[path = "../examples/clients/mod.rs"]
 #[allow(dead_code)]
