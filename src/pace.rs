@@ -91,7 +91,7 @@ impl Pace {
     /// when the lag reaches half the tolerance, and doubles while it stays under a quarter.
     pub fn new(ceiling: usize, tolerance: Duration) -> Arc<Pace> {
         let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
-        let ceiling = ceiling.max(1);
+        let ceiling = ceiling.clamp(1, Semaphore::MAX_PERMITS);
         let floor = (cores * FLOOR_PER_CORE).min(ceiling);
         Arc::new(Pace {
             floor,
@@ -165,7 +165,7 @@ fn steer(limit: usize, lag: Duration, high: Duration, floor: usize, ceiling: usi
     let next = if lag >= high {
         limit / 2
     } else if lag < high / 2 {
-        limit * 2
+        limit.saturating_mul(2)
     } else {
         limit
     };
@@ -186,6 +186,7 @@ mod tests {
         assert_eq!(steer(60, ms(1), high, 8, 64), 64);
         assert_eq!(steer(20, ms(20), high, 8, 64), 20);
         assert_eq!(steer(1, ms(0), high, 1, 1), 1);
+        assert_eq!(steer(usize::MAX, ms(0), high, 8, usize::MAX), usize::MAX);
     }
 
     #[tokio::test(flavor = "current_thread")]
