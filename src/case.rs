@@ -11,10 +11,11 @@
 //! assert_eq!(case.title(), "Duplicate POST (idempotency)");
 //! ```
 
+use std::borrow::Cow;
 use std::fmt;
 use std::sync::RwLock;
 
-use crate::spec::{Auth, Endpoint, Spec};
+use crate::spec::{Action, Auth, Endpoint, Spec};
 
 /// What a case exercises: one of the endpoints the client calls, the project's webhook
 /// handler, or its webhook sender.
@@ -80,8 +81,12 @@ impl Case {
 
     /// The case's title for listings and reports: the kind's, but a sender's conformance
     /// case is its signed delivery.
-    pub fn title(&self) -> &'static str {
-        if self.subject == Subject::Sender && self.kind == Kind::Conformance { "Signed delivery (conformance)" } else { self.kind.title() }
+    pub fn title(&self) -> Cow<'static, str> {
+        if self.subject == Subject::Sender && self.kind == Kind::Conformance {
+            "Signed delivery (conformance)".into()
+        } else {
+            self.kind.title()
+        }
     }
 }
 
@@ -90,6 +95,7 @@ impl Case {
 #[allow(missing_docs)]
 pub enum Kind {
     Conformance,
+    HostileRequestValues,
     AuthExpired,
     AuthRefreshFails,
     AuthRejected,
@@ -99,7 +105,16 @@ pub enum Kind {
     ServerErrorRecovers,
     ServerErrorPersists,
     ServerErrorMaintenance,
+    RateLimitNoRetryAfter,
+    RateLimitReset,
     ClientErrorNotRetried,
+    /// A row of the spec's error matrix that no kind above covers: its status (`when`: 0
+    /// for the plain row, else which of the status's `when` rows, from 1) and its action.
+    Status {
+        code: u16,
+        when: u8,
+        action: Action,
+    },
     TimeoutHeadersLate,
     TimeoutBodyStalls,
     TimeoutBodyTrickles,
@@ -115,6 +130,13 @@ pub enum Kind {
     DriftTruncatedJson,
     DriftNotJson,
     DriftWrongContentType,
+    TolerateOptionalAbsent,
+    TolerateNull,
+    TolerateMediaTypeParameters,
+    TolerateUnknownNestedFields,
+    TolerateEmptyArrays,
+    TolerateLargeIntegers,
+    TolerateNonAscii,
     ConnectionRefused,
     ConnectionResetBeforeResponse,
     ConnectionResetDuringResponse,
@@ -138,9 +160,11 @@ pub enum Kind {
 }
 
 impl Kind {
-    /// All kinds, in listing order.
-    pub const ALL: [Kind; 46] = [
+    /// Every kind but the error matrix's own rows ([`Kind::Status`], which the spec makes),
+    /// in listing order.
+    pub const ALL: [Kind; 56] = [
         Kind::Conformance,
+        Kind::HostileRequestValues,
         Kind::AuthExpired,
         Kind::AuthRefreshFails,
         Kind::AuthRejected,
@@ -150,6 +174,8 @@ impl Kind {
         Kind::ServerErrorRecovers,
         Kind::ServerErrorPersists,
         Kind::ServerErrorMaintenance,
+        Kind::RateLimitNoRetryAfter,
+        Kind::RateLimitReset,
         Kind::ClientErrorNotRetried,
         Kind::TimeoutHeadersLate,
         Kind::TimeoutBodyStalls,
@@ -166,6 +192,13 @@ impl Kind {
         Kind::DriftTruncatedJson,
         Kind::DriftNotJson,
         Kind::DriftWrongContentType,
+        Kind::TolerateOptionalAbsent,
+        Kind::TolerateNull,
+        Kind::TolerateMediaTypeParameters,
+        Kind::TolerateUnknownNestedFields,
+        Kind::TolerateEmptyArrays,
+        Kind::TolerateLargeIntegers,
+        Kind::TolerateNonAscii,
         Kind::ConnectionRefused,
         Kind::ConnectionResetBeforeResponse,
         Kind::ConnectionResetDuringResponse,
@@ -188,6 +221,20 @@ impl Kind {
         Kind::WebhookSlowProcessing,
     ];
 
+    /// Whether the kind is one of the benign-variation cases (`tolerate_*`).
+    pub fn is_tolerance(self) -> bool {
+        matches!(
+            self,
+            Kind::TolerateOptionalAbsent
+                | Kind::TolerateNull
+                | Kind::TolerateMediaTypeParameters
+                | Kind::TolerateUnknownNestedFields
+                | Kind::TolerateEmptyArrays
+                | Kind::TolerateLargeIntegers
+                | Kind::TolerateNonAscii
+        )
+    }
+
     /// Whether the kind is one of the response-shape drift cases.
     pub fn is_drift(self) -> bool {
         matches!(
@@ -205,9 +252,12 @@ impl Kind {
     }
 
     /// The name used in trial names.
-    pub fn name(self) -> &'static str {
-        match self {
+    pub fn name(self) -> Cow<'static, str> {
+        Cow::Borrowed(match self {
+            Kind::Status { code, when: 0, .. } => return Cow::Owned(format!("status_{code}")),
+            Kind::Status { code, when, .. } => return Cow::Owned(format!("status_{code}_when_{when}")),
             Kind::Conformance => "conformance",
+            Kind::HostileRequestValues => "hostile_request_values",
             Kind::AuthExpired => "auth_expired",
             Kind::AuthRefreshFails => "auth_refresh_fails",
             Kind::AuthRejected => "auth_rejected",
@@ -217,6 +267,8 @@ impl Kind {
             Kind::ServerErrorRecovers => "server_error_recovers",
             Kind::ServerErrorPersists => "server_error_persists",
             Kind::ServerErrorMaintenance => "server_error_maintenance",
+            Kind::RateLimitNoRetryAfter => "rate_limit_no_retry_after",
+            Kind::RateLimitReset => "rate_limit_reset",
             Kind::ClientErrorNotRetried => "client_error_not_retried",
             Kind::TimeoutHeadersLate => "timeout_headers_late",
             Kind::TimeoutBodyStalls => "timeout_body_stalls",
@@ -233,6 +285,13 @@ impl Kind {
             Kind::DriftTruncatedJson => "drift_truncated_json",
             Kind::DriftNotJson => "drift_not_json",
             Kind::DriftWrongContentType => "drift_wrong_content_type",
+            Kind::TolerateOptionalAbsent => "tolerate_optional_absent",
+            Kind::TolerateNull => "tolerate_null",
+            Kind::TolerateMediaTypeParameters => "tolerate_media_type_parameters",
+            Kind::TolerateUnknownNestedFields => "tolerate_unknown_nested_fields",
+            Kind::TolerateEmptyArrays => "tolerate_empty_arrays",
+            Kind::TolerateLargeIntegers => "tolerate_large_integers",
+            Kind::TolerateNonAscii => "tolerate_non_ascii",
             Kind::ConnectionRefused => "connection_refused",
             Kind::ConnectionResetBeforeResponse => "connection_reset_before_response",
             Kind::ConnectionResetDuringResponse => "connection_reset_during_response",
@@ -253,7 +312,7 @@ impl Kind {
             Kind::WebhookOversized => "webhook_oversized",
             Kind::WebhookUnknownEvent => "webhook_unknown_event",
             Kind::WebhookSlowProcessing => "webhook_slow_processing",
-        }
+        })
     }
 
     /// Whether the kind is one of the webhook receiver's cases.
@@ -262,9 +321,14 @@ impl Kind {
     }
 
     /// The row label used in reports' Error Handling table.
-    pub fn title(self) -> &'static str {
-        match self {
+    pub fn title(self) -> Cow<'static, str> {
+        Cow::Borrowed(match self {
+            Kind::Status { code, when, action } => {
+                let row = if when == 0 { String::new() } else { format!("its `when` row {when}; ") };
+                return Cow::Owned(format!("{code} ({row}error matrix: {})", action.name()));
+            }
             Kind::Conformance => "Happy path (conformance)",
+            Kind::HostileRequestValues => "Reserved and non-ASCII characters in the request",
             Kind::AuthExpired => "Expired token (401)",
             Kind::AuthRefreshFails => "Refresh rejected (401 + invalid_grant)",
             Kind::AuthRejected => "Credential rejected (401)",
@@ -274,6 +338,8 @@ impl Kind {
             Kind::ServerErrorRecovers => "Server error (500, 502 then 200)",
             Kind::ServerErrorPersists => "Server error (500 forever)",
             Kind::ServerErrorMaintenance => "Maintenance (503)",
+            Kind::RateLimitNoRetryAfter => "Rate limit (429, no Retry-After)",
+            Kind::RateLimitReset => "Rate limit (429, reset header only)",
             Kind::ClientErrorNotRetried => "Client error (4xx)",
             Kind::TimeoutHeadersLate => "Timeout (headers late)",
             Kind::TimeoutBodyStalls => "Timeout (body stalls)",
@@ -290,6 +356,13 @@ impl Kind {
             Kind::DriftTruncatedJson => "Drift: truncated JSON",
             Kind::DriftNotJson => "Drift: not JSON",
             Kind::DriftWrongContentType => "Drift: wrong content type",
+            Kind::TolerateOptionalAbsent => "Benign: optional fields absent",
+            Kind::TolerateNull => "Benign: nullable fields null",
+            Kind::TolerateMediaTypeParameters => "Benign: media type with parameters",
+            Kind::TolerateUnknownNestedFields => "Benign: unknown nested fields",
+            Kind::TolerateEmptyArrays => "Benign: empty arrays",
+            Kind::TolerateLargeIntegers => "Benign: integers past 2^53",
+            Kind::TolerateNonAscii => "Benign: non-ASCII text",
             Kind::ConnectionRefused => "Connection refused",
             Kind::ConnectionResetBeforeResponse => "Connection reset before response",
             Kind::ConnectionResetDuringResponse => "Connection reset during response",
@@ -310,13 +383,13 @@ impl Kind {
             Kind::WebhookOversized => "Webhook: oversized body",
             Kind::WebhookUnknownEvent => "Webhook: unknown event type",
             Kind::WebhookSlowProcessing => "Webhook: slow processing",
-        }
+        })
     }
 }
 
 impl fmt::Display for Kind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
+        f.write_str(&self.name())
     }
 }
 

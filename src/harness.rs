@@ -781,7 +781,7 @@ mod tests {
         // 10 s × 0.1: a 1 s budget
         assert_eq!(budget_warning(&spec, Duration::from_micros(300)), None);
         let slow = budget_warning(&spec, Duration::from_millis(150)).unwrap();
-        assert!(slow.starts_with("examples/integrations/payments/spec.yaml:89:"), "{slow}");
+        assert!(slow.starts_with("examples/integrations/payments/spec.yaml:93:"), "{slow}");
         assert!(slow.contains("at least 1500.0 ms: 10 loopback round trips of 150.0 ms, never under 50.0 ms), found 1000.0 ms (timeouts.request_ms 10000 × time scale 0.1)"), "{slow}");
         spec.timeouts.request_ms = 300;
         let tight = budget_warning(&spec, Duration::from_micros(300)).unwrap();

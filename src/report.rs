@@ -43,7 +43,7 @@ pub fn render(run: &ServiceRun, number: u32, failed_before: u32) -> String {
         let mine: Vec<&&CaseResult> = results.iter().filter(|r| r.case.subject == Subject::Endpoint(i)).collect();
         let ok = mine.iter().filter(|r| r.outcome.passed).count();
         let shape: Vec<&&&CaseResult> = mine.iter().filter(|r| r.case.kind == Kind::Conformance || r.case.kind.is_drift()).collect();
-        let bad_shape: Vec<&str> = shape.iter().filter(|r| !r.outcome.passed).map(|r| r.case.kind.name()).collect();
+        let bad_shape: Vec<String> = shape.iter().filter(|r| !r.outcome.passed).map(|r| r.case.kind.name().into_owned()).collect();
         let shape_text = if bad_shape.is_empty() {
             format!("Parsed; drift handled ({}/{})", shape.len(), shape.len())
         } else {
@@ -63,7 +63,11 @@ pub fn render(run: &ServiceRun, number: u32, failed_before: u32) -> String {
     }
 
     md.push_str("\n### Error Handling\n| Scenario | Expected | Actual | Status |\n|---|---|---|---|\n");
-    for kind in Kind::ALL.into_iter().filter(|k| *k != Kind::Conformance) {
+    // the kinds in plan order (the matrix's own rows among them), each once
+    let mut kinds: Vec<Kind> = run.plan.iter().map(|c| c.kind).filter(|k| *k != Kind::Conformance && !k.is_receiver()).collect();
+    kinds.sort();
+    kinds.dedup();
+    for kind in kinds {
         let rows: Vec<&&CaseResult> =
             results.iter().filter(|r| r.case.kind == kind && matches!(r.case.subject, Subject::Endpoint(_))).collect();
         let Some(first) = rows.first() else { continue };
@@ -78,7 +82,7 @@ pub fn render(run: &ServiceRun, number: u32, failed_before: u32) -> String {
         } else {
             rows.iter().map(|r| format!("{}: {}", r.case.subject_id, r.outcome.expected)).collect::<Vec<_>>().join("\n")
         };
-        let _ = writeln!(md, "| {} | {} | {} | {status} |", cell(kind.title()), cell(&expected), cell(&actual.join("\n")));
+        let _ = writeln!(md, "| {} | {} | {} | {status} |", cell(&kind.title()), cell(&expected), cell(&actual.join("\n")));
     }
 
     let webhooks: Vec<&&CaseResult> = results.iter().filter(|r| !matches!(r.case.subject, Subject::Endpoint(_))).collect();
@@ -94,8 +98,8 @@ pub fn render(run: &ServiceRun, number: u32, failed_before: u32) -> String {
                 md,
                 "| {} | {} | {} | {} | {status} |",
                 cell(&label),
-                cell(if r.case.subject == Subject::Sender && r.case.kind == Kind::Conformance {
-                    "Signed delivery"
+                cell(&if r.case.subject == Subject::Sender && r.case.kind == Kind::Conformance {
+                    "Signed delivery".into()
                 } else {
                     r.case.kind.title()
                 }),

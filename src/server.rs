@@ -194,6 +194,7 @@ fn arrival(timeline: &Timeline, target: Target, method: &str, path: String, head
         headers,
         body,
         reply: String::new(),
+        refused: false,
         hung_up_after: None,
         answered: None,
     }
@@ -202,7 +203,8 @@ fn arrival(timeline: &Timeline, target: Target, method: &str, path: String, head
 fn record_and_decide(timeline: &Timeline, route: &Route, mut a: Arrival) -> (usize, Step) {
     let (index, attempt) = timeline.record(&mut a);
     let step = (route.behaviour)(&a, attempt);
-    timeline.set_reply(index, step.describe());
+    let refused = matches!(&step, Step::Reply(r) if (400..500).contains(&r.status));
+    timeline.set_reply(index, step.describe(), refused);
     if attempt + 1 > route.limit {
         timeline.violated();
     }

@@ -5,11 +5,13 @@ use std::time::SystemTime;
 
 use crate::redact;
 
-/// At most 240 characters of an observation, for a table cell or a message.
+/// At most 240 characters of an observation, for a table cell or a message, secrets masked
+/// first (a secret cut in half would no longer be recognised).
 pub fn clip(text: &str) -> String {
+    let text = redact::redact(text);
     match text.char_indices().nth(240) {
         Some((i, _)) => format!("{}…", &text[..i]),
-        None => text.to_string(),
+        None => text,
     }
 }
 

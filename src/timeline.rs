@@ -40,6 +40,9 @@ pub struct Arrival {
     pub body: Vec<u8>,
     /// What the server did, e.g. `429 Retry-After: 1`, `reset`, `stalled`.
     pub reply: String,
+    /// Whether the server refused the request outright (a complete 4xx answer): it was not
+    /// processed, so even a call that is not idempotent may be repeated.
+    pub refused: bool,
     /// When the client closed the connection, measured from `at` (raw server only).
     pub hung_up_after: Option<Duration>,
     /// Offset at which the server began its final act on this request (the last bytes, a
@@ -113,10 +116,11 @@ impl Timeline {
         (s.arrivals.len() - 1, attempt)
     }
 
-    /// Set what the server did with request `index`.
-    pub fn set_reply(&self, index: usize, reply: impl Into<String>) {
+    /// Set what the server did with request `index`, and whether that refused it outright.
+    pub fn set_reply(&self, index: usize, reply: impl Into<String>, refused: bool) {
         if let Some(a) = self.lock().arrivals.get_mut(index) {
             a.reply = reply.into();
+            a.refused = refused;
         }
     }
 

@@ -296,7 +296,7 @@ async fn run_case(case: &Case, spec: Arc<Spec>, binding: &Binding) -> CaseResult
         Ok(i) => i,
         Err(p) => return fail(&prepared.expected, format!("the client factory panicked: {}", redact::panic_message(&*p))),
     };
-    let input = endpoint.request.example.clone().unwrap_or(Value::Object(Default::default()));
+    let input = prepared.input.clone().or_else(|| endpoint.request.example.clone()).unwrap_or(Value::Object(Default::default()));
     let patience = policy.patience();
     let mut returned = Vec::with_capacity(prepared.calls);
     for i in 0..prepared.calls {
@@ -315,7 +315,10 @@ async fn run_case(case: &Case, spec: Arc<Spec>, binding: &Binding) -> CaseResult
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
     }
-    let mut verdict = (prepared.judge)(&Observed { returned: &returned, timeline: &timeline });
+    let observed = Observed { returned: &returned, timeline: &timeline };
+    let invariants = scenario::invariant::check(case.kind, &setup, &observed);
+    let mut verdict = (prepared.judge)(&observed);
+    verdict.problems.extend(invariants);
     if returned.iter().any(|r| matches!(r, Returned::Value(Err(e)) if e.kind == ErrorKind::Unbound)) {
         // the judge's findings would only be noise: say the one thing that is wrong
         verdict.problems = vec![format!(

@@ -15,7 +15,7 @@ mod expected;
 use clients::flaw::Flaw;
 use expected::{services, should_fail};
 use oc_integrate::case::Kind;
-use oc_integrate::spec::{Spec, load_dir};
+use oc_integrate::spec::{Action, Spec, load_dir};
 use oc_integrate::{Binding, Harness};
 use rstest::rstest;
 
@@ -47,22 +47,40 @@ fn binding(service: &str, flaws: &'static [Flaw]) -> Binding {
 #[case(Some(Flaw::OverlongBackoff))]
 #[case(Some(Flaw::AuthErrorAsStatus))]
 #[case(Some(Flaw::RetriesClientErrors))]
+#[case(Some(Flaw::ParsesErrorBodyAsJson))]
+#[case(Some(Flaw::NoWaitWithoutRetryAfter))]
+#[case(Some(Flaw::IgnoresRateLimitReset))]
+#[case(Some(Flaw::Treats403RateLimitAsForbidden))]
+#[case(Some(Flaw::RetriesOnly500And503))]
 #[case(Some(Flaw::NoTimeout))]
 #[case(Some(Flaw::TimeoutOnHeadersOnly))]
 #[case(Some(Flaw::PerReadTimeoutOnly))]
 #[case(Some(Flaw::TimeoutTooShort))]
 #[case(Some(Flaw::NewIdempotencyKeyPerRetry))]
+#[case(Some(Flaw::NewIdempotencyKeyAfterTransportFailure))]
+#[case(Some(Flaw::DropsCredentialOnRetry))]
+#[case(Some(Flaw::DropsBodyOnRetry))]
 #[case(Some(Flaw::RetriesNonIdempotent))]
 #[case(Some(Flaw::NoRetryOnConnectionErrors))]
 #[case(Some(Flaw::LoopsOnConnectRefused))]
 #[case(Some(Flaw::StrictUnknownFields))]
 #[case(Some(Flaw::DefaultsMissingField))]
+#[case(Some(Flaw::DefaultsNestedFields))]
 #[case(Some(Flaw::CoercesTypes))]
 #[case(Some(Flaw::NullAsDefault))]
 #[case(Some(Flaw::PanicsOnMissingField))]
 #[case(Some(Flaw::PanicsOnInvalidJson))]
 #[case(Some(Flaw::IgnoresContentType))]
+#[case(Some(Flaw::RequiresOptionalFields))]
+#[case(Some(Flaw::ExactContentType))]
+#[case(Some(Flaw::StrictNestedFields))]
+#[case(Some(Flaw::IndexesFirstItem))]
+#[case(Some(Flaw::NumbersAsFloats))]
+#[case(Some(Flaw::Latin1Body))]
 #[case(Some(Flaw::NoContentType))]
+#[case(Some(Flaw::PathNotEncoded))]
+#[case(Some(Flaw::QueryNotEncoded))]
+#[case(Some(Flaw::FormatsJsonByHand))]
 #[case(Some(Flaw::AuthWithoutPrefix))]
 #[case(Some(Flaw::AcceptsAnySignature))]
 #[case(Some(Flaw::AcceptsMissingSignature))]
@@ -110,6 +128,30 @@ async fn a_flawed_client_fails_exactly_its_scenarios(#[case] flaw: Option<Flaw>)
     }
 }
 
+/// Drift at depth: fields of nested objects and of array items drift like top-level ones,
+/// and the failure names the JSON path of each.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nested_drift_names_the_json_path() {
+    let harness = Harness::new(DIR).bind("tracker", binding("tracker", &[Flaw::DefaultsNestedFields]));
+    let results = harness.evaluate(|n| n == "tracker::list_issues::drift_missing_field").await.unwrap();
+    let r = &results[0];
+    for path in ["`[0].id`", "`[0].user.login`", "`[0].user.id`"] {
+        assert!(r.outcome.expected.contains(path), "{path} drifts: {}", r.outcome.expected);
+    }
+    // the flawed client defaults the user's fields, and only those
+    let problems: Vec<&str> = r.outcome.problems.iter().map(|p| p.split(": expected").next().unwrap_or_default()).collect();
+    assert_eq!(problems, ["`[0].user.login`", "`[0].user.id`"], "{:?}", r.outcome.problems);
+}
+
+/// Every flaw the example clients can be built with is proven above (a new one cannot be
+/// left out of the list by mistake).
+#[test]
+fn every_flaw_is_proven() {
+    let source = std::fs::read_to_string(file!()).unwrap();
+    let missing: Vec<Flaw> = Flaw::ALL.into_iter().filter(|f| !source.contains(&format!("#[case(Some(Flaw::{f:?}))]"))).collect();
+    assert!(missing.is_empty(), "flaws without a case in a_flawed_client_fails_exactly_its_scenarios: {missing:?}");
+}
+
 /// Every scenario kind the examples generate is failed by at least one flawed client.
 #[test]
 fn every_generated_kind_has_a_flaw_that_fails_it() {
@@ -129,7 +171,12 @@ fn every_generated_kind_has_a_flaw_that_fails_it() {
     }
     assert!(uncovered.is_empty(), "generated cases no flawed client fails: {uncovered:?}");
     let kinds: BTreeSet<Kind> = specs.values().flat_map(oc_integrate::scenario::plan).map(|c| c.kind).collect();
-    assert_eq!(kinds.len(), Kind::ALL.len(), "the examples must exercise every scenario kind");
+    let missing: Vec<Kind> = Kind::ALL.into_iter().filter(|k| !kinds.contains(k)).collect();
+    assert!(missing.is_empty(), "the examples must exercise every scenario kind, found none of {missing:?}");
+    // and the matrix's own rows, each action a status case can take
+    let actions: BTreeSet<Action> =
+        kinds.iter().filter_map(|k| if let Kind::Status { action, .. } = k { Some(*action) } else { None }).collect();
+    assert_eq!(actions, [Action::RespectRetryAfter, Action::RetryWithBackoff, Action::Fail].into(), "the examples' matrix rows");
 }
 
 /// Conformance with form and multipart request bodies (Stripe's API is form-encoded): a

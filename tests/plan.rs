@@ -383,7 +383,22 @@ fn contract_lint_finds_exactly_what_is_missing() {
         let spec = load_file(Path::new(&format!("examples/integrations/{service}/spec.yaml"))).unwrap();
         assert_eq!(lint::check(&spec), Vec::new(), "{service}");
     }
-    let cases: [(&str, &str, Rule, &str, &str); 8] = [
+    let conflict = "  - {status: 409, meaning: Idempotency key reused with other parameters, action: fail}\n";
+    let cases: [(&str, &str, Rule, &str, &str); 10] = [
+        (
+            conflict,
+            &format!("{conflict}  - {{status: 304, meaning: Not modified, action: fail}}\n"),
+            Rule::UntestedRow,
+            "status: 304",
+            "found 304 (fail) generates none: 304 is not an error status",
+        ),
+        (
+            conflict,
+            &format!("{conflict}  - {{status: 409, meaning: Conflict, action: retry_with_backoff}}\n"),
+            Rule::UntestedRow,
+            "meaning: Conflict",
+            "generates none: error_handling[4] already says what 409 means",
+        ),
         ("timeout, ", "", Rule::TimeoutEdgeCase, "  edge_cases:", "add `timeout` to test_plan.edge_cases"),
         ("malformed response, ", "", Rule::MalformedEdgeCase, "  edge_cases:", "add `malformed response` to test_plan.edge_cases"),
         (

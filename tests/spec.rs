@@ -144,6 +144,26 @@ fn a_good_spec_loads() {
     "{status: 401, meaning: Expired, action: refresh_and_retry_once}",
     "26:45: error_handling[0].action: expected overview.auth.kind oauth2 for refresh_and_retry_once, found no token endpoint"
 )]
+#[case::when_on_a_class(
+    "action: retry_with_backoff}",
+    "action: retry_with_backoff, when: {x-a: \"1\"}}",
+    "27:76: error_handling[1].when: expected one status on a row with `when`, found the class 5xx"
+)]
+#[case::when_header_name(
+    "{status: 429, meaning: Rate limited, action: respect_retry_after}",
+    "{status: 403, meaning: Rate limited, action: respect_retry_after, when: {\"x a\": \"0\"}}",
+    "error_handling[0].when.x a: expected a header name and a value (\"*\" for any), found \"x a\": \"0\""
+)]
+#[case::reset_on_a_fail_row(
+    "{status: 429, meaning: Rate limited, action: respect_retry_after}",
+    "{status: 429, meaning: Rate limited, action: fail, reset: {header: x-ratelimit-reset, unit: epoch_seconds}}",
+    "error_handling[0].reset: expected a reset header only on a respect_retry_after row, found fail"
+)]
+#[case::reset_unit(
+    "{status: 429, meaning: Rate limited, action: respect_retry_after}",
+    "{status: 429, meaning: Rate limited, action: respect_retry_after, reset: {header: x-ratelimit-reset, unit: minutes}}",
+    "error_handling[0].reset.unit: expected one of epoch_seconds, epoch_milliseconds, delta_seconds, found \"minutes\""
+)]
 fn a_bad_spec_names_file_line_column_path_expected_and_found(#[case] from: &str, #[case] to: &str, #[case] want: &str) {
     assert!(GOOD.contains(from), "fixture text {from:?} not in GOOD");
     let file = write_spec("demo", &GOOD.replacen(from, to, 1));
@@ -506,4 +526,41 @@ fn oauth_fields_need_oauth_auth() {
     let text = with_sandbox().replacen("  auth_check: /things\n", "  auth_check: /things\n  token_gate: /introspect\n", 1);
     let err = load_file(&write_spec("demo", &text)).expect_err("must be rejected").to_string();
     assert!(err.contains("sandbox.token_gate: expected token_gate only with overview.auth.kind: oauth2, found it with api_key"), "{err}");
+}
+
+/// Every row of the error matrix gets a case: exact rows no named kind covers, the statuses a
+/// class row stands for (less those with a row of their own), and each `when` row.
+#[test]
+fn the_error_matrix_plans_a_case_per_row() {
+    let rows = "  - {status: 408, meaning: Request timeout, action: retry_with_backoff}
+  - {status: 409, meaning: Conflict, action: fail}
+  - {status: 403, meaning: Rate limited, action: respect_retry_after, when: {x-ratelimit-remaining: \"0\"}}
+  - {status: 503, meaning: Busy, action: retry_with_backoff}
+  - {status: 5xx, meaning: Server error, action: retry_with_backoff}
+  - {status: 4xx, meaning: Bad request, action: fail}
+";
+    let text = GOOD.replace("  - {status: 5xx, meaning: Server error, action: retry_with_backoff}\n", rows);
+    let spec = load_file(&write_spec("demo", &text)).unwrap();
+    let names: Vec<String> = oc_integrate::scenario::plan(&spec)
+        .iter()
+        .filter(|c| c.subject_id == "get_thing")
+        .map(|c| c.kind.to_string())
+        .filter(|n| n.starts_with("status_") || n.starts_with("client_error") || n.starts_with("server_error"))
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "server_error_recovers",
+            "server_error_persists",
+            "client_error_not_retried",
+            "status_403_when_1",
+            "status_408",
+            "status_409",
+            "status_502",
+            "status_503",
+            "status_504"
+        ]
+    );
+    // the 4xx case leaves out the 409 that has a row of its own
+    assert_eq!(oc_integrate::scenario::matrix::client_error_statuses(&spec), [400, 403, 404, 410, 422]);
 }

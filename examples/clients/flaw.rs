@@ -29,6 +29,16 @@ pub enum Flaw {
     Treats503Like500,
     /// Retries 4xx like 5xx.
     RetriesClientErrors,
+    /// Unwraps every error body as JSON, panicking on a gateway's HTML page.
+    ParsesErrorBodyAsJson,
+    /// Retries a 429 without Retry-After at once instead of backing off.
+    NoWaitWithoutRetryAfter,
+    /// Never reads the rate limit's reset header (falls back to its own backoff).
+    IgnoresRateLimitReset,
+    /// Takes GitHub's rate-limited 403 for a refusal and fails at once.
+    Treats403RateLimitAsForbidden,
+    /// Retries only the 5xx it was written for (500, 503); a 502 or 504 fails at once.
+    RetriesOnly500And503,
     /// Sets no timeout at all.
     NoTimeout,
     /// Times out waiting for headers only; reading the body is unbounded.
@@ -39,6 +49,13 @@ pub enum Flaw {
     TimeoutTooShort,
     /// Makes a new idempotency key for every attempt.
     NewIdempotencyKeyPerRetry,
+    /// Keeps the idempotency key across a 5xx or 429 retry, but mints a new one after a
+    /// timeout or a dropped connection.
+    NewIdempotencyKeyAfterTransportFailure,
+    /// Sends the credential on the first attempt only (the retry rebuilds the request without it).
+    DropsCredentialOnRetry,
+    /// Sends the body on the first attempt only (a consumed body stream is not re-sent).
+    DropsBodyOnRetry,
     /// Retries non-idempotent calls after ambiguous failures.
     RetriesNonIdempotent,
     /// Never retries a reset or cut-off connection.
@@ -49,6 +66,9 @@ pub enum Flaw {
     StrictUnknownFields,
     /// Fills missing fields with defaults.
     DefaultsMissingField,
+    /// Checks the top level of a response strictly, but fills the fields of nested objects
+    /// with defaults when they are missing.
+    DefaultsNestedFields,
     /// Converts values of the wrong type instead of rejecting them.
     CoercesTypes,
     /// Treats null as the field's default.
@@ -59,8 +79,26 @@ pub enum Flaw {
     PanicsOnInvalidJson,
     /// Parses any content type as JSON.
     IgnoresContentType,
+    /// Models every optional field as required and non-null (a type generated from one example).
+    RequiresOptionalFields,
+    /// Accepts `application/json` only, exactly: a `; charset=utf-8` is refused.
+    ExactContentType,
+    /// Denies unknown fields in nested objects (`#[serde(deny_unknown_fields)]` on a nested type).
+    StrictNestedFields,
+    /// Reads the first item of every array it gets, panicking on an empty one.
+    IndexesFirstItem,
+    /// Parses numbers as floats, so integers past 2^53 come back rounded.
+    NumbersAsFloats,
+    /// Decodes the body as Latin-1, so raw UTF-8 text comes back garbled.
+    Latin1Body,
     /// Sends the JSON body without a Content-Type header.
     NoContentType,
+    /// Pastes path parameters into the URL without percent-encoding them.
+    PathNotEncoded,
+    /// Builds the query string by concatenation, without encoding the values.
+    QueryNotEncoded,
+    /// Builds the JSON body from a template, pasting string values in unescaped.
+    FormatsJsonByHand,
     /// Sends the credential without its `Bearer ` prefix.
     AuthWithoutPrefix,
     /// Reports a 401 as a plain status error, not as an auth failure.
@@ -99,7 +137,7 @@ pub enum Flaw {
 
 impl Flaw {
     /// Every flaw.
-    pub const ALL: [Flaw; 45] = [
+    pub const ALL: [Flaw; 63] = [
         Flaw::NeverRefreshes,
         Flaw::RefreshLoop,
         Flaw::ForgetsRotatedRefreshToken,
@@ -112,22 +150,40 @@ impl Flaw {
         Flaw::OverlongBackoff,
         Flaw::Treats503Like500,
         Flaw::RetriesClientErrors,
+        Flaw::ParsesErrorBodyAsJson,
+        Flaw::NoWaitWithoutRetryAfter,
+        Flaw::IgnoresRateLimitReset,
+        Flaw::Treats403RateLimitAsForbidden,
+        Flaw::RetriesOnly500And503,
         Flaw::NoTimeout,
         Flaw::TimeoutOnHeadersOnly,
         Flaw::PerReadTimeoutOnly,
         Flaw::TimeoutTooShort,
         Flaw::NewIdempotencyKeyPerRetry,
+        Flaw::NewIdempotencyKeyAfterTransportFailure,
+        Flaw::DropsCredentialOnRetry,
+        Flaw::DropsBodyOnRetry,
         Flaw::RetriesNonIdempotent,
         Flaw::NoRetryOnConnectionErrors,
         Flaw::LoopsOnConnectRefused,
         Flaw::StrictUnknownFields,
         Flaw::DefaultsMissingField,
+        Flaw::DefaultsNestedFields,
         Flaw::CoercesTypes,
         Flaw::NullAsDefault,
         Flaw::PanicsOnMissingField,
         Flaw::PanicsOnInvalidJson,
         Flaw::IgnoresContentType,
+        Flaw::RequiresOptionalFields,
+        Flaw::ExactContentType,
+        Flaw::StrictNestedFields,
+        Flaw::IndexesFirstItem,
+        Flaw::NumbersAsFloats,
+        Flaw::Latin1Body,
         Flaw::NoContentType,
+        Flaw::PathNotEncoded,
+        Flaw::QueryNotEncoded,
+        Flaw::FormatsJsonByHand,
         Flaw::AuthWithoutPrefix,
         Flaw::AuthErrorAsStatus,
         Flaw::AcceptsAnySignature,

@@ -38,17 +38,20 @@ pub fn binding(flaws: &'static [Flaw]) -> Binding {
             };
             let mut path = e.path.clone();
             for (k, _) in call.input().get("params").and_then(Value::as_object).into_iter().flatten() {
-                path = path.replace(&format!("{{{k}}}"), &call.param(k).unwrap_or_default());
+                path = path.replace(&format!("{{{k}}}"), &client.transport.segment(&call.param(k).unwrap_or_default()));
             }
-            let query: Vec<String> = call
+            let query: Vec<(&str, String)> = call
                 .query()
                 .and_then(Value::as_object)
                 .into_iter()
                 .flatten()
-                .map(|(k, v)| format!("{k}={}", v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string())))
+                .map(|(k, v)| (k.as_str(), v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string())))
                 .collect();
-            let url =
-                if query.is_empty() { format!("{}{path}", client.base) } else { format!("{}{path}?{}", client.base, query.join("&")) };
+            let url = if query.is_empty() {
+                format!("{}{path}", client.base)
+            } else {
+                format!("{}{path}?{}", client.base, client.transport.query(&query))
+            };
             let body = call.input().get("body");
             let method =
                 Method::from_bytes(e.method.as_str().as_bytes()).map_err(|err| ClientError::new(ErrorKind::Other, err.to_string()))?;

@@ -68,7 +68,7 @@ impl PaymentsClient {
     }
 
     pub async fn get_customer(&self, id: &str) -> Result<Customer, ClientError> {
-        let req = self.request(Method::GET, &format!("/customers/{id}"), None, true);
+        let req = self.request(Method::GET, &format!("/customers/{}", self.transport.segment(id)), None, true);
         self.transport.decode(self.transport.send(&req).await?)
     }
 
@@ -93,7 +93,7 @@ impl PaymentsClient {
     }
 
     pub async fn capture_payment(&self, id: &str, input: &Value) -> Result<PaymentIntent, ClientError> {
-        let req = self.request(Method::POST, &format!("/payment_intents/{id}/capture"), Some(input), false);
+        let req = self.request(Method::POST, &format!("/payment_intents/{}/capture", self.transport.segment(id)), Some(input), false);
         self.transport.decode(self.transport.send(&req).await?)
     }
 }

@@ -11,7 +11,7 @@ use serde_json::Value;
 use super::flaw::Flaw;
 use super::transport::{Request, Response, Transport};
 
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Issue {
     pub id: i64,
     pub node_id: String,
@@ -20,12 +20,17 @@ pub struct Issue {
     pub state: String,
     pub html_url: String,
     pub updated_at: String,
-    /// GitHub's nullable `closed_at`: a typed client returns `null` when it was not sent.
-    #[serde(default)]
-    pub closed_at: Option<String>,
+    /// GitHub's `nullable-simple-user`: `None` for a deleted account.
+    pub user: Option<User>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct User {
+    pub login: String,
+    pub id: i64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Comment {
     pub id: i64,
     pub node_id: String,
@@ -33,6 +38,36 @@ pub struct Comment {
     pub body: Option<String>,
     pub html_url: String,
     pub created_at: String,
+    pub user: Option<User>,
+}
+
+// The defaults are the templates the flawed decoders bend a response against: a user is there.
+impl Default for Issue {
+    fn default() -> Self {
+        Issue {
+            id: 0,
+            node_id: String::new(),
+            number: 0,
+            title: String::new(),
+            state: String::new(),
+            html_url: String::new(),
+            updated_at: String::new(),
+            user: Some(User::default()),
+        }
+    }
+}
+
+impl Default for Comment {
+    fn default() -> Self {
+        Comment {
+            id: 0,
+            node_id: String::new(),
+            body: None,
+            html_url: String::new(),
+            created_at: String::new(),
+            user: Some(User::default()),
+        }
+    }
 }
 
 struct Tokens {
@@ -61,7 +96,9 @@ impl TrackerClient {
         TrackerClient {
             // GitHub's media type is application/vnd.github+json; it accepts application/json too,
             // which is all its description (and so Prism) lists
-            transport: Transport::new(ctx, flaws).with_headers(&[("Accept", "application/json"), ("X-GitHub-Api-Version", "2022-11-28")]),
+            transport: Transport::new(ctx, flaws)
+                .with_headers(&[("Accept", "application/json"), ("X-GitHub-Api-Version", "2022-11-28")])
+                .with_rate_limit_reset("x-ratelimit-reset"),
             base: ctx.base_url().to_string(),
             token_url: ctx.token_url().unwrap_or_default().to_string(),
             client_id: c.client_id.clone().unwrap_or_default(),
@@ -146,7 +183,8 @@ impl TrackerClient {
     pub async fn list_issues(&self, repo: &str, query: &Value) -> Result<Vec<Issue>, ClientError> {
         let state = query.get("state").and_then(Value::as_str).unwrap_or("open");
         let per_page = query.get("per_page").and_then(Value::as_i64).unwrap_or(30);
-        let resp = self.send(Method::GET, &format!("{repo}/issues?state={state}&per_page={per_page}"), None, true).await?;
+        let query = self.transport.query(&[("state", state.to_string()), ("per_page", per_page.to_string())]);
+        let resp = self.send(Method::GET, &format!("{repo}/issues?{query}"), None, true).await?;
         self.transport.decode_list(resp)
     }
 
@@ -169,8 +207,9 @@ pub fn binding(flaws: &'static [Flaw]) -> Binding {
         move |ctx| TrackerClient::new(ctx, flaws),
         |client: Arc<TrackerClient>, call: Call| async move {
             let body = call.input().get("body").cloned().unwrap_or(Value::Null);
-            let repo = format!("/repos/{}/{}", call.param("owner").unwrap_or_default(), call.param("repo").unwrap_or_default());
-            let number = call.param("issue_number").unwrap_or_default();
+            let segment = |name: &str| client.transport.segment(&call.param(name).unwrap_or_default());
+            let repo = format!("/repos/{}/{}", segment("owner"), segment("repo"));
+            let number = segment("issue_number");
             match call.endpoint() {
                 "list_issues" => outcome(client.list_issues(&repo, call.query().unwrap_or(&Value::Null)).await),
                 "get_issue" => outcome(client.get_issue(&repo, &number).await),

@@ -38,6 +38,8 @@ pub struct Transport {
     ctx: Context,
     flaws: HashSet<Flaw>,
     headers: Vec<(&'static str, &'static str)>,
+    /// The header that carries a rate limit's reset instant (epoch seconds), if the provider sends one.
+    reset: Option<&'static str>,
 }
 
 fn error(kind: ErrorKind, message: impl Into<String>) -> ClientError {
@@ -62,13 +64,39 @@ impl Transport {
         if let Some(proxy) = ctx.proxy_url().and_then(|p| reqwest::Proxy::all(p).ok()) {
             b = b.proxy(proxy);
         }
-        Transport { http: b.build().expect("reqwest client builds"), ctx: ctx.clone(), flaws, headers: Vec::new() }
+        Transport { http: b.build().expect("reqwest client builds"), ctx: ctx.clone(), flaws, headers: Vec::new(), reset: None }
     }
 
     /// Headers every request carries (a provider's media type, its API version).
     pub fn with_headers(mut self, headers: &[(&'static str, &'static str)]) -> Transport {
         self.headers = headers.to_vec();
         self
+    }
+
+    /// The provider says when a rate limit resets in this header, in epoch seconds (GitHub's
+    /// `x-ratelimit-reset`), and answers an exhausted limit with 403 as well as 429.
+    pub fn with_rate_limit_reset(mut self, header: &'static str) -> Transport {
+        self.reset = Some(header);
+        self
+    }
+
+    /// `text` as one path segment: RFC 3986's unreserved characters as they are, every
+    /// other byte `%XX`, so a `/`, `?` or `#` in a value stays part of it.
+    pub fn segment(&self, text: &str) -> String {
+        if self.has(Flaw::PathNotEncoded) {
+            return text.to_string();
+        }
+        text.bytes()
+            .map(|b| if b.is_ascii_alphanumeric() || b"-._~".contains(&b) { (b as char).to_string() } else { format!("%{b:02X}") })
+            .collect()
+    }
+
+    /// `pairs` as a query string, form-encoded.
+    pub fn query(&self, pairs: &[(&str, String)]) -> String {
+        if self.has(Flaw::QueryNotEncoded) {
+            return pairs.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("&");
+        }
+        form_urlencoded::Serializer::new(String::new()).extend_pairs(pairs).finish()
     }
 
     pub fn has(&self, f: Flaw) -> bool {
@@ -104,19 +132,31 @@ impl Transport {
         &self,
         req: &Request<'_>,
         key: &Option<(&str, String)>,
+        retry: bool,
     ) -> Result<(StatusCode, reqwest::header::HeaderMap, Vec<u8>), Failure> {
         let mut rb = self.http.request(req.method.clone(), &req.url);
         for (h, v) in &self.headers {
             rb = rb.header(*h, *v);
         }
-        if let Some((h, v)) = &req.auth {
+        if let Some((h, v)) = req.auth.as_ref().filter(|_| !(retry && self.has(Flaw::DropsCredentialOnRetry))) {
             rb = rb.header(h.as_str(), v.as_str());
         }
         if let Some((h, k)) = key {
             rb = rb.header(*h, k.as_str());
         }
-        if let Some(body) = req.body {
-            rb = if self.has(Flaw::NoContentType) { rb.body(body.to_string()) } else { rb.json(body) };
+        if let Some(body) = req.body.filter(|_| !(retry && self.has(Flaw::DropsBodyOnRetry))) {
+            rb = if self.has(Flaw::NoContentType) {
+                rb.body(body.to_string())
+            } else if let (true, Some(fields)) = (self.has(Flaw::FormatsJsonByHand), body.as_object()) {
+                // a template with the values pasted in, unescaped
+                let pairs: Vec<String> = fields
+                    .iter()
+                    .map(|(k, v)| format!("\"{k}\":{}", v.as_str().map(|t| format!("\"{t}\"")).unwrap_or_else(|| v.to_string())))
+                    .collect();
+                rb.header("content-type", "application/json").body(format!("{{{}}}", pairs.join(",")))
+            } else {
+                rb.json(body)
+            };
         }
         let budget = self.budget();
         let exchange = async {
@@ -175,20 +215,50 @@ impl Transport {
         Some(at.duration_since(SystemTime::now()).unwrap_or_default())
     }
 
+    /// How long until the rate limit resets, from the provider's reset header.
+    fn reset_in(&self, headers: &reqwest::header::HeaderMap) -> Option<Duration> {
+        if self.has(Flaw::IgnoresRateLimitReset) {
+            return None;
+        }
+        let epoch: u64 = headers.get(self.reset?)?.to_str().ok()?.trim().parse().ok()?;
+        let at = SystemTime::UNIX_EPOCH + Duration::from_secs(epoch);
+        Some(at.duration_since(SystemTime::now()).unwrap_or_default())
+    }
+
+    /// Whether a 403 is the provider's rate limit rather than a refusal (GitHub: no requests
+    /// left, or a secondary limit's Retry-After).
+    fn forbidden_is_rate_limit(&self, headers: &reqwest::header::HeaderMap) -> bool {
+        let remaining = headers.get("x-ratelimit-remaining").and_then(|v| v.to_str().ok()).map(str::trim);
+        self.reset.is_some()
+            && !self.has(Flaw::Treats403RateLimitAsForbidden)
+            && (remaining == Some("0") || headers.contains_key(reqwest::header::RETRY_AFTER))
+    }
+
+    /// The wait a rate-limited answer asks for: Retry-After, else the reset header, else the
+    /// client's own backoff.
+    fn rate_limit_wait(&self, retry: u32, headers: &reqwest::header::HeaderMap) -> Duration {
+        match self.retry_after(headers).or_else(|| self.reset_in(headers)) {
+            Some(d) => d,
+            None if self.has(Flaw::NoWaitWithoutRetryAfter) => Duration::ZERO,
+            None => self.backoff(retry, None),
+        }
+    }
+
     /// Send with the declared retry policy. 401 is returned as an Auth error for the
     /// caller to handle (refresh or fail).
     pub async fn send(&self, req: &Request<'_>) -> Result<Response, ClientError> {
         let max = self.ctx.retry().max_attempts;
         let mut retry = 0u32;
+        let mut kept_key = req.idempotency.clone();
         loop {
             let attempt = retry + 1;
             let last = attempt >= max;
             let key = match &req.idempotency {
                 Some((h, _)) if self.has(Flaw::NewIdempotencyKeyPerRetry) => Some((*h, uuid::Uuid::new_v4().to_string())),
-                other => other.clone(),
+                _ => kept_key.clone(),
             };
             let may_repeat = req.idempotent || self.has(Flaw::RetriesNonIdempotent);
-            let (status, headers, body) = match self.attempt(req, &key).await {
+            let (status, headers, body) = match self.attempt(req, &key, retry > 0).await {
                 Ok(r) => r,
                 Err(Failure::BeforeSend(e)) => {
                     if self.has(Flaw::LoopsOnConnectRefused) || !last {
@@ -200,6 +270,10 @@ impl Transport {
                 }
                 Err(Failure::Ambiguous(e)) => {
                     let retryable = may_repeat && !last && (e.kind == ErrorKind::Timeout || !self.has(Flaw::NoRetryOnConnectionErrors));
+                    if let Some((h, _)) = kept_key.as_ref().filter(|_| self.has(Flaw::NewIdempotencyKeyAfterTransportFailure)) {
+                        // the request "failed", so it is treated as a new one
+                        kept_key = Some((h, uuid::Uuid::new_v4().to_string()));
+                    }
                     if retryable {
                         tokio::time::sleep(self.backoff(retry, None)).await;
                         retry += 1;
@@ -213,18 +287,25 @@ impl Transport {
                 let content_type = headers.get(reqwest::header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
                 return Ok(Response { content_type, body });
             }
+            if self.has(Flaw::ParsesErrorBodyAsJson) {
+                // it reads the provider's error message on every failure
+                let detail: Value = serde_json::from_slice(&body).expect("the provider's errors are JSON");
+                drop(detail);
+            }
             let capped = last && !self.has(Flaw::RetriesForever);
             match status.as_u16() {
                 401 if self.has(Flaw::AuthErrorAsStatus) => {
                     return Err(error(ErrorKind::Status, format!("HTTP 401: {}", text())).with_status(401));
                 }
                 401 => return Err(error(ErrorKind::Auth, format!("unauthorized: {}", text())).with_status(401)),
-                429 if !capped => {
-                    let wait = self.retry_after(&headers).unwrap_or_else(|| self.backoff(retry, None));
-                    tokio::time::sleep(wait).await;
+                429 if !capped => tokio::time::sleep(self.rate_limit_wait(retry, &headers)).await,
+                403 if !capped && self.forbidden_is_rate_limit(&headers) => tokio::time::sleep(self.rate_limit_wait(retry, &headers)).await,
+                s @ (429 | 403) if s == 429 || self.forbidden_is_rate_limit(&headers) => {
+                    return Err(error(ErrorKind::RateLimited, format!("rate limited after {attempt} attempts")).with_status(s));
                 }
-                429 => return Err(error(ErrorKind::RateLimited, format!("rate limited after {attempt} attempts")).with_status(429)),
-                s if s >= 500 && may_repeat && !capped => tokio::time::sleep(self.backoff(retry, Some(status))).await,
+                s if s >= 500 && may_repeat && !capped && (matches!(s, 500 | 503) || !self.has(Flaw::RetriesOnly500And503)) => {
+                    tokio::time::sleep(self.backoff(retry, Some(status))).await
+                }
                 s if (400..500).contains(&s) && self.has(Flaw::RetriesClientErrors) && !last => {
                     tokio::time::sleep(self.backoff(retry, Some(status))).await
                 }
@@ -247,6 +328,9 @@ impl Transport {
     /// Decode a JSON array response into a `Vec<T>`, each element as [`Transport::decode`] would.
     pub fn decode_list<T: DeserializeOwned + Serialize + Default>(&self, resp: Response) -> Result<Vec<T>, ClientError> {
         let mut v = self.json(resp)?;
+        if self.has(Flaw::IndexesFirstItem) && v.as_array().is_some_and(Vec::is_empty) {
+            panic!("the list always has a first item");
+        }
         let template = serde_json::to_value(T::default()).expect("defaults serialise");
         if let (Value::Array(items), Value::Object(t)) = (&mut v, &template) {
             for item in items {
@@ -259,22 +343,36 @@ impl Transport {
     }
 
     /// The body as JSON, its content type checked.
-    fn json(&self, resp: Response) -> Result<Value, ClientError> {
+    fn json(&self, mut resp: Response) -> Result<Value, ClientError> {
         let invalid = |m: String| error(ErrorKind::InvalidResponse, m);
+        if self.has(Flaw::ExactContentType) && resp.content_type != "application/json" && resp.content_type.starts_with("application/json")
+        {
+            return Err(invalid(format!("expected application/json, got {:?}", resp.content_type)));
+        }
+        if self.has(Flaw::Latin1Body) {
+            resp.body = resp.body.iter().map(|b| *b as char).collect::<String>().into_bytes();
+        }
         // the flawed decoder unwraps the parse before looking at anything else
         let unwrapped: Option<Value> =
             self.has(Flaw::PanicsOnInvalidJson).then(|| serde_json::from_slice(&resp.body).expect("provider always sends JSON"));
         if !self.has(Flaw::IgnoresContentType) && !resp.content_type.starts_with("application/json") {
             return Err(invalid(format!("expected application/json, got {:?}", resp.content_type)));
         }
-        match unwrapped {
-            Some(v) => Ok(v),
-            None => serde_json::from_slice(&resp.body).map_err(|e| invalid(format!("body is not valid JSON: {e}"))),
+        let mut v = match unwrapped {
+            Some(v) => v,
+            None => serde_json::from_slice(&resp.body).map_err(|e| invalid(format!("body is not valid JSON: {e}")))?,
+        };
+        if self.has(Flaw::NumbersAsFloats) {
+            floats(&mut v);
         }
+        Ok(v)
     }
 
     /// The flawed decoders' shortcuts, applied field by field against the type's defaults.
     fn bend(&self, m: &mut Map<String, Value>, template: &Map<String, Value>) -> Result<(), ClientError> {
+        if self.has(Flaw::IndexesFirstItem) && m.values().any(|v| v.as_array().is_some_and(Vec::is_empty)) {
+            panic!("every list has a first item");
+        }
         if self.has(Flaw::StrictUnknownFields)
             && let Some(k) = m.keys().find(|k| !template.contains_key(*k))
         {
@@ -304,8 +402,39 @@ impl Transport {
                 }
                 _ => {}
             }
+            // its optional fields are plain ones in its types
+            if self.has(Flaw::RequiresOptionalFields) && default.is_null() && m.get(k).is_none_or(Value::is_null) {
+                return Err(error(ErrorKind::InvalidResponse, format!("missing field {k}")));
+            }
+            if let (true, Some(Value::Object(inner)), Value::Object(defaults)) = (self.has(Flaw::StrictNestedFields), m.get(k), default)
+                && let Some(unknown) = inner.keys().find(|f| !defaults.contains_key(*f))
+            {
+                return Err(error(ErrorKind::InvalidResponse, format!("unknown field {k}.{unknown}")));
+            }
+            // the nested types were written with `#[serde(default)]` on every field
+            if let (true, Some(Value::Object(inner)), Value::Object(defaults)) =
+                (self.has(Flaw::DefaultsNestedFields), m.get_mut(k), default)
+            {
+                for (field, d) in defaults {
+                    inner.entry(field.clone()).or_insert_with(|| d.clone());
+                }
+            }
         }
         Ok(())
+    }
+}
+
+/// Every number of `v` as a float (what a client that models numbers as `f64` keeps).
+fn floats(v: &mut Value) {
+    match v {
+        Value::Number(n) => {
+            if let Some(f) = n.as_f64().filter(|_| n.is_i64() || n.is_u64()) {
+                *v = Value::from(f as i64);
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(floats),
+        Value::Object(m) => m.values_mut().for_each(floats),
+        _ => {}
     }
 }
 

@@ -22,7 +22,7 @@ use serde_json::{Value, json};
 use super::draft::{self, Draft, Gap};
 
 use crate::spec::yaml::{self, Location, SourceMap};
-use crate::spec::{RateLimit, reword};
+use crate::spec::{ErrorRule, RateLimit, reword};
 use crate::webhook::Scheme;
 
 /// The embedded catalog files: (path in the repository, contents).
@@ -257,6 +257,10 @@ pub struct Limits {
     /// How the limit works and how it is signalled.
     #[serde(default)]
     pub note: Option<String>,
+    /// Error-matrix rows for how a limited answer looks (a 403 with headers, a reset
+    /// header), written as the spec writes them; they come before the planner's generic rows.
+    #[serde(default)]
+    pub rows: Vec<ErrorRule>,
     /// Where this is documented.
     pub source: String,
 }
@@ -486,6 +490,10 @@ pub(super) fn fill(d: &mut Draft, p: &Provider, service: &str) {
         }
         if !r.headers.is_empty() {
             what.push(format!("headers: {}", r.headers.join(", ")));
+        }
+        if !r.rows.is_empty() {
+            d.error_rows = r.rows.iter().filter_map(|row| serde_json::to_value(row).ok()).collect();
+            d.notes.push(("error_handling".into(), cite("how a limited answer looks", &r.source)));
         }
         match r.limit {
             Some(limit) => {

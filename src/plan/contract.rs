@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use super::document::{auth_text, stale_file};
 use crate::case::{Kind, Subject};
 use crate::scenario;
-use crate::spec::{Auth, Spec};
+use crate::spec::{Action, Auth, Spec};
 
 /// Where the contract lives: beside the spec.
 pub fn path_for(spec: &Spec) -> PathBuf {
@@ -67,6 +67,9 @@ pub fn criteria(spec: &Spec) -> Vec<Criterion> {
     };
     let receiver_kinds: Vec<Kind> = Kind::ALL.into_iter().filter(|k| k.is_receiver()).collect();
     let sender_kinds: Vec<Kind> = Kind::ALL.into_iter().filter(|k| k.applies_to_sender()).collect();
+    let matrix_kinds = scenario::matrix::status_kinds(spec);
+    let (matrix_fails, matrix_retries): (Vec<Kind>, Vec<Kind>) =
+        matrix_kinds.iter().partition(|k| matches!(k, Kind::Status { action: Action::Fail, .. }));
     let rows: Vec<(&str, Vec<Kind>, Option<String>, For)> = vec![
         (
             "Auth flow completes successfully against sandbox",
@@ -76,26 +79,49 @@ pub fn criteria(spec: &Spec) -> Vec<Criterion> {
         ),
         (
             "All endpoints return expected shapes",
-            vec![Conformance, DriftExtraField, DriftMissingField, DriftTypeChanged, DriftNullValue, DriftRenamedField],
+            [
+                vec![
+                    Conformance,
+                    HostileRequestValues,
+                    DriftExtraField,
+                    DriftMissingField,
+                    DriftTypeChanged,
+                    DriftNullValue,
+                    DriftRenamedField,
+                ],
+                Kind::ALL.into_iter().filter(|k| k.is_tolerance()).collect(),
+            ]
+            .concat(),
             None,
             For::Client,
         ),
         (
             "Retry works on 429 and 500 responses",
-            vec![
-                RateLimitRetryAfter,
-                RateLimitRetryAfterDate,
-                RateLimitStorm,
-                ServerErrorRecovers,
-                ServerErrorPersists,
-                ServerErrorMaintenance,
-            ],
+            [
+                vec![
+                    RateLimitRetryAfter,
+                    RateLimitRetryAfterDate,
+                    RateLimitNoRetryAfter,
+                    RateLimitReset,
+                    RateLimitStorm,
+                    ServerErrorRecovers,
+                    ServerErrorPersists,
+                    ServerErrorMaintenance,
+                ],
+                matrix_retries,
+            ]
+            .concat(),
             None,
             For::Client,
         ),
         ("Token refresh works on 401", vec![AuthExpired, AuthRefreshFails, AuthRejected], no_refresh, For::Client),
-        ("Unit tests cover happy + error paths", Kind::ALL.to_vec(), None, For::All),
-        ("Client errors (4xx) are surfaced with their status, never retried", vec![ClientErrorNotRetried], None, For::Client),
+        ("Unit tests cover happy + error paths", [Kind::ALL.as_slice(), &matrix_kinds].concat(), None, For::All),
+        (
+            "Client errors (4xx) are surfaced with their status, never retried",
+            [vec![ClientErrorNotRetried], matrix_fails].concat(),
+            None,
+            For::Client,
+        ),
         (
             "Timeouts are bounded per attempt and retried only when safe",
             vec![TimeoutHeadersLate, TimeoutBodyStalls, TimeoutBodyTrickles, TimeoutNoAnswer, TimeoutSlowWithinBudget],
@@ -206,11 +232,18 @@ mod tests {
 
     #[test]
     fn every_kind_of_case_tests_a_criterion_besides_the_catch_all() {
-        let spec =
-            crate::spec::load_file(Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/examples/integrations/payments/spec.yaml"))).unwrap();
-        let all = criteria(&spec);
-        for kind in Kind::ALL {
-            assert!(all.iter().any(|c| c.subjects != For::All && c.kinds.contains(&kind)), "{kind} tests no specific criterion");
+        for service in ["payments", "tracker"] {
+            let file = format!("{}/examples/integrations/{service}/spec.yaml", env!("CARGO_MANIFEST_DIR"));
+            let spec = crate::spec::load_file(Path::new(&file)).unwrap();
+            let all = criteria(&spec);
+            let matrix = scenario::matrix::status_kinds(&spec);
+            assert!(!matrix.is_empty(), "{service}: the example's matrix has rows of its own");
+            for kind in Kind::ALL.into_iter().chain(matrix) {
+                assert!(
+                    all.iter().any(|c| c.subjects != For::All && c.kinds.contains(&kind)),
+                    "{service}: {kind} tests no specific criterion"
+                );
+            }
         }
     }
 }

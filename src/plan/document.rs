@@ -41,7 +41,7 @@ fn action_text(spec: &Spec, action: Action, factor: Option<f64>) -> String {
         Action::RefreshAndRetryOnce => "Refresh, retry once".into(),
         Action::RespectRetryAfter => "Respect Retry-After, backoff".into(),
         Action::RetryWithBackoff => format!("Retry with backoff, max {}", spec.retry.max_attempts),
-        Action::RetryWithLongerDelays => format!("Retry with longer delays (×{})", factor.unwrap_or(2.0)),
+        Action::RetryWithLongerDelays => format!("Retry with longer delays (×{})", factor.unwrap_or(4.0)),
         Action::Fail => "Fail, surface the error".into(),
     }
 }
@@ -106,7 +106,11 @@ pub fn integration_spec(spec: &Spec) -> String {
 
     md.push_str("### Error Handling Matrix\n| Status | Meaning | Action |\n|---|---|---|\n");
     for r in &spec.error_handling {
-        let _ = writeln!(md, "| {} | {} | {} |", r.status, cell(&r.meaning), action_text(spec, r.action, r.delay_factor));
+        let when: Vec<String> = r.when.iter().map(|(k, v)| format!("{k}: {v}")).collect();
+        let status = if when.is_empty() { r.status.to_string() } else { format!("{} ({})", r.status, when.join(", ")) };
+        let reset = r.reset.as_ref().map(|h| format!(" or {}", h.header)).unwrap_or_default();
+        let action = action_text(spec, r.action, r.delay_factor).replace("Retry-After", &format!("Retry-After{reset}"));
+        let _ = writeln!(md, "| {} | {} | {} |", cell(&status), cell(&r.meaning), action);
     }
 
     md.push_str("### Secrets Required\n| Secret | Storage | Rotation |\n|---|---|---|\n");

@@ -53,6 +53,8 @@ pub(super) struct Draft {
     pub(super) selected: usize,
     pub(super) available: usize,
     pub(super) files: Vec<(String, String)>,
+    /// The provider's own error-matrix rows (from the catalog), before the seed's.
+    pub(super) error_rows: Vec<Value>,
 }
 
 /// The seed's retry policy: 3 attempts, 1 s doubling up to 8 s.
@@ -82,19 +84,24 @@ pub(super) const BASIC_AUTH_TODO: &str = "HTTP Basic auth: the key below must be
 
 /// The seed's Error Handling Matrix: 401 refresh and retry once for OAuth (else fail), 429
 /// Retry-After, 503 longer delays, 5xx backoff, 4xx fail.
-fn error_matrix(oauth: bool) -> Value {
+/// The seed's matrix, with `first` (a provider's own rows, e.g. its rate-limited 403) before
+/// it; a generic row for a status `first` has a plain row for is left out.
+fn error_matrix(oauth: bool, first: &[Value]) -> Value {
     let unauthorized = if oauth {
         json!({"status": 401, "meaning": "Access token expired", "action": "refresh_and_retry_once"})
     } else {
         json!({"status": 401, "meaning": "Credential rejected", "action": "fail"})
     };
-    json!([
+    let generic = [
         unauthorized,
-        {"status": 429, "meaning": "Rate limited", "action": "respect_retry_after"},
-        {"status": 503, "meaning": "Maintenance", "action": "retry_with_longer_delays", "delay_factor": 3},
-        {"status": "5xx", "meaning": "Server error", "action": "retry_with_backoff"},
-        {"status": "4xx", "meaning": "Bad request, forbidden, not found", "action": "fail"},
-    ])
+        json!({"status": 429, "meaning": "Rate limited", "action": "respect_retry_after"}),
+        json!({"status": 503, "meaning": "Maintenance", "action": "retry_with_longer_delays", "delay_factor": 3}),
+        json!({"status": "5xx", "meaning": "Server error", "action": "retry_with_backoff"}),
+        json!({"status": "4xx", "meaning": "Bad request, forbidden, not found", "action": "fail"}),
+    ];
+    let plain = |r: &Value, status: &Value| r.get("status") == Some(status) && r.get("when").is_none();
+    let kept = generic.into_iter().filter(|g| !first.iter().any(|f| plain(f, &g["status"])));
+    Value::Array(first.iter().cloned().chain(kept).collect())
 }
 
 /// `map` with the keys of `order` first, in that order, then the rest as they were.
@@ -137,6 +144,7 @@ impl Draft {
             selected: 0,
             available: 0,
             files: Vec::new(),
+            error_rows: Vec::new(),
         };
         d.todo(
             "timeouts.request_ms",
@@ -171,7 +179,7 @@ impl Draft {
         spec.insert("name".into(), json!(self.name));
         spec.insert("overview".into(), Value::Object(ordered(&self.overview, &OVERVIEW_ORDER)));
         spec.insert("endpoints".into(), Value::Array(endpoints));
-        spec.insert("error_handling".into(), error_matrix(oauth));
+        spec.insert("error_handling".into(), error_matrix(oauth, &self.error_rows));
         spec.insert("retry".into(), self.retry);
         spec.insert("timeouts".into(), json!({"request_ms": 10000}));
         spec.insert("secrets".into(), Value::Array(self.secrets));

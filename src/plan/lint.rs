@@ -1,13 +1,14 @@
 //! Contract lint: the tester's pushback from the seed, as findings on the spec. A contract
 //! is sent back when it has no edge-case criteria (timeout, malformed response), no
-//! rate-limit handling, no sandbox testing, no 401 or 5xx rows in the error matrix, or
-//! secrets kept in code or `.env`. Each finding names the spec line and what to add.
+//! rate-limit handling, no sandbox testing, no 401 or 5xx rows in the error matrix, a row
+//! of the matrix that generates no case, or secrets kept in code or `.env`. Each finding names the spec line and what to add.
 //! `oc-integrate plan --check` prints them; the harness turns them into a failing
 //! `<service>::contract` trial.
 
 use std::fmt;
 use std::path::PathBuf;
 
+use crate::scenario::matrix::{self, Coverage};
 use crate::spec::yaml::Location;
 use crate::spec::{Action, Auth, Spec, StatusMatch};
 
@@ -28,6 +29,8 @@ pub enum Rule {
     ServerErrorRow,
     /// A secret stored in code or `.env`.
     SecretStorage,
+    /// A row of the error matrix that no case can test.
+    UntestedRow,
 }
 
 impl fmt::Display for Rule {
@@ -40,6 +43,7 @@ impl fmt::Display for Rule {
             Rule::UnauthorizedRow => "401-row",
             Rule::ServerErrorRow => "5xx-row",
             Rule::SecretStorage => "secret-storage",
+            Rule::UntestedRow => "untested-row",
         })
     }
 }
@@ -126,6 +130,17 @@ pub fn check(spec: &Spec) -> Vec<Finding> {
             "expected a 5xx row, found none".into(),
             "`- {status: 5xx, meaning: Server error, action: retry_with_backoff}` to error_handling".into(),
         );
+    }
+    for (i, c) in matrix::coverage(spec).into_iter().enumerate() {
+        if let Coverage::Untested(why) = c {
+            let r = &spec.error_handling[i];
+            find(
+                Rule::UntestedRow,
+                &format!("error_handling[{i}]"),
+                format!("expected every row to generate a case, found {} ({}) generates none: {why}", r.status, r.action.name()),
+                "a row the mock provider can play (a 4xx or 5xx status, `when` headers on one status), or remove it".into(),
+            );
+        }
     }
     for (i, s) in spec.secrets.iter().enumerate() {
         if in_code_or_dotenv(&s.storage) {

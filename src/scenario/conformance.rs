@@ -5,7 +5,8 @@ use serde_json::Value;
 
 use super::{Prepared, Setup, Verdict, expect_attempts, expect_ok};
 use crate::redact;
-use crate::spec::Auth;
+use crate::spec::{Auth, Endpoint};
+use crate::timeline::Arrival;
 
 /// `v` with every object's keys in order, so a diff shows what changed, not what moved.
 fn sorted(v: &Value) -> Value {
@@ -70,6 +71,20 @@ fn shown(v: &Value) -> String {
     crate::text::clip(&v.to_string())
 }
 
+/// Whether two JSON numbers are the same value: integers exactly (a float cannot stand for
+/// an integer past 2^53), else by value (`2000` and `2000.0` are equal).
+fn same_number(s: &serde_json::Number, r: &serde_json::Number) -> bool {
+    let int = |n: &serde_json::Number| n.as_i64().map(i128::from).or_else(|| n.as_u64().map(i128::from));
+    match (int(s), int(r)) {
+        (Some(a), Some(b)) => a == b,
+        (Some(a), None) | (None, Some(a)) => {
+            let f = if int(s).is_some() { r.as_f64() } else { s.as_f64() };
+            f.is_some_and(|f| f.fract() == 0.0 && f.abs() < 2f64.powi(53) && f as i128 == a)
+        }
+        (None, None) => s.as_f64() == r.as_f64(),
+    }
+}
+
 /// What the client `returned` changed of the `served` response: every field it returns
 /// must equal the served one (numbers by value: `2000` and `2000.0` are equal). It may
 /// leave fields out (a typed client drops what it does not model), and may return `null`
@@ -101,7 +116,7 @@ pub(super) fn differences(served: &Value, returned: &Value, schema: Option<&Valu
                     }
                 }
             }
-            (Value::Number(s), Value::Number(r)) if s.as_f64() == r.as_f64() => {}
+            (Value::Number(s), Value::Number(r)) if same_number(s, r) => {}
             (s, r) if s == r => {}
             (s, r) => out.push(format!("{here}: served {}, returned {}", shown(s), shown(r))),
         }
@@ -114,7 +129,8 @@ pub(super) fn differences(served: &Value, returned: &Value, schema: Option<&Valu
 pub(super) fn prepare(s: &Setup) -> Prepared {
     let e = s.endpoint.clone();
     let want_path = format!("{}{}", s.base_path, e.concrete_path());
-    let query = s.endpoint.request.example.as_ref().and_then(|x| x.get("query")).cloned();
+    let base_path = s.base_path.clone();
+    let input = e.request.example.clone().unwrap_or(Value::Null);
     let auth = s.spec.overview.auth.clone();
     let header = s.auth_header().map(str::to_string);
     let served = e.response.example.clone();
@@ -142,22 +158,7 @@ pub(super) fn prepare(s: &Setup) -> Prepared {
             let attempts = o.attempts(0);
             expect_attempts(attempts.len(), 1, "a healthy provider needs no retry", &mut p);
             if let Some(a) = attempts.first() {
-                if a.method != e.method.as_str() {
-                    p.push(format!("expected method {}, found {}", e.method, a.method));
-                }
-                let (path, q) = a.path.split_once('?').unwrap_or((&a.path, ""));
-                if path != want_path {
-                    p.push(format!("expected path {want_path}, found {path}"));
-                }
-                if let Some(Value::Object(params)) = &query {
-                    for (k, v) in params {
-                        let v = v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string());
-                        let found = q.split('&').filter_map(|kv| kv.split_once('=')).any(|(qk, qv)| qk == k && qv == v);
-                        if !found {
-                            p.push(format!("expected query parameter {k}={v}, found query {q:?}"));
-                        }
-                    }
-                }
+                p.extend(request_problems(&e, &base_path, &input, a, &mut evidence));
                 match (&header, a.header(header.as_deref().unwrap_or(""))) {
                     (Some(h), None) => p.push(format!("expected a credential in header {h}, found none")),
                     (Some(h), Some(v)) => {
@@ -178,60 +179,6 @@ pub(super) fn prepare(s: &Setup) -> Prepared {
                         }
                     }
                     (None, _) => {}
-                }
-                if let Some(want_body) = e.request_body() {
-                    let ct = a.header("content-type").unwrap_or("");
-                    if !ct.starts_with(&e.request.content_type) {
-                        p.push(format!("expected Content-Type {}, found {ct:?}", e.request.content_type));
-                    }
-                    let media = e.request.content_type.to_ascii_lowercase();
-                    if media.starts_with("application/x-www-form-urlencoded") {
-                        let sent: Vec<(String, String)> = form_urlencoded::parse(&a.body).into_owned().collect();
-                        let mut want = Vec::new();
-                        flatten_form("", want_body, &mut want);
-                        let missing: Vec<String> = want
-                            .iter()
-                            .filter(|w| !sent.contains(w))
-                            .map(|(k, v)| match sent.iter().find(|(s, _)| s == k) {
-                                Some((_, found)) => format!("{k}={v} (found {k}={found})"),
-                                None => format!("{k}={v} (absent)"),
-                            })
-                            .collect();
-                        if !missing.is_empty() {
-                            p.push(redact::redact(&format!(
-                                "expected the form body to carry the request example's fields, found differences: {}",
-                                missing.join(", ")
-                            )));
-                        }
-                    } else if !media.contains("json") {
-                        // multipart, XML and other bodies: their type and presence are checked, not their fields
-                        if a.body.is_empty() {
-                            p.push(format!("expected a {} body, found none", e.request.content_type));
-                        }
-                    } else {
-                        match a.json() {
-                            None => p.push(format!("expected a JSON body, found {:?}", redact::redact(&String::from_utf8_lossy(&a.body)))),
-                            Some(sent) => {
-                                if let Some(schema) = &e.request.schema
-                                    && let Ok(v) = jsonschema::validator_for(schema)
-                                {
-                                    for err in v.iter_errors(&sent).take(3) {
-                                        p.push(format!(
-                                            "expected the body to satisfy the request schema, found at {}: {err}",
-                                            err.instance_path()
-                                        ));
-                                    }
-                                }
-                                if let Err(d) = assert_json_matches_no_panic(&sent, want_body, Config::new(CompareMode::Inclusive)) {
-                                    p.push(format!(
-                                        "expected the body to carry the request example's fields, found differences:\n{}",
-                                        redact::redact(&d)
-                                    ));
-                                    evidence = json_diff("expected body", want_body, "sent body", &sent);
-                                }
-                            }
-                        }
-                    }
                 }
             }
             let r = &o.returned[0];
@@ -269,6 +216,198 @@ pub(super) fn prepare(s: &Setup) -> Prepared {
             Verdict { actual, problems: p, evidence }
         }),
     )
+}
+
+/// A value that means something else unless it is encoded: reserved URL characters, a
+/// percent sign, a plus, a space, non-ASCII text and an emoji.
+const RESERVED: &str = "oc x/y?z#w%+&=é🎉";
+
+/// Text a JSON encoder must escape: quotes, a backslash, control characters, non-ASCII.
+const ESCAPED: &str = "oc \"quoted\" back\\slash\ttab\nline\u{1}é🎉";
+
+/// The request example with every free string value hostile: path parameters and query
+/// values [`RESERVED`], body fields [`ESCAPED`] (those the request schema leaves free);
+/// `None` when the endpoint has no such value.
+pub(super) fn hostile_input(e: &Endpoint) -> Option<Value> {
+    let mut input = e.request.example.clone()?;
+    let mut changed = false;
+    for part in ["params", "query"] {
+        if let Some(Value::Object(m)) = input.get_mut(part) {
+            for (k, v) in m.iter_mut() {
+                let in_path = part == "query" || e.path.contains(&format!("{{{k}}}"));
+                if v.is_string() && in_path {
+                    *v = Value::String(RESERVED.into());
+                    changed = true;
+                }
+            }
+        }
+    }
+    let props = e.request.schema.as_ref().and_then(|s| s.get("properties"));
+    if let Some(Value::Object(m)) = input.get_mut("body") {
+        for (k, v) in m.iter_mut() {
+            let schema = props.and_then(|p| p.get(k));
+            let free = schema.is_none_or(|s| ["pattern", "format", "enum", "const", "maxLength"].iter().all(|c| s.get(*c).is_none()));
+            if v.is_string() && free {
+                *v = Value::String(ESCAPED.into());
+                changed = true;
+            }
+        }
+    }
+    changed.then_some(input)
+}
+
+/// The request example with hostile values: each must reach the provider meaning what it
+/// meant (percent-encoded in the path and the query, escaped in the JSON body).
+pub(super) fn hostile(s: &Setup) -> Prepared {
+    let e = s.endpoint.clone();
+    let input = hostile_input(&e).unwrap_or(Value::Null);
+    let base_path = s.base_path.clone();
+    let want = input.clone();
+    Prepared::new(
+        s,
+        vec![s.script(vec![vec![crate::server::Step::Reply(s.ok())]], 1)],
+        format!(
+            "the call's path and query values set to {RESERVED:?}, its free body text to {ESCAPED:?} → one request that carries each value whole (percent-encoded in the URL, escaped in JSON); the call succeeds"
+        ),
+        Box::new(move |o| {
+            let mut p = Vec::new();
+            let mut evidence = String::new();
+            let attempts = o.attempts(0);
+            expect_attempts(attempts.len(), 1, "a healthy provider needs no retry", &mut p);
+            if let Some(a) = attempts.first() {
+                p.extend(request_problems(&e, &base_path, &want, a, &mut evidence));
+            }
+            expect_ok(&o.returned[0], &mut p);
+            let actual = match attempts.first() {
+                Some(a) => format!("{} {} sent; returned {}", a.method, a.path, o.returned[0].describe()),
+                None => format!("no request arrived; returned {}", o.returned[0].describe()),
+            };
+            Verdict { actual, problems: p, evidence }
+        }),
+    )
+    .input(input)
+}
+
+/// `text` with its `%XX` escapes decoded (a `+` stays a `+`: in a path it is one).
+fn percent_decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = |b: u8| (b as char).to_digit(16);
+        match (bytes[i], bytes.get(i + 1).copied().and_then(hex), bytes.get(i + 2).copied().and_then(hex)) {
+            (b'%', Some(h), Some(l)) => {
+                out.push((h * 16 + l) as u8);
+                i += 3;
+            }
+            (b, _, _) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// A JSON value as it goes into a URL: a string as it is, anything else as JSON.
+fn url_text(v: &Value) -> String {
+    v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string())
+}
+
+/// The path segments a request for `input` must name, each decoded: the base path's, then
+/// the endpoint's with each `{param}` the input's value whole (a `/` in it is part of it).
+fn want_segments(base_path: &str, e: &Endpoint, input: &Value) -> Vec<String> {
+    let params = input.get("params");
+    let template = format!("{base_path}{}", e.path);
+    template
+        .split('/')
+        .skip(1)
+        .map(|seg| match seg.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
+            Some(name) => params.and_then(|p| p.get(name)).map(url_text).unwrap_or_else(|| seg.to_string()),
+            None => seg.to_string(),
+        })
+        .collect()
+}
+
+/// What the request `a` got wrong of the call for `input` (its `params`, `query` and `body`):
+/// the method, the path (segment by segment, percent-decoded, so a value must reach the
+/// provider encoded to mean what it means), each query value (form-decoded: `+` is a
+/// space), the content type and the body.
+pub(super) fn request_problems(e: &Endpoint, base_path: &str, input: &Value, a: &Arrival, evidence: &mut String) -> Vec<String> {
+    let mut p = Vec::new();
+    if a.method != e.method.as_str() {
+        p.push(format!("expected method {}, found {}", e.method, a.method));
+    }
+    let (path, q) = a.path.split_once('?').unwrap_or((&a.path, ""));
+    let want = want_segments(base_path, e, input);
+    let found: Vec<String> = path.split('/').skip(1).map(percent_decode).collect();
+    if found != want {
+        let shown = |segs: &[String]| segs.iter().map(|s| format!("{s:?}")).collect::<Vec<_>>().join(" / ");
+        p.push(redact::redact(&format!(
+            "expected path {base_path}{} (segments {}), found {path} (segments {}): a value must be percent-encoded to reach the provider whole",
+            e.path,
+            shown(&want),
+            shown(&found),
+        )));
+    }
+    if let Some(Value::Object(params)) = input.get("query") {
+        let sent: Vec<(String, String)> = form_urlencoded::parse(q.as_bytes()).into_owned().collect();
+        for (k, v) in params {
+            let v = url_text(v);
+            if !sent.iter().any(|(sk, sv)| *sk == *k && *sv == v) {
+                let got = sent.iter().find(|(sk, _)| sk == k).map(|(_, sv)| format!("{k}={sv:?} decoded")).unwrap_or("none".into());
+                p.push(redact::redact(&format!("expected query parameter {k}={v:?} (decoded), found {got} in query {q:?}")));
+            }
+        }
+    }
+    let Some(want_body) = input.get("body").filter(|_| e.request_body().is_some()) else { return p };
+    let ct = a.header("content-type").unwrap_or("");
+    if !ct.starts_with(&e.request.content_type) {
+        p.push(format!("expected Content-Type {}, found {ct:?}", e.request.content_type));
+    }
+    let media = e.request.content_type.to_ascii_lowercase();
+    if media.starts_with("application/x-www-form-urlencoded") {
+        let sent: Vec<(String, String)> = form_urlencoded::parse(&a.body).into_owned().collect();
+        let mut want = Vec::new();
+        flatten_form("", want_body, &mut want);
+        let missing: Vec<String> = want
+            .iter()
+            .filter(|w| !sent.contains(w))
+            .map(|(k, v)| match sent.iter().find(|(s, _)| s == k) {
+                Some((_, found)) => format!("{k}={v} (found {k}={found})"),
+                None => format!("{k}={v} (absent)"),
+            })
+            .collect();
+        if !missing.is_empty() {
+            p.push(redact::redact(&format!(
+                "expected the form body to carry the request example's fields, found differences: {}",
+                missing.join(", ")
+            )));
+        }
+    } else if !media.contains("json") {
+        // multipart, XML and other bodies: their type and presence are checked, not their fields
+        if a.body.is_empty() {
+            p.push(format!("expected a {} body, found none", e.request.content_type));
+        }
+    } else {
+        match a.json() {
+            None => p.push(format!("expected a JSON body, found {:?}", redact::redact(&String::from_utf8_lossy(&a.body)))),
+            Some(sent) => {
+                if let Some(schema) = &e.request.schema
+                    && let Ok(v) = jsonschema::validator_for(schema)
+                {
+                    for err in v.iter_errors(&sent).take(3) {
+                        p.push(format!("expected the body to satisfy the request schema, found at {}: {err}", err.instance_path()));
+                    }
+                }
+                if let Err(d) = assert_json_matches_no_panic(&sent, want_body, Config::new(CompareMode::Inclusive)) {
+                    p.push(format!("expected the body to carry the request example's fields, found differences:\n{}", redact::redact(&d)));
+                    *evidence = json_diff("expected body", want_body, "sent body", &sent);
+                }
+            }
+        }
+    }
+    p
 }
 
 /// `v` as the fields of a form body, nested keys in brackets as Stripe and Rails write them

@@ -12,29 +12,111 @@ use crate::case::Kind;
 use crate::server::{Reply, Step};
 use crate::spec::Endpoint;
 
-/// The schema of the object whose field is mutated: the body, or its first element.
-fn object_schema(e: &Endpoint) -> Option<&Value> {
-    let schema = e.response.schema.as_ref()?;
-    if e.response.example.is_array() { schema.get("items") } else { Some(schema) }
+/// One step into a JSON value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Hop {
+    Key(String),
+    Index(usize),
 }
 
-/// The required, non-nullable fields of the response object (or of its first element)
-/// that the example carries, with their JSON Schema type, in `required` order.
-pub(super) fn fields_to_mutate(e: &Endpoint) -> Vec<(String, String)> {
-    let Some(schema) = object_schema(e) else { return Vec::new() };
-    let (Some(props), Some(required)) = (schema.get("properties"), schema.get("required").and_then(Value::as_array)) else {
-        return Vec::new();
-    };
-    let object = if e.response.example.is_array() { e.response.example.get(0) } else { Some(&e.response.example) };
-    let Some(object) = object else { return Vec::new() };
-    required
-        .iter()
-        .filter_map(Value::as_str)
-        .filter_map(|f| {
-            let ty = props.get(f)?.get("type")?.as_str()?;
-            (ty != "null" && object.get(f).is_some()).then(|| (f.to_string(), ty.to_string()))
-        })
-        .collect()
+/// A field that can drift: where it sits in the response and its JSON Schema type.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct Field {
+    path: Vec<Hop>,
+    ty: String,
+}
+
+impl Field {
+    /// The field's name (the last key of its path).
+    fn name(&self) -> &str {
+        match self.path.last() {
+            Some(Hop::Key(k)) => k,
+            _ => "",
+        }
+    }
+
+    /// Its JSON path as a reader writes it: `id`, `user.login`, `labels[0].name`, `[0].id`.
+    pub(super) fn path(&self) -> String {
+        let mut out = String::new();
+        for s in &self.path {
+            match s {
+                Hop::Key(k) if out.is_empty() => out.push_str(k),
+                Hop::Key(k) => {
+                    out.push('.');
+                    out.push_str(k);
+                }
+                Hop::Index(i) => out.push_str(&format!("[{i}]")),
+            }
+        }
+        out
+    }
+}
+
+/// At most this many fields drift in one case (the top level first): a whole provider's
+/// nested schemas would otherwise make hundreds of calls of one case.
+const MAX_FIELDS: usize = 40;
+
+/// How deep into nested objects and arrays fields are looked for.
+const MAX_DEPTH: usize = 8;
+
+/// `schema` with a local `$ref` (`#/$defs/user`) followed, a few hops at most.
+fn resolve<'a>(root: &'a Value, mut schema: &'a Value) -> &'a Value {
+    for _ in 0..8 {
+        match schema.get("$ref").and_then(Value::as_str).and_then(|r| r.strip_prefix('#')) {
+            Some(pointer) => match root.pointer(pointer) {
+                Some(target) => schema = target,
+                None => break,
+            },
+            None => break,
+        }
+    }
+    schema
+}
+
+/// The required, non-nullable fields the example carries, with their JSON Schema type: the
+/// top level in `required` order, then those of nested objects and of the first item of
+/// arrays (objects inside objects, `data[0].email`, the items of a top-level array). A case
+/// drifts the first [`MAX_FIELDS`] of them.
+pub(super) fn fields_to_mutate(e: &Endpoint) -> Vec<Field> {
+    let Some(root) = e.response.schema.as_ref() else { return Vec::new() };
+    let mut out = Vec::new();
+    let mut level = vec![(Vec::new(), root, &e.response.example)];
+    for _ in 0..MAX_DEPTH {
+        let mut next = Vec::new();
+        for (path, schema, value) in level {
+            let schema = resolve(root, schema);
+            match value {
+                Value::Array(items) => {
+                    if let (Some(items_schema), Some(first)) = (schema.get("items"), items.first()) {
+                        next.push(([path, vec![Hop::Index(0)]].concat(), items_schema, first));
+                    }
+                }
+                Value::Object(object) => {
+                    let props = schema.get("properties").and_then(Value::as_object);
+                    let required = schema.get("required").and_then(Value::as_array).into_iter().flatten().filter_map(Value::as_str);
+                    for f in required {
+                        let ty = props.and_then(|p| p.get(f)).map(|s| resolve(root, s)).and_then(|s| s.get("type")).and_then(Value::as_str);
+                        if let (Some(ty), true) = (ty, object.contains_key(f))
+                            && ty != "null"
+                        {
+                            out.push(Field { path: [path.clone(), vec![Hop::Key(f.to_string())]].concat(), ty: ty.to_string() });
+                        }
+                    }
+                    for (k, v) in object {
+                        if let (Some(s), true) = (props.and_then(|p| p.get(k)), v.is_object() || v.is_array()) {
+                            next.push(([path.clone(), vec![Hop::Key(k.clone())]].concat(), s, v));
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        if next.is_empty() {
+            break;
+        }
+        level = next;
+    }
+    out
 }
 
 fn renamed(field: &str) -> String {
@@ -67,11 +149,28 @@ fn other_type(ty: &str) -> Value {
     }
 }
 
-/// A change to one field (name, schema type) of the drifting object.
+/// A change to one field (name, schema type) of the object that holds it.
 type Mutation = dyn Fn(&str, &str, &mut serde_json::Map<String, Value>);
 
-/// Apply `f` to the object whose field drifts.
-fn mutate(example: &Value, f: impl FnOnce(&mut serde_json::Map<String, Value>)) -> Value {
+/// Apply `f` to the object that holds `field`.
+fn mutate(example: &Value, field: &Field, f: impl FnOnce(&mut serde_json::Map<String, Value>)) -> Value {
+    let mut v = example.clone();
+    let mut at = Some(&mut v);
+    for step in &field.path[..field.path.len().saturating_sub(1)] {
+        at = match (at, step) {
+            (Some(x), Hop::Key(k)) => x.get_mut(k.as_str()),
+            (Some(x), Hop::Index(i)) => x.get_mut(*i),
+            (None, _) => None,
+        };
+    }
+    if let Some(Value::Object(m)) = at {
+        f(m);
+    }
+    v
+}
+
+/// Apply `f` to the response object (the first item of an array response).
+fn mutate_top(example: &Value, f: impl FnOnce(&mut serde_json::Map<String, Value>)) -> Value {
     let mut v = example.clone();
     let target = if v.is_array() { v.get_mut(0) } else { Some(&mut v) };
     if let Some(Value::Object(m)) = target {
@@ -85,15 +184,20 @@ pub(super) fn prepare(kind: Kind, s: &Setup) -> Prepared {
     let status = e.response.status;
     let example = &e.response.example;
     let text = example.to_string();
-    let fields = fields_to_mutate(e);
-    let names = fields.iter().map(|(f, _)| format!("`{f}`")).collect::<Vec<_>>().join(", ");
+    let mut fields = fields_to_mutate(e);
+    let total = fields.len();
+    fields.truncate(MAX_FIELDS);
+    let mut names = fields.iter().map(|f| format!("`{}`", f.path())).collect::<Vec<_>>().join(", ");
+    if total > MAX_FIELDS {
+        names.push_str(&format!("; the first {MAX_FIELDS} of {total}"));
+    }
     // one call per required field for the field kinds, one call otherwise
     let each = |f: &Mutation| -> Vec<Reply> {
-        fields.iter().map(|(name, ty)| Reply::json(status, &mutate(example, |m| f(name, ty, m)))).collect()
+        fields.iter().map(|field| Reply::json(status, &mutate(example, field, |m| f(field.name(), &field.ty, m)))).collect()
     };
     let (replies, tolerated, what): (Vec<Reply>, bool, String) = match kind {
         Kind::DriftExtraField => {
-            let v = mutate(example, |m| {
+            let v = mutate_top(example, |m| {
                 m.insert("oc_unexpected_field".into(), json!({"added_by": "oc-integrate"}));
             });
             (vec![Reply::json(status, &v)], true, "an unknown field `oc_unexpected_field` added".into())
@@ -148,7 +252,7 @@ pub(super) fn prepare(kind: Kind, s: &Setup) -> Prepared {
         ),
     };
     let labels: Vec<String> = if replies.len() == fields.len() && !matches!(kind, Kind::DriftExtraField) {
-        fields.iter().map(|(f, _)| format!("`{f}`: ")).collect()
+        fields.iter().map(|f| format!("`{}`: ", f.path())).collect()
     } else {
         vec![String::new(); replies.len()]
     };
@@ -192,4 +296,33 @@ pub(super) fn prepare(kind: Kind, s: &Setup) -> Prepared {
         }),
     )
     .calls(calls)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Fields of objects inside objects and of the first item of arrays inside objects are
+    /// found after the top level ones, named by their JSON path, `$ref`s followed.
+    #[test]
+    fn nested_fields_are_found_by_json_path() {
+        let mut e: Endpoint = serde_json::from_value(json!({
+            "id": "list", "method": "GET", "path": "/x", "purpose": "p",
+            "response": {"example": {"id": 1, "owner": {"login": "a", "note": "b"}, "data": [{"email": "e", "tags": []}]}}
+        }))
+        .unwrap();
+        e.response.schema = Some(json!({
+            "type": "object",
+            "required": ["id", "data"],
+            "properties": {
+                "id": {"type": "integer"},
+                "owner": {"$ref": "#/$defs/owner"},
+                "data": {"type": "array", "items": {"type": "object", "required": ["email", "missing"], "properties": {"email": {"type": "string"}, "missing": {"type": "string"}}}}
+            },
+            "$defs": {"owner": {"type": "object", "required": ["login"], "properties": {"login": {"type": "string"}, "note": {"type": ["string", "null"]}}}}
+        }));
+        let paths: Vec<String> = fields_to_mutate(&e).iter().map(Field::path).collect();
+        // `owner` is optional but present, so its required `login` drifts; `missing` is not in the example
+        assert_eq!(paths, ["id", "data", "owner.login", "data[0].email"]);
+    }
 }

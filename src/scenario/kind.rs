@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use super::{Policy, drift, retry};
+use super::{Policy, conformance, drift, matrix, tolerance};
 use crate::case::Kind;
 use crate::spec::{Action, Auth, Endpoint, Method, Receiver, Spec};
 use crate::webhook::Scheme;
@@ -14,6 +14,7 @@ impl Kind {
         let oauth = matches!(spec.overview.auth, Auth::Oauth2 { .. }) && endpoint.auth;
         match self {
             Kind::Conformance => true,
+            Kind::HostileRequestValues => conformance::hostile_input(endpoint).is_some(),
             Kind::AuthExpired | Kind::AuthRefreshFails => oauth && spec.action_for(401) == Some(Action::RefreshAndRetryOnce),
             Kind::AuthRejected => endpoint.auth && spec.overview.auth != Auth::None && spec.action_for(401) == Some(Action::Fail),
             Kind::RateLimitRetryAfter | Kind::RateLimitRetryAfterDate => spec.action_for(429) == Some(Action::RespectRetryAfter),
@@ -21,7 +22,14 @@ impl Kind {
             Kind::ServerErrorRecovers => spec.action_for(500) == Some(Action::RetryWithBackoff) && spec.retry.max_attempts > 1,
             Kind::ServerErrorPersists => spec.action_for(500) == Some(Action::RetryWithBackoff),
             Kind::ServerErrorMaintenance => spec.action_for(503) == Some(Action::RetryWithLongerDelays) && spec.retry.max_attempts > 1,
-            Kind::ClientErrorNotRetried => !retry::client_error_statuses(spec).is_empty(),
+            Kind::RateLimitNoRetryAfter => spec.action_for(429) == Some(Action::RespectRetryAfter) && spec.retry.max_attempts > 1,
+            Kind::RateLimitReset => {
+                spec.rule_for(429).is_some_and(|r| r.action == Action::RespectRetryAfter && r.reset.is_some())
+                    && spec.retry.max_attempts > 1
+            }
+            Kind::ClientErrorNotRetried => !matrix::client_error_statuses(spec).is_empty(),
+            // the matrix's own rows are planned from the matrix (`matrix::status_kinds`)
+            Kind::Status { .. } => matrix::status_kinds(spec).contains(&self),
             Kind::TimeoutHeadersLate
             | Kind::TimeoutBodyStalls
             | Kind::TimeoutBodyTrickles
@@ -35,6 +43,7 @@ impl Kind {
                 endpoint.response.example.is_object() || endpoint.response.example.get(0).is_some_and(|v| v.is_object())
             }
             Kind::DriftEmptyBody | Kind::DriftTruncatedJson | Kind::DriftNotJson | Kind::DriftWrongContentType => true,
+            k if k.is_tolerance() => tolerance::applies(k, endpoint),
             Kind::ConnectionRefused
             | Kind::ConnectionResetBeforeResponse
             | Kind::ConnectionResetDuringResponse
@@ -87,7 +96,14 @@ impl Kind {
         match self {
             // the handler's cases are about the handler's answers, not the client's waits
             // the date form is rounded up to a whole second past Retry-After: this is a lower bound
-            Kind::RateLimitRetryAfter | Kind::RateLimitRetryAfterDate => p.retry_after,
+            Kind::RateLimitRetryAfter | Kind::RateLimitRetryAfterDate | Kind::RateLimitReset => p.retry_after,
+            Kind::RateLimitNoRetryAfter => p.retry.backoff(0),
+            Kind::Status { action, .. } => match action {
+                Action::RespectRetryAfter => p.retry_after,
+                // a lower bound: the row's own delay factor only lengthens it
+                Action::RetryWithBackoff | Action::RetryWithLongerDelays => if_idempotent(recovers),
+                Action::Fail | Action::RefreshAndRetryOnce => Duration::ZERO,
+            },
             Kind::RateLimitStorm => p.retry_after * n.saturating_sub(1),
             Kind::ServerErrorRecovers => if_idempotent(recovers),
             Kind::ServerErrorPersists => if_idempotent(backoffs(n.saturating_sub(1))),
@@ -109,6 +125,7 @@ impl Kind {
             Kind::DuplicatePost if endpoint.idempotency_header.is_some() && idempotent => p.retry.backoff(0) * 2,
             Kind::DuplicatePost
             | Kind::Conformance
+            | Kind::HostileRequestValues
             | Kind::AuthExpired
             | Kind::AuthRefreshFails
             | Kind::AuthRejected
@@ -122,6 +139,13 @@ impl Kind {
             | Kind::DriftTruncatedJson
             | Kind::DriftNotJson
             | Kind::DriftWrongContentType
+            | Kind::TolerateOptionalAbsent
+            | Kind::TolerateNull
+            | Kind::TolerateMediaTypeParameters
+            | Kind::TolerateUnknownNestedFields
+            | Kind::TolerateEmptyArrays
+            | Kind::TolerateLargeIntegers
+            | Kind::TolerateNonAscii
             | Kind::WebhookAccepted
             | Kind::WebhookBadSignature
             | Kind::WebhookDistinctEvents

@@ -11,10 +11,13 @@ mod conformance;
 mod connection;
 mod drift;
 mod idempotency;
+pub mod invariant;
 mod kind;
+pub mod matrix;
 pub(crate) mod receiver;
 mod retry;
 mod timeout;
+mod tolerance;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -23,7 +26,7 @@ use crate::binding::{CallResult, Credentials, ErrorKind, Retry};
 use crate::case::{Case, Kind, Subject};
 use crate::redact;
 use crate::server::{Reply, Route, Step};
-use crate::spec::{Endpoint, RECEIVER, SENDER, Spec};
+use crate::spec::{Action, Endpoint, RECEIVER, SENDER, Spec};
 use crate::timeline::{Arrival, Target, Timeline, secs};
 
 pub use check::*;
@@ -40,7 +43,13 @@ impl Case {
         let p = Policy::of(spec, self.subject);
         let floor = |d: Duration| d.max(Duration::from_millis(10));
         match self.kind {
-            Kind::RateLimitRetryAfter | Kind::RateLimitRetryAfterDate | Kind::RateLimitStorm => (floor(p.retry_after), true),
+            Kind::RateLimitRetryAfter | Kind::RateLimitRetryAfterDate | Kind::RateLimitStorm | Kind::RateLimitReset => {
+                (floor(p.retry_after), true)
+            }
+            Kind::Status { action: Action::RespectRetryAfter, .. } => (floor(p.retry_after), true),
+            Kind::Status { action: Action::RetryWithBackoff | Action::RetryWithLongerDelays, .. } | Kind::RateLimitNoRetryAfter => {
+                (floor(p.retry.backoff(0)), true)
+            }
             Kind::ServerErrorRecovers
             | Kind::ServerErrorPersists
             | Kind::ServerErrorMaintenance
@@ -69,8 +78,12 @@ pub fn plan(spec: &Spec) -> Vec<Case> {
     let mut add = |subject: Subject, id: &str, kinds: &mut dyn Iterator<Item = Kind>| {
         cases.extend(kinds.map(|kind| Case { service: spec.id.clone(), subject, subject_id: id.to_string(), kind }));
     };
+    let status_kinds = matrix::status_kinds(spec);
     for (i, e) in spec.endpoints.iter().enumerate() {
-        add(Subject::Endpoint(i), &e.id, &mut Kind::ALL.into_iter().filter(|k| k.applies(spec, e)));
+        let mut kinds: Vec<Kind> = Kind::ALL.into_iter().filter(|k| k.applies(spec, e)).chain(status_kinds.iter().copied()).collect();
+        // the matrix's own cases sit after the named 4xx case, as `Kind` lists them
+        kinds.sort();
+        add(Subject::Endpoint(i), &e.id, &mut kinds.into_iter());
     }
     if let Some(r) = &spec.webhooks.receiver {
         add(Subject::Receiver, RECEIVER, &mut Kind::ALL.into_iter().filter(|k| k.applies_to_receiver(r)));
@@ -184,15 +197,8 @@ impl Returned {
     /// A one-line description for humans, secrets redacted.
     pub fn describe(&self) -> String {
         let text = match self {
-            Returned::Value(Ok(v)) => {
-                let mut s = v.to_string();
-                if s.len() > 300 {
-                    let cut = (0..=300).rev().find(|i| s.is_char_boundary(*i)).unwrap_or(0);
-                    s.truncate(cut);
-                    s.push('…');
-                }
-                format!("Ok({s})")
-            }
+            // `clip` masks secrets before it cuts: a secret cut in half would no longer match
+            Returned::Value(Ok(v)) => format!("Ok({})", crate::text::clip(&v.to_string())),
             Returned::Value(Err(e)) => format!("Err({e})"),
             Returned::Panicked(m) => format!("panicked: {m}"),
             Returned::Stuck(d) => format!("had not returned after {} (stopped)", secs(*d)),
@@ -237,6 +243,8 @@ pub struct Prepared {
     pub routes: Vec<Route>,
     /// How many calls the harness makes.
     pub calls: usize,
+    /// What each call hands the client instead of the spec's request example.
+    pub input: Option<serde_json::Value>,
     /// Run before each call (e.g. expire the current token).
     pub before_call: Option<Box<dyn Fn(usize) + Send + Sync>>,
     /// The scenario's demand, in a sentence.
@@ -250,12 +258,18 @@ pub struct Prepared {
 impl Prepared {
     /// One call against `routes`, showing the endpoint's credential and idempotency headers.
     pub fn new(s: &Setup, routes: Vec<Route>, expected: String, judge: Judge) -> Prepared {
-        Prepared { routes, calls: 1, before_call: None, expected, headers: s.headers(), judge }
+        Prepared { routes, calls: 1, input: None, before_call: None, expected, headers: s.headers(), judge }
     }
 
     /// Make `n` calls instead of one.
     pub fn calls(mut self, n: usize) -> Prepared {
         self.calls = n;
+        self
+    }
+
+    /// Hand the client `input` instead of the spec's request example.
+    pub fn input(mut self, input: serde_json::Value) -> Prepared {
+        self.input = Some(input);
         self
     }
 
@@ -321,6 +335,26 @@ impl Setup<'_> {
         }
     }
 
+    /// What the provider answers with an error `status`: the matrix row's example; for a 502
+    /// or 504 without one, the HTML page a gateway in front of the provider sends; else a
+    /// generic JSON error.
+    pub fn error_reply(&self, status: u16) -> Reply {
+        match self.spec.rule_for(status).and_then(|r| r.example.clone()) {
+            Some(v) => Reply::json(status, &v),
+            None if matches!(status, 502 | 504) => {
+                let reason = if status == 502 { "Bad Gateway" } else { "Gateway Time-out" };
+                let page = format!(
+                    "<html><head><title>{status} {reason}</title></head><body><center><h1>{status} {reason}</h1></center></body></html>\n"
+                );
+                Reply::raw(status, "text/html", page.into_bytes())
+            }
+            None => Reply::json(
+                status,
+                &serde_json::json!({"error": {"type": "oc_injected", "status": status, "message": format!("injected {status} by oc-integrate")}}),
+            ),
+        }
+    }
+
     /// The credential header the endpoint should carry.
     pub fn auth_header(&self) -> Option<&str> {
         if self.endpoint.auth { self.spec.overview.auth.header() } else { None }
@@ -343,6 +377,7 @@ impl Setup<'_> {
 pub fn prepare(kind: Kind, setup: &Setup) -> Prepared {
     match kind {
         Kind::Conformance => conformance::prepare(setup),
+        Kind::HostileRequestValues => conformance::hostile(setup),
         Kind::AuthExpired | Kind::AuthRefreshFails => auth::prepare(kind, setup),
         Kind::AuthRejected => auth::rejected(setup),
         Kind::RateLimitRetryAfter
@@ -351,7 +386,10 @@ pub fn prepare(kind: Kind, setup: &Setup) -> Prepared {
         | Kind::ServerErrorRecovers
         | Kind::ServerErrorPersists
         | Kind::ServerErrorMaintenance
-        | Kind::ClientErrorNotRetried => retry::prepare(kind, setup),
+        | Kind::RateLimitNoRetryAfter
+        | Kind::RateLimitReset
+        | Kind::ClientErrorNotRetried
+        | Kind::Status { .. } => retry::prepare(kind, setup),
         Kind::TimeoutHeadersLate
         | Kind::TimeoutBodyStalls
         | Kind::TimeoutBodyTrickles
@@ -367,6 +405,7 @@ pub fn prepare(kind: Kind, setup: &Setup) -> Prepared {
         | Kind::DriftTruncatedJson
         | Kind::DriftNotJson
         | Kind::DriftWrongContentType => drift::prepare(kind, setup),
+        k if k.is_tolerance() => tolerance::prepare(k, setup),
         Kind::ConnectionRefused
         | Kind::ConnectionResetBeforeResponse
         | Kind::ConnectionResetDuringResponse

@@ -1,49 +1,94 @@
-//! Retry discipline: 429 with Retry-After (seconds and HTTP-date), 429 storms, 5xx that
-//! recover or persist, 503 maintenance with longer delays, and 4xx that must not be retried.
+//! Retry discipline: 429 with Retry-After (seconds and HTTP-date), with a reset header only
+//! or with nothing (the client's own backoff), 429 storms, 5xx that recover or persist, 503
+//! maintenance with longer delays, 4xx that must not be retried, and the error matrix's own
+//! rows (`status_409`: each status as its row says, headers included).
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use serde_json::json;
-
 use super::{
     Kind, Prepared, Setup, Verdict, attempts_summary, expect_attempts, expect_error, expect_gaps_at_least, expect_ok, expect_retries, gaps,
-    list_secs,
+    list_secs, matrix,
 };
 use crate::binding::ErrorKind;
-use crate::server::{Reply, Route, Step};
-use crate::spec::{Action, Spec};
+use crate::server::{Route, Step};
+use crate::spec::{Action, ResetHeader, ResetUnit};
 use crate::timeline::{Arrival, Target, secs};
 
-/// The 4xx statuses the matrix says fail without retry.
-pub(super) fn client_error_statuses(spec: &Spec) -> Vec<u16> {
-    [400, 403, 404, 422].into_iter().filter(|s| spec.action_for(*s) == Some(Action::Fail)).collect()
-}
-
-fn error_body(status: u16) -> serde_json::Value {
-    json!({"error": {"type": "oc_injected", "status": status, "message": format!("injected {status} by oc-integrate")}})
-}
-
-fn status_reply(status: u16) -> Step {
-    Step::Reply(Reply::json(status, &error_body(status)))
-}
-
 pub(super) fn prepare(kind: Kind, s: &Setup) -> Prepared {
+    let ra = s.policy.retry_after;
     match kind {
-        Kind::RateLimitRetryAfter | Kind::RateLimitRetryAfterDate => retry_after(kind == Kind::RateLimitRetryAfterDate, s),
+        Kind::RateLimitRetryAfter => limited(s, 429, Vec::new(), Signal::RetryAfter(ra)),
+        Kind::RateLimitRetryAfterDate => limited(s, 429, Vec::new(), Signal::RetryAfterDate),
+        Kind::RateLimitNoRetryAfter => limited(s, 429, Vec::new(), Signal::None),
+        Kind::RateLimitReset => {
+            let reset = s.spec.rule_for(429).and_then(|r| r.reset.clone());
+            limited(s, 429, Vec::new(), reset.map(Signal::Reset).unwrap_or(Signal::None))
+        }
         Kind::RateLimitStorm => storm(s),
         Kind::ClientErrorNotRetried => client_errors(s),
-        _ => server_errors(kind, s),
+        Kind::Status { code, when, action } => {
+            let row = matrix::row(s.spec, code, when);
+            let headers = row.map(|r| r.when_headers(&ra.as_secs().to_string())).unwrap_or_default();
+            match action {
+                Action::Fail => fails(s, code, headers),
+                Action::RespectRetryAfter => {
+                    let given = |h: &str| headers.iter().any(|(k, _)| k.eq_ignore_ascii_case(h));
+                    let signal = match row.and_then(|r| r.reset.clone()) {
+                        Some(reset) if !given(&reset.header) => Signal::Reset(reset),
+                        _ if given("retry-after") => Signal::Given(ra),
+                        _ => Signal::RetryAfter(ra),
+                    };
+                    limited(s, code, headers, signal)
+                }
+                _ => server_errors(kind, s, headers),
+            }
+        }
+        _ => server_errors(kind, s, Vec::new()),
     }
 }
 
-fn retry_after(date: bool, s: &Setup) -> Prepared {
+/// How a rate-limited answer says when to come back.
+enum Signal {
+    /// `Retry-After: <seconds>`.
+    RetryAfter(Duration),
+    /// `Retry-After: <HTTP-date>`, at least the advertised wait ahead.
+    RetryAfterDate,
+    /// The row's own headers already carry `Retry-After: <seconds>`.
+    Given(Duration),
+    /// The row's reset header, and no Retry-After.
+    Reset(ResetHeader),
+    /// Nothing: the client's own backoff applies.
+    None,
+}
+
+/// The instant a date or epoch signal points at: whole seconds, at least `ra` from now.
+fn ahead(ra: Duration) -> SystemTime {
+    let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
+    UNIX_EPOCH + Duration::from_secs(now.as_secs() + 1 + ra.as_secs())
+}
+
+/// `status` (with `headers`) answered once with `signal`, then success: the retry must come
+/// no sooner than the signal says (or the client's own backoff when there is none).
+fn limited(s: &Setup, status: u16, headers: Vec<(String, String)>, signal: Signal) -> Prepared {
     let ra = s.policy.retry_after;
     let ok = s.ok();
-    // the instant an HTTP-date Retry-After points at, fixed when the 429 is sent
+    let answer = s.error_reply(status);
+    // the instant a date or an epoch points at, fixed when the first answer is sent
     let until: Arc<Mutex<Option<SystemTime>>> = Arc::default();
+    let (header, instant, wait) = match &signal {
+        Signal::RetryAfter(d) => (Some(("Retry-After".to_string(), None)), false, Some(*d)),
+        Signal::RetryAfterDate => (Some(("Retry-After".to_string(), Some(ResetUnit::EpochSeconds))), true, None),
+        Signal::Given(d) => (None, false, Some(*d)),
+        Signal::Reset(r) if r.unit == ResetUnit::DeltaSeconds => (Some((r.header.clone(), None)), false, Some(ra)),
+        Signal::Reset(r) => (Some((r.header.clone(), Some(r.unit))), true, None),
+        Signal::None => (None, false, None),
+    };
+    let date = matches!(signal, Signal::RetryAfterDate);
+    let what = header.as_ref().map(|(h, _)| h.clone()).unwrap_or_else(|| "Retry-After".into());
     let route = {
         let until = until.clone();
+        let headers = headers.clone();
         Route {
             target: Target::Api,
             path: None,
@@ -51,26 +96,61 @@ fn retry_after(date: bool, s: &Setup) -> Prepared {
                 if attempt > 0 {
                     return Step::Reply(ok.clone());
                 }
-                let value = if date {
-                    let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
-                    // whole seconds, at least `ra` from now
-                    let at = UNIX_EPOCH + Duration::from_secs(now.as_secs() + 1 + ra.as_secs());
-                    *until.lock().unwrap_or_else(|p| p.into_inner()) = Some(at);
-                    httpdate::fmt_http_date(at)
-                } else {
-                    ra.as_secs().to_string()
-                };
-                Step::Reply(Reply::json(429, &json!({"error": "rate_limited"})).header("Retry-After", value))
+                let mut reply = answer.clone();
+                for (k, v) in &headers {
+                    reply = reply.header(k, v.clone());
+                }
+                if let Some((name, unit)) = &header {
+                    let value = match unit {
+                        None => ra.as_secs().to_string(),
+                        Some(unit) => {
+                            let at = ahead(ra);
+                            *until.lock().unwrap_or_else(|p| p.into_inner()) = Some(at);
+                            let epoch = at.duration_since(UNIX_EPOCH).unwrap_or_default();
+                            match unit {
+                                _ if date => httpdate::fmt_http_date(at),
+                                ResetUnit::EpochMilliseconds => epoch.as_millis().to_string(),
+                                _ => epoch.as_secs().to_string(),
+                            }
+                        }
+                    };
+                    reply = reply.header(name, value);
+                }
+                Step::Reply(reply)
             }),
             limit: s.policy.retry.max_attempts as usize,
             raw: false,
         }
     };
-    let expected = if date {
-        "429 with Retry-After as an HTTP-date → the retry comes no sooner than that date, then success".to_string()
-    } else {
-        format!("429 with Retry-After: {} → the retry comes no sooner than {}, then success", ra.as_secs(), secs(ra))
+    let shown: String = headers.iter().map(|(k, v)| format!(", {k}: {v}")).collect();
+    let expected = match &signal {
+        Signal::RetryAfter(d) => {
+            format!("{status} with Retry-After: {}{shown} → the retry comes no sooner than {}, then success", d.as_secs(), secs(*d))
+        }
+        Signal::Given(d) => {
+            format!("{status} with {} → the retry comes no sooner than {}, then success", shown.trim_start_matches(", "), secs(*d))
+        }
+        Signal::RetryAfterDate => {
+            format!("{status} with Retry-After as an HTTP-date → the retry comes no sooner than that date, then success")
+        }
+        Signal::Reset(r) if r.unit == ResetUnit::DeltaSeconds => format!(
+            "{status} with only {}: {} (seconds){shown} → the retry comes no sooner than {}, then success",
+            r.header,
+            ra.as_secs(),
+            secs(ra)
+        ),
+        Signal::Reset(r) => {
+            format!(
+                "{status} with only {} (the reset instant){shown} → the retry comes no sooner than that instant, then success",
+                r.header
+            )
+        }
+        Signal::None => format!(
+            "{status} with no Retry-After{shown} → the client's own backoff (at least {}) before the retry, then success",
+            secs(s.policy.retry.backoff(0))
+        ),
     };
+    let retry = s.policy.retry.clone();
     Prepared::new(
         s,
         vec![route],
@@ -78,24 +158,35 @@ fn retry_after(date: bool, s: &Setup) -> Prepared {
         Box::new(move |o| {
             let mut p = Vec::new();
             let a = o.attempts(0);
-            expect_attempts(a.len(), 2, "the 429, then one retry", &mut p);
+            expect_attempts(a.len(), 2, &format!("the {status}, then one retry"), &mut p);
             let mut actual = format!("{} attempt(s)", a.len());
             if a.len() >= 2 {
                 let gap = a[1].at.saturating_sub(a[0].at);
-                if date {
+                if instant {
                     let at = until.lock().unwrap_or_else(|p| p.into_inner()).unwrap_or(UNIX_EPOCH);
                     let early = at.duration_since(a[1].wall).unwrap_or_default();
                     actual = format!(
-                        "retried after {}, Retry-After date was {} ahead",
+                        "retried after {}, the {what} instant was {} ahead",
                         secs(gap),
                         secs(at.duration_since(a[0].wall).unwrap_or_default())
                     );
                     if early > super::EARLY_SLACK {
-                        p.push(format!("expected the retry no sooner than the Retry-After date, found it {} early", secs(early)));
+                        p.push(format!("expected the retry no sooner than the {what} instant, found it {} early", secs(early)));
                     }
+                } else if let Some(d) = wait {
+                    actual = format!("retried after {}, {what} said {}", secs(gap), secs(d));
+                    expect_gaps_at_least(&[gap], &[d], &what, &mut p);
                 } else {
-                    actual = format!("retried after {}, Retry-After was {}", secs(gap), secs(ra));
-                    expect_gaps_at_least(&[gap], &[ra], "Retry-After", &mut p);
+                    actual = attempts_summary(&a, &o.returned[0]);
+                    expect_retries(
+                        &a,
+                        2,
+                        true,
+                        "the 429, then one retry",
+                        (&[retry.backoff(0)], retry.jitter),
+                        "the client's own backoff, as nothing said how long to wait",
+                        &mut p,
+                    );
                 }
             }
             expect_ok(&o.returned[0], &mut p);
@@ -104,10 +195,36 @@ fn retry_after(date: bool, s: &Setup) -> Prepared {
     )
 }
 
+/// `status` (with `headers`) on every attempt of a call the matrix says fails at once.
+fn fails(s: &Setup, status: u16, headers: Vec<(String, String)>) -> Prepared {
+    let mut reply = s.error_reply(status);
+    for (k, v) in &headers {
+        reply = reply.header(k, v.clone());
+    }
+    let shown: String = headers.iter().map(|(k, v)| format!(" with {k}: {v}")).collect();
+    let kinds = match status {
+        401 | 403 => vec![ErrorKind::Status, ErrorKind::Auth],
+        429 => vec![ErrorKind::Status, ErrorKind::RateLimited],
+        _ => vec![ErrorKind::Status],
+    };
+    Prepared::new(
+        s,
+        vec![s.script(vec![vec![Step::Reply(reply)]], 1)],
+        format!("{status}{shown} → exactly one attempt; the error surfaces with its status (the matrix says fail)"),
+        Box::new(move |o| {
+            let mut p = Vec::new();
+            let a = o.attempts(0);
+            expect_attempts(a.len(), 1, "the matrix says fail, so no retry", &mut p);
+            expect_error(&o.returned[0], &kinds, Some(status), &mut p);
+            Verdict { actual: attempts_summary(&a, &o.returned[0]), problems: p, evidence: String::new() }
+        }),
+    )
+}
+
 fn storm(s: &Setup) -> Prepared {
     let ra = s.policy.retry_after;
     let n = s.policy.retry.max_attempts as usize;
-    let reply = Step::Reply(Reply::json(429, &json!({"error": "rate_limited"})).header("Retry-After", ra.as_secs().to_string()));
+    let reply = Step::Reply(s.error_reply(429).header("Retry-After", ra.as_secs().to_string()));
     Prepared::new(
         s,
         vec![s.script(vec![vec![reply]], n)],
@@ -125,27 +242,44 @@ fn storm(s: &Setup) -> Prepared {
     )
 }
 
-fn server_errors(kind: Kind, s: &Setup) -> Prepared {
+fn server_errors(kind: Kind, s: &Setup, headers: Vec<(String, String)>) -> Prepared {
     let n = s.policy.retry.max_attempts as usize;
     let idempotent = s.endpoint.is_idempotent();
     let retry = s.policy.retry.clone();
-    let (steps, final_status, factor, what): (Vec<Step>, Option<u16>, f64, &str) = match kind {
+    let reply = |status: u16| {
+        let mut r = s.error_reply(status);
+        for (k, v) in &headers {
+            r = r.header(k, v.clone());
+        }
+        Step::Reply(r)
+    };
+    let recovers = |first: u16, second: u16| {
+        let mut steps = vec![reply(first), reply(second)];
+        steps.truncate(n.saturating_sub(1).max(1));
+        steps.push(Step::Reply(s.ok()));
+        steps
+    };
+    let (steps, final_status, factor, what): (Vec<Step>, Option<u16>, f64, String) = match kind {
         Kind::ServerErrorRecovers => {
             let second = if s.spec.action_for(502) == Some(Action::RetryWithBackoff) { 502 } else { 500 };
-            let mut steps = vec![status_reply(500), status_reply(second)];
-            steps.truncate(n.saturating_sub(1).max(1));
-            steps.push(Step::Reply(s.ok()));
-            (steps, None, 1.0, "5xx then 200")
+            (recovers(500, second), None, 1.0, "5xx then 200".into())
         }
-        Kind::ServerErrorPersists => (vec![status_reply(500)], Some(500), 1.0, "500 on every attempt"),
-        _ => {
-            let mut steps = vec![status_reply(503), status_reply(503)];
-            steps.truncate(n.saturating_sub(1).max(1));
-            steps.push(Step::Reply(s.ok()));
-            (steps, None, retry.longer_delay_factor, "503 (maintenance) then 200")
+        Kind::ServerErrorPersists => (vec![reply(500)], Some(500), 1.0, "500 on every attempt".into()),
+        Kind::Status { code, when, action } => {
+            let factor = match action {
+                Action::RetryWithLongerDelays => matrix::row(s.spec, code, when).and_then(|r| r.delay_factor).unwrap_or(4.0),
+                _ => 1.0,
+            };
+            let shown: String = headers.iter().map(|(k, v)| format!(" with {k}: {v}")).collect();
+            (recovers(code, code), None, factor, format!("{code}{shown} then 200 (the matrix says {})", action.name()))
         }
+        _ => (recovers(503, 503), None, retry.longer_delay_factor, "503 (maintenance) then 200".into()),
     };
-    let first_status = if kind == Kind::ServerErrorMaintenance { 503 } else { 500 };
+    let first_status = match kind {
+        Kind::ServerErrorMaintenance => 503,
+        Kind::Status { code, .. } => code,
+        _ => 500,
+    };
     let recovering = final_status.is_none();
     let want_attempts = if !idempotent {
         1
@@ -170,7 +304,7 @@ fn server_errors(kind: Kind, s: &Setup) -> Prepared {
             let mut p = Vec::new();
             let a = o.attempts(0);
             let r = &o.returned[0];
-            let why = if factor > 1.0 { "longer delays for maintenance" } else { "exponential backoff" };
+            let why = if factor > 1.0 { "longer delays, as the matrix says" } else { "exponential backoff" };
             expect_retries(&a, want_attempts, idempotent, "the declared retry policy", (&mins, retry.jitter), why, &mut p);
             if !idempotent {
                 expect_error(r, &[ErrorKind::Status], Some(first_status), &mut p);
@@ -185,8 +319,8 @@ fn server_errors(kind: Kind, s: &Setup) -> Prepared {
 }
 
 fn client_errors(s: &Setup) -> Prepared {
-    let statuses = client_error_statuses(s.spec);
-    let calls = statuses.iter().map(|st| vec![status_reply(*st)]).collect();
+    let statuses = matrix::client_error_statuses(s.spec);
+    let calls = statuses.iter().map(|st| vec![Step::Reply(s.error_reply(*st))]).collect();
     let list = statuses.iter().map(u16::to_string).collect::<Vec<_>>().join("/");
     let n = statuses.len();
     Prepared::new(

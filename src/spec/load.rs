@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use serde_json::Value;
 
 use super::yaml::{self, Location, SourceMap};
-use super::{Action, Auth, Direction, Field, Method, RECEIVER, RetryPolicy, SENDER, Spec};
+use super::{Action, Auth, Direction, Field, Method, RECEIVER, RetryPolicy, SENDER, Spec, StatusMatch};
 use crate::webhook::Scheme;
 
 /// A spec that cannot be used, with where and why.
@@ -282,6 +282,28 @@ fn validate(spec: &mut Spec, ctx: &Ctx, dir: &Path) -> Result<(), SpecError> {
             return Err(
                 ctx.err(&format!("{p}.action"), "expected overview.auth.kind oauth2 for refresh_and_retry_once, found no token endpoint")
             );
+        }
+        if !rule.when.is_empty() && !matches!(rule.status, StatusMatch::Code(_)) {
+            return Err(ctx.err(&format!("{p}.when"), format!("expected one status on a row with `when`, found the class {}", rule.status)));
+        }
+        for (name, value) in &rule.when {
+            if !is_header_name(name) || value.trim().is_empty() {
+                return Err(ctx.err(
+                    &format!("{p}.when.{name}"),
+                    format!("expected a header name and a value (\"*\" for any), found {name:?}: {value:?}"),
+                ));
+            }
+        }
+        if let Some(r) = &rule.reset {
+            if rule.action != Action::RespectRetryAfter {
+                return Err(ctx.err(
+                    &format!("{p}.reset"),
+                    format!("expected a reset header only on a respect_retry_after row, found {}", rule.action.name()),
+                ));
+            }
+            if !is_header_name(&r.header) {
+                return Err(ctx.err(&format!("{p}.reset.header"), format!("expected a header name, found {:?}", r.header)));
+            }
         }
         if let Some(f) = rule.delay_factor
             && (rule.action != Action::RetryWithLongerDelays || f <= 1.0)
@@ -629,4 +651,9 @@ pub fn load_dir(dir: &Path) -> Result<Vec<Result<Spec, SpecError>>, SpecError> {
         return Err(whole("expected at least one <service>/spec.yaml, found none".into()));
     }
     Ok(files.iter().map(|f| load_file(f)).collect())
+}
+
+/// Whether `name` is an HTTP header name (an RFC 9110 token).
+fn is_header_name(name: &str) -> bool {
+    !name.is_empty() && name.bytes().all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
 }

@@ -12,6 +12,7 @@ mod webhooks;
 pub mod yaml;
 
 use std::borrow::Cow;
+use std::collections::BTreeMap;
 use std::fmt;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -444,6 +445,48 @@ pub struct ErrorRule {
     /// For `retry_with_longer_delays`: how much longer than the base backoff (default 4).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub delay_factor: Option<f64>,
+    /// The row applies only to responses that carry these headers (name → value, `"*"` for
+    /// any value): GitHub's `{status: 403, when: {x-ratelimit-remaining: "0"}}` is a rate
+    /// limit, not a refusal. A status can have several such rows besides its plain one.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub when: BTreeMap<String, String>,
+    /// For `respect_retry_after`: the header that says when the limit resets, for responses
+    /// that carry it instead of Retry-After (GitHub's `x-ratelimit-reset`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reset: Option<ResetHeader>,
+    /// The body the provider sends with this status (its documented error shape); the mock
+    /// provider answers with it. Absent: a generic JSON error.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub example: Option<Value>,
+}
+
+impl ErrorRule {
+    /// The header values a response needs for this row to apply (`"*"` filled with `any`).
+    pub fn when_headers(&self, any: &str) -> Vec<(String, String)> {
+        self.when.iter().map(|(k, v)| (k.clone(), if v == "*" { any.to_string() } else { v.clone() })).collect()
+    }
+}
+
+/// A rate-limit reset header and how its value counts time.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ResetHeader {
+    /// The header's name, e.g. `x-ratelimit-reset`.
+    pub header: String,
+    /// How its value counts time.
+    pub unit: ResetUnit,
+}
+
+/// How a reset header counts time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ResetUnit {
+    /// The instant the limit resets, in seconds since the Unix epoch (GitHub, Twilio).
+    EpochSeconds,
+    /// The instant the limit resets, in milliseconds since the Unix epoch (Linear).
+    EpochMilliseconds,
+    /// Seconds from now until the limit resets (the IETF `RateLimit-Reset`).
+    DeltaSeconds,
 }
 
 /// A status code or a class of them.
@@ -514,7 +557,7 @@ impl JsonSchema for StatusMatch {
 }
 
 /// What the client does when it gets a status (the Action column).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Action {
     /// Refresh the token and retry once (401).
@@ -527,6 +570,19 @@ pub enum Action {
     RetryWithLongerDelays,
     /// Do not retry; surface the error with its status.
     Fail,
+}
+
+impl Action {
+    /// The action as the spec spells it (`retry_with_backoff`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Action::RefreshAndRetryOnce => "refresh_and_retry_once",
+            Action::RespectRetryAfter => "respect_retry_after",
+            Action::RetryWithBackoff => "retry_with_backoff",
+            Action::RetryWithLongerDelays => "retry_with_longer_delays",
+            Action::Fail => "fail",
+        }
+    }
 }
 
 /// The retry policy the client declares.
@@ -617,10 +673,11 @@ fn one_second() -> u64 {
 }
 
 impl Spec {
-    /// The matrix row that covers `status`, the most specific first.
+    /// The matrix row that covers `status` when the response carries none of the rows'
+    /// `when` headers, the most specific first.
     pub fn rule_for(&self, status: u16) -> Option<&ErrorRule> {
-        let exact = self.error_handling.iter().find(|r| r.status == StatusMatch::Code(status));
-        exact.or_else(|| self.error_handling.iter().find(|r| r.status.matches(status)))
+        let plain = || self.error_handling.iter().filter(|r| r.when.is_empty());
+        plain().find(|r| r.status == StatusMatch::Code(status)).or_else(|| plain().find(|r| r.status.matches(status)))
     }
 
     /// The action for `status`, if the matrix has a row for it.

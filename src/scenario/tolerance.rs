@@ -1,0 +1,242 @@
+//! Benign variation: what a real provider sends that a correct client must accept and return
+//! faithfully, each served with the endpoint's success status — optional fields absent,
+//! nullable fields `null` (GitHub's `user` of a deleted account), a media type with parameters, unknown fields inside nested objects, empty arrays,
+//! integers past 2^53, non-ASCII text raw and `\u`-escaped. A client that only accepts the
+//! exact example is as broken as one that accepts anything. What is optional or nullable
+//! comes from the response schema; nothing new is needed from the user.
+//!
+//! Not generated, because no Rust HTTP client can get them wrong (so no case could fail):
+//! header names in another case (HTTP libraries compare them case-insensitively) and fields
+//! in another order (JSON objects are maps to every JSON library).
+
+use serde_json::{Map, Value, json};
+
+use super::conformance::{differences, json_diff};
+use super::{Prepared, Setup, Verdict, expect_ok};
+use crate::case::Kind;
+use crate::server::{Reply, Step};
+use crate::spec::Endpoint;
+
+/// Text a provider may well send: accents, an emoji (a surrogate pair when escaped), a dash.
+const NON_ASCII: &str = "Zoë Ångström — naïve 🎉";
+
+/// An integer past 2^53: a client that parses numbers as floats returns another one.
+const LARGE: i64 = 9_007_199_254_740_993;
+
+/// `schema` with a local `$ref` followed, a few hops at most.
+fn resolve<'a>(root: &'a Value, mut schema: &'a Value) -> &'a Value {
+    for _ in 0..8 {
+        match schema.get("$ref").and_then(Value::as_str).and_then(|r| r.strip_prefix('#')).and_then(|p| root.pointer(p)) {
+            Some(next) => schema = next,
+            None => break,
+        }
+    }
+    schema
+}
+
+/// Whether `schema` lets a value be `null`.
+fn nullable(schema: &Value) -> bool {
+    schema.get("nullable") == Some(&json!(true))
+        || match schema.get("type") {
+            Some(Value::Array(types)) => types.iter().any(|t| t == "null"),
+            Some(t) => t == "null",
+            None => false,
+        }
+}
+
+/// Whether `schema` is of JSON type `ty` (alone or among others).
+fn typed(schema: &Value, ty: &str) -> bool {
+    match schema.get("type") {
+        Some(Value::Array(types)) => types.iter().any(|t| t == ty),
+        Some(t) => t == ty,
+        None => false,
+    }
+}
+
+/// What one variation does to an object (its schema, the root schema, whether it is nested).
+type Change<'a> = &'a dyn Fn(&mut Map<String, Value>, &Value, &Value, bool) -> bool;
+
+/// Apply `change` to every object of `v` its schema describes, top level and nested;
+/// whether anything changed.
+fn each_object(v: &mut Value, schema: &Value, root: &Value, nested: bool, change: Change) -> bool {
+    let schema = resolve(root, schema);
+    let mut changed = false;
+    match v {
+        Value::Object(m) => {
+            changed |= change(m, schema, root, nested);
+            let props = schema.get("properties").and_then(Value::as_object);
+            for (k, child) in m.iter_mut() {
+                if let Some(s) = props.and_then(|p| p.get(k)) {
+                    changed |= each_object(child, s, root, true, change);
+                }
+            }
+        }
+        Value::Array(items) => {
+            if let Some(s) = schema.get("items") {
+                for item in items {
+                    changed |= each_object(item, s, root, nested, change);
+                }
+            }
+        }
+        _ => {}
+    }
+    changed
+}
+
+/// The properties of an object schema, each resolved.
+fn properties<'a>(schema: &'a Value, root: &'a Value) -> Vec<(&'a String, &'a Value)> {
+    schema.get("properties").and_then(Value::as_object).into_iter().flatten().map(|(k, s)| (k, resolve(root, s))).collect()
+}
+
+fn required(schema: &Value, key: &str) -> bool {
+    schema.get("required").and_then(Value::as_array).is_some_and(|r| r.iter().any(|k| k == key))
+}
+
+/// A string the schema leaves free (no pattern, format, enum or const to break).
+fn free_string(schema: &Value) -> bool {
+    typed(schema, "string") && ["pattern", "format", "enum", "const", "maxLength"].iter().all(|k| schema.get(*k).is_none())
+}
+
+/// The endpoint's example with `kind`'s variation applied, when the schema gives it something to vary.
+fn varied(kind: Kind, e: &Endpoint) -> Option<Value> {
+    let root = e.response.schema.as_ref()?;
+    let mut v = e.response.example.clone();
+    let changed = match kind {
+        Kind::TolerateOptionalAbsent => each_object(&mut v, root, root, false, &|m, s, _, _| {
+            let before = m.len();
+            m.retain(|k, _| required(s, k) || s.get("properties").and_then(|p| p.get(k)).is_none());
+            m.len() != before
+        }),
+        Kind::TolerateNull => each_object(&mut v, root, root, false, &|m, s, root, _| {
+            let mut changed = false;
+            for (k, p) in properties(s, root) {
+                // required or not: a nullable field is null whenever the provider has nothing
+                let present_or_optional = m.contains_key(k.as_str()) || !required(s, k);
+                if nullable(p) && present_or_optional && m.get(k) != Some(&Value::Null) {
+                    m.insert(k.clone(), Value::Null);
+                    changed = true;
+                }
+            }
+            changed
+        }),
+        Kind::TolerateUnknownNestedFields => each_object(&mut v, root, root, false, &|m, _, _, nested| {
+            nested && m.insert("oc_unexpected_field".into(), json!({"added_by": "oc-integrate"})).is_none()
+        }),
+        Kind::TolerateEmptyArrays => {
+            let top = matches!(&v, Value::Array(items) if !items.is_empty());
+            if top {
+                v = json!([]);
+            }
+            top || each_object(&mut v, root, root, false, &|m, s, root, _| {
+                let mut changed = false;
+                for (k, p) in properties(s, root) {
+                    let may_be_empty = p.get("minItems").and_then(Value::as_u64).unwrap_or(0) == 0;
+                    if let (Some(Value::Array(items)), true) = (m.get_mut(k.as_str()), may_be_empty)
+                        && !items.is_empty()
+                    {
+                        items.clear();
+                        changed = true;
+                    }
+                }
+                changed
+            })
+        }
+        Kind::TolerateLargeIntegers => each_object(&mut v, root, root, false, &|m, s, root, _| {
+            let mut changed = false;
+            for (k, p) in properties(s, root) {
+                let fits = p.get("maximum").and_then(Value::as_f64).is_none_or(|max| max >= LARGE as f64);
+                if typed(p, "integer") && fits && m.get(k).is_some_and(Value::is_i64) {
+                    m.insert(k.clone(), json!(LARGE));
+                    changed = true;
+                }
+            }
+            changed
+        }),
+        Kind::TolerateNonAscii => each_object(&mut v, root, root, false, &|m, s, root, _| {
+            let mut changed = false;
+            for (k, p) in properties(s, root) {
+                if free_string(p) && m.get(k).is_some_and(Value::is_string) {
+                    m.insert(k.clone(), json!(NON_ASCII));
+                    changed = true;
+                }
+            }
+            changed
+        }),
+        _ => true,
+    };
+    changed.then_some(v)
+}
+
+/// Whether the endpoint's schema gives `kind` something to vary.
+pub(super) fn applies(kind: Kind, e: &Endpoint) -> bool {
+    match kind {
+        Kind::TolerateMediaTypeParameters => e.response.schema.is_some(),
+        _ => varied(kind, e).is_some(),
+    }
+}
+
+/// `\u`-escapes every character past ASCII (a surrogate pair past the BMP), as some providers send.
+fn ascii_json(v: &Value) -> String {
+    let mut out = String::new();
+    for c in v.to_string().chars() {
+        if c.is_ascii() {
+            out.push(c);
+        } else {
+            let mut units = [0u16; 2];
+            for u in c.encode_utf16(&mut units) {
+                out.push_str(&format!("\\u{u:04x}"));
+            }
+        }
+    }
+    out
+}
+
+pub(super) fn prepare(kind: Kind, s: &Setup) -> Prepared {
+    let e = s.endpoint;
+    let status = e.response.status;
+    let served = varied(kind, e).unwrap_or_else(|| e.response.example.clone());
+    let (replies, what): (Vec<Reply>, &str) = match kind {
+        Kind::TolerateOptionalAbsent => (vec![Reply::json(status, &served)], "every optional field absent"),
+        Kind::TolerateNull => (vec![Reply::json(status, &served)], "every nullable field null"),
+        Kind::TolerateUnknownNestedFields => (vec![Reply::json(status, &served)], "an unknown field in every nested object"),
+        Kind::TolerateEmptyArrays => (vec![Reply::json(status, &served)], "every array that may be empty, empty"),
+        Kind::TolerateLargeIntegers => (vec![Reply::json(status, &served)], "every integer field 9007199254740993 (past 2^53)"),
+        Kind::TolerateNonAscii => (
+            vec![Reply::json(status, &served), Reply::raw(status, "application/json", ascii_json(&served).into_bytes())],
+            "every free text field non-ASCII: raw UTF-8, then \\u-escaped",
+        ),
+        _ => (
+            vec![Reply::raw(status, "application/json; charset=utf-8", served.to_string().into_bytes())],
+            "Content-Type: application/json; charset=utf-8",
+        ),
+    };
+    let schema = e.response.schema.clone();
+    let calls = replies.len();
+    let script = replies.into_iter().map(|r| vec![Step::Reply(r)]).collect();
+    Prepared::new(
+        s,
+        vec![s.script(script, s.policy.retry.max_attempts as usize)],
+        format!("{status} with {what} → accepted: the call succeeds and returns what was served"),
+        Box::new(move |o| {
+            let mut p = Vec::new();
+            let mut evidence = String::new();
+            for r in o.returned {
+                let mut q = Vec::new();
+                expect_ok(r, &mut q);
+                if let Some(v) = r.value() {
+                    let changed = differences(&served, v, schema.as_ref());
+                    if !changed.is_empty() {
+                        q.push(format!("expected every returned field to equal the served one, found:\n{}", changed.join("\n")));
+                        if evidence.is_empty() {
+                            evidence = json_diff("served", &served, "returned", v);
+                        }
+                    }
+                }
+                p.extend(q);
+            }
+            let actual = o.returned.iter().map(|r| r.describe()).collect::<Vec<_>>().join("\n");
+            Verdict { actual, problems: p, evidence }
+        }),
+    )
+    .calls(calls)
+}
