@@ -118,6 +118,7 @@ pub enum Kind {
     TimeoutHeadersLate,
     TimeoutBodyStalls,
     TimeoutBodyTrickles,
+    TimeoutLateHeadersThenStall,
     TimeoutNoAnswer,
     TimeoutSlowWithinBudget,
     DuplicatePost,
@@ -162,7 +163,7 @@ pub enum Kind {
 impl Kind {
     /// Every kind but the error matrix's own rows ([`Kind::Status`], which the spec makes),
     /// in listing order.
-    pub const ALL: [Kind; 56] = [
+    pub const ALL: [Kind; 57] = [
         Kind::Conformance,
         Kind::HostileRequestValues,
         Kind::AuthExpired,
@@ -180,6 +181,7 @@ impl Kind {
         Kind::TimeoutHeadersLate,
         Kind::TimeoutBodyStalls,
         Kind::TimeoutBodyTrickles,
+        Kind::TimeoutLateHeadersThenStall,
         Kind::TimeoutNoAnswer,
         Kind::TimeoutSlowWithinBudget,
         Kind::DuplicatePost,
@@ -273,6 +275,7 @@ impl Kind {
             Kind::TimeoutHeadersLate => "timeout_headers_late",
             Kind::TimeoutBodyStalls => "timeout_body_stalls",
             Kind::TimeoutBodyTrickles => "timeout_body_trickles",
+            Kind::TimeoutLateHeadersThenStall => "timeout_late_headers_then_stall",
             Kind::TimeoutNoAnswer => "timeout_no_answer",
             Kind::TimeoutSlowWithinBudget => "timeout_slow_within_budget",
             Kind::DuplicatePost => "duplicate_post",
@@ -344,6 +347,7 @@ impl Kind {
             Kind::TimeoutHeadersLate => "Timeout (headers late)",
             Kind::TimeoutBodyStalls => "Timeout (body stalls)",
             Kind::TimeoutBodyTrickles => "Timeout (body trickles)",
+            Kind::TimeoutLateHeadersThenStall => "Timeout (headers late, then the body stalls)",
             Kind::TimeoutNoAnswer => "Timeout (never answered)",
             Kind::TimeoutSlowWithinBudget => "Slow but within budget",
             Kind::DuplicatePost => "Duplicate POST (idempotency)",

@@ -390,6 +390,7 @@ async fn serve_raw(mut stream: TcpStream, timeline: Timeline, routes: Arc<Vec<Ro
             }
             Step::StallBody(r, n, d) => {
                 let n = n.min(r.body.len());
+                tokio::time::sleep(r.delay).await;
                 wr.write_all(&r.head()).await?;
                 wr.write_all(&r.body[..n]).await?;
                 wr.flush().await?;

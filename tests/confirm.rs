@@ -187,6 +187,7 @@ fn a_flaky_trial_is_reported_and_fails_the_run_only_when_asked() {
                     "timeout_headers",
                     "timeout_body",
                     "timeout_no",
+                    "timeout_late",
                     "duplicate",
                     "drift",
                     "connection",

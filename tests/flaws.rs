@@ -56,6 +56,7 @@ fn binding(service: &str, flaws: &'static [Flaw]) -> Binding {
 #[case(Some(Flaw::TimeoutOnHeadersOnly))]
 #[case(Some(Flaw::PerReadTimeoutOnly))]
 #[case(Some(Flaw::TimeoutTooShort))]
+#[case(Some(Flaw::TimeoutPerPhase))]
 #[case(Some(Flaw::NewIdempotencyKeyPerRetry))]
 #[case(Some(Flaw::NewIdempotencyKeyAfterTransportFailure))]
 #[case(Some(Flaw::DropsCredentialOnRetry))]

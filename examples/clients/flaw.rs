@@ -47,6 +47,8 @@ pub enum Flaw {
     PerReadTimeoutOnly,
     /// Uses a quarter of the declared budget.
     TimeoutTooShort,
+    /// Gives the headers the whole budget, then the body a fresh one.
+    TimeoutPerPhase,
     /// Makes a new idempotency key for every attempt.
     NewIdempotencyKeyPerRetry,
     /// Keeps the idempotency key across a 5xx or 429 retry, but mints a new one after a
@@ -137,7 +139,7 @@ pub enum Flaw {
 
 impl Flaw {
     /// Every flaw.
-    pub const ALL: [Flaw; 63] = [
+    pub const ALL: [Flaw; 64] = [
         Flaw::NeverRefreshes,
         Flaw::RefreshLoop,
         Flaw::ForgetsRotatedRefreshToken,
@@ -159,6 +161,7 @@ impl Flaw {
         Flaw::TimeoutOnHeadersOnly,
         Flaw::PerReadTimeoutOnly,
         Flaw::TimeoutTooShort,
+        Flaw::TimeoutPerPhase,
         Flaw::NewIdempotencyKeyPerRetry,
         Flaw::NewIdempotencyKeyAfterTransportFailure,
         Flaw::DropsCredentialOnRetry,

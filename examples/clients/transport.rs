@@ -159,9 +159,11 @@ impl Transport {
             };
         }
         let budget = self.budget();
+        // the flawed clients bound a phase each (the headers; with TimeoutPerPhase the body too)
+        let per_phase = self.has(Flaw::TimeoutOnHeadersOnly) || self.has(Flaw::TimeoutPerPhase);
         let exchange = async {
             let send = rb.send();
-            let resp = if self.has(Flaw::TimeoutOnHeadersOnly) {
+            let resp = if per_phase {
                 tokio::time::timeout(self.ctx.timeout(), send)
                     .await
                     .map_err(|_| Failure::Ambiguous(error(ErrorKind::Timeout, "no response headers within budget")))?
@@ -171,10 +173,17 @@ impl Transport {
             .map_err(Self::classify)?;
             let status = resp.status();
             let headers = resp.headers().clone();
-            let body = resp.bytes().await.map_err(Self::classify)?;
+            let body = if self.has(Flaw::TimeoutPerPhase) {
+                tokio::time::timeout(self.ctx.timeout(), resp.bytes())
+                    .await
+                    .map_err(|_| Failure::Ambiguous(error(ErrorKind::Timeout, "no complete body within budget")))?
+            } else {
+                resp.bytes().await
+            }
+            .map_err(Self::classify)?;
             Ok((status, headers, body.to_vec()))
         };
-        match (budget, self.has(Flaw::TimeoutOnHeadersOnly)) {
+        match (budget, per_phase) {
             (Some(b), false) => tokio::time::timeout(b, exchange)
                 .await
                 .unwrap_or_else(|_| Err(Failure::Ambiguous(error(ErrorKind::Timeout, format!("no complete response within {b:?}"))))),

@@ -124,7 +124,14 @@ pub fn criteria(spec: &Spec) -> Vec<Criterion> {
         ),
         (
             "Timeouts are bounded per attempt and retried only when safe",
-            vec![TimeoutHeadersLate, TimeoutBodyStalls, TimeoutBodyTrickles, TimeoutNoAnswer, TimeoutSlowWithinBudget],
+            vec![
+                TimeoutHeadersLate,
+                TimeoutBodyStalls,
+                TimeoutBodyTrickles,
+                TimeoutLateHeadersThenStall,
+                TimeoutNoAnswer,
+                TimeoutSlowWithinBudget,
+            ],
             None,
             For::Client,
         ),

@@ -262,7 +262,8 @@ pub(super) fn hostile(s: &Setup) -> Prepared {
     let e = s.endpoint.clone();
     let input = hostile_input(&e).unwrap_or(Value::Null);
     let base_path = s.base_path.clone();
-    let want = input.clone();
+    let original = e.request.example.clone().unwrap_or(Value::Null);
+    let hostile_input = input.clone();
     Prepared::new(
         s,
         vec![s.script(vec![vec![crate::server::Step::Reply(s.ok())]], 1)],
@@ -275,6 +276,7 @@ pub(super) fn hostile(s: &Setup) -> Prepared {
             let attempts = o.attempts(0);
             expect_attempts(attempts.len(), 1, "a healthy provider needs no retry", &mut p);
             if let Some(a) = attempts.first() {
+                let want = constants_kept(&hostile_input, &original, a);
                 p.extend(request_problems(&e, &base_path, &want, a, &mut evidence));
             }
             expect_ok(&o.returned[0], &mut p);
@@ -286,6 +288,30 @@ pub(super) fn hostile(s: &Setup) -> Prepared {
         }),
     )
     .input(input)
+}
+
+/// The hostile input with the values the client sent as the spec's example had them put
+/// back: a typed client's constant (`{"state": "closed"}` for a "close issue" call) is not
+/// taken from the call, so it is not judged; any other value must arrive whole.
+fn constants_kept(hostile: &Value, original: &Value, a: &Arrival) -> Value {
+    let mut want = hostile.clone();
+    let sent_body = a.json();
+    let (_, q) = a.path.split_once('?').unwrap_or((&a.path, ""));
+    let sent_query: Vec<(String, String)> = form_urlencoded::parse(q.as_bytes()).into_owned().collect();
+    for part in ["query", "body"] {
+        let Some(Value::Object(fields)) = want.get_mut(part) else { continue };
+        for (k, v) in fields.iter_mut() {
+            let Some(example) = original.get(part).and_then(|o| o.get(k)) else { continue };
+            let kept = match part {
+                "query" => sent_query.iter().any(|(sk, sv)| sk == k && *sv == url_text(example)),
+                _ => sent_body.as_ref().and_then(|b| b.get(k)) == Some(example),
+            };
+            if kept {
+                *v = example.clone();
+            }
+        }
+    }
+    want
 }
 
 /// `text` with its `%XX` escapes decoded (a `+` stays a `+`: in a path it is one).
@@ -428,7 +454,7 @@ fn flatten_form(prefix: &str, v: &Value, out: &mut Vec<(String, String)>) {
 mod tests {
     use serde_json::json;
 
-    use super::differences;
+    use super::{constants_kept, differences};
 
     #[test]
     fn a_typed_client_may_return_null_for_optional_fields_and_drop_unknown_ones() {
@@ -477,5 +503,32 @@ mod tests {
         super::flatten_form("", &json!({"amount": 2000, "metadata": {"plan": "pro"}, "items": [{"price": "p_1"}]}), &mut out);
         let out: Vec<String> = out.into_iter().map(|(k, v)| format!("{k}={v}")).collect();
         assert_eq!(out, ["amount=2000", "metadata[plan]=pro", "items[0][price]=p_1"]);
+    }
+
+    /// A typed client's constant (sent as the example has it) is not judged in the hostile
+    /// case; any other value must arrive whole.
+    #[test]
+    fn hostile_values_spare_a_clients_constants() {
+        let arrival = |path: &str, body: serde_json::Value| crate::timeline::Arrival {
+            at: std::time::Duration::ZERO,
+            wall: std::time::SystemTime::now(),
+            call: 0,
+            target: crate::timeline::Target::Api,
+            method: "PATCH".into(),
+            path: path.into(),
+            headers: Vec::new(),
+            body: body.to_string().into_bytes(),
+            reply: String::new(),
+            refused: false,
+            hung_up_after: None,
+            answered: None,
+        };
+        let original = json!({"query": {"state": "open"}, "body": {"state": "closed", "title": "t"}});
+        let hostile = json!({"query": {"state": "x y"}, "body": {"state": "x\n", "title": "x\n"}});
+        let kept = constants_kept(&hostile, &original, &arrival("/i?state=open", json!({"state": "closed", "title": "x\n"})));
+        assert_eq!(kept, json!({"query": {"state": "open"}, "body": {"state": "closed", "title": "x\n"}}));
+        // a mangled value is judged against the hostile one
+        let judged = constants_kept(&hostile, &original, &arrival("/i?state=x", json!({"state": "x", "title": "x"})));
+        assert_eq!(judged, hostile);
     }
 }

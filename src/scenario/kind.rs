@@ -33,6 +33,7 @@ impl Kind {
             Kind::TimeoutHeadersLate
             | Kind::TimeoutBodyStalls
             | Kind::TimeoutBodyTrickles
+            | Kind::TimeoutLateHeadersThenStall
             | Kind::TimeoutNoAnswer
             | Kind::TimeoutSlowWithinBudget => true,
             Kind::DuplicatePost => endpoint.method == Method::POST,
@@ -108,7 +109,11 @@ impl Kind {
             Kind::ServerErrorRecovers => if_idempotent(recovers),
             Kind::ServerErrorPersists => if_idempotent(backoffs(n.saturating_sub(1))),
             Kind::ServerErrorMaintenance => if_idempotent(recovers.mul_f64(p.retry.longer_delay_factor)),
-            Kind::TimeoutHeadersLate | Kind::TimeoutBodyStalls | Kind::TimeoutBodyTrickles | Kind::TimeoutNoAnswer => {
+            Kind::TimeoutHeadersLate
+            | Kind::TimeoutBodyStalls
+            | Kind::TimeoutBodyTrickles
+            | Kind::TimeoutLateHeadersThenStall
+            | Kind::TimeoutNoAnswer => {
                 if idempotent {
                     p.budget * n + backoffs(n.saturating_sub(1))
                 } else {

@@ -393,6 +393,7 @@ pub fn prepare(kind: Kind, setup: &Setup) -> Prepared {
         Kind::TimeoutHeadersLate
         | Kind::TimeoutBodyStalls
         | Kind::TimeoutBodyTrickles
+        | Kind::TimeoutLateHeadersThenStall
         | Kind::TimeoutNoAnswer
         | Kind::TimeoutSlowWithinBudget => timeout::prepare(kind, setup),
         Kind::DuplicatePost => idempotency::prepare(setup),

@@ -1,5 +1,6 @@
 //! Timeouts, in each way a real server is slow: headers late, a body that stalls, a body
-//! that trickles (defeats per-read timeouts), a socket never answered. The client must
+//! that trickles (defeats per-read timeouts), headers late and then a stalled body (defeats
+//! a budget per phase), a socket never answered. The client must
 //! hang up within its budget; a slow answer inside the budget must still succeed.
 //!
 //! The backoff between timed-out attempts is not judged here: the server sees a hang-up
@@ -25,6 +26,13 @@ pub(super) fn prepare(kind: Kind, s: &Setup) -> Prepared {
         Kind::TimeoutBodyTrickles => {
             let interval = slow / body_len as u32;
             (Step::Trickle(ok, interval), format!("headers on time, body trickles over {} (1 byte per {})", secs(slow), secs(interval)))
+        }
+        Kind::TimeoutLateHeadersThenStall => {
+            let late = budget.mul_f64(0.8);
+            (
+                Step::StallBody(ok.delayed(late), body_len / 2, slow),
+                format!("headers after {} (inside the budget), then the body stalls {} halfway", secs(late), secs(slow)),
+            )
         }
         Kind::TimeoutNoAnswer => (Step::Silent, "connection accepted, never answered".to_string()),
         _ => {

@@ -22,7 +22,7 @@ pub fn should_fail(flaw: Option<Flaw>, subject: Option<&Endpoint>) -> Vec<Kind> 
     let idem = e.is_idempotent();
     let keyed_post = e.method == Method::POST && e.idempotency_header.is_some() && idem;
     let only_if = |cond: bool, kinds: &[Kind]| if cond { kinds.to_vec() } else { Vec::new() };
-    let timeouts = [TimeoutHeadersLate, TimeoutBodyStalls, TimeoutBodyTrickles, TimeoutNoAnswer];
+    let timeouts = [TimeoutHeadersLate, TimeoutBodyStalls, TimeoutBodyTrickles, TimeoutLateHeadersThenStall, TimeoutNoAnswer];
     let server_errors = [ServerErrorRecovers, ServerErrorPersists, ServerErrorMaintenance, BAD_GATEWAY, GATEWAY_TIMEOUT];
     let resets = [ConnectionResetBeforeResponse, ConnectionResetDuringResponse, ConnectionTruncatedBody];
     // the cases whose retry waits are judged
@@ -72,8 +72,9 @@ pub fn should_fail(flaw: Option<Flaw>, subject: Option<&Endpoint>) -> Vec<Kind> 
         Flaw::Treats403RateLimitAsForbidden => vec![FORBIDDEN_NO_REQUESTS_LEFT, FORBIDDEN_RETRY_AFTER],
         Flaw::RetriesOnly500And503 => only_if(idem, &[ServerErrorRecovers, BAD_GATEWAY, GATEWAY_TIMEOUT]),
         Flaw::NoTimeout => timeouts.to_vec(),
-        Flaw::TimeoutOnHeadersOnly => vec![TimeoutBodyStalls, TimeoutBodyTrickles],
-        Flaw::PerReadTimeoutOnly => vec![TimeoutBodyTrickles],
+        Flaw::TimeoutOnHeadersOnly => vec![TimeoutBodyStalls, TimeoutBodyTrickles, TimeoutLateHeadersThenStall],
+        Flaw::PerReadTimeoutOnly => vec![TimeoutBodyTrickles, TimeoutLateHeadersThenStall],
+        Flaw::TimeoutPerPhase => vec![TimeoutLateHeadersThenStall],
         Flaw::TimeoutTooShort => vec![TimeoutSlowWithinBudget],
         Flaw::NewIdempotencyKeyPerRetry => only_if(keyed_post, &retried),
         Flaw::NewIdempotencyKeyAfterTransportFailure => only_if(keyed_post, &[timeouts.as_slice(), &resets, &[DuplicatePost]].concat()),
