@@ -46,6 +46,11 @@ impl Reply {
         self
     }
 
+    /// Add each of `headers`.
+    pub fn with_headers(self, headers: &[(String, String)]) -> Reply {
+        headers.iter().fold(self, |r, (k, v)| r.header(k, v.clone()))
+    }
+
     /// Send the status line only after `delay`.
     pub fn delayed(mut self, delay: Duration) -> Reply {
         self.delay = delay;

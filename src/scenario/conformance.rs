@@ -30,7 +30,7 @@ pub(super) fn json_diff(label_a: &str, a: &Value, label_b: &str, b: &Value) -> S
 }
 
 /// `schema` with a local `$ref` (`#/$defs/…`, `#/definitions/…`) followed, against `root`.
-fn resolved<'a>(schema: &'a Value, root: &'a Value) -> &'a Value {
+pub(super) fn resolved<'a>(schema: &'a Value, root: &'a Value) -> &'a Value {
     let mut s = schema;
     for _ in 0..32 {
         match s.get("$ref").and_then(Value::as_str).and_then(|r| r.strip_prefix('#')).and_then(|p| root.pointer(p)) {
@@ -225,6 +225,12 @@ const RESERVED: &str = "oc x/y?z#w%+&=é🎉";
 /// Text a JSON encoder must escape: quotes, a backslash, control characters, non-ASCII.
 const ESCAPED: &str = "oc \"quoted\" back\\slash\ttab\nline\u{1}é🎉";
 
+/// Whether `schema` leaves a string free: no pattern, format, enum, const or length cap
+/// that another value would break.
+pub(super) fn free_text(schema: &Value) -> bool {
+    ["pattern", "format", "enum", "const", "maxLength"].iter().all(|c| schema.get(*c).is_none())
+}
+
 /// The request example with every free string value hostile: path parameters and query
 /// values [`RESERVED`], body fields [`ESCAPED`] (those the request schema leaves free);
 /// `None` when the endpoint has no such value.
@@ -246,7 +252,7 @@ pub(super) fn hostile_input(e: &Endpoint) -> Option<Value> {
     if let Some(Value::Object(m)) = input.get_mut("body") {
         for (k, v) in m.iter_mut() {
             let schema = props.and_then(|p| p.get(k));
-            let free = schema.is_none_or(|s| ["pattern", "format", "enum", "const", "maxLength"].iter().all(|c| s.get(*c).is_none()));
+            let free = schema.is_none_or(free_text);
             if v.is_string() && free {
                 *v = Value::String(ESCAPED.into());
                 changed = true;

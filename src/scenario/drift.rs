@@ -5,7 +5,7 @@
 
 use serde_json::{Value, json};
 
-use super::conformance::json_diff;
+use super::conformance::{json_diff, resolved};
 use super::{Prepared, Setup, Verdict, expect_error, expect_ok};
 use crate::binding::ErrorKind;
 use crate::case::Kind;
@@ -59,20 +59,6 @@ const MAX_FIELDS: usize = 40;
 /// How deep into nested objects and arrays fields are looked for.
 const MAX_DEPTH: usize = 8;
 
-/// `schema` with a local `$ref` (`#/$defs/user`) followed, a few hops at most.
-fn resolve<'a>(root: &'a Value, mut schema: &'a Value) -> &'a Value {
-    for _ in 0..8 {
-        match schema.get("$ref").and_then(Value::as_str).and_then(|r| r.strip_prefix('#')) {
-            Some(pointer) => match root.pointer(pointer) {
-                Some(target) => schema = target,
-                None => break,
-            },
-            None => break,
-        }
-    }
-    schema
-}
-
 /// The required, non-nullable fields the example carries, with their JSON Schema type: the
 /// top level in `required` order, then those of nested objects and of the first item of
 /// arrays (objects inside objects, `data[0].email`, the items of a top-level array). A case
@@ -84,7 +70,7 @@ pub(super) fn fields_to_mutate(e: &Endpoint) -> Vec<Field> {
     for _ in 0..MAX_DEPTH {
         let mut next = Vec::new();
         for (path, schema, value) in level {
-            let schema = resolve(root, schema);
+            let schema = resolved(schema, root);
             match value {
                 Value::Array(items) => {
                     if let (Some(items_schema), Some(first)) = (schema.get("items"), items.first()) {
@@ -95,7 +81,8 @@ pub(super) fn fields_to_mutate(e: &Endpoint) -> Vec<Field> {
                     let props = schema.get("properties").and_then(Value::as_object);
                     let required = schema.get("required").and_then(Value::as_array).into_iter().flatten().filter_map(Value::as_str);
                     for f in required {
-                        let ty = props.and_then(|p| p.get(f)).map(|s| resolve(root, s)).and_then(|s| s.get("type")).and_then(Value::as_str);
+                        let ty =
+                            props.and_then(|p| p.get(f)).map(|s| resolved(s, root)).and_then(|s| s.get("type")).and_then(Value::as_str);
                         if let (Some(ty), true) = (ty, object.contains_key(f))
                             && ty != "null"
                         {

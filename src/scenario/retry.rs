@@ -96,10 +96,7 @@ fn limited(s: &Setup, status: u16, headers: Vec<(String, String)>, signal: Signa
                 if attempt > 0 {
                     return Step::Reply(ok.clone());
                 }
-                let mut reply = answer.clone();
-                for (k, v) in &headers {
-                    reply = reply.header(k, v.clone());
-                }
+                let mut reply = answer.clone().with_headers(&headers);
                 if let Some((name, unit)) = &header {
                     let value = match unit {
                         None => ra.as_secs().to_string(),
@@ -197,10 +194,7 @@ fn limited(s: &Setup, status: u16, headers: Vec<(String, String)>, signal: Signa
 
 /// `status` (with `headers`) on every attempt of a call the matrix says fails at once.
 fn fails(s: &Setup, status: u16, headers: Vec<(String, String)>) -> Prepared {
-    let mut reply = s.error_reply(status);
-    for (k, v) in &headers {
-        reply = reply.header(k, v.clone());
-    }
+    let reply = s.error_reply(status).with_headers(&headers);
     let shown: String = headers.iter().map(|(k, v)| format!(" with {k}: {v}")).collect();
     let kinds = match status {
         401 | 403 => vec![ErrorKind::Status, ErrorKind::Auth],
@@ -246,13 +240,7 @@ fn server_errors(kind: Kind, s: &Setup, headers: Vec<(String, String)>) -> Prepa
     let n = s.policy.retry.max_attempts as usize;
     let idempotent = s.endpoint.is_idempotent();
     let retry = s.policy.retry.clone();
-    let reply = |status: u16| {
-        let mut r = s.error_reply(status);
-        for (k, v) in &headers {
-            r = r.header(k, v.clone());
-        }
-        Step::Reply(r)
-    };
+    let reply = |status: u16| Step::Reply(s.error_reply(status).with_headers(&headers));
     let recovers = |first: u16, second: u16| {
         let mut steps = vec![reply(first), reply(second)];
         steps.truncate(n.saturating_sub(1).max(1));

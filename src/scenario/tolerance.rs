@@ -11,7 +11,7 @@
 
 use serde_json::{Map, Value, json};
 
-use super::conformance::{differences, json_diff};
+use super::conformance::{differences, free_text, json_diff, resolved};
 use super::{Prepared, Setup, Verdict, expect_ok};
 use crate::case::Kind;
 use crate::server::{Reply, Step};
@@ -22,17 +22,6 @@ const NON_ASCII: &str = "Zoë Ångström — naïve 🎉";
 
 /// An integer past 2^53: a client that parses numbers as floats returns another one.
 const LARGE: i64 = 9_007_199_254_740_993;
-
-/// `schema` with a local `$ref` followed, a few hops at most.
-fn resolve<'a>(root: &'a Value, mut schema: &'a Value) -> &'a Value {
-    for _ in 0..8 {
-        match schema.get("$ref").and_then(Value::as_str).and_then(|r| r.strip_prefix('#')).and_then(|p| root.pointer(p)) {
-            Some(next) => schema = next,
-            None => break,
-        }
-    }
-    schema
-}
 
 /// Whether `schema` lets a value be `null`.
 fn nullable(schema: &Value) -> bool {
@@ -59,7 +48,7 @@ type Change<'a> = &'a dyn Fn(&mut Map<String, Value>, &Value, &Value, bool) -> b
 /// Apply `change` to every object of `v` its schema describes, top level and nested;
 /// whether anything changed.
 fn each_object(v: &mut Value, schema: &Value, root: &Value, nested: bool, change: Change) -> bool {
-    let schema = resolve(root, schema);
+    let schema = resolved(schema, root);
     let mut changed = false;
     match v {
         Value::Object(m) => {
@@ -85,7 +74,7 @@ fn each_object(v: &mut Value, schema: &Value, root: &Value, nested: bool, change
 
 /// The properties of an object schema, each resolved.
 fn properties<'a>(schema: &'a Value, root: &'a Value) -> Vec<(&'a String, &'a Value)> {
-    schema.get("properties").and_then(Value::as_object).into_iter().flatten().map(|(k, s)| (k, resolve(root, s))).collect()
+    schema.get("properties").and_then(Value::as_object).into_iter().flatten().map(|(k, s)| (k, resolved(s, root))).collect()
 }
 
 fn required(schema: &Value, key: &str) -> bool {
@@ -94,7 +83,7 @@ fn required(schema: &Value, key: &str) -> bool {
 
 /// A string the schema leaves free (no pattern, format, enum or const to break).
 fn free_string(schema: &Value) -> bool {
-    typed(schema, "string") && ["pattern", "format", "enum", "const", "maxLength"].iter().all(|k| schema.get(*k).is_none())
+    typed(schema, "string") && free_text(schema)
 }
 
 /// The endpoint's example with `kind`'s variation applied, when the schema gives it something to vary.
