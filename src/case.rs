@@ -99,9 +99,11 @@ pub enum Kind {
     AuthExpired,
     AuthRefreshFails,
     AuthRejected,
+    AuthExpiredConcurrent,
     RateLimitRetryAfter,
     RateLimitRetryAfterDate,
     RateLimitStorm,
+    RateLimitConcurrent,
     ServerErrorRecovers,
     ServerErrorPersists,
     ServerErrorMaintenance,
@@ -122,6 +124,10 @@ pub enum Kind {
     TimeoutNoAnswer,
     TimeoutSlowWithinBudget,
     DuplicatePost,
+    DuplicatePostReplayed,
+    PaginationAllPages,
+    PaginationLoop,
+    PaginationPageFails,
     DriftExtraField,
     DriftMissingField,
     DriftTypeChanged,
@@ -163,15 +169,17 @@ pub enum Kind {
 impl Kind {
     /// Every kind but the error matrix's own rows ([`Kind::Status`], which the spec makes),
     /// in listing order.
-    pub const ALL: [Kind; 57] = [
+    pub const ALL: [Kind; 63] = [
         Kind::Conformance,
         Kind::HostileRequestValues,
         Kind::AuthExpired,
         Kind::AuthRefreshFails,
         Kind::AuthRejected,
+        Kind::AuthExpiredConcurrent,
         Kind::RateLimitRetryAfter,
         Kind::RateLimitRetryAfterDate,
         Kind::RateLimitStorm,
+        Kind::RateLimitConcurrent,
         Kind::ServerErrorRecovers,
         Kind::ServerErrorPersists,
         Kind::ServerErrorMaintenance,
@@ -185,6 +193,10 @@ impl Kind {
         Kind::TimeoutNoAnswer,
         Kind::TimeoutSlowWithinBudget,
         Kind::DuplicatePost,
+        Kind::DuplicatePostReplayed,
+        Kind::PaginationAllPages,
+        Kind::PaginationLoop,
+        Kind::PaginationPageFails,
         Kind::DriftExtraField,
         Kind::DriftMissingField,
         Kind::DriftTypeChanged,
@@ -237,6 +249,17 @@ impl Kind {
         )
     }
 
+    /// Whether the case makes its calls all at once through one client instance (the
+    /// provider cannot tell the calls apart: arrivals are numbered in order).
+    pub fn is_concurrent(self) -> bool {
+        matches!(self, Kind::AuthExpiredConcurrent | Kind::RateLimitConcurrent)
+    }
+
+    /// Whether the kind is one of the pagination cases (one call, a request per page).
+    pub fn is_pagination(self) -> bool {
+        matches!(self, Kind::PaginationAllPages | Kind::PaginationLoop | Kind::PaginationPageFails)
+    }
+
     /// Whether the kind is one of the response-shape drift cases.
     pub fn is_drift(self) -> bool {
         matches!(
@@ -263,9 +286,11 @@ impl Kind {
             Kind::AuthExpired => "auth_expired",
             Kind::AuthRefreshFails => "auth_refresh_fails",
             Kind::AuthRejected => "auth_rejected",
+            Kind::AuthExpiredConcurrent => "auth_expired_concurrent",
             Kind::RateLimitRetryAfter => "rate_limit_retry_after",
             Kind::RateLimitRetryAfterDate => "rate_limit_retry_after_date",
             Kind::RateLimitStorm => "rate_limit_storm",
+            Kind::RateLimitConcurrent => "rate_limit_concurrent",
             Kind::ServerErrorRecovers => "server_error_recovers",
             Kind::ServerErrorPersists => "server_error_persists",
             Kind::ServerErrorMaintenance => "server_error_maintenance",
@@ -279,6 +304,10 @@ impl Kind {
             Kind::TimeoutNoAnswer => "timeout_no_answer",
             Kind::TimeoutSlowWithinBudget => "timeout_slow_within_budget",
             Kind::DuplicatePost => "duplicate_post",
+            Kind::DuplicatePostReplayed => "duplicate_post_replayed",
+            Kind::PaginationAllPages => "pagination_all_pages",
+            Kind::PaginationLoop => "pagination_loop",
+            Kind::PaginationPageFails => "pagination_page_fails",
             Kind::DriftExtraField => "drift_extra_field",
             Kind::DriftMissingField => "drift_missing_field",
             Kind::DriftTypeChanged => "drift_type_changed",
@@ -335,9 +364,11 @@ impl Kind {
             Kind::AuthExpired => "Expired token (401)",
             Kind::AuthRefreshFails => "Refresh rejected (401 + invalid_grant)",
             Kind::AuthRejected => "Credential rejected (401)",
+            Kind::AuthExpiredConcurrent => "Expired token under concurrent calls (one refresh for all)",
             Kind::RateLimitRetryAfter => "Rate limit (429, Retry-After seconds)",
             Kind::RateLimitRetryAfterDate => "Rate limit (429, Retry-After date)",
             Kind::RateLimitStorm => "Rate limit storm (429 forever)",
+            Kind::RateLimitConcurrent => "Rate limit under concurrent calls (429 to each, Retry-After)",
             Kind::ServerErrorRecovers => "Server error (500, 502 then 200)",
             Kind::ServerErrorPersists => "Server error (500 forever)",
             Kind::ServerErrorMaintenance => "Maintenance (503)",
@@ -351,6 +382,10 @@ impl Kind {
             Kind::TimeoutNoAnswer => "Timeout (never answered)",
             Kind::TimeoutSlowWithinBudget => "Slow but within budget",
             Kind::DuplicatePost => "Duplicate POST (idempotency)",
+            Kind::DuplicatePostReplayed => "Keyed POST replayed by the provider's key store",
+            Kind::PaginationAllPages => "Pagination (every page followed)",
+            Kind::PaginationLoop => "Pagination (a page that points back at itself)",
+            Kind::PaginationPageFails => "Pagination (page 3 fails once)",
             Kind::DriftExtraField => "Drift: extra field",
             Kind::DriftMissingField => "Drift: missing field",
             Kind::DriftTypeChanged => "Drift: type changed",

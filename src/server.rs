@@ -133,6 +133,47 @@ pub enum Step {
     Trickle(Reply, Duration),
     /// Accept and read the request, never answer.
     Silent,
+    /// Send the reply once the [`Gathering`] is complete (or has waited its longest): the
+    /// answer concurrent calls all receive at the same moment.
+    Together(Reply, Arc<Gathering>),
+}
+
+/// Requests held until `want` of them have arrived, so that concurrent calls all see the
+/// provider's answer at once, whatever the load: a race the case is about is then always
+/// run, never left to the scheduler. It stops waiting after `within`, and says so.
+#[derive(Debug)]
+pub struct Gathering {
+    want: usize,
+    within: Duration,
+    count: tokio::sync::watch::Sender<usize>,
+}
+
+impl Gathering {
+    /// Hold requests until `want` have arrived, at most `within`.
+    pub fn new(want: usize, within: Duration) -> Arc<Gathering> {
+        Arc::new(Gathering { want, within, count: tokio::sync::watch::Sender::new(0) })
+    }
+
+    /// How many requests it holds (or held) at most.
+    pub fn want(&self) -> usize {
+        self.want
+    }
+
+    /// How many requests have joined it.
+    pub fn joined(&self) -> usize {
+        *self.count.borrow()
+    }
+
+    /// How long it holds the first request at most.
+    pub fn within(&self) -> Duration {
+        self.within
+    }
+
+    async fn join(&self) {
+        self.count.send_modify(|c| *c += 1);
+        let mut seen = self.count.subscribe();
+        let _ = tokio::time::timeout(self.within, seen.wait_for(|c| *c >= self.want)).await;
+    }
 }
 
 impl Step {
@@ -150,6 +191,7 @@ impl Step {
             Step::StallBody(r, n, d) => format!("{} head + {n} body bytes, body stalled {:.3}s", r.status, d.as_secs_f64()),
             Step::Trickle(r, d) => format!("{} head, body trickled 1 byte / {:.3}s", r.status, d.as_secs_f64()),
             Step::Silent => "accepted, never answered".into(),
+            Step::Together(r, g) => format!("{} (held until {} requests were in)", r.describe(), g.want),
         }
     }
 }
@@ -208,7 +250,7 @@ fn arrival(timeline: &Timeline, target: Target, method: &str, path: String, head
 fn record_and_decide(timeline: &Timeline, route: &Route, mut a: Arrival) -> (usize, Step) {
     let (index, attempt) = timeline.record(&mut a);
     let step = (route.behaviour)(&a, attempt);
-    let refused = matches!(&step, Step::Reply(r) if (400..500).contains(&r.status));
+    let refused = matches!(&step, Step::Reply(r) | Step::Together(r, _) if (400..500).contains(&r.status));
     timeline.set_reply(index, step.describe(), refused);
     if attempt + 1 > route.limit {
         timeline.violated();
@@ -412,6 +454,13 @@ async fn serve_raw(mut stream: TcpStream, timeline: Timeline, routes: Arc<Vec<Ro
                 }
             }
             Step::Silent => std::future::pending::<()>().await,
+            Step::Together(r, g) => {
+                g.join().await;
+                tokio::time::sleep(r.delay).await;
+                timeline.answering(index);
+                wr.write_all(&r.head()).await?;
+                wr.write_all(&r.body).await?;
+            }
             Step::Reset | Step::ResetMidBody(..) => {}
         }
         wr.flush().await?;

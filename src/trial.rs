@@ -298,13 +298,23 @@ async fn run_case(case: &Case, spec: Arc<Spec>, binding: &Binding) -> CaseResult
     };
     let input = prepared.input.clone().or_else(|| endpoint.request.example.clone()).unwrap_or(Value::Object(Default::default()));
     let patience = policy.patience();
+    let call = || call_client(&instance, Call::new(case.subject_id.clone(), input.clone()), patience, timeline.violation());
     let mut returned = Vec::with_capacity(prepared.calls);
-    for i in 0..prepared.calls {
+    if prepared.concurrent {
+        // all at once through the one client: the provider sees them as one stream (call 1)
         if let Some(hook) = &prepared.before_call {
-            hook(i);
+            hook(0);
         }
-        timeline.begin_call(i);
-        returned.push(call_client(&instance, Call::new(case.subject_id.clone(), input.clone()), patience, timeline.violation()).await);
+        timeline.begin_call(0);
+        returned = futures::future::join_all((0..prepared.calls).map(|_| call())).await;
+    } else {
+        for i in 0..prepared.calls {
+            if let Some(hook) = &prepared.before_call {
+                hook(i);
+            }
+            timeline.begin_call(i);
+            returned.push(call().await);
+        }
     }
     if raw {
         // the raw server notices hang-ups asynchronously; give it a moment to record them

@@ -38,6 +38,11 @@ fn binding(service: &str, flaws: &'static [Flaw]) -> Binding {
 #[case(Some(Flaw::RefreshLoop))]
 #[case(Some(Flaw::ForgetsRotatedRefreshToken))]
 #[case(Some(Flaw::RefreshesWithBasicAuth))]
+#[case(Some(Flaw::RefreshPerCall))]
+#[case(Some(Flaw::OneCallWaitsForAll))]
+#[case(Some(Flaw::FirstPageOnly))]
+#[case(Some(Flaw::NoLoopGuard))]
+#[case(Some(Flaw::RestartsListOnError))]
 #[case(Some(Flaw::IgnoresRetryAfter))]
 #[case(Some(Flaw::MisreadsRetryAfterDate))]
 #[case(Some(Flaw::RetriesForever))]
@@ -142,6 +147,45 @@ async fn nested_drift_names_the_json_path() {
     // the flawed client defaults the user's fields, and only those
     let problems: Vec<&str> = r.outcome.problems.iter().map(|p| p.split(": expected").next().unwrap_or_default()).collect();
     assert_eq!(problems, ["`[0].user.login`", "`[0].user.id`"], "{:?}", r.outcome.problems);
+}
+
+/// The other pagination shapes (Stripe's `has_more` with the last item's id, Slack's next
+/// cursor, page numbers with a flag) through the generic client, which pages as each spec
+/// says: the correct client passes every case of the three fixtures, and each pagination
+/// flaw fails exactly its pagination cases (no loop case for page numbers).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_pagination_shape_is_proven() {
+    const PAGED: &str = "tests/fixtures/paginated";
+    let services = ["by_last_id", "by_next_cursor", "by_page_number"];
+    let flaws: [Option<Flaw>; 4] = [None, Some(Flaw::FirstPageOnly), Some(Flaw::NoLoopGuard), Some(Flaw::RestartsListOnError)];
+    for flaw in flaws {
+        let leaked: &'static [Flaw] = Box::leak(flaw.into_iter().collect::<Vec<_>>().into_boxed_slice());
+        let mut harness = Harness::new(PAGED).concurrency(32).quiet_reruns(flaw.is_none());
+        for s in services {
+            harness = harness.bind(s, clients::generic::binding(leaked));
+        }
+        // the correct client runs every case; a flawed one the pagination cases
+        let results = harness.evaluate(|n| !n.ends_with("::contract") && (flaw.is_none() || n.contains("::pagination_"))).await.unwrap();
+        let failed: BTreeSet<String> = results.iter().filter(|r| !r.outcome.passed).map(|r| r.case.name()).collect();
+        let expected: BTreeSet<String> = results
+            .iter()
+            .filter(|r| match flaw {
+                Some(Flaw::FirstPageOnly) => true,
+                Some(Flaw::NoLoopGuard) => r.case.kind == Kind::PaginationLoop,
+                Some(Flaw::RestartsListOnError) => r.case.kind == Kind::PaginationPageFails,
+                _ => false,
+            })
+            .map(|r| r.case.name())
+            .collect();
+        let messages: Vec<String> = results
+            .iter()
+            .filter(|r| failed.contains(&r.case.name()) != expected.contains(&r.case.name()))
+            .map(|r| r.message.clone())
+            .collect();
+        assert_eq!(failed, expected, "{flaw:?}: failures differ\n{}", messages.join("\n"));
+        let ran: BTreeSet<&str> = results.iter().filter(|r| r.case.kind.is_pagination()).map(|r| r.case.service.as_str()).collect();
+        assert_eq!(ran.len(), 3, "every shape ran its pagination cases: {ran:?}");
+    }
 }
 
 /// Every flaw the example clients can be built with is proven above (a new one cannot be

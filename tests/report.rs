@@ -254,8 +254,8 @@ fn sandbox_results_fill_connectivity_and_response_shape() {
         "- Latency: 4ms (median of 7 sandbox requests)",
         "- Idempotency (create_customer): PASS — finding about the sandbox, not the client: the sandbox does not honour Idempotency-Key",
         "- Rate limit: PASS — as expected",
-        "| POST /customers | PASS | Sandbox: Matches schema; mock: Parsed; drift handled (10/10) | 39/39 cases pass; sandbox 3ms |",
-        "| GET /customers/{id} | FAIL | Sandbox: Fails: /created: expected type integer, found string \"x\"; mock: Parsed; drift handled (10/10) | 38/38 cases pass; sandbox 4ms |",
+        "| POST /customers | PASS | Sandbox: Matches schema; mock: Parsed; drift handled (10/10) | 41/41 cases pass; sandbox 3ms |",
+        "| GET /customers/{id} | FAIL | Sandbox: Fails: /created: expected type integer, found string \"x\"; mock: Parsed; drift handled (10/10) | 39/39 cases pass; sandbox 4ms |",
         "### Verdict: FAIL",
         "- sandbox: 6/7 sandbox trials pass",
     ] {
@@ -272,7 +272,7 @@ fn sandbox_results_fill_connectivity_and_response_shape() {
         md.contains("- Endpoint reachable: not run — set PAYMENTS_API_KEY to run\n- Auth succeeds: not run\n- Latency: not measured\n"),
         "{md}"
     );
-    assert!(md.contains("| POST /customers | PASS | Parsed; drift handled (10/10) | 39/39 cases pass |"), "{md}");
+    assert!(md.contains("| POST /customers | PASS | Parsed; drift handled (10/10) | 41/41 cases pass |"), "{md}");
     assert!(md.contains("### Verdict: PASS"), "ignored sandbox trials do not fail the round:\n{md}");
 }
 

@@ -92,7 +92,7 @@ fn a_good_spec_loads() {
 #[case::unknown_field(
     "    purpose: Read a thing\n",
     "    purpose: Read a thing\n    idempotnet: true\n",
-    "11:5: endpoints[0].idempotnet: expected one of id, method, path, purpose, auth, rate_limit, idempotent, idempotency_header, request, response, found unknown field \"idempotnet\" (did you mean \"idempotent\"?)"
+    "11:5: endpoints[0].idempotnet: expected one of id, method, path, purpose, auth, rate_limit, idempotent, idempotency_header, request, response, pagination, found unknown field \"idempotnet\" (did you mean \"idempotent\"?)"
 )]
 #[case::wrong_type("max_attempts: 3,", "max_attempts: three,", "28:23: retry.max_attempts: expected u32, found string \"three\"")]
 #[case::missing_field("timeouts: {request_ms: 1000}\n", "", "1:1: expected field \"timeouts\", found none")]
@@ -329,6 +329,40 @@ fn assert_edit_rejected(good: &str, from: &str, to: &str, want: &str) {
     let file = write_spec("demo", &good.replacen(from, to, 1));
     let err = load_file(&file).expect_err("the spec must be rejected").to_string();
     assert!(err.contains(want), "got:  {err}\nwant: …{want}…");
+}
+
+/// A paginated endpoint's section is checked where it is written: the example must be the
+/// last page, the items where the spec says, one way to find the next cursor, a GET.
+#[rstest]
+#[case::not_the_last_page(
+    "has_more: false, data",
+    "has_more: true, data",
+    "endpoints[0].pagination.has_more: expected the response example to be the last page (`has_more: false`), found true"
+)]
+#[case::items_elsewhere(
+    "items: data}",
+    "items: records}",
+    "endpoints[0].pagination.items: expected an array of items at `records`, found none"
+)]
+#[case::no_cursor(
+    "param: starting_after, has_more: has_more,",
+    "param: starting_after,",
+    "endpoints[0].pagination.param: expected either `next`"
+)]
+#[case::unknown_style("style: cursor", "style: offset", "endpoints[0].pagination")]
+#[case::not_a_get(
+    "method: GET",
+    "method: POST",
+    "endpoints[0].pagination.style: expected pagination on a GET endpoint, found it on a POST"
+)]
+#[case::bad_param(
+    "param: starting_after",
+    "param: \"a b\"",
+    "endpoints[0].pagination.param: expected a query parameter name, found \"a b\""
+)]
+fn a_bad_pagination_section_is_located(#[case] from: &str, #[case] to: &str, #[case] want: &str) {
+    let good = std::fs::read_to_string("tests/fixtures/paginated/by_last_id/spec.yaml").unwrap();
+    assert_edit_rejected(&good, from, to, want);
 }
 
 /// A spec that only receives webhooks needs no endpoint.

@@ -13,6 +13,18 @@ pub enum Flaw {
     /// Authenticates at the token endpoint with HTTP Basic where the provider wants the
     /// credentials in the form (`client_secret_post`).
     RefreshesWithBasicAuth,
+    /// Refreshes on every 401 it gets, even while another call is already refreshing (no
+    /// single flight): concurrent calls spend the refresh token one after another.
+    RefreshPerCall,
+    /// When calls are rate-limited at once, only the first waits out Retry-After; the others
+    /// take its wait for theirs and retry at once.
+    OneCallWaitsForAll,
+    /// Reads the first page of a list and stops there.
+    FirstPageOnly,
+    /// Follows every next page it is given, even one it has already read (spins on a loop).
+    NoLoopGuard,
+    /// Retries a failed page by starting the whole listing again from page 1.
+    RestartsListOnError,
     /// Backs off by its own schedule on 429, ignoring Retry-After.
     IgnoresRetryAfter,
     /// Understands Retry-After in seconds only, not as an HTTP-date.
@@ -139,11 +151,16 @@ pub enum Flaw {
 
 impl Flaw {
     /// Every flaw.
-    pub const ALL: [Flaw; 64] = [
+    pub const ALL: [Flaw; 69] = [
         Flaw::NeverRefreshes,
         Flaw::RefreshLoop,
         Flaw::ForgetsRotatedRefreshToken,
         Flaw::RefreshesWithBasicAuth,
+        Flaw::RefreshPerCall,
+        Flaw::OneCallWaitsForAll,
+        Flaw::FirstPageOnly,
+        Flaw::NoLoopGuard,
+        Flaw::RestartsListOnError,
         Flaw::IgnoresRetryAfter,
         Flaw::MisreadsRetryAfterDate,
         Flaw::RetriesForever,

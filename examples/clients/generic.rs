@@ -11,7 +11,7 @@ use reqwest::Method;
 use serde_json::Value;
 
 use super::flaw::Flaw;
-use super::transport::{Request, Transport};
+use super::transport::{Request, Response, Transport};
 
 struct Generic {
     transport: Transport,
@@ -63,19 +63,41 @@ pub fn binding(flaws: &'static [Flaw]) -> Binding {
                 idempotent: e.is_idempotent(),
                 auth: client.credential.clone().filter(|_| e.auth),
             };
-            let resp = client.transport.send(&req).await?;
             let invalid = |m: String| ClientError::new(ErrorKind::InvalidResponse, m);
-            if !resp.content_type.starts_with("application/json") {
-                return Err(invalid(format!("expected application/json, got {:?}", resp.content_type)));
-            }
-            let v: Value = serde_json::from_slice(&resp.body).map_err(|err| invalid(format!("body is not valid JSON: {err}")))?;
-            if let Some(schema) = &e.response.schema {
-                let validator = jsonschema::validator_for(schema).map_err(|err| invalid(err.to_string()))?;
-                if let Some(err) = validator.iter_errors(&v).next() {
+            let validator = match &e.response.schema {
+                Some(schema) => Some(jsonschema::validator_for(schema).map_err(|err| invalid(err.to_string()))?),
+                None => None,
+            };
+            // the answer parsed and checked against the endpoint's schema (for a list, each page)
+            let checked = |resp: Response| -> Result<Value, ClientError> {
+                if !resp.content_type.starts_with("application/json") {
+                    return Err(invalid(format!("expected application/json, got {:?}", resp.content_type)));
+                }
+                let v: Value = serde_json::from_slice(&resp.body).map_err(|err| invalid(format!("body is not valid JSON: {err}")))?;
+                if let Some(err) = validator.as_ref().and_then(|v2| v2.iter_errors(&v).next()) {
                     return Err(invalid(format!("response off its schema at {}: {err}", err.instance_path())));
                 }
-            }
-            Ok(v)
+                Ok(v)
+            };
+            let Some(pagination) = &e.pagination else {
+                return checked(client.transport.send(&req).await?);
+            };
+            // every page checked, then all the items in the last page's shape
+            let last: std::sync::Mutex<Value> = Default::default();
+            let (transport, checked, last_page, req) = (&client.transport, &checked, &last, &req);
+            let fetch = move |url: String, idempotent| async move {
+                let page = Request { url, idempotent, ..req.clone() };
+                let resp = transport.send(&page).await?;
+                let next_link = resp.next_link.clone();
+                let v = checked(resp)?;
+                let body = serde_json::to_vec(&v).unwrap_or_default();
+                *last_page.lock().unwrap() = v;
+                Ok(Response { content_type: "application/json".into(), body, next_link })
+            };
+            let items = client.transport.paginate(pagination, req.url.clone(), fetch).await?;
+            let mut page = last.into_inner().unwrap();
+            oc_integrate::spec::pagination::set(&mut page, pagination.items(), Value::Array(items));
+            Ok(page)
         },
     )
 }

@@ -3,6 +3,7 @@
 
 use std::sync::{Arc, Mutex};
 
+use oc_integrate::spec::Pagination;
 use oc_integrate::{Binding, Call, ClientError, Context, ErrorKind, outcome};
 use reqwest::Method;
 use serde::{Deserialize, Serialize};
@@ -82,6 +83,8 @@ pub struct TrackerClient {
     client_id: String,
     client_secret: String,
     tokens: Mutex<Tokens>,
+    /// Held while a refresh is under way: concurrent calls that meet a 401 share it.
+    refreshing: tokio::sync::Mutex<()>,
 }
 
 #[derive(Deserialize)]
@@ -107,7 +110,21 @@ impl TrackerClient {
                 access: c.access_token.clone().unwrap_or_default(),
                 refresh: c.refresh_token.clone().unwrap_or_default(),
             }),
+            refreshing: tokio::sync::Mutex::new(()),
         }
+    }
+
+    /// Refresh after `rejected` was refused, once for all the calls that were refused it: a
+    /// call that waited for another's refresh finds the token already replaced.
+    async fn refresh_once(&self, rejected: &str) -> Result<(), ClientError> {
+        if self.transport.has(Flaw::RefreshPerCall) {
+            return self.refresh().await;
+        }
+        let _single_flight = self.refreshing.lock().await;
+        if self.tokens.lock().unwrap().access != rejected {
+            return Ok(());
+        }
+        self.refresh().await
     }
 
     async fn refresh(&self) -> Result<(), ClientError> {
@@ -142,20 +159,25 @@ impl TrackerClient {
         Ok(())
     }
 
-    /// Send with the current token; on 401 refresh once and retry once.
+    /// Send to `path` (under the base URL) with the declared retry policy.
     async fn send(&self, method: Method, path: &str, body: Option<&Value>, idempotent: bool) -> Result<Response, ClientError> {
+        self.exchange(method, &format!("{}{path}", self.base), body, idempotent).await
+    }
+
+    /// Send to `url` with the current token and the declared retry policy; on 401 refresh once and retry once.
+    async fn exchange(&self, method: Method, url: &str, body: Option<&Value>, idempotent: bool) -> Result<Response, ClientError> {
         let mut refreshed = false;
         loop {
             let access = self.tokens.lock().unwrap().access.clone();
             let req = Request {
                 method: method.clone(),
-                url: format!("{}{path}", self.base),
+                url: url.to_string(),
                 body,
                 idempotency: None,
                 idempotent,
                 auth: Some((
                     "Authorization".into(),
-                    if self.transport.has(Flaw::AuthWithoutPrefix) { access } else { format!("Bearer {access}") },
+                    if self.transport.has(Flaw::AuthWithoutPrefix) { access.clone() } else { format!("Bearer {access}") },
                 )),
             };
             match self.transport.send(&req).await {
@@ -166,7 +188,7 @@ impl TrackerClient {
                 {
                     refreshed = true;
                     loop {
-                        match self.refresh().await {
+                        match self.refresh_once(&access).await {
                             Ok(()) => break,
                             Err(e) if !self.transport.has(Flaw::RefreshLoop) => return Err(e),
                             Err(_) => continue,
@@ -179,13 +201,16 @@ impl TrackerClient {
         }
     }
 
-    /// One page of the repository's issues (GitHub paginates with the Link header).
+    /// Every issue of the repository, page after page (GitHub paginates with the Link header).
     pub async fn list_issues(&self, repo: &str, query: &Value) -> Result<Vec<Issue>, ClientError> {
         let state = query.get("state").and_then(Value::as_str).unwrap_or("open");
         let per_page = query.get("per_page").and_then(Value::as_i64).unwrap_or(30);
         let query = self.transport.query(&[("state", state.to_string()), ("per_page", per_page.to_string())]);
-        let resp = self.send(Method::GET, &format!("{repo}/issues?{query}"), None, true).await?;
-        self.transport.decode_list(resp)
+        let first = format!("{}{repo}/issues?{query}", self.base);
+        let link = Pagination::Link { items: String::new() };
+        let fetch = move |url: String, idempotent| async move { self.exchange(Method::GET, &url, None, idempotent).await };
+        let items = self.transport.paginate(&link, first, fetch).await?;
+        self.transport.decode_items(Value::Array(items))
     }
 
     pub async fn get_issue(&self, repo: &str, number: &str) -> Result<Issue, ClientError> {

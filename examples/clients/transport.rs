@@ -5,6 +5,8 @@
 use std::collections::HashSet;
 use std::time::{Duration, SystemTime};
 
+use oc_integrate::spec::Pagination;
+use oc_integrate::spec::pagination::at;
 use oc_integrate::{ClientError, Context, ErrorKind};
 use reqwest::{Method, StatusCode};
 use serde::Serialize;
@@ -14,6 +16,7 @@ use serde_json::{Map, Value};
 use super::flaw::Flaw;
 
 /// What a request needs beyond its URL.
+#[derive(Clone)]
 pub struct Request<'a> {
     pub method: Method,
     pub url: String,
@@ -26,10 +29,32 @@ pub struct Request<'a> {
     pub auth: Option<(String, String)>,
 }
 
-/// A successful response: status, content type, body.
+/// A successful response: content type, body, and the `Link` header's `rel="next"` URL.
 pub struct Response {
     pub content_type: String,
     pub body: Vec<u8>,
+    pub next_link: Option<String>,
+}
+
+/// The URL of the `rel="next"` entry of a `Link` header (RFC 8288).
+fn next_link(headers: &reqwest::header::HeaderMap) -> Option<String> {
+    let value = headers.get(reqwest::header::LINK)?.to_str().ok()?;
+    value.split(',').find_map(|entry| {
+        let (url, params) = entry.trim().split_once(';')?;
+        let next = params.split(';').any(|p| p.trim().replace(' ', "") == "rel=\"next\"" || p.trim() == "rel=next");
+        next.then(|| url.trim().trim_start_matches('<').trim_end_matches('>').to_string())
+    })
+}
+
+/// `url` with its query parameter `name` set to `value`.
+fn with_param(url: &str, name: &str, value: &str) -> String {
+    let (base, query) = url.split_once('?').unwrap_or((url, ""));
+    let mut q = form_urlencoded::Serializer::new(String::new());
+    for (k, v) in form_urlencoded::parse(query.as_bytes()).filter(|(k, _)| k != name) {
+        q.append_pair(&k, &v);
+    }
+    q.append_pair(name, value);
+    format!("{base}?{}", q.finish())
 }
 
 /// The transport: a reqwest client plus the declared policy and the flaws switched on.
@@ -40,6 +65,8 @@ pub struct Transport {
     headers: Vec<(&'static str, &'static str)>,
     /// The header that carries a rate limit's reset instant (epoch seconds), if the provider sends one.
     reset: Option<&'static str>,
+    /// Whether a call is waiting out a rate limit now (read only with `OneCallWaitsForAll`).
+    waiting: std::sync::atomic::AtomicBool,
 }
 
 fn error(kind: ErrorKind, message: impl Into<String>) -> ClientError {
@@ -64,7 +91,14 @@ impl Transport {
         if let Some(proxy) = ctx.proxy_url().and_then(|p| reqwest::Proxy::all(p).ok()) {
             b = b.proxy(proxy);
         }
-        Transport { http: b.build().expect("reqwest client builds"), ctx: ctx.clone(), flaws, headers: Vec::new(), reset: None }
+        Transport {
+            http: b.build().expect("reqwest client builds"),
+            ctx: ctx.clone(),
+            flaws,
+            headers: Vec::new(),
+            reset: None,
+            waiting: Default::default(),
+        }
     }
 
     /// Headers every request carries (a provider's media type, its API version).
@@ -253,6 +287,116 @@ impl Transport {
         }
     }
 
+    /// Wait out a rate limit: each call its own wait (the flawed client lets one call wait
+    /// for all, and the others go at once).
+    async fn wait_out(&self, wait: Duration) {
+        use std::sync::atomic::Ordering;
+        if self.has(Flaw::OneCallWaitsForAll) {
+            if self.waiting.swap(true, Ordering::SeqCst) {
+                return;
+            }
+            tokio::time::sleep(wait).await;
+            self.waiting.store(false, Ordering::SeqCst);
+        } else {
+            tokio::time::sleep(wait).await;
+        }
+    }
+
+    /// Every item of a paginated list, page after page as `pagination` says, from the first
+    /// page at `url`. `fetch(url, idempotent)` sends one page request with the client's
+    /// credential and retry policy (an ambiguous failure retried only when `idempotent`). A
+    /// page that points back at one already read is an `InvalidResponse`, not a loop.
+    pub async fn paginate<Fut: Future<Output = Result<Response, ClientError>>>(
+        &self,
+        pagination: &Pagination,
+        url: String,
+        fetch: impl Fn(String, bool) -> Fut,
+    ) -> Result<Vec<Value>, ClientError> {
+        if !self.has(Flaw::RestartsListOnError) {
+            return self.pages(pagination, url, &fetch, true).await;
+        }
+        // the flawed client leaves a failed page to a retry of the whole listing
+        let max = self.ctx.retry().max_attempts;
+        let mut retry = 0;
+        loop {
+            match self.pages(pagination, url.clone(), &fetch, false).await {
+                Err(e)
+                    if retry + 1 < max
+                        && (matches!(e.kind, ErrorKind::Timeout | ErrorKind::Connection) || e.status.is_some_and(|s| s >= 500)) =>
+                {
+                    let status = e.status.and_then(|s| StatusCode::from_u16(s).ok());
+                    tokio::time::sleep(self.backoff(retry, status)).await;
+                    retry += 1;
+                }
+                r => return r,
+            }
+        }
+    }
+
+    async fn pages<Fut: Future<Output = Result<Response, ClientError>>>(
+        &self,
+        pagination: &Pagination,
+        mut url: String,
+        fetch: &impl Fn(String, bool) -> Fut,
+        idempotent: bool,
+    ) -> Result<Vec<Value>, ClientError> {
+        let invalid = |m: String| error(ErrorKind::InvalidResponse, m);
+        let mut seen = HashSet::new();
+        let mut all = Vec::new();
+        let mut number = 1u64;
+        loop {
+            if !seen.insert(url.clone()) && !self.has(Flaw::NoLoopGuard) {
+                return Err(invalid(format!("pagination loop: the provider pointed back at a page already read ({url})")));
+            }
+            let resp = fetch(url.clone(), idempotent).await?;
+            let link = resp.next_link.clone();
+            let page = self.json(resp)?;
+            let items =
+                pagination.items_of(&page).ok_or_else(|| invalid(format!("expected the page's items at {:?}", pagination.items())))?;
+            all.extend(items.iter().cloned());
+            if self.has(Flaw::FirstPageOnly) {
+                return Ok(all);
+            }
+            let more = |path: &str| match at(&page, path) {
+                Some(Value::Bool(b)) => Ok(*b),
+                other => {
+                    Err(invalid(format!("expected a boolean at {path}, found {}", other.map(Value::to_string).unwrap_or("nothing".into()))))
+                }
+            };
+            let next = match pagination {
+                Pagination::Link { .. } => link,
+                Pagination::Cursor { param, next: Some(path), .. } => match at(&page, path) {
+                    None | Some(Value::Null) => None,
+                    Some(Value::String(c)) if c.is_empty() => None,
+                    Some(Value::String(c)) => Some(with_param(&url, param, c)),
+                    Some(other) => return Err(invalid(format!("expected a string cursor at {path}, found {other}"))),
+                },
+                Pagination::Cursor { param, has_more: Some(path), .. } => match more(path)? {
+                    false => None,
+                    true => {
+                        let id = items
+                            .last()
+                            .and_then(|i| i.get("id"))
+                            .ok_or_else(|| invalid("expected the last item's id as the cursor".into()))?;
+                        Some(with_param(&url, param, &id.as_str().map(str::to_string).unwrap_or_else(|| id.to_string())))
+                    }
+                },
+                Pagination::Cursor { .. } => None,
+                Pagination::Page { param, has_more, .. } => match more(has_more)? {
+                    false => None,
+                    true => {
+                        number += 1;
+                        Some(with_param(&url, param, &number.to_string()))
+                    }
+                },
+            };
+            match next {
+                Some(n) => url = n,
+                None => return Ok(all),
+            }
+        }
+    }
+
     /// Send with the declared retry policy. 401 is returned as an Auth error for the
     /// caller to handle (refresh or fail).
     pub async fn send(&self, req: &Request<'_>) -> Result<Response, ClientError> {
@@ -294,7 +438,7 @@ impl Transport {
             let text = || String::from_utf8_lossy(&body).chars().take(200).collect::<String>();
             if status.is_success() {
                 let content_type = headers.get(reqwest::header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
-                return Ok(Response { content_type, body });
+                return Ok(Response { content_type, body, next_link: next_link(&headers) });
             }
             if self.has(Flaw::ParsesErrorBodyAsJson) {
                 // it reads the provider's error message on every failure
@@ -307,8 +451,8 @@ impl Transport {
                     return Err(error(ErrorKind::Status, format!("HTTP 401: {}", text())).with_status(401));
                 }
                 401 => return Err(error(ErrorKind::Auth, format!("unauthorized: {}", text())).with_status(401)),
-                429 if !capped => tokio::time::sleep(self.rate_limit_wait(retry, &headers)).await,
-                403 if !capped && self.forbidden_is_rate_limit(&headers) => tokio::time::sleep(self.rate_limit_wait(retry, &headers)).await,
+                429 if !capped => self.wait_out(self.rate_limit_wait(retry, &headers)).await,
+                403 if !capped && self.forbidden_is_rate_limit(&headers) => self.wait_out(self.rate_limit_wait(retry, &headers)).await,
                 s @ (429 | 403) if s == 429 || self.forbidden_is_rate_limit(&headers) => {
                     return Err(error(ErrorKind::RateLimited, format!("rate limited after {attempt} attempts")).with_status(s));
                 }
@@ -334,9 +478,8 @@ impl Transport {
         serde_json::from_value(v).map_err(|e| error(ErrorKind::InvalidResponse, format!("unexpected response shape: {e}")))
     }
 
-    /// Decode a JSON array response into a `Vec<T>`, each element as [`Transport::decode`] would.
-    pub fn decode_list<T: DeserializeOwned + Serialize + Default>(&self, resp: Response) -> Result<Vec<T>, ClientError> {
-        let mut v = self.json(resp)?;
+    /// Decode items (an array) into a `Vec<T>`, each element as [`Transport::decode`] would.
+    pub fn decode_items<T: DeserializeOwned + Serialize + Default>(&self, mut v: Value) -> Result<Vec<T>, ClientError> {
         if self.has(Flaw::IndexesFirstItem) && v.as_array().is_some_and(Vec::is_empty) {
             panic!("the list always has a first item");
         }

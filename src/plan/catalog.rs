@@ -101,6 +101,9 @@ pub struct Provider {
     /// How the provider signs its webhooks.
     #[serde(default)]
     pub webhook: Option<Webhook>,
+    /// How its list endpoints page their results.
+    #[serde(default)]
+    pub pagination: Option<PaginationFact>,
     #[serde(skip)]
     source_map: SourceMap,
 }
@@ -275,6 +278,16 @@ pub struct Idempotency {
     pub source: String,
 }
 
+/// How list endpoints page their results.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PaginationFact {
+    /// The spec's `pagination:` for a list endpoint of this provider.
+    pub how: crate::spec::Pagination,
+    /// Where this is documented.
+    pub source: String,
+}
+
 /// How webhooks are signed.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -362,6 +375,9 @@ fn parse(file: &'static str, text: &str) -> Result<Provider, CatalogError> {
     }
     if let Some(i) = &p.idempotency {
         urls.push(("idempotency.source", &i.source));
+    }
+    if let Some(f) = &p.pagination {
+        urls.push(("pagination.source", &f.source));
     }
     if let Some(w) = &p.webhook {
         urls.push(("webhook.source", &w.source));
@@ -523,6 +539,23 @@ pub(super) fn fill(d: &mut Draft, p: &Provider, service: &str) {
             d.notes.push((format!("endpoints[{n}].idempotent"), cite(&text, &i.source)));
         }
     }
+    if let Some(f) = &p.pagination {
+        // a GET endpoint whose answer is a page of this shape, and says no pagination yet
+        for (n, e) in d.endpoints.iter_mut().enumerate() {
+            let Some(e) = e.as_object_mut().filter(|e| e.get("method") == Some(&json!("GET")) && !e.contains_key("pagination")) else {
+                continue;
+            };
+            let Some(example) = e.get_mut("response").and_then(|r| r.get_mut("example")) else { continue };
+            let last = f.how.last_page(example);
+            if f.how.problem(&last).is_some() {
+                continue;
+            }
+            *example = last;
+            e.insert("pagination".into(), serde_json::to_value(&f.how).unwrap_or_default());
+            let text = format!("list results come in pages ({}): the client follows every page", f.how.style());
+            d.notes.push((format!("endpoints[{n}].pagination"), cite(&text, &f.source)));
+        }
+    }
     if let Some(w) = &p.webhook {
         match (w.scheme, &w.note) {
             (Some(scheme), _) => {
@@ -590,7 +623,7 @@ mod tests {
             (good.replace("limit: 100/s", "limit: 100 per second"), "catalog/stripe.yaml:21:10: rate_limit.limit: expected a rate like"),
             (
                 good.replace("scheme: stripe", "scheme: stripey"),
-                "catalog/stripe.yaml:29:11: webhook.scheme: expected one of stripe, github,",
+                "catalog/stripe.yaml:32:11: webhook.scheme: expected one of stripe, github,",
             ),
             (
                 good.replace("  source: https://docs.stripe.com/rate-limits", "  source: docs"),

@@ -70,10 +70,10 @@ pub fn criteria(spec: &Spec) -> Vec<Criterion> {
     let matrix_kinds = scenario::matrix::status_kinds(spec);
     let (matrix_fails, matrix_retries): (Vec<Kind>, Vec<Kind>) =
         matrix_kinds.iter().partition(|k| matches!(k, Kind::Status { action: Action::Fail, .. }));
-    let rows: Vec<(&str, Vec<Kind>, Option<String>, For)> = vec![
+    let mut rows: Vec<(&str, Vec<Kind>, Option<String>, For)> = vec![
         (
             "Auth flow completes successfully against sandbox",
-            vec![Conformance, AuthExpired, AuthRefreshFails, AuthRejected],
+            vec![Conformance, AuthExpired, AuthRefreshFails, AuthRejected, AuthExpiredConcurrent],
             Some(sandbox),
             For::Client,
         ),
@@ -104,6 +104,7 @@ pub fn criteria(spec: &Spec) -> Vec<Criterion> {
                     RateLimitNoRetryAfter,
                     RateLimitReset,
                     RateLimitStorm,
+                    RateLimitConcurrent,
                     ServerErrorRecovers,
                     ServerErrorPersists,
                     ServerErrorMaintenance,
@@ -114,7 +115,7 @@ pub fn criteria(spec: &Spec) -> Vec<Criterion> {
             None,
             For::Client,
         ),
-        ("Token refresh works on 401", vec![AuthExpired, AuthRefreshFails, AuthRejected], no_refresh, For::Client),
+        ("Token refresh works on 401", vec![AuthExpired, AuthRefreshFails, AuthRejected, AuthExpiredConcurrent], no_refresh, For::Client),
         ("Unit tests cover happy + error paths", [Kind::ALL.as_slice(), &matrix_kinds].concat(), None, For::All),
         (
             "Client errors (4xx) are surfaced with their status, never retried",
@@ -141,7 +142,8 @@ pub fn criteria(spec: &Spec) -> Vec<Criterion> {
             None,
             For::Client,
         ),
-        ("Duplicate POSTs are safe (idempotency keys)", vec![DuplicatePost], None, For::Client),
+        ("Duplicate POSTs are safe (idempotency keys)", vec![DuplicatePost, DuplicatePostReplayed], None, For::Client),
+        ("Paginated results are read to the end, safely", vec![PaginationAllPages, PaginationLoop, PaginationPageFails], None, For::Client),
         (
             "Connection failures surface as errors, retried only when safe",
             vec![ConnectionRefused, ConnectionResetBeforeResponse, ConnectionResetDuringResponse, ConnectionTruncatedBody],
@@ -151,6 +153,10 @@ pub fn criteria(spec: &Spec) -> Vec<Criterion> {
         ("Inbound webhooks are verified, idempotent and acknowledged in time", receiver_kinds, None, For::Receiver),
         ("Outbound webhooks are signed, keep their event id across retries and back off", sender_kinds, None, For::Sender),
     ];
+    // a criterion about pagination only where an endpoint pages its results
+    if spec.endpoints.iter().all(|e| e.pagination.is_none()) {
+        rows.retain(|(_, kinds, ..)| kinds.first() != Some(&PaginationAllPages));
+    }
     let cases = scenario::plan(spec);
     rows.into_iter()
         .map(|(text, kinds, also, subjects)| {
@@ -245,7 +251,9 @@ mod tests {
             let all = criteria(&spec);
             let matrix = scenario::matrix::status_kinds(&spec);
             assert!(!matrix.is_empty(), "{service}: the example's matrix has rows of its own");
-            for kind in Kind::ALL.into_iter().chain(matrix) {
+            let paged = spec.endpoints.iter().any(|e| e.pagination.is_some());
+            // the pagination criterion is there only for a spec with a paginated endpoint
+            for kind in Kind::ALL.into_iter().filter(|k| paged || !k.is_pagination()).chain(matrix) {
                 assert!(
                     all.iter().any(|c| c.subjects != For::All && c.kinds.contains(&kind)),
                     "{service}: {kind} tests no specific criterion"

@@ -45,6 +45,8 @@ use catalog::Provider;
 use draft::{Draft, Gap, Todo};
 use openapi::Document;
 
+use crate::spec::Pagination;
+
 /// Why a plan could not be made.
 #[derive(Debug, thiserror::Error)]
 pub enum PlanError {
@@ -745,6 +747,9 @@ fn endpoint(doc: &Document, o: &Operation, i: usize, global_security: bool, todo
             .min_by_key(|(c, _)| *c)
     });
     let mut response = Map::new();
+    let link_header = success.is_some_and(|(_, r)| {
+        doc.deref(r).get("headers").and_then(Value::as_object).is_some_and(|h| h.keys().any(|k| k.eq_ignore_ascii_case("link")))
+    });
     match success {
         None => {
             todo(&format!("{at}.response"), Gap::Other, "no 2xx response documented: set response.status and an example".into());
@@ -783,6 +788,48 @@ fn endpoint(doc: &Document, o: &Operation, i: usize, global_security: bool, todo
             }
         }
     }
+    let query_names: Vec<&str> =
+        params.iter().filter(|p| p.get("in") == Some(&json!("query"))).filter_map(|p| p.get("name").and_then(Value::as_str)).collect();
+    let mut pagination = None;
+    if o.method == "get"
+        && let Some(example) = response.get_mut("example")
+        && let Some(p) = pagination_of(&query_names, link_header, example)
+    {
+        // the example is the last page, so the other cases serve one page
+        *example = p.last_page(example);
+        pagination = Some(p);
+    }
     e.insert("response".into(), Value::Object(response));
+    if let Some(p) = pagination {
+        e.insert("pagination".into(), serde_json::to_value(&p).unwrap_or_default());
+    }
     Value::Object(e)
+}
+
+/// The pagination a GET operation documents, as its query parameters, its `Link` response
+/// header and its response example show it: a `Link` header (GitHub); `starting_after` with
+/// `has_more` and `data` (Stripe); `cursor` with `response_metadata.next_cursor` (Slack);
+/// `page` with a `has_more`-like flag. Only one whose example can be its last page.
+fn pagination_of(query: &[&str], link_header: bool, example: &Value) -> Option<Pagination> {
+    use crate::spec::pagination::at;
+    // the page's items: the page itself when it is an array, else its first array field
+    let items = || match example {
+        Value::Array(_) => Some(String::new()),
+        Value::Object(m) => m.iter().find(|(_, v)| v.is_array()).map(|(k, _)| k.clone()),
+        _ => None,
+    };
+    let flag = |names: &[&str]| names.iter().find(|n| at(example, n).is_some_and(Value::is_boolean)).map(|n| n.to_string());
+    let p = if link_header {
+        Pagination::Link { items: items()? }
+    } else if query.contains(&"starting_after") && at(example, "data").is_some_and(Value::is_array) && flag(&["has_more"]).is_some() {
+        Pagination::Cursor { param: "starting_after".into(), next: None, has_more: Some("has_more".into()), items: "data".into() }
+    } else if query.contains(&"cursor") && at(example, "response_metadata").is_some() {
+        let items = items()?;
+        Pagination::Cursor { param: "cursor".into(), next: Some("response_metadata.next_cursor".into()), has_more: None, items }
+    } else if query.contains(&"page") {
+        Pagination::Page { param: "page".into(), has_more: flag(&["has_more", "has_next", "has_next_page", "more"])?, items: items()? }
+    } else {
+        return None;
+    };
+    p.problem(&p.last_page(example)).is_none().then_some(p)
 }

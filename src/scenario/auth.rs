@@ -39,6 +39,78 @@ impl Tokens {
     }
 }
 
+/// The provider's side of OAuth in a trial: the access token its API accepts now, and a
+/// token endpoint that refreshes it (rotating the refresh token when the spec says it
+/// rotates, and refusing a spent one).
+#[derive(Clone)]
+pub(super) struct TokenServer {
+    tokens: Arc<Mutex<Tokens>>,
+    /// Whether each refresh rotates the refresh token.
+    pub rotate: bool,
+    /// How the client must authenticate at the token endpoint.
+    pub client_auth: Option<crate::spec::ClientAuth>,
+}
+
+impl TokenServer {
+    /// The token server for the trial in `s`, holding its issued refresh token.
+    pub fn new(s: &Setup) -> TokenServer {
+        let creds = &s.credentials;
+        let tokens = Tokens {
+            valid: None,
+            refresh: creds.refresh_token.clone().unwrap_or_default(),
+            serial: 0,
+            stem: creds.access_token.as_deref().unwrap_or("x").trim_start_matches("oc_at_").split('_').next().unwrap_or("x").to_string(),
+            secrets: s.secrets.clone(),
+        };
+        let (rotate, client_auth) = match &s.spec.overview.auth {
+            Auth::Oauth2 { rotates_refresh_token, client_auth, .. } => (*rotates_refresh_token, Some(*client_auth)),
+            _ => (false, None),
+        };
+        TokenServer { tokens: Arc::new(Mutex::new(tokens)), rotate, client_auth }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Tokens> {
+        self.tokens.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Whether the API accepts the credential `a` carries.
+    pub fn accepts(&self, a: &Arrival) -> bool {
+        let valid = self.lock().valid.as_ref().map(|v| format!("Bearer {v}"));
+        valid.is_some() && a.header("authorization") == valid.as_deref()
+    }
+
+    /// Expire the current access token: the API accepts none until the next refresh.
+    pub fn expire(&self) {
+        self.lock().valid = None;
+    }
+
+    /// The token endpoint: a refresh with the current refresh token is granted (unless
+    /// `fails`), any other is `invalid_grant`; `limit` refreshes per call at most.
+    pub fn route(&self, s: &Setup, fails: bool, limit: usize) -> Route {
+        let server = self.clone();
+        Route {
+            target: Target::Token,
+            path: s.token_path.clone(),
+            behaviour: Arc::new(move |a: &Arrival, _| {
+                let mut t = server.lock();
+                if fails || refresh_token_of(a).as_deref() != Some(t.refresh.as_str()) {
+                    return Step::Reply(Reply::json(
+                        400,
+                        &json!({"error": "invalid_grant", "error_description": "refresh token is invalid, expired or revoked"}),
+                    ));
+                }
+                let (access, refresh) = t.mint(server.rotate);
+                Step::Reply(Reply::json(
+                    200,
+                    &json!({"access_token": access, "token_type": "Bearer", "expires_in": 3600, "refresh_token": refresh}),
+                ))
+            }),
+            limit,
+            raw: false,
+        }
+    }
+}
+
 /// The refresh token a token request carries (form or JSON body).
 fn refresh_token_of(a: &Arrival) -> Option<String> {
     if let Some(Value::Object(m)) = a.json() {
@@ -48,68 +120,30 @@ fn refresh_token_of(a: &Arrival) -> Option<String> {
     body.split('&').filter_map(|kv| kv.split_once('=')).find(|(k, _)| *k == "refresh_token").map(|(_, v)| v.to_string())
 }
 
-fn expired() -> Reply {
+/// The API's answer to an expired access token.
+pub(super) fn expired() -> Reply {
     Reply::json(401, &json!({"error": "invalid_token", "error_description": "The access token expired"}))
         .header("WWW-Authenticate", "Bearer error=\"invalid_token\", error_description=\"The access token expired\"")
 }
 
 pub(super) fn prepare(kind: Kind, s: &Setup) -> Prepared {
-    let rotate = matches!(s.spec.overview.auth, Auth::Oauth2 { rotates_refresh_token: true, .. });
-    let client_auth = match &s.spec.overview.auth {
-        Auth::Oauth2 { client_auth, .. } => Some(*client_auth),
-        _ => None,
-    };
-    let creds = &s.credentials;
-    let tokens = Arc::new(Mutex::new(Tokens {
-        valid: None,
-        refresh: creds.refresh_token.clone().unwrap_or_default(),
-        serial: 0,
-        stem: creds.access_token.as_deref().unwrap_or("x").trim_start_matches("oc_at_").split('_').next().unwrap_or("x").to_string(),
-        secrets: s.secrets.clone(),
-    }));
+    let server = TokenServer::new(s);
+    let (rotate, client_auth) = (server.rotate, server.client_auth);
     let ok = s.ok();
     let fails = kind == Kind::AuthRefreshFails;
     let api = {
-        let tokens = tokens.clone();
+        let server = server.clone();
         Route {
             target: Target::Api,
             path: None,
-            behaviour: Arc::new(move |a: &Arrival, _| {
-                let t = tokens.lock().unwrap_or_else(|p| p.into_inner());
-                let valid = t.valid.as_ref().map(|v| format!("Bearer {v}"));
-                if !fails && valid.is_some() && a.header("authorization") == valid.as_deref() {
-                    Step::Reply(ok.clone())
-                } else {
-                    Step::Reply(expired())
-                }
-            }),
+            behaviour: Arc::new(
+                move |a: &Arrival, _| if !fails && server.accepts(a) { Step::Reply(ok.clone()) } else { Step::Reply(expired()) },
+            ),
             limit: if fails { 2 } else { 3 },
             raw: false,
         }
     };
-    let token = {
-        let tokens = tokens.clone();
-        Route {
-            target: Target::Token,
-            path: s.token_path.clone(),
-            behaviour: Arc::new(move |a: &Arrival, _| {
-                let mut t = tokens.lock().unwrap_or_else(|p| p.into_inner());
-                if fails || refresh_token_of(a).as_deref() != Some(t.refresh.as_str()) {
-                    return Step::Reply(Reply::json(
-                        400,
-                        &json!({"error": "invalid_grant", "error_description": "refresh token is invalid, expired or revoked"}),
-                    ));
-                }
-                let (access, refresh) = t.mint(rotate);
-                Step::Reply(Reply::json(
-                    200,
-                    &json!({"access_token": access, "token_type": "Bearer", "expires_in": 3600, "refresh_token": refresh}),
-                ))
-            }),
-            limit: 1,
-            raw: false,
-        }
-    };
+    let token = server.route(s, fails, 1);
     let calls = if fails { 1 } else { 2 };
     let expected = if fails {
         "401, then the refresh is rejected (invalid_grant) → an Auth error; at most one refresh, no loop".to_string()
@@ -119,10 +153,8 @@ pub(super) fn prepare(kind: Kind, s: &Setup) -> Prepared {
             if rotate { "rotated" } else { "same" }
         )
     };
-    let before_call: Box<dyn Fn(usize) + Send + Sync> = Box::new(move |_| {
-        // every call starts with an expired access token
-        tokens.lock().unwrap_or_else(|p| p.into_inner()).valid = None;
-    });
+    // every call starts with an expired access token
+    let before_call: Box<dyn Fn(usize) + Send + Sync> = Box::new(move |_| server.expire());
     Prepared::new(
         s,
         vec![token, api],

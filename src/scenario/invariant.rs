@@ -10,7 +10,9 @@
 //! - **no repeat after an ambiguous failure** for a call that is not idempotent: it is
 //!   repeated only after an outright refusal (a complete 4xx), which was not processed.
 //!
-//! A kind opts out of an invariant only where it cannot hold (`exempt`).
+//! A kind opts out of an invariant only where it cannot hold (`exempt`). Calls made all at
+//! once cannot be told apart by the provider: there the invariants are judged over all of
+//! them together (`concurrent`).
 
 use super::{Observed, Setup};
 use crate::case::Kind;
@@ -37,19 +39,32 @@ fn exempt(kind: Kind, invariant: Invariant) -> bool {
     match invariant {
         // the refused-credential cases judge the credential themselves, and a refresh
         // changes it on purpose (`auth` checks the new one is sent)
-        Invariant::CredentialOnEveryAttempt => matches!(kind, Kind::AuthExpired | Kind::AuthRefreshFails),
+        Invariant::CredentialOnEveryAttempt => refreshes(kind),
+        // every first attempt of a concurrency case is refused outright (401, 429), and the
+        // attempts of its calls cannot be told apart
+        Invariant::NoRepeatAfterAmbiguousFailure => kind.is_concurrent(),
+        // a paginated call makes a request per page, each with its own query
+        Invariant::SameRequest | Invariant::DeclaredAttempts => kind.is_pagination(),
         _ => false,
     }
 }
 
+/// Whether the matrix adds a refresh retry to the calls of `kind` (and the credential changes on purpose).
+fn refreshes(kind: Kind) -> bool {
+    matches!(kind, Kind::AuthExpired | Kind::AuthRefreshFails | Kind::AuthExpiredConcurrent)
+}
+
 /// The problems `o` shows against the invariants that apply to `kind` on the endpoint in `s`.
 pub fn check(kind: Kind, s: &Setup, o: &Observed) -> Vec<String> {
+    if kind.is_concurrent() {
+        return concurrent(kind, s, o);
+    }
     let e = s.endpoint;
     let applies = |i: Invariant| !exempt(kind, i);
     let calls: Vec<Vec<Arrival>> = (0..o.returned.len()).map(|c| o.attempts(c)).collect();
     let mut p = Vec::new();
     let mut say = |call: usize, what: String| p.push(format!("invariant: call {}: {what}", call + 1));
-    let max = s.policy.retry.max_attempts as usize + usize::from(matches!(kind, Kind::AuthExpired | Kind::AuthRefreshFails));
+    let max = s.policy.retry.max_attempts as usize + usize::from(refreshes(kind));
     for (c, a) in calls.iter().enumerate() {
         if applies(Invariant::DeclaredAttempts) && a.len() > max {
             say(c, format!("expected at most {max} attempts (retry.max_attempts), found {}", a.len()));
@@ -102,6 +117,57 @@ pub fn check(kind: Kind, s: &Setup, o: &Observed) -> Vec<String> {
         if let Some(i) = (1..firsts.len()).find(|i| firsts[..*i].contains(&firsts[*i])) {
             p.push(format!("invariant: expected a new {h} per call, found call {} reusing {}", i + 1, redact::redact(firsts[i])));
         }
+    }
+    p
+}
+
+/// The invariants over calls made all at once, whose attempts the provider sees as one
+/// stream: all of them at most the declared attempts per call, one idempotency key per call
+/// (as many keys as calls), the credential on every attempt, and one request repeated
+/// (every call is handed the same input).
+fn concurrent(kind: Kind, s: &Setup, o: &Observed) -> Vec<String> {
+    let e = s.endpoint;
+    let applies = |i: Invariant| !exempt(kind, i);
+    let n = o.returned.len();
+    let all = o.attempts(0);
+    let mut p = Vec::new();
+    let mut say = |what: String| p.push(format!("invariant: {n} calls at once: {what}"));
+    let max = n * (s.policy.retry.max_attempts as usize + usize::from(refreshes(kind)));
+    if applies(Invariant::DeclaredAttempts) && all.len() > max {
+        say(format!("expected at most {max} attempts in all (retry.max_attempts per call), found {}", all.len()));
+    }
+    if let (Some(h), true) = (e.idempotency_header.as_ref().filter(|_| e.is_idempotent()), applies(Invariant::OneKeyPerCall)) {
+        let mut keys: Vec<&str> = Vec::new();
+        for (i, a) in all.iter().enumerate() {
+            match a.header(h) {
+                None => {
+                    say(format!("expected {h} on every attempt of a keyed call, found attempt {} without it", i + 1));
+                    break;
+                }
+                Some(k) if !keys.contains(&k) => keys.push(k),
+                Some(_) => {}
+            }
+        }
+        if keys.len() > n {
+            say(format!("expected one {h} per call ({n} keys), found {}: a retry carried a key of its own", keys.len()));
+        } else if !keys.is_empty() && keys.len() < n {
+            say(format!("expected one {h} per call ({n} keys), found {}: separate calls shared a key", keys.len()));
+        }
+    }
+    if let (Some(h), true) = (s.auth_header(), applies(Invariant::CredentialOnEveryAttempt))
+        && all.first().is_some_and(|x| x.header(h).is_some())
+        && let Some(i) = all.iter().position(|x| x.header(h).is_none_or(|v| v.trim().is_empty()))
+    {
+        say(format!("expected the credential ({h}) on every attempt, found attempt {} without it", i + 1));
+    }
+    if applies(Invariant::SameRequest)
+        && let Some(first) = all.first()
+        && let Some((i, what)) = all.iter().enumerate().skip(1).find_map(|(i, x)| differs(first, x).map(|w| (i, w)))
+    {
+        say(format!(
+            "expected every attempt to repeat the same request (each call is handed the same input), found attempt {} with another {what}",
+            i + 1
+        ));
     }
     p
 }

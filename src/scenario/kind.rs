@@ -15,10 +15,14 @@ impl Kind {
         match self {
             Kind::Conformance => true,
             Kind::HostileRequestValues => conformance::hostile_input(endpoint).is_some(),
-            Kind::AuthExpired | Kind::AuthRefreshFails => oauth && spec.action_for(401) == Some(Action::RefreshAndRetryOnce),
+            Kind::AuthExpired | Kind::AuthRefreshFails | Kind::AuthExpiredConcurrent => {
+                oauth && spec.action_for(401) == Some(Action::RefreshAndRetryOnce)
+            }
             Kind::AuthRejected => endpoint.auth && spec.overview.auth != Auth::None && spec.action_for(401) == Some(Action::Fail),
             Kind::RateLimitRetryAfter | Kind::RateLimitRetryAfterDate => spec.action_for(429) == Some(Action::RespectRetryAfter),
-            Kind::RateLimitStorm => spec.action_for(429) == Some(Action::RespectRetryAfter) && spec.retry.max_attempts > 1,
+            Kind::RateLimitStorm | Kind::RateLimitConcurrent => {
+                spec.action_for(429) == Some(Action::RespectRetryAfter) && spec.retry.max_attempts > 1
+            }
             Kind::ServerErrorRecovers => spec.action_for(500) == Some(Action::RetryWithBackoff) && spec.retry.max_attempts > 1,
             Kind::ServerErrorPersists => spec.action_for(500) == Some(Action::RetryWithBackoff),
             Kind::ServerErrorMaintenance => spec.action_for(503) == Some(Action::RetryWithLongerDelays) && spec.retry.max_attempts > 1,
@@ -37,6 +41,17 @@ impl Kind {
             | Kind::TimeoutNoAnswer
             | Kind::TimeoutSlowWithinBudget => true,
             Kind::DuplicatePost => endpoint.method == Method::POST,
+            Kind::PaginationAllPages => endpoint.pagination.is_some(),
+            Kind::PaginationLoop => endpoint.pagination.as_ref().is_some_and(|p| p.can_loop()),
+            Kind::PaginationPageFails => {
+                endpoint.pagination.is_some()
+                    && endpoint.is_idempotent()
+                    && spec.action_for(500) == Some(Action::RetryWithBackoff)
+                    && spec.retry.max_attempts > 1
+            }
+            Kind::DuplicatePostReplayed => {
+                endpoint.method == Method::POST && endpoint.idempotency_header.is_some() && endpoint.is_idempotent()
+            }
             Kind::DriftMissingField | Kind::DriftTypeChanged | Kind::DriftNullValue | Kind::DriftRenamedField => {
                 !drift::fields_to_mutate(endpoint).is_empty()
             }
@@ -97,7 +112,7 @@ impl Kind {
         match self {
             // the handler's cases are about the handler's answers, not the client's waits
             // the date form is rounded up to a whole second past Retry-After: this is a lower bound
-            Kind::RateLimitRetryAfter | Kind::RateLimitRetryAfterDate | Kind::RateLimitReset => p.retry_after,
+            Kind::RateLimitRetryAfter | Kind::RateLimitRetryAfterDate | Kind::RateLimitReset | Kind::RateLimitConcurrent => p.retry_after,
             Kind::RateLimitNoRetryAfter => p.retry.backoff(0),
             Kind::Status { action, .. } => match action {
                 Action::RespectRetryAfter => p.retry_after,
@@ -128,12 +143,18 @@ impl Kind {
             Kind::ConnectionRefused => backoffs(n.saturating_sub(1)),
             // two calls, each retried once after a 500 or a reset
             Kind::DuplicatePost if endpoint.idempotency_header.is_some() && idempotent => p.retry.backoff(0) * 2,
+            // two calls, each retried once after a dropped answer
+            Kind::DuplicatePostReplayed => p.retry.backoff(0) * 2,
+            Kind::PaginationPageFails => p.retry.backoff(0),
             Kind::DuplicatePost
             | Kind::Conformance
             | Kind::HostileRequestValues
+            | Kind::PaginationAllPages
+            | Kind::PaginationLoop
             | Kind::AuthExpired
             | Kind::AuthRefreshFails
             | Kind::AuthRejected
+            | Kind::AuthExpiredConcurrent
             | Kind::ClientErrorNotRetried
             | Kind::DriftExtraField
             | Kind::DriftMissingField

@@ -7,6 +7,7 @@
 
 mod auth;
 mod check;
+mod concurrency;
 mod conformance;
 mod connection;
 mod drift;
@@ -14,6 +15,7 @@ mod idempotency;
 pub mod invariant;
 mod kind;
 pub mod matrix;
+mod pagination;
 pub(crate) mod receiver;
 mod retry;
 mod timeout;
@@ -43,9 +45,11 @@ impl Case {
         let p = Policy::of(spec, self.subject);
         let floor = |d: Duration| d.max(Duration::from_millis(10));
         match self.kind {
-            Kind::RateLimitRetryAfter | Kind::RateLimitRetryAfterDate | Kind::RateLimitStorm | Kind::RateLimitReset => {
-                (floor(p.retry_after), true)
-            }
+            Kind::RateLimitRetryAfter
+            | Kind::RateLimitRetryAfterDate
+            | Kind::RateLimitStorm
+            | Kind::RateLimitReset
+            | Kind::RateLimitConcurrent => (floor(p.retry_after), true),
             Kind::Status { action: Action::RespectRetryAfter, .. } => (floor(p.retry_after), true),
             Kind::Status { action: Action::RetryWithBackoff | Action::RetryWithLongerDelays, .. } | Kind::RateLimitNoRetryAfter => {
                 (floor(p.retry.backoff(0)), true)
@@ -56,7 +60,9 @@ impl Case {
             | Kind::ConnectionRefused
             | Kind::ConnectionResetBeforeResponse
             | Kind::ConnectionResetDuringResponse
-            | Kind::ConnectionTruncatedBody => (floor(p.retry.backoff(0)), true),
+            | Kind::ConnectionTruncatedBody
+            | Kind::DuplicatePostReplayed
+            | Kind::PaginationPageFails => (floor(p.retry.backoff(0)), true),
             Kind::TimeoutSlowWithinBudget => (floor(p.budget / 10), true),
             _ => (floor(p.budget_tolerance() / 2), false),
         }
@@ -247,6 +253,8 @@ pub struct Prepared {
     pub input: Option<serde_json::Value>,
     /// Run before each call (e.g. expire the current token).
     pub before_call: Option<Box<dyn Fn(usize) + Send + Sync>>,
+    /// Whether the calls are made all at once through the one client (else one after another).
+    pub concurrent: bool,
     /// The scenario's demand, in a sentence.
     pub expected: String,
     /// The request headers worth showing in the timeline.
@@ -258,12 +266,19 @@ pub struct Prepared {
 impl Prepared {
     /// One call against `routes`, showing the endpoint's credential and idempotency headers.
     pub fn new(s: &Setup, routes: Vec<Route>, expected: String, judge: Judge) -> Prepared {
-        Prepared { routes, calls: 1, input: None, before_call: None, expected, headers: s.headers(), judge }
+        Prepared { routes, calls: 1, input: None, before_call: None, concurrent: false, expected, headers: s.headers(), judge }
     }
 
     /// Make `n` calls instead of one.
     pub fn calls(mut self, n: usize) -> Prepared {
         self.calls = n;
+        self
+    }
+
+    /// Make the `n` calls all at once through the one client.
+    pub fn concurrent_calls(mut self, n: usize) -> Prepared {
+        self.calls = n;
+        self.concurrent = true;
         self
     }
 
@@ -380,6 +395,8 @@ pub fn prepare(kind: Kind, setup: &Setup) -> Prepared {
         Kind::HostileRequestValues => conformance::hostile(setup),
         Kind::AuthExpired | Kind::AuthRefreshFails => auth::prepare(kind, setup),
         Kind::AuthRejected => auth::rejected(setup),
+        Kind::AuthExpiredConcurrent => concurrency::refresh(setup),
+        Kind::RateLimitConcurrent => concurrency::rate_limited(setup),
         Kind::RateLimitRetryAfter
         | Kind::RateLimitRetryAfterDate
         | Kind::RateLimitStorm
@@ -397,6 +414,8 @@ pub fn prepare(kind: Kind, setup: &Setup) -> Prepared {
         | Kind::TimeoutNoAnswer
         | Kind::TimeoutSlowWithinBudget => timeout::prepare(kind, setup),
         Kind::DuplicatePost => idempotency::prepare(setup),
+        Kind::DuplicatePostReplayed => idempotency::replayed(setup),
+        Kind::PaginationAllPages | Kind::PaginationLoop | Kind::PaginationPageFails => pagination::prepare(kind, setup),
         Kind::DriftExtraField
         | Kind::DriftMissingField
         | Kind::DriftTypeChanged

@@ -264,6 +264,21 @@ fn validate(spec: &mut Spec, ctx: &Ctx, dir: &Path) -> Result<(), SpecError> {
             let v = compile_schema(ctx, &format!("{p}.schema"), schema)?;
             check_against(ctx, &format!("{p}.example"), &v, &r.example, "the response example")?;
         }
+        let e = &spec.endpoints[i];
+        if let Some(pg) = &e.pagination {
+            let at = format!("endpoints[{i}].pagination");
+            if e.method != Method::GET {
+                return Err(ctx.err(&format!("{at}.style"), format!("expected pagination on a GET endpoint, found it on a {}", e.method)));
+            }
+            if let crate::spec::Pagination::Cursor { param, .. } | crate::spec::Pagination::Page { param, .. } = pg
+                && (param.is_empty() || param.contains(['&', '=', '#', ' ']))
+            {
+                return Err(ctx.err(&format!("{at}.param"), format!("expected a query parameter name, found {param:?}")));
+            }
+            if let Some((field, problem)) = pg.problem(&e.response.example) {
+                return Err(ctx.err(&format!("{at}.{field}"), problem));
+            }
+        }
     }
     check_retry(ctx, "retry", &spec.retry)?;
     if spec.timeouts.request_ms == 0 {

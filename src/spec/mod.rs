@@ -7,6 +7,7 @@
 //! `schemas/spec.schema.json` (see [`json_schema`]).
 
 mod load;
+pub mod pagination;
 mod sandbox;
 mod webhooks;
 pub mod yaml;
@@ -23,6 +24,7 @@ use serde_json::Value;
 
 pub(crate) use load::reword;
 pub use load::{SpecError, load_dir, load_file};
+pub use pagination::Pagination;
 pub(crate) use sandbox::and_list;
 pub use sandbox::{Sandbox, SandboxCredentials, SandboxEndpoint, SetupRequest, host_of, references};
 pub use webhooks::{Event, Field, RECEIVER, Receiver, ReceiverIdempotency, SENDER, Sender, Webhooks, default_key, default_type};
@@ -352,8 +354,12 @@ pub struct Endpoint {
     /// The request the harness asks the client to make.
     #[serde(default)]
     pub request: RequestSpec,
-    /// The successful response.
+    /// The successful response (for a paginated endpoint, its last page).
     pub response: ResponseSpec,
+    /// How the endpoint pages its results, when it does: the client follows every page and
+    /// returns all the items.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pagination: Option<Pagination>,
 }
 
 fn yes() -> bool {

@@ -193,6 +193,7 @@ impl Sender {
                 schema_file: None,
                 strict_content_type: false,
             },
+            pagination: None,
         }
     }
 }

@@ -26,20 +26,24 @@ pub fn should_fail(flaw: Option<Flaw>, subject: Option<&Endpoint>) -> Vec<Kind> 
     let server_errors = [ServerErrorRecovers, ServerErrorPersists, ServerErrorMaintenance, BAD_GATEWAY, GATEWAY_TIMEOUT];
     let resets = [ConnectionResetBeforeResponse, ConnectionResetDuringResponse, ConnectionTruncatedBody];
     // the cases whose retry waits are judged
-    let judged_waits = [server_errors.as_slice(), &resets].concat();
+    let judged_waits = [server_errors.as_slice(), &resets, &[PaginationPageFails]].concat();
     let rate_limits = [
         RateLimitRetryAfter,
         RateLimitRetryAfterDate,
         RateLimitNoRetryAfter,
         RateLimitReset,
         RateLimitStorm,
+        RateLimitConcurrent,
         FORBIDDEN_NO_REQUESTS_LEFT,
         FORBIDDEN_RETRY_AFTER,
     ];
     // every case in which a correct client repeats a call (the invariants judge each repeat)
-    let retried =
-        [rate_limits.as_slice(), &only_if(idem, &[judged_waits.as_slice(), &timeouts].concat()), &only_if(keyed_post, &[DuplicatePost])]
-            .concat();
+    let retried = [
+        rate_limits.as_slice(),
+        &only_if(idem, &[judged_waits.as_slice(), &timeouts].concat()),
+        &only_if(keyed_post, &[DuplicatePost, DuplicatePostReplayed]),
+    ]
+    .concat();
     let example = e.request.example.as_ref();
     let strings = |part: &str| -> Vec<String> {
         let fields = example.and_then(|x| x.get(part)).and_then(|v| v.as_object());
@@ -54,16 +58,25 @@ pub fn should_fail(flaw: Option<Flaw>, subject: Option<&Endpoint>) -> Vec<Kind> 
     let path_strings = strings("params").iter().any(|k| e.path.contains(&format!("{{{k}}}")));
     let Some(flaw) = flaw else { return Vec::new() };
     match flaw {
-        Flaw::NeverRefreshes | Flaw::ForgetsRotatedRefreshToken | Flaw::RefreshesWithBasicAuth => vec![AuthExpired],
+        Flaw::NeverRefreshes | Flaw::RefreshesWithBasicAuth => vec![AuthExpired, AuthExpiredConcurrent],
+        // one refresh serves the concurrent calls: the rotated token is never needed there
+        Flaw::ForgetsRotatedRefreshToken => vec![AuthExpired],
+        Flaw::RefreshPerCall => vec![AuthExpiredConcurrent],
+        Flaw::OneCallWaitsForAll => vec![RateLimitConcurrent],
+        Flaw::FirstPageOnly => vec![PaginationAllPages, PaginationLoop, PaginationPageFails],
+        Flaw::NoLoopGuard => vec![PaginationLoop],
+        Flaw::RestartsListOnError => vec![PaginationPageFails],
         Flaw::RefreshLoop => vec![AuthRefreshFails],
-        Flaw::IgnoresRetryAfter => vec![RateLimitRetryAfter, RateLimitRetryAfterDate, RateLimitStorm, FORBIDDEN_RETRY_AFTER],
+        Flaw::IgnoresRetryAfter => {
+            vec![RateLimitRetryAfter, RateLimitRetryAfterDate, RateLimitStorm, RateLimitConcurrent, FORBIDDEN_RETRY_AFTER]
+        }
         Flaw::MisreadsRetryAfterDate => vec![RateLimitRetryAfterDate],
         Flaw::RetriesForever => [vec![RateLimitStorm], only_if(idem, &[ServerErrorPersists])].concat(),
         Flaw::NoBackoff => [only_if(idem, &judged_waits), vec![RateLimitNoRetryAfter]].concat(),
         Flaw::ConstantBackoff => only_if(idem, &server_errors),
         Flaw::Treats503Like500 => only_if(idem, &[ServerErrorMaintenance]),
         Flaw::OverlongBackoff => [only_if(idem, &judged_waits), vec![RateLimitNoRetryAfter]].concat(),
-        Flaw::AuthErrorAsStatus => vec![AuthRejected, AuthExpired, AuthRefreshFails],
+        Flaw::AuthErrorAsStatus => vec![AuthRejected, AuthExpired, AuthRefreshFails, AuthExpiredConcurrent],
         Flaw::RetriesClientErrors => vec![ClientErrorNotRetried, CONFLICT],
         Flaw::NoWaitWithoutRetryAfter => vec![RateLimitNoRetryAfter],
         // a gateway's 502 and 504 are HTML; the recovering 5xx's second answer is a 502
@@ -77,12 +90,14 @@ pub fn should_fail(flaw: Option<Flaw>, subject: Option<&Endpoint>) -> Vec<Kind> 
         Flaw::TimeoutPerPhase => vec![TimeoutLateHeadersThenStall],
         Flaw::TimeoutTooShort => vec![TimeoutSlowWithinBudget],
         Flaw::NewIdempotencyKeyPerRetry => only_if(keyed_post, &retried),
-        Flaw::NewIdempotencyKeyAfterTransportFailure => only_if(keyed_post, &[timeouts.as_slice(), &resets, &[DuplicatePost]].concat()),
+        Flaw::NewIdempotencyKeyAfterTransportFailure => {
+            only_if(keyed_post, &[timeouts.as_slice(), &resets, &[DuplicatePost, DuplicatePostReplayed]].concat())
+        }
         // a sender's signature header is its credential
         Flaw::DropsCredentialOnRetry => only_if(e.auth || sender, &retried),
         Flaw::DropsBodyOnRetry => only_if(e.request_body().is_some(), &retried),
         Flaw::RetriesNonIdempotent => only_if(!idem, &[judged_waits.as_slice(), &timeouts, &[DuplicatePost]].concat()),
-        Flaw::NoRetryOnConnectionErrors => [only_if(idem, &resets), only_if(keyed_post, &[DuplicatePost])].concat(),
+        Flaw::NoRetryOnConnectionErrors => [only_if(idem, &resets), only_if(keyed_post, &[DuplicatePost, DuplicatePostReplayed])].concat(),
         Flaw::LoopsOnConnectRefused => vec![ConnectionRefused],
         Flaw::StrictUnknownFields => vec![DriftExtraField],
         Flaw::DefaultsMissingField => vec![DriftMissingField, DriftRenamedField],
@@ -107,7 +122,7 @@ pub fn should_fail(flaw: Option<Flaw>, subject: Option<&Endpoint>) -> Vec<Kind> 
         Flaw::PathNotEncoded => only_if(path_strings && !sender, &[HostileRequestValues]),
         Flaw::QueryNotEncoded => only_if(!strings("query").is_empty(), &[HostileRequestValues]),
         Flaw::FormatsJsonByHand => only_if(!strings("body").is_empty() && !sender, &[HostileRequestValues]),
-        Flaw::AuthWithoutPrefix => only_if(e.auth, &[Conformance, AuthExpired]),
+        Flaw::AuthWithoutPrefix => only_if(e.auth, &[Conformance, AuthExpired, AuthExpiredConcurrent]),
         // every delivery that reaches the subscriber carries a signature it rejects
         Flaw::SignsOtherBytes => only_if(
             sender,
@@ -171,6 +186,10 @@ pub fn services(flaw: Option<Flaw>) -> &'static [&'static str] {
             | Flaw::RefreshLoop
             | Flaw::ForgetsRotatedRefreshToken
             | Flaw::RefreshesWithBasicAuth
+            | Flaw::RefreshPerCall
+            | Flaw::FirstPageOnly
+            | Flaw::NoLoopGuard
+            | Flaw::RestartsListOnError
             | Flaw::IgnoresRateLimitReset
             | Flaw::Treats403RateLimitAsForbidden
             | Flaw::DefaultsNestedFields
