@@ -9,7 +9,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use cli::table::{Color, Paint};
-use cli::{cases, check, checkpoint, drift, list, plan, render, report, schema, webhook};
+use cli::{cases, check, checkpoint, drift, list, plan, render, report, retry, schema, webhook};
 
 #[derive(Parser)]
 #[command(name = "oc-integrate", version, about = "Client-resilience test harness for third-party API integrations")]
@@ -34,6 +34,7 @@ enum Command {
     List(list::Args),
     Report(report::Args),
     Checkpoint(checkpoint::Args),
+    Retry(retry::Args),
 }
 
 fn main() -> ExitCode {
@@ -50,5 +51,6 @@ fn main() -> ExitCode {
         Command::List(args) => list::run(args, &paint),
         Command::Report(args) => report::run(args, &paint),
         Command::Checkpoint(args) => checkpoint::run(args, &paint),
+        Command::Retry(args) => retry::run(args, &paint),
     }
 }

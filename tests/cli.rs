@@ -209,6 +209,58 @@ fn plan_then_check_and_render() {
     );
 }
 
+/// `retry` shows the schedule the declared policy implies; `--set` changes the policy where
+/// it is written (comments and layout kept), shows the diff and re-renders the documents, and
+/// the cases follow the new policy; a setting that breaks the spec is refused at its line,
+/// the file left as it was.
+#[test]
+fn retry_shows_the_schedule_and_sets_the_policy_in_place() {
+    let root = support::scratch("cli-retry");
+    support::copy_example("payments", &root.join("integrations/payments"));
+    let run = |args: &[&str]| Command::new(env!("CARGO_BIN_EXE_oc-integrate")).args(args).current_dir(&root).output().unwrap();
+    let shown = stdout(&run(&["retry", "payments"]));
+    for line in [
+        "3 attempts in all · waits 2 s × 2 up to 8 s · jitter up to 200 ms · 10 s per attempt",
+        "2 s–2.2 s",
+        "8 s–8.8 s",
+        "by 36.4 s (503: 55.6 s)",
+        "503  retry_with_longer_delays  the schedule above with each wait × 4",
+        "worst case per call: 36.4 s (5xx every time), 55.6 s (503 every time)",
+    ] {
+        assert!(shown.contains(line), "{line:?} in:\n{shown}");
+    }
+    let json: Value = serde_json::from_str(&stdout(&run(&["retry", "payments", "--json"]))).unwrap();
+    assert_eq!((json["waits"][1]["least_ms"].as_u64(), json["waits"][1]["most_ms"].as_u64()), (Some(4000), Some(4200)));
+    assert_eq!(json["worst_case_ms"], 36400);
+    let file = root.join("integrations/payments/spec.yaml");
+    let before = std::fs::read_to_string(&file).unwrap();
+    let out = stdout(&run(&["retry", "payments", "--set", "max_attempts=1", "--set", "jitter_ms=0"]));
+    assert!(out.contains("-  max_attempts: 3\n+  max_attempts: 1\n"), "{out}");
+    assert!(out.contains("wrote integrations/payments/contract.md"), "{out}");
+    let after = std::fs::read_to_string(&file).unwrap();
+    assert_eq!(
+        after,
+        before.replace("max_attempts: 3", "max_attempts: 1").replace("jitter_ms: 200", "jitter_ms: 0"),
+        "only the two values changed"
+    );
+    stdout(&run(&["check"]));
+    // one attempt: nothing to weather in a storm, nothing to recover from
+    let names = stdout(&run(&["cases", "--names"]));
+    assert!(names.contains("payments::get_customer::rate_limit_retry_after\n"), "{names}");
+    assert!(!names.contains("rate_limit_storm") && !names.contains("server_error_recovers"), "{names}");
+    let bad = run(&["retry", "payments", "--set", "max_attempts=0"]);
+    assert_eq!(bad.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&bad.stderr);
+    assert!(
+        err.contains("payments/spec.yaml:86:17: retry.max_attempts: expected 1 to 10 attempts, found 0 (the file is left unchanged)"),
+        "{err}"
+    );
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), after);
+    let unknown = run(&["retry", "payments", "--set", "speed=3"]);
+    assert_eq!(unknown.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&unknown.stderr).contains("expected one of max_attempts, base_delay_ms"), "{unknown:?}");
+}
+
 /// `plan <provider>` without a document writes a skeleton from the catalog that `check`
 /// accepts; an unknown provider is an error naming the known ones; `plan --catalog` lists
 /// them; `plan --check` lints contracts (exit 1 with the spec line and what to add).

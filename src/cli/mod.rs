@@ -10,6 +10,7 @@ pub mod list;
 pub mod plan;
 pub mod render;
 pub mod report;
+pub mod retry;
 pub mod schema;
 pub mod table;
 pub mod webhook;

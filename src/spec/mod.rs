@@ -6,6 +6,7 @@
 //! JSON Schemas of the responses. The types here are the source of truth for
 //! `schemas/spec.schema.json` (see [`json_schema`]).
 
+pub mod edit;
 mod load;
 pub mod pagination;
 mod sandbox;
