@@ -163,7 +163,7 @@ async fn a_pass_won_by_starving_the_machine_is_inconclusive() {
 #[test]
 fn a_flaky_trial_is_reported_and_fails_the_run_only_when_asked() {
     let _one = ONE_AT_A_TIME.blocking_lock();
-    let root = std::env::temp_dir().join(format!("oc-confirm-{}", uuid::Uuid::new_v4().simple()));
+    let root = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("oc-confirm-{}", uuid::Uuid::new_v4().simple()));
     let run = |flaky_fails: bool| {
         Harness::new(DIR)
             .bind("payments", client(1, Duration::ZERO))

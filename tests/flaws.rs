@@ -260,7 +260,7 @@ timeouts: {request_ms: 2000}
 secrets:
   - {name: Key, storage: vault, rotation: Yearly, env: FORMS_KEY}
 "#;
-    let dir = std::env::temp_dir().join(format!("oc-forms-{}", uuid::Uuid::new_v4().simple()));
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("oc-forms-{}", uuid::Uuid::new_v4().simple()));
     std::fs::create_dir_all(dir.join("forms")).unwrap();
     std::fs::write(dir.join("forms/spec.yaml"), SPEC).unwrap();
     // how the client encodes: "form" (right), "json" (a JSON body), "short" (a form without metadata), "none" (no body)

@@ -352,7 +352,7 @@ fn src_has_no_module_cycles_and_outputs_read_only_results() {
 
 /// A scratch tree with these files (path, text).
 fn tree(files: &[(&str, &str)]) -> PathBuf {
-    let root = std::env::temp_dir().join(format!("oc-layout-{}", uuid::Uuid::new_v4().simple()));
+    let root = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("oc-layout-{}", uuid::Uuid::new_v4().simple()));
     for (path, text) in files {
         let p = root.join(path);
         std::fs::create_dir_all(p.parent().unwrap()).unwrap();

@@ -43,7 +43,7 @@ timeouts: {request_ms: 1000}
 /// Run trials through libtest-mimic with its report written to a scratch file, so this
 /// suite's own output carries no nested "test result" lines.
 fn run_quietly(trials: Vec<libtest_mimic::Trial>) -> libtest_mimic::Conclusion {
-    let log = std::env::temp_dir().join(format!("oc-spec-log-{}", uuid::Uuid::new_v4().simple()));
+    let log = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("oc-spec-log-{}", uuid::Uuid::new_v4().simple()));
     let args = libtest_mimic::Arguments::from_iter(["t", "--quiet", "--logfile", log.to_str().unwrap()]);
     let conclusion = libtest_mimic::run(&args, trials);
     let _ = std::fs::remove_file(log);
@@ -51,7 +51,7 @@ fn run_quietly(trials: Vec<libtest_mimic::Trial>) -> libtest_mimic::Conclusion {
 }
 
 fn write_spec(service: &str, text: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("oc-spec-{}-{}", std::process::id(), uuid::Uuid::new_v4().simple())).join(service);
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("oc-spec-{}-{}", std::process::id(), uuid::Uuid::new_v4().simple())).join(service);
     std::fs::create_dir_all(&dir).unwrap();
     let file = dir.join("spec.yaml");
     std::fs::write(&file, text).unwrap();
