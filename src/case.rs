@@ -128,6 +128,7 @@ pub enum Kind {
     PaginationAllPages,
     PaginationLoop,
     PaginationPageFails,
+    PaginationPagePersists,
     DriftExtraField,
     DriftMissingField,
     DriftTypeChanged,
@@ -169,7 +170,7 @@ pub enum Kind {
 impl Kind {
     /// Every kind but the error matrix's own rows ([`Kind::Status`], which the spec makes),
     /// in listing order.
-    pub const ALL: [Kind; 63] = [
+    pub const ALL: [Kind; 64] = [
         Kind::Conformance,
         Kind::HostileRequestValues,
         Kind::AuthExpired,
@@ -197,6 +198,7 @@ impl Kind {
         Kind::PaginationAllPages,
         Kind::PaginationLoop,
         Kind::PaginationPageFails,
+        Kind::PaginationPagePersists,
         Kind::DriftExtraField,
         Kind::DriftMissingField,
         Kind::DriftTypeChanged,
@@ -257,7 +259,7 @@ impl Kind {
 
     /// Whether the kind is one of the pagination cases (one call, a request per page).
     pub fn is_pagination(self) -> bool {
-        matches!(self, Kind::PaginationAllPages | Kind::PaginationLoop | Kind::PaginationPageFails)
+        matches!(self, Kind::PaginationAllPages | Kind::PaginationLoop | Kind::PaginationPageFails | Kind::PaginationPagePersists)
     }
 
     /// Whether the kind is one of the response-shape drift cases.
@@ -308,6 +310,7 @@ impl Kind {
             Kind::PaginationAllPages => "pagination_all_pages",
             Kind::PaginationLoop => "pagination_loop",
             Kind::PaginationPageFails => "pagination_page_fails",
+            Kind::PaginationPagePersists => "pagination_page_persists",
             Kind::DriftExtraField => "drift_extra_field",
             Kind::DriftMissingField => "drift_missing_field",
             Kind::DriftTypeChanged => "drift_type_changed",
@@ -386,6 +389,7 @@ impl Kind {
             Kind::PaginationAllPages => "Pagination (every page followed)",
             Kind::PaginationLoop => "Pagination (a page that points back at itself)",
             Kind::PaginationPageFails => "Pagination (page 3 fails once)",
+            Kind::PaginationPagePersists => "Pagination (page 3 fails for good)",
             Kind::DriftExtraField => "Drift: extra field",
             Kind::DriftMissingField => "Drift: missing field",
             Kind::DriftTypeChanged => "Drift: type changed",

@@ -155,7 +155,8 @@ fn synthetic(spec: &Spec, pass: bool) -> Vec<CaseResult> {
 
 /// A copy of the payments spec in a scratch directory, so rounds can be written there.
 fn scratch_spec() -> Spec {
-    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("oc-report-{}", uuid::Uuid::new_v4().simple())).join("payments");
+    let dir =
+        std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("oc-report-{}", uuid::Uuid::new_v4().simple())).join("payments");
     std::fs::create_dir_all(dir.join("schemas")).unwrap();
     let from = Path::new("examples/integrations/payments");
     std::fs::copy(from.join("spec.yaml"), dir.join("spec.yaml")).unwrap();

@@ -51,7 +51,9 @@ fn run_quietly(trials: Vec<libtest_mimic::Trial>) -> libtest_mimic::Conclusion {
 }
 
 fn write_spec(service: &str, text: &str) -> PathBuf {
-    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("oc-spec-{}-{}", std::process::id(), uuid::Uuid::new_v4().simple())).join(service);
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("oc-spec-{}-{}", std::process::id(), uuid::Uuid::new_v4().simple()))
+        .join(service);
     std::fs::create_dir_all(&dir).unwrap();
     let file = dir.join("spec.yaml");
     std::fs::write(&file, text).unwrap();

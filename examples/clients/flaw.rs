@@ -25,6 +25,10 @@ pub enum Flaw {
     NoLoopGuard,
     /// Retries a failed page by starting the whole listing again from page 1.
     RestartsListOnError,
+    /// Pastes the next page's cursor into the query without percent-encoding it.
+    CursorNotEncoded,
+    /// Returns the items read so far, as a success, when a later page fails.
+    PartialListOnError,
     /// Backs off by its own schedule on 429, ignoring Retry-After.
     IgnoresRetryAfter,
     /// Understands Retry-After in seconds only, not as an HTTP-date.
@@ -151,7 +155,7 @@ pub enum Flaw {
 
 impl Flaw {
     /// Every flaw.
-    pub const ALL: [Flaw; 69] = [
+    pub const ALL: [Flaw; 71] = [
         Flaw::NeverRefreshes,
         Flaw::RefreshLoop,
         Flaw::ForgetsRotatedRefreshToken,
@@ -161,6 +165,8 @@ impl Flaw {
         Flaw::FirstPageOnly,
         Flaw::NoLoopGuard,
         Flaw::RestartsListOnError,
+        Flaw::CursorNotEncoded,
+        Flaw::PartialListOnError,
         Flaw::IgnoresRetryAfter,
         Flaw::MisreadsRetryAfterDate,
         Flaw::RetriesForever,

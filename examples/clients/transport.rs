@@ -348,7 +348,12 @@ impl Transport {
             if !seen.insert(url.clone()) && !self.has(Flaw::NoLoopGuard) {
                 return Err(invalid(format!("pagination loop: the provider pointed back at a page already read ({url})")));
             }
-            let resp = fetch(url.clone(), idempotent).await?;
+            let resp = match fetch(url.clone(), idempotent).await {
+                Ok(r) => r,
+                // the flawed client keeps what it has when a later page fails
+                Err(_) if self.has(Flaw::PartialListOnError) && !all.is_empty() => return Ok(all),
+                Err(e) => return Err(e),
+            };
             let link = resp.next_link.clone();
             let page = self.json(resp)?;
             let items =
@@ -368,6 +373,10 @@ impl Transport {
                 Pagination::Cursor { param, next: Some(path), .. } => match at(&page, path) {
                     None | Some(Value::Null) => None,
                     Some(Value::String(c)) if c.is_empty() => None,
+                    // the flawed client pastes the opaque cursor in as it came
+                    Some(Value::String(c)) if self.has(Flaw::CursorNotEncoded) => {
+                        Some(format!("{}{}{param}={c}", url, if url.contains('?') { '&' } else { '?' }))
+                    }
                     Some(Value::String(c)) => Some(with_param(&url, param, c)),
                     Some(other) => return Err(invalid(format!("expected a string cursor at {path}, found {other}"))),
                 },

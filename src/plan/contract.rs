@@ -143,7 +143,12 @@ pub fn criteria(spec: &Spec) -> Vec<Criterion> {
             For::Client,
         ),
         ("Duplicate POSTs are safe (idempotency keys)", vec![DuplicatePost, DuplicatePostReplayed], None, For::Client),
-        ("Paginated results are read to the end, safely", vec![PaginationAllPages, PaginationLoop, PaginationPageFails], None, For::Client),
+        (
+            "Paginated results are read to the end, safely",
+            vec![PaginationAllPages, PaginationLoop, PaginationPageFails, PaginationPagePersists],
+            None,
+            For::Client,
+        ),
         (
             "Connection failures surface as errors, retried only when safe",
             vec![ConnectionRefused, ConnectionResetBeforeResponse, ConnectionResetDuringResponse, ConnectionTruncatedBody],

@@ -78,12 +78,14 @@ struct Created {
 
 /// The provider's side of a keyed create, as Stripe documents it: the first request with a
 /// key is processed and its answer saved; a later request with the same key and the same
-/// body gets the saved answer again (`Idempotent-Replayed: true`), with another body a 400
+/// parameters (compared as the provider does, not byte for byte) gets the saved answer again
+/// (`Idempotent-Replayed: true`), with other parameters a 400
 /// `idempotency_error`; a request with a new key, or none, creates another resource.
 #[derive(Default)]
 struct KeyStore {
     created: Vec<Created>,
-    bodies: Vec<(String, Vec<u8>)>,
+    /// The first request made with each key, to compare a repeat's parameters with.
+    firsts: Vec<(String, Arrival)>,
 }
 
 impl KeyStore {
@@ -94,8 +96,8 @@ impl KeyStore {
         if let Some(k) = &key
             && let Some(c) = self.created.iter().find(|c| c.key.as_ref() == Some(k))
         {
-            let same_body = self.bodies.iter().any(|(bk, b)| bk == k && *b == a.body);
-            if !same_body {
+            let same = self.firsts.iter().any(|(fk, first)| fk == k && super::invariant::same_parameters(first, a));
+            if !same {
                 return Reply::json(
                     400,
                     &serde_json::json!({"error": {"type": "idempotency_error", "message": "Keys for idempotent requests can only be used with the same parameters they were first used with."}}),
@@ -117,7 +119,7 @@ impl KeyStore {
         }
         let reply = Reply::json(status, &body);
         if let Some(k) = &key {
-            self.bodies.push((k.clone(), a.body.clone()));
+            self.firsts.push((k.clone(), a.clone()));
         }
         self.created.push(Created { id, key, reply: reply.clone() });
         reply

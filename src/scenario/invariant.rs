@@ -180,11 +180,24 @@ fn differs(first: &Arrival, other: &Arrival) -> Option<&'static str> {
     if first.path != other.path {
         return Some("path or query");
     }
-    // a multipart body's boundary is new on every attempt; its parts are not compared here
-    let multipart = first.header("content-type").is_some_and(|t| t.starts_with("multipart/"));
-    let same_body = match (first.json(), other.json()) {
-        (Some(a), Some(b)) => a == b,
-        _ => multipart || first.body == other.body,
+    (!same_parameters(first, other)).then_some("body")
+}
+
+/// Whether two requests carry the same parameters, as a provider compares them: the same
+/// JSON value (fields in any order, any spacing), the same form fields (in any order), or
+/// else the same bytes. A multipart body's boundary is new on every attempt: its parts are
+/// not compared.
+pub(super) fn same_parameters(first: &Arrival, other: &Arrival) -> bool {
+    let form = |a: &Arrival| {
+        let mut pairs: Vec<(String, String)> = form_urlencoded::parse(&a.body).into_owned().collect();
+        pairs.sort();
+        pairs
     };
-    (!same_body).then_some("body")
+    let content_type = first.header("content-type").unwrap_or_default();
+    match (first.json(), other.json()) {
+        (Some(a), Some(b)) => a == b,
+        _ if content_type.starts_with("multipart/") => true,
+        _ if content_type.starts_with("application/x-www-form-urlencoded") => form(first) == form(other),
+        _ => first.body == other.body,
+    }
 }

@@ -41,7 +41,7 @@ impl Kind {
             | Kind::TimeoutNoAnswer
             | Kind::TimeoutSlowWithinBudget => true,
             Kind::DuplicatePost => endpoint.method == Method::POST,
-            Kind::PaginationAllPages => endpoint.pagination.is_some(),
+            Kind::PaginationAllPages | Kind::PaginationPagePersists => endpoint.pagination.is_some(),
             Kind::PaginationLoop => endpoint.pagination.as_ref().is_some_and(|p| p.can_loop()),
             Kind::PaginationPageFails => {
                 endpoint.pagination.is_some()
@@ -146,6 +146,8 @@ impl Kind {
             // two calls, each retried once after a dropped answer
             Kind::DuplicatePostReplayed => p.retry.backoff(0) * 2,
             Kind::PaginationPageFails => p.retry.backoff(0),
+            // page 3 retried as the policy allows, when the call may repeat after a 500
+            Kind::PaginationPagePersists => if_idempotent(backoffs(n.saturating_sub(1))),
             Kind::DuplicatePost
             | Kind::Conformance
             | Kind::HostileRequestValues

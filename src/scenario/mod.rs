@@ -62,7 +62,8 @@ impl Case {
             | Kind::ConnectionResetDuringResponse
             | Kind::ConnectionTruncatedBody
             | Kind::DuplicatePostReplayed
-            | Kind::PaginationPageFails => (floor(p.retry.backoff(0)), true),
+            | Kind::PaginationPageFails
+            | Kind::PaginationPagePersists => (floor(p.retry.backoff(0)), true),
             Kind::TimeoutSlowWithinBudget => (floor(p.budget / 10), true),
             _ => (floor(p.budget_tolerance() / 2), false),
         }
@@ -415,7 +416,9 @@ pub fn prepare(kind: Kind, setup: &Setup) -> Prepared {
         | Kind::TimeoutSlowWithinBudget => timeout::prepare(kind, setup),
         Kind::DuplicatePost => idempotency::prepare(setup),
         Kind::DuplicatePostReplayed => idempotency::replayed(setup),
-        Kind::PaginationAllPages | Kind::PaginationLoop | Kind::PaginationPageFails => pagination::prepare(kind, setup),
+        Kind::PaginationAllPages | Kind::PaginationLoop | Kind::PaginationPageFails | Kind::PaginationPagePersists => {
+            pagination::prepare(kind, setup)
+        }
         Kind::DriftExtraField
         | Kind::DriftMissingField
         | Kind::DriftTypeChanged

@@ -1,7 +1,8 @@
 //! Pagination: a list endpoint's results come in pages (the spec's `pagination:`), and
 //! the client must follow every page and return all the items, stop at the last page, stop
-//! with a clear error when a page points back at itself instead of spinning, and retry a
-//! failed page by its policy without fetching the pages before it again.
+//! with a clear error when a page points back at one it has read instead of spinning, retry a
+//! failed page by its policy without fetching the pages before it again, and fail (never
+//! pass a partial list off as the whole) when a page keeps failing.
 //!
 //! The mock provider makes three pages of two items each from the response example (the
 //! last page, as the spec requires): each item the example's first, with its own `id`.
@@ -29,7 +30,7 @@ struct Book {
     template: Value,
     status: u16,
     items: Vec<Vec<Value>>,
-    /// Whether page 2 points back at itself.
+    /// Whether the last page points back at page 2 (a cycle a guard on the previous page alone misses).
     looped: bool,
 }
 
@@ -63,15 +64,16 @@ impl Book {
         self.items.concat()
     }
 
-    /// The items page `k` (from 1) holds: page 1's again on a looping page 2 with an id cursor.
+    /// The items page `k` (from 1) holds: on a looping last page with an id cursor, page 1's
+    /// again (so its last id leads to page 2).
     fn items_on(&self, k: usize) -> &Vec<Value> {
         let by_id = matches!(&self.pagination, Pagination::Cursor { has_more: Some(_), .. });
-        if self.looped && k == 2 && by_id { &self.items[0] } else { &self.items[k - 1] }
+        if self.looped && k == PAGES && by_id { &self.items[0] } else { &self.items[k - 1] }
     }
 
     /// The page a page `k` points to next, if any.
     fn next_of(&self, k: usize) -> Option<usize> {
-        if self.looped && k == 2 { Some(2) } else { (k < PAGES).then_some(k + 1) }
+        if self.looped && k == PAGES { Some(2) } else { (k < PAGES).then_some(k + 1) }
     }
 
     /// The page a request asks for (from 1); `None` for a cursor the provider never gave.
@@ -81,7 +83,7 @@ impl Book {
             Pagination::Page { param, .. } => query_param(a, param).map_or(Some(1), |p| p.parse().ok().filter(|k| (1..=PAGES).contains(k))),
             Pagination::Cursor { param, has_more: None, .. } => match query_param(a, param) {
                 None => Some(1),
-                Some(c) => c.strip_prefix("oc_cursor_").and_then(|k| k.parse().ok()).filter(|k| (2..=PAGES).contains(k)),
+                Some(c) => (2..=PAGES).find(|k| cursor(*k) == c),
             },
             Pagination::Cursor { param, .. } => match query_param(a, param) {
                 None => Some(1),
@@ -102,26 +104,40 @@ impl Book {
             set(&mut body, flag, Value::Bool(next.is_some()));
         }
         if let Pagination::Cursor { next: Some(path), .. } = &self.pagination {
-            set(&mut body, path, Value::String(next.map(|n| format!("oc_cursor_{n}")).unwrap_or_default()));
+            set(&mut body, path, Value::String(next.map(cursor).unwrap_or_default()));
         }
         let reply = Reply::json(self.status, &body);
-        match (&self.pagination, next) {
-            (Pagination::Link { .. }, Some(n)) => {
+        match &self.pagination {
+            // as GitHub orders them: the other relations before `next`, each URL the whole query
+            Pagination::Link { .. } => {
                 let host = a.header("host").unwrap_or("127.0.0.1");
                 let (path, query) = a.path.split_once('?').unwrap_or((a.path.as_str(), ""));
-                let mut q = form_urlencoded::Serializer::new(String::new());
-                for (k, v) in form_urlencoded::parse(query.as_bytes()).filter(|(k, _)| k != "page") {
-                    q.append_pair(&k, &v);
+                let url = |n: usize| {
+                    let mut q = form_urlencoded::Serializer::new(String::new());
+                    for (k, v) in form_urlencoded::parse(query.as_bytes()).filter(|(k, _)| k != "page") {
+                        q.append_pair(&k, &v);
+                    }
+                    q.append_pair("page", &n.to_string());
+                    format!("<http://{host}{path}?{}>", q.finish())
+                };
+                let mut links = Vec::new();
+                if k > 1 {
+                    links.push(format!("{}; rel=\"prev\"", url(k - 1)));
                 }
-                q.append_pair("page", &n.to_string());
-                reply.header(
-                    "Link",
-                    format!("<http://{host}{path}?{}>; rel=\"next\", <http://{host}{path}?page=1>; rel=\"first\"", q.finish()),
-                )
+                links.extend(next.map(|n| format!("{}; rel=\"next\"", url(n))));
+                links.push(format!("{}; rel=\"last\"", url(PAGES)));
+                links.push(format!("{}; rel=\"first\"", url(1)));
+                reply.header("Link", links.join(", "))
             }
             _ => reply,
         }
     }
+}
+
+/// The opaque cursor of page `k`, base64 as providers make them (Slack's are), with the
+/// `+`, `/` and `=` a client must percent-encode in a query (an unencoded `+` reads as a space).
+fn cursor(k: usize) -> String {
+    format!("b2M6cGFnZ{k}+/dGVhbQ==")
 }
 
 /// An id as it travels in a query: a string as is, a number in digits.
@@ -178,6 +194,10 @@ pub(super) fn prepare(kind: Kind, s: &Setup) -> Prepared {
     };
     let looped = kind == Kind::PaginationLoop;
     let fails = kind == Kind::PaginationPageFails;
+    let persists = kind == Kind::PaginationPagePersists;
+    // how often page 3 is asked for when it keeps failing: by the 500 row, for a call that may repeat
+    let retried = s.endpoint.is_idempotent() && s.spec.action_for(500) == Some(crate::spec::Action::RetryWithBackoff);
+    let page3_attempts = if retried { s.policy.retry.max_attempts as usize } else { 1 };
     let book = Arc::new(Book::new(s, pagination.clone(), looped));
     let error = s.error_reply(500);
     let route = {
@@ -187,7 +207,7 @@ pub(super) fn prepare(kind: Kind, s: &Setup) -> Prepared {
             path: None,
             behaviour: Arc::new(move |a: &Arrival, attempt| match book.page_of(a) {
                 // the first request for page 3 fails (it is the fourth request of a client that follows the pages)
-                Some(3) if fails && attempt == PAGES - 1 => Step::Reply(error.clone()),
+                Some(3) if (fails && attempt == PAGES - 1) || persists => Step::Reply(error.clone()),
                 Some(k) => Step::Reply(book.page(a, k)),
                 None => Step::Reply(Reply::json(
                     400,
@@ -208,10 +228,13 @@ pub(super) fn prepare(kind: Kind, s: &Setup) -> Prepared {
     let n = PAGES * PER_PAGE;
     let expected = match kind {
         Kind::PaginationLoop => format!(
-            "{PAGES} pages by {how}, but page 2 points back at itself → the client stops with an InvalidResponse error (a repeated cursor or page), at most one request repeating it; it does not spin"
+            "{PAGES} pages by {how}, but page 3 points back at page 2 → the client stops with an InvalidResponse error (a cursor or page it has read), at most one request repeating it; it does not spin"
         ),
         Kind::PaginationPageFails => format!(
             "{PAGES} pages by {how}; the first request for page 3 answered 500 → page 3 retried by the policy (after the backoff), pages 1 and 2 not fetched again → all {n} items returned"
+        ),
+        Kind::PaginationPagePersists => format!(
+            "{PAGES} pages by {how}; page 3 answered 500 every time → page 3 asked for {page3_attempts} time(s) (the policy), pages 1 and 2 once → a Status error with 500, never the first pages' items passed off as the whole list"
         ),
         _ => format!(
             "{PAGES} pages of {PER_PAGE} items by {how} → each page requested once, in order, none past the last → all {n} items returned, in order"
@@ -230,11 +253,29 @@ pub(super) fn prepare(kind: Kind, s: &Setup) -> Prepared {
             let returned = r.value().and_then(|v| returned_items(&book.pagination, v));
             let got = returned.as_ref().map(Vec::len);
             match kind {
+                Kind::PaginationPagePersists => {
+                    let want: Vec<Option<usize>> =
+                        [Some(1), Some(2)].into_iter().chain(std::iter::repeat_n(Some(PAGES), page3_attempts)).collect();
+                    if pages != want {
+                        p.push(format!(
+                            "expected the pages requested in the order {} (page 3 as often as the policy allows, pages 1 and 2 once), found {}",
+                            show_pages(&want),
+                            show_pages(&pages)
+                        ));
+                    }
+                    match got {
+                        Some(n) => p.push(format!(
+                            "expected an error (page 3 could not be read), found {n} items returned as if they were the whole list"
+                        )),
+                        None => expect_error(r, &[ErrorKind::Status], Some(500), &mut p),
+                    }
+                }
                 Kind::PaginationLoop => {
                     expect_error(r, &[ErrorKind::InvalidResponse], None, &mut p);
-                    if a.len() > 3 {
+                    if a.len() > PAGES + 1 {
                         p.push(format!(
-                            "expected the client to stop at the page that points back at itself (at most 3 requests), found {} requests (pages {})",
+                            "expected the client to stop at the page that points back (at most {} requests), found {} requests (pages {})",
+                            PAGES + 1,
                             a.len(),
                             show_pages(&pages)
                         ));

@@ -40,7 +40,7 @@ pub fn should_fail(flaw: Option<Flaw>, subject: Option<&Endpoint>) -> Vec<Kind> 
     // every case in which a correct client repeats a call (the invariants judge each repeat)
     let retried = [
         rate_limits.as_slice(),
-        &only_if(idem, &[judged_waits.as_slice(), &timeouts].concat()),
+        &only_if(idem, &[judged_waits.as_slice(), &timeouts, &[PaginationPagePersists]].concat()),
         &only_if(keyed_post, &[DuplicatePost, DuplicatePostReplayed]),
     ]
     .concat();
@@ -63,15 +63,19 @@ pub fn should_fail(flaw: Option<Flaw>, subject: Option<&Endpoint>) -> Vec<Kind> 
         Flaw::ForgetsRotatedRefreshToken => vec![AuthExpired],
         Flaw::RefreshPerCall => vec![AuthExpiredConcurrent],
         Flaw::OneCallWaitsForAll => vec![RateLimitConcurrent],
-        Flaw::FirstPageOnly => vec![PaginationAllPages, PaginationLoop, PaginationPageFails],
+        Flaw::FirstPageOnly => vec![PaginationAllPages, PaginationLoop, PaginationPageFails, PaginationPagePersists],
         Flaw::NoLoopGuard => vec![PaginationLoop],
-        Flaw::RestartsListOnError => vec![PaginationPageFails],
+        Flaw::RestartsListOnError => vec![PaginationPageFails, PaginationPagePersists],
+        Flaw::PartialListOnError => vec![PaginationPagePersists],
+        // the tracker pages by Link (URLs the provider writes): proven on the cursor fixture
+        // (tests/flaws.rs, every_pagination_shape_is_proven)
+        Flaw::CursorNotEncoded => Vec::new(),
         Flaw::RefreshLoop => vec![AuthRefreshFails],
         Flaw::IgnoresRetryAfter => {
             vec![RateLimitRetryAfter, RateLimitRetryAfterDate, RateLimitStorm, RateLimitConcurrent, FORBIDDEN_RETRY_AFTER]
         }
         Flaw::MisreadsRetryAfterDate => vec![RateLimitRetryAfterDate],
-        Flaw::RetriesForever => [vec![RateLimitStorm], only_if(idem, &[ServerErrorPersists])].concat(),
+        Flaw::RetriesForever => [vec![RateLimitStorm], only_if(idem, &[ServerErrorPersists, PaginationPagePersists])].concat(),
         Flaw::NoBackoff => [only_if(idem, &judged_waits), vec![RateLimitNoRetryAfter]].concat(),
         Flaw::ConstantBackoff => only_if(idem, &server_errors),
         Flaw::Treats503Like500 => only_if(idem, &[ServerErrorMaintenance]),
@@ -190,6 +194,7 @@ pub fn services(flaw: Option<Flaw>) -> &'static [&'static str] {
             | Flaw::FirstPageOnly
             | Flaw::NoLoopGuard
             | Flaw::RestartsListOnError
+            | Flaw::PartialListOnError
             | Flaw::IgnoresRateLimitReset
             | Flaw::Treats403RateLimitAsForbidden
             | Flaw::DefaultsNestedFields
