@@ -177,12 +177,12 @@ async fn pagination_is_planned_from_the_document_and_the_catalog() {
             .bind("stripe", clients::generic::binding(flaws))
             .bind("slack", clients::generic::binding(flaws));
         let results = harness.evaluate(|n| n.contains("::pagination_") && !n.starts_with("github::")).await.unwrap();
-        assert_eq!(results.len(), 6, "two endpoints, three pagination cases each");
+        assert_eq!(results.len(), 8, "two endpoints, four pagination cases each");
         let failed: Vec<String> =
             results.iter().filter(|r| !r.outcome.passed).map(|r| format!("{}\n{}", r.case.name(), r.message)).collect();
         match flaw {
             None => assert!(failed.is_empty(), "{}", failed.join("\n")),
-            Some(_) => assert_eq!(failed.len(), 6, "{}", failed.join("\n")),
+            Some(_) => assert_eq!(failed.len(), 8, "{}", failed.join("\n")),
         }
     }
 
