@@ -270,6 +270,17 @@ impl Prepared {
         Prepared { routes, calls: 1, input: None, before_call: None, concurrent: false, expected, headers: s.headers(), judge }
     }
 
+    /// A case that cannot run against this subject: no route, no call that matters, and a
+    /// judge that says `problem`.
+    pub fn cannot_run(s: &Setup, expected: String, problem: String) -> Prepared {
+        Prepared::new(
+            s,
+            Vec::new(),
+            expected,
+            Box::new(move |_| Verdict { actual: String::new(), problems: vec![problem], evidence: String::new() }),
+        )
+    }
+
     /// Make `n` calls instead of one.
     pub fn calls(mut self, n: usize) -> Prepared {
         self.calls = n;
@@ -434,15 +445,10 @@ pub fn prepare(kind: Kind, setup: &Setup) -> Prepared {
         | Kind::ConnectionResetDuringResponse
         | Kind::ConnectionTruncatedBody => connection::prepare(kind, setup),
         // receiver cases run against the project's handler (see `receiver`), not a client
-        receiver_kind => Prepared::new(
+        receiver_kind => Prepared::cannot_run(
             setup,
-            Vec::new(),
             format!("{receiver_kind} runs against a webhook handler"),
-            Box::new(move |_| Verdict {
-                actual: String::new(),
-                problems: vec![format!("{receiver_kind} is a webhook receiver case and cannot run against a client")],
-                evidence: String::new(),
-            }),
+            format!("{receiver_kind} is a webhook receiver case and cannot run against a client"),
         ),
     }
 }

@@ -181,15 +181,10 @@ fn items_problem(book: &Book, returned: Option<Vec<Value>>) -> Option<String> {
 
 pub(super) fn prepare(kind: Kind, s: &Setup) -> Prepared {
     let Some(pagination) = s.endpoint.pagination.clone() else {
-        return Prepared::new(
+        return Prepared::cannot_run(
             s,
-            Vec::new(),
             format!("{kind} needs the endpoint's pagination"),
-            Box::new(move |_| Verdict {
-                actual: String::new(),
-                problems: vec![format!("{kind} applies only to an endpoint with pagination")],
-                evidence: String::new(),
-            }),
+            format!("{kind} applies only to an endpoint with pagination"),
         );
     };
     let looped = kind == Kind::PaginationLoop;
