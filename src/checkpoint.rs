@@ -207,6 +207,11 @@ pub fn update(path: &Path, change: impl FnOnce(&mut Value)) -> Result<Value, Che
     Ok(state)
 }
 
+/// An integration the checkpoint does not know yet: the seed's fields, unset.
+fn unknown() -> Value {
+    json!({"status": null, "auth": null, "endpoints": null, "test_rounds": 0, "last_test": null, "last_health": null})
+}
+
 /// What the checkpoint calls an auth method (the seed's `oauth`, `api_key`, …).
 pub fn auth_name(auth: &Auth) -> &'static str {
     match auth {
@@ -236,7 +241,7 @@ pub fn record(path: &Path, services: &[ServiceRun]) -> Result<Value, CheckpointE
             let live: Vec<&SandboxResult> = s.live().collect();
             let entry = &mut state["skill_state"]["integrations"][spec.id.as_str()];
             if entry.is_null() {
-                *entry = json!({"status": null, "auth": null, "endpoints": null, "test_rounds": 0, "last_test": null, "last_health": null});
+                *entry = unknown();
             }
             let recorded = entry.get("test_rounds").and_then(Value::as_u64).unwrap_or(0);
             if u64::from(round.number) < recorded {
@@ -292,6 +297,34 @@ pub fn record(path: &Path, services: &[ServiceRun]) -> Result<Value, CheckpointE
         if let Some((id, n)) = failing {
             state["skill_state"]["current_build"] = json!(id);
             state["skill_state"]["build_iteration"] = json!(n);
+        }
+    })
+}
+
+/// One integration's health as the checkpoint keeps it: its service id, `healthy`,
+/// `degraded` or `down`, and the issues found.
+pub struct HealthEntry<'a> {
+    /// The service id.
+    pub service: &'a str,
+    /// `healthy`, `degraded` or `down`.
+    pub state: &'a str,
+    /// The Issues lines, in order.
+    pub issues: &'a [String],
+}
+
+/// Record a health check finished at `at` (RFC 3339) in the checkpoint: per integration the
+/// seed's `last_health`, with `health` and `health_issues` beside it; every other field kept.
+/// An integration the checkpoint does not list yet is added with the seed's fields unset.
+pub fn record_health(path: &Path, at: &str, entries: &[HealthEntry<'_>]) -> Result<Value, CheckpointError> {
+    update(path, |state| {
+        for e in entries {
+            let entry = &mut state["skill_state"]["integrations"][e.service];
+            if entry.is_null() {
+                *entry = unknown();
+            }
+            entry["last_health"] = json!(at);
+            entry["health"] = json!(e.state);
+            entry["health_issues"] = json!(e.issues);
         }
     })
 }

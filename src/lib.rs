@@ -12,6 +12,7 @@ pub mod ci;
 pub mod drift;
 mod file;
 pub mod harness;
+pub mod health;
 pub mod lag;
 pub mod pace;
 pub mod plan;

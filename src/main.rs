@@ -9,7 +9,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use cli::table::{Color, Paint};
-use cli::{cases, check, checkpoint, drift, list, plan, render, report, retry, schema, webhook};
+use cli::{cases, check, checkpoint, drift, health, list, plan, render, report, retry, schema, webhook};
 
 #[derive(Parser)]
 #[command(name = "oc-integrate", version, about = "Client-resilience test harness for third-party API integrations")]
@@ -35,6 +35,7 @@ enum Command {
     Report(report::Args),
     Checkpoint(checkpoint::Args),
     Retry(retry::Args),
+    Health(health::Args),
 }
 
 fn main() -> ExitCode {
@@ -52,5 +53,6 @@ fn main() -> ExitCode {
         Command::Report(args) => report::run(args, &paint),
         Command::Checkpoint(args) => checkpoint::run(args, &paint),
         Command::Retry(args) => retry::run(args, &paint),
+        Command::Health(args) => health::run(args, &paint),
     }
 }

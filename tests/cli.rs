@@ -25,7 +25,7 @@ fn project() -> &'static Path {
         support::copy_example("tracker", &root.join("integrations/tracker"));
         let state = root.join(checkpoint::DEFAULT_PATH);
         std::fs::create_dir_all(state.parent().unwrap()).unwrap();
-        std::fs::write(&state, r#"{"skill_state": {"integrations": {"slack": {"status": "planned", "auth": "oauth", "last_health": "2026-04-03T10:00:00Z"}}}}"#).unwrap();
+        std::fs::write(&state, r#"{"skill_state": {"integrations": {"slack": {"status": "planned", "auth": "oauth", "last_health": "2026-04-03T10:00:00Z", "health": "degraded"}}}}"#).unwrap();
         for flaws in [&[Flaw::StrictUnknownFields][..], &[]] {
             let flaws: &'static [Flaw] = flaws.to_vec().leak();
             let _ = Harness::new(root.join("integrations"))
@@ -72,9 +72,9 @@ fn list_joins_specs_rounds_and_checkpoint() {
     let lines: Vec<&str> = text.lines().collect();
     assert!(lines[0].starts_with("SERVICE") && lines[0].contains("LAST HEALTH"), "{text}");
     let row = |name: &str| lines.iter().find(|l| l.starts_with(name)).map(|l| l.split_whitespace().collect::<Vec<_>>()).unwrap();
-    assert_eq!(row("payments"), ["payments", "api_key", "3", "2", "PASS", "-", "tested"]);
-    assert_eq!(row("tracker"), ["tracker", "oauth", "4", "2", "PASS", "-", "tested"]);
-    assert_eq!(row("slack"), ["slack", "oauth", "-", "0", "-", "2026-04-03T10:00:00Z", "planned"]);
+    assert_eq!(row("payments"), ["payments", "api_key", "3", "2", "PASS", "-", "-", "tested"]);
+    assert_eq!(row("tracker"), ["tracker", "oauth", "4", "2", "PASS", "-", "-", "tested"]);
+    assert_eq!(row("slack"), ["slack", "oauth", "-", "0", "-", "2026-04-03T10:00:00Z", "degraded", "planned"]);
 
     let json: Value = serde_json::from_str(&stdout(&oc(&["list", "--json"]))).unwrap();
     let payments = json.as_array().unwrap().iter().find(|r| r["service"] == "payments").unwrap();

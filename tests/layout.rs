@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 
 /// The output modules, and what none of them may reach, directly or through others.
 const OUTPUTS: [&str; 4] = ["report", "ci", "checkpoint", "drift"];
-const INTERNALS: [&str; 9] = ["binding", "harness", "plan", "sandbox", "scenario", "server", "standin", "timeline", "trial"];
+const INTERNALS: [&str; 10] = ["binding", "harness", "health", "plan", "sandbox", "scenario", "server", "standin", "timeline", "trial"];
 
 /// A dependency of one module on another, with where it is written.
 #[derive(Debug, Clone)]

@@ -17,8 +17,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use clients::flaw::Flaw;
-use oc_integrate::spec::ClientAuth;
-use oc_integrate::standin::{LocalSandbox, OidcClient};
+use oc_integrate::standin::LocalSandbox;
 use oc_integrate::{Binding, ClientError, ErrorKind, Harness, outcome};
 
 /// The sandbox key the runs use; a canary: it must never appear in any output.
@@ -330,38 +329,7 @@ fn a_response_off_its_schema_names_path_expected_and_found() {
 // ---------------------------------------------------------------- the tracker: OAuth 2.0
 
 /// The tracker's client secret in these runs; a canary like [`KEY`].
-const CLIENT_SECRET: &str = "CANARY_tracker_client_secret_77c1";
-
-/// Prism serving GitHub's description, one for the whole test binary (it takes seconds to load).
-fn github() -> &'static LocalSandbox {
-    static GITHUB: std::sync::OnceLock<LocalSandbox> = std::sync::OnceLock::new();
-    GITHUB.get_or_init(|| {
-        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-        support::npm_ci(&root.join("sandboxes/openapi"));
-        support::npm_ci(&root.join("sandboxes/prism"));
-        LocalSandbox::prism_github(root).unwrap_or_else(|e| panic!("{e}"))
-    })
-}
-
-/// A fresh authorization server with the tracker's client, and a sandbox user's refresh
-/// token from a one-time login; the environment a run of the tracker's sandbox trials needs.
-fn tracker_sandbox() -> (LocalSandbox, Vec<(&'static str, String)>) {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    support::npm_ci(&root.join("sandboxes/oidc"));
-    let client = OidcClient::new("oc-integrate-tracker", CLIENT_SECRET, "http://127.0.0.1/callback")
-        .with(ClientAuth::ClientSecretPost, &["issues:read", "issues:write"]);
-    let oidc = LocalSandbox::oidc(root, &client).unwrap_or_else(|e| panic!("{e}"));
-    let tokens = oidc.authorize(root, &client, "openid offline_access issues:read issues:write").unwrap_or_else(|e| panic!("{e}"));
-    let refresh = tokens["refresh_token"].as_str().unwrap_or_else(|| panic!("expected a refresh token, found {tokens}")).to_string();
-    let env = vec![
-        ("TRACKER_SANDBOX_URL", github().base_url().to_string()),
-        ("TRACKER_TOKEN_URL", oidc.url("/token")),
-        ("TRACKER_CLIENT_ID", client.id.clone()),
-        ("TRACKER_CLIENT_SECRET", CLIENT_SECRET.to_string()),
-        ("TRACKER_REFRESH_TOKEN", refresh),
-    ];
-    (oidc, env)
-}
+const CLIENT_SECRET: &str = support::TRACKER_CLIENT_SECRET;
 
 /// Run the tracker's harness in a child with the tracker's client (with `flaws`) and `env`.
 fn run_tracker(root: &Path, filter: Option<&str>, flaws: &str, env: &[(&str, String)]) -> (Output, String) {
@@ -388,7 +356,7 @@ const TRACKER_TRIALS: [&str; 8] = [
 /// in any output, file or recording.
 #[test]
 fn tracker_sandbox_trials_pass_against_prism_and_oidc_provider() {
-    let (_oidc, env) = tracker_sandbox();
+    let (_oidc, env) = support::tracker_sandbox();
     let root = project_of("tracker", "sbt-tracker", |s| s);
     let mut env = env;
     env.push(("OC_REQUIRE_SANDBOX", "1".into()));
@@ -444,7 +412,7 @@ fn tracker_sandbox_trials_pass_against_prism_and_oidc_provider() {
     "expected the client to authenticate at the token endpoint with client_secret_post (client_id and client_secret in the form, no Basic header; overview.auth.client_auth), found HTTP Basic"
 )]
 fn a_client_that_mishandles_refresh_fails_the_token_refresh_trial(#[case] flaw: &str, #[case] want: &str) {
-    let (_oidc, env) = tracker_sandbox();
+    let (_oidc, env) = support::tracker_sandbox();
     let root = project_of("tracker", &format!("sbt-{flaw}"), |s| s);
     let (out, text) = run_tracker(&root, Some("tracker::sandbox::token_refresh"), flaw, &env);
     assert!(!out.status.success(), "{text}");
@@ -455,7 +423,7 @@ fn a_client_that_mishandles_refresh_fails_the_token_refresh_trial(#[case] flaw: 
 /// Without the refresh token the tracker's sandbox trials are ignored, naming it.
 #[test]
 fn a_missing_refresh_token_is_named() {
-    let (_oidc, env) = tracker_sandbox();
+    let (_oidc, env) = support::tracker_sandbox();
     let root = project_of("tracker", "sbt-tracker-missing", |s| s);
     let env: Vec<(&str, String)> = env.into_iter().filter(|(k, _)| *k != "TRACKER_REFRESH_TOKEN").collect();
     let (out, text) = run_tracker(&root, Some("tracker::sandbox"), "", &env);
@@ -467,7 +435,7 @@ fn a_missing_refresh_token_is_named() {
 /// credentials grant, and the endpoints run with it (no token-refresh trial is planned).
 #[test]
 fn without_a_refresh_token_the_client_credentials_grant_serves() {
-    let (_oidc, env) = tracker_sandbox();
+    let (_oidc, env) = support::tracker_sandbox();
     let root = project_of("tracker", "sbt-tracker-cc", |s| {
         // no refresh token, so no revocation either (the spec check demands one with the other)
         s.replace("client_secret: Client Secret, refresh_token: Refresh Token}", "client_secret: Client Secret}")
@@ -488,7 +456,7 @@ fn without_a_refresh_token_the_client_credentials_grant_serves() {
 /// it is ignored, naming it, and the others pass; their set never varies with the order.
 #[test]
 fn a_spent_token_fails_only_the_token_refresh_trial() {
-    let (_oidc, env) = tracker_sandbox();
+    let (_oidc, env) = support::tracker_sandbox();
     let root = project_of("tracker", "sbt-tracker-spent", |s| s);
     let (out, text) = run_tracker(&root, Some("tracker::sandbox"), "forgets_rotated_refresh_token", &env);
     assert!(!out.status.success(), "{text}");
@@ -510,7 +478,7 @@ fn a_spent_token_fails_only_the_token_refresh_trial() {
 /// the reason, or a failure under OC_REQUIRE_SANDBOX=1.
 #[test]
 fn an_unreachable_authorization_server_is_ignored_or_fails_when_required() {
-    let (_oidc, env) = tracker_sandbox();
+    let (_oidc, env) = support::tracker_sandbox();
     let root = project_of("tracker", "sbt-tracker-noauth", |s| s);
     let (_socket, origin) = oc_integrate::server::refusing_origin().unwrap();
     let token_url = format!("{origin}/token");
@@ -535,7 +503,7 @@ fn an_unreachable_authorization_server_is_ignored_or_fails_when_required() {
 /// here the token gate asks a path that is not the introspection endpoint, so it refuses all.
 #[test]
 fn a_refused_rate_probe_fails() {
-    let (_oidc, env) = tracker_sandbox();
+    let (_oidc, env) = support::tracker_sandbox();
     let root =
         project_of("tracker", "sbt-tracker-refused", |s| s.replace("token_gate: /token/introspection", "token_gate: /token/nowhere"));
     let (out, text) = run_tracker(&root, Some("tracker::sandbox::rate_limit"), "", &env);

@@ -450,6 +450,60 @@ fn a_bad_sandbox_section_is_located(#[case] from: &str, #[case] to: &str, #[case
     assert_edit_rejected(&with_sandbox(), from, to, want);
 }
 
+/// `with_sandbox()` with a health section.
+fn with_health() -> String {
+    with_sandbox() + "health:\n  endpoint: get_thing\n  latency_warn_ms: 300\n  timeout_ms: 2000\n  webhook_url_env: DEMO_WEBHOOK_URL\n"
+}
+
+/// The health section is checked where it is written: a GET endpoint (probes never write),
+/// one target, a threshold below the timeout, a real status, names that can be used.
+#[rstest]
+#[case::a_write(
+    "endpoint: get_thing",
+    "endpoint: make_thing",
+    "health.endpoint: expected a GET endpoint (probes never write), found \"make_thing\", a POST"
+)]
+#[case::unknown_endpoint(
+    "endpoint: get_thing",
+    "endpoint: get_things",
+    "health.endpoint: expected the id of a GET endpoint (get_thing), found \"get_things\""
+)]
+#[case::both(
+    "  endpoint: get_thing\n",
+    "  endpoint: get_thing\n  path: /things\n",
+    "health.path: expected either endpoint or path, found both"
+)]
+#[case::threshold_above_timeout(
+    "latency_warn_ms: 300",
+    "latency_warn_ms: 3000",
+    "health.latency_warn_ms: expected a warning below the probe's timeout_ms (2000), found 3000"
+)]
+#[case::no_timeout("timeout_ms: 2000", "timeout_ms: 0", "health.timeout_ms: expected milliseconds from 1 to 600000 (ten minutes), found 0")]
+#[case::status(
+    "  timeout_ms: 2000\n",
+    "  timeout_ms: 2000\n  status: 700\n",
+    "health.status: expected an HTTP status (100-599), found 700"
+)]
+#[case::method("  timeout_ms: 2000\n", "  timeout_ms: 2000\n  method: POST\n", "health.method: expected GET or HEAD, found \"POST\"")]
+#[case::env_name(
+    "DEMO_WEBHOOK_URL",
+    "demo-webhook",
+    "health.webhook_url_env: expected an environment variable name such as PAYMENTS_WEBHOOK_URL, found \"demo-webhook\""
+)]
+#[case::introspection_without_oauth(
+    "  timeout_ms: 2000\n",
+    "  timeout_ms: 2000\n  introspection_path: /introspect\n",
+    "health.introspection_path: expected introspection_path only with overview.auth.kind: oauth2, found it without"
+)]
+#[case::credentials(
+    "  timeout_ms: 2000\n",
+    "  timeout_ms: 2000\n  credentials: {api_key: Other key}\n",
+    "health.credentials.api_key: expected a secrets row with env:, found \"Other key\" without one"
+)]
+fn a_bad_health_section_is_located(#[case] from: &str, #[case] to: &str, #[case] want: &str) {
+    assert_edit_rejected(&with_health(), from, to, want);
+}
+
 /// YAML merge keys work as most YAML users expect (a newcomer's spec shared an endpoint's
 /// fields with `<<: *issue`, and got "example is a required property").
 #[test]

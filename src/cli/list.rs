@@ -1,5 +1,5 @@
 //! `oc-integrate list`: each integration as the specs, its round reports and the checkpoint
-//! show it (auth, endpoints, cases, rounds, last verdict, last health, status).
+//! show it (auth, endpoints, cases, rounds, last verdict, last health and its state, status).
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -55,6 +55,7 @@ pub fn run(args: Args, paint: &Paint) -> ExitCode {
             "escalated": last.is_some_and(|r| r.escalated()),
             "status": saved.get("status").cloned().unwrap_or(Value::Null),
             "last_health": saved.get("last_health").cloned().unwrap_or(Value::Null),
+            "health": saved.get("health").cloned().unwrap_or(Value::Null),
         });
         match loaded {
             Ok(s) => {
@@ -82,6 +83,7 @@ pub fn run(args: Args, paint: &Paint) -> ExitCode {
             "escalated": saved.get("status").and_then(Value::as_str) == Some("escalated"),
             "status": saved.get("status"),
             "last_health": saved.get("last_health"),
+            "health": saved.get("health"),
         }));
     }
     if as_json {
@@ -91,14 +93,14 @@ pub fn run(args: Args, paint: &Paint) -> ExitCode {
         .iter()
         .map(|r| {
             let status = if r["escalated"] == true { json!("escalated") } else { r["status"].clone() };
-            ["service", "auth", "endpoints", "rounds", "last_test", "last_health"]
+            ["service", "auth", "endpoints", "rounds", "last_test", "last_health", "health"]
                 .iter()
                 .map(|k| text(&r[*k]))
                 .chain([text(&status)])
                 .collect()
         })
         .collect();
-    table(paint, &["SERVICE", "AUTH", "ENDPOINTS", "ROUNDS", "LAST TEST", "LAST HEALTH", "STATUS"], &rows, &[4, 6]);
+    table(paint, &["SERVICE", "AUTH", "ENDPOINTS", "ROUNDS", "LAST TEST", "LAST HEALTH", "HEALTH", "STATUS"], &rows, &[4, 6, 7]);
     for r in out.iter().filter(|r| r.get("error").is_some()) {
         eprintln!("error: {}", text(&r["error"]));
     }

@@ -6,6 +6,7 @@ pub mod cases;
 pub mod check;
 pub mod checkpoint;
 pub mod drift;
+pub mod health;
 pub mod list;
 pub mod plan;
 pub mod render;

@@ -41,8 +41,9 @@ impl Paint {
     pub fn verdict(&self, text: &str, width: usize) -> String {
         let padded = format!("{text:<width$}");
         let code = match text {
-            "PASS" | "tested" => "32",
-            "FAIL" | "failing" => "31",
+            "PASS" | "tested" | "healthy" => "32",
+            "degraded" => "33",
+            "FAIL" | "failing" | "down" => "31",
             "escalated" | "broken" => "1;31",
             _ => return padded,
         };

@@ -23,6 +23,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
+use super::live::{Credential, Oauth, live, reachable};
 use super::proxy::{By, Exchange, OAuthClient, Proxy, Upstream};
 use super::throttle::Throttle;
 use crate::binding::{Binding, Call, Context, Credentials};
@@ -30,7 +31,7 @@ use crate::case::{Check, DRIFT_ENV, REQUIRE_ENV, SandboxCase, Subject};
 use crate::drift::json_type;
 use crate::results::SandboxResult;
 use crate::scenario::{Policy, Returned};
-use crate::spec::{Auth, Endpoint, Sandbox, Spec, host_of, references};
+use crate::spec::{Auth, Endpoint, Sandbox, Spec, references};
 use crate::text::clip;
 use crate::{redact, trial};
 
@@ -107,125 +108,6 @@ impl SandboxResult {
         } else {
             SandboxResult::unready(case, reason, false)
         }
-    }
-}
-
-/// Where and with which credentials a service's sandbox trials run, read from the environment.
-struct Live {
-    base: reqwest::Url,
-    hosts: Vec<String>,
-    credential: Credential,
-}
-
-/// The sandbox credential.
-#[derive(Clone)]
-enum Credential {
-    /// An API key.
-    ApiKey(String),
-    /// An OAuth 2.0 client, its sandbox token endpoint and maybe a user's refresh token.
-    Oauth(Oauth),
-}
-
-/// The OAuth 2.0 side of a sandbox.
-#[derive(Clone)]
-struct Oauth {
-    token_url: reqwest::Url,
-    client: OAuthClient,
-    refresh_token: Option<String>,
-    /// The environment variables of the client secret and the refresh token, for hints.
-    secret_env: String,
-    refresh_env: String,
-}
-
-impl Oauth {
-    /// `path` on the token endpoint's origin.
-    fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.token_url.origin().ascii_serialization())
-    }
-}
-
-/// Why the trials cannot run: `fatal` for a configuration that must never run (a URL
-/// override aimed at production or an undeclared host), else a reason to ignore them.
-struct Unready {
-    reason: String,
-    fatal: bool,
-}
-
-/// `url` from the environment variable `env` when set, else `declared`; checked to be an
-/// absolute http(s) URL on one of `hosts` and not on `production`'s host.
-fn located(env: Option<&String>, field: &str, declared: &str, hosts: &[String], production: &[String]) -> Result<reqwest::Url, Unready> {
-    let from_env = env.and_then(|n| std::env::var(n).ok().filter(|v| !v.is_empty()).map(|v| (n.clone(), v)));
-    let (source, url) = from_env.unwrap_or_else(|| (format!("sandbox.{field}"), declared.to_string()));
-    let fatal = |reason: String| Unready { reason, fatal: true };
-    let url = reqwest::Url::parse(&url)
-        .ok()
-        .filter(|u| matches!(u.scheme(), "http" | "https"))
-        .ok_or_else(|| fatal(format!("{source}: expected an absolute http(s) URL, found {url:?}")))?;
-    let host = url.host_str().map(str::to_ascii_lowercase).unwrap_or_default();
-    if production.contains(&host) {
-        return Err(fatal(format!("{source} points at production's host ({host}): refused before any request left")));
-    }
-    if !hosts.contains(&host) {
-        return Err(fatal(format!(
-            "{source} points at host {host}, which sandbox.hosts does not list ({}): refused before any request left",
-            hosts.join(", ")
-        )));
-    }
-    Ok(url)
-}
-
-fn live(spec: &Spec, s: &Sandbox) -> Result<Live, Unready> {
-    let hosts = s.allowed_hosts();
-    // production's hosts: the API's, and for OAuth 2.0 its authorization server's
-    let mut production: Vec<String> = host_of(&spec.overview.base_url).into_iter().collect();
-    if let Auth::Oauth2 { token_url, .. } = &spec.overview.auth {
-        production.extend(host_of(token_url));
-    }
-    let base = located(s.url_env.as_ref(), "url", &s.url, &hosts, &production)?;
-    let mut values = BTreeMap::new();
-    let mut envs = BTreeMap::new();
-    let mut missing = Vec::new();
-    for (field, name) in s.credentials.named() {
-        let env = spec.secrets.iter().find(|x| x.name == name).and_then(|x| x.env.clone()).unwrap_or_default();
-        envs.insert(field, env.clone());
-        match std::env::var(&env).ok().filter(|v| !v.is_empty()) {
-            Some(v) => {
-                values.insert(field, v);
-            }
-            None => missing.push(env),
-        }
-    }
-    let credential = match &spec.overview.auth {
-        Auth::Oauth2 { client_auth, .. } => {
-            let declared = s.token_url.clone().unwrap_or_default();
-            let token_url = located(s.token_url_env.as_ref(), "token_url", &declared, &hosts, &production)?;
-            let mut value = |k| values.remove(k).unwrap_or_default();
-            let client = OAuthClient { id: value("client_id"), secret: value("client_secret"), auth: *client_auth };
-            let env = |k| envs.get(k).cloned().unwrap_or_default();
-            Credential::Oauth(Oauth {
-                token_url,
-                client,
-                refresh_token: values.remove("refresh_token"),
-                secret_env: env("client_secret"),
-                refresh_env: env("refresh_token"),
-            })
-        }
-        _ => Credential::ApiKey(values.remove("api_key").unwrap_or_default()),
-    };
-    if !missing.is_empty() {
-        return Err(Unready { reason: format!("set {} to run", crate::spec::and_list(&missing)), fatal: false });
-    }
-    Ok(Live { base, hosts, credential })
-}
-
-/// Whether something listens at the sandbox's host and port.
-async fn reachable(base: &reqwest::Url) -> Result<(), String> {
-    let host = base.host_str().unwrap_or_default().trim_matches(['[', ']']).to_string();
-    let port = base.port_or_known_default().unwrap_or(80);
-    match tokio::time::timeout(Duration::from_secs(3), tokio::net::TcpStream::connect((host.as_str(), port))).await {
-        Ok(Ok(_)) => Ok(()),
-        Ok(Err(e)) => Err(format!("the sandbox at {base} is unreachable ({e})")),
-        Err(_) => Err(format!("the sandbox at {base} is unreachable (no connection within 3 s)")),
     }
 }
 
@@ -580,13 +462,18 @@ async fn run_check(case: &SandboxCase, spec: Arc<Spec>, binding: &Binding) -> Sa
             }
         }
     }
-    if let Err(why) = reachable(&live.base).await {
-        return SandboxResult::missing(case, &why, require);
+    let within = Duration::from_secs(3);
+    if let Err(why) = reachable(&live.base, within).await {
+        return SandboxResult::missing(case, &format!("the sandbox at {} is unreachable ({why})", live.base), require);
     }
     if let Credential::Oauth(o) = &live.credential
-        && let Err(why) = reachable(&o.token_url).await
+        && let Err(why) = reachable(&o.token_url, within).await
     {
-        return SandboxResult::missing(case, &why.replace("the sandbox at", "the sandbox's authorization server at"), require);
+        return SandboxResult::missing(
+            case,
+            &format!("the sandbox's authorization server at {} is unreachable ({why})", o.token_url),
+            require,
+        );
     }
     let timeout = Duration::from_millis(spec.timeouts.request_ms.max(1000));
     let mut up = Upstream::new(live.base.clone(), live.hosts.clone(), Throttle::of(&spec.id, spec.overview.rate_limit), timeout);

@@ -329,7 +329,8 @@ fn validate(spec: &mut Spec, ctx: &Ctx, dir: &Path) -> Result<(), SpecError> {
         }
     }
     check_webhooks(spec, ctx)?;
-    check_sandbox(spec, ctx)
+    check_sandbox(spec, ctx)?;
+    check_health(spec, ctx)
 }
 
 fn check_retry(ctx: &Ctx, p: &str, r: &RetryPolicy) -> Result<(), SpecError> {
@@ -569,30 +570,98 @@ fn check_sandbox(spec: &Spec, ctx: &Ctx) -> Result<(), SpecError> {
 
 /// The sandbox's credentials as the spec's auth needs them (each a secrets row with `env:`),
 /// and for OAuth 2.0 its token endpoint (on a sandbox host) and endpoint paths.
-fn check_sandbox_auth(spec: &Spec, ctx: &Ctx, s: &super::Sandbox, hosts: &[String]) -> Result<(), SpecError> {
-    let p = "sandbox";
-    let c = &s.credentials;
+/// The health section: one probe target (a GET endpoint whose path the example fills, or a
+/// path), a status that exists, a latency warning below the timeout, both within a minute
+/// or ten, OAuth 2.0 fields only with OAuth 2.0, URLs and variable names that can be used.
+fn check_health(spec: &Spec, ctx: &Ctx) -> Result<(), SpecError> {
+    let Some(h) = &spec.health else { return Ok(()) };
+    let p = "health";
+    if h.endpoint.is_some() && h.path.is_some() {
+        return Err(ctx.err(&format!("{p}.path"), "expected either endpoint or path, found both"));
+    }
+    if let Some(id) = &h.endpoint {
+        let at = format!("{p}.endpoint");
+        let Some(e) = spec.endpoints.iter().find(|e| &e.id == id) else {
+            let gets: Vec<&str> = spec.endpoints.iter().filter(|e| e.method == super::Method::GET).map(|e| e.id.as_str()).collect();
+            return Err(ctx.err(&at, format!("expected the id of a GET endpoint ({}), found {id:?}", crate::text::hints(&gets))));
+        };
+        if e.method != super::Method::GET {
+            return Err(ctx.err(&at, format!("expected a GET endpoint (probes never write), found {id:?}, a {}", e.method)));
+        }
+        if e.concrete_path().contains('{') {
+            return Err(ctx.err(
+                &at,
+                format!("expected an endpoint whose path parameters have example values, found {:?} unfilled", e.concrete_path()),
+            ));
+        }
+    }
+    if let Some(path) = h.path.as_ref().filter(|x| !x.starts_with('/')) {
+        return Err(ctx.err(&format!("{p}.path"), format!("expected a path starting with '/', found {path:?}")));
+    }
+    if let Some(status) = h.status.filter(|s| !(100..=599).contains(s)) {
+        return Err(ctx.err(&format!("{p}.status"), format!("expected an HTTP status (100-599), found {status}")));
+    }
+    for (field, v) in [("latency_warn_ms", h.latency_warn_ms), ("timeout_ms", h.timeout_ms)] {
+        if !(1..=600_000).contains(&v) {
+            return Err(ctx.err(&format!("{p}.{field}"), format!("expected milliseconds from 1 to 600000 (ten minutes), found {v}")));
+        }
+    }
+    if h.latency_warn_ms >= h.timeout_ms {
+        return Err(ctx.err(
+            &format!("{p}.latency_warn_ms"),
+            format!("expected a warning below the probe's timeout_ms ({}), found {}", h.timeout_ms, h.latency_warn_ms),
+        ));
+    }
+    if let Some(path) = &h.introspection_path {
+        let at = format!("{p}.introspection_path");
+        if !matches!(spec.overview.auth, Auth::Oauth2 { .. }) {
+            return Err(ctx.err(&at, "expected introspection_path only with overview.auth.kind: oauth2, found it without"));
+        }
+        if !path.starts_with('/') {
+            return Err(ctx.err(&at, format!("expected a path on the token endpoint's origin, starting with '/', found {path:?}")));
+        }
+    }
+    if let Some(url) = &h.webhook_url {
+        check_url(ctx, &format!("{p}.webhook_url"), url)?;
+    }
+    if let Some(v) = h.webhook_url_env.as_ref().filter(|v| !is_env_name(v)) {
+        return Err(ctx.err(
+            &format!("{p}.webhook_url_env"),
+            format!("expected an environment variable name such as PAYMENTS_WEBHOOK_URL, found {v:?}"),
+        ));
+    }
+    if let Some(c) = &h.credentials {
+        check_credentials(spec, ctx, &format!("{p}.credentials"), c, "health.credentials")?;
+    }
+    Ok(())
+}
+
+/// Whether `v` looks like an environment variable name: upper-case letters, digits, `_`.
+fn is_env_name(v: &str) -> bool {
+    !v.is_empty() && v.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_')
+}
+
+/// Credentials as the spec's auth needs them, each the name of a secrets row with `env:`
+/// (`at`: where they are written; `with`: what needs them, for the message).
+fn check_credentials(spec: &Spec, ctx: &Ctx, at: &str, c: &super::SandboxCredentials, with: &str) -> Result<(), SpecError> {
     let (wanted, unwanted): (&[&str], &[&str]) = match &spec.overview.auth {
         Auth::ApiKey { .. } => (&["api_key"], &["client_id", "client_secret", "refresh_token"]),
         Auth::Oauth2 { .. } => (&["client_id", "client_secret", "refresh_token"], &["api_key"]),
-        Auth::None => return Err(ctx.err("overview.auth.kind", "expected api_key or oauth2 for a spec with a sandbox section, found none")),
+        Auth::None => return Err(ctx.err("overview.auth.kind", format!("expected api_key or oauth2 for a spec with {with}, found none"))),
     };
     let named = c.named();
     let kind = if matches!(spec.overview.auth, Auth::ApiKey { .. }) { "api_key" } else { "oauth2" };
     for field in wanted.iter().filter(|f| **f != "refresh_token") {
         if !named.iter().any(|(k, _)| k == field) {
-            return Err(ctx.err(
-                &format!("{p}.credentials"),
-                format!("expected {field} (the name of a secrets row with env:) for {kind} auth, found none"),
-            ));
+            return Err(ctx.err(at, format!("expected {field} (the name of a secrets row with env:) for {kind} auth, found none")));
         }
     }
     if let Some((field, _)) = named.iter().find(|(k, _)| unwanted.contains(k)) {
         let allowed = super::and_list(wanted);
-        return Err(ctx.err(&format!("{p}.credentials.{field}"), format!("expected only {allowed} for {kind} auth, found {field}")));
+        return Err(ctx.err(&format!("{at}.{field}"), format!("expected only {allowed} for {kind} auth, found {field}")));
     }
     for (field, name) in named {
-        let at = format!("{p}.credentials.{field}");
+        let at = format!("{at}.{field}");
         match spec.secrets.iter().find(|x| x.name == name) {
             Some(x) if x.env.is_some() => {}
             Some(_) => return Err(ctx.err(&at, format!("expected a secrets row with env:, found {name:?} without one"))),
@@ -604,10 +673,16 @@ fn check_sandbox_auth(spec: &Spec, ctx: &Ctx, s: &super::Sandbox, hosts: &[Strin
             }
         }
     }
+    Ok(())
+}
+
+fn check_sandbox_auth(spec: &Spec, ctx: &Ctx, s: &super::Sandbox, hosts: &[String]) -> Result<(), SpecError> {
+    let p = "sandbox";
+    let c = &s.credentials;
+    check_credentials(spec, ctx, &format!("{p}.credentials"), c, "a sandbox section")?;
+    let kind = if matches!(spec.overview.auth, Auth::ApiKey { .. }) { "api_key" } else { "oauth2" };
     for (field, v) in [("url_env", &s.url_env), ("token_url_env", &s.token_url_env)] {
-        if let Some(v) = v
-            && (v.is_empty() || !v.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_'))
-        {
+        if let Some(v) = v.as_ref().filter(|v| !is_env_name(v)) {
             return Err(ctx
                 .err(&format!("{p}.{field}"), format!("expected an environment variable name such as PAYMENTS_SANDBOX_URL, found {v:?}")));
         }

@@ -7,6 +7,7 @@
 //! `schemas/spec.schema.json` (see [`json_schema`]).
 
 pub mod edit;
+mod health;
 mod load;
 pub mod pagination;
 mod sandbox;
@@ -23,6 +24,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::Value;
 
+pub use health::{Health, ProbeMethod};
 pub(crate) use load::reword;
 pub use load::{SpecError, load_dir, load_file};
 pub use pagination::Pagination;
@@ -66,6 +68,9 @@ pub struct Spec {
     /// The provider's sandbox, for the sandbox trials; absent when the project has none to test against.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sandbox: Option<Sandbox>,
+    /// How `oc-integrate health` probes the integration (defaults when absent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub health: Option<Health>,
     /// Service id (the directory name); set by the loader.
     #[serde(skip)]
     pub id: String,
@@ -365,6 +370,10 @@ pub struct Endpoint {
 
 fn yes() -> bool {
     true
+}
+
+fn is_yes(b: &bool) -> bool {
+    *b
 }
 
 impl Endpoint {

@@ -9,7 +9,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::Method;
+use super::{Method, is_yes, yes};
 
 /// The provider's sandbox, for the sandbox trials (`<service>::sandbox::…`).
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
@@ -122,14 +122,6 @@ pub struct SandboxEndpoint {
     /// that generates this answer afresh each time, whose shape cannot be a baseline.
     #[serde(default = "yes", skip_serializing_if = "is_yes")]
     pub drift: bool,
-}
-
-fn yes() -> bool {
-    true
-}
-
-fn is_yes(b: &bool) -> bool {
-    *b
 }
 
 /// A request the harness sends to the sandbox before an endpoint's call.

@@ -87,3 +87,37 @@ pub fn localstripe() -> Result<oc_integrate::standin::LocalSandbox, oc_integrate
     INSTALLED.get_or_init(|| pip_target(&root.join("sandboxes/localstripe"), &["--no-deps"]));
     oc_integrate::standin::LocalSandbox::localstripe(root)
 }
+
+/// The tracker's client secret in test runs; a canary: it must never appear in any output.
+pub const TRACKER_CLIENT_SECRET: &str = "CANARY_tracker_client_secret_77c1";
+
+/// Prism serving GitHub's description, one for the whole test binary (it takes seconds to load).
+pub fn github() -> &'static oc_integrate::standin::LocalSandbox {
+    static GITHUB: std::sync::OnceLock<oc_integrate::standin::LocalSandbox> = std::sync::OnceLock::new();
+    GITHUB.get_or_init(|| {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        npm_ci(&root.join("sandboxes/openapi"));
+        npm_ci(&root.join("sandboxes/prism"));
+        oc_integrate::standin::LocalSandbox::prism_github(root).unwrap_or_else(|e| panic!("{e}"))
+    })
+}
+
+/// A fresh authorization server with the tracker's client, and a sandbox user's refresh
+/// token from a one-time login; the environment a run of the tracker's sandbox trials needs.
+pub fn tracker_sandbox() -> (oc_integrate::standin::LocalSandbox, Vec<(&'static str, String)>) {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    npm_ci(&root.join("sandboxes/oidc"));
+    let client = oc_integrate::standin::OidcClient::new("oc-integrate-tracker", TRACKER_CLIENT_SECRET, "http://127.0.0.1/callback")
+        .with(oc_integrate::spec::ClientAuth::ClientSecretPost, &["issues:read", "issues:write"]);
+    let oidc = oc_integrate::standin::LocalSandbox::oidc(root, &client).unwrap_or_else(|e| panic!("{e}"));
+    let tokens = oidc.authorize(root, &client, "openid offline_access issues:read issues:write").unwrap_or_else(|e| panic!("{e}"));
+    let refresh = tokens["refresh_token"].as_str().unwrap_or_else(|| panic!("expected a refresh token, found {tokens}")).to_string();
+    let env = vec![
+        ("TRACKER_SANDBOX_URL", github().base_url().to_string()),
+        ("TRACKER_TOKEN_URL", oidc.url("/token")),
+        ("TRACKER_CLIENT_ID", client.id.clone()),
+        ("TRACKER_CLIENT_SECRET", TRACKER_CLIENT_SECRET.to_string()),
+        ("TRACKER_REFRESH_TOKEN", refresh),
+    ];
+    (oidc, env)
+}
