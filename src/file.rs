@@ -9,12 +9,24 @@ use std::path::{Path, PathBuf};
 /// Write `text` to `path` atomically: a complete, synced temp file beside it, renamed over
 /// it. Creates the directory.
 pub fn write_atomic(path: &Path, text: &str) -> std::io::Result<()> {
+    replace(path, text, 0o666)
+}
+
+/// [`write_atomic`] for a file only its owner may read (mode 0600 from the moment it
+/// exists): tokens and other credentials.
+pub fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
+    replace(path, text, 0o600)
+}
+
+/// Write `text` to a temporary file beside `path` created with `mode`, then rename it over `path`.
+fn replace(path: &Path, text: &str, mode: u32) -> std::io::Result<()> {
+    use std::os::unix::fs::OpenOptionsExt as _;
     let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir)?;
     let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     let tmp = dir.join(format!(".{name}.{}.tmp", uuid::Uuid::new_v4().simple()));
     let written = (|| {
-        let mut f = std::fs::File::create(&tmp)?;
+        let mut f = std::fs::OpenOptions::new().write(true).create_new(true).mode(mode).open(&tmp)?;
         f.write_all(text.as_bytes())?;
         f.sync_all()?;
         std::fs::rename(&tmp, path)

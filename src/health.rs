@@ -13,22 +13,14 @@ use std::time::{Duration, SystemTime};
 use serde::Serialize;
 use serde_json::Value;
 
+use crate::oauth::{self, OauthError};
 use crate::redact;
+pub use crate::sandbox::live::Target;
 use crate::sandbox::live::{self, Credential, Oauth, Unready};
-use crate::sandbox::proxy::{By, Exchange, Upstream};
+use crate::sandbox::proxy::{By, Upstream};
 use crate::sandbox::throttle::Throttle;
 use crate::spec::{Auth, Health, Spec};
-use crate::text::{clip, rfc3339};
-
-/// Which deployment is probed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Target {
-    /// The spec's `sandbox` section (its `*_env` overrides, its hosts).
-    Sandbox,
-    /// `overview.base_url` and the OAuth 2.0 token endpoint, production's hosts only.
-    Production,
-}
+use crate::text::rfc3339;
 
 /// How an integration is: the seed's ✅, ⚠️ and ❌.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -136,18 +128,11 @@ pub async fn check_all(specs: &[Spec], target: Target, budget: Duration) -> Vec<
 /// Probe one integration.
 pub async fn check(spec: &Spec, target: Target) -> Integration {
     let h = spec.health.clone().unwrap_or_default();
-    let place = match target {
-        Target::Sandbox => match &spec.sandbox {
-            Some(s) => live::sandbox(spec, s),
-            None => {
-                let why = "no sandbox section to probe (probe production with --production, or declare sandbox:)";
-                return Integration::down(spec, format!("not probed — {why}"), vec![format!("{} not probed: {why}", spec.name)]);
-            }
-        },
-        Target::Production => live::production(spec),
-    };
-    let place = match place {
+    let place = match live::place(spec, target) {
         Ok(p) => p,
+        Err(Unready { reason, fatal: false }) => {
+            return Integration::down(spec, format!("not probed — {reason}"), vec![format!("{} not probed: {reason}", spec.name)]);
+        }
         Err(Unready { reason, .. }) => {
             let reason = redact::redact(&reason);
             return Integration::down(spec, format!("refused — {reason}"), vec![format!("{} refused: {reason}", spec.name)]);
@@ -230,7 +215,7 @@ impl Probing<'_> {
         };
         let host = u.host_str().unwrap_or_default().to_ascii_lowercase();
         if !self.hosts.contains(&host) {
-            let target = if self.target == Target::Sandbox { "sandbox" } else { "production" };
+            let target = self.target.as_str();
             probe.error = Some(format!(
                 "host {host} is not one the spec allows for the {target} ({}): refused before any request left",
                 self.hosts.join(", ")
@@ -253,17 +238,6 @@ impl Probing<'_> {
             },
         }
         probe
-    }
-
-    /// A form POST to the token endpoint family, authenticated as the client, within the timeout.
-    async fn token_call(&self, o: &Oauth, url: &str, pairs: &[(&str, &str)]) -> Result<Exchange, String> {
-        let (headers, body) = o.client.form(pairs);
-        match tokio::time::timeout(self.timeout, self.up.send(By::Harness, "POST", url, headers, body)).await {
-            Err(_) => Err(format!("no answer from {url} within {} ms", self.timeout.as_millis())),
-            Ok(x) if x.refused.is_some() => Err(redact::redact(&x.refused.unwrap_or_default())),
-            Ok(x) if x.status.is_none() => Err(redact::redact(&String::from_utf8_lossy(&x.body))),
-            Ok(x) => Ok(x),
-        }
     }
 
     /// The credential check, and an access token for the API probe when one was issued.
@@ -291,59 +265,29 @@ impl Probing<'_> {
                 },
                 None,
             ),
-            (Some(refresh), None) => self.grant(o, &[("grant_type", "refresh_token"), ("refresh_token", refresh)], "refresh_token").await,
-            (None, _) => self.grant(o, &[("grant_type", "client_credentials")], "client_credentials").await,
+            (Some(refresh), None) => self.grant(o, &[("grant_type", "refresh_token"), ("refresh_token", refresh)]).await,
+            (None, _) => self.grant(o, &[("grant_type", "client_credentials")]).await,
         }
     }
 
     /// Ask the authorization server whether the refresh token is active (RFC 7662).
     async fn introspect(&self, o: &Oauth, url: &str, token: &str) -> Token {
-        let x = match self.token_call(o, url, &[("token", token), ("token_type_hint", "refresh_token")]).await {
-            Ok(x) => x,
-            Err(why) => return Token::Unchecked { why: format!("the introspection endpoint did not answer: {why}") },
-        };
-        let body = x.json().unwrap_or(Value::Null);
-        match (x.status, body.get("active").and_then(Value::as_bool)) {
-            (Some(200), Some(true)) => Token::Valid { of: "refresh token".into(), expires_in_s: expires_in(body.get("exp")) },
-            (Some(200), Some(false)) => {
-                Token::Invalid { why: "the authorization server reports the refresh token inactive (revoked or expired)".into() }
-            }
-            _ => Token::Unchecked {
-                why: format!(
-                    "expected {{\"active\": …}} from the introspection endpoint, found {}: {}",
-                    x.describe(),
-                    clip(&redact::redact(&String::from_utf8_lossy(&x.body)))
-                ),
-            },
+        match tokio::time::timeout(self.timeout, oauth::introspect(self.up, &o.client, url, token, "refresh_token")).await {
+            Err(_) => Token::Unchecked { why: format!("no answer from {url} within {} ms", self.timeout.as_millis()) },
+            Ok(Err(e)) => Token::Unchecked { why: e.to_string() },
+            Ok(Ok(i)) if i.active => Token::Valid { of: "refresh token".into(), expires_in_s: i.expires_in_s },
+            Ok(Ok(_)) => Token::Invalid { why: "the authorization server reports the refresh token inactive (revoked or expired)".into() },
         }
     }
 
     /// A grant that spends nothing the integration keeps; the access token it issued.
-    async fn grant(&self, o: &Oauth, pairs: &[(&str, &str)], grant: &str) -> (Token, Option<String>) {
-        let x = match self.token_call(o, o.token_url.as_str(), pairs).await {
-            Ok(x) => x,
-            Err(why) => return (Token::Unchecked { why: format!("the token endpoint did not answer: {why}") }, None),
-        };
-        let body = x.json().unwrap_or(Value::Null);
-        match (x.status, body.get("access_token").and_then(Value::as_str)) {
-            (Some(200), Some(access)) => {
-                let expires = body.get("expires_in").and_then(Value::as_u64);
-                (Token::Valid { of: "access token".into(), expires_in_s: expires }, Some(access.to_string()))
-            }
-            (Some(400 | 401), _) => {
-                let error = body.get("error").and_then(Value::as_str).unwrap_or("refused");
-                (Token::Invalid { why: format!("the {grant} grant was refused ({error})") }, None)
-            }
-            _ => (
-                Token::Unchecked {
-                    why: format!(
-                        "expected an access token from the {grant} grant, found {}: {}",
-                        x.describe(),
-                        clip(&redact::redact(&String::from_utf8_lossy(&x.body)))
-                    ),
-                },
-                None,
-            ),
+    async fn grant(&self, o: &Oauth, pairs: &[(&str, &str)]) -> (Token, Option<String>) {
+        let url = o.token_url.as_str();
+        match tokio::time::timeout(self.timeout, oauth::grant(self.up, &o.client, url, pairs)).await {
+            Err(_) => (Token::Unchecked { why: format!("no answer from {url} within {} ms", self.timeout.as_millis()) }, None),
+            Ok(Err(e @ OauthError::Refused { .. })) => (Token::Invalid { why: e.to_string() }, None),
+            Ok(Err(e)) => (Token::Unchecked { why: e.to_string() }, None),
+            Ok(Ok(t)) => (Token::Valid { of: "access token".into(), expires_in_s: t.expires_in }, Some(t.access_token)),
         }
     }
 
@@ -409,8 +353,8 @@ impl Probing<'_> {
                 degraded.push(("token not checked".into(), format!("{name} token not checked: {why}")))
             }
             Token::Valid { of, expires_in_s: Some(s) } if of == "refresh token" && *s < 86_400 => degraded.push((
-                format!("token expires in {}", human(*s)),
-                format!("{name} refresh token expires in {}: authorize again before then", human(*s)),
+                format!("token expires in {}", crate::text::span(*s)),
+                format!("{name} refresh token expires in {}: authorize again before then", crate::text::span(*s)),
             )),
             _ => {}
         }
@@ -445,7 +389,7 @@ impl Token {
     fn remark(&self) -> String {
         match self {
             Token::Accepted => "key accepted".into(),
-            Token::Valid { expires_in_s: Some(s), .. } => format!("token valid, expires in {}", human(*s)),
+            Token::Valid { expires_in_s: Some(s), .. } => format!("token valid, expires in {}", crate::text::span(*s)),
             Token::Valid { .. } => "token valid".into(),
             Token::Invalid { .. } => "token invalid".into(),
             Token::Unchecked { .. } => "token not checked".into(),
@@ -482,23 +426,6 @@ impl Integration {
     /// Whether the API answered at all.
     pub fn reachable(&self) -> bool {
         self.api.as_ref().is_some_and(|p| p.status.is_some_and(|s| s < 500))
-    }
-}
-
-/// Seconds from now to `exp` (a JSON epoch), when it is a number.
-fn expires_in(exp: Option<&Value>) -> Option<u64> {
-    let exp = exp?.as_u64()?;
-    let now = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).ok()?.as_secs();
-    Some(exp.saturating_sub(now))
-}
-
-/// A duration for people: `42s`, `17m`, `5h`, `13d`.
-fn human(s: u64) -> String {
-    match s {
-        0..120 => format!("{s}s"),
-        120..7_200 => format!("{}m", s / 60),
-        7_200..172_800 => format!("{}h", s / 3600),
-        _ => format!("{}d", s / 86_400),
     }
 }
 

@@ -57,6 +57,21 @@ pub fn rfc3339(t: SystemTime) -> String {
     format!("{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z", rem / 3600, rem % 3600 / 60, rem % 60)
 }
 
+/// A span of seconds for people: `42s`, `17m`, `5h`, `13d`.
+///
+/// ```
+/// assert_eq!(oc_integrate::text::span(1_209_598), "13d");
+/// assert_eq!(oc_integrate::text::span(600), "10m");
+/// ```
+pub fn span(s: u64) -> String {
+    match s {
+        0..120 => format!("{s}s"),
+        120..7_200 => format!("{}m", s / 60),
+        7_200..172_800 => format!("{}h", s / 3600),
+        _ => format!("{}d", s / 86_400),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

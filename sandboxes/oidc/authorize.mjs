@@ -1,14 +1,16 @@
-// The authorization code flow against server.mjs, as a browser would drive it: the
-// provider's development login and consent forms submitted (any login), cookies kept by
-// hand, redirects followed one by one, then the code exchanged with PKCE (S256). Prints the
-// token response (with a refresh token) as JSON on stdout; that is how a sandbox user's
-// refresh token is obtained once, as a person would by logging in to a provider's sandbox.
+// The authorization code flow against server.mjs, as a browser would drive it (flow.mjs:
+// the provider's development login and consent forms, any login), then the code exchanged
+// with PKCE (S256). Prints the token response (with a refresh token) as JSON on stdout; that
+// is how a sandbox user's refresh token is obtained once, as a person would by logging in to
+// a provider's sandbox.
 //
 //   node authorize.mjs ISSUER
 //   env OIDC_CLIENT_ID, OIDC_CLIENT_SECRET, OIDC_REDIRECT_URI, OIDC_CLIENT_AUTH (as server.mjs)
 //   env OIDC_SCOPE: the scope asked for (default "openid offline_access")
 
 import { createHash, randomBytes } from 'node:crypto';
+
+import { follow } from './flow.mjs';
 
 function fail(message) {
   console.error(`authorize.mjs: ${message}`);
@@ -26,7 +28,7 @@ const scope = process.env.OIDC_SCOPE ?? 'openid offline_access';
 
 const verifier = randomBytes(32).toString('base64url');
 const challenge = createHash('sha256').update(verifier).digest('base64url');
-let url = new URL('/auth', issuer);
+const url = new URL('/auth', issuer);
 for (const [k, v] of Object.entries({
   client_id: clientId,
   response_type: 'code',
@@ -38,53 +40,20 @@ for (const [k, v] of Object.entries({
   state: 'oc-integrate',
 })) url.searchParams.set(k, v);
 
-const cookies = new Map();
-const trail = [];
-for (let step = 0; step < 12; step++) {
-  trail.push(url.pathname);
-  if (url.href.startsWith(redirectUri)) {
-    if (url.searchParams.get('state') !== 'oc-integrate') fail(`expected state=oc-integrate at the redirect URI, found ${url.href}`);
-    const code = url.searchParams.get('code');
-    if (!code) fail(`expected a code at the redirect URI, found ${url.href}`);
-    const form = new URLSearchParams({ grant_type: 'authorization_code', code, code_verifier: verifier, redirect_uri: redirectUri });
-    const headers = { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' };
-    if (clientAuth === 'client_secret_post') {
-      form.set('client_id', clientId);
-      form.set('client_secret', secret);
-    } else {
-      const enc = (v) => encodeURIComponent(v).replace(/%20/g, '+');
-      headers.authorization = `Basic ${Buffer.from(`${enc(clientId)}:${enc(secret)}`).toString('base64')}`;
-    }
-    const response = await fetch(new URL('/token', issuer), { method: 'POST', headers, body: form });
-    const text = await response.text();
-    if (response.status !== 200) fail(`expected 200 from the code exchange, found ${response.status}: ${text}`);
-    process.stdout.write(`${text}\n`);
-    process.exit(0);
-  }
-  const cookie = [...cookies].map(([k, v]) => `${k}=${v}`).join('; ');
-  let response = await fetch(url, { headers: { cookie }, redirect: 'manual' });
-  if (response.status === 200 && url.pathname.startsWith('/interaction/')) {
-    // the login or consent form: submit it as the page says
-    const page = await response.text();
-    const prompt = ['login', 'consent'].find((p) => page.includes(`name="prompt" value="${p}"`));
-    if (!prompt) fail(`expected a login or consent form at ${url.href}, found:\n${page}`);
-    const form = prompt === 'login' ? { prompt, login: 'ada', password: 'any' } : { prompt };
-    response = await fetch(url, {
-      method: 'POST',
-      headers: { cookie, 'content-type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams(form),
-      redirect: 'manual',
-    });
-  }
-  for (const set of response.headers.getSetCookie()) {
-    const [pair] = set.split(';');
-    const at = pair.indexOf('=');
-    if (at > 0) cookies.set(pair.slice(0, at).trim(), pair.slice(at + 1));
-  }
-  const next = response.headers.get('location');
-  if (!(response.status >= 300 && response.status < 400) || !next) {
-    fail(`expected a redirect from ${url.href}, found ${response.status}: ${await response.text()}`);
-  }
-  url = new URL(next, url);
+const reached = await follow(url, redirectUri, fail);
+if (reached.searchParams.get('state') !== 'oc-integrate') fail(`expected state=oc-integrate at the redirect URI, found ${reached.href}`);
+const code = reached.searchParams.get('code');
+if (!code) fail(`expected a code at the redirect URI, found ${reached.href}`);
+const form = new URLSearchParams({ grant_type: 'authorization_code', code, code_verifier: verifier, redirect_uri: redirectUri });
+const headers = { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' };
+if (clientAuth === 'client_secret_post') {
+  form.set('client_id', clientId);
+  form.set('client_secret', secret);
+} else {
+  const enc = (v) => encodeURIComponent(v).replace(/%20/g, '+');
+  headers.authorization = `Basic ${Buffer.from(`${enc(clientId)}:${enc(secret)}`).toString('base64')}`;
 }
-fail(`expected the flow to reach ${redirectUri} within 12 steps, found ${trail.join(' → ')}`);
+const response = await fetch(new URL('/token', issuer), { method: 'POST', headers, body: form });
+const text = await response.text();
+if (response.status !== 200) fail(`expected 200 from the code exchange, found ${response.status}: ${text}`);
+process.stdout.write(`${text}\n`);

@@ -6,6 +6,8 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use serde::Serialize;
+
 use super::proxy::OAuthClient;
 use crate::spec::{Auth, Sandbox, SandboxCredentials, Spec, host_of};
 
@@ -79,6 +81,26 @@ pub(crate) fn located(
     Ok(url)
 }
 
+/// Which deployment of a provider is reached.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Target {
+    /// The spec's `sandbox` section (its `*_env` overrides, its hosts).
+    Sandbox,
+    /// `overview.base_url` and the OAuth 2.0 token endpoint, production's hosts only.
+    Production,
+}
+
+impl Target {
+    /// `sandbox` or `production`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Target::Sandbox => "sandbox",
+            Target::Production => "production",
+        }
+    }
+}
+
 /// Where requests go: a base URL, the hosts allowed, the OAuth 2.0 token endpoint.
 pub(crate) struct Place {
     pub base: reqwest::Url,
@@ -93,6 +115,17 @@ pub(crate) fn live(spec: &Spec, s: &Sandbox) -> Result<Live, Unready> {
     let Place { base, hosts, token_url } = sandbox(spec, s)?;
     let credential = credential(spec, &s.credentials, token_url)?;
     Ok(Live { base, hosts, credential })
+}
+
+/// `target`'s place for `spec`; the sandbox needs a `sandbox` section.
+pub(crate) fn place(spec: &Spec, target: Target) -> Result<Place, Unready> {
+    match (target, &spec.sandbox) {
+        (Target::Production, _) => production(spec),
+        (Target::Sandbox, Some(s)) => sandbox(spec, s),
+        (Target::Sandbox, None) => {
+            Err(Unready { reason: "no sandbox section (use --production for production, or declare sandbox:)".into(), fatal: false })
+        }
+    }
 }
 
 /// The sandbox's place: `url` and `token_url` (or their `*_env` overrides), on its hosts.

@@ -4,7 +4,7 @@
 //! between client and sandbox (declared hosts only, an optional token gate), `throttle`
 //! keeps a service's sandbox traffic at its declared rate limit.
 
-pub(crate) mod live;
+pub mod live;
 pub mod proxy;
 pub mod throttle;
 pub mod trial;

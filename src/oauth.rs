@@ -1,0 +1,379 @@
+//! OAuth 2.0 for the person or script that runs `oc-integrate oauth`: getting a user's tokens
+//! with the authorization-code flow, PKCE (RFC 7636) and a loopback redirect (RFC 8252), or
+//! a service's with `client_credentials`; and reading what a token is (active, expiry,
+//! scopes) by introspection (RFC 7662). The authorization server's endpoints come from its
+//! metadata (RFC 8414, or OpenID Connect discovery) on the token endpoint's origin. Every
+//! request goes through an [`Upstream`], so only the declared hosts are reached and every
+//! token seen is registered with [`crate::redact`].
+
+use std::time::Duration;
+
+use base64::Engine as _;
+use serde::Serialize;
+use serde_json::Value;
+use sha2::Digest as _;
+use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+
+use crate::redact;
+use crate::sandbox::live::{self, Credential, Target, Unready};
+use crate::sandbox::proxy::{By, Exchange, OAuthClient, Upstream};
+use crate::sandbox::throttle::Throttle;
+use crate::spec::{Auth, Spec};
+use crate::text::clip;
+
+/// What went wrong, each saying what was expected and what was found.
+#[derive(Debug, thiserror::Error)]
+pub enum OauthError {
+    /// The authorization server's answer was not what the protocol says.
+    #[error("{what}: expected {expected}, found {found}")]
+    Protocol {
+        /// The step.
+        what: String,
+        /// What the protocol says.
+        expected: String,
+        /// What came, redacted.
+        found: String,
+    },
+    /// The authorization server refused the grant (RFC 6749 §5.2: 400 or 401 with `error`).
+    #[error("{what}: refused ({error})")]
+    Refused {
+        /// The step.
+        what: String,
+        /// The server's `error` (and description).
+        error: String,
+    },
+    /// The authorization server does not offer what the flow needs.
+    #[error("{0}")]
+    Unsupported(String),
+    /// The loopback listener failed.
+    #[error("the loopback redirect listener on {at}: {source}")]
+    Listener {
+        /// Its address.
+        at: String,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// The spec or the environment does not say how to reach the authorization server.
+    #[error("{0}")]
+    Config(String),
+    /// No redirect came in time.
+    #[error("no redirect reached {redirect_uri} within {} s: was the authorize URL opened and the access granted?", .within.as_secs())]
+    NoRedirect {
+        /// Where the browser should have come back to.
+        redirect_uri: String,
+        /// How long the command waited.
+        within: Duration,
+    },
+}
+
+/// The authorization server's endpoints.
+#[derive(Debug, Clone, Serialize)]
+pub struct Endpoints {
+    /// The token endpoint.
+    pub token: String,
+    /// Where a user authorizes (authorization-code flow).
+    pub authorization: Option<String>,
+    /// Token introspection (RFC 7662).
+    pub introspection: Option<String>,
+    /// Token revocation (RFC 7009).
+    pub revocation: Option<String>,
+}
+
+/// Tokens a grant issued.
+#[derive(Clone)]
+pub struct Tokens {
+    /// The access token.
+    pub access_token: String,
+    /// The refresh token, when one came.
+    pub refresh_token: Option<String>,
+    /// Seconds until the access token expires, when said.
+    pub expires_in: Option<u64>,
+    /// The scopes granted, when said.
+    pub scope: Option<String>,
+}
+
+impl std::fmt::Debug for Tokens {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Tokens").field("expires_in", &self.expires_in).field("scope", &self.scope).finish_non_exhaustive()
+    }
+}
+
+/// What the authorization server says about a token (RFC 7662).
+#[derive(Debug, Clone, Serialize)]
+pub struct Introspection {
+    /// Whether it is active (neither expired nor revoked).
+    pub active: bool,
+    /// Seconds until it expires, when said.
+    pub expires_in_s: Option<u64>,
+    /// Its scopes, when said.
+    pub scope: Option<String>,
+    /// The client it was issued to, when said.
+    pub client_id: Option<String>,
+    /// `access_token` or `refresh_token`, when said.
+    pub token_type: Option<String>,
+}
+
+/// A PKCE pair (RFC 7636, S256): the verifier kept, the challenge sent.
+pub struct Pkce {
+    /// Sent with the code exchange.
+    pub verifier: String,
+    /// Sent with the authorization request.
+    pub challenge: String,
+}
+
+impl Pkce {
+    /// A fresh pair from 32 random bytes.
+    ///
+    /// ```
+    /// let p = oc_integrate::oauth::Pkce::new();
+    /// assert_eq!(p.verifier.len(), 43);
+    /// assert_ne!(p.verifier, p.challenge);
+    /// ```
+    pub fn new() -> Pkce {
+        let bytes: Vec<u8> = [uuid::Uuid::new_v4(), uuid::Uuid::new_v4()].iter().flat_map(|u| *u.as_bytes()).collect();
+        let verifier = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes);
+        let challenge = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(sha2::Sha256::digest(verifier.as_bytes()));
+        Pkce { verifier, challenge }
+    }
+}
+
+impl Default for Pkce {
+    fn default() -> Self {
+        Pkce::new()
+    }
+}
+
+/// An integration's OAuth 2.0 client and its authorization server, in the sandbox or in
+/// production: the client id and secret from the variables of the secrets rows the spec's
+/// credentials name (`health.credentials`, else `sandbox.credentials`), the endpoints
+/// discovered, requests only to the target's hosts.
+pub struct Server {
+    /// The client, as it authenticates at the token endpoint.
+    pub client: OAuthClient,
+    /// Sends the requests (declared hosts only) and records them.
+    pub up: Upstream,
+    /// The server's endpoints.
+    pub endpoints: Endpoints,
+    /// The variable of the secrets row that holds the refresh token, when the spec names one.
+    pub refresh_env: Option<String>,
+    /// Which deployment.
+    pub target: Target,
+}
+
+impl Server {
+    /// Reach `spec`'s authorization server in `target`.
+    pub async fn connect(spec: &Spec, target: Target) -> Result<Server, OauthError> {
+        if !matches!(spec.overview.auth, Auth::Oauth2 { .. }) {
+            return Err(OauthError::Config(format!("{}: overview.auth.kind: expected oauth2, found another kind", spec.file.display())));
+        }
+        let named =
+            spec.health.as_ref().and_then(|h| h.credentials.clone()).or_else(|| spec.sandbox.as_ref().map(|s| s.credentials.clone()));
+        let Some(mut named) = named else {
+            return Err(OauthError::Config(format!(
+                "{}: expected sandbox.credentials (or health.credentials) naming the client id and secret rows, found neither",
+                spec.file.display()
+            )));
+        };
+        // the refresh token is what a login obtains, not what it needs
+        let refresh_env =
+            named.refresh_token.take().and_then(|name| spec.secrets.iter().find(|s| s.name == name).and_then(|s| s.env.clone()));
+        let unready = |u: Unready| OauthError::Config(redact::redact(&u.reason));
+        let place = live::place(spec, target).map_err(unready)?;
+        let Some(token_url) = place.token_url.clone() else {
+            return Err(OauthError::Config("expected a token endpoint, found none".into()));
+        };
+        let Credential::Oauth(o) = live::credential(spec, &named, Some(token_url.clone())).map_err(unready)? else {
+            return Err(OauthError::Config("expected an OAuth 2.0 client, found an API key".into()));
+        };
+        redact::register(&o.client.secret);
+        let up = Upstream::new(token_url.clone(), place.hosts, Throttle::of(&spec.id, None), Duration::from_secs(30));
+        let endpoints = discover(&up, &token_url).await;
+        Ok(Server { client: o.client, up, endpoints, refresh_env, target })
+    }
+}
+
+/// The endpoints of the authorization server whose token endpoint is `token_url`: from its
+/// metadata (`/.well-known/oauth-authorization-server`, then `/.well-known/openid-configuration`
+/// on the token endpoint's origin), or only the token endpoint when it publishes none.
+pub async fn discover(up: &Upstream, token_url: &reqwest::Url) -> Endpoints {
+    let origin = token_url.origin().ascii_serialization();
+    let mut found = Endpoints { token: token_url.to_string(), authorization: None, introspection: None, revocation: None };
+    for well_known in ["/.well-known/oauth-authorization-server", "/.well-known/openid-configuration"] {
+        let x = up
+            .send(By::Harness, "GET", &format!("{origin}{well_known}"), vec![("Accept".into(), "application/json".into())], Vec::new())
+            .await;
+        let Some(meta) = x.json().filter(|_| x.status == Some(200)) else { continue };
+        let field = |k: &str| meta.get(k).and_then(Value::as_str).map(str::to_string);
+        found.authorization = field("authorization_endpoint");
+        found.introspection = field("introspection_endpoint");
+        found.revocation = field("revocation_endpoint");
+        break;
+    }
+    found
+}
+
+/// The authorization request a user's browser opens (RFC 6749 §4.1.1 with PKCE).
+pub fn authorize_url(authorization: &str, client_id: &str, redirect_uri: &str, scope: &str, state: &str, pkce: &Pkce) -> String {
+    let mut q = form_urlencoded::Serializer::new(String::new());
+    q.extend_pairs([
+        ("response_type", "code"),
+        ("client_id", client_id),
+        ("redirect_uri", redirect_uri),
+        ("scope", scope),
+        ("state", state),
+        ("code_challenge", pkce.challenge.as_str()),
+        ("code_challenge_method", "S256"),
+    ]);
+    if scope.split(' ').any(|s| s == "offline_access") {
+        // OpenID Connect issues a refresh token for offline_access only after consent
+        q.append_pair("prompt", "consent");
+    }
+    let sep = if authorization.contains('?') { '&' } else { '?' };
+    format!("{authorization}{sep}{}", q.finish())
+}
+
+/// A loopback listener for the redirect (RFC 8252 §7.3): `http://127.0.0.1:PORT/callback`.
+pub struct Loopback {
+    listener: tokio::net::TcpListener,
+    /// The redirect URI to register and send.
+    pub redirect_uri: String,
+}
+
+impl Loopback {
+    /// Listen on 127.0.0.1:`port` (0: a free port).
+    pub async fn bind(port: u16) -> Result<Loopback, OauthError> {
+        let at = format!("127.0.0.1:{port}");
+        let listener = tokio::net::TcpListener::bind(&at).await.map_err(|source| OauthError::Listener { at: at.clone(), source })?;
+        let port = listener.local_addr().map_err(|source| OauthError::Listener { at, source })?.port();
+        Ok(Loopback { listener, redirect_uri: format!("http://127.0.0.1:{port}/callback") })
+    }
+
+    /// Wait up to `within` for the browser's redirect carrying `state`; the code. Requests
+    /// for other paths (a favicon) are answered 404 and waited past; a redirect with another
+    /// state, or with an `error`, ends the wait with that error (and a page saying so).
+    pub async fn code(&self, state: &str, within: Duration) -> Result<String, OauthError> {
+        let waited = tokio::time::timeout(within, async {
+            loop {
+                let (mut stream, _) =
+                    self.listener.accept().await.map_err(|source| OauthError::Listener { at: self.redirect_uri.clone(), source })?;
+                let mut buf = vec![0u8; 16 * 1024];
+                let mut got = 0;
+                while got < buf.len() && !buf[..got].windows(4).any(|w| w == b"\r\n\r\n") {
+                    match tokio::time::timeout(Duration::from_secs(5), stream.read(&mut buf[got..])).await {
+                        Ok(Ok(n)) if n > 0 => got += n,
+                        _ => break,
+                    }
+                }
+                let head = String::from_utf8_lossy(&buf[..got]).into_owned();
+                let target = head.lines().next().and_then(|l| l.split(' ').nth(1)).unwrap_or_default().to_string();
+                let Some(query) = target.strip_prefix("/callback").map(|q| q.trim_start_matches('?')) else {
+                    let _ = page(&mut stream, 404, "Not the redirect this listener waits for.").await;
+                    continue;
+                };
+                let pairs: Vec<(String, String)> = form_urlencoded::parse(query.as_bytes()).into_owned().collect();
+                let get = |k: &str| pairs.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
+                let outcome = match (get("state"), get("code"), get("error")) {
+                    (_, _, Some(error)) => Err(OauthError::Protocol {
+                        what: "the authorization".into(),
+                        expected: "a code".into(),
+                        found: format!("error={error}{}", get("error_description").map(|d| format!(" ({d})")).unwrap_or_default()),
+                    }),
+                    (Some(s), Some(code), None) if s == state => Ok(code),
+                    (s, _, None) if s.as_deref() != Some(state) => Err(OauthError::Protocol {
+                        what: "the redirect".into(),
+                        expected: "the state this command sent (a redirect it did not ask for is refused)".into(),
+                        found: format!("state={}", clip(&s.unwrap_or_else(|| "(none)".into()))),
+                    }),
+                    _ => Err(OauthError::Protocol { what: "the redirect".into(), expected: "a code".into(), found: "none".into() }),
+                };
+                let (status, text) = match &outcome {
+                    Ok(_) => (200, "oc-integrate: authorized. You can close this window.".to_string()),
+                    Err(e) => (400, format!("oc-integrate: not authorized: {e}")),
+                };
+                let _ = page(&mut stream, status, &text).await;
+                return outcome;
+            }
+        })
+        .await;
+        waited.unwrap_or_else(|_| Err(OauthError::NoRedirect { redirect_uri: self.redirect_uri.clone(), within }))
+    }
+}
+
+/// Answer the browser with a small page.
+async fn page(stream: &mut tokio::net::TcpStream, status: u16, text: &str) -> std::io::Result<()> {
+    let body = format!("<!doctype html><meta charset=utf-8><title>oc-integrate</title><p>{}</p>\n", text.replace('<', "&lt;"));
+    let reason = if status == 200 { "OK" } else { "Bad Request" };
+    let head = format!(
+        "HTTP/1.1 {status} {reason}\r\nContent-Type: text/html; charset=utf-8\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    );
+    stream.write_all(head.as_bytes()).await?;
+    stream.write_all(body.as_bytes()).await?;
+    stream.shutdown().await
+}
+
+/// A token request (form POST, the client authenticated as the spec says); the tokens issued.
+pub async fn grant(up: &Upstream, client: &OAuthClient, token_url: &str, pairs: &[(&str, &str)]) -> Result<Tokens, OauthError> {
+    let grant = pairs.iter().find(|(k, _)| *k == "grant_type").map(|(_, v)| *v).unwrap_or("?");
+    let x = post(up, client, token_url, pairs).await;
+    let body = x.json().unwrap_or(Value::Null);
+    let field = |k: &str| body.get(k).and_then(Value::as_str).map(str::to_string);
+    match (x.status, field("access_token")) {
+        (Some(200), Some(access_token)) => Ok(Tokens {
+            access_token,
+            refresh_token: field("refresh_token"),
+            expires_in: body.get("expires_in").and_then(Value::as_u64),
+            scope: field("scope"),
+        }),
+        (Some(400 | 401), _) if field("error").is_some() => Err(OauthError::Refused {
+            what: format!("the {grant} grant at {token_url}"),
+            error: clip(&redact::redact(&format!(
+                "{}{}",
+                field("error").unwrap_or_default(),
+                field("error_description").map(|d| format!(": {d}")).unwrap_or_default()
+            ))),
+        }),
+        _ => Err(OauthError::Protocol {
+            what: format!("the {grant} grant at {token_url}"),
+            expected: "200 with an access_token".into(),
+            found: answer(&x),
+        }),
+    }
+}
+
+/// Ask the introspection endpoint about `token` (with `hint`: `access_token` or `refresh_token`).
+pub async fn introspect(up: &Upstream, client: &OAuthClient, url: &str, token: &str, hint: &str) -> Result<Introspection, OauthError> {
+    let x = post(up, client, url, &[("token", token), ("token_type_hint", hint)]).await;
+    let body = x.json().unwrap_or(Value::Null);
+    let Some(active) = body.get("active").and_then(Value::as_bool).filter(|_| x.status == Some(200)) else {
+        return Err(OauthError::Protocol {
+            what: format!("introspection at {url}"),
+            expected: "200 with {\"active\": true|false}".into(),
+            found: answer(&x),
+        });
+    };
+    let field = |k: &str| body.get(k).and_then(Value::as_str).map(str::to_string);
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+    Ok(Introspection {
+        active,
+        expires_in_s: body.get("exp").and_then(Value::as_u64).map(|exp| exp.saturating_sub(now)),
+        scope: field("scope"),
+        client_id: field("client_id"),
+        token_type: field("token_type"),
+    })
+}
+
+/// A form POST to the token endpoint family, authenticated as `client`.
+async fn post(up: &Upstream, client: &OAuthClient, url: &str, pairs: &[(&str, &str)]) -> Exchange {
+    let (headers, body) = client.form(pairs);
+    up.send(By::Harness, "POST", url, headers, body).await
+}
+
+/// How an answer is shown in an error: status and body, clipped and redacted.
+fn answer(x: &Exchange) -> String {
+    match (&x.refused, x.status) {
+        (Some(why), _) => why.clone(),
+        (None, Some(s)) => format!("{s}: {}", clip(&redact::redact(&String::from_utf8_lossy(&x.body)))),
+        (None, None) => redact::redact(&String::from_utf8_lossy(&x.body)),
+    }
+}
