@@ -73,6 +73,8 @@ pub struct Endpoints {
     pub token: String,
     /// Where a user authorizes (authorization-code flow).
     pub authorization: Option<String>,
+    /// Where a device flow starts (RFC 8628).
+    pub device: Option<String>,
     /// Token introspection (RFC 7662).
     pub introspection: Option<String>,
     /// Token revocation (RFC 7009).
@@ -197,7 +199,7 @@ impl Server {
 /// on the token endpoint's origin), or only the token endpoint when it publishes none.
 pub async fn discover(up: &Upstream, token_url: &reqwest::Url) -> Endpoints {
     let origin = token_url.origin().ascii_serialization();
-    let mut found = Endpoints { token: token_url.to_string(), authorization: None, introspection: None, revocation: None };
+    let mut found = Endpoints { token: token_url.to_string(), authorization: None, device: None, introspection: None, revocation: None };
     for well_known in ["/.well-known/oauth-authorization-server", "/.well-known/openid-configuration"] {
         let x = up
             .send(By::Harness, "GET", &format!("{origin}{well_known}"), vec![("Accept".into(), "application/json".into())], Vec::new())
@@ -205,6 +207,7 @@ pub async fn discover(up: &Upstream, token_url: &reqwest::Url) -> Endpoints {
         let Some(meta) = x.json().filter(|_| x.status == Some(200)) else { continue };
         let field = |k: &str| meta.get(k).and_then(Value::as_str).map(str::to_string);
         found.authorization = field("authorization_endpoint");
+        found.device = field("device_authorization_endpoint");
         found.introspection = field("introspection_endpoint");
         found.revocation = field("revocation_endpoint");
         break;
@@ -338,6 +341,69 @@ pub async fn grant(up: &Upstream, client: &OAuthClient, token_url: &str, pairs: 
             expected: "200 with an access_token".into(),
             found: answer(&x),
         }),
+    }
+}
+
+/// A device authorization (RFC 8628 §3.2): what the person enters where, and how often to ask.
+pub struct DeviceCode {
+    device_code: String,
+    /// The code the person enters.
+    pub user_code: String,
+    /// Where they enter it.
+    pub verification_uri: String,
+    /// The same with the code filled in, when the server offers it.
+    pub verification_uri_complete: Option<String>,
+    /// Seconds between polls.
+    pub interval: u64,
+    /// Seconds the codes live.
+    pub expires_in: u64,
+}
+
+/// The grant type of the device flow's token requests.
+const DEVICE_GRANT: &str = "urn:ietf:params:oauth:grant-type:device_code";
+
+/// Start a device flow at `url` for `scope`.
+pub async fn device_start(up: &Upstream, client: &OAuthClient, url: &str, scope: &str) -> Result<DeviceCode, OauthError> {
+    // the client authenticates as the spec says (its id is in the form or the Basic header)
+    let pairs: Vec<(&str, &str)> = if scope.is_empty() { Vec::new() } else { vec![("scope", scope)] };
+    let x = post(up, client, url, &pairs).await;
+    let body = x.json().unwrap_or(Value::Null);
+    let field = |k: &str| body.get(k).and_then(Value::as_str).map(str::to_string);
+    match (x.status, field("device_code"), field("user_code"), field("verification_uri")) {
+        (Some(200), Some(device_code), Some(user_code), Some(verification_uri)) => Ok(DeviceCode {
+            device_code,
+            user_code,
+            verification_uri,
+            verification_uri_complete: field("verification_uri_complete"),
+            interval: body.get("interval").and_then(Value::as_u64).unwrap_or(5),
+            expires_in: body.get("expires_in").and_then(Value::as_u64).unwrap_or(600),
+        }),
+        _ => Err(OauthError::Protocol {
+            what: format!("the device authorization at {url}"),
+            expected: "200 with device_code, user_code and verification_uri".into(),
+            found: answer(&x),
+        }),
+    }
+}
+
+/// Poll the token endpoint until the person has authorized `code` (waiting `interval`
+/// between polls, longer after `slow_down`), or it is refused or expires.
+pub async fn device_poll(up: &Upstream, client: &OAuthClient, token_url: &str, code: &DeviceCode) -> Result<Tokens, OauthError> {
+    let mut interval = code.interval.max(1);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(code.expires_in);
+    loop {
+        tokio::time::sleep(Duration::from_secs(interval)).await;
+        if tokio::time::Instant::now() > deadline {
+            return Err(OauthError::Refused {
+                what: "the device flow".into(),
+                error: "expired_token: the user code expired before it was entered".into(),
+            });
+        }
+        match grant(up, client, token_url, &[("grant_type", DEVICE_GRANT), ("device_code", code.device_code.as_str())]).await {
+            Err(OauthError::Refused { error, .. }) if error.starts_with("authorization_pending") => {}
+            Err(OauthError::Refused { error, .. }) if error.starts_with("slow_down") => interval += 5,
+            other => return other,
+        }
     }
 }
 

@@ -417,5 +417,9 @@ fn production_is_probed_only_when_asked() {
     assert!(line(&run, "✅", "Payments").ends_with("key accepted"));
     let run = health(&root, &[], &env);
     assert_eq!(run.code, 4, "{}", run.out);
-    assert!(line(&run, "❌", "Payments").contains("not probed — no sandbox section (use --production for production, or declare sandbox:)"), "{}", run.out);
+    assert!(
+        line(&run, "❌", "Payments").contains("not probed — no sandbox section (use --production for production, or declare sandbox:)"),
+        "{}",
+        run.out
+    );
 }

@@ -1,7 +1,8 @@
 //! `oc-integrate oauth` against a real authorization server (oidc-provider, started by the
 //! test): `login` runs the authorization-code flow with PKCE and a loopback redirect while a
 //! headless browser (`sandboxes/oidc/browser.mjs`) logs in and consents, and hands the tokens
-//! over as `export` lines; a redirect carrying another state is refused; `client_credentials`
+//! over as `export` lines; the device flow (RFC 8628) likewise, the code entered by the person
+//! on another device (`device.mjs`); a redirect carrying another state is refused; `client_credentials`
 //! gets the service's token; `--out` writes a 0600 file outside the repository and refuses one
 //! inside it; `check` reads the tokens back by introspection (active, expiry, scopes), shows
 //! them only with `--reveal`, and fails on a revoked one.
@@ -68,13 +69,19 @@ fn login(project: &Path, env: &[(&str, String)], port: u16, extra: &[&str], visi
     let p = port.to_string();
     let mut args = vec!["oauth", "login", "tracker", "--port", &p, "--scope", SCOPE, "--wait", "60"];
     args.extend(extra);
-    let mut child = oc(project, &args, env).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    interact(project, env, &args, "authorize: ", visit)
+}
+
+/// Start `oc-integrate ARGS`, wait for the line starting with `marker` on its stderr, let
+/// `visit` play the person with the rest of that line, and return the command's output.
+fn interact(project: &Path, env: &[(&str, String)], args: &[&str], marker: &str, visit: impl FnOnce(&str)) -> Output {
+    let mut child = oc(project, args, env).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
     let mut lines = std::io::BufReader::new(child.stderr.take().unwrap()).lines();
     let mut seen = Vec::new();
     let url = loop {
-        let line = lines.next().unwrap_or_else(|| panic!("expected an authorize URL on stderr, found:\n{}", seen.join("\n"))).unwrap();
+        let line = lines.next().unwrap_or_else(|| panic!("expected {marker:?} on stderr, found:\n{}", seen.join("\n"))).unwrap();
         seen.push(line.clone());
-        if let Some(url) = line.strip_prefix("authorize: ") {
+        if let Some(url) = line.strip_prefix(marker) {
             break url.to_string();
         }
     };
@@ -87,13 +94,14 @@ fn login(project: &Path, env: &[(&str, String)], port: u16, extra: &[&str], visi
 
 /// The headless browser: log in, consent, deliver the redirect; the listener's status and page.
 fn browse(url: &str) -> String {
-    let o = Command::new("node")
-        .arg("browser.mjs")
-        .arg(url)
-        .current_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("sandboxes/oidc"))
-        .output()
-        .unwrap();
-    assert!(o.status.success(), "browser.mjs: {}", String::from_utf8_lossy(&o.stderr));
+    node("browser.mjs", url)
+}
+
+/// Run `sandboxes/oidc/SCRIPT URL`; what it printed.
+fn node(script: &str, url: &str) -> String {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("sandboxes/oidc");
+    let o = Command::new("node").arg(script).arg(url).current_dir(dir).output().unwrap();
+    assert!(o.status.success(), "{script}: {}", String::from_utf8_lossy(&o.stderr));
     String::from_utf8_lossy(&o.stdout).into_owned()
 }
 
@@ -146,6 +154,24 @@ fn login_gets_a_users_tokens_through_a_loopback_redirect() {
     }
     let revealed = text(&oc(&project, &["oauth", "check", "tracker", "--reveal"], &with_tokens).output().unwrap()).0;
     assert!(vars.iter().all(|(_, v)| revealed.contains(v.as_str())), "--reveal shows them:\n{revealed}");
+}
+
+/// The device flow (RFC 8628): the command prints where to enter which code and polls; the
+/// person confirms the code, logs in and consents on another device (`device.mjs`); the
+/// user's tokens arrive as export lines.
+#[test]
+fn login_with_the_device_flow() {
+    let (_oidc, project, env) = setup("oauth-device", free_port());
+    let args = ["oauth", "login", "tracker", "--grant", "device", "--scope", SCOPE, "--wait", "60"];
+    let out = interact(&project, &env, &args, "device: ", |url| {
+        let page = node("device.mjs", url);
+        assert!(page.contains("Sign-in Success"), "{page}");
+    });
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{stdout}\n{stderr}");
+    assert!(stderr.contains("and enter the code "), "{stderr}");
+    let names: Vec<String> = exported(&stdout).into_iter().map(|(k, _)| k).collect();
+    assert_eq!(names, ["TRACKER_ACCESS_TOKEN", "TRACKER_REFRESH_TOKEN"], "{stdout}");
 }
 
 /// A redirect that carries another state (one this command did not start) is refused: no

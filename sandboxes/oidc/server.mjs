@@ -6,9 +6,9 @@
 //       the default, or client_secret_post)
 //   env OIDC_SCOPES: extra scopes it may ask for, space-separated (e.g. "issues:read")
 //
-// The client may use client_credentials, and authorization_code + refresh_token; every
-// refresh rotates the refresh token (the used one is then rejected); /token/revocation
-// and /token/introspection are on. Refresh tokens come from the provider's own
+// The client may use client_credentials, authorization_code + refresh_token and the device
+// flow (RFC 8628); every refresh rotates the refresh token (the used one is then rejected);
+// /token/revocation and /token/introspection are on. Refresh tokens come from the provider's own
 // authorization_code flow through its development login and consent pages (plain HTTP
 // forms, any login), so nothing here mints tokens by hand. Listens on 127.0.0.1 only;
 // state is in memory. The secret comes from the environment (never argv, never printed).
@@ -42,7 +42,7 @@ const provider = new Provider(issuer, {
     {
       client_id: clientId,
       client_secret: clientSecret,
-      grant_types: ['client_credentials', 'authorization_code', 'refresh_token'],
+      grant_types: ['client_credentials', 'authorization_code', 'refresh_token', 'urn:ietf:params:oauth:grant-type:device_code'],
       response_types: ['code'],
       redirect_uris: [redirectUri],
       token_endpoint_auth_method: clientAuth,
@@ -55,6 +55,7 @@ const provider = new Provider(issuer, {
     introspection: { enabled: true },
     revocation: { enabled: true },
     devInteractions: { enabled: true },
+    deviceFlow: { enabled: true },
   },
   // rotate on every use, not only after 70% of the token's lifetime (the default)
   rotateRefreshToken: true,

@@ -50,7 +50,8 @@ struct Target {
 struct Login {
     #[command(flatten)]
     target: Target,
-    /// code (a user's tokens, the default) or client-credentials (server to server).
+    /// code (a user's tokens through a browser, the default), device (a user's tokens, the
+    /// code entered on another device: RFC 8628) or client-credentials (server to server).
     #[arg(long, value_enum, default_value_t = Grant::Code)]
     grant: Grant,
     /// The scopes to ask for, space-separated (default: overview.auth.scopes).
@@ -73,6 +74,7 @@ struct Login {
 #[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 enum Grant {
     Code,
+    Device,
     ClientCredentials,
 }
 
@@ -137,6 +139,7 @@ async fn login(a: Login) -> Result<ExitCode, String> {
             oauth::grant(&s.up, &s.client, &s.endpoints.token, &pairs).await.map_err(|e| e.to_string())?
         }
         Grant::Code => code_flow(&spec, &s, &a, &scope).await?,
+        Grant::Device => device_flow(&spec, &s, &a, &scope).await?,
     };
     let exports = exports(&spec, &s, &tokens);
     eprintln!("{}", summary(&spec, &s, &tokens));
@@ -165,13 +168,7 @@ async fn code_flow(spec: &Spec, s: &Server, a: &Login, scope: &str) -> Result<To
     eprintln!("Open this URL in a browser to authorize {} ({}):", spec.name, s.target.as_str());
     eprintln!("authorize: {url}");
     eprintln!("Waiting for the redirect to {} …", listener.redirect_uri);
-    if !a.no_browser && std::io::stderr().is_terminal() {
-        let _ = std::process::Command::new("xdg-open")
-            .arg(&url)
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn();
-    }
+    open_browser(a, &url);
     let code = listener.code(&state, Duration::from_secs(a.wait)).await.map_err(|e| e.to_string())?;
     let pairs = [
         ("grant_type", "authorization_code"),
@@ -180,6 +177,34 @@ async fn code_flow(spec: &Spec, s: &Server, a: &Login, scope: &str) -> Result<To
         ("code_verifier", pkce.verifier.as_str()),
     ];
     oauth::grant(&s.up, &s.client, &s.endpoints.token, &pairs).await.map_err(|e| e.to_string())
+}
+
+/// The device flow: the code to enter and where, then polling until it is entered.
+async fn device_flow(spec: &Spec, s: &Server, a: &Login, scope: &str) -> Result<Tokens, String> {
+    let Some(url) = &s.endpoints.device else {
+        return Err(format!(
+            "the authorization server at {} publishes no device_authorization_endpoint (RFC 8628): use --grant code",
+            s.endpoints.token
+        ));
+    };
+    let code = oauth::device_start(&s.up, &s.client, url, scope).await.map_err(|e| e.to_string())?;
+    eprintln!("To authorize {} ({}), open {} and enter the code {}", spec.name, s.target.as_str(), code.verification_uri, code.user_code);
+    if let Some(complete) = &code.verification_uri_complete {
+        eprintln!("device: {complete}");
+        open_browser(a, complete);
+    }
+    eprintln!("Waiting for the code to be entered (it expires in {}) …", oc_integrate::text::span(code.expires_in));
+    let polled = tokio::time::timeout(Duration::from_secs(a.wait), oauth::device_poll(&s.up, &s.client, &s.endpoints.token, &code)).await;
+    polled.map_err(|_| format!("the code was not entered within {} s (--wait)", a.wait))?.map_err(|e| e.to_string())
+}
+
+/// Open `url` in the desktop's browser, on a terminal and unless --no-browser (best effort:
+/// the URL is printed either way).
+fn open_browser(a: &Login, url: &str) {
+    if !a.no_browser && std::io::stderr().is_terminal() {
+        let quiet = std::process::Stdio::null;
+        let _ = std::process::Command::new("xdg-open").arg(url).stdout(quiet()).stderr(quiet()).spawn();
+    }
 }
 
 /// `<SERVICE>_ACCESS_TOKEN`: where `check` looks for an access token.
