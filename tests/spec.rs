@@ -504,6 +504,40 @@ fn a_bad_health_section_is_located(#[case] from: &str, #[case] to: &str, #[case]
     assert_edit_rejected(&with_health(), from, to, want);
 }
 
+/// Hostile YAML is refused at its line, never a crash or a runaway: aliases of aliases (a
+/// "billion laughs"), nesting deeper than the reader allows (written out, or built from
+/// aliases), while a large honest document (5,000 endpoints) still parses and a byte-order
+/// mark is accepted.
+#[test]
+fn hostile_yaml_is_refused_at_its_line() {
+    use oc_integrate::spec::yaml::{MAX_DEPTH, parse};
+    let mut laughs = vec!["name: x".to_string(), "a0: &a0 [lol, lol, lol, lol, lol, lol, lol, lol, lol]".to_string()];
+    for i in 1..10 {
+        laughs.push(format!("a{i}: &a{i} [{}]", vec![format!("*a{}", i - 1); 9].join(", ")));
+    }
+    let e = parse(&laughs.join("\n")).unwrap_err();
+    assert!(e.message.contains("once aliases are expanded") && e.message.contains("billion laughs"), "{e:?}");
+    assert!(e.at.line >= 3 && e.at.line <= 11, "located at the alias that crosses the limit: {e:?}");
+
+    let deep = format!("name: x\nfoo:\n{}x\n", "- ".repeat(4000));
+    let e = parse(&deep).unwrap_err();
+    assert_eq!(e.message, format!("expected at most {MAX_DEPTH} levels of nesting, found deeper"));
+    assert_eq!(e.at.line, 3);
+
+    let mut chain = vec!["l0: &l0 [x]".to_string()];
+    chain.extend((1..3000).map(|i| format!("l{i}: &l{i} [*l{}]", i - 1)));
+    let e = parse(&chain.join("\n")).unwrap_err();
+    assert!(e.message.contains("levels of nesting, found deeper once this alias is expanded"), "{e:?}");
+
+    let endpoint = "  - {id: e, method: GET, path: \"/things/{id}\", purpose: Read a thing, request: {example: {params: {id: t1}}}, response: {example: {id: t1, size: 3}, schema: {type: object, required: [id, size], properties: {id: {type: string}, size: {type: integer}}}}}\n";
+    let big = format!("name: big\nendpoints:\n{}", endpoint.repeat(5000));
+    let (v, _) = parse(&big).unwrap_or_else(|e| panic!("a large honest spec parses: {e:?}"));
+    assert_eq!(v["endpoints"].as_array().map(Vec::len), Some(5000));
+
+    let spec = load_file(&write_spec("demo", &format!("\u{feff}{GOOD}"))).unwrap_or_else(|e| panic!("a byte-order mark is accepted: {e}"));
+    assert_eq!(spec.endpoints.len(), 2);
+}
+
 /// YAML merge keys work as most YAML users expect (a newcomer's spec shared an endpoint's
 /// fields with `<<: *issue`, and got "example is a required property").
 #[test]

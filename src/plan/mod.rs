@@ -126,8 +126,7 @@ pub fn read_document(file: &Path) -> Result<Value, PlanError> {
     if text.trim_start().starts_with('{') {
         serde_json::from_str(&text).map_err(|e| err(format!("{}:{}: expected JSON, found an error: {e}", e.line(), e.column())))
     } else {
-        crate::spec::yaml::parse(&text)
-            .map(|(v, _)| v)
+        crate::spec::yaml::parse_document(&text)
             .map_err(|e| err(format!("{}:{}: expected YAML, found an error: {}", e.at.line, e.at.col, e.message)))
     }
 }

