@@ -35,7 +35,7 @@ pub enum HarnessError {
     #[error(transparent)]
     Specs(#[from] SpecError),
     /// An environment override is unusable.
-    #[error("OC_TIME_SCALE: expected a factor in (0, 1], found {0:?}")]
+    #[error("OC_TIME_SCALE: expected a factor from 0.001 to 1, found {0:?}")]
     TimeScale(String),
     /// `OC_FLAKY` is neither `fail` nor `pass`.
     #[error("OC_FLAKY: expected `fail` (flaky trials fail the run) or `pass` (the default: they pass it, listed as flaky), found {0:?}")]

@@ -190,6 +190,62 @@ fn a_missing_schema_file_is_named() {
     assert!(err.contains("nowhere.json"), "{err}");
 }
 
+/// `schema_file` stays in the spec's directory tree: no absolute path, no `..`, no device
+/// or FIFO (which would block or never end), no link out of the tree; each refusal names the field.
+#[rstest]
+#[case::absolute("/etc/passwd", "expected a path inside the spec's directory (relative, without ..), found \"/etc/passwd\"")]
+#[case::climbing("../../secrets.json", "expected a path inside the spec's directory (relative, without ..), found \"../../secrets.json\"")]
+#[case::device("zero", "expected a regular file at")]
+#[case::link_out("outside.json", "expected a file inside the spec's directory, found a link to")]
+fn a_schema_file_outside_the_spec_is_refused(#[case] name: &str, #[case] want: &str) {
+    let file = write_spec(
+        "demo",
+        &GOOD.replacen(
+            "      schema: {type: object, required: [id, size], properties: {id: {type: string}, size: {type: integer}}}",
+            &format!("      schema_file: {name}"),
+            1,
+        ),
+    );
+    let dir = file.parent().unwrap();
+    std::os::unix::fs::symlink("/dev/zero", dir.join("zero")).unwrap();
+    let outside = dir.parent().unwrap().join("outside-target.json");
+    std::fs::write(&outside, "{}").unwrap();
+    std::os::unix::fs::symlink(&outside, dir.join("outside.json")).unwrap();
+    let err = load_file(&file).unwrap_err().to_string();
+    assert!(err.contains("endpoints[0].response.schema_file: ") && err.contains(want), "got:  {err}\nwant: …{want}…");
+}
+
+/// Numbers a run could not honour are refused at their line, with the range.
+#[rstest]
+#[case::time_scale(
+    "timeouts: {request_ms: 1000}",
+    "timeouts: {request_ms: 1000}\ntest_profile: {time_scale: 5e-324}",
+    "test_profile.time_scale: expected a factor from 0.001 to 1"
+)]
+#[case::retry_after(
+    "timeouts: {request_ms: 1000}",
+    "timeouts: {request_ms: 1000}\ntest_profile: {retry_after_s: 9223372036854775807}",
+    "test_profile.retry_after_s: expected 1 to 3600 seconds"
+)]
+#[case::request_ms(
+    "request_ms: 1000}",
+    "request_ms: 9200000000000000000}",
+    "timeouts.request_ms: expected a budget from 1 to 3600000 ms (an hour)"
+)]
+#[case::base_delay(
+    "base_delay_ms: 100",
+    "base_delay_ms: 86400000",
+    "retry.base_delay_ms: expected at most 3600000 ms (an hour), found 86400000"
+)]
+#[case::multiplier(
+    "max_delay_ms: 1000}",
+    "max_delay_ms: 1000, multiplier: 1e300}",
+    "retry.multiplier: expected a multiplier from 1 to 100"
+)]
+fn an_unhonourable_number_is_refused(#[case] from: &str, #[case] to: &str, #[case] want: &str) {
+    assert_edit_rejected(GOOD, from, to, want);
+}
+
 #[test]
 fn a_broken_spec_is_a_failing_trial_not_a_skip() {
     let file = write_spec("demo", &GOOD.replacen("method: GET", "method: FETCH", 1));

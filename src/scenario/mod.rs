@@ -167,7 +167,7 @@ impl Policy {
 pub fn time_scale_override() -> Result<Option<f64>, String> {
     match std::env::var("OC_TIME_SCALE") {
         Err(_) => Ok(None),
-        Ok(v) => v.parse::<f64>().ok().filter(|f| *f > 0.0 && *f <= 1.0).map(Some).ok_or(v),
+        Ok(v) => v.parse::<f64>().ok().filter(|f| (crate::spec::MIN_TIME_SCALE..=1.0).contains(f)).map(Some).ok_or(v),
     }
 }
 

@@ -8,6 +8,7 @@ use serde_json::Value;
 
 use super::yaml::{self, Location, SourceMap};
 use super::{Action, Auth, Direction, Field, Method, RECEIVER, RetryPolicy, SENDER, Spec, StatusMatch};
+use crate::text::clip;
 use crate::webhook::Scheme;
 
 /// A spec that cannot be used, with where and why.
@@ -246,7 +247,7 @@ fn validate(spec: &mut Spec, ctx: &Ctx, dir: &Path) -> Result<(), SpecError> {
                 return Err(ctx.err(&format!("{p}.schema_file"), "expected either schema or schema_file, found both"));
             }
             (None, Some(f)) => {
-                let path = dir.join(f);
+                let path = schema_file(ctx, &format!("{p}.schema_file"), dir, f)?;
                 let text = std::fs::read_to_string(&path).map_err(|e| {
                     ctx.err(&format!("{p}.schema_file"), format!("expected a readable file at {}, found {e}", path.display()))
                 })?;
@@ -281,15 +282,25 @@ fn validate(spec: &mut Spec, ctx: &Ctx, dir: &Path) -> Result<(), SpecError> {
         }
     }
     check_retry(ctx, "retry", &spec.retry)?;
-    if spec.timeouts.request_ms == 0 {
-        return Err(ctx.err("timeouts.request_ms", "expected a positive budget, found 0"));
+    if !(1..=HOUR_MS).contains(&spec.timeouts.request_ms) {
+        return Err(ctx.err(
+            "timeouts.request_ms",
+            format!("expected a budget from 1 to {HOUR_MS} ms (an hour), found {}", spec.timeouts.request_ms),
+        ));
     }
     let t = &spec.test_profile;
-    if !(t.time_scale > 0.0 && t.time_scale <= 1.0) {
-        return Err(ctx.err("test_profile.time_scale", format!("expected a factor in (0, 1], found {}", t.time_scale)));
+    if !(super::MIN_TIME_SCALE..=1.0).contains(&t.time_scale) {
+        return Err(ctx.err(
+            "test_profile.time_scale",
+            format!(
+                "expected a factor from {} to 1 (a finer scale asks for waits no timer can keep), found {}",
+                super::MIN_TIME_SCALE,
+                t.time_scale
+            ),
+        ));
     }
-    if t.retry_after_s == 0 {
-        return Err(ctx.err("test_profile.retry_after_s", "expected at least 1 second, found 0"));
+    if !(1..=3600).contains(&t.retry_after_s) {
+        return Err(ctx.err("test_profile.retry_after_s", format!("expected 1 to 3600 seconds, found {}", t.retry_after_s)));
     }
     for (i, rule) in spec.error_handling.iter().enumerate() {
         let p = format!("error_handling[{i}]");
@@ -321,17 +332,52 @@ fn validate(spec: &mut Spec, ctx: &Ctx, dir: &Path) -> Result<(), SpecError> {
             }
         }
         if let Some(f) = rule.delay_factor
-            && (rule.action != Action::RetryWithLongerDelays || f <= 1.0)
+            && (rule.action != Action::RetryWithLongerDelays || f <= 1.0 || f > 100.0)
         {
-            return Err(
-                ctx.err(&format!("{p}.delay_factor"), format!("expected a factor above 1 on a retry_with_longer_delays row, found {f}"))
-            );
+            return Err(ctx.err(
+                &format!("{p}.delay_factor"),
+                format!("expected a factor above 1 and at most 100 on a retry_with_longer_delays row, found {f}"),
+            ));
         }
     }
     check_webhooks(spec, ctx)?;
     check_sandbox(spec, ctx)?;
     check_health(spec, ctx)
 }
+
+/// The largest schema file a spec may name.
+const MAX_SCHEMA_FILE: u64 = 16 * 1024 * 1024;
+
+/// `file` (a spec's `schema_file`) under `dir`: a relative path that stays in the spec's
+/// directory tree, to a regular file of at most [`MAX_SCHEMA_FILE`] bytes (never a device,
+/// a FIFO, or a link out of the tree).
+fn schema_file(ctx: &Ctx, at: &str, dir: &Path, file: &str) -> Result<PathBuf, SpecError> {
+    let relative = Path::new(file);
+    let escapes = relative.components().any(|c| !matches!(c, std::path::Component::Normal(_) | std::path::Component::CurDir));
+    if file.is_empty() || escapes {
+        return Err(ctx.err(at, format!("expected a path inside the spec's directory (relative, without ..), found {:?}", clip(file))));
+    }
+    let path = dir.join(relative);
+    let meta = std::fs::metadata(&path).map_err(|e| ctx.err(at, format!("expected a readable file at {}, found {e}", path.display())))?;
+    if !meta.is_file() {
+        return Err(ctx.err(at, format!("expected a regular file at {}, found a directory, device or FIFO", path.display())));
+    }
+    if meta.len() > MAX_SCHEMA_FILE {
+        return Err(
+            ctx.err(at, format!("expected a schema file of at most {MAX_SCHEMA_FILE} bytes, found {} at {}", meta.len(), path.display()))
+        );
+    }
+    let inside = |p: &Path| std::fs::canonicalize(p).ok();
+    if let (Some(real), Some(root)) = (inside(&path), inside(dir))
+        && !real.starts_with(&root)
+    {
+        return Err(ctx.err(at, format!("expected a file inside the spec's directory, found a link to {}", real.display())));
+    }
+    Ok(path)
+}
+
+/// The longest wait or budget a policy may declare: an hour (a run must be able to honour it).
+const HOUR_MS: u64 = 3_600_000;
 
 fn check_retry(ctx: &Ctx, p: &str, r: &RetryPolicy) -> Result<(), SpecError> {
     if !(1..=10).contains(&r.max_attempts) {
@@ -340,8 +386,13 @@ fn check_retry(ctx: &Ctx, p: &str, r: &RetryPolicy) -> Result<(), SpecError> {
     if r.max_attempts > 1 && r.base_delay_ms == 0 {
         return Err(ctx.err(&format!("{p}.base_delay_ms"), "expected a positive delay when retries are allowed, found 0"));
     }
-    if r.multiplier < 1.0 {
-        return Err(ctx.err(&format!("{p}.multiplier"), format!("expected a multiplier of at least 1, found {}", r.multiplier)));
+    if !(1.0..=100.0).contains(&r.multiplier) {
+        return Err(ctx.err(&format!("{p}.multiplier"), format!("expected a multiplier from 1 to 100, found {}", r.multiplier)));
+    }
+    for (field, v) in [("base_delay_ms", r.base_delay_ms), ("max_delay_ms", r.max_delay_ms), ("jitter_ms", r.jitter_ms)] {
+        if v > HOUR_MS {
+            return Err(ctx.err(&format!("{p}.{field}"), format!("expected at most {HOUR_MS} ms (an hour), found {v}")));
+        }
     }
     if r.max_delay_ms < r.base_delay_ms {
         return Err(ctx.err(

@@ -646,6 +646,10 @@ pub struct Secret {
     pub env: Option<String>,
 }
 
+/// The smallest `test_profile.time_scale` (or `OC_TIME_SCALE`) a run can honour: a finer
+/// scale asks for waits shorter than a timer keeps.
+pub const MIN_TIME_SCALE: f64 = 0.001;
+
 /// The seed's Test Plan block.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
