@@ -24,12 +24,14 @@ pub const HINTS: usize = 8;
 /// ```
 /// use oc_integrate::text::hints;
 /// assert_eq!(hints(&["a", "b"]), "a, b");
+/// assert_eq!(hints::<&str>(&[]), "none declared");
 /// let ids: Vec<String> = (0..501).map(|i| format!("e{i}")).collect();
 /// assert_eq!(hints(&ids), "e0, e1, e2, e3, e4, e5, e6, e7, … and 493 more");
 /// ```
 pub fn hints<S: AsRef<str>>(items: &[S]) -> String {
     let shown: Vec<&str> = items.iter().take(HINTS).map(AsRef::as_ref).collect();
     match items.len().saturating_sub(HINTS) {
+        0 if shown.is_empty() => "none declared".to_string(),
         0 => shown.join(", "),
         more => format!("{}, … and {more} more", shown.join(", ")),
     }

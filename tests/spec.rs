@@ -96,7 +96,7 @@ fn a_good_spec_loads() {
     "    purpose: Read a thing\n    idempotnet: true\n",
     "11:5: endpoints[0].idempotnet: expected one of id, method, path, purpose, auth, rate_limit, idempotent, idempotency_header, request, response, pagination, found unknown field \"idempotnet\" (did you mean \"idempotent\"?)"
 )]
-#[case::wrong_type("max_attempts: 3,", "max_attempts: three,", "28:23: retry.max_attempts: expected u32, found string \"three\"")]
+#[case::wrong_type("max_attempts: 3,", "max_attempts: three,", "28:23: retry.max_attempts: expected a whole number from 0 to 4294967295, found string \"three\"")]
 #[case::missing_field("timeouts: {request_ms: 1000}\n", "", "1:1: expected field \"timeouts\", found none")]
 #[case::bad_action(
     "action: respect_retry_after}",
@@ -213,6 +213,38 @@ fn a_schema_file_outside_the_spec_is_refused(#[case] name: &str, #[case] want: &
     std::os::unix::fs::symlink(&outside, dir.join("outside.json")).unwrap();
     let err = load_file(&file).unwrap_err().to_string();
     assert!(err.contains("endpoints[0].response.schema_file: ") && err.contains(want), "got:  {err}\nwant: …{want}…");
+}
+
+/// Messages in the spec's terms, at the field: inside `overview.auth` (which serde reads as a
+/// whole) the field itself, enum names listed whatever was given, no Rust type names.
+#[rstest]
+#[case::auth_field(
+    "auth: {kind: api_key, prefix: \"Bearer \"}",
+    "auth: {kind: oauth2, token_url: 5}",
+    "4:35: overview.auth.token_url: expected a string, found 5"
+)]
+#[case::auth_kind(
+    "auth: {kind: api_key, prefix: \"Bearer \"}",
+    "auth: {kind: 5}",
+    "overview.auth.kind: expected one of none, api_key, oauth2, found 5"
+)]
+#[case::enum_given_a_list(
+    "direction: outbound",
+    "direction: [a, b]",
+    "overview.direction: expected one of inbound, outbound, both, found a list"
+)]
+#[case::unsigned("max_attempts: 3", "max_attempts: -3", "retry.max_attempts: expected a whole number from 0 to 4294967295, found -3")]
+fn messages_name_the_field_in_the_specs_terms(#[case] from: &str, #[case] to: &str, #[case] want: &str) {
+    assert_edit_rejected(GOOD, from, to, want);
+}
+
+/// A byte that is not UTF-8 is named with its line, column and byte offset.
+#[test]
+fn invalid_utf8_is_located() {
+    let file = write_spec("demo", "name: x\n");
+    std::fs::write(&file, b"name: x\nother: \"caf\xe9\"\n").unwrap();
+    let err = load_file(&file).unwrap_err().to_string();
+    assert!(err.ends_with("spec.yaml:2:12: expected UTF-8 text, found an invalid byte (0xe9) at byte offset 19"), "{err}");
 }
 
 /// Numbers a run could not honour are refused at their line, with the range.
@@ -374,7 +406,7 @@ webhooks:
 #[case::field_with_two_keys(
     "    events:",
     "    idempotency: {key: {header: X-Id, body: /id}}\n    events:",
-    "webhooks.receiver.idempotency.key: expected a mapping with one key ({header: NAME} or {body: /pointer}), found map"
+    "webhooks.receiver.idempotency.key: expected a mapping with one key ({header: NAME} or {body: /pointer}), found a mapping"
 )]
 fn a_bad_webhook_section_is_located(#[case] from: &str, #[case] to: &str, #[case] want: &str) {
     assert_edit_rejected(&with_webhooks(), from, to, want);

@@ -37,8 +37,45 @@ impl fmt::Display for SpecError {
     }
 }
 
-/// Rewrite serde's wording into "expected …, found …".
+/// Rewrite serde's wording into "expected …, found …", in the spec's terms.
 pub(crate) fn reword(msg: &str) -> String {
+    plain(&serde_wording(msg))
+}
+
+/// serde's and Rust's names for what was expected or found, as a spec's author says them.
+fn plain(msg: &str) -> String {
+    let mut out = msg.to_string();
+    for (rust, spec) in [
+        ("expected u8", "expected a whole number from 0 to 255"),
+        ("expected u16", "expected a whole number from 0 to 65535"),
+        ("expected u32", "expected a whole number from 0 to 4294967295"),
+        ("expected u64", "expected a whole number of at least 0"),
+        ("expected usize", "expected a whole number of at least 0"),
+        ("expected i64", "expected a whole number"),
+        ("expected f64", "expected a number"),
+        ("expected f32", "expected a number"),
+        ("expected a sequence", "expected a list"),
+        ("expected a map", "expected a mapping"),
+        ("expected variant identifier", "expected a name"),
+        ("expected string or map", "expected a name"),
+    ] {
+        if let Some(rest) = out.strip_prefix(rust).filter(|rest| rest.is_empty() || rest.starts_with(',')) {
+            out = format!("{spec}{rest}");
+        }
+    }
+    for (serde, spec) in [("found integer `", "found "), ("found floating point `", "found "), ("found boolean `", "found ")] {
+        if let Some(i) = out.find(serde) {
+            let tail = &out[i + serde.len()..];
+            if let Some(end) = tail.find('`') {
+                out = format!("{}{}{}{}", &out[..i], spec, &tail[..end], &tail[end + 1..]);
+            }
+        }
+    }
+    out.replace("found sequence", "found a list").replace("found map", "found a mapping").replace("found unit value", "found nothing")
+}
+
+/// serde's message shapes as "expected …, found …".
+fn serde_wording(msg: &str) -> String {
     // serde appends " at line x column y" for some formats; ours never does, but be safe.
     if let Some(rest) = msg.strip_prefix("invalid type: ")
         && let Some((found, expected)) = rest.split_once(", expected ")
@@ -116,7 +153,22 @@ impl Ctx<'_> {
 /// Read and validate one spec file. The service id is the name of its directory.
 pub fn load_file(file: &Path) -> Result<Spec, SpecError> {
     let whole = |message: String| SpecError { file: file.to_path_buf(), at: None, path: String::new(), message };
-    let text = std::fs::read_to_string(file).map_err(|e| whole(format!("expected a readable UTF-8 file, found {e}")))?;
+    let bytes = std::fs::read(file).map_err(|e| whole(format!("expected a readable file, found {e}")))?;
+    let text = String::from_utf8(bytes).map_err(|e| {
+        let good = &e.as_bytes()[..e.utf8_error().valid_up_to()];
+        let line = good.iter().filter(|b| **b == b'\n').count() + 1;
+        let col = good.len() - good.iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1) + 1;
+        SpecError {
+            file: file.to_path_buf(),
+            at: Some(Location { line, col }),
+            path: String::new(),
+            message: format!(
+                "expected UTF-8 text, found an invalid byte (0x{:02x}) at byte offset {}",
+                e.as_bytes()[good.len()],
+                good.len()
+            ),
+        }
+    })?;
     let (value, map) = yaml::parse(&text).map_err(|e| SpecError {
         file: file.to_path_buf(),
         at: Some(e.at),
@@ -130,7 +182,10 @@ pub fn load_file(file: &Path) -> Result<Spec, SpecError> {
     let mut spec: Spec = serde_path_to_error::deserialize(&value).map_err(|e| {
         let path = e.path().to_string();
         let path = if path == "." { String::new() } else { path };
-        ctx.err(&path, reword(&e.inner().to_string()))
+        let message = reword(&e.inner().to_string());
+        let message = names_offered(&value, &path, &message).unwrap_or(message);
+        let path = refine(&value, &path, &message);
+        ctx.err(&path, message)
     })?;
     spec.id =
         file.parent().and_then(|d| d.file_name()).map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| spec.name.to_lowercase());
@@ -139,6 +194,52 @@ pub fn load_file(file: &Path) -> Result<Spec, SpecError> {
     validate(&mut spec, &ctx, dir)?;
     spec.source_map = map.clone();
     Ok(spec)
+}
+
+/// The value at a serde path (`endpoints[2].method`) in `root`.
+fn at_path<'a>(root: &'a mut Value, path: &str) -> Option<&'a mut Value> {
+    let mut v = root;
+    for part in path.split('.').filter(|p| !p.is_empty()) {
+        let (key, indices) = part.split_once('[').map(|(k, rest)| (k, format!("[{rest}"))).unwrap_or((part, String::new()));
+        if !key.is_empty() {
+            v = v.get_mut(key)?;
+        }
+        for i in indices.split('[').filter(|i| !i.is_empty()) {
+            v = v.get_mut(i.trim_end_matches(']').parse::<usize>().ok()?)?;
+        }
+    }
+    Some(v)
+}
+
+/// For "expected a name" (an enum given something else): the names it takes, asked of serde
+/// by putting a name it cannot know in the value's place.
+fn names_offered(value: &Value, path: &str, message: &str) -> Option<String> {
+    let found = message.strip_prefix("expected a name, found ")?;
+    let mut probe = value.clone();
+    *at_path(&mut probe, path)? = Value::String("\u{1}".into());
+    let e = serde_path_to_error::deserialize::<_, Spec>(&probe).err()?;
+    let names = reword(&e.inner().to_string());
+    let names = names.strip_prefix("expected ")?.split(", found").next()?.to_string();
+    (e.path().to_string() == path).then(|| format!("expected {names}, found {found}"))
+}
+
+/// An error serde placed at a whole mapping (an internally tagged one such as
+/// `overview.auth` loses the field) placed at the one field whose value is what was found.
+fn refine(value: &Value, path: &str, message: &str) -> String {
+    let Some(found) = message.split(", found ").nth(1) else { return path.to_string() };
+    let mut copy = value.clone();
+    let Some(Value::Object(fields)) = at_path(&mut copy, path) else { return path.to_string() };
+    let shown = |v: &Value| match v {
+        Value::String(s) => format!("string {s:?}"),
+        Value::Array(_) => "a list".into(),
+        Value::Object(_) => "a mapping".into(),
+        other => other.to_string(),
+    };
+    let matching: Vec<&String> = fields.iter().filter(|(_, v)| shown(v) == found).map(|(k, _)| k).collect();
+    match matching.as_slice() {
+        [one] if !path.is_empty() => format!("{path}.{one}"),
+        _ => path.to_string(),
+    }
 }
 
 fn kind(v: &Value) -> &'static str {
