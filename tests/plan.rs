@@ -662,3 +662,45 @@ fn an_operation_with_other_security_gets_a_todo() {
         planned.todos
     );
 }
+
+/// A hostile description plans without a crash and the spec it writes loads: a `$ref` chain
+/// and an `allOf` a thousand deep, a pattern of 5,000 nested groups, a `minLength` of 2^63.
+#[test]
+fn a_hostile_description_plans_a_spec_that_loads() {
+    let mut schemas = serde_json::Map::new();
+    for i in 0..1000 {
+        schemas.insert(format!("S{i}"), serde_json::json!({"$ref": format!("#/components/schemas/S{}", i + 1)}));
+    }
+    schemas.insert("S1000".into(), serde_json::json!({"type": "object", "properties": {"id": {"type": "string"}}}));
+    // built by moving values, not with json! (which serializes what it nests, recursively)
+    let mut all_of = serde_json::json!({"type": "string"});
+    for _ in 0..1000 {
+        let mut m = serde_json::Map::new();
+        m.insert("allOf".into(), serde_json::Value::Array(vec![all_of]));
+        all_of = serde_json::Value::Object(m);
+    }
+    let pattern = format!("^{}a{}$", "(".repeat(5000), ")".repeat(5000));
+    let response =
+        |schema: serde_json::Value| serde_json::json!({"200": {"description": "ok", "content": {"application/json": {"schema": schema}}}});
+    let doc = serde_json::json!({
+        "openapi": "3.0.0",
+        "info": {"title": "Hostile", "version": "1"},
+        "servers": [{"url": "https://api.hostile.example"}],
+        "paths": {
+            "/chain": {"get": {"operationId": "chain", "responses": response(serde_json::json!({"$ref": "#/components/schemas/S0"}))}},
+            "/deep": {"get": {"operationId": "deep", "responses": response(serde_json::json!({}))}},
+            "/pattern": {"get": {"operationId": "pattern", "responses": response(serde_json::json!({"type": "object", "required": ["p"], "properties": {"p": {"type": "string", "pattern": pattern}}}))}},
+            "/long": {"get": {"operationId": "long", "responses": response(serde_json::json!({"type": "object", "required": ["s"], "properties": {"s": {"type": "string", "minLength": 9223372036854775807u64}}}))}}
+        },
+        "components": {"schemas": schemas}
+    });
+    let mut doc = doc;
+    *doc.pointer_mut("/paths/~1deep/get/responses/200/content/application~1json/schema").unwrap() = all_of;
+    let planned = plan::from_openapi(doc, "hostile", &Select::default(), None).unwrap_or_else(|e| panic!("{e}"));
+    let root = support::scratch("hostile-plan");
+    let spec = planned.write(&root.join("hostile")).unwrap();
+    let loaded = load_file(&spec).unwrap_or_else(|e| panic!("the spec the planner wrote must load: {e}"));
+    assert_eq!(loaded.endpoints.len(), 4);
+    let written: u64 = support::files(&root).iter().map(|f| std::fs::metadata(f).unwrap().len()).sum();
+    assert!(written < 2_000_000, "no huge example written: {written} bytes");
+}

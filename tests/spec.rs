@@ -96,7 +96,11 @@ fn a_good_spec_loads() {
     "    purpose: Read a thing\n    idempotnet: true\n",
     "11:5: endpoints[0].idempotnet: expected one of id, method, path, purpose, auth, rate_limit, idempotent, idempotency_header, request, response, pagination, found unknown field \"idempotnet\" (did you mean \"idempotent\"?)"
 )]
-#[case::wrong_type("max_attempts: 3,", "max_attempts: three,", "28:23: retry.max_attempts: expected a whole number from 0 to 4294967295, found string \"three\"")]
+#[case::wrong_type(
+    "max_attempts: 3,",
+    "max_attempts: three,",
+    "28:23: retry.max_attempts: expected a whole number from 0 to 4294967295, found string \"three\""
+)]
 #[case::missing_field("timeouts: {request_ms: 1000}\n", "", "1:1: expected field \"timeouts\", found none")]
 #[case::bad_action(
     "action: respect_retry_after}",

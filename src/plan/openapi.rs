@@ -10,6 +10,18 @@ use serde_json::{Map, Value, json};
 /// How deep example synthesis follows nested schemas before it stops.
 const EXAMPLE_DEPTH: usize = 8;
 
+/// How deep a schema is converted (nested schemas and `$ref` hops together); deeper, it
+/// becomes `{}`, which accepts anything. Hostile documents nest thousands deep, and a spec
+/// must stay within the reader's nesting limit.
+const CONVERT_DEPTH: usize = 32;
+
+/// How deep a pattern's groups are read before it is given up on.
+const PATTERN_DEPTH: usize = 16;
+
+/// The longest string an example is made long enough for (`minLength`); a longer minimum is
+/// left unmet, so no example satisfies the schema and the planner says so.
+const EXAMPLE_TEXT: usize = 4096;
+
 /// An OpenAPI document in the 3.x shape, with what the planner asks of it.
 pub struct Document {
     /// The whole document (Swagger 2.0 rewritten to 3.x names).
@@ -59,7 +71,7 @@ impl Document {
     pub fn json_schema(&self, schema: &Value) -> Value {
         let mut defs = BTreeMap::new();
         let top = self.deref(schema);
-        let mut out = self.convert(top, &mut defs, &mut HashSet::new());
+        let mut out = self.convert(top, &mut defs, &mut HashSet::new(), 0);
         if !defs.is_empty()
             && let Some(m) = out.as_object_mut()
         {
@@ -68,14 +80,18 @@ impl Document {
         out
     }
 
-    fn convert(&self, v: &Value, defs: &mut BTreeMap<String, Value>, seen: &mut HashSet<String>) -> Value {
+    fn convert(&self, v: &Value, defs: &mut BTreeMap<String, Value>, seen: &mut HashSet<String>, depth: usize) -> Value {
+        if depth > CONVERT_DEPTH {
+            return json!({});
+        }
+        let depth = depth + 1;
         match v {
             Value::Object(m) => {
                 if let Some(r) = m.get("$ref").and_then(Value::as_str) {
                     let name = def_name(r);
                     if seen.insert(r.to_string()) {
                         let target = self.pointer(r).cloned().unwrap_or_else(|| json!({}));
-                        let converted = self.convert(&target, defs, seen);
+                        let converted = self.convert(&target, defs, seen, depth);
                         defs.insert(name.clone(), converted);
                     }
                     return json!({"$ref": format!("#/$defs/{name}")});
@@ -108,7 +124,7 @@ impl Document {
                         "properties" | "patternProperties" | "$defs" | "definitions" => {
                             let inner: Map<String, Value> = val
                                 .as_object()
-                                .map(|props| props.iter().map(|(pk, pv)| (pk.clone(), self.convert(pv, defs, seen))).collect())
+                                .map(|props| props.iter().map(|(pk, pv)| (pk.clone(), self.convert(pv, defs, seen, depth))).collect())
                                 .unwrap_or_default();
                             out.insert(k.into(), Value::Object(inner));
                         }
@@ -116,7 +132,7 @@ impl Document {
                             out.insert("type".into(), json!("string"));
                         }
                         _ => {
-                            out.insert(k.clone(), self.convert(val, defs, seen));
+                            out.insert(k.clone(), self.convert(val, defs, seen, depth));
                         }
                     }
                 }
@@ -139,7 +155,7 @@ impl Document {
                 }
                 Value::Object(out)
             }
-            Value::Array(a) => Value::Array(a.iter().map(|x| self.convert(x, defs, seen)).collect()),
+            Value::Array(a) => Value::Array(a.iter().map(|x| self.convert(x, defs, seen, depth)).collect()),
             other => other.clone(),
         }
     }
@@ -247,7 +263,7 @@ pub fn example(schema: &Value, root: &Value, depth: usize) -> Value {
                 Some("ipv4") => "192.0.2.1".into(),
                 _ => "string".into(),
             };
-            let min = m.get("minLength").and_then(Value::as_u64).unwrap_or(0) as usize;
+            let min = m.get("minLength").and_then(Value::as_u64).unwrap_or(0).min(EXAMPLE_TEXT as u64) as usize;
             json!(if text.chars().count() < min { text.repeat(min / text.len() + 1) } else { text })
         }
     }
@@ -257,6 +273,13 @@ pub fn example(schema: &Value, root: &Value, depth: usize) -> Value {
 /// classes, `\\d \\w .`, groups with alternatives, `* + ? {n,m}`); `None` when it uses
 /// something else (the caller falls back).
 pub fn from_pattern(pattern: &str) -> Option<String> {
+    pattern_at(pattern, 0)
+}
+
+fn pattern_at(pattern: &str, depth: usize) -> Option<String> {
+    if depth > PATTERN_DEPTH || pattern.len() > EXAMPLE_TEXT {
+        return None;
+    }
     let chars: Vec<char> = pattern.strip_prefix('^').unwrap_or(pattern).chars().collect();
     let chars = if chars.last() == Some(&'$') && chars.len() > 1 && chars[chars.len() - 2] != '\\' {
         &chars[..chars.len() - 1]
@@ -315,7 +338,7 @@ pub fn from_pattern(pattern: &str) -> Option<String> {
                     }
                     *c == '|' && level == 0
                 });
-                from_pattern(&inner[..end.map(|(k, _)| k).unwrap_or(inner.len())])?
+                pattern_at(&inner[..end.map(|(k, _)| k).unwrap_or(inner.len())], depth + 1)?
             }
             '.' => {
                 i += 1;
@@ -347,6 +370,9 @@ pub fn from_pattern(pattern: &str) -> Option<String> {
             i += 1; // lazy
         }
         out.push_str(&atom.repeat(times.min(64)));
+        if out.len() > EXAMPLE_TEXT {
+            return None;
+        }
     }
     Some(out)
 }
