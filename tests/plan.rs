@@ -664,7 +664,9 @@ fn an_operation_with_other_security_gets_a_todo() {
 }
 
 /// A hostile description plans without a crash and the spec it writes loads: a `$ref` chain
-/// and an `allOf` a thousand deep, a pattern of 5,000 nested groups, a `minLength` of 2^63.
+/// and an `allOf` a thousand deep, a pattern of 5,000 nested groups, a `minLength` of 2^63, a
+/// server URL that is not one, a path without its `/` and one with a lone `{`, a property
+/// name over YAML's 1,024-character key limit, an operationId too long for a file name.
 #[test]
 fn a_hostile_description_plans_a_spec_that_loads() {
     let mut schemas = serde_json::Map::new();
@@ -680,17 +682,24 @@ fn a_hostile_description_plans_a_spec_that_loads() {
         all_of = serde_json::Value::Object(m);
     }
     let pattern = format!("^{}a{}$", "(".repeat(5000), ")".repeat(5000));
+    let key = "k".repeat(1100);
+    let props: serde_json::Map<String, serde_json::Value> =
+        (0..200).map(|i| (format!("field_{i}"), serde_json::json!({"type": "string"}))).collect();
+    let big = serde_json::json!({"type": "object", "properties": props});
     let response =
         |schema: serde_json::Value| serde_json::json!({"200": {"description": "ok", "content": {"application/json": {"schema": schema}}}});
     let doc = serde_json::json!({
         "openapi": "3.0.0",
         "info": {"title": "Hostile", "version": "1"},
-        "servers": [{"url": "https://api.hostile.example"}],
+        "servers": [{"url": "http://a b"}],
         "paths": {
             "/chain": {"get": {"operationId": "chain", "responses": response(serde_json::json!({"$ref": "#/components/schemas/S0"}))}},
             "/deep": {"get": {"operationId": "deep", "responses": response(serde_json::json!({}))}},
             "/pattern": {"get": {"operationId": "pattern", "responses": response(serde_json::json!({"type": "object", "required": ["p"], "properties": {"p": {"type": "string", "pattern": pattern}}}))}},
-            "/long": {"get": {"operationId": "long", "responses": response(serde_json::json!({"type": "object", "required": ["s"], "properties": {"s": {"type": "string", "minLength": 9223372036854775807u64}}}))}}
+            "/long": {"get": {"operationId": "long", "responses": response(serde_json::json!({"type": "object", "required": ["s"], "properties": {"s": {"type": "string", "minLength": 9223372036854775807u64}}}))}},
+            "plugins": {"get": {"operationId": "plugins", "responses": response(serde_json::json!({"type": "object", "required": [key.clone()], "properties": {key.clone(): {"type": "string"}}}))}},
+            "/{": {"get": {"operationId": "brace", "responses": response(serde_json::json!({"type": "object"}))}},
+            "/big": {"get": {"operationId": "x".repeat(300), "responses": response(big)}}
         },
         "components": {"schemas": schemas}
     });
@@ -700,7 +709,11 @@ fn a_hostile_description_plans_a_spec_that_loads() {
     let root = support::scratch("hostile-plan");
     let spec = planned.write(&root.join("hostile")).unwrap();
     let loaded = load_file(&spec).unwrap_or_else(|e| panic!("the spec the planner wrote must load: {e}"));
-    assert_eq!(loaded.endpoints.len(), 4);
+    let paths: Vec<&str> = loaded.endpoints.iter().map(|e| e.path.as_str()).collect();
+    assert_eq!(paths, ["/chain", "/deep", "/pattern", "/long", "/plugins", "/big"], "the lone brace is left out");
+    assert_eq!(loaded.overview.base_url, "https://api.example.invalid", "a placeholder, with its TODO");
+    assert!(planned.todos.iter().any(|t| t.contains("no absolute http(s) server URL (found [\"http://a b\"])")), "{:?}", planned.todos);
+    assert!(planned.todos.iter().any(|t| t.contains("1 path(s) of the document were left out") && t.contains("/{")), "{:?}", planned.todos);
     let written: u64 = support::files(&root).iter().map(|f| std::fs::metadata(f).unwrap().len()).sum();
     assert!(written < 2_000_000, "no huge example written: {written} bytes");
 }

@@ -66,10 +66,16 @@ fn node(value: &Value, path: &str, indent: usize, comments: &HashMap<String, Vec
             for (k, v) in m {
                 let p = if path.is_empty() { k.clone() } else { format!("{path}.{k}") };
                 comment(out, indent, &p, comments);
+                // YAML limits an implicit key to 1024 characters: a longer one is written as an
+                // explicit key (`? key` then `: value`)
+                let head = match key(k) {
+                    long if long.chars().count() > 1000 => format!("{pad}? {long}\n{pad}:"),
+                    short => format!("{pad}{short}:"),
+                };
                 match inline(v) {
-                    Some(text) => out.push_str(&format!("{pad}{}: {text}\n", key(k))),
+                    Some(text) => out.push_str(&format!("{head} {text}\n")),
                     None => {
-                        out.push_str(&format!("{pad}{}:\n", key(k)));
+                        out.push_str(&format!("{head}\n"));
                         node(v, &p, indent + 2, comments, out);
                     }
                 }
@@ -112,6 +118,8 @@ mod tests {
             "endpoints": [{"id": "get_customer", "purpose": "yes", "request": {"example": {"params": {"id": "cus_1"}}},
                 "response": {"example": {"deep": {"a": [1, {"b": null}]}}, "schema": {"$ref": "#/$defs/x", "$defs": {"x": {"type": "object"}}}}}],
             "odd": ["", "a: b", "# not a comment", "123", "-1", "true", "é", "multi\nline"],
+            "p".repeat(1100): {"type": "string"},
+            "q".repeat(1100): 1,
         });
         let mut comments = HashMap::new();
         comments.insert("overview.base_url".to_string(), vec!["TODO: check".to_string()]);

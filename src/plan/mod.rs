@@ -160,22 +160,57 @@ const IDEMPOTENCY_HEADERS: [&str; 3] = ["idempotency-key", "x-idempotency-key", 
 /// An operation in the document.
 struct Operation<'a> {
     method: &'static str,
-    path: &'a str,
+    path: String,
     op: &'a Value,
     item: &'a Value,
     id: String,
 }
 
-fn operations(doc: &Document) -> Vec<Operation<'_>> {
+/// An endpoint id as a file name's stem: cut to 100 characters (file systems allow 255 bytes)
+/// with a hash of the whole id, so two long ids that share a start stay apart.
+fn file_stem(id: &str) -> String {
+    if id.len() <= 100 {
+        return id.to_string();
+    }
+    use sha2::Digest as _;
+    let hash = hex::encode(&sha2::Sha256::digest(id.as_bytes())[..4]);
+    format!("{}_{hash}", &id[..100])
+}
+
+/// Whether a spec can hold `path`: each `{` closed by a `}` around a parameter name.
+fn holdable(path: &str) -> bool {
+    let mut rest = path;
+    while let Some(open) = rest.find(['{', '}']) {
+        if rest.as_bytes()[open] == b'}' {
+            return false;
+        }
+        let Some(close) = rest[open..].find('}') else { return false };
+        let name = &rest[open + 1..open + close];
+        if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || "_-.".contains(c)) {
+            return false;
+        }
+        rest = &rest[open + close + 1..];
+    }
+    true
+}
+
+/// The document's operations, and the paths left out because no spec can hold them.
+fn operations(doc: &Document) -> (Vec<Operation<'_>>, Vec<String>) {
     let mut out = Vec::new();
+    let mut refused = Vec::new();
     for (path, item) in doc.root.get("paths").and_then(Value::as_object).into_iter().flatten() {
+        if !holdable(path) {
+            refused.push(crate::text::clip(path));
+            continue;
+        }
         let item = doc.deref(item);
         for method in METHODS {
             if let Some(op) = item.get(method).filter(|o| o.is_object()) {
                 let id = op.get("operationId").and_then(Value::as_str).map(snake).unwrap_or_else(|| snake(&format!("{method} {path}")));
                 // AWS-style `/#Action=SendMessage`: the fragment is never sent; the action is a query parameter
                 let path = path.split('#').next().unwrap_or(path);
-                let path = if path.is_empty() { "/" } else { path };
+                // a path without its leading `/` (OpenAPI requires one) is read as if it had it
+                let path = format!("/{}", path.trim_start_matches('/'));
                 out.push(Operation { method, path, op, item, id });
             }
         }
@@ -189,7 +224,7 @@ fn operations(doc: &Document) -> Vec<Operation<'_>> {
             o.id = format!("{}_{}", o.id, n);
         }
     }
-    out
+    (out, refused)
 }
 
 /// Make a spec for `service` from the OpenAPI / Swagger document `root`; with a catalog
@@ -197,7 +232,7 @@ fn operations(doc: &Document) -> Vec<Operation<'_>> {
 /// its source URL).
 pub fn from_openapi(root: Value, service: &str, select: &Select, provider: Option<&Provider>) -> Result<Planned, PlanError> {
     let doc = Document::new(root).map_err(PlanError::Unsupported)?;
-    let all = operations(&doc);
+    let (all, refused) = operations(&doc);
     let available = all.len();
     let keep = |o: &Operation| {
         let by_id = select.endpoints.iter().any(|e| *e == o.id || o.op.get("operationId").and_then(Value::as_str) == Some(e.as_str()));
@@ -226,6 +261,17 @@ pub fn from_openapi(root: Value, service: &str, select: &Select, provider: Optio
 
     let mut todos: Vec<Todo> = Vec::new();
     let mut todo = |path: &str, gap: Gap, text: String| todos.push(Todo { at: path.to_string(), gap, text });
+    if !refused.is_empty() {
+        todo(
+            "endpoints",
+            Gap::Other,
+            format!(
+                "{} path(s) of the document were left out, their braces not around a parameter name: {}",
+                refused.len(),
+                crate::text::hints(&refused)
+            ),
+        );
+    }
     let info = doc.root.get("info").cloned().unwrap_or(Value::Null);
     let name = info.get("title").and_then(Value::as_str).unwrap_or(service).to_string();
 
@@ -250,20 +296,24 @@ pub fn from_openapi(root: Value, service: &str, select: &Select, provider: Optio
             Some(url)
         })
         .collect();
-    let base_url = match servers.iter().find(|u| u.starts_with("https://")).or_else(|| servers.iter().find(|u| u.starts_with("http"))) {
+    // only URLs a spec accepts: absolute http(s) with a host (`http://a b` is not one)
+    let usable = |u: &&String| reqwest::Url::parse(u).is_ok_and(|x| matches!(x.scheme(), "http" | "https") && x.host().is_some());
+    let base_url = match servers.iter().filter(usable).find(|u| u.starts_with("https://")).or_else(|| servers.iter().find(usable)) {
         Some(u) => u.trim_end_matches('/').to_string(),
         None => {
+            let found: Vec<String> = servers.iter().map(|u| crate::text::clip(u)).collect();
             todo(
                 "overview.base_url",
                 Gap::BaseUrl,
-                format!("the document names no absolute server URL (found {servers:?}): set the real base URL"),
+                format!("the document names no absolute http(s) server URL (found {found:?}): set the real base URL"),
             );
             PLACEHOLDER_URL.to_string()
         }
     };
-    let sandbox = servers.iter().find(|u| {
-        u.starts_with("http") && ["sandbox", "test", "staging", "dev."].iter().any(|w| u.contains(w)) && u.trim_end_matches('/') != base_url
-    });
+    let sandbox = servers
+        .iter()
+        .filter(usable)
+        .find(|u| ["sandbox", "test", "staging", "dev."].iter().any(|w| u.contains(w)) && u.trim_end_matches('/') != base_url);
 
     let (auth, secrets, scheme) = auth_of(&doc, service, &chosen, &mut |p: &str, t: String| todo(p, Gap::Auth, t));
     let mut overview = Map::new();
@@ -318,7 +368,7 @@ pub fn from_openapi(root: Value, service: &str, select: &Select, provider: Optio
             && schema.to_string().len() > INLINE_SCHEMA_LIMIT
             && let Some(schema) = r.remove("schema")
         {
-            let name = format!("schemas/{}.response.schema.json", o.id);
+            let name = format!("schemas/{}.response.schema.json", file_stem(&o.id));
             files.push((name.clone(), serde_json::to_string_pretty(&schema).unwrap_or_default() + "\n"));
             r.insert("schema_file".into(), json!(name));
         }
@@ -768,7 +818,7 @@ fn endpoint(doc: &Document, o: &Operation, i: usize, global_security: bool, todo
                     Err(made) => {
                         // the document's schema is kept for the person who writes the example
                         let schema = doc.json_schema(m.get("schema").unwrap_or(&Value::Null));
-                        let file = format!("schemas/{}.response.schema.unverified.json", o.id);
+                        let file = format!("schemas/{}.response.schema.unverified.json", file_stem(&o.id));
                         todo(
                             &format!("{at}.response"),
                             Gap::Other,

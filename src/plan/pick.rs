@@ -33,11 +33,12 @@ pub struct Offered {
 pub fn offer(root: Value) -> Result<Vec<Offered>, PlanError> {
     let doc = Document::new(root).map_err(PlanError::Unsupported)?;
     Ok(operations(&doc)
+        .0
         .into_iter()
         .map(|o| Offered {
             id: o.id.clone(),
             method: o.method.to_uppercase(),
-            path: o.path.to_string(),
+            path: o.path,
             tags: o.op.get("tags").and_then(Value::as_array).into_iter().flatten().filter_map(Value::as_str).map(str::to_string).collect(),
         })
         .collect())
