@@ -171,11 +171,38 @@ pub fn read(path: &Path) -> Result<Value, CheckpointError> {
 /// objects `skill_state` and `skill_state.integrations` exist when it runs. Returns the
 /// state written.
 pub fn update(path: &Path, change: impl FnOnce(&mut Value)) -> Result<Value, CheckpointError> {
+    update_within(path, None, change)
+}
+
+/// [`update`], waiting at most `wait` for the lock (`None`: as long as it takes); a lock
+/// held longer is an `Io` error of kind `WouldBlock`, and nothing is written.
+fn update_within(path: &Path, wait: Option<std::time::Duration>, change: impl FnOnce(&mut Value)) -> Result<Value, CheckpointError> {
     let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir).map_err(io(dir, "create the directory of"))?;
     let lock_path = path.with_extension("json.lock");
     let lock = OpenOptions::new().create(true).truncate(false).write(true).open(&lock_path).map_err(io(&lock_path, "open the lock of"))?;
-    lock.lock().map_err(io(&lock_path, "lock"))?;
+    match wait {
+        None => lock.lock().map_err(io(&lock_path, "lock"))?,
+        Some(wait) => {
+            let deadline = std::time::Instant::now() + wait;
+            loop {
+                match lock.try_lock() {
+                    Ok(()) => break,
+                    Err(std::fs::TryLockError::WouldBlock) if std::time::Instant::now() < deadline => {
+                        std::thread::sleep(std::time::Duration::from_millis(20));
+                    }
+                    Err(std::fs::TryLockError::WouldBlock) => {
+                        let busy = std::io::Error::new(
+                            std::io::ErrorKind::WouldBlock,
+                            format!("another process held the lock for {} s", wait.as_secs()),
+                        );
+                        return Err(io(&lock_path, "lock")(busy));
+                    }
+                    Err(std::fs::TryLockError::Error(e)) => return Err(io(&lock_path, "lock")(e)),
+                }
+            }
+        }
+    }
 
     let mut state = read(path).map_err(|e| match e {
         // keep a copy of what is there before reporting it, in case another tool clobbers it
@@ -314,9 +341,10 @@ pub struct HealthEntry<'a> {
 
 /// Record a health check finished at `at` (RFC 3339) in the checkpoint: per integration the
 /// seed's `last_health`, with `health` and `health_issues` beside it; every other field kept.
-/// An integration the checkpoint does not list yet is added with the seed's fields unset.
+/// An integration the checkpoint does not list yet is added with the seed's fields unset. A
+/// health check never waits long: a lock held for more than two seconds is an error.
 pub fn record_health(path: &Path, at: &str, entries: &[HealthEntry<'_>]) -> Result<Value, CheckpointError> {
-    update(path, |state| {
+    update_within(path, Some(std::time::Duration::from_secs(2)), |state| {
         for e in entries {
             let entry = &mut state["skill_state"]["integrations"][e.service];
             if entry.is_null() {

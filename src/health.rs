@@ -210,14 +210,23 @@ impl Probing<'_> {
         let mut probe = Probe { method: method.to_string(), url: url.to_string(), status: None, latency_ms: None, error: None };
         let parsed = reqwest::Url::parse(url).ok().filter(|u| matches!(u.scheme(), "http" | "https"));
         let Some(u) = parsed else {
-            probe.error = Some(format!("expected an absolute http(s) URL, found {url:?}"));
+            probe.url = crate::text::printable(&crate::text::clip(url));
+            probe.error = Some(format!("expected an absolute http(s) URL, found {:?}", probe.url));
             return probe;
         };
+        if !u.username().is_empty() || u.password().is_some() {
+            let mut shown = u.clone();
+            let _ = (shown.set_username(""), shown.set_password(None));
+            probe.url = shown.to_string();
+            probe.error =
+                Some("expected a URL without credentials in it, found a user name or password: refused before any request left".into());
+            return probe;
+        }
         let host = u.host_str().unwrap_or_default().to_ascii_lowercase();
         if !self.hosts.contains(&host) {
-            let target = self.target.as_str();
+            let target = if self.target == Target::Sandbox { "the sandbox" } else { "production" };
             probe.error = Some(format!(
-                "host {host} is not one the spec allows for the {target} ({}): refused before any request left",
+                "host {host} is not one the spec allows for {target} ({}): refused before any request left",
                 self.hosts.join(", ")
             ));
             return probe;
@@ -265,8 +274,8 @@ impl Probing<'_> {
                 },
                 None,
             ),
-            (Some(refresh), None) => self.grant(o, &[("grant_type", "refresh_token"), ("refresh_token", refresh)]).await,
-            (None, _) => self.grant(o, &[("grant_type", "client_credentials")]).await,
+            (Some(refresh), None) => self.grant(o, &[("grant_type", "refresh_token"), ("refresh_token", refresh)], Some(refresh)).await,
+            (None, _) => self.grant(o, &[("grant_type", "client_credentials")], None).await,
         }
     }
 
@@ -281,12 +290,19 @@ impl Probing<'_> {
     }
 
     /// A grant that spends nothing the integration keeps; the access token it issued.
-    async fn grant(&self, o: &Oauth, pairs: &[(&str, &str)]) -> (Token, Option<String>) {
+    /// `refresh`: the refresh token the grant presents, which the spec says does not rotate.
+    async fn grant(&self, o: &Oauth, pairs: &[(&str, &str)], refresh: Option<&str>) -> (Token, Option<String>) {
         let url = o.token_url.as_str();
         match tokio::time::timeout(self.timeout, oauth::grant(self.up, &o.client, url, pairs)).await {
             Err(_) => (Token::Unchecked { why: format!("no answer from {url} within {} ms", self.timeout.as_millis()) }, None),
             Ok(Err(e @ OauthError::Refused { .. })) => (Token::Invalid { why: e.to_string() }, None),
             Ok(Err(e)) => (Token::Unchecked { why: e.to_string() }, None),
+            Ok(Ok(t)) if refresh.is_some() && t.refresh_token.is_some() && t.refresh_token.as_deref() != refresh => (
+                Token::Invalid {
+                    why: "the authorization server rotated the refresh token, which overview.auth.rotates_refresh_token says it does not: the stored one is now spent (declare rotates_refresh_token: true and store a new one: oc-integrate oauth login)".into(),
+                },
+                None,
+            ),
             Ok(Ok(t)) => (Token::Valid { of: "access token".into(), expires_in_s: t.expires_in }, Some(t.access_token)),
         }
     }
@@ -363,7 +379,7 @@ impl Probing<'_> {
             (None, Some((r, _))) => (State::Degraded, r.clone()),
             (None, None) => (State::Healthy, token.remark()),
         };
-        let issues = down.into_iter().chain(degraded).map(|(_, issue)| redact::redact(&issue)).collect();
+        let issues = down.into_iter().chain(degraded).map(|(_, issue)| crate::text::printable(&redact::redact(&issue))).collect();
         Integration {
             service: self.spec.id.clone(),
             name: name.clone(),
@@ -372,7 +388,7 @@ impl Probing<'_> {
             token,
             webhook,
             issues,
-            remark: redact::redact(&remark),
+            remark: crate::text::printable(&redact::redact(&remark)),
             checked_at: rfc3339(SystemTime::now()),
         }
     }
@@ -408,6 +424,22 @@ impl Token {
 }
 
 impl Integration {
+    /// The row of a spec that does not load (`service`: its directory), with its error.
+    pub fn unloadable(service: &str, error: &str) -> Integration {
+        let error = crate::text::printable(&redact::redact(error));
+        Integration {
+            service: service.to_string(),
+            name: service.to_string(),
+            state: State::Down,
+            api: None,
+            token: Token::Unchecked { why: "not probed".into() },
+            webhook: None,
+            issues: vec![format!("{service} not probed: its spec does not load: {error}")],
+            remark: "not probed — the spec does not load".into(),
+            checked_at: rfc3339(SystemTime::now()),
+        }
+    }
+
     /// An integration that could not be probed at all.
     fn down(spec: &Spec, remark: String, issues: Vec<String>) -> Integration {
         Integration {

@@ -79,6 +79,20 @@ pub struct Endpoints {
     pub introspection: Option<String>,
     /// Token revocation (RFC 7009).
     pub revocation: Option<String>,
+    /// What went wrong reading the metadata, or which of its endpoints were ignored (on a
+    /// host the spec does not allow).
+    pub problems: Vec<String>,
+}
+
+impl Endpoints {
+    /// Why `what` (an endpoint's metadata name) is missing: the problems, or that the
+    /// metadata does not name it.
+    pub fn missing(&self, what: &str) -> String {
+        match self.problems.is_empty() {
+            true => format!("the authorization server at {} publishes no {what}", self.token),
+            false => format!("no usable {what} at {}: {}", self.token, self.problems.join("; ")),
+        }
+    }
 }
 
 /// Tokens a grant issued.
@@ -199,19 +213,42 @@ impl Server {
 /// on the token endpoint's origin), or only the token endpoint when it publishes none.
 pub async fn discover(up: &Upstream, token_url: &reqwest::Url) -> Endpoints {
     let origin = token_url.origin().ascii_serialization();
-    let mut found = Endpoints { token: token_url.to_string(), authorization: None, device: None, introspection: None, revocation: None };
+    let mut found = Endpoints {
+        token: token_url.to_string(),
+        authorization: None,
+        device: None,
+        introspection: None,
+        revocation: None,
+        problems: Vec::new(),
+    };
+    let mut answers = Vec::new();
     for well_known in ["/.well-known/oauth-authorization-server", "/.well-known/openid-configuration"] {
         let x = up
             .send(By::Harness, "GET", &format!("{origin}{well_known}"), vec![("Accept".into(), "application/json".into())], Vec::new())
             .await;
-        let Some(meta) = x.json().filter(|_| x.status == Some(200)) else { continue };
-        let field = |k: &str| meta.get(k).and_then(Value::as_str).map(str::to_string);
-        found.authorization = field("authorization_endpoint");
-        found.device = field("device_authorization_endpoint");
-        found.introspection = field("introspection_endpoint");
-        found.revocation = field("revocation_endpoint");
-        break;
+        let Some(meta) = x.json().filter(|_| x.status == Some(200)) else {
+            answers.push(format!("{well_known}: {}", answer(&x)));
+            continue;
+        };
+        // only endpoints on the hosts the spec allows: the metadata comes from the network
+        let mut field = |k: &str| {
+            let url = meta.get(k).and_then(Value::as_str)?;
+            match reqwest::Url::parse(url).ok().filter(|u| matches!(u.scheme(), "http" | "https")) {
+                Some(u) if up.allows(u.as_str()) => Some(u.to_string()),
+                _ => {
+                    found
+                        .problems
+                        .push(format!("its {k} ({}) is not on a host the spec allows: ignored", clip(&crate::text::printable(url))));
+                    None
+                }
+            }
+        };
+        let (authorization, device) = (field("authorization_endpoint"), field("device_authorization_endpoint"));
+        let (introspection, revocation) = (field("introspection_endpoint"), field("revocation_endpoint"));
+        (found.authorization, found.device, found.introspection, found.revocation) = (authorization, device, introspection, revocation);
+        return found;
     }
+    found.problems.push(format!("its metadata could not be read ({})", answers.join("; ")));
     found
 }
 
@@ -251,55 +288,74 @@ impl Loopback {
         Ok(Loopback { listener, redirect_uri: format!("http://127.0.0.1:{port}/callback") })
     }
 
-    /// Wait up to `within` for the browser's redirect carrying `state`; the code. Requests
-    /// for other paths (a favicon) are answered 404 and waited past; a redirect with another
-    /// state, or with an `error`, ends the wait with that error (and a page saying so).
+    /// Wait up to `within` for the browser's redirect carrying `state`; the code, or the
+    /// error the authorization server sent back with that state. Any other request (a
+    /// favicon, a stray or forged redirect with another state or none) is answered and waited
+    /// past, and connections are read side by side, so an idle or hostile one delays nothing.
     pub async fn code(&self, state: &str, within: Duration) -> Result<String, OauthError> {
-        let waited = tokio::time::timeout(within, async {
-            loop {
-                let (mut stream, _) =
-                    self.listener.accept().await.map_err(|source| OauthError::Listener { at: self.redirect_uri.clone(), source })?;
-                let mut buf = vec![0u8; 16 * 1024];
-                let mut got = 0;
-                while got < buf.len() && !buf[..got].windows(4).any(|w| w == b"\r\n\r\n") {
-                    match tokio::time::timeout(Duration::from_secs(5), stream.read(&mut buf[got..])).await {
-                        Ok(Ok(n)) if n > 0 => got += n,
-                        _ => break,
-                    }
+        let (tx, mut rx) = tokio::sync::mpsc::channel::<(tokio::net::TcpStream, String)>(16);
+        let mut readers = tokio::task::JoinSet::new();
+        let deadline = tokio::time::sleep(within);
+        tokio::pin!(deadline);
+        loop {
+            tokio::select! {
+                _ = &mut deadline => return Err(OauthError::NoRedirect { redirect_uri: self.redirect_uri.clone(), within }),
+                accepted = self.listener.accept() => {
+                    let (mut stream, _) = accepted.map_err(|source| OauthError::Listener { at: self.redirect_uri.clone(), source })?;
+                    let tx = tx.clone();
+                    readers.spawn(async move {
+                        if let Some(head) = request_head(&mut stream).await {
+                            let _ = tx.send((stream, head)).await;
+                        }
+                    });
                 }
-                let head = String::from_utf8_lossy(&buf[..got]).into_owned();
-                let target = head.lines().next().and_then(|l| l.split(' ').nth(1)).unwrap_or_default().to_string();
-                let Some(query) = target.strip_prefix("/callback").map(|q| q.trim_start_matches('?')) else {
-                    let _ = page(&mut stream, 404, "Not the redirect this listener waits for.").await;
-                    continue;
-                };
-                let pairs: Vec<(String, String)> = form_urlencoded::parse(query.as_bytes()).into_owned().collect();
-                let get = |k: &str| pairs.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
-                let outcome = match (get("state"), get("code"), get("error")) {
-                    (_, _, Some(error)) => Err(OauthError::Protocol {
-                        what: "the authorization".into(),
-                        expected: "a code".into(),
-                        found: format!("error={error}{}", get("error_description").map(|d| format!(" ({d})")).unwrap_or_default()),
-                    }),
-                    (Some(s), Some(code), None) if s == state => Ok(code),
-                    (s, _, None) if s.as_deref() != Some(state) => Err(OauthError::Protocol {
-                        what: "the redirect".into(),
-                        expected: "the state this command sent (a redirect it did not ask for is refused)".into(),
-                        found: format!("state={}", clip(&s.unwrap_or_else(|| "(none)".into()))),
-                    }),
-                    _ => Err(OauthError::Protocol { what: "the redirect".into(), expected: "a code".into(), found: "none".into() }),
-                };
-                let (status, text) = match &outcome {
-                    Ok(_) => (200, "oc-integrate: authorized. You can close this window.".to_string()),
-                    Err(e) => (400, format!("oc-integrate: not authorized: {e}")),
-                };
-                let _ = page(&mut stream, status, &text).await;
-                return outcome;
+                Some((mut stream, head)) = rx.recv() => {
+                    let target = head.lines().next().and_then(|l| l.split(' ').nth(1)).unwrap_or_default();
+                    let Some(query) = target.strip_prefix("/callback").map(|q| q.trim_start_matches('?')) else {
+                        let _ = page(&mut stream, 404, "Not the redirect this listener waits for.").await;
+                        continue;
+                    };
+                    let pairs: Vec<(String, String)> = form_urlencoded::parse(query.as_bytes()).into_owned().collect();
+                    let get = |k: &str| pairs.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
+                    if get("state").as_deref() != Some(state) {
+                        let _ = page(&mut stream, 400, "oc-integrate: a redirect this command did not ask for (another state, or none): ignored.").await;
+                        continue;
+                    }
+                    let outcome = match (get("code"), get("error")) {
+                        (_, Some(error)) => Err(OauthError::Protocol {
+                            what: "the authorization".into(),
+                            expected: "a code".into(),
+                            found: crate::text::printable(&clip(&format!(
+                                "error={error}{}",
+                                get("error_description").map(|d| format!(" ({d})")).unwrap_or_default()
+                            ))),
+                        }),
+                        (Some(code), None) => Ok(code),
+                        (None, None) => Err(OauthError::Protocol { what: "the redirect".into(), expected: "a code".into(), found: "none".into() }),
+                    };
+                    let text = match &outcome {
+                        Ok(_) => "oc-integrate received the authorization: you can close this window (the terminal says whether the token exchange succeeded).".to_string(),
+                        Err(e) => format!("oc-integrate: not authorized: {e}"),
+                    };
+                    let _ = page(&mut stream, if outcome.is_ok() { 200 } else { 400 }, &text).await;
+                    return outcome;
+                }
             }
-        })
-        .await;
-        waited.unwrap_or_else(|_| Err(OauthError::NoRedirect { redirect_uri: self.redirect_uri.clone(), within }))
+        }
     }
+}
+
+/// The head of an HTTP request on `stream` (at most 16 KiB, within 5 s), or `None`.
+async fn request_head(stream: &mut tokio::net::TcpStream) -> Option<String> {
+    let mut buf = vec![0u8; 16 * 1024];
+    let mut got = 0;
+    while got < buf.len() && !buf[..got].windows(4).any(|w| w == b"\r\n\r\n") {
+        match tokio::time::timeout(Duration::from_secs(5), stream.read(&mut buf[got..])).await {
+            Ok(Ok(n)) if n > 0 => got += n,
+            _ => return None,
+        }
+    }
+    Some(String::from_utf8_lossy(&buf[..got]).into_owned())
 }
 
 /// Answer the browser with a small page.
@@ -370,14 +426,25 @@ pub async fn device_start(up: &Upstream, client: &OAuthClient, url: &str, scope:
     let body = x.json().unwrap_or(Value::Null);
     let field = |k: &str| body.get(k).and_then(Value::as_str).map(str::to_string);
     match (x.status, field("device_code"), field("user_code"), field("verification_uri")) {
-        (Some(200), Some(device_code), Some(user_code), Some(verification_uri)) => Ok(DeviceCode {
-            device_code,
-            user_code,
-            verification_uri,
-            verification_uri_complete: field("verification_uri_complete"),
-            interval: body.get("interval").and_then(Value::as_u64).unwrap_or(5),
-            expires_in: body.get("expires_in").and_then(Value::as_u64).unwrap_or(600),
-        }),
+        (Some(200), Some(device_code), Some(user_code), Some(verification_uri)) => {
+            // the person is sent there: only an http(s) page on a host the spec allows
+            let page = |u: &str| reqwest::Url::parse(u).ok().filter(|p| matches!(p.scheme(), "http" | "https") && up.allows(p.as_str()));
+            if page(&verification_uri).is_none() {
+                return Err(OauthError::Protocol {
+                    what: format!("the device authorization at {url}"),
+                    expected: "a verification_uri on a host the spec allows".into(),
+                    found: clip(&crate::text::printable(&verification_uri)),
+                });
+            }
+            Ok(DeviceCode {
+                device_code,
+                user_code: crate::text::printable(&user_code),
+                verification_uri,
+                verification_uri_complete: field("verification_uri_complete").filter(|u| page(u).is_some()),
+                interval: body.get("interval").and_then(Value::as_u64).unwrap_or(5),
+                expires_in: body.get("expires_in").and_then(Value::as_u64).unwrap_or(600),
+            })
+        }
         _ => Err(OauthError::Protocol {
             what: format!("the device authorization at {url}"),
             expected: "200 with device_code, user_code and verification_uri".into(),
@@ -420,9 +487,11 @@ pub async fn introspect(up: &Upstream, client: &OAuthClient, url: &str, token: &
     };
     let field = |k: &str| body.get(k).and_then(Value::as_str).map(str::to_string);
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+    let exp = body.get("exp").and_then(Value::as_u64);
     Ok(Introspection {
-        active,
-        expires_in_s: body.get("exp").and_then(Value::as_u64).map(|exp| exp.saturating_sub(now)),
+        // an answer that says active with an expiry already past is not believed
+        active: active && exp.is_none_or(|exp| exp > now),
+        expires_in_s: exp.map(|exp| exp.saturating_sub(now)),
         scope: field("scope"),
         client_id: field("client_id"),
         token_type: field("token_type"),

@@ -40,11 +40,24 @@ fn add(id: u64, secret: &str) {
     if secret.len() < 4 {
         return;
     }
-    update(|all| all.push((id, secret.to_string())));
+    // as it is written, and as a form or URL, or a JSON string, would carry it (a server
+    // that echoes a request back shows it encoded)
+    let form: String = form_urlencoded::byte_serialize(secret.as_bytes()).collect();
+    let percent = form.replace('+', "%20");
+    let json = serde_json::to_string(secret).unwrap_or_default();
+    let json = json.get(1..json.len().saturating_sub(1)).unwrap_or_default().to_string();
+    update(|all| {
+        for v in [secret.to_string(), form, percent, json] {
+            if !all.iter().any(|(i, s)| *i == id && *s == v) {
+                all.push((id, v));
+            }
+        }
+    });
 }
 
-/// Register a value that must never appear in output, for the life of the process.
-/// Values shorter than 4 bytes are ignored (masking them would shred ordinary text).
+/// Register a value that must never appear in output, for the life of the process (and its
+/// form-, percent- and JSON-encoded forms). Values shorter than 4 bytes are ignored (masking
+/// them would shred ordinary text).
 pub fn register(secret: &str) {
     add(0, secret);
 }
@@ -134,5 +147,15 @@ mod tests {
         assert_eq!(header_value("Idempotency-Key", "k-1"), "k-1");
         drop(r);
         assert_eq!(redact("sk_test_canary_0123456789"), "sk_test_canary_0123456789");
+    }
+
+    /// A server that echoes a request shows its secrets encoded: form, percent, JSON.
+    #[test]
+    fn encoded_forms_of_a_secret_are_masked_too() {
+        let r = Registration::default();
+        r.add("s3cr/t+x=y&z \"q\"");
+        assert_eq!(redact("client_secret=s3cr%2Ft%2Bx%3Dy%26z+%22q%22&x=1"), "client_secret=[REDACTED]&x=1");
+        assert_eq!(redact("/a?s=s3cr%2Ft%2Bx%3Dy%26z%20%22q%22"), "/a?s=[REDACTED]");
+        assert_eq!(redact(r#"{"secret": "s3cr/t+x=y&z \"q\""}"#), r#"{"secret": "[REDACTED]"}"#);
     }
 }

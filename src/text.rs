@@ -62,16 +62,27 @@ pub fn rfc3339(t: SystemTime) -> String {
 /// A span of seconds for people: `42s`, `17m`, `5h`, `13d`.
 ///
 /// ```
-/// assert_eq!(oc_integrate::text::span(1_209_598), "13d");
+/// assert_eq!(oc_integrate::text::span(1_209_598), "14d");
 /// assert_eq!(oc_integrate::text::span(600), "10m");
 /// ```
 pub fn span(s: u64) -> String {
+    let round = |unit: u64| s.saturating_add(unit / 2) / unit;
     match s {
         0..120 => format!("{s}s"),
-        120..7_200 => format!("{}m", s / 60),
-        7_200..172_800 => format!("{}h", s / 3600),
-        _ => format!("{}d", s / 86_400),
+        120..7_200 => format!("{}m", round(60)),
+        7_200..172_800 => format!("{}h", round(3600)),
+        _ => format!("{}d", round(86_400)),
     }
+}
+
+/// `text` safe to print on a terminal: control characters (an escape sequence a server put
+/// in its answer) shown as `\u{…}`, newlines and tabs kept.
+///
+/// ```
+/// assert_eq!(oc_integrate::text::printable("a\u{1b}[31mb\n"), "a\\u{1b}[31mb\n");
+/// ```
+pub fn printable(text: &str) -> String {
+    text.chars().map(|c| if c.is_control() && c != '\n' && c != '\t' { c.escape_unicode().to_string() } else { c.to_string() }).collect()
 }
 
 #[cfg(test)]

@@ -159,8 +159,11 @@ fn both_stand_ins_up_are_healthy_in_the_seeds_table() {
     assert_eq!(v["target"], "sandbox");
     assert_eq!(v["integrations"][1]["token"]["of"], "refresh token", "the refresh token is introspected, never spent");
 
-    let watched = health(&root, &["--watch", "0", "--times", "2"], &env);
-    assert_eq!(watched.out.matches("INTEGRATION HEALTH — shop").count(), 2, "--watch 0 --times 2 checks twice:\n{}", watched.out);
+    let watched = health(&root, &["--watch", "1", "--times", "2"], &env);
+    assert_eq!(watched.out.matches("INTEGRATION HEALTH — shop").count(), 2, "--watch 1 --times 2 checks twice:\n{}", watched.out);
+    let lines = health(&root, &["--json", "--watch", "1", "--times", "2"], &env);
+    let checks: Vec<Value> = lines.out.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(checks.len(), 2, "watching, --json prints one line per check:\n{}", lines.out);
 
     let written = std::fs::read_to_string(root.join(".checkpoints/state.json")).unwrap();
     let refresh = tracker_env.iter().find(|(k, _)| *k == "TRACKER_REFRESH_TOKEN").map(|(_, v)| v.clone()).unwrap();
@@ -328,6 +331,12 @@ fn a_host_outside_the_allow_list_is_refused() {
     let refused = line(&run, "❌", "Payments");
     assert!(refused.contains("refused — webhook endpoint: host 127.0.0.2 is not one the spec allows for the sandbox"), "{refused}");
 
+    // credentials written into a URL are refused, and never shown
+    let mut env = payments_env(&stripe.url("/v1"));
+    env.push(("PAYMENTS_WEBHOOK_URL", format!("http://ada:pw-canary-77@127.0.0.1:{}/hook", stripe.port())));
+    let run = health(&root, &["--json"], &env);
+    assert!(run.out.contains("expected a URL without credentials in it") && !run.out.contains("pw-canary-77"), "{}", run.out);
+
     let run = health(&root, &[], &payments_env(&format!("http://127.0.0.2:{port}/v1")));
     assert_eq!(run.code, 4, "{}", run.out);
     let refused = line(&run, "❌", "Payments");
@@ -422,4 +431,18 @@ fn production_is_probed_only_when_asked() {
         "{}",
         run.out
     );
+}
+
+/// A spec that does not load is a ❌ row of its own (not only a line on stderr), and the
+/// run exits 4 even when the others are healthy.
+#[test]
+fn a_spec_that_does_not_load_is_down() {
+    let stripe = support::localstripe().unwrap_or_else(|e| panic!("{e}"));
+    let root = project("health-broken", CALM, "", |_, s| s);
+    std::fs::write(root.join("integrations/tracker/spec.yaml"), "name: [\n").unwrap();
+    let run = health(&root, &[], &payments_env(&stripe.url("/v1")));
+    assert_eq!(run.code, 4, "{}", run.out);
+    line(&run, "✅", "Payments");
+    assert!(line(&run, "❌", "tracker").ends_with("not probed — the spec does not load"), "{}", run.out);
+    assert!(run.out.contains("tracker not probed: its spec does not load: ") && run.out.contains("spec.yaml:"), "{}", run.out);
 }

@@ -46,6 +46,9 @@ const provider = new Provider(issuer, {
       response_types: ['code'],
       redirect_uris: [redirectUri],
       token_endpoint_auth_method: clientAuth,
+      // a native app: a loopback redirect URI matches on any port (RFC 8252 §7.3), so
+      // `oc-integrate oauth login` may listen where it can
+      application_type: 'native',
     },
   ],
   cookies: { keys: [randomBytes(32).toString('base64url')] },

@@ -1,7 +1,8 @@
 //! `oc-integrate health`: the seed's "check health of all active integrations". Probes each
 //! integration live (`oc_integrate::health`), prints the seed's table (or JSON, or Prometheus
 //! text), records `last_health` in the checkpoint, and exits 0 when all are healthy, 3 when
-//! one is degraded, 4 when one is down (2 when a spec does not load).
+//! one is degraded, 4 when one is down (a spec that does not load is one that is down), 2
+//! when the directory cannot be read.
 
 use std::io::IsTerminal as _;
 use std::path::PathBuf;
@@ -32,15 +33,16 @@ pub struct Args {
     /// Same as --format json.
     #[arg(long, conflicts_with = "format")]
     json: bool,
-    /// Check again every SECONDS, redrawing the table on a terminal, until interrupted.
-    #[arg(long, value_name = "SECONDS")]
+    /// Check again every SECONDS, redrawing the table on a terminal, until interrupted
+    /// (--json then prints one line of JSON per check).
+    #[arg(long, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..))]
     watch: Option<u64>,
     /// With --watch: stop after N checks.
-    #[arg(long, value_name = "N", requires = "watch")]
+    #[arg(long, value_name = "N", requires = "watch", value_parser = clap::value_parser!(u64).range(1..))]
     times: Option<u64>,
     /// The most one integration's probes may take in all, in seconds (each probe also has
     /// the spec's health.timeout_ms).
-    #[arg(long, value_name = "SECONDS", default_value_t = 15)]
+    #[arg(long, value_name = "SECONDS", default_value_t = 15, value_parser = clap::value_parser!(u64).range(1..=600))]
     budget: u64,
     /// The project name in the title (default: the current directory's name).
     #[arg(long)]
@@ -63,13 +65,14 @@ pub fn run(args: Args, paint: &Paint) -> ExitCode {
         Ok(s) => s,
         Err(e) => return fail(e),
     };
-    let mut broken = false;
+    // a spec that does not load is an integration that cannot be checked: a ❌ row of its own
+    let mut broken = Vec::new();
     let specs: Vec<spec::Spec> = specs
         .into_iter()
         .filter_map(|s| {
             s.map_err(|e| {
-                broken = true;
-                eprintln!("error: {e}");
+                let service = e.file.parent().and_then(|d| d.file_name()).map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+                broken.push(Integration::unloadable(&service, &e.to_string()));
             })
             .ok()
         })
@@ -89,7 +92,9 @@ pub fn run(args: Args, paint: &Paint) -> ExitCode {
     let redraw = std::io::stdout().is_terminal() && format == Format::Table;
     let mut checks = 0;
     loop {
-        let found = runtime.block_on(health::check_all(&specs, target, Duration::from_secs(args.budget)));
+        let mut found = runtime.block_on(health::check_all(&specs, target, Duration::from_secs(args.budget)));
+        found.extend(broken.iter().cloned());
+        found.sort_by(|a, b| a.service.cmp(&b.service));
         checks += 1;
         if redraw && args.watch.is_some() {
             say!("\x1b[H\x1b[2J");
@@ -99,7 +104,9 @@ pub fn run(args: Args, paint: &Paint) -> ExitCode {
             Format::Json => {
                 let state = health::worst(&found);
                 let all = serde_json::json!({"project": project, "target": target, "state": state, "integrations": found});
-                say!("{}", serde_json::to_string_pretty(&all).unwrap_or_default());
+                // watching, one line per check (JSON Lines), so a reader can take them one by one
+                let text = if args.watch.is_some() { serde_json::to_string(&all) } else { serde_json::to_string_pretty(&all) };
+                say!("{}", text.unwrap_or_default());
             }
             Format::Prometheus => print!("{}", prometheus(&found)),
         }
@@ -109,7 +116,6 @@ pub fn run(args: Args, paint: &Paint) -> ExitCode {
         let code = match health::worst(&found) {
             State::Down => ExitCode::from(4),
             State::Degraded => ExitCode::from(3),
-            State::Healthy if broken => ExitCode::from(2),
             State::Healthy => ExitCode::SUCCESS,
         };
         match args.watch {

@@ -44,8 +44,9 @@ struct Target {
 }
 
 /// Get tokens: a user's (authorization code + PKCE, redirected to a loopback listener; open
-/// the printed URL in a browser) or the service's (--grant client-credentials). Prints
-/// `export` lines on stdout for `eval`, or writes them to --out (mode 0600, outside the repository).
+/// the printed URL in a browser; or --grant device: enter a code on another device) or the
+/// service's (--grant client-credentials). Prints `export` lines on stdout for `eval`, or
+/// writes them to --out (mode 0600, outside the repository).
 #[derive(clap::Args)]
 struct Login {
     #[command(flatten)]
@@ -156,10 +157,7 @@ async fn login(a: Login) -> Result<ExitCode, String> {
 /// The authorization-code flow: a loopback listener, the URL for the browser, the code, the exchange.
 async fn code_flow(spec: &Spec, s: &Server, a: &Login, scope: &str) -> Result<Tokens, String> {
     let Some(authorization) = &s.endpoints.authorization else {
-        return Err(format!(
-            "the authorization server at {} publishes no authorization_endpoint (RFC 8414 / OpenID discovery): the code flow needs one",
-            s.endpoints.token
-        ));
+        return Err(format!("{} (RFC 8414 / OpenID discovery): the code flow needs one", s.endpoints.missing("authorization_endpoint")));
     };
     let listener = Loopback::bind(a.port).await.map_err(|e| e.to_string())?;
     let pkce = Pkce::new();
@@ -182,10 +180,7 @@ async fn code_flow(spec: &Spec, s: &Server, a: &Login, scope: &str) -> Result<To
 /// The device flow: the code to enter and where, then polling until it is entered.
 async fn device_flow(spec: &Spec, s: &Server, a: &Login, scope: &str) -> Result<Tokens, String> {
     let Some(url) = &s.endpoints.device else {
-        return Err(format!(
-            "the authorization server at {} publishes no device_authorization_endpoint (RFC 8628): use --grant code",
-            s.endpoints.token
-        ));
+        return Err(format!("{} (RFC 8628): use --grant code", s.endpoints.missing("device_authorization_endpoint")));
     };
     let code = oauth::device_start(&s.up, &s.client, url, scope).await.map_err(|e| e.to_string())?;
     eprintln!("To authorize {} ({}), open {} and enter the code {}", spec.name, s.target.as_str(), code.verification_uri, code.user_code);
@@ -246,6 +241,9 @@ fn outside_repository(path: &Path, dir: &Path) -> Result<PathBuf, String> {
     let parent = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
     let parent =
         std::fs::canonicalize(parent).map_err(|e| format!("--out {}: expected an existing directory, found: {e}", parent.display()))?;
+    if path.is_dir() {
+        return Err(format!("--out {}: expected a file to write, found a directory", path.display()));
+    }
     let dir = std::fs::canonicalize(&dir).unwrap_or(dir);
     let repository = dir.ancestors().find(|a| a.join(".git").exists()).unwrap_or(&dir);
     if parent.starts_with(repository) {
@@ -262,8 +260,9 @@ async fn check(a: Check, paint: &Paint) -> Result<ExitCode, String> {
     let (spec, s) = a.target.server().await?;
     let rotates = matches!(spec.overview.auth, Auth::Oauth2 { rotates_refresh_token: true, .. });
     let refresh_env = s.refresh_env.clone().unwrap_or_else(|| format!("{}_REFRESH_TOKEN", spec.id.to_ascii_uppercase()));
+    let refresh_env_shown = refresh_env.clone();
     let mut rows = Vec::new();
-    let mut inactive = false;
+    let (mut inactive, mut unchecked) = (false, false);
     for (what, var, hint) in [("refresh token", refresh_env, "refresh_token"), ("access token", access_env(&spec), "access_token")] {
         let Some(value) = std::env::var(&var).ok().filter(|v| !v.is_empty()) else {
             rows.push(json!({"token": what, "env": var, "set": false}));
@@ -276,15 +275,24 @@ async fn check(a: Check, paint: &Paint) -> Result<ExitCode, String> {
             format!("…{}", value.chars().rev().take(4).collect::<Vec<_>>().into_iter().rev().collect::<String>())
         };
         let mut row = json!({"token": what, "env": var, "set": true, "value": shown});
-        match &s.endpoints.introspection {
-            Some(url) => match oauth::introspect(&s.up, &s.client, url, &value, hint).await {
-                Ok(i) => {
-                    inactive |= !i.active;
-                    row["introspection"] = json!(i);
+        let asked = match &s.endpoints.introspection {
+            Some(url) => {
+                match tokio::time::timeout(Duration::from_secs(10), oauth::introspect(&s.up, &s.client, url, &value, hint)).await {
+                    Ok(asked) => asked.map_err(|e| e.to_string()),
+                    Err(_) => Err(format!("no answer from {url} within 10 s")),
                 }
-                Err(e) => row["error"] = json!(e.to_string()),
-            },
-            None => row["error"] = json!(format!("the authorization server at {} publishes no introspection_endpoint", s.endpoints.token)),
+            }
+            None => Err(s.endpoints.missing("introspection_endpoint")),
+        };
+        match asked {
+            Ok(i) => {
+                inactive |= !i.active;
+                row["introspection"] = json!(i);
+            }
+            Err(e) => {
+                unchecked = true;
+                row["error"] = json!(e);
+            }
         }
         rows.push(row);
     }
@@ -293,7 +301,16 @@ async fn check(a: Check, paint: &Paint) -> Result<ExitCode, String> {
     } else {
         "the refresh token is not declared to rotate (overview.auth.rotates_refresh_token: false)"
     };
-    let code = if inactive { ExitCode::FAILURE } else { ExitCode::SUCCESS };
+    // 1: a token is not active; 2: none could be checked, or one could not be
+    let set = rows.iter().any(|r| r["set"] == true);
+    let code = match (inactive, unchecked || !set) {
+        (true, _) => ExitCode::FAILURE,
+        (false, true) => ExitCode::from(2),
+        (false, false) => ExitCode::SUCCESS,
+    };
+    if !set {
+        eprintln!("error: nothing to check: set {refresh_env_shown} or {}", access_env(&spec));
+    }
     if a.json {
         json(&json!({"service": spec.id, "place": s.target.as_str(), "endpoints": s.endpoints, "tokens": rows, "rotation": rotation}));
         return Ok(code);
@@ -312,7 +329,7 @@ async fn check(a: Check, paint: &Paint) -> Result<ExitCode, String> {
             }
         };
         let value = r["value"].as_str().unwrap_or_default();
-        say!("  {what:<14} {var:<24} {value:<8} {state}");
+        say!("{}", oc_integrate::text::printable(&format!("  {what:<14} {var:<24} {value:<8} {state}")));
     }
     say!("  rotation: {rotation}");
     Ok(code)

@@ -81,7 +81,7 @@ pub fn json(value: &impl serde::Serialize) -> ExitCode {
 
 /// Print `e` as an error; exit 2 (the command could not do its job).
 pub fn fail(e: impl std::fmt::Display) -> ExitCode {
-    eprintln!("error: {e}");
+    eprintln!("error: {}", oc_integrate::text::printable(&e.to_string()));
     ExitCode::from(2)
 }
 

@@ -67,7 +67,12 @@ pub(crate) fn located(
     let url = reqwest::Url::parse(&url)
         .ok()
         .filter(|u| matches!(u.scheme(), "http" | "https"))
-        .ok_or_else(|| fatal(format!("{source}: expected an absolute http(s) URL, found {url:?}")))?;
+        .ok_or_else(|| fatal(format!("{source}: expected an absolute http(s) URL, found {:?}", crate::text::clip(&url))))?;
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(fatal(format!(
+            "{source}: expected a URL without credentials in it, found one with a user name or password (the secrets rows hold credentials): refused before any request left"
+        )));
+    }
     let host = url.host_str().map(str::to_ascii_lowercase).unwrap_or_default();
     if production.contains(&host) {
         return Err(fatal(format!("{source} points at production's host ({host}): refused before any request left")));

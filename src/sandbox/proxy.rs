@@ -214,13 +214,18 @@ impl OAuthClient {
             ClientAuth::ClientSecretBasic => {
                 // RFC 6749 §2.3.1: both form-encoded before they are joined
                 let enc = |v: &str| form_urlencoded::byte_serialize(v.as_bytes()).collect::<String>();
-                let pair = format!("{}:{}", enc(&self.id), enc(&self.secret));
-                headers.push(("Authorization".into(), format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(pair))));
+                let pair = base64::engine::general_purpose::STANDARD.encode(format!("{}:{}", enc(&self.id), enc(&self.secret)));
+                // it carries the secret: a server that echoes it must not show it
+                redact::register(&pair);
+                headers.push(("Authorization".into(), format!("Basic {pair}")));
             }
         }
         (headers, body.finish().into_bytes())
     }
 }
+
+/// The most of an answer's body kept (the rest is not read).
+const MAX_BODY: usize = 16 * 1024 * 1024;
 
 /// Hop-by-hop and framing headers a proxy does not forward.
 const NOT_FORWARDED: [&str; 8] =
@@ -280,6 +285,11 @@ impl Upstream {
     /// Every exchange so far, in order.
     pub fn exchanges(&self) -> Vec<Exchange> {
         self.log.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// Whether a request to `url` may leave (its host is one of the allowed).
+    pub fn allows(&self, url: &str) -> bool {
+        self.refusal("GET", url).is_none()
     }
 
     /// Why a request to `url` must not leave, if it must not.
@@ -350,14 +360,23 @@ impl Upstream {
                     }
                     let sending = Instant::now();
                     let answer = match req.send().await {
-                        Ok(r) => {
+                        Ok(mut r) => {
                             let status = r.status().as_u16();
                             let headers: Vec<(String, String)> = r
                                 .headers()
                                 .iter()
                                 .map(|(k, v)| (k.as_str().to_string(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
                                 .collect();
-                            r.bytes().await.map(|b| (status, headers, b.to_vec()))
+                            // at most MAX_BODY of it: a hostile sandbox may stream forever
+                            let mut body = Vec::new();
+                            let read = loop {
+                                match r.chunk().await {
+                                    Ok(Some(c)) if body.len() + c.len() <= MAX_BODY => body.extend_from_slice(&c),
+                                    Ok(_) => break Ok(()),
+                                    Err(e) => break Err(e),
+                                }
+                            };
+                            read.map(|()| (status, headers, body))
                         }
                         Err(e) => Err(e),
                     };

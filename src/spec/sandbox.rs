@@ -181,7 +181,11 @@ impl Sandbox {
         if self.hosts.is_empty() {
             host_of(&self.url).into_iter().collect()
         } else {
-            self.hosts.iter().map(|h| h.to_ascii_lowercase()).collect()
+            // an IPv6 address as a URL writes it: in brackets
+            self.hosts
+                .iter()
+                .map(|h| if h.contains(':') && !h.starts_with('[') { format!("[{h}]") } else { h.to_ascii_lowercase() })
+                .collect()
         }
     }
 }
