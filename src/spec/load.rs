@@ -140,6 +140,8 @@ fn edit_distance(a: &str, b: &str) -> usize {
 struct Ctx<'a> {
     file: &'a Path,
     map: &'a SourceMap,
+    /// Validators compiled so far, by schema: a spec of thousands of endpoints shares most.
+    validators: std::cell::RefCell<std::collections::HashMap<String, std::rc::Rc<jsonschema::Validator>>>,
 }
 
 impl Ctx<'_> {
@@ -175,7 +177,7 @@ pub fn load_file(file: &Path) -> Result<Spec, SpecError> {
         path: String::new(),
         message: format!("expected valid YAML, found a syntax error: {}", e.message),
     })?;
-    let ctx = Ctx { file, map: &map };
+    let ctx = Ctx { file, map: &map, validators: Default::default() };
     if !value.is_object() {
         return Err(ctx.err("", format!("expected a mapping with name, overview, endpoints, …, found {}", kind(&value))));
     }
@@ -265,8 +267,15 @@ fn check_url(ctx: &Ctx, path: &str, url: &str) -> Result<(), SpecError> {
     }
 }
 
-fn compile_schema(ctx: &Ctx, path: &str, schema: &Value) -> Result<jsonschema::Validator, SpecError> {
-    jsonschema::validator_for(schema).map_err(|e| ctx.err(path, format!("expected a valid JSON Schema, found an error: {e}")))
+fn compile_schema(ctx: &Ctx, path: &str, schema: &Value) -> Result<std::rc::Rc<jsonschema::Validator>, SpecError> {
+    let key = schema.to_string();
+    if let Some(v) = ctx.validators.borrow().get(&key) {
+        return Ok(v.clone());
+    }
+    let v = jsonschema::validator_for(schema).map_err(|e| ctx.err(path, format!("expected a valid JSON Schema, found an error: {e}")))?;
+    let v = std::rc::Rc::new(v);
+    ctx.validators.borrow_mut().insert(key, v.clone());
+    Ok(v)
 }
 
 fn check_against(ctx: &Ctx, path: &str, validator: &jsonschema::Validator, instance: &Value, what: &str) -> Result<(), SpecError> {
@@ -300,12 +309,13 @@ fn validate(spec: &mut Spec, ctx: &Ctx, dir: &Path) -> Result<(), SpecError> {
     if spec.endpoints.is_empty() && spec.webhooks.is_empty() {
         return Err(ctx.err("endpoints", "expected at least one endpoint (or a webhooks section), found none"));
     }
+    let mut first: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
     for (i, e) in spec.endpoints.iter().enumerate() {
         let p = format!("endpoints[{i}]");
         if !is_ident(&e.id) {
             return Err(ctx.err(&format!("{p}.id"), format!("expected a lowercase identifier (letters, digits, _), found {:?}", e.id)));
         }
-        if let Some(j) = spec.endpoints[..i].iter().position(|o| o.id == e.id) {
+        if let Some(j) = first.insert(&e.id, i) {
             return Err(ctx.err(&format!("{p}.id"), format!("expected a unique id, found {:?} again (first at endpoints[{j}])", e.id)));
         }
         if e.id == RECEIVER || e.id == SENDER {
