@@ -100,7 +100,7 @@ fn mutate(text: &str, rng: &mut Rng) -> Vec<u8> {
             let mut bytes = text.as_bytes().to_vec();
             let at = rng.below(bytes.len());
             let junks: [&[u8]; 10] = [b"\xff\xfe", b"\t", b"\0", b"\xef\xbb\xbf", b"{", b"]", b"\"", b"#", b": :", b"\r"];
-            let junk: &[u8] = *rng.pick(&junks);
+            let junk = *rng.pick(&junks);
             bytes.splice(at..at, junk.iter().copied());
             return bytes;
         }
