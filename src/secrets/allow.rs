@@ -1,0 +1,91 @@
+//! The allow-list: paths whose findings are expected (test fixtures holding fake keys), one
+//! glob a line in `.oc-secrets-allow` at the repository's root. `*` stays within a
+//! directory, `**` crosses them, `?` is one character; a pattern without `/` matches a file
+//! name in any directory, one ending in `/` everything under that directory; `#` starts a
+//! comment.
+
+use std::path::{Path, PathBuf};
+
+use super::ScanError;
+
+/// The file the allow-list is read from by default, at the repository's root.
+pub const FILE: &str = ".oc-secrets-allow";
+
+/// Path globs whose findings are counted but not reported.
+#[derive(Debug, Default, Clone)]
+pub struct AllowList {
+    /// Where it was read from (none when there is no file).
+    pub file: Option<PathBuf>,
+    patterns: Vec<String>,
+}
+
+impl AllowList {
+    /// Read `file`; a missing file is an empty list, an unreadable one an error.
+    pub fn read(file: &Path) -> Result<AllowList, ScanError> {
+        let text = match std::fs::read_to_string(file) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(AllowList::default()),
+            Err(source) => return Err(ScanError::Read { path: file.to_path_buf(), source }),
+        };
+        let mut patterns = Vec::new();
+        for (i, line) in text.lines().enumerate() {
+            let p = line.split(" #").next().unwrap_or_default().trim();
+            if p.is_empty() || p.starts_with('#') {
+                continue;
+            }
+            if p.starts_with('!') {
+                return Err(ScanError::Allow {
+                    path: file.to_path_buf(),
+                    line: i + 1,
+                    message: format!("expected a path glob (negation is not supported), found {p:?}"),
+                });
+            }
+            patterns.push(p.trim_start_matches('/').to_string());
+        }
+        Ok(AllowList { file: Some(file.to_path_buf()), patterns })
+    }
+
+    /// Whether findings in `path` (relative to the repository's root, `/`-separated) are allowed.
+    ///
+    /// ```
+    /// use oc_integrate::secrets::AllowList;
+    /// let dir = std::env::temp_dir().join(format!("oc-allow-doc-{}", std::process::id()));
+    /// std::fs::create_dir_all(&dir).unwrap();
+    /// std::fs::write(dir.join("allow"), "tests/fixtures/**\n*.pem  # sample keys\ndocs/\n").unwrap();
+    /// let allow = AllowList::read(&dir.join("allow")).unwrap();
+    /// assert!(allow.allows("tests/fixtures/keys/stripe.env"));
+    /// assert!(allow.allows("deploy/sample.pem"));
+    /// assert!(allow.allows("docs/setup.md"));
+    /// assert!(!allow.allows("tests/app.rs"));
+    /// assert!(!allow.allows("src/docs.rs"));
+    /// # std::fs::remove_dir_all(&dir).ok();
+    /// ```
+    pub fn allows(&self, path: &str) -> bool {
+        self.patterns.iter().any(|p| {
+            if let Some(dir) = p.strip_suffix('/') {
+                path.starts_with(&format!("{dir}/")) || glob(&format!("{dir}/**"), path)
+            } else if p.contains('/') {
+                glob(p, path)
+            } else {
+                glob(p, path.rsplit('/').next().unwrap_or(path))
+            }
+        })
+    }
+}
+
+/// Whether `path` matches `pattern` (`*` within a directory, `**` across, `?` one character).
+fn glob(pattern: &str, path: &str) -> bool {
+    fn go(p: &[u8], s: &[u8]) -> bool {
+        match p {
+            [] => s.is_empty(),
+            [b'*', b'*', rest @ ..] => {
+                let rest = rest.strip_prefix(b"/").unwrap_or(rest);
+                rest.is_empty() || (0..=s.len()).any(|i| (i == 0 || s[i - 1] == b'/') && go(rest, &s[i..]))
+            }
+            [b'*', rest @ ..] => (0..=s.len()).take_while(|&i| i == 0 || s[i - 1] != b'/').any(|i| go(rest, &s[i..])),
+            [b'?', rest @ ..] => s.first().is_some_and(|&c| c != b'/') && go(rest, &s[1..]),
+            [c, rest @ ..] => s.first() == Some(c) && go(rest, &s[1..]),
+        }
+    }
+    go(pattern.as_bytes(), path.as_bytes())
+}
