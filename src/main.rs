@@ -9,7 +9,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use cli::table::{Color, Paint};
-use cli::{cases, check, checkpoint, drift, health, list, plan, render, report, retry, schema, webhook};
+use cli::{cases, check, checkpoint, drift, health, list, plan, render, report, retry, schema, secrets, webhook};
 
 #[derive(Parser)]
 #[command(name = "oc-integrate", version, about = "Client-resilience test harness for third-party API integrations")]
@@ -36,6 +36,7 @@ enum Command {
     Checkpoint(checkpoint::Args),
     Retry(retry::Args),
     Health(health::Args),
+    Secrets(secrets::Args),
 }
 
 fn main() -> ExitCode {
@@ -54,5 +55,6 @@ fn main() -> ExitCode {
         Command::Checkpoint(args) => checkpoint::run(args, &paint),
         Command::Retry(args) => retry::run(args, &paint),
         Command::Health(args) => health::run(args, &paint),
+        Command::Secrets(args) => secrets::run(args, &paint),
     }
 }

@@ -12,7 +12,7 @@ use oc_integrate::checkpoint::{self, HealthEntry};
 use oc_integrate::health::{self, Integration, State, Target};
 use oc_integrate::spec;
 
-use super::table::{Paint, fail, say};
+use super::table::{Paint, fail, project_name, say};
 
 /// Probe every integration under DIR (its sandbox, or production with --production) and
 /// print the seed's health table. Exit 0: all healthy; 3: one degraded; 4: one down.
@@ -80,12 +80,7 @@ pub fn run(args: Args, paint: &Paint) -> ExitCode {
     };
     let format = if args.json { Format::Json } else { args.format };
     let target = if args.production { Target::Production } else { Target::Sandbox };
-    let project = args.project.clone().unwrap_or_else(|| {
-        std::env::current_dir()
-            .ok()
-            .and_then(|d| d.file_name().map(|n| n.to_string_lossy().into_owned()))
-            .unwrap_or_else(|| "project".into())
-    });
+    let project = project_name(args.project.as_deref());
     let redraw = std::io::stdout().is_terminal() && format == Format::Table;
     let mut checks = 0;
     loop {

@@ -13,6 +13,7 @@ pub mod render;
 pub mod report;
 pub mod retry;
 pub mod schema;
+pub mod secrets;
 pub mod table;
 pub mod webhook;
 

@@ -1,8 +1,9 @@
 //! The allow-list: paths whose findings are expected (test fixtures holding fake keys), one
 //! glob a line in `.oc-secrets-allow` at the repository's root. `*` stays within a
 //! directory, `**` crosses them, `?` is one character; a pattern without `/` matches a file
-//! name in any directory, one ending in `/` everything under that directory; `#` starts a
-//! comment.
+//! name in any directory, one ending in `/` everything under that directory. A line
+//! `fingerprint:<12 hex digits>` allows one value wherever it is (a provider's published test
+//! vector, say; the fingerprint is in every finding). `#` starts a comment.
 
 use std::path::{Path, PathBuf};
 
@@ -17,6 +18,7 @@ pub struct AllowList {
     /// Where it was read from (none when there is no file).
     pub file: Option<PathBuf>,
     patterns: Vec<String>,
+    fingerprints: Vec<String>,
 }
 
 impl AllowList {
@@ -28,6 +30,7 @@ impl AllowList {
             Err(source) => return Err(ScanError::Read { path: file.to_path_buf(), source }),
         };
         let mut patterns = Vec::new();
+        let mut fingerprints = Vec::new();
         for (i, line) in text.lines().enumerate() {
             let p = line.split(" #").next().unwrap_or_default().trim();
             if p.is_empty() || p.starts_with('#') {
@@ -40,9 +43,26 @@ impl AllowList {
                     message: format!("expected a path glob (negation is not supported), found {p:?}"),
                 });
             }
+            if let Some(f) = p.strip_prefix("fingerprint:") {
+                let f = f.trim();
+                if f.len() != 12 || !f.bytes().all(|b| b.is_ascii_hexdigit()) {
+                    return Err(ScanError::Allow {
+                        path: file.to_path_buf(),
+                        line: i + 1,
+                        message: format!("expected fingerprint:<12 hex digits> (a finding's fingerprint), found {p:?}"),
+                    });
+                }
+                fingerprints.push(f.to_ascii_lowercase());
+                continue;
+            }
             patterns.push(p.trim_start_matches('/').to_string());
         }
-        Ok(AllowList { file: Some(file.to_path_buf()), patterns })
+        Ok(AllowList { file: Some(file.to_path_buf()), patterns, fingerprints })
+    }
+
+    /// Whether the value with this fingerprint is allowed wherever it is.
+    pub fn allows_value(&self, fingerprint: &str) -> bool {
+        self.fingerprints.iter().any(|f| f == fingerprint)
     }
 
     /// Whether findings in `path` (relative to the repository's root, `/`-separated) are allowed.

@@ -286,14 +286,14 @@ fn row(spec: &Spec, s: &Secret, checkpoint: Option<String>, now: i64, searched: 
             (None, false) => format!("{}:{}", f.path, f.line),
         })
         .collect();
-    if let Some(e) = &env {
-        if !found_at.is_empty() {
+    if let Some(e) = &env
+        && !found_at.is_empty()
+    {
+        {
             issues.push((
                 Verdict::Finding,
                 format!("{who}: the value of ${e} is in the repository ({}) — rotate it, then remove it", crate::text::hints(&found_at)),
             ));
-        } else if !is_searched {
-            issues.push((Verdict::Note, format!("{who}: ${e} is unset here, so its value was not searched for")));
         }
     }
     let verdict = issues.iter().map(|(v, _)| *v).max().unwrap_or(Verdict::Ok);

@@ -155,7 +155,7 @@ pub fn scan(path: &Path, options: &Options, detectors: &Detectors) -> Result<Sca
         }
     }
     for (_, f) in found {
-        if allow.allows(&f.path) {
+        if allow.allows(&f.path) || allow.allows_value(&f.fingerprint) {
             out.allowed += 1;
         } else {
             out.findings.push(f);
