@@ -350,11 +350,11 @@ fn judge(d: &Detector, value: &[u8]) -> bool {
             .filter(|c| **c)
             .count();
             let enough = if hex { t.len() >= 20 && entropy(t) >= 3.0 } else { t.len() >= 16 && classes >= 2 && entropy(t) >= 3.5 };
-            enough
-                && !placeholder(&t.to_ascii_lowercase())
-                && !NOT_SECRET.iter().any(|p| t.starts_with(p))
-                // a dotted name (`config.api_token`, `settings.SECRET_KEY`) is a reference, not a value
-                && !(t.contains('.') && t.split('.').all(|w| w.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')) && !t.contains(char::is_numeric))
+            // a dotted name (`config.api_token`, `settings.SECRET_KEY`) is a reference, not a value
+            let reference = t.contains('.')
+                && !t.contains(char::is_numeric)
+                && t.split('.').all(|w| w.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_'));
+            enough && !reference && !placeholder(&t.to_ascii_lowercase()) && !NOT_SECRET.iter().any(|p| t.starts_with(p))
         }
     }
 }
