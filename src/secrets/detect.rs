@@ -287,7 +287,7 @@ impl Detectors {
             for c in self.each[i].captures_iter(text) {
                 let Some(v) = c.name("v") else { continue };
                 let value = v.as_bytes();
-                if !judge(d, value) {
+                if !judge(d, value, c.name("n").map_or(&[][..], |n| n.as_bytes())) {
                     continue;
                 }
                 let kept = match d.keep {
@@ -319,8 +319,12 @@ impl Detectors {
     }
 }
 
-/// Whether the match is a credential rather than a placeholder, a sample or a test key.
-fn judge(d: &Detector, value: &[u8]) -> bool {
+/// Names of values that are cursors, not credentials (`next_page_token`, `continuationToken`).
+const CURSORS: [&str; 6] = ["pagetoken", "page_token", "nexttoken", "next_token", "continuation", "sync_token"];
+
+/// Whether the match is a credential rather than a placeholder, a sample or a test key
+/// (`name`: a generic assignment's name, else empty).
+fn judge(d: &Detector, value: &[u8], name: &[u8]) -> bool {
     let Ok(text) = std::str::from_utf8(value) else { return false };
     let random = match d.keep {
         Keep::Prefix(n) => &text[n.min(text.len())..],
@@ -354,7 +358,8 @@ fn judge(d: &Detector, value: &[u8]) -> bool {
             let reference = t.contains('.')
                 && !t.contains(char::is_numeric)
                 && t.split('.').all(|w| w.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_'));
-            enough && !reference && !placeholder(&t.to_ascii_lowercase()) && !NOT_SECRET.iter().any(|p| t.starts_with(p))
+            let cursor = CURSORS.iter().any(|c| name.to_ascii_lowercase().windows(c.len()).any(|w| w == c.as_bytes()));
+            enough && !cursor && !reference && !placeholder(&t.to_ascii_lowercase()) && !NOT_SECRET.iter().any(|p| t.starts_with(p))
         }
     }
 }
@@ -426,6 +431,7 @@ mod tests {
             "CLIENT_SECRET=${CLIENT_SECRET}".into(),
             "token = settings.api_token_value".into(),
             key("AKIA", "IOSFODNN7EXAMPLE"),
+            format!("\"nextPageToken\": \"{}\"", &RANDOM[..32]),
         ] {
             assert_eq!(d.scan(text.as_bytes()), vec![], "{text}");
         }
