@@ -221,7 +221,7 @@ pub struct Audit {
     pub env: Option<String>,
     /// Whether its value was searched for (the variable set), and where it was found.
     pub searched: bool,
-    /// The places its value was found (`commit path:line`, or `path:line` in the working tree).
+    /// The places its value was found (`commit path:line`, or `path:line (uncommitted)`).
     pub found_at: Vec<String>,
     /// The worst of the judgements.
     pub verdict: Verdict,
@@ -280,10 +280,9 @@ fn row(spec: &Spec, s: &Secret, checkpoint: Option<String>, now: i64, searched: 
     let found_at: Vec<String> = findings
         .iter()
         .filter(|f| f.env.is_some() && f.env == env)
-        .map(|f| match (&f.commit, f.in_worktree) {
-            (_, true) => format!("{}:{} (working tree)", f.path, f.line),
-            (Some(c), false) => format!("{} {}:{}", &c[..c.len().min(8)], f.path, f.line),
-            (None, false) => format!("{}:{}", f.path, f.line),
+        .map(|f| match &f.commit {
+            Some(c) => format!("{} {}:{}", &c[..c.len().min(8)], f.path, f.line),
+            None => format!("{}:{} (uncommitted)", f.path, f.line),
         })
         .collect();
     if let Some(e) = &env
