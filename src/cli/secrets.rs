@@ -146,7 +146,7 @@ fn print_table(project: &str, audits: &[Audit], scan: &Scan, seconds: f64, paint
         table(paint, &["commit", "path", "line", "found", "preview", "now"], &rows, &[]);
     }
     say!("Issues:");
-    let mut issues: Vec<String> = audits.iter().flat_map(|a| &a.issues).map(|(v, text)| format!("{}{text}", lead(*v))).collect();
+    let mut issues: Vec<String> = audits.iter().flat_map(|a| &a.issues).map(|i| format!("{}{}", lead(i.verdict), i.text)).collect();
     let unset: Vec<String> = audits.iter().filter(|a| !a.searched).filter_map(|a| a.env.as_ref().map(|e| format!("${e}"))).collect();
     if !unset.is_empty() {
         issues.push(format!("{}values not searched for, their variables unset here: {}", lead(Verdict::Note), unset.join(", ")));

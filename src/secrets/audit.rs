@@ -198,6 +198,12 @@ impl Rotation {
     }
 }
 
+impl Issue {
+    fn new(verdict: Verdict, text: String) -> Issue {
+        Issue { verdict, text }
+    }
+}
+
 /// One declared secret, audited.
 #[derive(Debug, Clone, Serialize)]
 pub struct Audit {
@@ -226,7 +232,16 @@ pub struct Audit {
     /// The worst of the judgements.
     pub verdict: Verdict,
     /// What is wrong or worth knowing, one line each, for the Issues list.
-    pub issues: Vec<(Verdict, String)>,
+    pub issues: Vec<Issue>,
+}
+
+/// One line of the Issues list.
+#[derive(Debug, Clone, Serialize)]
+pub struct Issue {
+    /// A finding or a note.
+    pub verdict: Verdict,
+    /// What, for people.
+    pub text: String,
 }
 
 /// Audit every secrets row of `spec`. `rotated` holds the checkpoint's dates by row name,
@@ -242,21 +257,20 @@ fn row(spec: &Spec, s: &Secret, checkpoint: Option<String>, now: i64, searched: 
     let storage_kind = Storage::judge(&s.storage);
     match storage_kind {
         Storage::SecretStore => {}
-        Storage::Exposed => issues.push((
+        Storage::Exposed => issues.push(Issue::new(
             Verdict::Finding,
             format!("{who}: stored in {:?}, not secret storage — move it to a secret store (vault, KV, wrangler secret, a secret manager) and rotate it", s.storage),
         )),
-        Storage::Undeclared => issues.push((Verdict::Finding, format!("{who}: storage not declared ({:?})", s.storage))),
+        Storage::Undeclared => issues.push(Issue::new(Verdict::Finding, format!("{who}: storage not declared ({:?})", s.storage))),
         Storage::Unrecognised => {
-            issues.push((Verdict::Note, format!("{who}: storage {:?} is not a secret store this audit knows — check it is one", s.storage)))
+            issues.push(Issue::new(Verdict::Note, format!("{who}: storage {:?} is not a secret store this audit knows — check it is one", s.storage)))
         }
     }
     let schedule = Rotation::parse(&s.rotation);
     match schedule {
-        Rotation::Undefined => issues.push((Verdict::Finding, format!("{who}: no rotation schedule ({:?})", s.rotation))),
-        Rotation::Static => {
-            issues.push((Verdict::Note, format!("{who}: never rotated ({:?}) — rotate it by hand at once if it leaks", s.rotation)))
-        }
+        Rotation::Undefined => issues.push(Issue::new(Verdict::Finding, format!("{who}: no rotation schedule ({:?})", s.rotation))),
+        Rotation::Static => issues
+            .push(Issue::new(Verdict::Note, format!("{who}: never rotated ({:?}) — rotate it by hand at once if it leaks", s.rotation))),
         _ => {}
     }
     // the later of the two records
@@ -264,12 +278,14 @@ fn row(spec: &Spec, s: &Secret, checkpoint: Option<String>, now: i64, searched: 
     let last = dates.max_by_key(|(t, _)| *t);
     let age_days = last.as_ref().map(|(t, _)| (now - t).div_euclid(86_400));
     match (schedule.clone(), age_days) {
-        (_, Some(age)) if age < 0 => issues.push((Verdict::Note, format!("{who}: rotated_at is in the future ({} days ahead)", -age))),
-        (Rotation::Every { days }, Some(age)) if age > i64::from(days) => issues.push((
+        (_, Some(age)) if age < 0 => {
+            issues.push(Issue::new(Verdict::Note, format!("{who}: rotated_at is in the future ({} days ahead)", -age)))
+        }
+        (Rotation::Every { days }, Some(age)) if age > i64::from(days) => issues.push(Issue::new(
             Verdict::Finding,
             format!("{who}: last rotated {age} days ago, overdue by {} days (schedule: every {days} days)", age - i64::from(days)),
         )),
-        (Rotation::Every { days }, None) => issues.push((
+        (Rotation::Every { days }, None) => issues.push(Issue::new(
             Verdict::Note,
             format!("{who}: age unknown — record rotated_at in the spec (or the checkpoint) to check it against every {days} days"),
         )),
@@ -289,13 +305,13 @@ fn row(spec: &Spec, s: &Secret, checkpoint: Option<String>, now: i64, searched: 
         && !found_at.is_empty()
     {
         {
-            issues.push((
+            issues.push(Issue::new(
                 Verdict::Finding,
                 format!("{who}: the value of ${e} is in the repository ({}) — rotate it, then remove it", crate::text::hints(&found_at)),
             ));
         }
     }
-    let verdict = issues.iter().map(|(v, _)| *v).max().unwrap_or(Verdict::Ok);
+    let verdict = issues.iter().map(|i| i.verdict).max().unwrap_or(Verdict::Ok);
     Audit {
         service: spec.id.clone(),
         name: s.name.clone(),

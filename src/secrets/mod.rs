@@ -15,7 +15,7 @@ pub mod scan;
 use std::path::PathBuf;
 
 pub use allow::AllowList;
-pub use audit::{Audit, Rotation, Storage, Verdict, audit};
+pub use audit::{Audit, Issue, Rotation, Storage, Verdict, audit};
 pub use detect::{Declared, Detectors, Hit};
 pub use scan::{Finding, Options, Scan, scan};
 
