@@ -10,7 +10,6 @@ use std::time::Duration;
 
 use oc_integrate::checkpoint::{self, HealthEntry};
 use oc_integrate::health::{self, Integration, State, Target};
-use oc_integrate::spec;
 
 use super::table::{Paint, fail, project_name, say};
 
@@ -59,21 +58,10 @@ enum Format {
 }
 
 pub fn run(args: Args, paint: &Paint) -> ExitCode {
-    let specs = match spec::load_dir(&args.dir) {
+    let (specs, broken) = match super::loadable(&args.dir) {
         Ok(s) => s,
         Err(e) => return fail(e),
     };
-    let mut broken = false;
-    let specs: Vec<spec::Spec> = specs
-        .into_iter()
-        .filter_map(|s| {
-            s.map_err(|e| {
-                broken = true;
-                eprintln!("error: {e}");
-            })
-            .ok()
-        })
-        .collect();
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(r) => r,
         Err(e) => return fail(format!("cannot start the async runtime: {e}")),

@@ -43,3 +43,19 @@ fn each_spec(dir: &Path, mut each: impl FnMut(&spec::Spec) -> bool) -> ExitCode 
     }
     if bad { ExitCode::FAILURE } else { ExitCode::SUCCESS }
 }
+
+/// The specs under `dir` that load, and whether any did not (each printed as an error).
+fn loadable(dir: &Path) -> Result<(Vec<spec::Spec>, bool), spec::SpecError> {
+    let mut broken = false;
+    let specs = spec::load_dir(dir)?
+        .into_iter()
+        .filter_map(|s| {
+            s.map_err(|e| {
+                broken = true;
+                eprintln!("error: {e}");
+            })
+            .ok()
+        })
+        .collect();
+    Ok((specs, broken))
+}

@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use std::time::{Instant, SystemTime};
 
 use oc_integrate::secrets::{self, Audit, Declared, Detectors, Finding, Options, Scan, Verdict};
-use oc_integrate::{checkpoint, redact, spec};
+use oc_integrate::{checkpoint, redact};
 use serde_json::{Value, json};
 
 use super::table::{Paint, fail, project_name, say, table};
@@ -45,21 +45,10 @@ pub struct Args {
 }
 
 pub fn run(args: Args, paint: &Paint) -> ExitCode {
-    let specs = match spec::load_dir(&args.dir) {
+    let (specs, broken) = match super::loadable(&args.dir) {
         Ok(s) => s,
         Err(e) => return fail(e),
     };
-    let mut broken = false;
-    let specs: Vec<spec::Spec> = specs
-        .into_iter()
-        .filter_map(|s| {
-            s.map_err(|e| {
-                broken = true;
-                eprintln!("error: {e}");
-            })
-            .ok()
-        })
-        .collect();
     let state = checkpoint::read(&args.checkpoint).unwrap_or_else(|e| {
         eprintln!("warning: the checkpoint's rotated_at dates are not used: {e}");
         Value::Null
