@@ -331,6 +331,11 @@ fn every_planted_secret_is_found_with_commit_path_and_line_and_no_near_miss_is()
 #[test]
 fn the_working_tree_alone_is_scanned_with_no_history() {
     let (dir, expect, declared) = planted_repo();
+    // a nested repository is another repository's tree, as git sees it
+    let nested = dir.join("vendor/lib");
+    std::fs::create_dir_all(&nested).unwrap();
+    git(&nested, &["init", "-q"]);
+    std::fs::write(nested.join("keys.py"), format!("{}\n", every_format("nested")[0].text)).unwrap();
     let out = secrets(&dir, &["integrations", "--json", "--no-history"], &declared);
     let json: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", text(&out)));
     let found: Vec<(String, u64)> = json["scan"]["findings"]

@@ -300,7 +300,10 @@ fn worktree_files(repo: &gix::Repository) -> Result<Vec<String>, ScanError> {
                 continue;
             }
             if mode == Mode::DIR {
-                dirs.push(path);
+                // a submodule or a nested repository is another repository's tree
+                if !e.path().join(".git").exists() {
+                    dirs.push(path);
+                }
             } else {
                 files.insert(path);
             }
