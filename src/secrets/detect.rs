@@ -162,7 +162,7 @@ const DETECTORS: &[Detector] = &[
     Detector {
         id: "generic-secret",
         title: "High-entropy value assigned to a secret's name",
-        pattern: r#"(?i)(?P<n>\b[0-9a-z_.-]*(?:secret|token|api_?key|password|passwd)[0-9a-z_]*)["']?\s*(?::=|=>|=|:)\s*["'`]?(?P<v>[0-9A-Za-z+/=_.~!@#%^&*-]{12,200})"#,
+        pattern: r#"(?i)(?P<n>\b[0-9a-z_.-]*(?:secret|token|api_?key|password|passwd)[0-9a-z_]*)["']?\s*(?::=|=>|=|:)\s*["'`]?(?P<v>[0-9A-Za-z+/=_.~!@#%^*-]{12,200})"#,
         keep: Keep::Name,
         judge: Judge::Entropy,
     },
@@ -319,6 +319,9 @@ impl Detectors {
     }
 }
 
+/// Values that read a variable rather than hold one (`process.env.STRIPE_KEY`).
+const ENV_READS: [&str; 4] = ["process.env.", "os.environ", "env.", "ENV."];
+
 /// Names of values that are cursors, not credentials (`next_page_token`, `continuationToken`).
 const CURSORS: [&str; 6] = ["pagetoken", "page_token", "nexttoken", "next_token", "continuation", "sync_token"];
 
@@ -355,9 +358,10 @@ fn judge(d: &Detector, value: &[u8], name: &[u8]) -> bool {
             .count();
             let enough = if hex { t.len() >= 20 && entropy(t) >= 3.0 } else { t.len() >= 16 && classes >= 2 && entropy(t) >= 3.5 };
             // a dotted name (`config.api_token`, `settings.SECRET_KEY`) is a reference, not a value
-            let reference = t.contains('.')
-                && !t.contains(char::is_numeric)
-                && t.split('.').all(|w| w.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_'));
+            let reference = ENV_READS.iter().any(|p| t.starts_with(p))
+                || t.contains('.')
+                    && !t.contains(char::is_numeric)
+                    && t.split('.').all(|w| w.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_'));
             let cursor = CURSORS.iter().any(|c| name.to_ascii_lowercase().windows(c.len()).any(|w| w == c.as_bytes()));
             enough && !cursor && !reference && !placeholder(&t.to_ascii_lowercase()) && !NOT_SECRET.iter().any(|p| t.starts_with(p))
         }
@@ -432,6 +436,7 @@ mod tests {
             "token = settings.api_token_value".into(),
             key("AKIA", "IOSFODNN7EXAMPLE"),
             format!("\"nextPageToken\": \"{}\"", &RANDOM[..32]),
+            "const token = process.env.%s_TOKEN2;".into(),
         ] {
             assert_eq!(d.scan(text.as_bytes()), vec![], "{text}");
         }
