@@ -22,6 +22,7 @@ pub mod report;
 pub mod results;
 pub mod sandbox;
 pub mod scenario;
+pub mod secrets;
 pub mod server;
 pub mod spec;
 #[cfg(unix)]

@@ -9,7 +9,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use cli::table::{Color, Paint};
-use cli::{cases, check, checkpoint, drift, health, list, oauth, plan, render, report, retry, schema, webhook};
+use cli::{cases, check, checkpoint, drift, health, list, oauth, plan, render, report, retry, schema, secrets, webhook};
 
 #[derive(Parser)]
 #[command(name = "oc-integrate", version, about = "Client-resilience test harness for third-party API integrations")]
@@ -37,6 +37,7 @@ enum Command {
     Retry(retry::Args),
     Health(health::Args),
     Oauth(oauth::Args),
+    Secrets(secrets::Args),
 }
 
 fn main() -> ExitCode {
@@ -56,5 +57,6 @@ fn main() -> ExitCode {
         Command::Retry(args) => retry::run(args, &paint),
         Command::Health(args) => health::run(args, &paint),
         Command::Oauth(args) => oauth::run(args, &paint),
+        Command::Secrets(args) => secrets::run(args, &paint),
     }
 }

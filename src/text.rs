@@ -85,6 +85,78 @@ pub fn printable(text: &str) -> String {
     text.chars().map(|c| if c.is_control() && c != '\n' && c != '\t' { c.escape_unicode().to_string() } else { c.to_string() }).collect()
 }
 
+/// Seconds since 1970-01-01 UTC of an RFC 3339 date (`2026-04-03`) or date-time
+/// (`2026-04-03T10:00:00Z`, `2026-04-03T12:00:00+02:00`, fractions allowed); `None` when
+/// `text` is neither or names a day that does not exist.
+///
+/// ```
+/// use oc_integrate::text::parse_rfc3339;
+/// assert_eq!(parse_rfc3339("2026-04-03T10:00:00Z"), Some(1_775_210_400));
+/// assert_eq!(parse_rfc3339("2026-04-03T12:00:00.5+02:00"), Some(1_775_210_400));
+/// assert_eq!(parse_rfc3339("2026-04-03"), Some(1_775_174_400));
+/// assert_eq!(parse_rfc3339("2026-02-30"), None);
+/// assert_eq!(parse_rfc3339("last spring"), None);
+/// ```
+pub fn parse_rfc3339(text: &str) -> Option<i64> {
+    let b = text.as_bytes();
+    let digits = |r: std::ops::Range<usize>| -> Option<i64> {
+        let s = text.get(r)?;
+        if s.bytes().all(|c| c.is_ascii_digit()) { s.parse().ok() } else { None }
+    };
+    if b.len() < 10 || b[4] != b'-' || b[7] != b'-' {
+        return None;
+    }
+    let (year, month, day) = (digits(0..4)?, digits(5..7)?, digits(8..10)?);
+    let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
+    let days_in = [31, if leap { 29 } else { 28 }, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+    if !(1..=12).contains(&month) || day < 1 || day > days_in[month as usize - 1] {
+        return None;
+    }
+    // days since 1970-01-01 from the civil date (Howard Hinnant's algorithm)
+    let y = year - i64::from(month <= 2);
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (month + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    if b.len() == 10 {
+        return Some(days * 86_400);
+    }
+    if !matches!(b[10], b'T' | b't' | b' ') || b.len() < 20 || b[13] != b':' || b[16] != b':' {
+        return None;
+    }
+    let (h, m, s) = (digits(11..13)?, digits(14..16)?, digits(17..19)?);
+    if h > 23 || m > 59 || s > 60 {
+        return None;
+    }
+    let mut rest = &text[19..];
+    if let Some(frac) = rest.strip_prefix('.') {
+        let n = frac.bytes().take_while(u8::is_ascii_digit).count();
+        if n == 0 {
+            return None;
+        }
+        rest = &frac[n..];
+    }
+    let offset = match rest {
+        "Z" | "z" => 0,
+        _ => {
+            let sign = match rest.as_bytes().first() {
+                Some(b'+') => 1,
+                Some(b'-') => -1,
+                _ => return None,
+            };
+            let o = rest.as_bytes();
+            if o.len() != 6 || o[3] != b':' {
+                return None;
+            }
+            let (oh, om) = (rest[1..3].parse::<i64>().ok()?, rest[4..6].parse::<i64>().ok()?);
+            sign * (oh * 3600 + om * 60)
+        }
+    };
+    Some(days * 86_400 + h * 3600 + m * 60 + s - offset)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

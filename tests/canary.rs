@@ -268,3 +268,41 @@ async fn a_panicking_handler_counter_or_guard_is_a_masked_failure() {
         assert_clean(&r.message, "a panicking handler's failure");
     }
 }
+
+/// The secret audit names where a leaked secret is, never the secret: the env canary (the
+/// value of a declared variable) and a key of Stripe's live format (built here, so this file
+/// holds none), committed and deleted in a scratch repository, reach neither the table nor
+/// the JSON; both are found.
+#[test]
+fn no_secret_reaches_the_secret_audit() {
+    let root = support::scratch("canary-secrets");
+    support::copy_example("payments", &root.join("integrations/payments"));
+    support::git(&root, &["init", "-q"]);
+    let live = ["sk", "live", "Q7vR2kX9mPz4LwT8nYc3HbJ6"].join("_");
+    support::commit(
+        &root,
+        "config/keys.txt",
+        &format!(
+            "PAYMENTS_API_KEY={ENV_CANARY}
+backup = \"{live}\"\n"
+        ),
+        "keys",
+    );
+    support::git(&root, &["rm", "-q", "config/keys.txt"]);
+    support::git(&root, &["commit", "-q", "-m", "remove the keys"]);
+    for json in [false, true] {
+        let out = Command::new(env!("CARGO_BIN_EXE_oc-integrate"))
+            .args(["secrets", "integrations"])
+            .args(json.then_some("--json"))
+            .current_dir(&root)
+            .env("PAYMENTS_API_KEY", ENV_CANARY)
+            .env("OC_CHECKPOINT", root.join("checkpoint.json"))
+            .output()
+            .unwrap();
+        let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        assert_eq!(out.status.code(), Some(1), "both are findings:\n{text}");
+        assert_clean(&text, "the secret audit");
+        assert!(!text.contains(&live), "the secret audit leaks the live key:\n{text}");
+        assert!(text.contains("config/keys.txt") && text.contains("sk_live_…HbJ6") && text.contains("$PAYMENTS_API_KEY value"), "{text}");
+    }
+}

@@ -630,6 +630,26 @@ fn hostile_yaml_is_refused_at_its_line() {
     assert_eq!(spec.endpoints.len(), 2);
 }
 
+/// A secret's `rotated_at` is an RFC 3339 date or date-time, located where it is written.
+#[rstest]
+#[case::words(
+    "last spring",
+    ":32:69: secrets[1].rotated_at: expected an RFC 3339 date (2026-01-15) or date-time (2026-01-15T09:30:00Z), found \"last spring\""
+)]
+#[case::no_such_day(
+    "2026-02-30",
+    ": secrets[1].rotated_at: expected an RFC 3339 date (2026-01-15) or date-time (2026-01-15T09:30:00Z), found \"2026-02-30\""
+)]
+#[case::no_zone(
+    "2026-01-15T09:30:00",
+    ": secrets[1].rotated_at: expected an RFC 3339 date (2026-01-15) or date-time (2026-01-15T09:30:00Z), found \"2026-01-15T09:30:00\""
+)]
+fn a_bad_rotation_date_is_located(#[case] to: &str, #[case] want: &str) {
+    let row = |at: &str| format!("{{name: Other key, storage: vault, rotation: Yearly, rotated_at: {at}}}");
+    let good = with_sandbox().replacen("{name: Other key, storage: vault, rotation: Yearly}", &row("2026-01-15"), 1);
+    assert_edit_rejected(&good, &row("2026-01-15"), &row(to), want);
+}
+
 /// YAML merge keys work as most YAML users expect (a newcomer's spec shared an endpoint's
 /// fields with `<<: *issue`, and got "example is a required property").
 #[test]

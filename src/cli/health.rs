@@ -11,9 +11,8 @@ use std::time::Duration;
 
 use oc_integrate::checkpoint::{self, HealthEntry};
 use oc_integrate::health::{self, Integration, State, Target};
-use oc_integrate::spec;
 
-use super::table::{Paint, fail, say};
+use super::table::{Paint, fail, project_name, say};
 
 /// Probe every integration under DIR (its sandbox, or production with --production) and
 /// print the seed's health table. Exit 0: all healthy; 3: one degraded; 4: one down.
@@ -61,20 +60,16 @@ enum Format {
 }
 
 pub fn run(args: Args, paint: &Paint) -> ExitCode {
-    let specs = match spec::load_dir(&args.dir) {
+    let (specs, broken) = match super::loadable(&args.dir) {
         Ok(s) => s,
         Err(e) => return fail(e),
     };
     // a spec that does not load is an integration that cannot be checked: a ❌ row of its own
-    let mut broken = Vec::new();
-    let specs: Vec<spec::Spec> = specs
-        .into_iter()
-        .filter_map(|s| {
-            s.map_err(|e| {
-                let service = e.file.parent().and_then(|d| d.file_name()).map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-                broken.push(Integration::unloadable(&service, &e.to_string()));
-            })
-            .ok()
+    let broken: Vec<Integration> = broken
+        .iter()
+        .map(|e| {
+            let service = e.file.parent().and_then(|d| d.file_name()).map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+            Integration::unloadable(&service, &e.to_string())
         })
         .collect();
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
@@ -83,12 +78,7 @@ pub fn run(args: Args, paint: &Paint) -> ExitCode {
     };
     let format = if args.json { Format::Json } else { args.format };
     let target = if args.production { Target::Production } else { Target::Sandbox };
-    let project = args.project.clone().unwrap_or_else(|| {
-        std::env::current_dir()
-            .ok()
-            .and_then(|d| d.file_name().map(|n| n.to_string_lossy().into_owned()))
-            .unwrap_or_else(|| "project".into())
-    });
+    let project = project_name(args.project.as_deref());
     let redraw = std::io::stdout().is_terminal() && format == Format::Table;
     let mut checks = 0;
     loop {

@@ -14,6 +14,7 @@ pub mod render;
 pub mod report;
 pub mod retry;
 pub mod schema;
+pub mod secrets;
 pub mod table;
 pub mod webhook;
 
@@ -42,4 +43,16 @@ fn each_spec(dir: &Path, mut each: impl FnMut(&spec::Spec) -> bool) -> ExitCode 
         }
     }
     if bad { ExitCode::FAILURE } else { ExitCode::SUCCESS }
+}
+
+/// The specs under `dir` that load, and the errors of those that do not.
+fn loadable(dir: &Path) -> Result<(Vec<spec::Spec>, Vec<spec::SpecError>), spec::SpecError> {
+    let (mut specs, mut broken) = (Vec::new(), Vec::new());
+    for s in spec::load_dir(dir)? {
+        match s {
+            Ok(s) => specs.push(s),
+            Err(e) => broken.push(e),
+        }
+    }
+    Ok((specs, broken))
 }

@@ -41,9 +41,9 @@ impl Paint {
     pub fn verdict(&self, text: &str, width: usize) -> String {
         let padded = format!("{text:<width$}");
         let code = match text {
-            "PASS" | "tested" | "healthy" => "32",
-            "degraded" => "33",
-            "FAIL" | "failing" | "down" => "31",
+            "PASS" | "tested" | "healthy" | "ok" => "32",
+            "degraded" | "note" => "33",
+            "FAIL" | "failing" | "down" | "finding" => "31",
             "escalated" | "broken" => "1;31",
             _ => return padded,
         };
@@ -77,6 +77,16 @@ pub fn table(paint: &Paint, head: &[&str], rows: &[Vec<String>], colored: &[usiz
 pub fn json(value: &impl serde::Serialize) -> ExitCode {
     say!("{}", serde_json::to_string_pretty(value).unwrap_or_default());
     ExitCode::SUCCESS
+}
+
+/// The project's name for a title: `given`, else the current directory's name.
+pub fn project_name(given: Option<&str>) -> String {
+    given.map(str::to_string).unwrap_or_else(|| {
+        std::env::current_dir()
+            .ok()
+            .and_then(|d| d.file_name().map(|n| n.to_string_lossy().into_owned()))
+            .unwrap_or_else(|| "project".into())
+    })
 }
 
 /// Print `e` as an error; exit 2 (the command could not do its job).

@@ -81,15 +81,6 @@ impl fmt::Display for Finding {
     }
 }
 
-/// Whether a storage description puts the secret in code or a `.env` file.
-fn in_code_or_dotenv(storage: &str) -> bool {
-    let s = storage.to_ascii_lowercase();
-    s.contains(".env")
-        || s.contains("dotenv")
-        || s.split(|c: char| !c.is_ascii_alphanumeric() && c != '-')
-            .any(|w| matches!(w, "code" | "source" | "hardcoded" | "hard-coded" | "repo" | "repository" | "git"))
-}
-
 /// Every finding on `spec`, in spec order.
 pub fn check(spec: &Spec) -> Vec<Finding> {
     let mut out = Vec::new();
@@ -143,7 +134,7 @@ pub fn check(spec: &Spec) -> Vec<Finding> {
         }
     }
     for (i, s) in spec.secrets.iter().enumerate() {
-        if in_code_or_dotenv(&s.storage) {
+        if crate::secrets::Storage::judge(&s.storage) == crate::secrets::Storage::Exposed {
             find(
                 Rule::SecretStorage,
                 &format!("secrets[{i}].storage"),

@@ -451,6 +451,16 @@ fn validate(spec: &mut Spec, ctx: &Ctx, dir: &Path) -> Result<(), SpecError> {
             ));
         }
     }
+    for (i, s) in spec.secrets.iter().enumerate() {
+        if let Some(at) = &s.rotated_at
+            && crate::text::parse_rfc3339(at).is_none()
+        {
+            return Err(ctx.err(
+                &format!("secrets[{i}].rotated_at"),
+                format!("expected an RFC 3339 date (2026-01-15) or date-time (2026-01-15T09:30:00Z), found {at:?}"),
+            ));
+        }
+    }
     check_webhooks(spec, ctx)?;
     check_sandbox(spec, ctx)?;
     check_health(spec, ctx)

@@ -644,6 +644,10 @@ pub struct Secret {
     /// Environment variable that holds it when tests run; its value is redacted from all output.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub env: Option<String>,
+    /// When it was last rotated, an RFC 3339 date (`2026-01-15`) or date-time; `oc-integrate
+    /// secrets` judges its age against `rotation`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rotated_at: Option<String>,
 }
 
 /// The smallest `test_profile.time_scale` (or `OC_TIME_SCALE`) a run can honour: a finer
