@@ -15,6 +15,66 @@ pub fn clip(text: &str) -> String {
     }
 }
 
+/// How many characters a quoted value keeps in a message before its middle is cut.
+pub const QUOTED: usize = 120;
+
+/// How many characters a whole message keeps before its middle is cut.
+pub const MESSAGE: usize = 1_000;
+
+/// `message` fit to be shown: each double-quoted value longer than [`QUOTED`] characters is
+/// cut in the middle and its length given, then the whole message, past [`MESSAGE`]
+/// characters, likewise; so a 200 KB value in a spec or a provider document cannot flood a
+/// terminal or a CI annotation, and what the value was still shows at both ends.
+///
+/// ```
+/// use oc_integrate::text::shorten;
+/// let long = format!("expected an id, found \"{}\" again", "a".repeat(5_000));
+/// assert_eq!(shorten(&long), format!("expected an id, found \"{}…{}\" (5000 characters) again", "a".repeat(90), "a".repeat(20)));
+/// assert_eq!(shorten("found \"short\""), "found \"short\"");
+/// assert!(shorten(&"x".repeat(50_000)).chars().count() < 1_100);
+/// ```
+pub fn shorten(message: &str) -> String {
+    let chars: Vec<char> = message.chars().collect();
+    let mut out = String::with_capacity(message.len().min(4 * MESSAGE));
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        out.push(c);
+        i += 1;
+        if c != '"' {
+            continue;
+        }
+        // a quoted value, escapes included, up to its closing quote
+        let mut j = i;
+        while j < chars.len() && chars[j] != '"' {
+            j += if chars[j] == '\\' { 2 } else { 1 };
+        }
+        let Some(end) = (j < chars.len()).then_some(j) else { continue };
+        let value = &chars[i..end];
+        if value.len() > QUOTED {
+            out.extend(&value[..QUOTED - 30]);
+            out.push('…');
+            out.extend(&value[value.len() - 20..]);
+            out.push_str(&format!("\" ({} characters)", value.len()));
+        } else {
+            out.extend(value);
+            out.push('"');
+        }
+        i = end + 1;
+    }
+    let chars: Vec<char> = out.chars().collect();
+    if chars.len() <= MESSAGE {
+        return out;
+    }
+    let (head, tail) = (MESSAGE * 7 / 10, MESSAGE / 5);
+    let cut = chars.len() - head - tail;
+    format!(
+        "{}… ({cut} characters cut) …{}",
+        chars[..head].iter().collect::<String>(),
+        chars[chars.len() - tail..].iter().collect::<String>()
+    )
+}
+
 /// How many names a hint in a message lists before it counts the rest.
 pub const HINTS: usize = 8;
 

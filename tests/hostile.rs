@@ -1,4 +1,5 @@
-//! Hostile input never crashes or hangs the tool, and every refusal is located: seeded
+//! Hostile input never crashes or hangs the tool, and every refusal is located and short
+//! (a hostile value is cut, never echoed whole): seeded
 //! mutants of the bundled specs (structural, semantic and text-level mutations, plus the
 //! hostile specials: billion laughs, deep nesting, huge numbers, devices) go through the
 //! spec loader and the case planner, and mutants of OpenAPI documents the tests already have
@@ -189,6 +190,16 @@ fn located(message: &str) -> bool {
     parts.next().is_some_and(|l| l.parse::<usize>().is_ok()) && parts.next().is_some_and(|c| c.parse::<usize>().is_ok())
 }
 
+/// Why `message` is not fit to show (longer than a few screen lines, or a quoted value past a
+/// sensible length, as a hostile value would make it), if it is not.
+fn flooding(message: &str) -> Option<String> {
+    let chars = message.chars().count();
+    let longest = message.split('"').skip(1).step_by(2).map(|v| v.chars().count()).max().unwrap_or(0);
+    (chars > 1_100 || longest > 200).then(|| {
+        format!("a message of {chars} characters (a quoted value of {longest}): {}", message.chars().take(300).collect::<String>())
+    })
+}
+
 fn child(n: usize, seed: u64, out: &Path) {
     let mut tally = Tally::default();
     let mut rng = Rng(seed | 1);
@@ -224,6 +235,9 @@ fn child(n: usize, seed: u64, out: &Path) {
                 if !located(&message) && !message.contains("expected a readable") {
                     tally.failures.push(format!("{id}: an error without file:line:col: {message}"));
                 }
+                if let Some(flood) = flooding(&message) {
+                    tally.failures.push(format!("{id}: {flood}"));
+                }
             }
             Ok(Ok(_)) => {}
         }
@@ -256,7 +270,12 @@ fn child(n: usize, seed: u64, out: &Path) {
         let id = format!("document mutant {k} (seed {seed}, {name})");
         match outcome {
             Err(_) => tally.failures.push(format!("{id}: panicked")),
-            Ok(Err(_)) => tally.plan_errors += 1,
+            Ok(Err(e)) => {
+                tally.plan_errors += 1;
+                if let Some(flood) = flooding(&e.to_string()) {
+                    tally.failures.push(format!("{id}: {flood}"));
+                }
+            }
             Ok(Ok(Err(e))) => tally.failures.push(format!("{id}: the planner wrote a spec that does not load: {e}")),
             Ok(Ok(Ok(()))) => tally.planned += 1,
         }

@@ -738,3 +738,51 @@ fn long_enums_are_left_out_and_devices_refused() {
     let e = plan::read_document(Path::new("/dev/zero")).unwrap_err().to_string();
     assert!(e.contains("expected a regular file of at most"), "{e}");
 }
+
+/// A schema nested deeper inline than the planner converts is cut to `{}` (which accepts
+/// anything) only where it is too deep: the keywords around the cut (`type`, `required`) are
+/// kept whole, so the converted schema is still a valid one. A chain of references costs no
+/// depth: each referenced schema is converted on its own, and the made example satisfies it.
+#[test]
+fn a_deep_schema_is_cut_where_too_deep_and_stays_valid() {
+    let mut deep = serde_json::json!({"type": "string"});
+    for _ in 0..60 {
+        let mut props = serde_json::Map::new();
+        props.insert("a".into(), deep);
+        deep = serde_json::json!({"type": "object", "required": ["a"], "properties": props});
+    }
+    let mut schemas = serde_json::Map::new();
+    for i in 0..40 {
+        let next = serde_json::json!({"$ref": format!("#/components/schemas/C{}", i + 1)});
+        schemas.insert(
+            format!("C{i}"),
+            serde_json::json!({"type": "object", "required": ["next"], "properties": {"next": {"anyOf": [next, {"type": "null"}]}}}),
+        );
+    }
+    schemas.insert(
+        "C40".into(),
+        serde_json::json!({"type": "object", "required": ["id"], "properties": {"id": {"type": "string", "enum": ["last"]}}}),
+    );
+    let response =
+        |schema: serde_json::Value| serde_json::json!({"200": {"description": "ok", "content": {"application/json": {"schema": schema}}}});
+    let doc = serde_json::json!({
+        "openapi": "3.0.0", "info": {"title": "Deep", "version": "1"}, "servers": [{"url": "https://api.deep.example"}],
+        "paths": {
+            "/deep": {"get": {"operationId": "deep", "responses": response(deep)}},
+            "/chain": {"get": {"operationId": "chain", "responses": response(serde_json::json!({"$ref": "#/components/schemas/C0"}))}}
+        },
+        "components": {"schemas": schemas}
+    });
+    let planned = plan::from_openapi(doc, "deep", &Select::default(), None).unwrap_or_else(|e| panic!("{e}"));
+    // past the made example's own depth the example cannot satisfy the deep schema, which is
+    // kept for the user: it must still be a valid schema
+    let (_, kept) =
+        planned.files.iter().find(|(f, _)| f.ends_with("deep.response.schema.unverified.json")).expect("the deep schema is kept");
+    let kept: serde_json::Value = serde_json::from_str(kept).unwrap();
+    jsonschema::validator_for(&kept).unwrap_or_else(|e| panic!("the cut schema must stay valid: {e}"));
+    assert!(!planned.todos.iter().any(|t| t.starts_with("endpoints[1].response")), "{:#?}", planned.todos);
+    let spec = planned.write(&support::scratch("deep").join("deep")).unwrap();
+    let loaded = load_file(&spec).unwrap_or_else(|e| panic!("{e}"));
+    let chain = loaded.endpoints.iter().find(|e| e.id == "chain").unwrap().response.schema.clone().expect("a verified schema");
+    assert_eq!(chain["$defs"]["C40"]["properties"]["id"]["enum"], serde_json::json!(["last"]), "the chain's end is converted whole");
+}

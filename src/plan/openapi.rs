@@ -10,10 +10,11 @@ use serde_json::{Map, Value, json};
 /// How deep example synthesis follows nested schemas before it stops.
 const EXAMPLE_DEPTH: usize = 8;
 
-/// How deep a schema is converted (nested schemas and `$ref` hops together); deeper, it
-/// becomes `{}`, which accepts anything. Hostile documents nest thousands deep, and a spec
-/// must stay within the reader's nesting limit.
-const CONVERT_DEPTH: usize = 32;
+/// How deep one schema is converted, inline (a referenced schema is converted on its own, at
+/// the top of `$defs`); deeper, a nested schema becomes `{}`, which accepts anything.
+/// Hostile documents nest thousands deep, and a spec must stay within the reader's nesting
+/// limit.
+const CONVERT_DEPTH: usize = 48;
 
 /// The longest enum a converted schema keeps.
 const MAX_ENUM: usize = 1000;
@@ -72,9 +73,17 @@ impl Document {
     /// references become `#/$defs/<name>` with their targets copied under `$defs`; the top
     /// level is inlined, so its `required` and `properties` can be read directly.
     pub fn json_schema(&self, schema: &Value) -> Value {
-        let mut defs = BTreeMap::new();
+        let (mut seen, mut pending) = (HashSet::new(), Vec::new());
         let top = self.deref(schema);
-        let mut out = self.convert(top, &mut defs, &mut HashSet::new(), 0);
+        let mut out = self.convert(top, &mut seen, &mut pending, 0);
+        // each referenced schema converted once, from a work list rather than by recursion,
+        // so a chain of a thousand references costs no stack and no depth
+        let mut defs = BTreeMap::new();
+        while let Some((reference, name)) = pending.pop() {
+            let target = self.pointer(&reference).cloned().unwrap_or_else(|| json!({}));
+            let converted = self.convert(&target, &mut seen, &mut pending, 0);
+            defs.insert(name, converted);
+        }
         if !defs.is_empty()
             && let Some(m) = out.as_object_mut()
         {
@@ -83,9 +92,17 @@ impl Document {
         out
     }
 
-    fn convert(&self, v: &Value, defs: &mut BTreeMap<String, Value>, seen: &mut HashSet<String>, depth: usize) -> Value {
+    /// `v` converted, its references noted in `pending` (reference, `$defs` name) the first
+    /// time `seen` meets them.
+    fn convert(&self, v: &Value, seen: &mut HashSet<String>, pending: &mut Vec<(String, String)>, depth: usize) -> Value {
         if depth > CONVERT_DEPTH {
-            return json!({});
+            return match v {
+                // a schema cut here accepts anything; keyword values (types, enums, required
+                // names) are kept whole, so what is left is still a valid schema
+                Value::Object(_) => json!({}),
+                Value::Array(a) if a.iter().any(|x| x.is_object() || x.is_array()) => json!([{}]),
+                other => other.clone(),
+            };
         }
         let depth = depth + 1;
         match v {
@@ -93,9 +110,7 @@ impl Document {
                 if let Some(r) = m.get("$ref").and_then(Value::as_str) {
                     let name = def_name(r);
                     if seen.insert(r.to_string()) {
-                        let target = self.pointer(r).cloned().unwrap_or_else(|| json!({}));
-                        let converted = self.convert(&target, defs, seen, depth);
-                        defs.insert(name.clone(), converted);
+                        pending.push((r.to_string(), name.clone()));
                     }
                     return json!({"$ref": format!("#/$defs/{name}")});
                 }
@@ -127,7 +142,7 @@ impl Document {
                         "properties" | "patternProperties" | "$defs" | "definitions" => {
                             let inner: Map<String, Value> = val
                                 .as_object()
-                                .map(|props| props.iter().map(|(pk, pv)| (pk.clone(), self.convert(pv, defs, seen, depth))).collect())
+                                .map(|props| props.iter().map(|(pk, pv)| (pk.clone(), self.convert(pv, seen, pending, depth))).collect())
                                 .unwrap_or_default();
                             out.insert(k.into(), Value::Object(inner));
                         }
@@ -138,7 +153,7 @@ impl Document {
                         // (the schema then accepts any value of its type)
                         "enum" if val.as_array().is_some_and(|e| e.len() > MAX_ENUM) => {}
                         _ => {
-                            out.insert(k.clone(), self.convert(val, defs, seen, depth));
+                            out.insert(k.clone(), self.convert(val, seen, pending, depth));
                         }
                     }
                 }
@@ -161,7 +176,7 @@ impl Document {
                 }
                 Value::Object(out)
             }
-            Value::Array(a) => Value::Array(a.iter().map(|x| self.convert(x, defs, seen, depth)).collect()),
+            Value::Array(a) => Value::Array(a.iter().map(|x| self.convert(x, seen, pending, depth)).collect()),
             other => other.clone(),
         }
     }
