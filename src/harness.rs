@@ -166,6 +166,8 @@ pub struct Outputs {
     pub step_summary: Option<PathBuf>,
     /// Print `::error file=…,line=…::` workflow commands for failures.
     pub annotations: bool,
+    /// Where to write the run's HTML report (`None`: not written).
+    pub html: Option<PathBuf>,
 }
 
 impl Outputs {
@@ -174,9 +176,10 @@ impl Outputs {
     /// `<target dir>/oc-integrate/<package>/<test target>/junit.xml` (one file per test
     /// target, so projects and targets sharing a target directory keep their own);
     /// the step summary at `GITHUB_STEP_SUMMARY` when set; annotations when
-    /// `GITHUB_ACTIONS=true`. Under nextest (a process per trial) neither JUnit nor the step
-    /// summary is written: each process would replace or repeat the last; use nextest's own
-    /// JUnit output there.
+    /// `GITHUB_ACTIONS=true`; the HTML report at `OC_HTML`, else `report.html` beside the
+    /// default JUnit. Under nextest (a process per trial) neither JUnit, the step summary nor
+    /// the HTML report is written: each process would replace or repeat the last; use
+    /// nextest's own JUnit output there.
     pub fn from_env() -> Outputs {
         let path = |name: &str| std::env::var_os(name).filter(|v| !v.is_empty()).map(PathBuf::from);
         let per_process = std::env::var_os("NEXTEST").is_some();
@@ -185,6 +188,7 @@ impl Outputs {
             junit: if per_process { None } else { Some(path("OC_JUNIT").unwrap_or_else(default_junit)) },
             step_summary: if per_process { None } else { path("GITHUB_STEP_SUMMARY") },
             annotations: std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true"),
+            html: if per_process { None } else { Some(path("OC_HTML").unwrap_or_else(|| default_junit().with_file_name("report.html"))) },
         }
     }
 }
@@ -235,6 +239,7 @@ const HELP: &str = "\
 oc-integrate harness options (libtest's follow):
       --junit <PATH>  Write the run's JUnit XML to PATH (default: OC_JUNIT, else
                       <target dir>/oc-integrate/<package>/<test target>/junit.xml)
+                      (the HTML report beside it: OC_HTML, else report.html)
       --flaky-fails   Fail the run when a trial is flaky (failed beside other trials,
                       passed when re-run alone); OC_FLAKY=fail does the same
   --test-threads N is the most trials that run at once (default 64); under it, how many
@@ -552,6 +557,15 @@ impl Harness {
                 Ok(()) => println!("junit: {}", path.display()),
                 Err(e) => {
                     eprintln!("error: {}: cannot write the JUnit report: {e}", path.display());
+                    broken_output = true;
+                }
+            }
+        }
+        if let Some(path) = &outputs.html {
+            match report::html::write(path, &run) {
+                Ok(()) => println!("html report: {}", path.display()),
+                Err(e) => {
+                    eprintln!("error: {e}");
                     broken_output = true;
                 }
             }

@@ -48,6 +48,59 @@ pub struct CaseResult {
     pub runs: u32,
     /// Set when it failed at first (beside other trials, or starved) and passed when re-run alone.
     pub flaky: Option<Flaky>,
+    /// What the mock provider saw, for the reports' timeline pictures (empty for a case that
+    /// could not start and for receiver cases, where the harness plays the provider).
+    pub trace: Trace,
+}
+
+/// A case's requests on the mock provider's clock, as the pictures of a failing case draw
+/// them: each attempt sent, answered or hung up on, the least wait the client had to respect
+/// before each retry, and the budget of one attempt.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Trace {
+    /// Every request the servers saw, in arrival order.
+    pub attempts: Vec<Attempt>,
+    /// The least wait before each retry of a call (Retry-After, or the policy's backoff),
+    /// first retry first; empty when the case mandates none.
+    pub waits: Vec<Duration>,
+    /// What the waits are: `Retry-After` or `backoff`.
+    pub wait_rule: String,
+    /// The time one attempt may take (the spec's request timeout, scaled).
+    pub budget: Duration,
+    /// What each call returned, in a line (redacted).
+    pub returned: Vec<String>,
+    /// The request timeline as text, with the headers the scenario shows (redacted).
+    pub text: String,
+}
+
+/// One request as the mock provider saw it, offsets from the start of the trial.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Attempt {
+    /// Which call of the scenario it belongs to (0-based).
+    pub call: usize,
+    /// Whether it went to the OAuth token endpoint rather than the endpoint under test.
+    pub token: bool,
+    /// When it arrived (fully read).
+    pub at: Duration,
+    /// When the server began its final act on it (the last bytes, a reset, a close); `None`
+    /// when it answered at arrival (a scripted reply) or never did.
+    pub answered: Option<Duration>,
+    /// When the client closed the connection, if the server saw it.
+    pub hung_up: Option<Duration>,
+    /// What the server did (`429 Retry-After: 1`, `reset`, `stalled`), redacted.
+    pub reply: String,
+}
+
+impl Attempt {
+    /// When the attempt ended for the client: it hung up, or it was answered.
+    pub fn end(&self) -> Duration {
+        self.hung_up.or(self.answered).unwrap_or(self.at).max(self.at)
+    }
+
+    /// Whether the client hung up before the server had answered.
+    pub fn hung_up_early(&self) -> bool {
+        self.hung_up.is_some_and(|h| self.answered.is_none_or(|a| h < a))
+    }
 }
 
 /// A failure the quiet re-run overturned: kept, for the reports.

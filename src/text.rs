@@ -27,13 +27,13 @@ pub const MESSAGE: usize = 1_000;
 /// terminal or a CI annotation, and what the value was still shows at both ends.
 ///
 /// ```
-/// use oc_integrate::text::shorten;
+/// use oc_integrate::text::fit;
 /// let long = format!("expected an id, found \"{}\" again", "a".repeat(5_000));
-/// assert_eq!(shorten(&long), format!("expected an id, found \"{}…{}\" (5000 characters) again", "a".repeat(90), "a".repeat(20)));
-/// assert_eq!(shorten("found \"short\""), "found \"short\"");
-/// assert!(shorten(&"x".repeat(50_000)).chars().count() < 1_100);
+/// assert_eq!(fit(&long), format!("expected an id, found \"{}…{}\" (5000 characters) again", "a".repeat(90), "a".repeat(20)));
+/// assert_eq!(fit("found \"short\""), "found \"short\"");
+/// assert!(fit(&"x".repeat(50_000)).chars().count() < 1_100);
 /// ```
-pub fn shorten(message: &str) -> String {
+pub fn fit(message: &str) -> String {
     let chars: Vec<char> = message.chars().collect();
     let mut out = String::with_capacity(message.len().min(4 * MESSAGE));
     let mut i = 0;
@@ -73,6 +73,60 @@ pub fn shorten(message: &str) -> String {
         chars[..head].iter().collect::<String>(),
         chars[chars.len() - tail..].iter().collect::<String>()
     )
+}
+
+/// A short phrase of an observation for a table row: on one line, secrets masked, a
+/// client's error shown by its kind and status alone (`Err(Timeout)`; its own message is
+/// in the details), at most `width` characters, cut at a word.
+///
+/// ```
+/// use oc_integrate::text::brief;
+/// assert_eq!(brief("1 attempt(s); returned Err(Timeout: client error (SendRequest): x)", 80), "1 attempt(s); returned Err(Timeout)");
+/// assert_eq!(brief("Err(Status (HTTP 500): oops)", 80), "Err(Status (HTTP 500))");
+/// assert_eq!(brief("retried after 0.001 s, Retry-After said 1.000 s", 30), "retried after 0.001 s…");
+/// ```
+pub fn brief(text: &str, width: usize) -> String {
+    let text = redact::redact(text).replace('\n', "; ").replace('|', "/");
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text.as_str();
+    while let Some(i) = rest.find("Err(") {
+        out.push_str(&rest[..i + 4]);
+        rest = &rest[i + 4..];
+        // the kind (and status) up to the colon before the client's message
+        let Some(colon) = rest.find(": ").filter(|c| !rest[..*c].contains(')') || rest[..*c].ends_with(')')) else { continue };
+        out.push_str(&rest[..colon]);
+        let mut depth = 1;
+        let close = rest[colon..].char_indices().find(|(_, c)| {
+            depth += match c {
+                '(' => 1,
+                ')' => -1,
+                _ => 0,
+            };
+            depth == 0
+        });
+        rest = close.map_or("", |(j, _)| &rest[colon + j..]);
+    }
+    out.push_str(rest);
+    shorten(&out, width)
+}
+
+/// `text` cut to at most `width` characters at a word, with `…` when cut.
+pub fn shorten(text: &str, width: usize) -> String {
+    if text.chars().count() <= width {
+        return text.to_string();
+    }
+    let cut: String = text.chars().take(width.saturating_sub(1)).collect();
+    let mut kept = match cut.rfind(' ').filter(|i| *i >= cut.len() / 2) {
+        Some(at) => &cut[..at],
+        None => cut.as_str(),
+    };
+    // a number whose unit was cut off says nothing: it goes with it
+    if let Some((head, last)) = kept.rsplit_once(' ')
+        && last.chars().all(|c| c.is_ascii_digit() || c == '.')
+    {
+        kept = head;
+    }
+    format!("{}…", kept.trim_end_matches([' ', ';', ':', ',', '(']))
 }
 
 /// How many names a hint in a message lists before it counts the rest.

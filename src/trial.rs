@@ -10,10 +10,10 @@ use serde_json::Value;
 use crate::binding::{Binding, Call, Clock, Context, Credentials, ErrorKind, Instance, ReceiverContext};
 use crate::case::{Case, Kind, Subject, reproduce};
 use crate::redact;
-use crate::results::{CaseResult, Flaky, Outcome};
+use crate::results::{Attempt, CaseResult, Flaky, Outcome, Trace};
 use crate::scenario::{self, Observed, Policy, Returned, Setup, Verdict, receiver};
 use crate::server::{MockProvider, refusing_origin};
-use crate::spec::{Auth, Spec};
+use crate::spec::{Auth, Endpoint, Spec};
 use crate::timeline::{Target, Timeline};
 use crate::webhook::{self, Scheme, Verify};
 
@@ -352,6 +352,7 @@ async fn run_case(case: &Case, spec: Arc<Spec>, binding: &Binding) -> CaseResult
         observed.push_str(&timeline.render(&headers));
         failure_text(case, &spec, &prepared.expected, &verdict, &observed, &format!("endpoint {}", endpoint.label()))
     };
+    let trace = trace(&timeline, case.kind, endpoint, &policy, &returned, &headers);
     CaseResult {
         case: case.clone(),
         outcome: Outcome {
@@ -367,6 +368,35 @@ async fn run_case(case: &Case, spec: Arc<Spec>, binding: &Binding) -> CaseResult
         lag: Duration::ZERO,
         runs: 1,
         flaky: None,
+        trace,
+    }
+}
+
+/// What the mock provider saw of a case, for the reports' pictures: its requests on the
+/// server's clock, the least wait before each retry the case mandates, the attempt budget.
+fn trace(timeline: &Timeline, kind: Kind, endpoint: &Endpoint, policy: &Policy, returned: &[Returned], headers: &[&str]) -> Trace {
+    let attempts: Vec<Attempt> = timeline
+        .arrivals()
+        .into_iter()
+        .map(|a| Attempt {
+            call: a.call,
+            token: a.target == Target::Token,
+            at: a.at,
+            answered: a.answered,
+            hung_up: a.hung_up_after.map(|h| a.at + h),
+            reply: redact::redact(&a.reply),
+        })
+        .collect();
+    let calls = attempts.iter().map(|a| a.call + 1).max().unwrap_or(0);
+    let retries = (0..calls).map(|c| attempts.iter().filter(|a| a.call == c && !a.token).count().saturating_sub(1)).max().unwrap_or(0);
+    let waits: Vec<(Duration, &str)> = (0..retries as u32).map_while(|k| kind.least_wait(k, endpoint, policy)).collect();
+    Trace {
+        attempts,
+        wait_rule: waits.first().map(|(_, rule)| rule.to_string()).unwrap_or_default(),
+        waits: waits.into_iter().map(|(d, _)| d).collect(),
+        budget: policy.budget,
+        returned: returned.iter().map(|r| redact::redact(&r.describe())).collect(),
+        text: timeline.render(headers),
     }
 }
 
@@ -458,6 +488,7 @@ async fn run_receiver(case: &Case, spec: Arc<Spec>, binding: &Binding) -> CaseRe
         lag: Duration::ZERO,
         runs: 1,
         flaky: None,
+        trace: Trace::default(),
     }
 }
 
@@ -472,5 +503,6 @@ fn failed(case: &Case, expected: String, problem: String) -> CaseResult {
         lag: Duration::ZERO,
         runs: 1,
         flaky: None,
+        trace: Trace::default(),
     }
 }

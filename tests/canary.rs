@@ -105,6 +105,7 @@ async fn no_secret_reaches_any_output() {
         results.iter().any(|r| r.message.contains("invalid signature for secret [REDACTED]")),
         "the leaky handler's answers must appear in receiver failures, masked"
     );
+    let mut services = Vec::new();
     for service in ["payments", "tracker"] {
         let spec = oc_integrate::spec::load_file(std::path::Path::new(&format!("examples/integrations/{service}/spec.yaml"))).unwrap();
         let mut run =
@@ -113,14 +114,25 @@ async fn no_secret_reaches_any_output() {
         let round = oc_integrate::report::render(&run, 1, 2);
         assert_clean(&round, &format!("the {service} round report"));
         assert!(round.contains("**Escalated:**"), "the leaky client's round must fail and list its failures");
+        services.push(run);
     }
+    // the HTML report of the same run: every failing case with its timeline, masked
+    let run = oc_integrate::results::Run {
+        started: std::time::SystemTime::UNIX_EPOCH,
+        elapsed: std::time::Duration::ZERO,
+        services,
+        setup: vec![],
+    };
+    let html = oc_integrate::report::html::render(&run);
+    assert_clean(&html, "the HTML report");
+    assert!(html.contains("[REDACTED]") && html.contains("<svg"), "the leaky client's failures must reach the HTML report, masked");
     assert!(results.iter().any(|r| !r.outcome.passed), "the leaky client must fail cases, so failure output is exercised");
     assert!(results.iter().any(|r| r.outcome.evidence.contains("[REDACTED]")), "diffs must carry masked leaks");
     assert!(masked > results.len(), "leaks must have been attempted and masked ({masked} masks)");
 }
 
-/// Every file a complete run writes (round reports, checkpoint, JUnit, step summary) and
-/// everything it prints (annotations included) is free of the canaries. The run happens
+/// Every file a complete run writes (round reports, checkpoint, JUnit, step summary, the
+/// HTML report) and everything it prints (annotations included) is free of the canaries. The run happens
 /// in a child process, so its environment (GitHub Actions, the env canary) is its own.
 #[test]
 fn no_secret_reaches_any_file_a_run_writes() {
@@ -143,7 +155,7 @@ fn no_secret_reaches_any_file_a_run_writes() {
     assert_clean(&stderr, "the run's stderr");
     assert!(stdout.contains("::error file="), "annotations must have been printed:\n{stdout}");
     let files = support::files(&root);
-    for want in ["summary.md", "junit.xml", "state.json", "test-round-1.md"] {
+    for want in ["summary.md", "junit.xml", "state.json", "test-round-1.md", "report.html"] {
         assert!(files.iter().any(|f| f.ends_with(want)), "the run must have written {want}: {files:?}");
     }
     for f in files {
@@ -162,6 +174,7 @@ fn canary_run(root: &Path, env: &[(&str, &str)]) -> std::process::Output {
         .env("GITHUB_ACTIONS", "true")
         .env("GITHUB_STEP_SUMMARY", root.join("summary.md"))
         .env("OC_JUNIT", root.join("junit.xml"))
+        .env("OC_HTML", root.join("report.html"))
         .env("OC_CHECKPOINT", root.join(".checkpoints/state.json"))
         .env_remove("PAYMENTS_SANDBOX_URL")
         .env_remove("OC_REQUIRE_SANDBOX")

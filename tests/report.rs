@@ -63,7 +63,8 @@ fn normalise(text: &str) -> String {
         }
         i += 1;
     }
-    s
+    // and a key a short row cut in the middle
+    regex::Regex::new("[0-9a-f]{8}-[0-9a-f-]*…").unwrap().replace_all(&s, "<uuid>…").into_owned()
 }
 
 #[rstest]
@@ -147,6 +148,7 @@ fn synthetic(spec: &Spec, pass: bool) -> Vec<CaseResult> {
                 lag: std::time::Duration::ZERO,
                 runs: 1,
                 flaky: None,
+                trace: Default::default(),
                 case,
             }
         })
@@ -295,4 +297,40 @@ fn flaky_cases_are_listed_and_do_not_fail_the_round() {
         ),
         "{md}"
     );
+}
+
+/// The flawed example clients' round reports read at a glance: every Error Handling row fits
+/// one screen line, every failing case is folded below its table with its timeline as a
+/// Mermaid picture, and the list for the Builder stays one short line per failure.
+#[rstest]
+#[case("payments")]
+#[case("tracker")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flawed_round_reads_at_a_glance(#[case] service: &str) {
+    use clients::flaw::Flaw;
+    const FLAWS: &[Flaw] = &[Flaw::NoBackoff, Flaw::NoTimeout, Flaw::IgnoresRetryAfter, Flaw::StrictUnknownFields, Flaw::DropsBodyOnRetry];
+    let spec = load_file(Path::new(&format!("examples/integrations/{service}/spec.yaml"))).unwrap();
+    let binding = if service == "payments" { clients::payments::binding(FLAWS) } else { clients::tracker::binding(FLAWS) };
+    let prefix = format!("{service}::");
+    let results = Harness::new("examples/integrations").bind(service, binding).evaluate(|n| n.starts_with(&prefix)).await.unwrap();
+    let failing: Vec<&CaseResult> = results.iter().filter(|r| !r.outcome.passed).collect();
+    assert!(failing.len() >= 10, "the flaws must fail many cases, found {}", failing.len());
+    let md = report::render(&service_run(&spec, results.clone(), vec![]), 1, 0);
+    let table: Vec<&str> = md.lines().skip_while(|l| *l != "### Error Handling").skip(3).take_while(|l| l.starts_with('|')).collect();
+    assert!(table.iter().any(|l| l.contains("| FAIL (")), "{md}");
+    for row in &table {
+        assert!(row.chars().count() <= report::ROW_WIDTH, "{} columns: {row}", row.chars().count());
+    }
+    assert_eq!(md.matches("<details><summary>").count(), failing.len(), "{md}");
+    assert_eq!(md.matches("</details>").count(), failing.len(), "{md}");
+    // a picture for each failing case the mock provider saw
+    let seen = failing.iter().filter(|r| !r.trace.attempts.is_empty()).count();
+    assert!(seen > 0);
+    assert_eq!(md.matches("```mermaid\ngantt\n").count(), seen, "{md}");
+    let builder: Vec<&str> =
+        md.lines().skip_while(|l| *l != "Failures for the Builder to fix:").skip(1).take_while(|l| l.starts_with("- ")).collect();
+    assert_eq!(builder.len(), failing.len());
+    for line in builder {
+        assert!(line.chars().count() < 400, "{line}");
+    }
 }

@@ -91,7 +91,7 @@ pub fn project_name(given: Option<&str>) -> String {
 
 /// Print `e` as an error (long values cut, control characters shown); exit 2 (the command could not do its job).
 pub fn fail(e: impl std::fmt::Display) -> ExitCode {
-    eprintln!("error: {}", oc_integrate::text::printable(&oc_integrate::text::shorten(&e.to_string())));
+    eprintln!("error: {}", oc_integrate::text::printable(&oc_integrate::text::fit(&e.to_string())));
     ExitCode::from(2)
 }
 

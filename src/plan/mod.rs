@@ -51,7 +51,7 @@ use crate::spec::Pagination;
 #[derive(Debug, thiserror::Error)]
 pub enum PlanError {
     /// A file could not be read (the API description) or written (the plan).
-    #[error("{}: {}", file.display(), crate::text::shorten(message))]
+    #[error("{}: {}", file.display(), crate::text::fit(message))]
     Document {
         /// The file.
         file: PathBuf,
@@ -59,7 +59,7 @@ pub enum PlanError {
         message: String,
     },
     /// The document is not one the planner reads.
-    #[error("{}", crate::text::shorten(.0))]
+    #[error("{}", crate::text::fit(.0))]
     Unsupported(String),
     /// A requested endpoint or tag matched nothing.
     #[error("expected {what} in the document, found none{hint}")]

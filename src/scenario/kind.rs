@@ -192,4 +192,42 @@ impl Kind {
             | Kind::WebhookSlowProcessing => Duration::ZERO,
         }
     }
+
+    /// The least wait a correct client respects before retry `k` (0-based) of a call in this
+    /// case, and the rule that sets it, as the timeline pictures draw it: Retry-After (or the
+    /// rate limit's reset, advertised as long), or the policy's backoff (longer where the
+    /// matrix says so); `None` where the case mandates no wait or the call may not repeat.
+    pub fn least_wait(self, k: u32, endpoint: &Endpoint, p: &Policy) -> Option<(Duration, &'static str)> {
+        let backoff = (p.retry.backoff(k), "backoff");
+        let longer = (p.retry.backoff(k).mul_f64(p.retry.longer_delay_factor), "longer backoff");
+        let may_repeat = endpoint.is_idempotent();
+        match self {
+            Kind::RateLimitRetryAfter
+            | Kind::RateLimitRetryAfterDate
+            | Kind::RateLimitStorm
+            | Kind::RateLimitConcurrent
+            | Kind::RateLimitReset
+            | Kind::Status { action: Action::RespectRetryAfter, .. } => Some((p.retry_after, "Retry-After")),
+            Kind::RateLimitNoRetryAfter => Some(backoff),
+            // nothing was sent, so even a non-idempotent call retries a refused connection
+            Kind::ConnectionRefused => Some(backoff),
+            Kind::Status { action: Action::RetryWithLongerDelays, .. } | Kind::ServerErrorMaintenance => may_repeat.then_some(longer),
+            Kind::Status { action: Action::RetryWithBackoff, .. }
+            | Kind::ServerErrorRecovers
+            | Kind::ServerErrorPersists
+            | Kind::TimeoutHeadersLate
+            | Kind::TimeoutBodyStalls
+            | Kind::TimeoutBodyTrickles
+            | Kind::TimeoutLateHeadersThenStall
+            | Kind::TimeoutNoAnswer
+            | Kind::ConnectionResetBeforeResponse
+            | Kind::ConnectionResetDuringResponse
+            | Kind::ConnectionTruncatedBody
+            | Kind::DuplicatePost
+            | Kind::DuplicatePostReplayed
+            | Kind::PaginationPageFails
+            | Kind::PaginationPagePersists => may_repeat.then_some(backoff),
+            _ => None,
+        }
+    }
 }

@@ -8,7 +8,7 @@ use serde_json::Value;
 
 use super::yaml::{self, Location, SourceMap};
 use super::{Action, Auth, Direction, Field, Method, RECEIVER, RetryPolicy, SENDER, Spec, StatusMatch};
-use crate::text::{clip, shorten};
+use crate::text::{clip, fit};
 use crate::webhook::Scheme;
 
 /// A spec that cannot be used, with where and why.
@@ -146,7 +146,7 @@ struct Ctx<'a> {
 
 impl Ctx<'_> {
     fn err(&self, path: &str, message: impl Into<String>) -> SpecError {
-        let message = shorten(&message.into());
+        let message = fit(&message.into());
         let at = if message.contains("found unknown field") { self.map.locate_key(path) } else { self.map.locate(path) };
         SpecError { file: self.file.to_path_buf(), at: Some(at), path: path.to_string(), message }
     }
@@ -175,7 +175,7 @@ pub fn load_file(file: &Path) -> Result<Spec, SpecError> {
         file: file.to_path_buf(),
         at: Some(e.at),
         path: String::new(),
-        message: shorten(&format!("expected valid YAML, found a syntax error: {}", e.message)),
+        message: fit(&format!("expected valid YAML, found a syntax error: {}", e.message)),
     })?;
     let ctx = Ctx { file, map: &map, validators: Default::default() };
     if !value.is_object() {
@@ -293,7 +293,7 @@ fn validate(spec: &mut Spec, ctx: &Ctx, dir: &Path) -> Result<(), SpecError> {
             file: ctx.file.to_path_buf(),
             at: None,
             path: String::new(),
-            message: shorten(&format!(
+            message: fit(&format!(
                 "expected the spec's directory to be named like a service id (lowercase letters, digits, _), found {:?}",
                 spec.id
             )),

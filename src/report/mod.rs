@@ -1,7 +1,12 @@
 //! Round reports: a complete run of a service's cases is a test round in the seed's sense,
-//! written to `integrations/<service>/test-round-M.md` in the seed's layout, with the
-//! observed behaviour in every row, per-endpoint coverage beside the verdict, and an
-//! escalation after three failed rounds in a row.
+//! written to `integrations/<service>/test-round-M.md` in the seed's layout, each row a short
+//! phrase across endpoints (naming only those that differ), each failing case's evidence
+//! folded below its table with a picture of its timeline, per-endpoint coverage beside the
+//! verdict, and an escalation after three failed rounds in a row. `html` is the same run as
+//! one page; `picture` draws a failing case's timeline.
+
+pub mod html;
+mod picture;
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -10,7 +15,7 @@ use crate::case::{Check, Kind, Subject};
 use crate::redact;
 use crate::results::{CaseResult, MAX_FAILED_ROUNDS, Round, SandboxResult, ServiceRun};
 use crate::spec::{RECEIVER, SENDER, Spec};
-use crate::text::{cell, clip};
+use crate::text::{brief, cell};
 
 /// Why a round report could not be written.
 #[derive(Debug, thiserror::Error)]
@@ -47,7 +52,7 @@ pub fn render(run: &ServiceRun, number: u32, failed_before: u32) -> String {
         let shape_text = if bad_shape.is_empty() {
             format!("Parsed; drift handled ({}/{})", shape.len(), shape.len())
         } else {
-            format!("Fails: {}", bad_shape.join(", "))
+            format!("Fails: {}{}", bad_shape[..bad_shape.len().min(3)].join(", "), more(bad_shape.len(), 3))
         };
         let live = sandbox.iter().find(|r| r.case.check == Check::Endpoint(i) && r.ignored.is_none());
         let (shape_text, live_ok, note) = match live {
@@ -70,26 +75,23 @@ pub fn render(run: &ServiceRun, number: u32, failed_before: u32) -> String {
     for kind in kinds {
         let rows: Vec<&&CaseResult> =
             results.iter().filter(|r| r.case.kind == kind && matches!(r.case.subject, Subject::Endpoint(_))).collect();
-        let Some(first) = rows.first() else { continue };
+        if rows.is_empty() {
+            continue;
+        }
         let failed = rows.iter().filter(|r| !r.outcome.passed).count();
         let status = if failed == 0 { "PASS".to_string() } else { format!("FAIL ({failed}/{})", rows.len()) };
-        // a case's calls on one line (`; `), the endpoints one per line
-        let actual: Vec<String> =
-            rows.iter().map(|r| format!("{}: {}", r.case.subject_id, clip(&r.outcome.actual.replace('\n', "; ")))).collect();
-        // one expectation when every endpoint shares it, else one per endpoint
-        let expected = if rows.iter().all(|r| r.outcome.expected == first.outcome.expected) {
-            first.outcome.expected.clone()
-        } else {
-            rows.iter().map(|r| format!("{}: {}", r.case.subject_id, r.outcome.expected)).collect::<Vec<_>>().join("\n")
-        };
-        let _ = writeln!(md, "| {} | {} | {} | {status} |", cell(&kind.title()), cell(&expected), cell(&actual.join("\n")));
+        let (expected, actual) = row_phrases(&kind.title(), &status, &rows);
+        let _ = writeln!(md, "| {} | {} | {} | {status} |", cell(&kind.title()), cell(&expected), cell(&actual));
     }
+    let failing: Vec<&CaseResult> =
+        results.iter().copied().filter(|r| !r.outcome.passed && matches!(r.case.subject, Subject::Endpoint(_))).collect();
+    evidence(&mut md, spec, &failing);
 
     let webhooks: Vec<&&CaseResult> = results.iter().filter(|r| !matches!(r.case.subject, Subject::Endpoint(_))).collect();
     if !webhooks.is_empty() {
         md.push_str("\n### Webhooks\n| Webhook | Scenario | Expected | Actual | Status |\n|---|---|---|---|---|\n");
         let mut previous = None;
-        for r in webhooks {
+        for r in &webhooks {
             let status = if r.outcome.passed { "PASS" } else { "FAIL" };
             // the webhook is named on the first of its rows only
             let label = if previous != Some(r.case.subject) { r.case.subject.label(spec) } else { String::new() };
@@ -103,10 +105,12 @@ pub fn render(run: &ServiceRun, number: u32, failed_before: u32) -> String {
                 } else {
                     r.case.kind.title()
                 }),
-                cell(&r.outcome.expected),
-                cell(&clip(&r.outcome.actual))
+                cell(&brief(&r.outcome.expected, 60)),
+                cell(&brief(&r.outcome.actual, 60))
             );
         }
+        let failing: Vec<&CaseResult> = webhooks.iter().map(|r| **r).filter(|r| !r.outcome.passed).collect();
+        evidence(&mut md, spec, &failing);
     }
 
     let _ = writeln!(md, "\n### Verdict: {}\n", if passed { "PASS" } else { "FAIL" });
@@ -148,7 +152,7 @@ pub fn render(run: &ServiceRun, number: u32, failed_before: u32) -> String {
                 "- `{}` ({}): {} — reproduce with `{}`",
                 r.case.name(),
                 spec.locate(&r.case.subject.path()),
-                redact::redact(first).replace('\n', " "),
+                brief(first, FAILURE_WIDTH),
                 r.reproduce()
             );
         }
@@ -159,7 +163,7 @@ pub fn render(run: &ServiceRun, number: u32, failed_before: u32) -> String {
                 "- `{}` ({}): {} — reproduce with `{}`",
                 r.case.name(),
                 spec.locate(&r.case.path()),
-                redact::redact(first).replace('\n', " "),
+                brief(first, FAILURE_WIDTH),
                 r.reproduce()
             );
         }
@@ -174,6 +178,147 @@ pub fn render(run: &ServiceRun, number: u32, failed_before: u32) -> String {
         }
     }
     md
+}
+
+/// How wide a row of the Error Handling table may be: one screen line.
+pub const ROW_WIDTH: usize = 160;
+
+/// How much of a failure's first problem the list for the Builder shows (the rest is folded
+/// under its table).
+const FAILURE_WIDTH: usize = 120;
+
+/// `, +N more` when `total` items were cut to `shown`.
+fn more(total: usize, shown: usize) -> String {
+    if total > shown { format!(", +{} more", total - shown) } else { String::new() }
+}
+
+/// The Expected and Actual cells of an Error Handling row: each a short phrase across the
+/// endpoints, so the whole row fits [`ROW_WIDTH`]. Actual says what the failing endpoints
+/// did (all of them when none failed), with how many share it; Expected says what is
+/// demanded (what follows the stimulus's `→`). Either names only the endpoints that differ.
+fn row_phrases(title: &str, status: &str, rows: &[&&CaseResult]) -> (String, String) {
+    let fixed = "|  |  |  |  |".len() + title.chars().count() + status.chars().count();
+    let room = ROW_WIDTH.saturating_sub(fixed);
+    let failing: Vec<(&str, &str)> =
+        rows.iter().filter(|r| !r.outcome.passed).map(|r| (r.case.subject_id.as_str(), r.outcome.actual.as_str())).collect();
+    let actual = if failing.is_empty() {
+        terse(rows.first().map(|r| r.outcome.actual.as_str()).unwrap_or_default(), room * 11 / 20)
+    } else {
+        across(&failing, Some(rows.len()), room * 11 / 20)
+    };
+    let wanted: Vec<(&str, &str)> = rows
+        .iter()
+        .map(|r| {
+            let e = r.outcome.expected.as_str();
+            (r.case.subject_id.as_str(), e.split_once(" → ").map_or(e, |(_, then)| then))
+        })
+        .collect();
+    let expected = across(&wanted, None, room.saturating_sub(actual.chars().count()));
+    (expected, actual)
+}
+
+/// `text` as a short phrase of at most `width` characters, in the report's own shorthand.
+fn terse(text: &str, width: usize) -> String {
+    let text = brief(text, usize::MAX)
+        .replace("1 attempt(s)", "1 attempt")
+        .replace("attempt(s)", "attempts")
+        .replace(", gaps none", "")
+        .replace("; returned ", " → ")
+        .replace("at least ", "≥ ")
+        .replace("exactly one attempt", "1 attempt");
+    brief(&text, width)
+}
+
+/// What `items` (endpoint id, text) say, in at most `width` characters: the most common
+/// text (numbers aside) as a short phrase, with how many of `total` endpoints share it when
+/// counted, then the endpoints that differ by name.
+fn across(items: &[(&str, &str)], total: Option<usize>, width: usize) -> String {
+    // texts alike but for their numbers are one finding
+    let shape = |t: &str| brief(t, usize::MAX).chars().map(|c| if c.is_ascii_digit() { '#' } else { c }).collect::<String>();
+    let mut groups: Vec<(String, Vec<(&str, &str)>)> = Vec::new();
+    for &(id, text) in items {
+        let key = shape(text);
+        match groups.iter_mut().find(|(k, _)| *k == key) {
+            Some((_, members)) => members.push((id, text)),
+            None => groups.push((key, vec![(id, text)])),
+        }
+    }
+    groups.sort_by_key(|(_, members)| std::cmp::Reverse(members.len()));
+    let Some(((_, major), minor)) = groups.split_first() else { return String::new() };
+    let tally = total.map(|n| format!(" — {}/{n}", major.len())).unwrap_or_default();
+    // the common phrase gets at least three fifths, the endpoints that differ what it leaves
+    let ids: Vec<String> = minor.iter().map(|(_, m)| m.iter().map(|(id, _)| *id).collect::<Vec<_>>().join(", ")).collect();
+    let main = terse(major[0].1, width.saturating_sub(tally.chars().count()));
+    let keep = (width * 3 / 5).min(main.chars().count());
+    let mut left = width.saturating_sub(keep + tally.chars().count());
+    let mut others = String::new();
+    for ((_, m), id) in minor.iter().zip(&ids) {
+        let phrase = terse(m[0].1, left.saturating_sub(id.chars().count() + 4));
+        let part = if phrase.chars().count() >= 12 { format!("; {id}: {phrase}") } else { format!("; {id} differ") };
+        if part.chars().count() > left {
+            break;
+        }
+        left -= part.chars().count();
+        others.push_str(&part);
+    }
+    let main = terse(major[0].1, width.saturating_sub(tally.chars().count() + others.chars().count()));
+    format!("{main}{tally}{others}")
+}
+
+/// Each failing case of `failing` folded (`<details>`, GitHub shows it closed): its
+/// expectation, findings and what the client returned on lines of their own, the request
+/// timeline and the diff as fenced blocks, the timeline as a Mermaid picture, where the spec
+/// says it and how to run it alone.
+fn evidence(md: &mut String, spec: &Spec, failing: &[&CaseResult]) {
+    for r in failing {
+        let first = r.outcome.problems.first().map(String::as_str).unwrap_or("failed");
+        let _ = writeln!(
+            md,
+            "\n<details><summary><code>{}</code> · {} — {}</summary>\n",
+            picture::escape(&r.case.subject_id),
+            picture::escape(&r.case.kind.title()),
+            picture::escape(&brief(first, 100))
+        );
+        let _ = writeln!(md, "Expected: {}\n", inline(&r.outcome.expected));
+        let _ = writeln!(md, "Found: {}\n", inline(&r.outcome.actual));
+        md.push_str("Problems:\n");
+        for p in &r.outcome.problems {
+            let _ = writeln!(md, "- {}", inline(p).replace('\n', "\n  "));
+        }
+        if !r.trace.returned.is_empty() {
+            md.push_str("\nThe client returned:\n");
+            for (i, v) in r.trace.returned.iter().enumerate() {
+                let _ = writeln!(md, "- call {}: {}", i + 1, inline(v));
+            }
+        }
+        if !r.trace.text.is_empty() {
+            md.push_str("\nRequest timeline (as the mock provider saw it):\n");
+            fenced(md, "text", &r.trace.text);
+        }
+        if let Some(m) = picture::mermaid(&r.trace, &format!("{} · {}", r.case.subject_id, r.case.kind.name())) {
+            fenced(md, "mermaid", &m);
+        }
+        if !r.outcome.evidence.is_empty() {
+            md.push_str("\nEvidence:\n");
+            fenced(md, "text", &r.outcome.evidence);
+        }
+        let _ = writeln!(md, "\nSpec: `{}` · reproduce: `{}`\n\n</details>", spec.locate(&r.case.subject.path()), r.reproduce());
+    }
+}
+
+/// Text for a markdown line inside the folded evidence: secrets masked, `<` escaped so
+/// nothing in it reads as an HTML tag.
+fn inline(text: &str) -> String {
+    redact::redact(text).replace('&', "&amp;").replace('<', "&lt;")
+}
+
+/// `body` as a fenced code block tagged `lang`, its fence longer than any run of backticks
+/// in it, secrets masked.
+fn fenced(md: &mut String, lang: &str, body: &str) {
+    let body = redact::redact(body);
+    let longest = body.split(|c| c != '`').map(str::len).max().unwrap_or(0);
+    let fence = "`".repeat(longest.max(2) + 1);
+    let _ = writeln!(md, "\n{fence}{lang}\n{}\n{fence}", body.trim_end());
 }
 
 /// The Sandbox Connectivity lines in the seed's format, from the sandbox trials when they
