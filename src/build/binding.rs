@@ -1,0 +1,145 @@
+//! The generated harness side: `tests/integrations/<svc>.rs` builds the generated client from
+//! each trial's `Context`, maps every endpoint id to its method and the client's errors
+//! one-to-one onto `ErrorKind`s; `tests/integrations.rs` binds every generated service.
+
+use crate::spec::{Auth, Spec};
+
+use super::names::literal;
+use super::{Options, Signature};
+
+/// The binding module of `spec`'s generated client.
+pub(super) fn render(spec: &Spec, options: &Options, signatures: &[Signature]) -> String {
+    let module = format!("{}::{}", options.crate_name, options.module.join("::"));
+    let credentials = match &spec.overview.auth {
+        Auth::None => "Credentials::None".to_string(),
+        Auth::ApiKey { .. } => "Credentials::ApiKey(given.api_key.clone().unwrap_or_default())".into(),
+        Auth::Oauth2 { .. } => "Credentials::OAuth2 {
+            token_url: ctx.token_url().unwrap_or_default().to_string(),
+            client_id: given.client_id.clone().unwrap_or_default(),
+            client_secret: given.client_secret.clone().unwrap_or_default(),
+            access_token: given.access_token.clone().unwrap_or_default(),
+            refresh_token: given.refresh_token.clone().unwrap_or_default(),
+        }"
+        .into(),
+    };
+    let given = if spec.overview.auth == Auth::None { "" } else { "    let given = ctx.credentials();\n" };
+    let mut arms = String::new();
+    for s in signatures {
+        let mut args: Vec<String> = s.params.iter().map(|p| format!("&param(&call, {})?", literal(p))).collect();
+        if s.query {
+            args.push("&query(&call)?".into());
+        }
+        if s.body {
+            args.push("&call.body()?".into());
+        }
+        arms += &format!("            {} => outcome(client.{}({}).await.map_err(judge)),\n", literal(&s.endpoint), s.name, args.join(", "));
+    }
+    let mut helpers = String::new();
+    if signatures.iter().any(|s| !s.params.is_empty()) {
+        helpers += r#"
+/// A path parameter of the call's request example.
+fn param(call: &Call, name: &str) -> Result<String, ClientError> {
+    call.param(name).ok_or_else(|| ClientError::new(ErrorKind::Other, format!("request example: expected path parameter `{name}`, found none")))
+}
+"#;
+    }
+    if signatures.iter().any(|s| s.query) {
+        helpers += r#"
+/// The query of the call's request example, as the method's query type.
+fn query<T: serde::de::DeserializeOwned>(call: &Call) -> Result<T, ClientError> {
+    let query = call.query().cloned().unwrap_or_else(|| serde_json::json!({}));
+    serde_json::from_value(query).map_err(|e| ClientError::new(ErrorKind::Other, format!("request example: the query does not fit its type: {e}")))
+}
+"#;
+    }
+    format!(
+        r#"//! The harness binding of the generated {name} client: the client built from each trial's
+//! context, every endpoint id mapped to its method, every error mapped to its `ErrorKind`.
+
+use std::sync::Arc;
+
+use oc_integrate::{{Binding, Call, ClientError, Context, ErrorKind, outcome}};
+use {module}::{{Client, Config, Credentials, Error, ErrorKind as Kind, RetryPolicy}};
+
+/// The client for one trial: where the harness's mock provider listens, its credentials,
+/// the timeout and the retry policy (scaled by the test profile).
+fn client(ctx: &Context) -> Result<Client, Error> {{
+    let r = ctx.retry();
+{given}    Client::new(Config {{
+        base_url: ctx.base_url().to_string(),
+        credentials: {credentials},
+        timeout: ctx.timeout(),
+        retry: RetryPolicy {{
+            max_attempts: r.max_attempts,
+            base_delay: r.base_delay,
+            multiplier: r.multiplier,
+            max_delay: r.max_delay,
+            jitter: r.jitter,
+        }},
+        proxy: ctx.proxy_url().map(str::to_string),
+    }})
+}}
+
+/// The client's error as the harness judges it, kind for kind.
+fn judge(e: Error) -> ClientError {{
+    let kind = match e.kind {{
+        Kind::Auth => ErrorKind::Auth,
+        Kind::RateLimited => ErrorKind::RateLimited,
+        Kind::Timeout => ErrorKind::Timeout,
+        Kind::Status => ErrorKind::Status,
+        Kind::InvalidResponse => ErrorKind::InvalidResponse,
+        Kind::Connection => ErrorKind::Connection,
+        Kind::Request => ErrorKind::Other,
+    }};
+    let judged = ClientError::new(kind, e.to_string());
+    match e.status {{
+        Some(s) => judged.with_status(s),
+        None => judged,
+    }}
+}}
+{helpers}
+/// The service this binds (its directory under the integrations directory).
+pub const SERVICE: &str = {service};
+
+/// The binding: the generated client, one arm per endpoint of the spec.
+pub fn binding() -> Binding {{
+    Binding::new(client, |client: Arc<Result<Client, Error>>, call: Call| async move {{
+        let client = match client.as_ref() {{
+            Ok(client) => client,
+            Err(e) => return Err(judge(e.clone())),
+        }};
+        match call.endpoint() {{
+{arms}            other => Err(ClientError::unbound(other)),
+        }}
+    }})
+}}
+"#,
+        name = spec.name,
+        service = literal(&spec.id),
+    )
+}
+
+/// The harness target (`tests/integrations.rs`) that binds each generated binding module
+/// (`tests/integrations/<module>.rs`), reading the specs under `dir`.
+///
+/// ```
+/// let main = oc_integrate::build::harness_main("integrations", &["payments".to_string()]);
+/// assert!(main.contains("#[path = \"integrations/payments.rs\"]\nmod payments;"));
+/// assert!(main.contains(r#"Harness::new("integrations")"#));
+/// assert!(main.contains(".bind(payments::SERVICE, payments::binding())"));
+/// ```
+pub fn harness_main(dir: &str, services: &[String]) -> String {
+    let mods: String = services.iter().map(|s| format!("#[path = \"integrations/{s}.rs\"]\nmod {s};\n")).collect();
+    let binds: String = services.iter().map(|s| format!("        .bind({s}::SERVICE, {s}::binding())\n")).collect();
+    format!(
+        r#"//! The integrations' generated suites, one trial per case: `cargo test --test integrations`.
+
+{mods}
+fn main() -> std::process::ExitCode {{
+    oc_integrate::Harness::new({dir})
+{binds}        .run()
+}}
+"#,
+        dir = literal(dir)
+    )
+}

@@ -1,0 +1,238 @@
+//! `oc-integrate build`, proven end to end the way a user meets it: each bundled example's
+//! client scaffolded into a fresh crate (`build <service>`, then `cargo test --test
+//! integrations`), compiled with every rustc and clippy warning denied, and its generated
+//! suite run through the harness: every mock case of every endpoint passes.
+//!
+//! And the suite is not passed trivially: a copy of the payments service whose generated
+//! client has two policy knobs broken by hand (Retry-After ignored, the 503 factor dropped)
+//! fails the cases about them and no others, and `build` then refuses to overwrite the edit.
+//!
+//! The scratch crate's dependencies build once into `target/oc-integrate/scaffold-target`
+//! and stay there for the next run.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::time::Instant;
+
+use oc_integrate::spec;
+
+/// The services the scratch crate holds: the two examples, and the payments one again for
+/// the broken client.
+const EXAMPLES: [&str; 2] = ["payments", "tracker"];
+const BROKEN: &str = "payments_broken";
+
+/// The knobs broken in the broken client: (file, what the generator wrote, what it becomes).
+const BREAKS: [(&str, &str, &str); 2] = [
+    // Retry-After (seconds and HTTP-date) ignored: the client waits its own backoff instead
+    ("transport.rs", "headers.get(RETRY_AFTER)?", "headers.get(RETRY_AFTER).filter(|_| false)?"),
+    // the 503 row's factor dropped: maintenance waited out like any 5xx
+    ("client.rs", "Action::RetryWithBackoff(4.0)", "Action::RetryWithBackoff(1.0)"),
+];
+
+/// The cases an ignored Retry-After must fail, on every endpoint (a 429 is retried whether
+/// or not the call is idempotent): the wait it asks for, as seconds and as an HTTP-date, the
+/// storm's gaps, and each concurrent call's own window.
+const RETRY_AFTER_KINDS: [&str; 4] = ["rate_limit_retry_after", "rate_limit_retry_after_date", "rate_limit_storm", "rate_limit_concurrent"];
+/// The case a dropped 503 factor must fail, on every idempotent endpoint (the others make one attempt).
+const MAINTENANCE: &str = "server_error_maintenance";
+
+fn oc(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_oc-integrate")).args(args).current_dir(dir).output().unwrap()
+}
+
+fn text(o: &Output) -> String {
+    format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
+}
+
+/// A scratch crate with the examples' specs (the payments one twice) and nothing else.
+fn scratch(root: &Path) {
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let _ = std::fs::remove_dir_all(root);
+    for (service, from) in [("payments", "payments"), ("tracker", "tracker"), (BROKEN, "payments")] {
+        let to = root.join("integrations").join(service);
+        std::fs::create_dir_all(to.join("schemas")).unwrap();
+        std::fs::copy(repo.join("examples/integrations").join(from).join("spec.yaml"), to.join("spec.yaml")).unwrap();
+        if from == "payments" {
+            let schema = "schemas/customer.schema.json";
+            std::fs::copy(repo.join("examples/integrations/payments").join(schema), to.join(schema)).unwrap();
+        }
+    }
+    std::fs::create_dir_all(root.join("src")).unwrap();
+    std::fs::write(root.join("src/lib.rs"), "//! The scratch crate of tests/build.rs.\n\npub mod integrations;\n").unwrap();
+    // the project's own lock, so the scratch crate builds the same versions, offline
+    std::fs::copy(repo.join("Cargo.lock"), root.join("Cargo.lock")).unwrap();
+    let lines = oc_integrate::build::CARGO_LINES
+        .replace(r#"oc-integrate = { git = "…" }   # or a path"#, &format!("oc-integrate = {{ path = {:?} }}", repo.display().to_string()));
+    assert!(lines.contains("path ="), "CARGO_LINES names the oc-integrate dependency as the test expects:\n{lines}");
+    let manifest = format!(
+        "[package]\nname = \"scaffold-proof\"\nversion = \"0.1.0\"\nedition = \"2024\"\npublish = false\n\n{lines}\n[lints.rust]\nwarnings = \"deny\"\n"
+    );
+    std::fs::write(root.join("Cargo.toml"), manifest).unwrap();
+}
+
+/// `cargo test --test integrations` in the scratch crate, endpoint cases only, with clippy's
+/// lints on the crate's own code (when clippy is installed); each trial's verdict by name.
+fn run_suite(root: &Path, target: &Path) -> (BTreeMap<String, String>, String) {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let mut cmd = Command::new(cargo);
+    cmd.args(["test", "--offline", "--test", "integrations", "--", "--skip", "::webhook_", "--skip", "::sandbox::"])
+        .current_dir(root)
+        .env("CARGO_TARGET_DIR", target);
+    for var in [
+        "PAYMENTS_API_KEY",
+        "PAYMENTS_SANDBOX_URL",
+        "TRACKER_SANDBOX_URL",
+        "TRACKER_REFRESH_TOKEN",
+        "OC_REQUIRE_SANDBOX",
+        "OC_TIME_SCALE",
+        "RUSTFLAGS",
+    ] {
+        cmd.env_remove(var);
+    }
+    if Command::new("clippy-driver").arg("--version").output().is_ok_and(|o| o.status.success()) {
+        cmd.env("RUSTC_WORKSPACE_WRAPPER", "clippy-driver");
+    }
+    let out = cmd.output().unwrap();
+    let all = text(&out);
+    let verdicts = all
+        .lines()
+        .filter_map(|l| l.strip_prefix("test ")?.split_once(" ... "))
+        .map(|(name, verdict)| (name.trim().to_string(), verdict.split_whitespace().next().unwrap_or("").to_string()))
+        .collect();
+    (verdicts, all)
+}
+
+/// The endpoint cases the harness plans for a service of the scratch crate.
+fn planned(root: &Path, service: &str) -> BTreeSet<String> {
+    let spec = spec::load_file(&root.join("integrations").join(service).join("spec.yaml")).unwrap();
+    oc_integrate::scenario::plan(&spec).iter().map(|c| c.name()).filter(|n| !n.contains("::webhook_")).collect()
+}
+
+#[test]
+fn generated_clients_pass_their_suites_and_a_broken_one_does_not() {
+    let target = oc_integrate::file::target_dir().join("oc-integrate");
+    let root = target.join("scaffold/proof");
+    scratch(&root);
+    for service in EXAMPLES.into_iter().chain([BROKEN]) {
+        let o = oc(&root, &["build", service]);
+        assert!(o.status.success(), "build {service}:\n{}", text(&o));
+    }
+    let lines: usize =
+        walk(&root.join("src")).iter().chain(&walk(&root.join("tests"))).map(|f| std::fs::read_to_string(f).unwrap().lines().count()).sum();
+
+    // break the copy's knobs by hand; build keeps the edit
+    let module = root.join("src/integrations").join(BROKEN);
+    for (file, from, to) in BREAKS {
+        let path = module.join(file);
+        let source = std::fs::read_to_string(&path).unwrap();
+        assert!(source.contains(from), "{file} no longer contains {from:?}: update BREAKS");
+        std::fs::write(&path, source.replace(from, to)).unwrap();
+    }
+    let refused = oc(&root, &["build", BROKEN]);
+    assert!(!refused.status.success(), "build must refuse to overwrite a hand edit:\n{}", text(&refused));
+    assert!(text(&refused).contains("edited by hand"), "{}", text(&refused));
+    assert!(std::fs::read_to_string(module.join("client.rs")).unwrap().contains(BREAKS[1].2), "the refused build wrote anyway");
+
+    let started = Instant::now();
+    let (verdicts, log) = run_suite(&root, &target.join("scaffold-target"));
+    let took = started.elapsed();
+    for service in EXAMPLES {
+        let cases = planned(&root, service);
+        assert!(cases.len() > 40, "{service}: expected the full generated suite, found {} cases", cases.len());
+        let not_ok: Vec<String> = cases
+            .iter()
+            .filter(|c| verdicts.get(*c).map(String::as_str) != Some("ok"))
+            .map(|c| format!("{c}: {:?}", verdicts.get(c)))
+            .collect();
+        assert!(
+            not_ok.is_empty(),
+            "{service}: the generated client must pass every endpoint case; these did not:\n{}\n\n{log}",
+            not_ok.join("\n")
+        );
+        eprintln!("{service}: {} of {} endpoint cases passed by the generated client", cases.len(), cases.len());
+    }
+    let cases = planned(&root, BROKEN);
+    let spec = spec::load_file(&root.join("integrations").join(BROKEN).join("spec.yaml")).unwrap();
+    let idempotent = |endpoint: &str| spec.endpoints.iter().any(|e| e.id == endpoint && e.is_idempotent());
+    let expected: BTreeSet<&String> = cases
+        .iter()
+        .filter(|c| match c.split("::").collect::<Vec<_>>()[..] {
+            [_, endpoint, kind] => RETRY_AFTER_KINDS.contains(&kind) || (kind == MAINTENANCE && idempotent(endpoint)),
+            _ => false,
+        })
+        .collect();
+    assert!(expected.len() >= 10, "the broken knobs apply to at least 10 cases of the payments spec, found {expected:?}");
+    let failed: BTreeSet<&String> = cases.iter().filter(|c| verdicts.get(*c).map(String::as_str) == Some("FAILED")).collect();
+    assert_eq!(failed, expected, "the broken knobs must fail exactly their cases\n\n{log}");
+    assert!(cases.iter().all(|c| verdicts.contains_key(c)), "every case of the broken copy ran");
+    eprintln!(
+        "{BROKEN}: {} of {} cases failed, all about the broken knobs; {lines} lines generated for 3 services; build and run took {:.1} s",
+        failed.len(),
+        cases.len(),
+        took.as_secs_f64()
+    );
+}
+
+/// A rebuild after a spec change shows the diff; a hand edit is kept (and nothing else
+/// written) until `--force`; a harness target the project wrote itself is left alone.
+#[test]
+fn rebuilds_show_the_diff_and_keep_hand_edits() {
+    let root = oc_integrate::file::target_dir().join("oc-integrate/scaffold/rebuild");
+    scratch(&root);
+    std::fs::write(root.join("tests.rs.keep"), "").unwrap();
+    assert!(oc(&root, &["build", "payments"]).status.success());
+    let spec = root.join("integrations/payments/spec.yaml");
+    let client = root.join("src/integrations/payments/client.rs");
+    let edit_spec = |from: &str, to: &str| {
+        let text = std::fs::read_to_string(&spec).unwrap();
+        assert!(text.contains(from));
+        std::fs::write(&spec, text.replace(from, to)).unwrap();
+    };
+
+    edit_spec("max_attempts: 3", "max_attempts: 4");
+    let o = oc(&root, &["build", "payments"]);
+    assert!(o.status.success(), "{}", text(&o));
+    let out = text(&o);
+    assert!(out.contains("updated src/integrations/payments/client.rs"), "{out}");
+    assert!(out.contains("-                max_attempts: 3,") && out.contains("+                max_attempts: 4,"), "{out}");
+    assert!(out.contains("restamped src/integrations/payments/transport.rs"), "{out}");
+    assert!(!out.contains("+++ src/integrations/payments/transport.rs"), "a diff of the stamp alone is noise: {out}");
+
+    let edited = std::fs::read_to_string(&client).unwrap().replace("pub struct Client", "pub struct Client // mine");
+    std::fs::write(&client, &edited).unwrap();
+    edit_spec("max_attempts: 4", "max_attempts: 5");
+    let o = oc(&root, &["build", "payments"]);
+    assert!(!o.status.success(), "{}", text(&o));
+    assert!(
+        text(&o).contains("error: src/integrations/payments/client.rs: edited by hand (or not written by build); kept"),
+        "{}",
+        text(&o)
+    );
+    assert_eq!(std::fs::read_to_string(&client).unwrap(), edited, "a refused build writes nothing");
+    let o = oc(&root, &["build", "payments", "--force"]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(std::fs::read_to_string(&client).unwrap().contains("max_attempts: 5,"));
+
+    let main = root.join("tests/integrations.rs");
+    std::fs::write(&main, "fn main() {}\n").unwrap();
+    let o = oc(&root, &["build", "tracker"]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(text(&o).contains("tests/integrations.rs is the project's own: add `mod tracker;`"), "{}", text(&o));
+    assert_eq!(std::fs::read_to_string(&main).unwrap(), "fn main() {}\n");
+    assert!(std::fs::read_to_string(root.join("src/integrations/mod.rs")).unwrap().contains("pub mod payments;\npub mod tracker;\n"));
+}
+
+/// Every `.rs` file under `dir`.
+fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let p = entry.path();
+        if p.is_dir() {
+            files.extend(walk(&p));
+        } else if p.extension().is_some_and(|x| x == "rs") {
+            files.push(p);
+        }
+    }
+    files
+}
