@@ -175,6 +175,16 @@ fn method(spec: &Spec, e: &Endpoint, types: &mut Types) -> Result<Signature, Bui
         args.push(format!("body: &{ty}"));
     }
     let form = e.request.content_type.starts_with("application/x-www-form-urlencoded");
+    if body && !form && !e.request.content_type.starts_with("application/json") {
+        let i = spec.endpoints.iter().position(|o| o.id == e.id).unwrap_or_default();
+        return Err(BuildError::Spec {
+            at: spec.locate(&format!("endpoints[{i}].request.content_type")),
+            message: format!(
+                "expected a JSON or form body (the generator writes no other yet), found {}: write this endpoint's method by hand",
+                e.request.content_type
+            ),
+        });
+    }
     let empty = e.response.status == 204;
     let returns = match (&e.response.schema, empty) {
         (_, true) => "()".to_string(),

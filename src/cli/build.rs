@@ -54,19 +54,20 @@ pub fn run(args: Args, paint: &Paint) -> ExitCode {
         Ok(f) => f,
         Err(e) => return fail(e),
     };
+    // the service's own files, stamped with its spec; then the ones every service shares
+    let service_files = files.len();
     let module = options.module.last().cloned().unwrap_or_default();
     let (more, yours) = shared(&args.dir, &options, &module);
     files.extend(more);
-    let hash = marker::spec_hash(&spec);
-    let spec_file = file.display().to_string();
+    let origin = marker::origin(&spec);
     let mut planned = Vec::new();
     let mut refused = Vec::new();
-    for f in files {
+    for (i, f) in files.into_iter().enumerate() {
         let text = match format(&f) {
             Ok(t) => t,
             Err(e) => return fail(e),
         };
-        let stamped = marker::stamp(&text, &spec_file, &hash);
+        let stamped = marker::stamp(&text, if i < service_files { &origin } else { "every generated service" });
         let existing = std::fs::read_to_string(&f.path).ok();
         match marker::state(existing.as_deref()) {
             State::Edited | State::HandWritten if !args.force => refused.push(f.path.clone()),
