@@ -52,6 +52,35 @@ fn query<T: serde::de::DeserializeOwned>(call: &Call) -> Result<T, ClientError> 
 }
 "#;
     }
+    let sender = spec.webhooks.sender.is_some();
+    let (sender_use, sender_field, sender_make, sender_init) = if sender {
+        (
+            ", Sender",
+            "    /// The webhook sender, in the trials that have a subscriber.\n    sender: Option<Result<Sender, Error>>,\n",
+            r#"
+/// The webhook sender for one trial: to the harness's subscriber, with the trial's secret.
+fn sender(ctx: &Context) -> Option<Result<Sender, Error>> {
+    let url = ctx.webhook_url()?;
+    let config = Config { base_url: url.to_string(), credentials: Credentials::None, timeout: ctx.timeout(), retry: retry(ctx), proxy: None };
+    Some(Sender::new(config, ctx.credentials().webhook_secret.clone().unwrap_or_default()))
+}
+"#,
+            ", sender: sender(ctx)",
+        )
+    } else {
+        ("", "", "", "")
+    };
+    if sender {
+        arms += r#"            oc_integrate::spec::SENDER => match &clients.sender {
+                Some(Ok(sender)) => {
+                    let event: serde_json::Value = call.body()?;
+                    sender.send(&event).await.map(|()| serde_json::json!({"delivered": true})).map_err(judge)
+                }
+                Some(Err(e)) => Err(judge(e.clone())),
+                None => Err(ClientError::new(ErrorKind::Other, "no subscriber in this trial")),
+            },
+"#;
+    }
     format!(
         r#"//! The harness binding of the generated {name} client: the client built from each trial's
 //! context, every endpoint id mapped to its method, every error mapped to its `ErrorKind`.
@@ -59,27 +88,32 @@ fn query<T: serde::de::DeserializeOwned>(call: &Call) -> Result<T, ClientError> 
 use std::sync::Arc;
 
 use oc_integrate::{{Binding, Call, ClientError, Context, ErrorKind, outcome}};
-use {module}::{{Client, Config, Credentials, Error, ErrorKind as Kind, RetryPolicy}};
+use {module}::{{Client, Config, Credentials, Error, ErrorKind as Kind, RetryPolicy{sender_use}}};
+
+/// What one trial calls.
+struct Clients {{
+    /// The client.
+    client: Result<Client, Error>,
+{sender_field}}}
+
+/// The trial's retry policy (scaled by the test profile).
+fn retry(ctx: &Context) -> RetryPolicy {{
+    let r = ctx.retry();
+    RetryPolicy {{ max_attempts: r.max_attempts, base_delay: r.base_delay, multiplier: r.multiplier, max_delay: r.max_delay, jitter: r.jitter }}
+}}
 
 /// The client for one trial: where the harness's mock provider listens, its credentials,
-/// the timeout and the retry policy (scaled by the test profile).
+/// the timeout and the retry policy.
 fn client(ctx: &Context) -> Result<Client, Error> {{
-    let r = ctx.retry();
 {given}    Client::new(Config {{
         base_url: ctx.base_url().to_string(),
         credentials: {credentials},
         timeout: ctx.timeout(),
-        retry: RetryPolicy {{
-            max_attempts: r.max_attempts,
-            base_delay: r.base_delay,
-            multiplier: r.multiplier,
-            max_delay: r.max_delay,
-            jitter: r.jitter,
-        }},
+        retry: retry(ctx),
         proxy: ctx.proxy_url().map(str::to_string),
     }})
 }}
-
+{sender_make}
 /// The client's error as the harness judges it, kind for kind.
 fn judge(e: Error) -> ClientError {{
     let kind = match e.kind {{
@@ -103,8 +137,10 @@ pub const SERVICE: &str = {service};
 
 /// The binding: the generated client, one arm per endpoint of the spec.
 pub fn binding() -> Binding {{
-    Binding::new(client, |client: Arc<Result<Client, Error>>, call: Call| async move {{
-        let client = match client.as_ref() {{
+    Binding::new(
+        |ctx| Clients {{ client: client(ctx){sender_init} }},
+        |clients: Arc<Clients>, call: Call| async move {{
+        let client = match &clients.client {{
             Ok(client) => client,
             Err(e) => return Err(judge(e.clone())),
         }};

@@ -55,7 +55,7 @@ pub const BASE_URL: &str = {base};
 const AUTH: AuthScheme = {auth};
 
 /// The spec's error matrix, row by row.
-const MATRIX: &[Rule] = &[
+pub(super) const MATRIX: &[Rule] = &[
 {matrix}];
 
 impl Config {{
@@ -225,6 +225,7 @@ fn method(spec: &Spec, e: &Endpoint, types: &mut Types) -> Result<Signature, Bui
             method: Method::{method},
             url: {url},
             body: {body_expr},
+            headers: Vec::new(),
             idempotency_header: {idem},
             idempotent: {idempotent},
             auth: {auth},

@@ -13,6 +13,7 @@ mod binding;
 mod client;
 pub mod marker;
 mod names;
+mod sender;
 mod types;
 
 use std::path::PathBuf;
@@ -111,19 +112,22 @@ pub fn scaffold(spec: &Spec, options: &Options) -> Result<Vec<File>, BuildError>
             spec.name
         )
     };
+    let sender = sender::render(spec)?;
     let service = options.module.last().cloned().unwrap_or_default();
     let file = |name: &str, text: String| File { path: dir.join(name), text };
-    Ok(vec![
-        file("mod.rs", module_doc(spec, options)),
+    let mut files = vec![
+        file("mod.rs", module_doc(spec, options, sender.is_some())),
         file("client.rs", client),
         file("types.rs", types_text),
         file("transport.rs", include_str!("template/transport.rs.in").to_string()),
         file("error.rs", include_str!("template/error.rs.in").to_string()),
         File { path: PathBuf::from("tests/integrations").join(format!("{service}.rs")), text: binding::render(spec, options, &signatures) },
-    ])
+    ];
+    files.extend(sender.map(|text| file("sender.rs", text)));
+    Ok(files)
 }
 
-fn module_doc(spec: &Spec, options: &Options) -> String {
+fn module_doc(spec: &Spec, options: &Options, sender: bool) -> String {
     let module = format!("{}::{}", options.crate_name, options.module.join("::"));
     let env = |fallback: &str| spec.secrets.iter().find_map(|s| s.env.clone()).unwrap_or_else(|| fallback.to_string());
     let credentials = match &spec.overview.auth {
@@ -149,17 +153,19 @@ fn module_doc(spec: &Spec, options: &Options) -> String {
 
 pub mod client;
 pub mod error;
-pub mod transport;
+{sender_mod}pub mod transport;
 pub mod types;
 
 pub use client::{{BASE_URL, Client}};
 pub use error::{{Error, ErrorKind}};
-pub use transport::{{Config, Credentials, RetryPolicy}};
+{sender_use}pub use transport::{{Config, Credentials, RetryPolicy}};
 "#,
         name = spec.name,
         id = spec.id,
         module = module,
         credentials = credentials,
+        sender_mod = if sender { "pub mod sender;\n" } else { "" },
+        sender_use = if sender { "pub use sender::Sender;\n" } else { "" },
     )
 }
 
@@ -169,7 +175,8 @@ pub fn parent_module(services: &[String]) -> String {
     format!("//! The third-party integrations, one generated module each (`oc-integrate build <service>`).\n\n{mods}")
 }
 
-/// The dependencies the generated client and its binding need, as `Cargo.toml` lines.
+/// The dependencies the generated client and its binding need, as `Cargo.toml` lines
+/// (a webhook sender signs with `WEBHOOK_LINES` besides).
 pub const CARGO_LINES: &str = r#"[dependencies]
 httpdate = "1"
 reqwest = { version = "0.12", default-features = false, features = ["rustls-tls", "json"] }
@@ -184,4 +191,11 @@ oc-integrate = { git = "…" }   # or a path
 [[test]]
 name = "integrations"
 harness = false
+"#;
+
+/// The dependencies a generated webhook sender adds, as `Cargo.toml` lines under `[dependencies]`.
+pub const WEBHOOK_LINES: &str = r#"base64 = "0.23"
+hex = "0.4"
+hmac = "0.13"
+sha2 = "0.11"
 "#;

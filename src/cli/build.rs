@@ -104,7 +104,7 @@ pub fn run(args: Args, paint: &Paint) -> ExitCode {
     for note in yours {
         say!("\nnext: {note}");
     }
-    next_steps(&options);
+    next_steps(&options, spec.webhooks.sender.is_some());
     ExitCode::SUCCESS
 }
 
@@ -175,19 +175,22 @@ fn package_name() -> Option<String> {
 
 /// What the project still needs for `cargo test --test integrations`: the module declared in
 /// src/lib.rs, and the Cargo.toml lines it lacks.
-fn next_steps(options: &Options) {
+fn next_steps(options: &Options, sender: bool) {
     let lib = std::fs::read_to_string("src/lib.rs").unwrap_or_default();
     let top = &options.module[0];
     if !lib.contains(&format!("pub mod {top};")) {
         say!("\nnext: add `pub mod {top};` to src/lib.rs");
     }
     let manifest = std::fs::read_to_string("Cargo.toml").unwrap_or_default();
-    let missing: Vec<&str> = ["httpdate", "reqwest", "serde", "serde_json", "tokio", "uuid", "oc-integrate", "name = \"integrations\""]
-        .into_iter()
-        .filter(|d| !manifest.contains(d))
-        .collect();
+    let mut needed = vec!["httpdate", "reqwest", "serde", "serde_json", "tokio", "uuid", "oc-integrate", "name = \"integrations\""];
+    let mut lines = build::CARGO_LINES.to_string();
+    if sender {
+        needed.extend(["base64", "hex", "hmac", "sha2"]);
+        lines = lines.replace("[dev-dependencies]", &format!("{}\n[dev-dependencies]", build::WEBHOOK_LINES));
+    }
+    let missing: Vec<&str> = needed.into_iter().filter(|d| !manifest.contains(d)).collect();
     if !missing.is_empty() {
-        say!("\nnext: Cargo.toml lacks {}; the client and its binding need:\n{}", missing.join(", "), build::CARGO_LINES);
+        say!("\nnext: Cargo.toml lacks {}; the client and its binding need:\n{lines}", missing.join(", "));
     }
     say!("then: cargo test --test integrations");
 }
