@@ -70,6 +70,46 @@ fn sender(ctx: &Context) -> Option<Result<Sender, Error>> {
     } else {
         ("", "", "", "")
     };
+    let receiver = spec.webhooks.receiver.is_some();
+    let (receiver_use, receiver_fn, with_receiver) = if receiver {
+        (
+            ", Receiver",
+            r#"
+/// The generated receiver for one case: on a loopback port, with the case's secret, its clock
+/// and its processing delay (the stand-in for the project's work counts what it processed).
+async fn receiver(ctx: ReceiverContext) -> Result<Handler, String> {
+    let processed = Arc::new(AtomicUsize::new(0));
+    let (clock, delay, count) = (ctx.clock().clone(), ctx.processing_delay(), processed.clone());
+    let receiver = Receiver::new(ctx.secret(), move || clock.unix(), move |_event| {
+        let count = count.clone();
+        async move {
+            tokio::time::sleep(delay).await;
+            count.fetch_add(1, Ordering::SeqCst);
+        }
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.map_err(|e| e.to_string())?;
+    let url = format!("http://{}", listener.local_addr().map_err(|e| e.to_string())?);
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(async move {
+        let shutdown = async {
+            let _ = stopped.await;
+        };
+        let _ = axum::serve(listener, receiver.router()).with_graceful_shutdown(shutdown).await;
+    });
+    Ok(Handler::new(url, move || processed.load(Ordering::SeqCst)).keep(stop))
+}
+"#,
+            "\n    .with_receiver(receiver)",
+        )
+    } else {
+        ("", "", "")
+    };
+    let harness_use = if receiver {
+        "Binding, Call, ClientError, Context, ErrorKind, Handler, ReceiverContext, outcome"
+    } else {
+        "Binding, Call, ClientError, Context, ErrorKind, outcome"
+    };
+    let atomic_use = if receiver { "use std::sync::atomic::{AtomicUsize, Ordering};\n" } else { "" };
     if sender {
         arms += r#"            oc_integrate::spec::SENDER => match &clients.sender {
                 Some(Ok(sender)) => {
@@ -86,9 +126,9 @@ fn sender(ctx: &Context) -> Option<Result<Sender, Error>> {
 //! context, every endpoint id mapped to its method, every error mapped to its `ErrorKind`.
 
 use std::sync::Arc;
-
-use oc_integrate::{{Binding, Call, ClientError, Context, ErrorKind, outcome}};
-use {module}::{{Client, Config, Credentials, Error, ErrorKind as Kind, RetryPolicy{sender_use}}};
+{atomic_use}
+use oc_integrate::{{{harness_use}}};
+use {module}::{{Client, Config, Credentials, Error, ErrorKind as Kind{receiver_use}, RetryPolicy{sender_use}}};
 
 /// What one trial calls.
 struct Clients {{
@@ -113,7 +153,7 @@ fn client(ctx: &Context) -> Result<Client, Error> {{
         proxy: ctx.proxy_url().map(str::to_string),
     }})
 }}
-{sender_make}
+{sender_make}{receiver_fn}
 /// The client's error as the harness judges it, kind for kind.
 fn judge(e: Error) -> ClientError {{
     let kind = match e.kind {{
@@ -147,7 +187,7 @@ pub fn binding() -> Binding {{
         match call.endpoint() {{
 {arms}            other => Err(ClientError::unbound(other)),
         }}
-    }})
+    }}){with_receiver}
 }}
 "#,
         name = spec.name,

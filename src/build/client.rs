@@ -5,7 +5,7 @@
 
 use serde_json::Value;
 
-use crate::spec::{Action, Auth, ClientAuth, Endpoint, Pagination, ResetUnit, Spec, StatusMatch};
+use crate::spec::{Action, Auth, ClientAuth, Endpoint, Pagination, ResetUnit, RetryPolicy, Spec, StatusMatch};
 
 use super::names::{doc_line, literal, pascal, snake};
 use super::types::{Types, Use};
@@ -30,7 +30,6 @@ pub(super) fn render(spec: &Spec, types: &mut Types) -> Result<(String, Vec<Sign
         bodies += &m.source;
         methods.push(m);
     }
-    let r = &spec.retry;
     let matrix = matrix(spec);
     let used = |name: &str| bodies.contains(&format!("{name}::")) || matrix.contains(&format!("{name}::"));
     let mut imports = vec!["AuthScheme", "Config", "Credentials", "Request", "RetryPolicy", "Rule", "Transport"];
@@ -61,19 +60,7 @@ pub(super) const MATRIX: &[Rule] = &[
 impl Config {{
     /// The spec's production settings: its base URL, timeout ({timeout} ms) and retry policy.
     pub fn production(credentials: Credentials) -> Config {{
-        Config {{
-            base_url: BASE_URL.to_string(),
-            credentials,
-            timeout: Duration::from_millis({timeout}),
-            retry: RetryPolicy {{
-                max_attempts: {attempts},
-                base_delay: Duration::from_millis({base_delay}),
-                multiplier: {multiplier:?},
-                max_delay: Duration::from_millis({max_delay}),
-                jitter: Duration::from_millis({jitter}),
-            }},
-            proxy: None,
-        }}
+        {config}
     }}
 }}
 
@@ -95,13 +82,19 @@ impl Client {{
         auth = auth(&spec.overview.auth),
         imports = imports.join(", "),
         timeout = spec.timeouts.request_ms,
-        attempts = r.max_attempts,
-        base_delay = r.base_delay_ms,
-        multiplier = r.multiplier,
-        max_delay = r.max_delay_ms,
-        jitter = r.jitter_ms,
+        config = config(spec, "BASE_URL.to_string()", "credentials", &spec.retry),
     );
     Ok((text, methods))
+}
+
+/// A `Config` literal: `base_url` and `credentials` as expressions, the spec's timeout and `retry`.
+pub(super) fn config(spec: &Spec, base_url: &str, credentials: &str, retry: &RetryPolicy) -> String {
+    // a variable of the field's name is written as the field alone (clippy: redundant_field_names)
+    let credentials = if credentials == "credentials" { credentials.to_string() } else { format!("credentials: {credentials}") };
+    format!(
+        "Config {{ base_url: {base_url}, {credentials}, timeout: Duration::from_millis({}), retry: RetryPolicy {{ max_attempts: {}, base_delay: Duration::from_millis({}), multiplier: {:?}, max_delay: Duration::from_millis({}), jitter: Duration::from_millis({}) }}, proxy: None }}",
+        spec.timeouts.request_ms, retry.max_attempts, retry.base_delay_ms, retry.multiplier, retry.max_delay_ms, retry.jitter_ms
+    )
 }
 
 fn auth(auth: &Auth) -> String {

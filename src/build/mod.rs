@@ -13,6 +13,7 @@ mod binding;
 mod client;
 pub mod marker;
 mod names;
+mod receiver;
 mod sender;
 mod types;
 
@@ -113,10 +114,12 @@ pub fn scaffold(spec: &Spec, options: &Options) -> Result<Vec<File>, BuildError>
         )
     };
     let sender = sender::render(spec)?;
+    let receiver = receiver::render(spec)?;
+    let signing = receiver::signing(spec);
     let service = options.module.last().cloned().unwrap_or_default();
     let file = |name: &str, text: String| File { path: dir.join(name), text };
     let mut files = vec![
-        file("mod.rs", module_doc(spec, options, sender.is_some())),
+        file("mod.rs", module_doc(spec, options, sender.is_some(), receiver.is_some())),
         file("client.rs", client),
         file("types.rs", types_text),
         file("transport.rs", include_str!("template/transport.rs.in").to_string()),
@@ -124,10 +127,12 @@ pub fn scaffold(spec: &Spec, options: &Options) -> Result<Vec<File>, BuildError>
         File { path: PathBuf::from("tests/integrations").join(format!("{service}.rs")), text: binding::render(spec, options, &signatures) },
     ];
     files.extend(sender.map(|text| file("sender.rs", text)));
+    files.extend(receiver.map(|text| file("receiver.rs", text)));
+    files.extend(signing.map(|text| file("signing.rs", text)));
     Ok(files)
 }
 
-fn module_doc(spec: &Spec, options: &Options, sender: bool) -> String {
+fn module_doc(spec: &Spec, options: &Options, sender: bool, receiver: bool) -> String {
     let module = format!("{}::{}", options.crate_name, options.module.join("::"));
     let env = |fallback: &str| spec.secrets.iter().find_map(|s| s.env.clone()).unwrap_or_else(|| fallback.to_string());
     let credentials = match &spec.overview.auth {
@@ -153,12 +158,12 @@ fn module_doc(spec: &Spec, options: &Options, sender: bool) -> String {
 
 pub mod client;
 pub mod error;
-{sender_mod}pub mod transport;
+{receiver_mod}{sender_mod}{signing_mod}pub mod transport;
 pub mod types;
 
 pub use client::{{BASE_URL, Client}};
 pub use error::{{Error, ErrorKind}};
-{sender_use}pub use transport::{{Config, Credentials, RetryPolicy}};
+{receiver_use}{sender_use}pub use transport::{{Config, Credentials, RetryPolicy}};
 "#,
         name = spec.name,
         id = spec.id,
@@ -166,6 +171,9 @@ pub use error::{{Error, ErrorKind}};
         credentials = credentials,
         sender_mod = if sender { "pub mod sender;\n" } else { "" },
         sender_use = if sender { "pub use sender::Sender;\n" } else { "" },
+        receiver_mod = if receiver { "pub mod receiver;\n" } else { "" },
+        receiver_use = if receiver { "pub use receiver::Receiver;\n" } else { "" },
+        signing_mod = if sender || receiver { "pub mod signing;\n" } else { "" },
     )
 }
 
@@ -182,7 +190,7 @@ httpdate = "1"
 reqwest = { version = "0.12", default-features = false, features = ["rustls-tls", "json"] }
 serde = { version = "1", features = ["derive"] }
 serde_json = "1"
-tokio = { version = "1", features = ["sync", "time"] }
+tokio = { version = "1", features = ["rt", "sync", "time"] }
 uuid = { version = "1", features = ["v4"] }
 
 [dev-dependencies]
@@ -193,9 +201,13 @@ name = "integrations"
 harness = false
 "#;
 
-/// The dependencies a generated webhook sender adds, as `Cargo.toml` lines under `[dependencies]`.
+/// The dependencies a generated webhook sender or receiver adds, as `Cargo.toml` lines under `[dependencies]`.
 pub const WEBHOOK_LINES: &str = r#"base64 = "0.23"
 hex = "0.4"
 hmac = "0.13"
 sha2 = "0.11"
+"#;
+
+/// The dependency a generated webhook receiver adds besides, as a `Cargo.toml` line under `[dependencies]`.
+pub const RECEIVER_LINES: &str = r#"axum = { version = "0.8", default-features = false, features = ["tokio", "http1"] }
 "#;

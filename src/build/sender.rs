@@ -66,25 +66,8 @@ pub(super) fn render(spec: &Spec) -> Result<Option<String>, BuildError> {
     if base64 {
         imports += "use base64::Engine as _;\nuse base64::engine::general_purpose::STANDARD as BASE64;\n";
     }
-    if hmac {
-        imports += "use hmac::{Hmac, KeyInit, Mac};\n";
-    }
-    let hmac_fn = if hmac {
-        r#"
-/// HMAC-SHA256 of `parts` under `key`.
-fn hmac256(key: &[u8], parts: &[&[u8]]) -> Vec<u8> {
-    // HMAC takes keys of any length: new_from_slice cannot fail
-    let mut mac = <Hmac<sha2::Sha256> as KeyInit>::new_from_slice(key).unwrap_or_else(|_| unreachable!("HMAC accepts any key length"));
-    for p in parts {
-        mac.update(p);
-    }
-    mac.finalize().into_bytes().to_vec()
-}
-"#
-    } else {
-        ""
-    };
-    let r = sender.retry.as_ref().unwrap_or(&spec.retry);
+
+    let signing = if hmac { "use super::signing::hmac256;\n" } else { "" };
     let arg = |used: bool, name: &str| if used { name.to_string() } else { format!("_{name}") };
     Ok(Some(format!(
         r#"//! The {name} webhook sender: delivers an event to a subscriber, signed with the
@@ -97,7 +80,7 @@ use std::time::{{Duration, SystemTime}};
 use serde_json::Value;
 
 use super::error::{{Error, ErrorKind}};
-use super::transport::{{AuthScheme, Body, Config, Credentials, Request, RetryPolicy, Transport}};
+{signing}use super::transport::{{AuthScheme, Body, Config, Credentials, Request, RetryPolicy, Transport}};
 
 /// The header that carries the event id.
 pub const EVENT_ID_HEADER: &str = {id_header_lit};
@@ -105,19 +88,7 @@ pub const EVENT_ID_HEADER: &str = {id_header_lit};
 impl Config {{
     /// The sender's settings for a subscriber at `url`: the spec's timeout ({timeout} ms) and the sender's retry policy.
     pub fn subscriber(url: &str) -> Config {{
-        Config {{
-            base_url: url.to_string(),
-            credentials: Credentials::None,
-            timeout: Duration::from_millis({timeout}),
-            retry: RetryPolicy {{
-                max_attempts: {attempts},
-                base_delay: Duration::from_millis({base_delay}),
-                multiplier: {multiplier:?},
-                max_delay: Duration::from_millis({max_delay}),
-                jitter: Duration::from_millis({jitter}),
-            }},
-            proxy: None,
-        }}
+        {config}
     }}
 }}
 
@@ -160,17 +131,13 @@ impl Sender {{
 fn sign(secret: &str, {id_arg}: &str, {ts_arg}: u64, {body_arg}: &[u8]) -> Result<Vec<(String, String)>, Error> {{
     {body}
 }}
-{hmac_fn}"#,
+"#,
         name = spec.name,
         scheme = sender.scheme,
         id_header = sender.event_id_header(),
         id_header_lit = literal(&sender.event_id_header()),
         timeout = spec.timeouts.request_ms,
-        attempts = r.max_attempts,
-        base_delay = r.base_delay_ms,
-        multiplier = r.multiplier,
-        max_delay = r.max_delay_ms,
-        jitter = r.jitter_ms,
+        config = super::client::config(spec, "url.to_string()", "Credentials::None", sender.retry.as_ref().unwrap_or(&spec.retry)),
         id_arg = arg(id, "id"),
         ts_arg = arg(ts, "timestamp"),
         body_arg = arg(hmac, "body"),
