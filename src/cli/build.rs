@@ -104,7 +104,7 @@ pub fn run(args: Args, paint: &Paint) -> ExitCode {
     for note in yours {
         say!("\nnext: {note}");
     }
-    next_steps(&options, spec.webhooks.sender.is_some());
+    next_steps(&options, spec.webhooks.sender.is_some() || spec.webhooks.receiver.is_some(), spec.webhooks.receiver.is_some());
     ExitCode::SUCCESS
 }
 
@@ -174,8 +174,9 @@ fn package_name() -> Option<String> {
 }
 
 /// What the project still needs for `cargo test --test integrations`: the module declared in
-/// src/lib.rs, and the Cargo.toml lines it lacks.
-fn next_steps(options: &Options, sender: bool) {
+/// src/lib.rs, and the Cargo.toml lines it lacks (those for signing webhooks when `signs`, for
+/// serving the receiver when `receives`).
+fn next_steps(options: &Options, signs: bool, receives: bool) {
     let lib = std::fs::read_to_string("src/lib.rs").unwrap_or_default();
     let top = &options.module[0];
     if !lib.contains(&format!("pub mod {top};")) {
@@ -184,9 +185,13 @@ fn next_steps(options: &Options, sender: bool) {
     let manifest = std::fs::read_to_string("Cargo.toml").unwrap_or_default();
     let mut needed = vec!["httpdate", "reqwest", "serde", "serde_json", "tokio", "uuid", "oc-integrate", "name = \"integrations\""];
     let mut lines = build::CARGO_LINES.to_string();
-    if sender {
+    if signs {
         needed.extend(["base64", "hex", "hmac", "sha2"]);
         lines = lines.replace("[dev-dependencies]", &format!("{}\n[dev-dependencies]", build::WEBHOOK_LINES));
+    }
+    if receives {
+        needed.push("axum");
+        lines = lines.replace("[dev-dependencies]", &format!("{}\n[dev-dependencies]", build::RECEIVER_LINES));
     }
     let missing: Vec<&str> = needed.into_iter().filter(|d| !manifest.contains(d)).collect();
     if !missing.is_empty() {
