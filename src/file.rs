@@ -38,7 +38,7 @@ fn replace(path: &Path, text: &str, mode: u32) -> std::io::Result<()> {
 }
 
 /// Cargo's target directory, found from the test binary's path (`<target>/<profile>/deps/…`).
-pub(crate) fn target_dir() -> PathBuf {
+pub fn target_dir() -> PathBuf {
     std::env::current_exe()
         .ok()
         .and_then(|exe| {

