@@ -14,6 +14,7 @@
 //! "billion laughs", are refused at the alias that crosses the limit, before it is copied.
 
 use std::collections::HashMap;
+use std::sync::{Arc, OnceLock};
 
 use serde_json::{Map, Number, Value};
 use yaml_rust2::parser::{Event, MarkedEventReceiver, Parser};
@@ -34,9 +35,19 @@ impl From<Marker> for Location {
     }
 }
 
-/// Where each value of a parsed document starts, by path.
+/// Where each value of a parsed document starts, by path. Worked out from the text the first
+/// time it is asked (a second parse, this time noting every path), so a spec that loads and
+/// whose cases pass never pays for it; clones share it.
 #[derive(Debug, Default, Clone)]
 pub struct SourceMap {
+    text: Arc<str>,
+    limit: usize,
+    maps: Arc<OnceLock<Maps>>,
+}
+
+/// The located paths: each value's start, and each mapping key's.
+#[derive(Debug, Default)]
+struct Maps {
     values: HashMap<String, Location>,
     keys: HashMap<String, Location>,
 }
@@ -55,9 +66,10 @@ impl SourceMap {
     }
 
     fn find(&self, path: &str, key_first: bool) -> Location {
+        let maps = self.maps.get_or_init(|| run(&self.text, self.limit, true).ok().and_then(|(_, maps)| maps).unwrap_or_default());
         let mut p = path.to_string();
         while !p.is_empty() {
-            let (first, second) = if key_first { (&self.keys, &self.values) } else { (&self.values, &self.keys) };
+            let (first, second) = if key_first { (&maps.keys, &maps.values) } else { (&maps.values, &maps.keys) };
             if let Some(l) = first.get(&p).or_else(|| second.get(&p)) {
                 return *l;
             }
@@ -79,9 +91,11 @@ pub struct SyntaxError {
     pub message: String,
 }
 
+/// A sequence or mapping being read: its items, its path (when paths are noted), its anchor,
+/// and where it starts.
 enum Frame {
-    Seq(Vec<Value>, String, usize),
-    Map(Map<String, Value>, String, Option<Key>, usize, Vec<Merge>),
+    Seq(Vec<Value>, String, usize, Location),
+    Map(Map<String, Value>, String, Option<Key>, usize, Vec<Merge>, Location),
 }
 
 /// A mapping key just read: a name, or the merge key `<<` (plain, not quoted).
@@ -137,7 +151,8 @@ struct Builder {
     /// The weight read or copied from aliases so far.
     weight: usize,
     root: Option<Value>,
-    map: SourceMap,
+    /// The paths noted, when they are.
+    map: Option<Maps>,
     error: Option<SyntaxError>,
 }
 
@@ -146,22 +161,24 @@ fn child_path(parent: &str, key: &str) -> String {
 }
 
 impl Builder {
-    /// The path the next value will have, or `None` when the next scalar is a mapping key.
+    /// The path the next value will have (empty when paths are not noted), or `None` when the
+    /// next scalar is a mapping key.
     fn next_path(&self) -> Option<String> {
         match self.stack.last() {
             None => Some(String::new()),
-            Some(Frame::Seq(items, p, _)) => Some(format!("{p}[{}]", items.len())),
+            Some(Frame::Map(_, _, None, ..)) => None,
+            _ if self.map.is_none() => Some(String::new()),
+            Some(Frame::Seq(items, p, ..)) => Some(format!("{p}[{}]", items.len())),
             Some(Frame::Map(_, p, Some(Key::Name(k)), ..)) => Some(child_path(p, k)),
             Some(Frame::Map(_, p, Some(Key::Merge), ..)) => Some(child_path(p, MERGE)),
-            Some(Frame::Map(_, _, None, ..)) => None,
         }
     }
 
     fn push_value(&mut self, v: Value, at: Location) {
         match self.stack.last_mut() {
             None => self.root = Some(v),
-            Some(Frame::Seq(items, _, _)) => items.push(v),
-            Some(Frame::Map(m, _, key, _, merges)) => match key.take() {
+            Some(Frame::Seq(items, ..)) => items.push(v),
+            Some(Frame::Map(m, _, key, _, merges, _)) => match key.take() {
                 Some(Key::Name(k)) => {
                     m.insert(k, v);
                 }
@@ -193,7 +210,9 @@ impl Builder {
                 };
                 for (k, v) in source {
                     if !m.contains_key(&k) {
-                        self.map.values.entry(child_path(path, &k)).or_insert(at);
+                        if let Some(map) = &mut self.map {
+                            map.values.entry(child_path(path, &k)).or_insert(at);
+                        }
                         m.insert(k, v);
                     }
                 }
@@ -254,13 +273,19 @@ impl MarkedEventReceiver for Builder {
         match ev {
             Event::Scalar(s, style, anchor, _) => match self.next_path() {
                 None => {
-                    self.map.keys.insert(child_path(self.stack_path(), &s), mark.into());
+                    if let Some(map) = &mut self.map {
+                        let path = match self.stack.last() {
+                            Some(Frame::Map(_, p, ..) | Frame::Seq(_, p, ..)) => p,
+                            None => "",
+                        };
+                        map.keys.insert(child_path(path, &s), mark.into());
+                    }
                     if let Some(Frame::Map(_, _, key, ..)) = self.stack.last_mut() {
                         *key = Some(if s == MERGE && style == TScalarStyle::Plain { Key::Merge } else { Key::Name(s) });
                     }
                 }
                 Some(path) => {
-                    self.map.values.insert(path, mark.into());
+                    self.note(path, mark);
                     self.count(1 + s.len() / 64, mark);
                     let v = scalar(s, style);
                     self.remember(anchor, &v);
@@ -275,7 +300,9 @@ impl MarkedEventReceiver for Builder {
                     });
                     return;
                 };
-                self.map.values.insert(path.clone(), mark.into());
+                if let Some(map) = &mut self.map {
+                    map.values.insert(path.clone(), mark.into());
+                }
                 self.count(1, mark);
                 if self.stack.len() >= MAX_DEPTH {
                     self.error = Some(SyntaxError {
@@ -285,17 +312,17 @@ impl MarkedEventReceiver for Builder {
                     return;
                 }
                 let frame = if matches!(ev, Event::SequenceStart(..)) {
-                    Frame::Seq(Vec::new(), path, anchor)
+                    Frame::Seq(Vec::new(), path, anchor, mark.into())
                 } else {
-                    Frame::Map(Map::new(), path, None, anchor, Vec::new())
+                    Frame::Map(Map::new(), path, None, anchor, Vec::new(), mark.into())
                 };
                 self.stack.push(frame);
             }
             Event::SequenceEnd | Event::MappingEnd => {
-                let (v, anchor, path) = match self.stack.pop() {
-                    Some(Frame::Seq(items, p, a)) => (Value::Array(items), a, p),
-                    Some(Frame::Map(m, p, _, a, merges)) => match self.merge(m, &p, merges) {
-                        Ok(m) => (Value::Object(m), a, p),
+                let (v, anchor, at) = match self.stack.pop() {
+                    Some(Frame::Seq(items, _, a, at)) => (Value::Array(items), a, at),
+                    Some(Frame::Map(m, p, _, a, merges, at)) => match self.merge(m, &p, merges) {
+                        Ok(m) => (Value::Object(m), a, at),
                         Err(e) => {
                             self.error = Some(e);
                             return;
@@ -304,7 +331,6 @@ impl MarkedEventReceiver for Builder {
                     None => return,
                 };
                 self.remember(anchor, &v);
-                let at = self.map.locate(&path);
                 self.push_value(v, at);
             }
             Event::Alias(id) => {
@@ -324,7 +350,7 @@ impl MarkedEventReceiver for Builder {
                     self.error = Some(SyntaxError { at: mark.into(), message: "expected a plain mapping key, found an alias".into() });
                     return;
                 };
-                self.map.values.insert(path, mark.into());
+                self.note(path, mark);
                 self.push_value(v, mark.into());
             }
             _ => {}
@@ -333,10 +359,10 @@ impl MarkedEventReceiver for Builder {
 }
 
 impl Builder {
-    fn stack_path(&self) -> &str {
-        match self.stack.last() {
-            Some(Frame::Map(_, p, ..)) | Some(Frame::Seq(_, p, _)) => p,
-            None => "",
+    /// Note where the value at `path` starts, when paths are noted.
+    fn note(&mut self, path: String, mark: Marker) {
+        if let Some(map) = &mut self.map {
+            map.values.insert(path, mark.into());
         }
     }
 }
@@ -353,8 +379,14 @@ pub fn parse_document(text: &str) -> Result<Value, SyntaxError> {
 }
 
 fn parse_within(text: &str, limit: usize) -> Result<(Value, SourceMap), SyntaxError> {
-    let mut b =
-        Builder { limit, stack: Vec::new(), anchors: HashMap::new(), weight: 0, root: None, map: SourceMap::default(), error: None };
+    let (root, _) = run(text, limit, false)?;
+    Ok((root, SourceMap { text: Arc::from(text), limit, maps: Arc::default() }))
+}
+
+/// Read `text` into JSON within `limit`, noting every value's path when `paths` is set.
+fn run(text: &str, limit: usize, paths: bool) -> Result<(Value, Option<Maps>), SyntaxError> {
+    let map = paths.then(Maps::default);
+    let mut b = Builder { limit, stack: Vec::new(), anchors: HashMap::new(), weight: 0, root: None, map, error: None };
     let mut parser = Parser::new_from_str(text.strip_prefix('\u{feff}').unwrap_or(text));
     // event by event: the parser's own `load` recurses once per level of nesting
     loop {
