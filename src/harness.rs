@@ -17,6 +17,7 @@ use crate::drift;
 use crate::file::target_dir;
 use crate::pace::Pace;
 use crate::plan::lint;
+use crate::progress::Progress;
 use crate::results::{CaseResult, Run, SandboxResult, ServiceRun, SetupFailure};
 use crate::spec::yaml::Location;
 use crate::spec::{self, Spec, SpecError};
@@ -377,12 +378,12 @@ impl Harness {
     pub fn trials(&self) -> Result<Vec<Trial>, HarnessError> {
         let entries = self.entries()?;
         let pace = Pace::new(self.concurrency, least_tolerance(&entries));
-        Ok(self.trials_into(entries, &Sink::default(), &pace).0)
+        Ok(self.trials_into(entries, &Sink::default(), &pace, &Progress::default()).0)
     }
 
     /// The trials, each pushing its result into `sink` and running its first run when `pace`
-    /// has a place, and the bound specs.
-    fn trials_into(&self, entries: Vec<Entry>, sink: &Sink, pace: &Arc<Pace>) -> (Vec<Trial>, Vec<Arc<Spec>>) {
+    /// has a place (a sandbox or drift trial counted in `progress`), and the bound specs.
+    fn trials_into(&self, entries: Vec<Entry>, sink: &Sink, pace: &Arc<Pace>, progress: &Progress) -> (Vec<Trial>, Vec<Arc<Spec>>) {
         let mut trials = Vec::new();
         let mut bound = Vec::new();
         for entry in entries {
@@ -437,9 +438,10 @@ impl Harness {
                         }));
                     }
                     for case in sandbox::trial::plan(&spec) {
-                        let (spec, binding, sink) = (spec.clone(), binding.clone(), sink.clone());
+                        let (spec, binding, sink, progress) = (spec.clone(), binding.clone(), sink.clone(), progress.clone());
                         trials.push(Trial::ignorable_test(case.name(), move || {
                             let r = runtime().block_on(sandbox::trial::run(&case, spec, &binding));
+                            progress.step();
                             let verdict = match (&r.ignored, r.passed) {
                                 (Some(why), _) => Ok(Completion::ignored_with(why)),
                                 (None, true) => Ok(Completion::Completed),
@@ -516,8 +518,16 @@ impl Harness {
         }
         // libtest runs up to --test-threads trials; the pace decides how many of them run now
         let pace = Pace::new(args.test_threads.unwrap_or(self.concurrency), least_tolerance(&entries));
-        let (trials, specs) = self.trials_into(entries, &sink, &pace);
+        // on a terminal, the sandbox and drift trials' progress below libtest's lines (stderr)
+        let progress = Progress::on_stderr();
+        let (trials, specs) = self.trials_into(entries, &sink, &pace, &progress);
+        if !args.list {
+            let names: Vec<String> = specs.iter().flat_map(|s| sandbox::trial::plan(s)).map(|c| c.name()).collect();
+            let selected = trials.iter().filter(|t| names.iter().any(|n| n == t.name()) && !args.is_filtered_out(t)).count();
+            progress.start("sandbox and drift trials", selected);
+        }
         let conclusion = libtest_mimic::run(&args, trials);
+        progress.finish();
         if args.list {
             return conclusion.exit_code();
         }

@@ -14,6 +14,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::oauth::{self, OauthError};
+use crate::progress::Progress;
 use crate::redact;
 pub use crate::sandbox::live::Target;
 use crate::sandbox::live::{self, Credential, Oauth, Unready};
@@ -111,18 +112,24 @@ pub struct Integration {
     pub checked_at: String,
 }
 
-/// Probe every spec in `specs` at once, each integration within `budget`.
-pub async fn check_all(specs: &[Spec], target: Target, budget: Duration) -> Vec<Integration> {
+/// Probe every spec in `specs` at once, each integration within `budget`, each verdict
+/// counted in `progress`.
+pub async fn check_all(specs: &[Spec], target: Target, budget: Duration, progress: &Progress) -> Vec<Integration> {
+    progress.start("health: integrations checked", specs.len());
     let each = specs.iter().map(|s| async move {
-        match tokio::time::timeout(budget, check(s, target)).await {
+        let found = match tokio::time::timeout(budget, check(s, target)).await {
             Ok(found) => found,
             Err(_) => {
                 let why = format!("no verdict within the {} budget", crate::timeline::secs(budget));
                 Integration::down(s, why.clone(), vec![format!("{} {why} — investigate", s.name)])
             }
-        }
+        };
+        progress.step();
+        found
     });
-    futures::future::join_all(each).await
+    let found = futures::future::join_all(each).await;
+    progress.finish();
+    found
 }
 
 /// Probe one integration.

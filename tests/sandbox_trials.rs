@@ -3,7 +3,8 @@
 //! the correct client; a missing credential makes them ignored with the reason, and failing
 //! under `OC_REQUIRE_SANDBOX=1`; a client's write to an undeclared host and a URL override
 //! aimed at production are refused before any request leaves; a response off its schema is
-//! named by JSON path, expected and found; and the sandbox key never reaches any output.
+//! named by JSON path, expected and found; the sandbox key never reaches any output; and
+//! their progress is drawn on a terminal (a pty through `script`), never into a pipe or in CI.
 //!
 //! Each run happens in a child process of this test binary, so its environment is its own.
 
@@ -71,8 +72,18 @@ fn child(root: &Path) {
 /// (`PAYMENTS_API_KEY`, `PAYMENTS_SANDBOX_URL` and `OC_REQUIRE_SANDBOX` removed unless given).
 fn run(root: &Path, filter: Option<&str>, env: &[(&str, &str)]) -> (Output, String) {
     let mut cmd = Command::new(std::env::current_exe().unwrap());
-    cmd.args(["child_run", "--exact", "--nocapture"])
-        .env("OC_SBT_ROOT", root)
+    cmd.args(CHILD);
+    let out = with_child_env(&mut cmd, root, filter, env).output().unwrap();
+    let text = format!("{}\n{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    (out, text)
+}
+
+/// The arguments that run [`child_run`] alone in a child of this test binary.
+const CHILD: [&str; 3] = ["child_run", "--exact", "--nocapture"];
+
+/// `cmd` with the environment of a child run ([`run`]).
+fn with_child_env<'c>(cmd: &'c mut Command, root: &Path, filter: Option<&str>, env: &[(&str, &str)]) -> &'c mut Command {
+    cmd.env("OC_SBT_ROOT", root)
         .env("OC_JUNIT", root.join("junit.xml"))
         .env("OC_CHECKPOINT", root.join(".checkpoints/state.json"))
         .env("GITHUB_STEP_SUMMARY", root.join("summary.md"))
@@ -92,9 +103,7 @@ fn run(root: &Path, filter: Option<&str>, env: &[(&str, &str)]) -> (Output, Stri
     for (k, v) in env {
         cmd.env(k, v);
     }
-    let out = cmd.output().unwrap();
-    let text = format!("{}\n{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
-    (out, text)
+    cmd
 }
 
 /// A scratch project holding the payments example (with `edit` applied to its spec).
@@ -220,6 +229,37 @@ fn a_missing_credential_is_ignored_with_its_reason_or_fails_when_required() {
         assert_eq!(outcome_of(&text, t), "FAILED", "{t}:\n{text}");
     }
     assert!(text.contains("OC_REQUIRE_SANDBOX=1 requires the sandbox trials to run: set PAYMENTS_API_KEY to run"), "{text}");
+}
+
+/// On a terminal the sandbox trials' progress (`done/total`) is drawn on the last row, below
+/// libtest's lines, and the row given back at the end; with stderr piped, or in CI, nothing
+/// is (`OC_PROGRESS_AFTER_MS=0`: drawn at once, not after a second).
+#[test]
+fn sandbox_trials_show_progress_on_a_terminal_only() {
+    let root = project("sbt-progress", |s| s);
+    let at_once = [("OC_PROGRESS_AFTER_MS", "0")];
+    let line = format!("sandbox and drift trials {n}/{n} [####################]", n = TRIALS.len());
+    let mut terminal = support::on_terminal(&std::env::current_exe().unwrap(), &CHILD);
+    let out = with_child_env(&mut terminal, &root, Some("sandbox"), &at_once).output().expect("util-linux `script` (Debian: bsdutils)");
+    let shown = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{shown}");
+    assert!(shown.contains(&line), "{shown:?}");
+    let (kept, given_back) = (shown.find("\x1b[1;23r").unwrap(), shown.rfind("\x1b7\x1b[r").unwrap());
+    assert!(kept < shown.find(&line).unwrap() && shown.find(&line).unwrap() < given_back, "{shown:?}");
+    assert_eq!(shown.matches("ignored (set PAYMENTS_API_KEY to run)").count(), TRIALS.len(), "libtest's lines are all there: {shown:?}");
+
+    let mut piped = Command::new(std::env::current_exe().unwrap());
+    let out = with_child_env(piped.args(CHILD), &root, Some("sandbox"), &at_once).env("TERM", "xterm").env_remove("CI").output().unwrap();
+    let text = format!("{}\n{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success(), "{text}");
+    assert!(!text.contains('\x1b') && !text.contains("sandbox and drift trials"), "{text:?}");
+
+    let ci = with_child_env(&mut support::on_terminal(&std::env::current_exe().unwrap(), &CHILD), &root, Some("sandbox"), &at_once)
+        .env("CI", "true")
+        .output()
+        .unwrap();
+    let shown = String::from_utf8_lossy(&ci.stdout);
+    assert!(ci.status.success() && !shown.contains("sandbox and drift trials") && !shown.contains("\x1b[1;23r"), "{shown:?}");
 }
 
 /// An unreachable sandbox is ignored with the reason, and a failure when required.

@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use oc_integrate::checkpoint::{self, HealthEntry};
 use oc_integrate::health::{self, Integration, State, Target};
+use oc_integrate::progress::Progress;
 
 use super::table::{Paint, fail, project_name, say};
 
@@ -81,8 +82,10 @@ pub fn run(args: Args, paint: &Paint) -> ExitCode {
     let project = project_name(args.project.as_deref());
     let redraw = std::io::stdout().is_terminal() && format == Format::Table;
     let mut checks = 0;
+    // on a terminal, the integrations checked so far (stderr: never in the table, JSON or metrics)
+    let progress = Progress::on_stderr();
     loop {
-        let mut found = runtime.block_on(health::check_all(&specs, target, Duration::from_secs(args.budget)));
+        let mut found = runtime.block_on(health::check_all(&specs, target, Duration::from_secs(args.budget), &progress));
         found.extend(broken.iter().cloned());
         found.sort_by(|a, b| a.service.cmp(&b.service));
         checks += 1;

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use oc_integrate::plan::{self, catalog};
+use oc_integrate::progress::Progress;
 use oc_integrate::{scenario, spec};
 
 use super::table::{Paint, fail, say, table};
@@ -59,7 +60,13 @@ pub fn run(args: Args, paint: &Paint) -> ExitCode {
     if let Some(dir) = &args.check {
         return lint(dir);
     }
-    let select = plan::Select { endpoints: args.endpoints, tags: args.tag, limit: args.limit, inline_schemas: args.stdout };
+    let select = plan::Select {
+        endpoints: args.endpoints,
+        tags: args.tag,
+        limit: args.limit,
+        inline_schemas: args.stdout,
+        progress: Progress::on_stderr(),
+    };
     plan_spec(args.service.as_deref().unwrap_or_default(), args.openapi.as_deref(), select, &args.dir, args.force, args.stdout)
 }
 

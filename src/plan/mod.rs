@@ -45,6 +45,7 @@ use catalog::Provider;
 use draft::{Draft, Gap, Todo};
 use openapi::Document;
 
+use crate::progress::Progress;
 use crate::spec::Pagination;
 
 /// Why a plan could not be made.
@@ -82,6 +83,8 @@ pub struct Select {
     pub limit: Option<usize>,
     /// Keep every schema inside spec.yaml (no files beside it), e.g. for `--stdout`.
     pub inline_schemas: bool,
+    /// Where the operations converted are counted (default: nowhere).
+    pub progress: Progress,
 }
 
 /// Where `endpoint` parks a documented schema no example fits, for `from_openapi` to file.
@@ -346,6 +349,7 @@ pub fn from_openapi(root: Value, service: &str, select: &Select, provider: Optio
     let global_security = doc.root.get("security").and_then(Value::as_array).is_some_and(|a| !a.is_empty());
     let mut endpoints = Vec::new();
     let mut files = Vec::new();
+    select.progress.start("planning: operations", chosen.len());
     for (i, o) in chosen.iter().enumerate() {
         let mut e = endpoint(&doc, o, i, global_security, &mut todo);
         // the harness sends one credential per service: an operation that does not accept it
@@ -380,7 +384,9 @@ pub fn from_openapi(root: Value, service: &str, select: &Select, provider: Optio
             r.insert("schema_file".into(), json!(name));
         }
         endpoints.push(e);
+        select.progress.step();
     }
+    select.progress.finish();
 
     let mut draft = Draft::new(name, overview, endpoints, secrets, todos);
     if let Some(retry) = retry_of(&doc.root) {

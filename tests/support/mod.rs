@@ -154,3 +154,17 @@ pub fn tracker_sandbox() -> (oc_integrate::standin::LocalSandbox, Vec<(&'static 
     ];
     (oidc, env)
 }
+
+/// `program args…` on a pseudo-terminal of 24 rows and 100 columns (util-linux `script`,
+/// Debian's bsdutils), as someone at a terminal runs it: `TERM=xterm`, `CI` unset. What it
+/// wrote to the terminal (stdout and stderr, in order) is the output's stdout.
+pub fn on_terminal(program: &Path, args: &[&str]) -> std::process::Command {
+    let quote = |a: &str| format!("'{}'", a.replace('\'', r"'\''"));
+    let line: Vec<String> = std::iter::once(quote(&program.to_string_lossy())).chain(args.iter().map(|a| quote(a))).collect();
+    let mut cmd = std::process::Command::new("script");
+    cmd.args(["-qec", &format!("stty rows 24 cols 100 && exec {}", line.join(" ")), "/dev/null"])
+        .stdin(std::process::Stdio::null())
+        .env("TERM", "xterm")
+        .env_remove("CI");
+    cmd
+}
