@@ -4,6 +4,7 @@
 //! Each verb lives in its own file under `cli/`; this file only parses and dispatches.
 
 mod cli;
+mod mcp;
 
 use std::process::ExitCode;
 
@@ -38,6 +39,7 @@ enum Command {
     Health(health::Args),
     Oauth(oauth::Args),
     Secrets(secrets::Args),
+    Mcp(cli::mcp::Args),
 }
 
 fn main() -> ExitCode {
@@ -58,5 +60,6 @@ fn main() -> ExitCode {
         Command::Health(args) => health::run(args, &paint),
         Command::Oauth(args) => oauth::run(args, &paint),
         Command::Secrets(args) => secrets::run(args, &paint),
+        Command::Mcp(args) => cli::mcp::run(args, &paint),
     }
 }
