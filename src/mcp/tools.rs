@@ -335,9 +335,9 @@ impl Server {
         let run = child.run(&self.project, &ctx.ct, move |line| {
             if let Some(n) = line.strip_prefix("running ").and_then(|r| r.split(' ').next()).and_then(|n| n.parse().ok()) {
                 total = Some(n);
-            } else if let Some(rest) = line.strip_prefix("test ").filter(|r| r.contains(" ... ")) {
+            } else if let Some((name, verdict)) = line.strip_prefix("test ").and_then(|r| r.split_once(" ... ")) {
                 done += 1;
-                let _ = tx.send((done, total, oc_integrate::redact::redact(rest)));
+                let _ = tx.send((done, total, oc_integrate::redact::redact(&format!("{} {verdict}", name.trim_end()))));
             }
         });
         let (ran, ()) = tokio::join!(run, forward);
