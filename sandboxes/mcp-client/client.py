@@ -7,8 +7,9 @@ Usage:
 steps.json is a JSON array; each step is one of
   {"op": "tools"}                                      tools/list
   {"op": "call", "tool": NAME, "args": {...}}          tools/call (progress collected)
-  {"op": "cancel", "tool": NAME, "args": {...}, "after_progress": N}
-                                                       tools/call, cancelled after N progress notifications
+  {"op": "cancel", "tool": NAME, "args": {...}, "after_progress": N, "pid_file": PATH}
+                                                       tools/call, cancelled after N progress notifications;
+                                                       then whether the process in PATH stopped
   {"op": "resources"} | {"op": "read", "uri": URI}     resources/list, resources/read
   {"op": "prompts"} | {"op": "prompt", "name": NAME, "args": {...}}
 The results, one per step, are printed as a JSON array on stdout; with OC_MCP_TRANSCRIPT=1
@@ -80,6 +81,14 @@ async def cancel(session, step, results):
             await seen.wait()
         tg.cancel_scope.cancel()
     say("< cancelled by the client")
+    if "pid_file" in step:
+        # whether the server stopped the run while the session goes on
+        pid = open(step["pid_file"]).read().strip()
+        for _ in range(100):
+            outcome["stopped"] = not os.path.exists(f"/proc/{pid}") or ") Z " in open(f"/proc/{pid}/stat").read()
+            if outcome["stopped"]:
+                break
+            await anyio.sleep(0.1)
     results.append(outcome)
 
 
