@@ -118,6 +118,8 @@ fn paths_outside_the_project_are_refused_with_what_was_expected() {
         {"op": "read", "uri": "oc-integrate://../Cargo.toml"},
         {"op": "read", "uri": "oc-integrate://Cargo.toml"},
         {"op": "call", "tool": "check", "args": {}},
+        {"op": "call", "tool": "retry", "args": {"service": "../../tmp", "set": ["max_attempts=9"]}},
+        {"op": "call", "tool": "report", "args": {"service": ".."}},
     ]);
     let (r, _) = support::mcp_session(&root(), &["mcp", "--dir", "examples/integrations"], &[], &steps);
     let project = std::fs::canonicalize(root()).unwrap();
@@ -133,6 +135,10 @@ fn paths_outside_the_project_are_refused_with_what_was_expected() {
         "a project file that is no document is not served: {e}"
     );
     assert_eq!(answer(&r[6]).unwrap()["exit_code"], 0, "the default dir is the server's --dir");
+    for i in [7, 8] {
+        let e = answer(&r[i]).unwrap_err();
+        assert!(e.starts_with("service: expected a service id (a directory name under the integrations directory), found \".."), "{e}");
+    }
 
     let out = Command::new(BIN).args(["mcp", "--dir", ".."]).current_dir(root()).stdin(Stdio::null()).output().unwrap();
     assert_eq!(out.status.code(), Some(2));

@@ -64,6 +64,17 @@ impl Server {
         self.path("dir", given.unwrap_or(&self.dir))
     }
 
+    /// A service id a client gave: one directory name under the integrations directory, never
+    /// a path (`retry` writes to `<dir>/<service>/spec.yaml`).
+    fn service(&self, given: String) -> Result<String, String> {
+        let plain = !given.is_empty() && given != "." && given != ".." && !given.contains(['/', '\\']);
+        if plain {
+            Ok(given)
+        } else {
+            Err(format!("service: expected a service id (a directory name under the integrations directory), found {given:?}"))
+        }
+    }
+
     /// A path a client gave, confined to the project, as the relative path the CLI is given.
     fn path(&self, param: &'static str, given: &str) -> Result<String, String> {
         let resolved = self.project.resolve(param, given).map_err(|e| e.to_string())?;
@@ -145,17 +156,17 @@ pub async fn serve_http(root: &Path, dir: &str, addr: SocketAddr, token: String,
     let made = server(root, dir)?;
     let service =
         StreamableHttpService::new(move || Ok(made.clone()), LocalSessionManager::default().into(), StreamableHttpServerConfig::default());
-    let token: &'static str = Box::leak(token.into_boxed_str());
+    let token: std::sync::Arc<str> = token.into();
     let app = axum::Router::new()
         .nest_service("/mcp", service)
-        .layer(axum::middleware::from_fn(move |request, next| bearer(token, request, next)));
+        .layer(axum::middleware::from_fn(move |request, next| bearer(token.clone(), request, next)));
     let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| ServeError::Transport(format!("{addr}: {e}")))?;
     ready(listener.local_addr().map_err(|e| ServeError::Transport(e.to_string()))?);
     axum::serve(listener, app).await.map_err(|e| ServeError::Transport(e.to_string()))
 }
 
 /// Pass the request on when it carries the bearer token (compared in constant time), else 401.
-async fn bearer(token: &'static str, request: axum::extract::Request, next: axum::middleware::Next) -> axum::response::Response {
+async fn bearer(token: std::sync::Arc<str>, request: axum::extract::Request, next: axum::middleware::Next) -> axum::response::Response {
     use subtle::ConstantTimeEq as _;
     let given =
         request.headers().get(axum::http::header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer "));

@@ -261,7 +261,8 @@ impl Server {
         } else if a.check {
             args.push(format!("--check={dir}"));
         } else {
-            args.push(a.service.ok_or("service: expected the service id to plan (or catalog: true, or check: true), found none")?);
+            let service = a.service.ok_or("service: expected the service id to plan (or catalog: true, or check: true), found none")?;
+            args.push(self.service(service)?);
             args.extend(["--dir".into(), dir]);
             if let Some(doc) = &a.openapi {
                 args.extend(["--openapi".into(), self.path("openapi", doc)?]);
@@ -319,8 +320,8 @@ impl Server {
     async fn test(&self, Parameters(a): Parameters<TestArgs>, ctx: RequestContext<RoleServer>) -> Result<Json<TestRound>, String> {
         let target = a.target.unwrap_or_else(|| "integrations".into());
         let mut child = Child::cargo(["test".to_string(), "--test".into(), target]);
-        if let Some(service) = &a.service {
-            child = child.env("OC_SERVICE", service);
+        if let Some(service) = a.service {
+            child = child.env("OC_SERVICE", &self.service(service)?);
         }
         let command = child.command();
         let progress = Progress::of(&ctx);
@@ -350,7 +351,9 @@ impl Server {
     async fn report(&self, Parameters(a): Parameters<ReportArgs>, ctx: RequestContext<RoleServer>) -> Result<Json<Outcome>, String> {
         let dir = self.dir_or_default(a.dir.as_deref())?;
         let mut args: Vec<String> = vec!["report".into()];
-        args.extend(a.service);
+        if let Some(service) = a.service {
+            args.push(self.service(service)?);
+        }
         args.extend(a.round.map(|m| format!("--round={m}")));
         args.extend(["--dir".into(), dir, "--json".into()]);
         let meaning = |c| if c == 0 { "the reports asked for" } else { "no such service or round (see errors)" };
@@ -461,7 +464,8 @@ impl Server {
         case per call, what each status does); `set` changes it in spec.yaml where it is written (comments kept, re-validated, \
         the diff in `text`). `oc-integrate retry SERVICE --dir DIR --json [--set KEY=VALUE]`.")]
     async fn retry(&self, Parameters(a): Parameters<RetryArgs>, ctx: RequestContext<RoleServer>) -> Result<Json<Outcome>, String> {
-        let mut args = vec!["retry".to_string(), a.service, "--dir".into(), self.dir_or_default(a.dir.as_deref())?, "--json".into()];
+        let mut args =
+            vec!["retry".to_string(), self.service(a.service)?, "--dir".into(), self.dir_or_default(a.dir.as_deref())?, "--json".into()];
         args.extend(a.set.iter().map(|s| format!("--set={s}")));
         self.verb(Child::verb(args), true, |c| if c == 0 { "the schedule" } else { "could not (see errors)" }, &ctx).await
     }
