@@ -82,6 +82,8 @@ fn tools_resources_and_prompts_over_stdio_answer_what_the_cli_does() {
     let cases = answer(&r[1]).unwrap();
     assert_eq!(cases["data"], cli_json(&["cases", "examples/integrations", "--json"]), "the tool's cases are the CLI's");
     assert_eq!(cases["command"], "oc-integrate cases examples/integrations --json");
+    let progress: Vec<&str> = r[1]["progress"].as_array().unwrap().iter().map(|p| p["message"].as_str().unwrap()).collect();
+    assert_eq!(progress, ["running oc-integrate cases examples/integrations --json", "exit 0: every spec loads"]);
     let tracker = answer(&r[2]).unwrap()["data"].as_array().unwrap();
     assert!(!tracker.is_empty() && tracker.iter().all(|c| c["service"] == "tracker"));
     assert_eq!(answer(&r[3]).unwrap()["data"], cli_json(&["retry", "payments", "--dir", "examples/integrations", "--json"]));

@@ -473,7 +473,8 @@ impl Server {
 
 impl Server {
     /// Run `child` (a verb) and answer with its [`Outcome`]; `json` when it prints JSON
-    /// (after any other lines, as `retry --set` prints its diff first).
+    /// (after any other lines, as `retry --set` prints its diff first). A client that asked for
+    /// progress hears when it starts and ends (`health` and `secrets` take seconds).
     async fn verb(
         &self,
         child: Child,
@@ -482,7 +483,10 @@ impl Server {
         ctx: &RequestContext<RoleServer>,
     ) -> Result<Json<Outcome>, String> {
         let command = child.command();
+        let progress = Progress::of(ctx);
+        progress.send(0, Some(1), format!("running {command}")).await;
         let Ran { code, stdout, stderr } = child.run(&self.project, &ctx.ct, |_| {}).await.map_err(|e| e.to_string())?;
+        progress.send(1, Some(1), format!("exit {code}: {}", meaning(code))).await;
         let (text, data) = if json { split_json(&stdout) } else { (stdout, None) };
         deliver(Outcome { command, exit_code: code, ok: code == 0, meaning: meaning(code).into(), data, text, errors: stderr }).map(Json)
     }
