@@ -111,6 +111,44 @@ fn tools_resources_and_prompts_over_stdio_answer_what_the_cli_does() {
 }
 
 #[test]
+fn webhook_tools_sign_and_verify_as_the_cli_does() {
+    let secret = ("OC_MCP_TEST_WEBHOOK_SECRET", "mcp-test-webhook-secret-1f0c9a");
+    let body = r#"{"id":"evt_1","type":"customer.created"}"#;
+    let file = support::scratch("mcp-webhook").join("event.json");
+    std::fs::write(&file, body).unwrap();
+    let out = Command::new(BIN)
+        .args(["webhook", "sign", "--scheme", "stripe", "--secret-env", secret.0, "--timestamp", "1700000000", "--json", "--body"])
+        .arg(&file)
+        .env(secret.0, secret.1)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let cli: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let header = format!("Stripe-Signature: {}", cli["Stripe-Signature"].as_str().unwrap());
+    let verify = |headers: Vec<String>| {
+        json!({"op": "call", "tool": "webhook_verify", "args":
+        {"scheme": "stripe", "secret_env": secret.0, "body": body, "headers": headers, "now": 1700000100}})
+    };
+    let steps = json!([
+        {"op": "call", "tool": "webhook_sign", "args": {"scheme": "stripe", "secret_env": secret.0, "body": body, "timestamp": 1700000000}},
+        verify(vec![header.clone()]),
+        verify(vec![header.replace("v1=", "v1=0")]),
+        verify(vec![]),
+        {"op": "call", "tool": "webhook_sign", "args": {"scheme": "stripe", "secret_env": secret.0}},
+    ]);
+    let (r, _) = support::mcp_session(&root(), &["mcp", "--dir", "examples/integrations"], &[secret], &steps);
+    assert_eq!(answer(&r[0]).unwrap()["data"], cli, "the tool signs as the CLI does");
+    let valid = answer(&r[1]).unwrap();
+    assert_eq!((valid["exit_code"].as_i64(), valid["meaning"].as_str()), (Some(0), Some("valid signature")), "{valid}");
+    for i in [2, 3] {
+        let invalid = answer(&r[i]).unwrap();
+        assert_eq!(invalid["exit_code"], 1, "{invalid}");
+        assert!(invalid["errors"].as_str().unwrap().starts_with("invalid: "), "the reason is given: {invalid}");
+    }
+    assert_eq!(answer(&r[4]).unwrap_err(), "body: expected the raw body (body) or a file holding it (body_file), found neither");
+}
+
+#[test]
 fn paths_outside_the_project_are_refused_with_what_was_expected() {
     let steps = json!([
         {"op": "call", "tool": "check", "args": {"dir": "../"}},

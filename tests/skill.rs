@@ -41,7 +41,7 @@ fn subcommands(help: &str) -> BTreeSet<String> {
 
 /// Each command the bundle shows, with where: the text after `oc-integrate ` up to the end
 /// of its line, a `|`, `;`, `&&`, `)` or the closing backtick; in fenced blocks (the lines)
-/// and in `code` spans of the prose.
+/// and in `code` spans of the prose (each on one line).
 fn commands(files: &[(PathBuf, String)]) -> Vec<(String, String)> {
     let mut out = Vec::new();
     for (file, text) in files {
@@ -52,6 +52,7 @@ fn commands(files: &[(PathBuf, String)]) -> Vec<(String, String)> {
                 fenced = !fenced;
                 continue;
             }
+            assert!(fenced || line.matches('`').count() % 2 == 0, "{at}: a `code` span must open and close on one line");
             let pieces: Vec<&str> =
                 if fenced { vec![line.split(" # ").next().unwrap_or(line)] } else { line.split('`').skip(1).step_by(2).collect() };
             for piece in pieces {

@@ -52,16 +52,17 @@ impl Server {
     /// the secrets the specs there name are registered for redaction.
     pub fn new(project: Project, dir: &str) -> Result<Server, project::PathError> {
         let integrations = project.resolve("--dir", dir)?;
-        for s in spec::load_dir(&integrations).into_iter().flatten().flatten() {
-            redact::register_env(s.secrets.iter().filter_map(|x| x.env.as_deref()));
-        }
+        register_secrets(&integrations);
         let dir = project.relative(&integrations);
         Ok(Server { project, dir })
     }
 
-    /// The integrations directory as given, or the server's.
+    /// The integrations directory as given, or the server's; the secrets its specs name (as
+    /// they are now: a spec planned since the start counts) are registered for redaction.
     fn dir_or_default(&self, given: Option<&str>) -> Result<String, String> {
-        self.path("dir", given.unwrap_or(&self.dir))
+        let dir = self.path("dir", given.unwrap_or(&self.dir))?;
+        register_secrets(&self.project.root().join(&dir));
+        Ok(dir)
     }
 
     /// A service id a client gave: one directory name under the integrations directory, never
@@ -106,6 +107,13 @@ impl ServerHandler for Server {
         _: RequestContext<RoleServer>,
     ) -> Result<ReadResourceResponse, ErrorData> {
         resources::read(&self.project, &self.dir, &request.uri).map(Into::into)
+    }
+}
+
+/// Register the values of the variables the specs under `dir` name in their `secrets`.
+fn register_secrets(dir: &Path) {
+    for s in spec::load_dir(dir).into_iter().flatten().flatten() {
+        redact::register_env(s.secrets.iter().filter_map(|x| x.env.as_deref()));
     }
 }
 

@@ -338,7 +338,7 @@ impl Server {
                 total = Some(n);
             } else if let Some((name, verdict)) = line.strip_prefix("test ").and_then(|r| r.split_once(" ... ")) {
                 done += 1;
-                let _ = tx.send((done, total, oc_integrate::redact::redact(&format!("{} {verdict}", name.trim_end()))));
+                let _ = tx.send((done, total, format!("{} {verdict}", name.trim_end())));
             }
         });
         let (ran, ()) = tokio::join!(run, forward);
@@ -542,10 +542,11 @@ impl<'a> Progress<'a> {
         Progress { token: ctx.meta.get_progress_token(), ctx }
     }
 
-    /// Tell the client `done` of `total` (a client that went away is not an error here).
+    /// Tell the client `done` of `total`, the message redacted (a client that went away is not
+    /// an error here).
     async fn send(&self, done: usize, total: Option<usize>, message: String) {
         let Some(token) = &self.token else { return };
-        let mut p = ProgressNotificationParam::new(token.clone(), done as f64).with_message(message);
+        let mut p = ProgressNotificationParam::new(token.clone(), done as f64).with_message(oc_integrate::redact::redact(&message));
         if let Some(t) = total {
             p = p.with_total(t as f64);
         }
