@@ -4,6 +4,7 @@
 //! Each verb lives in its own file under `cli/`; this file only parses and dispatches.
 
 mod cli;
+mod mcp;
 
 use std::process::ExitCode;
 
@@ -39,6 +40,7 @@ enum Command {
     Oauth(oauth::Args),
     Secrets(secrets::Args),
     Build(build::Args),
+    Mcp(cli::mcp::Args),
 }
 
 fn main() -> ExitCode {
@@ -60,5 +62,6 @@ fn main() -> ExitCode {
         Command::Oauth(args) => oauth::run(args, &paint),
         Command::Secrets(args) => secrets::run(args, &paint),
         Command::Build(args) => build::run(args, &paint),
+        Command::Mcp(args) => cli::mcp::run(args, &paint),
     }
 }

@@ -319,3 +319,44 @@ backup = \"{live}\"\n"
         assert!(text.contains("config/keys.txt") && text.contains("sk_live_…HbJ6") && text.contains("$PAYMENTS_API_KEY value"), "{text}");
     }
 }
+
+/// Nothing crosses the MCP protocol unredacted. A scratch project whose round report and
+/// whose committed history hold the value of a variable the spec declares (as an earlier,
+/// careless run or commit would leave them) is served to the official Python MCP client: the
+/// round report through `report` and as a resource, the audit through `secrets`, a delivery
+/// signed and checked with that variable as the secret, the state verbs. No answer, and
+/// nothing the server or its verbs print on stderr, holds the canary; the masks show it was
+/// there to be found.
+#[test]
+fn no_secret_crosses_the_mcp_protocol() {
+    let root = support::scratch("canary-mcp");
+    support::copy_example("payments", &root.join("integrations/payments"));
+    support::git(&root, &["init", "-q"]);
+    support::commit(&root, "config/keys.txt", &format!("PAYMENTS_API_KEY={ENV_CANARY}\n"), "keys");
+    let report = format!(
+        "## Integration Test — Payments — Round 1\n\n### Verdict: FAIL\n\nthe client said: auth failed for key {ENV_CANARY}\n\nScore: 0/1 cases pass.\n"
+    );
+    std::fs::write(root.join("integrations/payments/test-round-1.md"), report).unwrap();
+    let steps = json!([
+        {"op": "call", "tool": "report", "args": {"service": "payments"}},
+        {"op": "read", "uri": "oc-integrate://integrations/payments/test-round-1.md"},
+        {"op": "call", "tool": "secrets", "args": {}},
+        {"op": "call", "tool": "webhook_sign", "args": {"scheme": "stripe", "secret_env": "PAYMENTS_API_KEY", "body": ENV_CANARY, "timestamp": 1700000000}},
+        {"op": "call", "tool": "webhook_verify", "args": {"scheme": "stripe", "secret_env": "PAYMENTS_API_KEY", "body": "{}",
+                                                          "headers": [format!("Stripe-Signature: t=1700000000,v1={ENV_CANARY}")], "now": 1700000000}},
+        {"op": "call", "tool": "list", "args": {}},
+        {"op": "call", "tool": "checkpoint", "args": {}},
+        {"op": "resources"},
+    ]);
+    let checkpoint = root.join("checkpoint.json");
+    let envs = [("PAYMENTS_API_KEY", ENV_CANARY), ("OC_CHECKPOINT", checkpoint.to_str().unwrap())];
+    let (results, stderr) = support::mcp_session(&root, &["mcp"], &envs, &steps);
+    let all = results.to_string();
+    assert_clean(&all, "the MCP answers");
+    assert_clean(&stderr, "the MCP server's and client's stderr");
+    assert!(results[0]["structuredContent"]["data"][0]["markdown"].as_str().is_some_and(|m| m.contains("for key [REDACTED]")), "{all}");
+    assert!(results[1]["contents"][0]["text"].as_str().is_some_and(|m| m.contains("for key [REDACTED]")), "{all}");
+    assert!(results[2]["structuredContent"]["text"].as_str().unwrap_or_default().is_empty() && all.contains("config/keys.txt"), "{all}");
+    assert_eq!(results[3]["structuredContent"]["exit_code"], 0, "{all}");
+    assert_eq!(results[4]["structuredContent"]["exit_code"], 1, "a forged signature is refused: {all}");
+}

@@ -208,7 +208,7 @@ fn rust_files(dir: &Path) -> Vec<PathBuf> {
 
 /// The library's top-level modules under `src` and the uses between them: a file
 /// `src/x.rs` or `src/x/…` belongs to `x`; `crate::y` in it is a use of `y`. The crate
-/// roots and the CLI (`cli/`, part of the binary) are left out.
+/// roots and the binary's own modules (`cli/`, the MCP server `mcp/`) are left out.
 fn library_uses(src: &Path) -> (BTreeSet<String>, Vec<Use>) {
     let mut modules = BTreeSet::new();
     let mut uses = Vec::new();
@@ -216,7 +216,7 @@ fn library_uses(src: &Path) -> (BTreeSet<String>, Vec<Use>) {
         let rel = file.strip_prefix(src).unwrap_or(&file);
         let first = rel.components().next().map(|c| c.as_os_str().to_string_lossy().into_owned()).unwrap_or_default();
         let module = first.trim_end_matches(".rs").to_string();
-        if ["lib", "main", "cli"].contains(&module.as_str()) {
+        if ["lib", "main", "cli", "mcp"].contains(&module.as_str()) {
             continue;
         }
         modules.insert(module.clone());

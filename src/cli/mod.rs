@@ -9,6 +9,7 @@ pub mod checkpoint;
 pub mod drift;
 pub mod health;
 pub mod list;
+pub mod mcp;
 pub mod oauth;
 pub mod plan;
 pub mod render;

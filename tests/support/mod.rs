@@ -168,3 +168,35 @@ pub fn on_terminal(program: &Path, args: &[&str]) -> std::process::Command {
         .env_remove("CI");
     cmd
 }
+
+/// A session of the official MCP Python SDK's client (`sandboxes/mcp-client/client.py`,
+/// installed on demand from its pinned lockfile) with `oc-integrate` started by `server_args`
+/// in `project` (`["mcp", …]` over stdio, or `["http", URL, TOKEN_ENV]` to connect to one
+/// running). The client runs `steps` and answers one result per step; also returned, the
+/// client's and the server's standard error.
+pub fn mcp_session(project: &Path, server_args: &[&str], envs: &[(&str, &str)], steps: &serde_json::Value) -> (serde_json::Value, String) {
+    use std::io::Write as _;
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let sdk = pip_target(&root.join("sandboxes/mcp-client"), &["--no-deps"]);
+    let mut cmd = std::process::Command::new("python3");
+    cmd.arg(root.join("sandboxes/mcp-client/client.py"));
+    if server_args.first() == Some(&"http") {
+        cmd.args(server_args);
+    } else {
+        cmd.args(["stdio", env!("CARGO_BIN_EXE_oc-integrate")]).args(server_args);
+    }
+    let mut child = cmd
+        .env("PYTHONPATH", sdk)
+        .envs(envs.iter().copied())
+        .current_dir(project)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("python3 client.py: cannot start: {e}"));
+    child.stdin.take().unwrap().write_all(steps.to_string().as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(out.status.success(), "the MCP client failed:\n{stderr}");
+    (serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("the client's results: {e}\n{stderr}")), stderr)
+}
