@@ -1,6 +1,9 @@
 //! The entry point a project calls from its `harness = false` test target: load the
 //! specs, bind each service to the project's client, and run one libtest-mimic trial per
 //! generated case (so `--list`, filters, `--exact`, `--ignored` and nextest all work).
+//! [`round`] runs one service's round of a project from outside it (`oc-integrate test`).
+
+pub mod round;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -40,6 +43,9 @@ pub enum HarnessError {
     /// `OC_FLAKY` is neither `fail` nor `pass`.
     #[error("OC_FLAKY: expected `fail` (flaky trials fail the run) or `pass` (the default: they pass it, listed as flaky), found {0:?}")]
     Flaky(String),
+    /// `OC_SERVICE` names no service under the integrations directory.
+    #[error("OC_SERVICE: expected one of the services under {} ({known}), found {found:?}", .dir.display())]
+    Service { dir: PathBuf, known: String, found: String },
 }
 
 /// What the harness will run for one service.
@@ -335,10 +341,13 @@ impl Harness {
     fn entries(&self) -> Result<Vec<Entry>, HarnessError> {
         scenario::time_scale_override().map_err(HarnessError::TimeScale)?;
         flaky_env().map_err(HarnessError::Flaky)?;
+        // OC_SERVICE runs one service's round (not a name filter: its round report is written)
+        let only = std::env::var("OC_SERVICE").ok().filter(|v| !v.is_empty());
         let mut out = Vec::new();
         let mut seen = Vec::new();
         for loaded in spec::load_dir(&self.dir)? {
             match loaded {
+                Ok(s) if only.as_ref().is_some_and(|o| *o != s.id) => seen.push(s.id.clone()),
                 Ok(s) => {
                     redact::register_env(s.secrets.iter().filter_map(|x| x.env.as_deref()));
                     seen.push(s.id.clone());
@@ -348,9 +357,14 @@ impl Harness {
                 Err(e) => {
                     let id = e.file.parent().and_then(|d| d.file_name()).map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
                     seen.push(id.clone());
-                    out.push(Entry::Broken(id, e));
+                    if only.as_ref().is_none_or(|o| *o == id) {
+                        out.push(Entry::Broken(id, e));
+                    }
                 }
             }
+        }
+        if let Some(found) = only.filter(|o| !seen.contains(o)) {
+            return Err(HarnessError::Service { dir: self.dir.clone(), known: seen.join(", "), found });
         }
         for name in self.bindings.keys().filter(|n| !seen.contains(n)) {
             out.push(Entry::Orphan(name.clone()));
