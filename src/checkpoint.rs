@@ -26,8 +26,9 @@ use std::time::SystemTime;
 
 use serde_json::{Map, Value, json};
 
+use crate::redact::redact;
 use crate::results::{SandboxResult, ServiceRun};
-use crate::spec::{Auth, RECEIVER, SENDER};
+use crate::spec::{Auth, RECEIVER, SENDER, Spec};
 use crate::text::rfc3339;
 
 /// Where the seed keeps the checkpoint, relative to the project directory.
@@ -120,7 +121,7 @@ fn parse(path: &Path, text: &str) -> Result<Value, CheckpointError> {
     }
     // the fields of an integration the harness reads or writes, with the types it needs
     // (null is always allowed: a planner records a service before it is tested)
-    let fields: [FieldRule; 9] = [
+    let fields: [FieldRule; 11] = [
         ("status", "a string", &is_text),
         ("auth", "a string", &is_text),
         ("endpoints", "a count", &is_count),
@@ -130,6 +131,8 @@ fn parse(path: &Path, text: &str) -> Result<Value, CheckpointError> {
         ("last_round", "a path string", &is_text),
         ("failed_rounds_in_a_row", "a count", &is_count),
         ("endpoint_results", "an object", &Value::is_object),
+        ("failures", "a list of failures", &Value::is_array),
+        ("files", "a list of paths", &Value::is_array),
     ];
     if let Some(Value::Object(all)) = value.pointer("/skill_state/integrations") {
         for (name, svc) in all {
@@ -252,7 +255,8 @@ pub fn auth_name(auth: &Auth) -> &'static str {
 /// checkpoint: per service the seed's `status`, `auth`, `endpoints`, `test_rounds`,
 /// `last_test` (and `last_round`, `last_test_at`, `failed_rounds_in_a_row`,
 /// `endpoint_results`, where an endpoint fails when a mock case or a sandbox trial of it
-/// failed, and `sandbox`: `PASS`, `FAIL` or `not run`); `last_health` and every other
+/// failed, `sandbox`: `PASS`, `FAIL` or `not run`, `score`: `passed/cases`, and `failures`:
+/// the Builder's to-do list, each a [`Failure`]); `last_health` and every other
 /// field are kept. A round numbered below the one already recorded (concurrent runs
 /// finishing out of order) changes nothing, so the newest round wins whatever the write
 /// order. `current_build` names the first service whose round failed, with
@@ -298,6 +302,17 @@ pub fn record(path: &Path, services: &[ServiceRun]) -> Result<Value, CheckpointE
                 false if ran.iter().all(|r| r.passed) => "PASS",
                 false => "FAIL",
             };
+            let failures: Vec<Failure> = results
+                .iter()
+                .filter(|r| !r.outcome.passed)
+                .map(|r| Failure::new(r.case.name(), spec.locate(&r.case.subject.path()), &r.outcome.actual, r.reproduce()))
+                .chain(
+                    live.iter()
+                        .filter(|r| r.ran() && !r.passed)
+                        .map(|r| Failure::new(r.case.name(), spec.locate(&r.case.path()), &r.actual, r.reproduce())),
+                )
+                .collect();
+            let passed = results.iter().filter(|r| r.outcome.passed).count();
             let fields = [
                 ("status", json!(status)),
                 ("auth", json!(auth_name(&spec.overview.auth))),
@@ -309,6 +324,8 @@ pub fn record(path: &Path, services: &[ServiceRun]) -> Result<Value, CheckpointE
                 ("failed_rounds_in_a_row", json!(round.failed_in_a_row)),
                 ("endpoint_results", Value::Object(per_endpoint)),
                 ("sandbox", json!(sandbox)),
+                ("score", json!(format!("{passed}/{}", results.len()))),
+                ("failures", serde_json::to_value(&failures).unwrap_or_default()),
             ];
             for (k, v) in fields {
                 entry[k] = v;
@@ -325,6 +342,60 @@ pub fn record(path: &Path, services: &[ServiceRun]) -> Result<Value, CheckpointE
             state["skill_state"]["current_build"] = json!(id);
             state["skill_state"]["build_iteration"] = json!(n);
         }
+    })
+}
+
+/// A failure of the last round as the checkpoint keeps it: the Builder's to-do list.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Failure {
+    /// The trial (`payments::create_customer::timeout`).
+    pub case: String,
+    /// Where the spec says what the client must do (`file:line:col`).
+    pub at: String,
+    /// What the client did (redacted).
+    pub did: String,
+    /// The command that runs the trial alone.
+    pub reproduce: String,
+}
+
+impl Failure {
+    fn new(case: String, at: String, did: &str, reproduce: String) -> Failure {
+        Failure { case, at, did: redact(did), reproduce }
+    }
+}
+
+/// The failures of `service`'s last round recorded in `state` (none when it passed, or when
+/// the checkpoint predates the list).
+pub fn failures(state: &Value, service: &str) -> Vec<Failure> {
+    state["skill_state"]["integrations"][service]["failures"]
+        .as_array()
+        .map(|all| all.iter().filter_map(|f| serde_json::from_value(f.clone()).ok()).collect())
+        .unwrap_or_default()
+}
+
+/// Record the Builder's step for `spec`'s service (the seed's "builder completes" and
+/// "contract negotiated" events): `files` it created or kept, `contract: "agreed"` (the
+/// contract lint passed), `built_at`, and `status: "built"` unless a round has judged the
+/// integration since (`tested`, `failing`, `escalated` stay); `current_build` names the
+/// service, `build_iteration` its failed rounds in a row so far (as [`record`] keeps it).
+pub fn record_build(path: &Path, spec: &Spec, files: &[String]) -> Result<Value, CheckpointError> {
+    let now = rfc3339(SystemTime::now());
+    update(path, |state| {
+        let entry = &mut state["skill_state"]["integrations"][spec.id.as_str()];
+        if entry.is_null() {
+            *entry = unknown();
+        }
+        if entry.get("last_test").is_none_or(Value::is_null) {
+            entry["status"] = json!("built");
+        }
+        let failed = entry.get("failed_rounds_in_a_row").and_then(Value::as_u64).unwrap_or(0);
+        entry["auth"] = json!(auth_name(&spec.overview.auth));
+        entry["endpoints"] = json!(spec.endpoints.len());
+        entry["files"] = json!(files);
+        entry["contract"] = json!("agreed");
+        entry["built_at"] = json!(now);
+        state["skill_state"]["current_build"] = json!(spec.id);
+        state["skill_state"]["build_iteration"] = json!(failed);
     })
 }
 

@@ -1,6 +1,9 @@
 //! The entry point a project calls from its `harness = false` test target: load the
 //! specs, bind each service to the project's client, and run one libtest-mimic trial per
 //! generated case (so `--list`, filters, `--exact`, `--ignored` and nextest all work).
+//! [`round`] runs one service's round of a project from outside it (`oc-integrate test`).
+
+pub mod round;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

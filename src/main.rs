@@ -10,7 +10,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use cli::table::{Color, Paint};
-use cli::{build, cases, check, checkpoint, drift, health, list, oauth, plan, render, report, retry, schema, secrets, webhook};
+use cli::{build, cases, check, checkpoint, drift, health, list, oauth, plan, render, report, retry, schema, secrets, test, webhook};
 
 #[derive(Parser)]
 #[command(name = "oc-integrate", version, about = "Client-resilience test harness for third-party API integrations")]
@@ -40,6 +40,7 @@ enum Command {
     Oauth(oauth::Args),
     Secrets(secrets::Args),
     Build(build::Args),
+    Test(test::Args),
     Mcp(cli::mcp::Args),
 }
 
@@ -62,6 +63,7 @@ fn main() -> ExitCode {
         Command::Oauth(args) => oauth::run(args, &paint),
         Command::Secrets(args) => secrets::run(args, &paint),
         Command::Build(args) => build::run(args, &paint),
+        Command::Test(args) => test::run(args, &paint),
         Command::Mcp(args) => cli::mcp::run(args, &paint),
     }
 }

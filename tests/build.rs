@@ -159,7 +159,7 @@ fn generated_clients_pass_their_suites_and_a_broken_one_does_not() {
     }
     let planned_services = PLANNED.map(|(s, _, _)| s);
     for service in EXAMPLES.into_iter().chain(planned_services).chain([BROKEN]).chain(SENDERS.map(|(s, _)| s)) {
-        let o = oc(&root, &["build", service]);
+        let o = oc(&root, &["build", service, "--no-test"]);
         assert!(o.status.success(), "build {service}:\n{}", text(&o));
     }
     let lines = |service: &str| -> usize {
@@ -171,7 +171,7 @@ fn generated_clients_pass_their_suites_and_a_broken_one_does_not() {
             .sum()
     };
 
-    // break the copy's knobs by hand; build keeps the edit
+    // break the copy's knobs by hand; build keeps the edit (made from the spec as it is: the Builder's fix)
     let module = root.join("src/integrations").join(BROKEN);
     for (file, from, to) in BREAKS {
         let path = module.join(file);
@@ -179,10 +179,10 @@ fn generated_clients_pass_their_suites_and_a_broken_one_does_not() {
         assert!(source.contains(from), "{file} no longer contains {from:?}: update BREAKS");
         std::fs::write(&path, source.replace(from, to)).unwrap();
     }
-    let refused = oc(&root, &["build", BROKEN]);
-    assert!(!refused.status.success(), "build must refuse to overwrite a hand edit:\n{}", text(&refused));
-    assert!(text(&refused).contains("edited by hand"), "{}", text(&refused));
-    assert!(std::fs::read_to_string(module.join("client.rs")).unwrap().contains(BREAKS[1].2), "the refused build wrote anyway");
+    let kept = oc(&root, &["build", BROKEN, "--no-test"]);
+    assert!(kept.status.success(), "build keeps a hand edit of the spec as it is:\n{}", text(&kept));
+    assert!(text(&kept).contains("the Builder's fix"), "{}", text(&kept));
+    assert!(std::fs::read_to_string(module.join("client.rs")).unwrap().contains(BREAKS[1].2), "the build wrote over the edit");
 
     let started = Instant::now();
     let (verdicts, log) = run_suite(&root, &target.join("scaffold-target"));
@@ -246,7 +246,7 @@ fn rebuilds_show_the_diff_and_keep_hand_edits() {
     let root = oc_integrate::file::target_dir().join("oc-integrate/scaffold/rebuild");
     scratch(&root);
     std::fs::write(root.join("tests.rs.keep"), "").unwrap();
-    assert!(oc(&root, &["build", "payments"]).status.success());
+    assert!(oc(&root, &["build", "payments", "--no-test"]).status.success());
     let spec = root.join("integrations/payments/spec.yaml");
     let client = root.join("src/integrations/payments/client.rs");
     let edit_spec = |from: &str, to: &str| {
@@ -256,7 +256,7 @@ fn rebuilds_show_the_diff_and_keep_hand_edits() {
     };
 
     edit_spec("max_attempts: 3", "max_attempts: 4");
-    let o = oc(&root, &["build", "payments"]);
+    let o = oc(&root, &["build", "payments", "--no-test"]);
     assert!(o.status.success(), "{}", text(&o));
     let out = text(&o);
     assert!(out.contains("updated src/integrations/payments/client.rs"), "{out}");
@@ -267,21 +267,21 @@ fn rebuilds_show_the_diff_and_keep_hand_edits() {
     let edited = std::fs::read_to_string(&client).unwrap().replace("pub struct Client", "pub struct Client // mine");
     std::fs::write(&client, &edited).unwrap();
     edit_spec("max_attempts: 4", "max_attempts: 5");
-    let o = oc(&root, &["build", "payments"]);
-    assert!(!o.status.success(), "{}", text(&o));
+    let o = oc(&root, &["build", "payments", "--no-test"]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
     assert!(
         text(&o).contains("error: src/integrations/payments/client.rs: edited by hand (or not written by build); kept"),
         "{}",
         text(&o)
     );
     assert_eq!(std::fs::read_to_string(&client).unwrap(), edited, "a refused build writes nothing");
-    let o = oc(&root, &["build", "payments", "--force"]);
+    let o = oc(&root, &["build", "payments", "--force", "--no-test"]);
     assert!(o.status.success(), "{}", text(&o));
     assert!(std::fs::read_to_string(&client).unwrap().contains("max_attempts: 5,"));
 
     let main = root.join("tests/integrations.rs");
     std::fs::write(&main, "fn main() {}\n").unwrap();
-    let o = oc(&root, &["build", "tracker"]);
+    let o = oc(&root, &["build", "tracker", "--no-test"]);
     assert!(o.status.success(), "{}", text(&o));
     assert!(text(&o).contains("tests/integrations.rs is the project's own: add `mod tracker;`"), "{}", text(&o));
     assert_eq!(std::fs::read_to_string(&main).unwrap(), "fn main() {}\n");
@@ -300,4 +300,94 @@ fn walk(dir: &Path) -> Vec<PathBuf> {
         }
     }
     files
+}
+
+/// The build loop, round by round, over the checkpoint: `build` runs the contract, keeps the
+/// Builder's hand fix and runs the Tester's round. A client broken by hand fails round 1 with
+/// its to-do list, and once fixed passes round 2, which ends the loop; another fails three
+/// rounds (one of them through `test`) and is escalated, after which `build` runs no round.
+#[test]
+fn the_build_loop_fails_a_broken_client_passes_it_fixed_and_escalates_after_three_fails() {
+    let target = oc_integrate::file::target_dir().join("oc-integrate");
+    let root = target.join("scaffold/loop");
+    scratch(&root);
+    // two services, and a package of its own beside the proof's in the shared target directory
+    for service in ["tracker"].into_iter().chain(SENDERS.map(|(s, _)| s)) {
+        std::fs::remove_dir_all(root.join("integrations").join(service)).unwrap();
+    }
+    let manifest = std::fs::read_to_string(root.join("Cargo.toml")).unwrap().replace("scaffold-proof", "scaffold-loop");
+    std::fs::write(root.join("Cargo.toml"), manifest).unwrap();
+    let cargo_target = target.join("scaffold-target");
+    let run = |args: &[&str]| {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_oc-integrate"));
+        cmd.args(args).current_dir(&root).env("CARGO_TARGET_DIR", &cargo_target).env("OC_TIME_SCALE", "0.1");
+        for var in ["PAYMENTS_API_KEY", "PAYMENTS_SANDBOX_URL", "OC_REQUIRE_SANDBOX", "OC_CHECKPOINT", "OC_SERVICE", "RUSTFLAGS"] {
+            cmd.env_remove(var);
+        }
+        let o = cmd.output().unwrap();
+        (o.status.code(), text(&o))
+    };
+    for service in ["payments", BROKEN] {
+        let (code, out) = run(&["build", service, "--no-test"]);
+        assert_eq!(code, Some(0), "{out}");
+    }
+    let (file, fixed, broken) = BREAKS[1];
+    let client = |service: &str| root.join("src/integrations").join(service).join(file);
+    let swap = |service: &str, from: &str, to: &str| {
+        let source = std::fs::read_to_string(client(service)).unwrap();
+        assert!(source.contains(from), "{file} of {service} no longer contains {from:?}");
+        std::fs::write(client(service), source.replace(from, to)).unwrap();
+    };
+    let original = std::fs::read_to_string(client("payments")).unwrap();
+    swap("payments", fixed, broken);
+    swap(BROKEN, fixed, broken);
+    let state = || -> serde_json::Value {
+        let text = std::fs::read_to_string(root.join(oc_integrate::checkpoint::DEFAULT_PATH)).unwrap();
+        serde_json::from_str(&text).unwrap()
+    };
+
+    // round 1 fails: the to-do list names the case, its spec line and the command that runs it alone
+    let (code, out) = run(&["build", "payments"]);
+    assert_eq!(code, Some(1), "{out}");
+    assert!(out.contains("kept src/integrations/payments/client.rs"), "{out}");
+    assert!(out.contains("round 1 of payments: FAIL"), "{out}");
+    assert!(out.contains("::server_error_maintenance\n    spec: integrations/payments/spec.yaml:"), "{out}");
+    assert!(out.contains("run alone: ") && out.contains("failed rounds in a row: 1 of 3"), "{out}");
+    let s = state();
+    let entry = &s["skill_state"]["integrations"]["payments"];
+    assert_eq!(
+        (entry["status"].as_str(), entry["test_rounds"].as_u64(), entry["contract"].as_str()),
+        (Some("failing"), Some(1), Some("agreed"))
+    );
+    assert_eq!((s["skill_state"]["current_build"].as_str(), s["skill_state"]["build_iteration"].as_u64()), (Some("payments"), Some(1)));
+    let failures = oc_integrate::checkpoint::failures(&s, "payments");
+    assert!(!failures.is_empty() && failures.iter().all(|f| f.case.ends_with("::server_error_maintenance")), "{failures:?}");
+
+    // three failed rounds escalate; the loop then stops
+    for (round, verb, code_expected) in [(1, "build", 1), (2, "test", 1), (3, "build", 3)] {
+        let (code, out) = run(&[verb, BROKEN]);
+        assert_eq!(code, Some(code_expected), "{verb} round {round}:\n{out}");
+        assert!(out.contains(&format!("round {round} of {BROKEN}: FAIL")), "{out}");
+    }
+    let report = std::fs::read_to_string(root.join("integrations").join(BROKEN).join("test-round-3.md")).unwrap();
+    assert!(report.contains("Escalat"), "round 3 escalates:\n{report}");
+    assert_eq!(state()["skill_state"]["integrations"][BROKEN]["status"], "escalated");
+    let (code, out) = run(&["build", BROKEN]);
+    assert_eq!(code, Some(3), "{out}");
+    assert!(out.contains("the build loop stops here"), "{out}");
+    assert!(!root.join("integrations").join(BROKEN).join("test-round-4.md").exists(), "an escalated loop runs no round");
+
+    // the Builder's fix (the row as it was: other rows keep their own factor): round 2 passes and ends the loop
+    std::fs::write(client("payments"), original).unwrap();
+    let (code, out) = run(&["build", "payments"]);
+    assert_eq!(code, Some(0), "{out}");
+    assert!(out.contains("round 2 of payments: PASS") && out.contains("the build loop is over"), "{out}");
+    let s = state();
+    let entry = &s["skill_state"]["integrations"]["payments"];
+    assert_eq!(
+        (entry["status"].as_str(), entry["last_test"].as_str(), entry["failed_rounds_in_a_row"].as_u64()),
+        (Some("tested"), Some("PASS"), Some(0))
+    );
+    assert!(s["skill_state"]["current_build"].is_null(), "a PASS of the current build clears it: {s}");
+    assert!(oc_integrate::checkpoint::failures(&s, "payments").is_empty());
 }

@@ -49,6 +49,19 @@ pub fn stamp(text: &str, from: &str) -> String {
     format!("{MARK} from {from}, text sha256:{}; change the spec and rebuild: `build` keeps a hand edit unless --force\n{text}", hash(text))
 }
 
+/// Whether `existing` is stamped as made from `from` (an [`origin`], or every generated
+/// service): a hand edit of a file made from the spec as it is now is the Builder's fix, kept.
+///
+/// ```
+/// use oc_integrate::build::marker::{stamp, stamped_from};
+/// let stamped = stamp("pub mod client;\n", "integrations/payments/spec.yaml (spec sha256:0123456789abcdef)");
+/// assert!(stamped_from(&stamped, "integrations/payments/spec.yaml (spec sha256:0123456789abcdef)"));
+/// assert!(!stamped_from(&stamped, "integrations/payments/spec.yaml (spec sha256:fedcba9876543210)"));
+/// ```
+pub fn stamped_from(existing: &str, from: &str) -> bool {
+    existing.lines().next().is_some_and(|first| first.starts_with(&format!("{MARK} from {from}, ")))
+}
+
 /// What `existing` (a file's text, if there is one) is.
 pub fn state(existing: Option<&str>) -> State {
     let Some(text) = existing else { return State::Absent };

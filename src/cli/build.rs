@@ -1,20 +1,30 @@
-//! `oc-integrate build <service>`: the seed's Builder. Scaffolds the typed client of a
-//! service from its spec (`build::scaffold`), formatted with the project's rustfmt settings
-//! and stamped as generated, with its harness binding and the `tests/integrations.rs` target
-//! that binds every generated service. A rebuild shows each file's diff; a file edited by
-//! hand (or not written by `build`) is kept unless `--force`, and then nothing is written.
+//! `oc-integrate build <service>`: the seed's build loop, one step per call, over the
+//! checkpoint. An escalated integration stops it (exit 3). The contract lint must pass (the
+//! Tester's pushback, exit 1). Then the Builder: the typed client of the service from its spec
+//! (`build::scaffold`), formatted with the project's rustfmt settings and stamped as generated,
+//! with its harness binding and the `tests/integrations.rs` target that binds every generated
+//! service. A rebuild shows each file's diff; a file edited by hand since it was made from the
+//! spec as it is now is the Builder's fix, kept; one edited before a spec change (or not
+//! written by `build`) is refused unless `--force`, and then nothing is written (exit 2). The
+//! Builder's step is recorded in the checkpoint, then the Tester's round runs (`cli::test`):
+//! PASS ends the loop, FAIL prints the to-do list (exit 1), the third FAIL escalates (exit 3).
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode, Stdio};
 
 use oc_integrate::build::marker::{self, State};
 use oc_integrate::build::{self, File, Options};
-use oc_integrate::spec;
+use oc_integrate::harness::round::Request;
+use oc_integrate::plan::lint;
+use oc_integrate::results::MAX_FAILED_ROUNDS;
+use oc_integrate::{checkpoint, spec};
 
 use super::table::{Paint, fail, say};
 
-/// Scaffold a typed Rust client for SERVICE from its spec, with its harness binding, so
-/// `cargo test --test integrations` runs the service's generated suite against it.
+/// The build loop's next step for SERVICE: the contract lint, the typed Rust client scaffolded
+/// from its spec with its harness binding (a hand edit made since is the Builder's fix, kept),
+/// then the Tester's round (`oc-integrate test`). Exit 0 PASS (or scaffolded with
+/// --no-test), 1 FAIL or a contract sent back, 2 nothing written or no round run, 3 escalated.
 #[derive(clap::Args)]
 pub struct Args {
     /// The service (its directory name).
@@ -31,6 +41,12 @@ pub struct Args {
     /// Replace files edited by hand (or not written by build).
     #[arg(long)]
     force: bool,
+    /// Scaffold only: no contract lint, no round.
+    #[arg(long)]
+    no_test: bool,
+    /// The project's harness test target the round runs.
+    #[arg(long, default_value = "integrations")]
+    target: String,
 }
 
 pub fn run(args: Args, paint: &Paint) -> ExitCode {
@@ -42,6 +58,33 @@ pub fn run(args: Args, paint: &Paint) -> ExitCode {
         Ok(s) => s,
         Err(e) => return fail(e),
     };
+    let mut request = Request::new(".", &args.service);
+    request.target = args.target.clone();
+    if !args.no_test {
+        let state = match checkpoint::read(&request.checkpoint) {
+            Ok(s) => s,
+            Err(e) => return fail(e),
+        };
+        let entry = &state["skill_state"]["integrations"][args.service.as_str()];
+        if entry["status"] == "escalated" {
+            eprintln!(
+                "escalated: {} failed rounds in a row for {} (the limit is {MAX_FAILED_ROUNDS}); the build loop stops here and a person decides: see {}; `oc-integrate test {}` runs another round by hand",
+                entry["failed_rounds_in_a_row"],
+                args.service,
+                entry["last_round"].as_str().unwrap_or("its last round report"),
+                args.service
+            );
+            return ExitCode::from(3);
+        }
+        let findings = lint::check(&spec);
+        if !findings.is_empty() {
+            for f in &findings {
+                eprintln!("contract: {f}");
+            }
+            eprintln!("error: the Tester sends the contract back ({} findings): fix the spec, then build again", findings.len());
+            return ExitCode::FAILURE;
+        }
+    }
     let Some(crate_name) = args.crate_name.clone().or_else(package_name) else {
         return fail("expected a Cargo.toml with a [package] name here (or --crate NAME), found none");
     };
@@ -61,16 +104,21 @@ pub fn run(args: Args, paint: &Paint) -> ExitCode {
     files.extend(more);
     let origin = marker::origin(&spec);
     let mut planned = Vec::new();
-    let mut refused = Vec::new();
+    let (mut refused, mut kept) = (Vec::new(), Vec::new());
     for (i, f) in files.into_iter().enumerate() {
         let text = match format(&f) {
             Ok(t) => t,
             Err(e) => return fail(e),
         };
-        let stamped = marker::stamp(&text, if i < service_files { &origin } else { "every generated service" });
+        let from = if i < service_files { origin.as_str() } else { "every generated service" };
+        let stamped = marker::stamp(&text, from);
         let existing = std::fs::read_to_string(&f.path).ok();
-        match marker::state(existing.as_deref()) {
-            State::Edited | State::HandWritten if !args.force => refused.push(f.path.clone()),
+        match (marker::state(existing.as_deref()), existing.as_deref()) {
+            (State::Edited, Some(old)) if !args.force && marker::stamped_from(old, from) => {
+                kept.push(f.path);
+                continue;
+            }
+            (State::Edited | State::HandWritten, _) if !args.force => refused.push(f.path.clone()),
             _ => {}
         }
         planned.push((f.path, existing, stamped));
@@ -79,7 +127,11 @@ pub fn run(args: Args, paint: &Paint) -> ExitCode {
         for p in &refused {
             eprintln!("error: {}: edited by hand (or not written by build); kept", p.display());
         }
-        return fail(format!("{} file(s) would be replaced: nothing written (--force replaces them)", refused.len()));
+        eprintln!("error: {} file(s) would be replaced: nothing written (--force replaces them)", refused.len());
+        return ExitCode::from(2);
+    }
+    for path in &kept {
+        say!("kept {} (edited by hand since it was made from this spec: the Builder's fix)", path.display());
     }
     for (path, existing, text) in &planned {
         let name = path.display().to_string();
@@ -101,11 +153,20 @@ pub fn run(args: Args, paint: &Paint) -> ExitCode {
             return fail(format!("{name}: {e}"));
         }
     }
+    let ready = yours.is_empty();
     for note in yours {
         say!("\nnext: {note}");
     }
-    next_steps(&options, spec.webhooks.sender.is_some() || spec.webhooks.receiver.is_some(), spec.webhooks.receiver.is_some());
-    ExitCode::SUCCESS
+    let signs = spec.webhooks.sender.is_some() || spec.webhooks.receiver.is_some();
+    if !next_steps(&options, signs, spec.webhooks.receiver.is_some()) || !ready || args.no_test {
+        say!("then: oc-integrate build {} (the contract, then the next round of the build loop)", args.service);
+        return ExitCode::SUCCESS;
+    }
+    let files: Vec<String> = planned.iter().map(|(p, _, _)| p).chain(&kept).map(|p| p.display().to_string()).collect();
+    if let Err(e) = checkpoint::record_build(&request.checkpoint, &spec, &files) {
+        return fail(e);
+    }
+    super::test::run_round(&request, paint)
 }
 
 /// The files every generated service shares: `tests/integrations.rs`, binding every generated
@@ -175,11 +236,12 @@ fn package_name() -> Option<String> {
 
 /// What the project still needs for `cargo test --test integrations`: the module declared in
 /// src/lib.rs, and the Cargo.toml lines it lacks (those for signing webhooks when `signs`, for
-/// serving the receiver when `receives`).
-fn next_steps(options: &Options, signs: bool, receives: bool) {
+/// serving the receiver when `receives`). Whether it needs nothing.
+fn next_steps(options: &Options, signs: bool, receives: bool) -> bool {
     let lib = std::fs::read_to_string("src/lib.rs").unwrap_or_default();
     let top = &options.module[0];
-    if !lib.contains(&format!("pub mod {top};")) {
+    let declared = lib.contains(&format!("pub mod {top};"));
+    if !declared {
         say!("\nnext: add `pub mod {top};` to src/lib.rs");
     }
     let manifest = std::fs::read_to_string("Cargo.toml").unwrap_or_default();
@@ -197,5 +259,5 @@ fn next_steps(options: &Options, signs: bool, receives: bool) {
     if !missing.is_empty() {
         say!("\nnext: Cargo.toml lacks {}; the client and its binding need:\n{lines}", missing.join(", "));
     }
-    say!("then: cargo test --test integrations");
+    declared && missing.is_empty()
 }

@@ -18,6 +18,7 @@ pub mod retry;
 pub mod schema;
 pub mod secrets;
 pub mod table;
+pub mod test;
 pub mod webhook;
 
 use std::path::Path;
