@@ -448,11 +448,13 @@ pub struct Smoke<'a> {
     pub sandbox: &'a str,
     /// Why they did not run, when they did not.
     pub sandbox_skipped: Option<&'a str>,
+    /// What failed: the quick build's to-do list.
+    pub failures: Vec<Failure>,
 }
 
 /// Record a quick build (the seed's Quick Build Mode: no contract, no round): `files`,
 /// `built_at`, `mode: "quick"`, the smoke test's `smoke` verdict, `smoke_score`, `sandbox`
-/// (and `sandbox_skipped`), `smoke_at`; `status` is `connected` when it passed, else
+/// (and `sandbox_skipped`), `failures`, `smoke_at`; `status` is `connected` when it passed, else
 /// `failing`. `current_build` is cleared when it named the service and the smoke test passed.
 pub fn record_connect(path: &Path, spec: &Spec, files: &[String], smoke: &Smoke<'_>) -> Result<Value, CheckpointError> {
     let now = rfc3339(SystemTime::now());
@@ -467,6 +469,7 @@ pub fn record_connect(path: &Path, spec: &Spec, files: &[String], smoke: &Smoke<
         entry["smoke_score"] = json!(smoke.score);
         entry["sandbox"] = json!(smoke.sandbox);
         entry["sandbox_skipped"] = json!(smoke.sandbox_skipped.map(redact));
+        entry["failures"] = serde_json::to_value(&smoke.failures).unwrap_or_default();
         entry["smoke_at"] = json!(now);
         if passed && state["skill_state"].get("current_build").and_then(Value::as_str) == Some(spec.id.as_str()) {
             state["skill_state"]["current_build"] = Value::Null;

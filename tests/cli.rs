@@ -114,7 +114,8 @@ fn checkpoint_shows_the_state_and_refuses_a_corrupt_file() {
     let text = stdout(&oc(&["checkpoint"]));
     assert!(text.starts_with(".checkpoints/oc-integrations-engineer.checkpoint.json (updated 20"), "{text}");
     assert!(
-        text.lines().any(|l| l.split_whitespace().collect::<Vec<_>>() == ["payments", "tested", "api_key", "3", "2", "PASS", "-"]),
+        text.lines()
+            .any(|l| l.split_whitespace().collect::<Vec<_>>() == ["payments", "tested", "api_key", "3", "-", "2", "PASS", "-", "-"]),
         "{text}"
     );
     let json: Value = serde_json::from_str(&stdout(&oc(&["checkpoint", "--json"]))).unwrap();

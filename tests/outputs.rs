@@ -366,10 +366,17 @@ fn every_event_of_the_seed_is_recorded_and_keeps_other_fields() {
         score: "3/4".into(),
         sandbox: "not run",
         sandbox_skipped: Some("set PAYMENTS_API_KEY to run"),
+        failures: vec![checkpoint::Failure {
+            case: "payments::get_customer::conformance".into(),
+            at: "spec.yaml:38:7".into(),
+            did: "Err(Decode)".into(),
+            reproduce: "cargo test".into(),
+        }],
     };
     let s = checkpoint::record_connect(&path, &spec, &[], &smoke).unwrap();
     assert_eq!((entry(&s)["status"].as_str(), s["skill_state"]["current_build"].as_str()), (Some("failing"), Some("payments")));
-    let smoke = checkpoint::Smoke { verdict: "PASS", score: "4/4".into(), sandbox: "PASS", sandbox_skipped: None };
+    assert_eq!(checkpoint::failures(&s, "payments"), smoke.failures, "the quick build's to-do list");
+    let smoke = checkpoint::Smoke { verdict: "PASS", score: "4/4".into(), sandbox: "PASS", sandbox_skipped: None, failures: Vec::new() };
     let s = checkpoint::record_connect(&path, &spec, &[], &smoke).unwrap();
     let e = entry(&s);
     assert_eq!(
@@ -377,6 +384,7 @@ fn every_event_of_the_seed_is_recorded_and_keeps_other_fields() {
         (Some("connected"), Some("PASS"), Some("quick"), Some("PASS"))
     );
     assert!(s["skill_state"]["current_build"].is_null(), "a passing quick build ends the build of that service: {s}");
+    assert!(checkpoint::failures(&s, "payments").is_empty());
 
     let audited = checkpoint::SecretsEntry {
         service: "payments",

@@ -87,7 +87,9 @@ pub fn run(args: Args, paint: &Paint) -> ExitCode {
         _ => say!("sandbox trials: {sandbox} ({said})"),
     }
     say!("ran: {}\noutput: {}", smoke.commands.join(" ; "), smoke.log.display());
-    let record = checkpoint::Smoke { verdict, score, sandbox, sandbox_skipped: (sandbox == "not run").then_some(said.as_str()) };
+    let failures = [smoke.conformance.to_do(), smoke.sandbox.to_do()].concat();
+    let skipped = (sandbox == "not run").then_some(said.as_str());
+    let record = checkpoint::Smoke { verdict, score, sandbox, sandbox_skipped: skipped, failures };
     if let Err(e) = checkpoint::record_connect(&request.checkpoint, &spec, &scaffolded.files, &record) {
         return fail(e);
     }

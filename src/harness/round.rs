@@ -337,6 +337,24 @@ impl Trials {
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
+
+    /// The failed trials as the Builder's to-do list, read from each account the harness
+    /// wrote: its `spec:` line (the location, without the label), its `found:` line (what
+    /// the client did) and its `reproduce:` line; a line the account lacks is empty.
+    pub fn to_do(&self) -> Vec<Failure> {
+        self.failed
+            .iter()
+            .map(|(name, account)| {
+                let line = |label: &str| account.lines().find_map(|l| l.strip_prefix(label)).map_or("", str::trim);
+                Failure {
+                    case: name.clone(),
+                    at: line("spec:").split(" (").next().unwrap_or_default().to_string(),
+                    did: crate::redact::redact(line("found:")),
+                    reproduce: line("reproduce:").to_string(),
+                }
+            })
+            .collect()
+    }
 }
 
 /// What a smoke test found.
@@ -415,6 +433,18 @@ mod tests {
         let out = "running 4 tests\ntest s::a::conformance    ... ok\ntest s::a::timeout_no_answer ... FAILED\n\
                    test s::sandbox::auth ... ignored (set S_KEY to run)\n\nfailures:\n\n---- s::a::timeout_no_answer ----\n\
                    expected: a timeout\nfound:    none\n\n\nfailures:\n    s::a::timeout_no_answer\n";
+        let t = Trials::read(
+            &out.replace("found:    none\n", "found:    none\nspec:      s/spec.yaml:4:7 (endpoint GET /a)\nreproduce: cargo test\n"),
+        );
+        assert_eq!(
+            t.to_do(),
+            [Failure {
+                case: "s::a::timeout_no_answer".into(),
+                at: "s/spec.yaml:4:7".into(),
+                did: "none".into(),
+                reproduce: "cargo test".into()
+            }]
+        );
         let t = Trials::read(out);
         assert_eq!(t.passed, ["s::a::conformance"]);
         assert_eq!(t.failed, [("s::a::timeout_no_answer".to_string(), "expected: a timeout\nfound:    none".to_string())]);
