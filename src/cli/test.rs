@@ -2,7 +2,8 @@
 //! client, through its harness target (`harness::round`): the round report and the checkpoint
 //! written, the verdict, score and failures printed. Exit 0 PASS, 1 FAIL, 3 escalated (the
 //! third failed round in a row), 2 when no round could be run (the spec, the checkpoint, or
-//! a suite that did not build).
+//! a suite that did not build). The sandbox trials are left out of the round unless
+//! `--sandbox` (then they run when the sandbox's credentials are set, and say why not otherwise).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -13,8 +14,9 @@ use oc_integrate::results::MAX_FAILED_ROUNDS;
 use super::table::{Paint, say};
 
 /// Run one Tester round of SERVICE: `OC_SERVICE=<service> cargo test --test integrations` in
-/// this project, its round report and checkpoint entry written. Exit 0 PASS, 1 FAIL,
-/// 3 escalated (the third failed round in a row), 2 no round (the suite did not build).
+/// this project (the sandbox trials left out unless --sandbox), its round report and
+/// checkpoint entry written. Exit 0 PASS, 1 FAIL, 3 escalated (the third failed round in a
+/// row), 2 no round (the suite did not build).
 #[derive(clap::Args)]
 pub struct Args {
     /// The service (its directory name).
@@ -25,6 +27,9 @@ pub struct Args {
     /// The project's harness test target.
     #[arg(long, default_value = "integrations")]
     target: String,
+    /// Add the sandbox trials to the round (they run when the sandbox's credentials are set).
+    #[arg(long)]
+    sandbox: bool,
 }
 
 pub fn run(args: Args, paint: &Paint) -> ExitCode {
@@ -35,6 +40,7 @@ pub fn run(args: Args, paint: &Paint) -> ExitCode {
     }
     let mut request = Request::new(".", &args.service);
     request.target = args.target;
+    request.sandbox = args.sandbox;
     run_round(&request, paint)
 }
 
@@ -56,6 +62,7 @@ fn verdict(service: &str, ran: &Ran, paint: &Paint) -> ExitCode {
     let word = if r.passed { "PASS" } else { "FAIL" };
     say!("{} round {} of {service}: {} ({} cases pass)", paint.bold("Tester"), r.number, paint.verdict(word, 4), ran.score);
     say!("report: {}", r.path.display());
+    say!("sandbox trials: {}", ran.sandbox);
     if r.passed {
         say!("{service} is tested: the build loop is over (status {})", ran.status);
         return ExitCode::SUCCESS;
