@@ -154,10 +154,12 @@ fn plan_spec(service: &str, openapi: Option<&Path>, select: plan::Select, dir: &
         Ok(s) => s,
         Err(e) => return fail(format!("the generated spec does not load (a planner bug, please report it): {e}")),
     };
-    let cases = scenario::plan(&loaded).len();
-    if let Err(e) = render::write_documents(&loaded) {
+    let planned_cases = scenario::plan(&loaded);
+    let cases = planned_cases.len();
+    if let Err(e) = render::write_documents(&loaded, &planned_cases) {
         return fail(e);
     }
+    drop(planned_cases);
     match openapi {
         Some(_) => say!("wrote {} ({} of {} operations, {cases} cases)", path.display(), planned.selected, planned.available),
         None => say!("wrote {} (a skeleton from the provider catalog, {cases} cases)", path.display()),
