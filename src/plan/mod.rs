@@ -45,10 +45,10 @@ use serde_json::{Map, Value, json};
 use catalog::Provider;
 use draft::{Draft, Gap, Todo};
 use openapi::{Document, Shared};
-use schemas::{Settled, Side, Wanted};
+use schemas::{Settled, Wanted};
 
 use crate::progress::Progress;
-use crate::spec::Pagination;
+use crate::spec::{Pagination, Side};
 
 /// Why a plan could not be made.
 #[derive(Debug, thiserror::Error)]

@@ -7,26 +7,10 @@
 use serde_json::{Map, Value, json};
 
 use super::openapi::Shared;
-use crate::spec::Schema;
+use crate::spec::{Schema, Side};
 
 /// The shared schema file, relative to the service directory.
 pub(super) const FILE: &str = "schemas/components.json";
-
-/// Which side of an endpoint a schema is for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Side {
-    Request,
-    Response,
-}
-
-impl Side {
-    fn name(self) -> &'static str {
-        match self {
-            Side::Request => "request",
-            Side::Response => "response",
-        }
-    }
-}
 
 /// An endpoint's schema waiting for an example: the converted schema (a `$ref` to the
 /// component it is, when it is one), and the examples to try, in order (the document's, then

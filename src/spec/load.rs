@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use serde_json::Value;
 
 use super::yaml::{self, Location, SourceMap};
-use super::{Action, Auth, Direction, Field, Method, RECEIVER, RetryPolicy, SENDER, Schema, Spec, StatusMatch};
+use super::{Action, Auth, Direction, Field, Method, RECEIVER, RetryPolicy, SENDER, Schema, Side, Spec, StatusMatch};
 use crate::text::{clip, fit};
 use crate::webhook::Scheme;
 
@@ -277,22 +277,6 @@ fn check_against(ctx: &Ctx, at: &str, schema: &Schema, path: &str, instance: &Va
         return Err(ctx.err(path, format!("expected {what} to satisfy its schema, found at {found}: {v}")));
     }
     Ok(())
-}
-
-/// Which side of an endpoint a schema is for.
-#[derive(Clone, Copy)]
-enum Side {
-    Request,
-    Response,
-}
-
-impl Side {
-    fn name(self) -> &'static str {
-        match self {
-            Side::Request => "request",
-            Side::Response => "response",
-        }
-    }
 }
 
 /// A schema file being read for a spec: its JSON, the parts named, and who named each.

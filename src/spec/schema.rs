@@ -2,7 +2,9 @@
 //! endpoints share (`schema_file: schemas/components.json#/$defs/customer`). A shared file is
 //! read once per load and compiled once for every part of it the spec names: one validator
 //! whose `properties` are those parts (each a `$ref` into the file), an instance checked
-//! under its part's key. `#/…` references inside a part resolve in its file.
+//! under its part's key (the file is a registry resource, not copied). `#/…` references
+//! inside a part resolve in its file. A shared file is not meta-validated as a whole: what
+//! a named part reaches is checked as it compiles, so a broken schema nothing names is no error.
 
 use std::fmt;
 use std::sync::{Arc, OnceLock};
@@ -40,6 +42,25 @@ pub struct Violation {
 impl fmt::Display for Violation {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}", self.error)
+    }
+}
+
+/// Which side of an endpoint a schema is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Side {
+    /// The request body's.
+    Request,
+    /// The success response's.
+    Response,
+}
+
+impl Side {
+    /// `request` or `response`, as the spec's fields are named.
+    pub fn name(self) -> &'static str {
+        match self {
+            Side::Request => "request",
+            Side::Response => "response",
+        }
     }
 }
 
