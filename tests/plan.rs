@@ -58,9 +58,10 @@ fn stripe_customers() {
     let get = &spec.endpoints[1];
     assert_eq!((get.method, get.path.as_str()), (Method::GET, "/v1/customers/{customer}"));
     let schema = get.response.schema.as_ref().expect("the response schema is loaded from its schema_file");
-    // customer or deleted_customer, each a reference into $defs
-    assert_eq!(schema["anyOf"][0]["$ref"], "#/$defs/customer", "{}", &schema.to_string()[..200]);
-    assert!(schema["$defs"]["deleted_customer"]["required"].as_array().unwrap().iter().any(|r| r == "deleted"));
+    assert_eq!(get.response.schema_file.as_deref(), Some("schemas/components.json#/endpoints/get_customers_customer/response"));
+    // customer or deleted_customer, each a reference into the shared file's $defs
+    assert_eq!(schema.value()["anyOf"][0]["$ref"], "#/$defs/customer", "{}", &schema.value().to_string()[..200]);
+    assert!(schema.root()["$defs"]["deleted_customer"]["required"].as_array().unwrap().iter().any(|r| r == "deleted"));
     assert_eq!(spec.endpoints[0].request.content_type, "application/x-www-form-urlencoded");
     assert!(planned.todos.iter().any(|t| t.contains("no sandbox server")));
     assert!(planned.todos.iter().any(|t| t.starts_with("endpoints[0].method: POST without a documented idempotency header")));
@@ -232,9 +233,10 @@ fn swagger_2_and_cyclic_schemas() {
     assert_eq!(get.concrete_path(), "/pets/1", "path parameter example from its minimum");
     assert_eq!(get.response.example["name"], "Rex", "the documented example is kept when it fits the schema");
     let schema = get.response.schema.as_ref().unwrap();
-    assert_eq!(schema["properties"]["owner"]["$ref"], "#/$defs/Owner");
-    assert_eq!(schema["$defs"]["Owner"]["properties"]["pets"]["items"]["$ref"], "#/$defs/Pet", "a cycle stays a reference");
-    assert_eq!(schema["properties"]["tag"]["type"], serde_json::json!(["string", "null"]), "x-nullable");
+    assert_eq!(get.response.schema_file.as_deref(), Some("schemas/components.json#/$defs/Pet"), "the component itself");
+    assert_eq!(schema.value()["properties"]["owner"]["$ref"], "#/$defs/Owner");
+    assert_eq!(schema.root()["$defs"]["Owner"]["properties"]["pets"]["items"]["$ref"], "#/$defs/Pet", "a cycle stays a reference");
+    assert_eq!(schema.value()["properties"]["tag"]["type"], serde_json::json!(["string", "null"]), "x-nullable");
 }
 
 /// Every document of APIs.guru's directory (at most its first 25 operations, as a project
@@ -779,15 +781,18 @@ fn a_deep_schema_is_cut_where_too_deep_and_stays_valid() {
     let planned = plan::from_openapi(doc, "deep", &Select::default(), None).unwrap_or_else(|e| panic!("{e}"));
     // past the made example's own depth the example cannot satisfy the deep schema, which is
     // kept for the user: it must still be a valid schema
-    let (_, kept) =
-        planned.files.iter().find(|(f, _)| f.ends_with("deep.response.schema.unverified.json")).expect("the deep schema is kept");
-    let kept: serde_json::Value = serde_json::from_str(kept).unwrap();
-    jsonschema::validator_for(&kept).unwrap_or_else(|e| panic!("the cut schema must stay valid: {e}"));
+    let (_, shared) = planned.files.iter().find(|(f, _)| f == "schemas/components.json").expect("the shared schema file");
+    let shared: serde_json::Value = serde_json::from_str(shared).unwrap();
+    let kept = &shared["endpoints"]["deep"]["response"];
+    assert!(kept.is_object(), "the deep schema is kept");
+    assert!(planned.todos.iter().any(|t| t.contains("(kept at schemas/components.json#/endpoints/deep/response)")), "{:#?}", planned.todos);
+    let alone = serde_json::json!({"allOf": [kept], "$defs": shared["$defs"]});
+    jsonschema::validator_for(&alone).unwrap_or_else(|e| panic!("the cut schema must stay valid: {e}"));
     assert!(!planned.todos.iter().any(|t| t.starts_with("endpoints[1].response")), "{:#?}", planned.todos);
     let spec = planned.write(&support::scratch("deep").join("deep")).unwrap();
     let loaded = load_file(&spec).unwrap_or_else(|e| panic!("{e}"));
     let chain = loaded.endpoints.iter().find(|e| e.id == "chain").unwrap().response.schema.clone().expect("a verified schema");
-    assert_eq!(chain["$defs"]["C40"]["properties"]["id"]["enum"], serde_json::json!(["last"]), "the chain's end is converted whole");
+    assert_eq!(chain.root()["$defs"]["C40"]["properties"]["id"]["enum"], serde_json::json!(["last"]), "the chain's end is converted whole");
 }
 
 /// `plan` over a whole document draws `operations done/total` on a terminal's last row and

@@ -194,6 +194,59 @@ fn a_missing_schema_file_is_named() {
     assert!(err.contains("nowhere.json"), "{err}");
 }
 
+/// `schema_file: file#/pointer` names a schema inside a shared file: endpoints pointing into
+/// one file share it (`#/` references resolve in the file); a pointer to nothing, or to what
+/// is not a schema, is refused at the `schema_file` line, naming the file and the nearest key;
+/// an example the part refuses is refused at the example, with the path inside it.
+#[rstest]
+#[case::found("#/$defs/thing", "")]
+#[case::misspelt(
+    "#/$defs/thng",
+    "15:20: endpoints[0].response.schema_file: expected a schema at #/$defs/thng in schemas/shared.json, found nothing there (did you mean #/$defs/thing?)"
+)]
+#[case::not_a_pointer(
+    "#$defs/thing",
+    "endpoints[0].response.schema_file: expected a JSON pointer after # (#/$defs/name), found #$defs/thing"
+)]
+#[case::not_a_schema(
+    "#/$defs/thing/required",
+    "endpoints[0].response.schema_file: expected a schema (an object) at #/$defs/thing/required in schemas/shared.json, found a sequence"
+)]
+#[case::example_refused(
+    "#/$defs/strict",
+    "endpoints[0].response.example: expected the response example to satisfy its schema, found at /size: "
+)]
+fn a_schema_file_pointer_names_a_schema_inside_the_file(#[case] pointer: &str, #[case] want: &str) {
+    let file = write_spec(
+        "demo",
+        &GOOD.replacen(
+            "      schema: {type: object, required: [id, size], properties: {id: {type: string}, size: {type: integer}}}",
+            &format!("      schema_file: \"schemas/shared.json{pointer}\""),
+            1,
+        ),
+    );
+    let dir = file.parent().unwrap();
+    std::fs::create_dir_all(dir.join("schemas")).unwrap();
+    let shared = serde_json::json!({"$defs": {
+        "thing": {"type": "object", "required": ["id", "size"], "properties": {"id": {"type": "string"}, "size": {"$ref": "#/$defs/size"}}},
+        "size": {"type": "integer"},
+        "strict": {"type": "object", "properties": {"size": {"type": "string"}}}
+    }});
+    std::fs::write(dir.join("schemas/shared.json"), shared.to_string()).unwrap();
+    match load_file(&file) {
+        Ok(spec) => {
+            assert!(want.is_empty(), "expected {want}");
+            let schema = spec.endpoints[0].response.schema.as_ref().unwrap();
+            assert_eq!(schema.value()["required"], serde_json::json!(["id", "size"]));
+            assert!(!schema.accepts(&serde_json::json!({"id": "a", "size": "big"})), "the $ref resolves in the shared file");
+        }
+        Err(e) => {
+            let err = e.to_string();
+            assert!(!want.is_empty() && err.contains(want), "got:  {err}\nwant: …{want}…");
+        }
+    }
+}
+
 /// `schema_file` stays in the spec's directory tree: no absolute path, no `..`, no device
 /// or FIFO (which would block or never end), no link out of the tree; each refusal names the field.
 #[rstest]

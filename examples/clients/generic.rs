@@ -64,18 +64,18 @@ pub fn binding(flaws: &'static [Flaw]) -> Binding {
                 auth: client.credential.clone().filter(|_| e.auth),
             };
             let invalid = |m: String| ClientError::new(ErrorKind::InvalidResponse, m);
-            let validator = match &e.response.schema {
-                Some(schema) => Some(jsonschema::validator_for(schema).map_err(|err| invalid(err.to_string()))?),
-                None => None,
-            };
+            let schema = &e.response.schema;
+            if let Some(s) = schema {
+                s.check().map_err(invalid)?;
+            }
             // the answer parsed and checked against the endpoint's schema (for a list, each page)
             let checked = |resp: Response| -> Result<Value, ClientError> {
                 if !resp.content_type.starts_with("application/json") {
                     return Err(invalid(format!("expected application/json, got {:?}", resp.content_type)));
                 }
                 let v: Value = serde_json::from_slice(&resp.body).map_err(|err| invalid(format!("body is not valid JSON: {err}")))?;
-                if let Some(err) = validator.as_ref().and_then(|v2| v2.iter_errors(&v).next()) {
-                    return Err(invalid(format!("response off its schema at {}: {err}", err.instance_path())));
+                if let Some(err) = schema.as_ref().and_then(|s| s.violations(&v, 1).ok()?.into_iter().next()) {
+                    return Err(invalid(format!("response off its schema at {}: {err}", err.at)));
                 }
                 Ok(v)
             };

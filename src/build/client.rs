@@ -162,7 +162,7 @@ fn method(spec: &Spec, e: &Endpoint, types: &mut Types) -> Result<Signature, Bui
     let body = input.get("body").is_some() || body_schema.is_some();
     if body {
         let ty = match body_schema {
-            Some(s) => qualified(&types.type_of(s, s, &format!("{}Request", pascal(&e.id)), Use::Request)),
+            Some(s) => qualified(&types.type_of(s.value(), s.root(), &format!("{}Request", pascal(&e.id)), Use::Request)),
             None => "serde_json::Value".into(),
         };
         args.push(format!("body: &{ty}"));
@@ -181,7 +181,7 @@ fn method(spec: &Spec, e: &Endpoint, types: &mut Types) -> Result<Signature, Bui
     let empty = e.response.status == 204;
     let returns = match (&e.response.schema, empty) {
         (_, true) => "()".to_string(),
-        (Some(s), false) => qualified(&types.type_of(s, s, &format!("{}Response", pascal(&e.id)), Use::Response)),
+        (Some(s), false) => qualified(&types.type_of(s.value(), s.root(), &format!("{}Response", pascal(&e.id)), Use::Response)),
         (None, false) => "serde_json::Value".into(),
     };
     let url = if query {

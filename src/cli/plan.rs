@@ -175,8 +175,10 @@ pub(super) fn write(
     }
     planned.write(&dir.join(service)).map_err(|e| e.to_string())?;
     let loaded = spec::load_file(&path).map_err(|e| format!("the generated spec does not load (a planner bug, please report it): {e}"))?;
-    let cases = scenario::plan(&loaded).len();
-    render::write_documents(&loaded).map_err(|e| e.to_string())?;
+    let planned_cases = scenario::plan(&loaded);
+    let cases = planned_cases.len();
+    render::write_documents(&loaded, &planned_cases).map_err(|e| e.to_string())?;
+    drop(planned_cases);
     match from_document {
         true => say!("wrote {} ({} of {} operations, {cases} cases)", path.display(), planned.selected, planned.available),
         false => say!("wrote {} (a skeleton from the provider catalog, {cases} cases)", path.display()),

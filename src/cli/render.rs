@@ -4,7 +4,8 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use oc_integrate::{plan, spec};
+use oc_integrate::case::Case;
+use oc_integrate::{plan, scenario, spec};
 
 use super::each_spec;
 use super::table::{Paint, say};
@@ -18,7 +19,7 @@ pub struct Args {
 }
 
 pub fn run(args: Args, _: &Paint) -> ExitCode {
-    each_spec(&args.dir, |s| match write_documents(s) {
+    each_spec(&args.dir, |s| match write_documents(s, &scenario::plan(s)) {
         Ok(paths) => {
             for p in paths {
                 say!("wrote {}", p.display());
@@ -32,11 +33,12 @@ pub fn run(args: Args, _: &Paint) -> ExitCode {
     })
 }
 
-/// Write integration-spec.md and contract.md beside `spec`; `Err` names the file that failed.
-pub fn write_documents(spec: &spec::Spec) -> Result<Vec<PathBuf>, String> {
+/// Write integration-spec.md and contract.md beside `spec`, whose cases are `cases`; `Err`
+/// names the file that failed.
+pub fn write_documents(spec: &spec::Spec, cases: &[Case]) -> Result<Vec<PathBuf>, String> {
     let docs = [
         (plan::document::path_for(spec), plan::document::integration_spec(spec)),
-        (plan::contract::path_for(spec), plan::contract::render(spec)),
+        (plan::contract::path_for(spec), plan::contract::render_cases(spec, cases)),
     ];
     let mut written = Vec::new();
     for (path, text) in docs {

@@ -81,7 +81,7 @@ fn edit(file: &Path, spec: &Spec, settings: &[String]) -> Result<Spec, String> {
     let edited = spec::edit::apply(file, &edits).map_err(|e| e.to_string())?;
     let name = file.display().to_string();
     say!("{}", similar::TextDiff::from_lines(&edited.before, &edited.after).unified_diff().context_radius(1).header(&name, &name));
-    for p in write_documents(&edited.spec)? {
+    for p in write_documents(&edited.spec, &oc_integrate::scenario::plan(&edited.spec))? {
         say!("wrote {}", p.display());
     }
     Ok(edited.spec)

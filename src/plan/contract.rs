@@ -56,6 +56,11 @@ impl For {
 /// The seed's five testable criteria, then the edge cases the tester insists on; every
 /// kind of generated case tests at least one of them.
 pub fn criteria(spec: &Spec) -> Vec<Criterion> {
+    criteria_of(spec, &scenario::plan(spec))
+}
+
+/// [`criteria`], of the cases `spec` plans (`cases`).
+fn criteria_of(spec: &Spec, cases: &[crate::case::Case]) -> Vec<Criterion> {
     use Kind::*;
     let sandbox = match &spec.test_plan.sandbox {
         Some(s) => format!("sandbox run: {s}"),
@@ -162,7 +167,6 @@ pub fn criteria(spec: &Spec) -> Vec<Criterion> {
     if spec.endpoints.iter().all(|e| e.pagination.is_none()) {
         rows.retain(|(_, kinds, ..)| kinds.first() != Some(&PaginationAllPages));
     }
-    let cases = scenario::plan(spec);
     rows.into_iter()
         .map(|(text, kinds, also, subjects)| {
             let trials = cases.iter().filter(|c| kinds.contains(&c.kind) && subjects.takes(c.subject)).map(|c| c.name()).collect();
@@ -188,6 +192,11 @@ fn none_apply(spec: &Spec, c: &Criterion) -> &'static str {
 
 /// The contract in the seed's format.
 pub fn render(spec: &Spec) -> String {
+    render_cases(spec, &scenario::plan(spec))
+}
+
+/// [`render`], given the cases `spec` plans (`scenario::plan`), when they are at hand.
+pub fn render_cases(spec: &Spec, cases: &[crate::case::Case]) -> String {
     let mut md = format!("## Integration Contract: {}\n", spec.name);
     md.push_str("<!-- rendered from spec.yaml by `oc-integrate render`; edit the spec, not this file -->\n");
     md.push_str("### Deliverables\n");
@@ -205,7 +214,7 @@ pub fn render(spec: &Spec) -> String {
         "- Retry middleware with exponential backoff: {} attempts, {} ms × {} up to {} ms",
         r.max_attempts, r.base_delay_ms, r.multiplier, r.max_delay_ms
     );
-    let _ = writeln!(md, "- Unit tests with MSW mocks: the generated oc-integrate suite, {} trials", scenario::plan(spec).len());
+    let _ = writeln!(md, "- Unit tests with MSW mocks: the generated oc-integrate suite, {} trials", cases.len());
     if let Some(r) = &spec.webhooks.receiver {
         let _ = writeln!(
             md,
@@ -221,7 +230,7 @@ pub fn render(spec: &Spec) -> String {
     }
     md.push_str("- Health check endpoint\n");
     md.push_str("### Testable Criteria\n");
-    for (i, c) in criteria(spec).iter().enumerate() {
+    for (i, c) in criteria_of(spec, cases).iter().enumerate() {
         let _ = writeln!(md, "{}. {}", i + 1, c.text);
         if let Some(also) = &c.also {
             let _ = writeln!(md, "   - {also}");

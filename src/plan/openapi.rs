@@ -3,7 +3,7 @@
 //! `$defs`, so cycles stay references instead of expanding forever); examples taken from
 //! the document or made from the schema.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 
 use serde_json::{Map, Value, json};
 
@@ -69,32 +69,42 @@ impl Document {
         v
     }
 
-    /// A self-contained JSON Schema (draft 2020-12) for the OpenAPI schema `schema`:
-    /// references become `#/$defs/<name>` with their targets copied under `$defs`; the top
-    /// level is inlined, so its `required` and `properties` can be read directly.
-    pub fn json_schema(&self, schema: &Value) -> Value {
-        let (mut seen, mut pending) = (HashSet::new(), Vec::new());
+    /// The JSON Schema (draft 2020-12) for the OpenAPI schema `schema`, its references
+    /// `#/$defs/<name>` into `shared`, where each referenced schema is converted once for the
+    /// whole document (from a work list rather than by recursion, so a chain of a thousand
+    /// references costs no stack and no depth). A top-level reference is followed, so its
+    /// `required` and `properties` can be read directly.
+    pub fn json_schema(&self, schema: &Value, shared: &mut Shared) -> Value {
         let top = self.deref(schema);
-        let mut out = self.convert(top, &mut seen, &mut pending, 0);
-        // each referenced schema converted once, from a work list rather than by recursion,
-        // so a chain of a thousand references costs no stack and no depth
-        let mut defs = BTreeMap::new();
-        while let Some((reference, name)) = pending.pop() {
-            let target = self.pointer(&reference).cloned().unwrap_or_else(|| json!({}));
-            let converted = self.convert(&target, &mut seen, &mut pending, 0);
-            defs.insert(name, converted);
-        }
-        if !defs.is_empty()
-            && let Some(m) = out.as_object_mut()
-        {
-            m.insert("$defs".into(), Value::Object(defs.into_iter().collect()));
-        }
+        let mut pending = Vec::new();
+        let out = self.convert(top, shared, &mut pending, 0);
+        self.convert_pending(pending, shared);
         out
     }
 
+    /// Each reference in `pending` converted into `shared`, and those it meets in turn.
+    fn convert_pending(&self, mut pending: Vec<(String, String)>, shared: &mut Shared) {
+        while let Some((reference, name)) = pending.pop() {
+            let target = self.pointer(&reference).cloned().unwrap_or_else(|| json!({}));
+            let converted = self.convert(&target, shared, &mut pending, 0);
+            shared.insert(name, converted);
+        }
+    }
+
+    /// The name in `shared` of the schema a top-level `$ref` of `schema` names, converted
+    /// there: where an endpoint's schema is one of the document's components, it points at it.
+    pub fn component(&self, schema: &Value, shared: &mut Shared) -> Option<String> {
+        let r = schema.get("$ref").and_then(Value::as_str)?;
+        self.pointer(r).filter(|t| t.is_object())?;
+        let mut pending = Vec::new();
+        let name = shared.name(r, &mut pending);
+        self.convert_pending(pending, shared);
+        Some(name)
+    }
+
     /// `v` converted, its references noted in `pending` (reference, `$defs` name) the first
-    /// time `seen` meets them.
-    fn convert(&self, v: &Value, seen: &mut HashSet<String>, pending: &mut Vec<(String, String)>, depth: usize) -> Value {
+    /// time `shared` meets them.
+    fn convert(&self, v: &Value, shared: &mut Shared, pending: &mut Vec<(String, String)>, depth: usize) -> Value {
         if depth > CONVERT_DEPTH {
             return match v {
                 // a schema cut here accepts anything; keyword values (types, enums, required
@@ -108,10 +118,7 @@ impl Document {
         match v {
             Value::Object(m) => {
                 if let Some(r) = m.get("$ref").and_then(Value::as_str) {
-                    let name = def_name(r);
-                    if seen.insert(r.to_string()) {
-                        pending.push((r.to_string(), name.clone()));
-                    }
+                    let name = shared.name(r, pending);
                     return json!({"$ref": format!("#/$defs/{name}")});
                 }
                 let mut out = Map::new();
@@ -142,7 +149,7 @@ impl Document {
                         "properties" | "patternProperties" | "$defs" | "definitions" => {
                             let inner: Map<String, Value> = val
                                 .as_object()
-                                .map(|props| props.iter().map(|(pk, pv)| (pk.clone(), self.convert(pv, seen, pending, depth))).collect())
+                                .map(|props| props.iter().map(|(pk, pv)| (pk.clone(), self.convert(pv, shared, pending, depth))).collect())
                                 .unwrap_or_default();
                             out.insert(k.into(), Value::Object(inner));
                         }
@@ -153,7 +160,7 @@ impl Document {
                         // (the schema then accepts any value of its type)
                         "enum" if val.as_array().is_some_and(|e| e.len() > MAX_ENUM) => {}
                         _ => {
-                            out.insert(k.clone(), self.convert(val, seen, pending, depth));
+                            out.insert(k.clone(), self.convert(val, shared, pending, depth));
                         }
                     }
                 }
@@ -176,9 +183,97 @@ impl Document {
                 }
                 Value::Object(out)
             }
-            Value::Array(a) => Value::Array(a.iter().map(|x| self.convert(x, seen, pending, depth)).collect()),
+            Value::Array(a) => Value::Array(a.iter().map(|x| self.convert(x, shared, pending, depth)).collect()),
             other => other.clone(),
         }
+    }
+}
+
+/// The document's schemas converted to JSON Schema, each once, as the planned endpoints
+/// reach them: the `$defs` an endpoint's converted schema points into.
+#[derive(Debug)]
+pub struct Shared {
+    /// `{"$defs": {name: converted schema}}`: where `#/$defs/<name>` resolves.
+    root: Value,
+    /// The name given to each reference met.
+    names: HashMap<String, String>,
+    /// The names given.
+    taken: HashSet<String>,
+}
+
+impl Default for Shared {
+    fn default() -> Shared {
+        Shared { root: json!({"$defs": {}}), names: HashMap::new(), taken: HashSet::new() }
+    }
+}
+
+impl Shared {
+    /// `{"$defs": …}`, the root a converted schema's references resolve in.
+    pub fn root(&self) -> &Value {
+        &self.root
+    }
+
+    /// The converted schema named `name`.
+    pub fn def(&self, name: &str) -> Option<&Value> {
+        self.root["$defs"].get(name)
+    }
+
+    fn insert(&mut self, name: String, schema: Value) {
+        if let Some(defs) = self.root.get_mut("$defs").and_then(Value::as_object_mut) {
+            defs.insert(name, schema);
+        }
+    }
+
+    /// The `$defs` name of `reference`: the one given before, or a new one (its last segment,
+    /// made safe and unique), the reference then noted in `pending` to be converted.
+    fn name(&mut self, reference: &str, pending: &mut Vec<(String, String)>) -> String {
+        if let Some(name) = self.names.get(reference) {
+            return name.clone();
+        }
+        let base = def_name(reference);
+        let mut name = base.clone();
+        let mut n = 2;
+        while !self.taken.insert(name.clone()) {
+            name = format!("{base}_{n}");
+            n += 1;
+        }
+        self.names.insert(reference.to_string(), name.clone());
+        pending.push((reference.to_string(), name.clone()));
+        name
+    }
+
+    /// `schema` made self-contained: the definitions it reaches (transitively) under `$defs`.
+    pub fn self_contained(&self, schema: &Value) -> Value {
+        let defs = self.reached([schema]);
+        let mut out = schema.clone();
+        if !defs.is_empty()
+            && let Some(m) = out.as_object_mut()
+        {
+            m.insert("$defs".into(), Value::Object(defs.into_iter().filter_map(|n| Some((n.clone(), self.def(&n)?.clone()))).collect()));
+        }
+        out
+    }
+
+    /// The names of the definitions `schemas` reach, transitively, in name order.
+    pub fn reached<'a>(&self, schemas: impl IntoIterator<Item = &'a Value>) -> BTreeSet<String> {
+        let mut seen = BTreeSet::new();
+        let mut stack: Vec<&Value> = schemas.into_iter().collect();
+        while let Some(v) = stack.pop() {
+            match v {
+                Value::Object(m) => {
+                    if let Some(name) = m.get("$ref").and_then(Value::as_str).and_then(|r| r.strip_prefix("#/$defs/"))
+                        && let Some(def) = self.def(name)
+                        && seen.insert(name.to_string())
+                    {
+                        stack.push(def);
+                    }
+                    stack.extend(m.values());
+                }
+                Value::Array(a) => stack.extend(a),
+                _ => {}
+            }
+        }
+        seen
     }
 }
 

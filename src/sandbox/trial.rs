@@ -32,7 +32,7 @@ use crate::case::{Check, DRIFT_ENV, REQUIRE_ENV, SANDBOX_ENV, SandboxCase, Subje
 use crate::drift::json_type;
 use crate::results::SandboxResult;
 use crate::scenario::{Policy, Returned};
-use crate::spec::{Auth, Endpoint, Sandbox, Spec, references};
+use crate::spec::{Auth, Endpoint, Sandbox, Schema, Spec, references};
 use crate::text::clip;
 use crate::{redact, trial};
 
@@ -392,23 +392,23 @@ fn fill(v: &Value, answers: &BTreeMap<String, Value>) -> Value {
 ///
 /// ```
 /// use serde_json::json;
-/// let schema = json!({"type": "object", "required": ["id"], "properties": {"created": {"type": "integer"}}});
+/// let schema = oc_integrate::spec::Schema::inline(json!({"type": "object", "required": ["id"], "properties": {"created": {"type": "integer"}}}));
 /// let errors = oc_integrate::sandbox::shape_errors(&schema, &json!({"created": "yesterday"}));
 /// assert_eq!(errors, [
 ///     "/created: expected type integer, found string \"yesterday\"",
 ///     "(root): expected required property \"id\", found an object without it",
 /// ]);
 /// ```
-pub fn shape_errors(schema: &Value, body: &Value) -> Vec<String> {
-    let validator = match jsonschema::validator_for(schema) {
+pub fn shape_errors(schema: &Schema, body: &Value) -> Vec<String> {
+    let errors = match schema.violations(body, usize::MAX) {
         Ok(v) => v,
         Err(e) => return vec![format!("the response schema: expected a valid JSON Schema, found an error: {e}")],
     };
-    let mut out: Vec<String> = validator
-        .iter_errors(body)
-        .map(|e| {
-            let path = e.instance_path().to_string();
-            let path = if path.is_empty() { "(root)".to_string() } else { path };
+    let mut out: Vec<String> = errors
+        .into_iter()
+        .map(|v| {
+            let path = if v.at.is_empty() { "(root)".to_string() } else { v.at.clone() };
+            let e = &v.error;
             let found = e.instance();
             let found_text = format!("{} {}", json_type(found), clip(&found.to_string()));
             match e.kind() {

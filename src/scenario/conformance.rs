@@ -5,7 +5,7 @@ use serde_json::Value;
 
 use super::{Prepared, Setup, Verdict, expect_attempts, expect_ok};
 use crate::redact;
-use crate::spec::{Auth, Endpoint};
+use crate::spec::{Auth, Endpoint, Schema};
 use crate::timeline::Arrival;
 
 /// `v` with every object's keys in order, so a diff shows what changed, not what moved.
@@ -90,7 +90,7 @@ fn same_number(s: &serde_json::Number, r: &serde_json::Number) -> bool {
 /// leave fields out (a typed client drops what it does not model), and may return `null`
 /// for a field the response did not carry when `schema` does not require it (a typed
 /// client's `Option` that was `None`).
-pub(super) fn differences(served: &Value, returned: &Value, schema: Option<&Value>) -> Vec<String> {
+pub(super) fn differences(served: &Value, returned: &Value, schema: Option<&Schema>) -> Vec<String> {
     fn walk(served: &Value, returned: &Value, schema: Option<&Value>, root: &Value, at: &str, out: &mut Vec<String>) {
         let here = if at.is_empty() { "the response".to_string() } else { format!("`{at}`") };
         match (served, returned) {
@@ -122,7 +122,7 @@ pub(super) fn differences(served: &Value, returned: &Value, schema: Option<&Valu
         }
     }
     let mut out = Vec::new();
-    walk(served, returned, schema, schema.unwrap_or(&Value::Null), "", &mut out);
+    walk(served, returned, schema.map(Schema::value), schema.map_or(&Value::Null, Schema::root), "", &mut out);
     out
 }
 
@@ -249,7 +249,7 @@ pub(super) fn hostile_input(e: &Endpoint) -> Option<Value> {
             }
         }
     }
-    let props = e.request.schema.as_ref().and_then(|s| s.get("properties"));
+    let props = e.request.schema.as_ref().and_then(|s| resolved(s.value(), s.root()).get("properties"));
     if let Some(Value::Object(m)) = input.get_mut("body") {
         for (k, v) in m.iter_mut() {
             let schema = props.and_then(|p| p.get(k));
@@ -427,10 +427,10 @@ pub(super) fn request_problems(e: &Endpoint, base_path: &str, input: &Value, a: 
             None => p.push(format!("expected a JSON body, found {:?}", redact::redact(&String::from_utf8_lossy(&a.body)))),
             Some(sent) => {
                 if let Some(schema) = &e.request.schema
-                    && let Ok(v) = jsonschema::validator_for(schema)
+                    && let Ok(errors) = schema.violations(&sent, 3)
                 {
-                    for err in v.iter_errors(&sent).take(3) {
-                        p.push(format!("expected the body to satisfy the request schema, found at {}: {err}", err.instance_path()));
+                    for err in errors {
+                        p.push(format!("expected the body to satisfy the request schema, found at {}: {err}", err.at));
                     }
                 }
                 if let Err(d) = assert_json_matches_no_panic(&sent, want_body, Config::new(CompareMode::Inclusive)) {
@@ -465,9 +465,11 @@ mod tests {
 
     #[test]
     fn a_typed_client_may_return_null_for_optional_fields_and_drop_unknown_ones() {
-        let schema = json!({"$defs": {"user": {"type": "object", "required": ["login"], "properties": {"login": {}, "name": {}}}},
+        let schema = crate::spec::Schema::inline(
+            json!({"$defs": {"user": {"type": "object", "required": ["login"], "properties": {"login": {}, "name": {}}}},
             "type": "object", "required": ["id", "user"],
-            "properties": {"id": {}, "user": {"$ref": "#/$defs/user"}, "labels": {"type": "array", "items": {"allOf": [{"required": ["name"]}]}}}});
+            "properties": {"id": {}, "user": {"$ref": "#/$defs/user"}, "labels": {"type": "array", "items": {"allOf": [{"required": ["name"]}]}}}}),
+        );
         let served = json!({"id": 1, "user": {"login": "octocat", "site_admin": false}, "labels": [{"name": "bug"}], "amount": 2000});
         // `Option` fields the response did not carry, unknown fields dropped, a float for an integer
         let typed = json!({"id": 1, "user": {"login": "octocat", "name": null}, "labels": [{"name": "bug", "color": null}], "amount": 2000.0, "note": null});

@@ -64,9 +64,10 @@ const MAX_DEPTH: usize = 8;
 /// arrays (objects inside objects, `data[0].email`, the items of a top-level array). A case
 /// drifts the first [`MAX_FIELDS`] of them.
 pub(super) fn fields_to_mutate(e: &Endpoint) -> Vec<Field> {
-    let Some(root) = e.response.schema.as_ref() else { return Vec::new() };
+    let Some(schema) = e.response.schema.as_ref() else { return Vec::new() };
+    let root = schema.root();
     let mut out = Vec::new();
-    let mut level = vec![(Vec::new(), root, &e.response.example)];
+    let mut level = vec![(Vec::new(), schema.value(), &e.response.example)];
     for _ in 0..MAX_DEPTH {
         let mut next = Vec::new();
         for (path, schema, value) in level {
@@ -298,7 +299,7 @@ mod tests {
             "response": {"example": {"id": 1, "owner": {"login": "a", "note": "b"}, "data": [{"email": "e", "tags": []}]}}
         }))
         .unwrap();
-        e.response.schema = Some(json!({
+        e.response.schema = Some(crate::spec::Schema::inline(json!({
             "type": "object",
             "required": ["id", "data"],
             "properties": {
@@ -307,7 +308,7 @@ mod tests {
                 "data": {"type": "array", "items": {"type": "object", "required": ["email", "missing"], "properties": {"email": {"type": "string"}, "missing": {"type": "string"}}}}
             },
             "$defs": {"owner": {"type": "object", "required": ["login"], "properties": {"login": {"type": "string"}, "note": {"type": ["string", "null"]}}}}
-        }));
+        })));
         let paths: Vec<String> = fields_to_mutate(&e).iter().map(Field::path).collect();
         // `owner` is optional but present, so its required `login` drifts; `missing` is not in the example
         assert_eq!(paths, ["id", "data", "owner.login", "data[0].email"]);

@@ -88,15 +88,16 @@ fn free_string(schema: &Value) -> bool {
 
 /// The endpoint's example with `kind`'s variation applied, when the schema gives it something to vary.
 fn varied(kind: Kind, e: &Endpoint) -> Option<Value> {
-    let root = e.response.schema.as_ref()?;
+    let schema = e.response.schema.as_ref()?;
+    let (whole, root) = (schema.value(), schema.root());
     let mut v = e.response.example.clone();
     let changed = match kind {
-        Kind::TolerateOptionalAbsent => each_object(&mut v, root, root, false, &|m, s, _, _| {
+        Kind::TolerateOptionalAbsent => each_object(&mut v, whole, root, false, &|m, s, _, _| {
             let before = m.len();
             m.retain(|k, _| required(s, k) || s.get("properties").and_then(|p| p.get(k)).is_none());
             m.len() != before
         }),
-        Kind::TolerateNull => each_object(&mut v, root, root, false, &|m, s, root, _| {
+        Kind::TolerateNull => each_object(&mut v, whole, root, false, &|m, s, root, _| {
             let mut changed = false;
             for (k, p) in properties(s, root) {
                 // required or not: a nullable field is null whenever the provider has nothing
@@ -108,7 +109,7 @@ fn varied(kind: Kind, e: &Endpoint) -> Option<Value> {
             }
             changed
         }),
-        Kind::TolerateUnknownNestedFields => each_object(&mut v, root, root, false, &|m, _, _, nested| {
+        Kind::TolerateUnknownNestedFields => each_object(&mut v, whole, root, false, &|m, _, _, nested| {
             nested && m.insert("oc_unexpected_field".into(), json!({"added_by": "oc-integrate"})).is_none()
         }),
         Kind::TolerateEmptyArrays => {
@@ -116,7 +117,7 @@ fn varied(kind: Kind, e: &Endpoint) -> Option<Value> {
             if top {
                 v = json!([]);
             }
-            top || each_object(&mut v, root, root, false, &|m, s, root, _| {
+            top || each_object(&mut v, whole, root, false, &|m, s, root, _| {
                 let mut changed = false;
                 for (k, p) in properties(s, root) {
                     let may_be_empty = p.get("minItems").and_then(Value::as_u64).unwrap_or(0) == 0;
@@ -130,7 +131,7 @@ fn varied(kind: Kind, e: &Endpoint) -> Option<Value> {
                 changed
             })
         }
-        Kind::TolerateLargeIntegers => each_object(&mut v, root, root, false, &|m, s, root, _| {
+        Kind::TolerateLargeIntegers => each_object(&mut v, whole, root, false, &|m, s, root, _| {
             let mut changed = false;
             for (k, p) in properties(s, root) {
                 let fits = p.get("maximum").and_then(Value::as_f64).is_none_or(|max| max >= LARGE as f64);
@@ -141,7 +142,7 @@ fn varied(kind: Kind, e: &Endpoint) -> Option<Value> {
             }
             changed
         }),
-        Kind::TolerateNonAscii => each_object(&mut v, root, root, false, &|m, s, root, _| {
+        Kind::TolerateNonAscii => each_object(&mut v, whole, root, false, &|m, s, root, _| {
             let mut changed = false;
             for (k, p) in properties(s, root) {
                 if free_string(p) && m.get(k).is_some_and(Value::is_string) {

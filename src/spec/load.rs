@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use serde_json::Value;
 
 use super::yaml::{self, Location, SourceMap};
-use super::{Action, Auth, Direction, Field, Method, RECEIVER, RetryPolicy, SENDER, Spec, StatusMatch};
+use super::{Action, Auth, Direction, Field, Method, RECEIVER, RetryPolicy, SENDER, Schema, Side, Spec, StatusMatch};
 use crate::text::{clip, fit};
 use crate::webhook::Scheme;
 
@@ -140,8 +140,6 @@ fn edit_distance(a: &str, b: &str) -> usize {
 struct Ctx<'a> {
     file: &'a Path,
     map: &'a SourceMap,
-    /// Validators compiled so far, by schema: a spec of thousands of endpoints shares most.
-    validators: std::cell::RefCell<std::collections::HashMap<String, std::rc::Rc<jsonschema::Validator>>>,
 }
 
 impl Ctx<'_> {
@@ -177,7 +175,7 @@ pub fn load_file(file: &Path) -> Result<Spec, SpecError> {
         path: String::new(),
         message: fit(&format!("expected valid YAML, found a syntax error: {}", e.message)),
     })?;
-    let ctx = Ctx { file, map: &map, validators: Default::default() };
+    let ctx = Ctx { file, map: &map };
     if !value.is_object() {
         return Err(ctx.err("", format!("expected a mapping with name, overview, endpoints, …, found {}", kind(&value))));
     }
@@ -276,24 +274,120 @@ fn check_url(ctx: &Ctx, path: &str, url: &str) -> Result<(), SpecError> {
     if is_http_url(url) { Ok(()) } else { Err(ctx.err(path, format!("expected an absolute http(s) URL, found {url:?}"))) }
 }
 
-fn compile_schema(ctx: &Ctx, path: &str, schema: &Value) -> Result<std::rc::Rc<jsonschema::Validator>, SpecError> {
-    let key = schema.to_string();
-    if let Some(v) = ctx.validators.borrow().get(&key) {
-        return Ok(v.clone());
-    }
-    let v = jsonschema::validator_for(schema).map_err(|e| ctx.err(path, format!("expected a valid JSON Schema, found an error: {e}")))?;
-    let v = std::rc::Rc::new(v);
-    ctx.validators.borrow_mut().insert(key, v.clone());
-    Ok(v)
-}
-
-fn check_against(ctx: &Ctx, path: &str, validator: &jsonschema::Validator, instance: &Value, what: &str) -> Result<(), SpecError> {
-    if let Some(e) = validator.iter_errors(instance).next() {
-        let at = e.instance_path().to_string();
-        let at = if at.is_empty() { "the root".to_string() } else { at };
-        return Err(ctx.err(path, format!("expected {what} to satisfy its schema, found at {at}: {e}")));
+/// `instance` checked against `schema` (written at `at`): the first way it fails, located at
+/// `path`; a schema that does not compile is an error at `at`.
+fn check_against(ctx: &Ctx, at: &str, schema: &Schema, path: &str, instance: &Value, what: &str) -> Result<(), SpecError> {
+    let compiled = |e: String| match schema.file() {
+        Some(f) => ctx.err(at, format!("expected a valid JSON Schema in {f}, found an error: {e}")),
+        None => ctx.err(at, format!("expected a valid JSON Schema, found an error: {e}")),
+    };
+    if let Some(v) = schema.violations(instance, 1).map_err(compiled)?.first() {
+        let found = if v.at.is_empty() { "the root".to_string() } else { v.at.clone() };
+        return Err(ctx.err(path, format!("expected {what} to satisfy its schema, found at {found}: {v}")));
     }
     Ok(())
+}
+
+/// A schema file being read for a spec: its JSON, the parts named, and who named each.
+struct SharedFile {
+    /// As the first endpoint naming it wrote it.
+    written: String,
+    root: Value,
+    pointers: Vec<String>,
+    /// (endpoint, side, index into `pointers`).
+    users: Vec<(usize, Side, usize)>,
+}
+
+/// Every endpoint's `schema` / `schema_file` made a [`Schema`]: each file read once, its
+/// named parts checked (a located error for a pointer to nothing), one document per file;
+/// equal inline schemas share one document.
+fn resolve_schemas(spec: &mut Spec, ctx: &Ctx, dir: &Path) -> Result<(), SpecError> {
+    let mut files: Vec<(PathBuf, SharedFile)> = Vec::new();
+    let mut inline: std::collections::HashMap<String, Schema> = std::collections::HashMap::new();
+    for (i, e) in spec.endpoints.iter_mut().enumerate() {
+        for side in [Side::Request, Side::Response] {
+            let (schema, file) = match side {
+                Side::Request => (&mut e.request.schema, &e.request.schema_file),
+                Side::Response => (&mut e.response.schema, &e.response.schema_file),
+            };
+            let at = format!("endpoints[{i}].{}.schema_file", side.name());
+            match (schema.as_ref(), file) {
+                (Some(_), Some(_)) => return Err(ctx.err(&at, "expected either schema or schema_file, found both")),
+                (Some(s), None) => {
+                    let shared = inline.entry(s.value().to_string()).or_insert_with(|| s.clone());
+                    *schema = Some(shared.clone());
+                }
+                (None, Some(f)) => {
+                    let (name, pointer) = f.split_once('#').unwrap_or((f.as_str(), ""));
+                    let path = schema_file(ctx, &at, dir, name)?;
+                    let k = match files.iter().position(|(p, _)| *p == path) {
+                        Some(k) => k,
+                        None => {
+                            let root = read_schema_file(ctx, &at, &path)?;
+                            files.push((path, SharedFile { written: name.to_string(), root, pointers: Vec::new(), users: Vec::new() }));
+                            files.len() - 1
+                        }
+                    };
+                    let shared = &mut files[k].1;
+                    check_pointer(ctx, &at, name, &shared.root, pointer)?;
+                    let part = match shared.pointers.iter().position(|p| p == pointer) {
+                        Some(part) => part,
+                        None => {
+                            shared.pointers.push(pointer.to_string());
+                            shared.pointers.len() - 1
+                        }
+                    };
+                    shared.users.push((i, side, part));
+                }
+                (None, None) => {}
+            }
+        }
+    }
+    for (_, f) in files {
+        let parts = Schema::parts(f.root, f.written, f.pointers);
+        for (i, side, part) in f.users {
+            let e = &mut spec.endpoints[i];
+            let slot = match side {
+                Side::Request => &mut e.request.schema,
+                Side::Response => &mut e.response.schema,
+            };
+            *slot = Some(parts[part].clone());
+        }
+    }
+    Ok(())
+}
+
+/// The JSON of a schema file (`at` names the spec field that names it).
+fn read_schema_file(ctx: &Ctx, at: &str, path: &Path) -> Result<Value, SpecError> {
+    let text =
+        std::fs::read_to_string(path).map_err(|e| ctx.err(at, format!("expected a readable file at {}, found {e}", path.display())))?;
+    serde_json::from_str(&text)
+        .map_err(|e| ctx.err(at, format!("expected JSON in {}, found an error at {}:{}: {e}", path.display(), e.line(), e.column())))
+}
+
+/// `pointer` (a `schema_file`'s fragment) names a schema in `root`, the file `name`.
+fn check_pointer(ctx: &Ctx, at: &str, name: &str, root: &Value, pointer: &str) -> Result<(), SpecError> {
+    if !pointer.is_empty() && !pointer.starts_with('/') {
+        return Err(ctx.err(at, format!("expected a JSON pointer after # (#/$defs/name), found #{}", clip(pointer))));
+    }
+    match root.pointer(pointer) {
+        Some(Value::Object(_) | Value::Bool(_)) => Ok(()),
+        Some(other) => Err(ctx.err(at, format!("expected a schema (an object) at #{} in {name}, found {}", clip(pointer), kind(other)))),
+        None => {
+            // the deepest part that exists, and its keys nearest the missing one
+            let (parent, last) = pointer.rsplit_once('/').unwrap_or(("", pointer));
+            let hint = root
+                .pointer(parent)
+                .and_then(Value::as_object)
+                .and_then(|m| {
+                    let wanted = last.replace("~1", "/").replace("~0", "~");
+                    m.keys().map(|k| (edit_distance(k, &wanted), k)).filter(|(d, k)| *d <= 2.max(k.len() / 4)).min()
+                })
+                .map(|(_, k)| format!(" (did you mean #{parent}/{}?)", k.replace('~', "~0").replace('/', "~1")))
+                .unwrap_or_default();
+            Err(ctx.err(at, format!("expected a schema at #{} in {name}, found nothing there{hint}", clip(pointer))))
+        }
+    }
 }
 
 fn validate(spec: &mut Spec, ctx: &Ctx, dir: &Path) -> Result<(), SpecError> {
@@ -346,10 +440,6 @@ fn validate(spec: &mut Spec, ctx: &Ctx, dir: &Path) -> Result<(), SpecError> {
                 );
             }
         }
-        if let (Some(schema), Some(body)) = (&e.request.schema, e.request_body()) {
-            let v = compile_schema(ctx, &format!("{p}.request.schema"), schema)?;
-            check_against(ctx, &format!("{p}.request.example.body"), &v, body, "the request example body")?;
-        }
         if e.idempotent == Some(true) && e.method == Method::POST && e.idempotency_header.is_none() {
             return Err(
                 ctx.err(&format!("{p}.idempotent"), format!("expected an idempotency_header for an idempotent {}, found none", e.method))
@@ -359,33 +449,18 @@ fn validate(spec: &mut Spec, ctx: &Ctx, dir: &Path) -> Result<(), SpecError> {
             return Err(ctx.err(&format!("{p}.response.status"), format!("expected a 2xx success status, found {}", e.response.status)));
         }
     }
-    for i in 0..spec.endpoints.len() {
-        let p = format!("endpoints[{i}].response");
-        let r = &mut spec.endpoints[i].response;
-        match (&r.schema, &r.schema_file) {
-            (Some(_), Some(_)) => {
-                return Err(ctx.err(&format!("{p}.schema_file"), "expected either schema or schema_file, found both"));
-            }
-            (None, Some(f)) => {
-                let path = schema_file(ctx, &format!("{p}.schema_file"), dir, f)?;
-                let text = std::fs::read_to_string(&path).map_err(|e| {
-                    ctx.err(&format!("{p}.schema_file"), format!("expected a readable file at {}, found {e}", path.display()))
-                })?;
-                let v: Value = serde_json::from_str(&text).map_err(|e| {
-                    ctx.err(
-                        &format!("{p}.schema_file"),
-                        format!("expected JSON in {}, found an error at {}:{}: {e}", path.display(), e.line(), e.column()),
-                    )
-                })?;
-                r.schema = Some(v);
-            }
-            _ => {}
+    resolve_schemas(spec, ctx, dir)?;
+    for (i, e) in spec.endpoints.iter().enumerate() {
+        let p = format!("endpoints[{i}]");
+        let written = |side: &str, f: &Option<String>| format!("{p}.{side}.{}", if f.is_some() { "schema_file" } else { "schema" });
+        if let (Some(schema), Some(body)) = (&e.request.schema, e.request_body()) {
+            let at = written("request", &e.request.schema_file);
+            check_against(ctx, &at, schema, &format!("{p}.request.example.body"), body, "the request example body")?;
         }
-        if let Some(schema) = &r.schema {
-            let v = compile_schema(ctx, &format!("{p}.schema"), schema)?;
-            check_against(ctx, &format!("{p}.example"), &v, &r.example, "the response example")?;
+        if let Some(schema) = &e.response.schema {
+            let at = written("response", &e.response.schema_file);
+            check_against(ctx, &at, schema, &format!("{p}.response.example"), &e.response.example, "the response example")?;
         }
-        let e = &spec.endpoints[i];
         if let Some(pg) = &e.pagination {
             let at = format!("endpoints[{i}].pagination");
             if e.method != Method::GET {

@@ -11,6 +11,7 @@ mod health;
 mod load;
 pub mod pagination;
 mod sandbox;
+mod schema;
 mod webhooks;
 pub mod yaml;
 
@@ -30,6 +31,7 @@ pub use load::{SpecError, is_http_url, load_dir, load_file};
 pub use pagination::Pagination;
 pub(crate) use sandbox::and_list;
 pub use sandbox::{Sandbox, SandboxCredentials, SandboxEndpoint, SetupRequest, host_of, references};
+pub use schema::{Schema, Side, Violation};
 pub use webhooks::{Event, Field, RECEIVER, Receiver, ReceiverIdempotency, SENDER, Sender, Webhooks, default_key, default_type};
 pub use yaml::{Location, SourceMap};
 
@@ -415,9 +417,14 @@ pub struct RequestSpec {
     /// Content type of the body, when there is one.
     #[serde(default = "json_content_type")]
     pub content_type: String,
-    /// JSON Schema the request body must satisfy.
+    /// JSON Schema the request body must satisfy, inline.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub schema: Option<Value>,
+    pub schema: Option<Schema>,
+    /// JSON Schema the request body must satisfy, as a file relative to the spec (see
+    /// `response.schema_file`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = SCHEMA_FILE))]
+    pub schema_file: Option<String>,
 }
 
 fn json_content_type() -> String {
@@ -435,14 +442,21 @@ pub struct ResponseSpec {
     pub example: Value,
     /// JSON Schema of the body, inline.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub schema: Option<Value>,
-    /// JSON Schema of the body, as a file relative to the spec.
+    pub schema: Option<Schema>,
+    /// JSON Schema of the body, as a file relative to the spec (inside the spec's directory
+    /// tree), optionally with a JSON pointer to a schema inside it:
+    /// `schemas/components.json#/$defs/customer`. Endpoints that point into one file share it:
+    /// it is read and compiled once.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = SCHEMA_FILE))]
     pub schema_file: Option<String>,
     /// Whether the client must reject a JSON body served with a non-JSON content type.
     #[serde(default = "yes")]
     pub strict_content_type: bool,
 }
+
+/// What a `schema_file` looks like: a relative path, then optionally `#` and a JSON pointer.
+const SCHEMA_FILE: &str = r"^[^/#][^#]*(#(/[^/]*)*)?$";
 
 fn ok_status() -> u16 {
     200

@@ -185,6 +185,7 @@ impl Sender {
                 example: Some(serde_json::json!({ "body": self.event.example })),
                 content_type: "application/json".into(),
                 schema: None,
+                schema_file: None,
             },
             response: ResponseSpec {
                 status: 200,

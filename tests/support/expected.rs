@@ -50,7 +50,7 @@ pub fn should_fail(flaw: Option<Flaw>, subject: Option<&Endpoint>) -> Vec<Kind> 
         fields.into_iter().flatten().filter(|(_, v)| v.is_string()).map(|(k, _)| k.clone()).collect()
     };
     let item = |s: &serde_json::Value| s.get("items").cloned().unwrap_or(s.clone());
-    let nullable_object = e.response.schema.as_ref().map(item).and_then(|s| s.get("properties").cloned()).is_some_and(|p| {
+    let nullable_object = e.response.schema.as_ref().map(|s| item(s.value())).and_then(|s| s.get("properties").cloned()).is_some_and(|p| {
         p.as_object().into_iter().flatten().any(|(_, f)| {
             f.get("type").is_some_and(|t| t.as_array().is_some_and(|a| a.iter().any(|x| x == "object") && a.iter().any(|x| x == "null")))
         })

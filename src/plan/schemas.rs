@@ -1,0 +1,100 @@
+//! The planned endpoints' schemas, written once: one shared file, [`FILE`], holds the
+//! document's components the endpoints reach (converted, under `$defs`) and each endpoint's
+//! own schema (under `endpoints/<id>/request` and `…/response`, or the component itself where
+//! the schema is one), and the spec points into it (`schema_file: FILE#/$defs/customer`).
+//! Every candidate example is checked against one validator compiled for them all.
+
+use serde_json::{Map, Value, json};
+
+use super::openapi::Shared;
+use crate::spec::{Schema, Side};
+
+/// The shared schema file, relative to the service directory.
+pub(super) const FILE: &str = "schemas/components.json";
+
+/// An endpoint's schema waiting for an example: the converted schema (a `$ref` to the
+/// component it is, when it is one), and the examples to try, in order (the document's, then
+/// the one made from the schema).
+#[derive(Debug)]
+pub(super) struct Wanted {
+    /// The endpoint's id.
+    pub(super) endpoint: String,
+    pub(super) side: Side,
+    pub(super) schema: Value,
+    /// The `$defs` name of the component the schema is, when it is one.
+    pub(super) component: Option<String>,
+    pub(super) candidates: Vec<Value>,
+}
+
+/// What a [`Wanted`] schema became.
+#[derive(Debug)]
+pub(super) struct Settled {
+    /// The first candidate the schema accepts, `None` when none does.
+    pub(super) example: Option<Value>,
+    /// The example made from the schema (the last candidate).
+    pub(super) made: Value,
+    /// Where the schema is: `FILE#<pointer>`.
+    pub(super) file: String,
+    /// The schema made self-contained (its `$defs` inside), when asked for.
+    pub(super) inline: Option<Value>,
+}
+
+/// Every wanted schema settled, in order, and the shared file's text: the endpoints' own
+/// schemas and the components they reach, nothing else. `inline`: each schema also made
+/// self-contained, for a spec that carries its schemas itself.
+pub(super) fn settle(shared: &Shared, wanted: Vec<Wanted>, inline: bool) -> (Vec<Settled>, String) {
+    let mut endpoints: Map<String, Value> = Map::new();
+    let mut pointers = Vec::with_capacity(wanted.len());
+    for w in &wanted {
+        let pointer = match &w.component {
+            Some(name) => format!("/$defs/{}", escape(name)),
+            None => {
+                let entry = endpoints.entry(w.endpoint.clone()).or_insert_with(|| json!({}));
+                entry[w.side.name()] = w.schema.clone();
+                format!("/endpoints/{}/{}", escape(&w.endpoint), w.side.name())
+            }
+        };
+        pointers.push(pointer);
+    }
+    // a component's own schema, to be made self-contained; a reference to it, to reach it
+    let tops: Vec<&Value> = wanted.iter().map(|w| w.component.as_ref().and_then(|name| shared.def(name)).unwrap_or(&w.schema)).collect();
+    let reached = shared.reached(wanted.iter().map(|w| &w.schema));
+    let defs: Map<String, Value> = reached.iter().filter_map(|n| Some((n.clone(), shared.def(n)?.clone()))).collect();
+    let mut root = Map::new();
+    root.insert("$comment".into(), json!(COMMENT));
+    root.insert("$defs".into(), Value::Object(defs));
+    root.insert("endpoints".into(), Value::Object(endpoints));
+    let root = Value::Object(root);
+    let text = serde_json::to_string_pretty(&root).unwrap_or_default() + "\n";
+    let parts = Schema::parts(root, FILE.to_string(), pointers.clone());
+    // one compile for every schema; a document with a schema the validator refuses is
+    // checked endpoint by endpoint instead, so only the endpoints that reach it go unverified
+    let together = parts.first().is_some_and(|p| p.check().is_ok());
+    let settled = wanted
+        .iter()
+        .zip(parts.iter().zip(&tops))
+        .zip(pointers)
+        .map(|((w, (part, top)), pointer)| {
+            let alone = (!together || inline).then(|| shared.self_contained(top));
+            let accepted = match (&alone, together) {
+                (_, true) => w.candidates.iter().find(|c| part.accepts(c)).cloned(),
+                (Some(schema), false) => {
+                    let schema = Schema::inline(schema.clone());
+                    w.candidates.iter().find(|c| schema.accepts(c)).cloned()
+                }
+                (None, false) => None,
+            };
+            let made = w.candidates.last().cloned().unwrap_or(Value::Null);
+            Settled { example: accepted, made, file: format!("{FILE}#{pointer}"), inline: alone.filter(|_| inline) }
+        })
+        .collect();
+    (settled, text)
+}
+
+/// What the shared file says of itself.
+const COMMENT: &str = "Written by `oc-integrate plan`: the document's schemas the planned endpoints reach, converted to JSON Schema 2020-12 (under $defs), and each endpoint's own schema (under endpoints/<id>/request and response); spec.yaml points into it with schema_file.";
+
+/// `segment` as a JSON pointer segment (`~` → `~0`, `/` → `~1`).
+fn escape(segment: &str) -> String {
+    segment.replace('~', "~0").replace('/', "~1")
+}
