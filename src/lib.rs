@@ -17,6 +17,7 @@ pub mod lag;
 pub mod oauth;
 pub mod pace;
 pub mod plan;
+pub mod pm;
 pub mod redact;
 pub mod report;
 pub mod results;

@@ -26,6 +26,7 @@ fn run(root: &Path, service: &str, flaws: &'static [Flaw], threads: usize) -> Ex
             junit: Some(root.join("junit.xml")),
             step_summary: Some(root.join("summary.md")),
             annotations: false,
+            ..Outputs::default()
         })
         .run_with(libtest_mimic::Arguments { test_threads: Some(threads), quiet: true, ..Default::default() })
 }
@@ -265,6 +266,7 @@ fn a_filtered_run_writes_no_round_and_says_it_is_partial() {
             junit: Some(root.join("junit.xml")),
             step_summary: Some(root.join("summary.md")),
             annotations: false,
+            ..Outputs::default()
         })
         .run_with(libtest_mimic::Arguments { filter: Some("::conformance".into()), quiet: true, ..Default::default() });
     assert_eq!(code(exit), code(ExitCode::SUCCESS));
