@@ -154,3 +154,7 @@ pub fn tracker_sandbox() -> (oc_integrate::standin::LocalSandbox, Vec<(&'static 
     ];
     (oidc, env)
 }
+
+/// The fake PM trackers (`sandboxes/trackers/fake.py`).
+#[cfg(unix)]
+pub mod trackers;

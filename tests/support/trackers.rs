@@ -1,0 +1,152 @@
+//! The fake trackers (`sandboxes/trackers/fake.py`) as the PM tests drive them: started on
+//! loopback, scripted (faults, gates), read back (state, request log with arrival times).
+
+use oc_integrate::pm::config::{PmConfig, Provider, parse};
+use oc_integrate::pm::{Api, Settings};
+use oc_integrate::standin::{Launch, LocalSandbox};
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+
+/// The credentials the fake accepts (its defaults).
+pub const GITHUB_TOKEN: &str = "ghp_fake_oc_integrate";
+pub const JIRA_EMAIL: &str = "ci@example.com";
+pub const JIRA_TOKEN: &str = "jira_fake_oc_integrate";
+pub const LINEAR_KEY: &str = "lin_api_fake_oc_integrate";
+
+/// A running fake.
+pub struct Fake {
+    pub process: LocalSandbox,
+}
+
+impl Fake {
+    /// Start one.
+    pub fn start() -> Fake {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("sandboxes/trackers");
+        let process = Launch::new("trackers", "python3", &dir)
+            .args(["fake.py", "{port}"])
+            .env("PYTHONUNBUFFERED", "1")
+            .ready_when("/_fake/health", 200)
+            .start()
+            .unwrap_or_else(|e| panic!("the fake trackers did not start: {e}"));
+        Fake { process }
+    }
+
+    /// One request to the fake's scripting endpoints (plain HTTP/1.1 over a blocking socket,
+    /// so it works inside and outside a runtime).
+    fn admin(&self, method: &str, path: &str, body: Option<Value>) -> Value {
+        use std::io::{Read as _, Write as _};
+        let body = body.map(|b| b.to_string()).unwrap_or_default();
+        let mut s = std::net::TcpStream::connect(("127.0.0.1", self.process.port())).unwrap();
+        write!(s, "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nContent-Length: {}\r\n\r\n{body}", body.len())
+            .unwrap();
+        let mut answer = String::new();
+        s.read_to_string(&mut answer).unwrap();
+        let (_, json) = answer.split_once("\r\n\r\n").unwrap_or_else(|| panic!("{path}: no answer"));
+        serde_json::from_str(json).unwrap_or_else(|e| panic!("{path}: {e}: {json}"))
+    }
+
+    /// What the trackers hold.
+    pub fn state(&self) -> Value {
+        self.admin("GET", "/_fake/state", None)
+    }
+
+    /// Every request so far: provider, method, path, arrival `t` (seconds), status.
+    pub fn log(&self) -> Vec<Value> {
+        self.admin("GET", "/_fake/log", None).as_array().cloned().unwrap_or_default()
+    }
+
+    /// Answer the next matching requests with a fault (`{"provider", "method", "path_contains", "status", "count", "retry_after"}`).
+    pub fn fault(&self, rule: Value) {
+        self.admin("POST", "/_fake/faults", Some(rule));
+    }
+
+    /// Stop injecting faults.
+    pub fn heal(&self) {
+        self.admin("DELETE", "/_fake/faults", None);
+    }
+
+    /// Hold the first `count` matching requests until all of them arrived.
+    pub fn gate(&self, rule: Value) {
+        self.admin("POST", "/_fake/gate", Some(rule));
+    }
+
+    /// The API of `provider` on this fake, with the credential it accepts.
+    pub fn api(&self, provider: Provider) -> Api {
+        use base64::Engine as _;
+        match provider {
+            Provider::GithubIssues => Api { base_url: self.process.url("/github"), authorization: format!("Bearer {GITHUB_TOKEN}") },
+            Provider::Jira => Api {
+                base_url: self.process.url("/jira"),
+                authorization: format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(format!("{JIRA_EMAIL}:{JIRA_TOKEN}"))),
+            },
+            Provider::Linear => Api { base_url: self.process.url("/linear/graphql"), authorization: LINEAR_KEY.into() },
+        }
+    }
+
+    /// The bodies of the comments on `ticket` (`acme/shop#1`, `PLAT-1`).
+    pub fn comments(&self, provider: Provider, ticket: &str) -> Vec<String> {
+        let state = self.state();
+        let issue = match provider {
+            Provider::GithubIssues => {
+                let (repo, n) = ticket.split_once('#').unwrap();
+                state["github"][repo][n].clone()
+            }
+            Provider::Jira => state["jira"][ticket].clone(),
+            Provider::Linear => state["linear"][ticket].clone(),
+        };
+        issue["comments"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|c| match &c["body"] {
+                Value::String(s) => s.clone(),
+                doc => oc_integrate::pm::jira::text_of(doc),
+            })
+            .collect()
+    }
+}
+
+/// A `pm.yaml` for `provider` on the fake's covered project, states and bug type set.
+pub fn config(provider: Provider) -> PmConfig {
+    let project = if provider == Provider::GithubIssues { "acme/shop" } else { "PLAT" };
+    let (done, progress) = if provider == Provider::GithubIssues { ("closed", "open") } else { ("Done", "In Progress") };
+    let text = format!(
+        "provider: {}\nteam_or_project: {project}\nissue_types:\n  bug: Bug\nstates:\n  in_progress: {progress}\n  done: {done}\nlabels_default: [opchain, agent-driven]\n",
+        provider.name()
+    );
+    parse(Path::new("pm.yaml"), &text).unwrap()
+}
+
+/// Write `config` under `root` and return write-back settings for it and the fake.
+pub fn settings(fake: &Fake, root: &Path, config: &PmConfig, ticket: Option<&str>) -> Settings {
+    let file = root.join(".opchain/pm.yaml");
+    std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+    std::fs::write(&file, config.to_yaml()).unwrap();
+    Settings {
+        project: root.to_path_buf(),
+        config: file,
+        ticket: ticket.map(str::to_string),
+        api: Some(fake.api(config.provider)),
+        checkpoint: Some(checkpoint(root)),
+    }
+}
+
+/// The checkpoint under `root`.
+pub fn checkpoint(root: &Path) -> PathBuf {
+    root.join(oc_integrate::checkpoint::DEFAULT_PATH)
+}
+
+/// The request log of one provider, as `(method, path, t, status)`.
+pub fn requests(log: &[Value], provider: &str) -> Vec<(String, String, f64, u64)> {
+    log.iter()
+        .filter(|r| r["provider"] == provider)
+        .map(|r| {
+            (
+                r["method"].as_str().unwrap().into(),
+                r["path"].as_str().unwrap().into(),
+                r["t"].as_f64().unwrap(),
+                r["status"].as_u64().unwrap(),
+            )
+        })
+        .collect()
+}
