@@ -9,7 +9,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use cli::table::{Color, Paint};
-use cli::{cases, check, checkpoint, drift, health, list, oauth, plan, render, report, retry, schema, secrets, webhook};
+use cli::{cases, check, checkpoint, drift, health, list, oauth, plan, pm, render, report, retry, schema, secrets, webhook};
 
 #[derive(Parser)]
 #[command(name = "oc-integrate", version, about = "Client-resilience test harness for third-party API integrations")]
@@ -38,6 +38,7 @@ enum Command {
     Health(health::Args),
     Oauth(oauth::Args),
     Secrets(secrets::Args),
+    Pm(pm::Args),
 }
 
 fn main() -> ExitCode {
@@ -58,5 +59,6 @@ fn main() -> ExitCode {
         Command::Health(args) => health::run(args, &paint),
         Command::Oauth(args) => oauth::run(args, &paint),
         Command::Secrets(args) => secrets::run(args, &paint),
+        Command::Pm(args) => pm::run(args, &paint),
     }
 }

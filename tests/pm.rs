@@ -393,3 +393,74 @@ fn a_harness_round_writes_back_and_a_tracker_failure_never_changes_the_exit_stat
         comments[0]
     );
 }
+
+/// `oc-integrate pm …` in `dir` with `env`.
+fn cli(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> std::process::Output {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_oc-integrate"));
+    cmd.arg("pm").args(args).current_dir(dir).env_remove("OC_PM_CONFIG").env_remove("OC_TICKET").env_remove("OC_CHECKPOINT");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.output().unwrap()
+}
+
+#[test]
+fn pm_retry_pm_flushes_what_is_retriable_and_force_clears_the_rest() {
+    let fake = Fake::start();
+    let root = support::scratch("pm-cli");
+    let s = settings(&fake, &root, &config(Provider::GithubIssues), Some("acme/shop#1"));
+    fake.fault(json!({"provider": "github", "status": 500, "count": -1}));
+    writeback::after_run(&run_of(&root, 1, false, 1), &s);
+    fake.heal();
+    // and one not retriable: another repository's ticket
+    writeback::after_run(&run_of(&root, 2, false, 2), &Settings { ticket: Some("other/secret#1".into()), ..s.clone() });
+    assert_eq!(deferred::list(&checkpoint(&root)).unwrap().len(), 3);
+    let url = fake.process.url("/github");
+    let env = [("GITHUB_API_URL", url.as_str()), ("GITHUB_TOKEN", trackers::GITHUB_TOKEN)];
+
+    let shown = cli(&root, &[], &env);
+    let text = String::from_utf8_lossy(&shown.stdout);
+    assert!(text.contains("github-issues acme/shop") && text.contains("not retriable") && text.contains("retriable"), "{text}");
+    let out = cli(&root, &["--retry-pm"], &env);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "one is left: {text}");
+    assert!(text.contains("written 2, still deferred 0 (retriable) + 1 (not retriable)"), "{text}");
+    assert_eq!(fake.comments(Provider::GithubIssues, "acme/shop#1").len(), 1);
+    let out = cli(&root, &["--retry-pm", "--force"], &env);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stdout));
+    assert!(deferred::list(&checkpoint(&root)).unwrap().is_empty());
+    assert!(String::from_utf8_lossy(&cli(&root, &[], &env).stdout).contains("deferred actions: none"));
+    assert_ne!(cli(&root, &["--force"], &env).status.code(), Some(0), "--force alone is refused");
+}
+
+#[test]
+fn pm_init_asks_once_on_a_terminal_and_refuses_without_one() {
+    let root = support::scratch("pm-init");
+    let off = cli(&root, &["init"], &[]);
+    assert_eq!(off.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&off.stderr).contains("not a terminal: pass --provider and --project"));
+    assert!(!root.join(".opchain/pm.yaml").exists());
+    let bad = cli(&root, &["init", "--provider", "github-issues", "--project", "PLAT"], &[]);
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("expected a repository as owner/repo"), "{bad:?}");
+
+    // on a terminal (util-linux's `script` gives the command one): two questions, answered once
+    let bin = env!("CARGO_BIN_EXE_oc-integrate");
+    let mut child = std::process::Command::new("script")
+        .args(["-qec", &format!("{bin} pm init"), "/dev/null"])
+        .current_dir(&root)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .env_remove("OC_PM_CONFIG")
+        .spawn()
+        .expect("util-linux's script");
+    use std::io::Write as _;
+    child.stdin.take().unwrap().write_all(b"jira\nPLAT\n").unwrap();
+    let out = child.wait_with_output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}");
+    assert_eq!(text.matches("Tracker (linear, jira, github-issues): ").count(), 1, "{text}");
+    let written = pm::config::load(&root.join(".opchain/pm.yaml")).unwrap().unwrap();
+    assert_eq!((written.provider, written.team_or_project.as_str(), written.state("done")), (Provider::Jira, "PLAT", Some("Done")));
+    let again = cli(&root, &["init", "--provider", "jira", "--project", "PLAT"], &[]);
+    assert!(String::from_utf8_lossy(&again.stderr).contains("already there (--force replaces it)"));
+}

@@ -5,7 +5,7 @@ Linear GraphQL at /linear/graphql, each enforcing what the real one does for the
 write-back makes: its auth header (401 otherwise), 404 for an unknown ticket, 403 for a
 ticket of a project the credential does not cover, 422 (GitHub) / 400 (Jira, Linear) for a
 bad body. Faults are scripted through /_fake/faults (a status, optionally with Retry-After,
-for the next N matching requests, after skipping some), concurrent requests can be held until a number of them
+for the next N matching requests, after skipping some; quoting the request's credential back with "echo"), concurrent requests can be held until a number of them
 arrived (/_fake/gate), and every request is logged with its server-side arrival time (and a GraphQL operation's name)
 (/_fake/log). /_fake/state shows the comments, tickets and states.
 
@@ -111,7 +111,9 @@ class Handler(BaseHTTPRequestHandler):
                 with LOCK:
                     fault = self.fault(provider, url.path)
                     if fault:
-                        raise Reply(fault["status"], {"message": "injected fault"}, {"Retry-After": str(fault["retry_after"])} if fault.get("retry_after") is not None else {})
+                        # "echo": a careless server that quotes the request's credential in its error
+                        body = {**({"echo_authorization": self.headers.get("Authorization")} if fault.get("echo") else {}), "message": "injected fault"}
+                        raise Reply(fault["status"], body, {"Retry-After": str(fault["retry_after"])} if fault.get("retry_after") is not None else {})
                     try:
                         payload = json.loads(raw) if raw else None
                     except ValueError:

@@ -10,6 +10,7 @@ pub mod health;
 pub mod list;
 pub mod oauth;
 pub mod plan;
+pub mod pm;
 pub mod render;
 pub mod report;
 pub mod retry;

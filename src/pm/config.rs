@@ -74,6 +74,25 @@ pub struct PmConfig {
 }
 
 impl PmConfig {
+    /// The seed's example for `provider` and `project`: its issue types, its states (GitHub's
+    /// `open`/`closed` for GitHub Issues), its default labels, and `mcp_server` when given.
+    pub fn seed_default(provider: Provider, project: &str, mcp_server: Option<String>) -> PmConfig {
+        let map = |pairs: &[(&str, &str)]| pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let states = match provider {
+            Provider::GithubIssues => map(&[("in_progress", "open"), ("done", "closed")]),
+            _ => map(&[("in_progress", "In Progress"), ("in_review", "In Review"), ("done", "Done")]),
+        };
+        PmConfig {
+            provider,
+            team_or_project: project.trim().to_string(),
+            issue_types: map(&[("feature", "Feature"), ("bug", "Bug"), ("deploy", "Deploy"), ("incident", "Incident")]),
+            states,
+            labels_default: vec!["opchain".into(), "agent-driven".into()],
+            mcp_server,
+            file: PathBuf::new(),
+        }
+    }
+
     /// The tracker's name for state `key` (`done`), when the file gives one.
     pub fn state(&self, key: &str) -> Option<&str> {
         self.states.get(key).map(String::as_str).filter(|s| !s.trim().is_empty())
@@ -149,7 +168,8 @@ fn whole(file: &Path, message: String) -> ConfigError {
     ConfigError { file: file.to_path_buf(), at: None, path: String::new(), message }
 }
 
-/// Parse the text of a `pm.yaml` read from `file`.
+/// Parse the text of a `pm.yaml` read from `file`; a configuration's [`PmConfig::to_yaml`]
+/// reads back as itself.
 ///
 /// ```
 /// use oc_integrate::pm::config::{parse, Provider};
@@ -272,6 +292,12 @@ mcp_server: linear # which configured MCP server to use
         assert_eq!(c.labels_default, ["opchain", "agent-driven"]);
         assert_eq!(c.mcp_server.as_deref(), Some("linear"));
         assert_eq!(parse(Path::new("pm.yaml"), &c.to_yaml()).unwrap(), c);
+        for p in [Provider::Linear, Provider::Jira, Provider::GithubIssues] {
+            let project = if p == Provider::GithubIssues { "acme/shop" } else { "PLAT" };
+            let d = PmConfig::seed_default(p, project, Some("x".into()));
+            let back = parse(Path::new("pm.yaml"), &d.to_yaml()).unwrap();
+            assert_eq!(PmConfig { file: PathBuf::new(), ..back }, d);
+        }
     }
 
     #[test]

@@ -21,9 +21,17 @@ pub struct Fake {
 impl Fake {
     /// Start one.
     pub fn start() -> Fake {
+        Fake::start_with(&[])
+    }
+
+    /// Start one with environment variables (`FAKE_GITHUB_TOKEN`, …: the credentials it accepts).
+    pub fn start_with(env: &[(&str, &str)]) -> Fake {
         let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("sandboxes/trackers");
-        let process = Launch::new("trackers", "python3", &dir)
-            .args(["fake.py", "{port}"])
+        let mut launch = Launch::new("trackers", "python3", &dir).args(["fake.py", "{port}"]);
+        for (k, v) in env {
+            launch = launch.env(k, v);
+        }
+        let process = launch
             .env("PYTHONUNBUFFERED", "1")
             .ready_when("/_fake/health", 200)
             .start()
