@@ -312,6 +312,7 @@ fn a_network_failure_is_deferred_as_retriable() {
     std::fs::write(&file, config.to_yaml()).unwrap();
     let api = pm::Api { base_url: format!("http://127.0.0.1:{closed}/graphql"), authorization: trackers::LINEAR_KEY.into() };
     let s = Settings {
+        mcp: root.join(".mcp.json"),
         project: root.clone(),
         config: file,
         ticket: Some("PLAT-1".into()),
@@ -463,4 +464,58 @@ fn pm_init_asks_once_on_a_terminal_and_refuses_without_one() {
     assert_eq!((written.provider, written.team_or_project.as_str(), written.state("done")), (Provider::Jira, "PLAT", Some("Done")));
     let again = cli(&root, &["init", "--provider", "jira", "--project", "PLAT"], &[]);
     assert!(String::from_utf8_lossy(&again.stderr).contains("already there (--force replaces it)"));
+}
+
+#[rstest]
+fn through_an_mcp_server_a_round_leaves_one_comment_and_an_escalation_one_ticket(#[values(ALL[0], ALL[1], ALL[2])] provider: Provider) {
+    let fake = Fake::start();
+    let root = support::scratch("pm-mcp");
+    let (ticket, ..) = tickets(provider);
+    let s = trackers::mcp_settings(&fake, &root, &mut config(provider), Some(ticket));
+    let notes = writeback::after_run(&run_of(&root, 1, false, 1), &s);
+    let comments = fake.comments(provider, ticket);
+    assert_eq!(comments.len(), 1, "{notes:#?}");
+    assert!(comments[0].contains("payments-round-1") && comments[0].contains("reproduce: `"), "{}", comments[0]);
+    // the traffic came from the MCP server (its user agent), none from the API client
+    let log = fake.log();
+    assert!(!log.is_empty() && log.iter().all(|r| r["agent"] == "fake-tracker-mcp"), "{log:#?}");
+    let again = writeback::after_run(&run_of(&root, 1, false, 1), &s);
+    assert!(has(&again, "already there"), "{again:#?}");
+    writeback::after_run(&run_of(&root, 3, false, 3), &s);
+    let notes = writeback::after_run(&run_of(&root, 4, false, 4), &s);
+    assert!(notes.iter().any(|n| n.starts_with("pm: create the ticket escalation:") && n.contains("already there")), "{notes:#?}");
+    let st = fake.state();
+    let state = match provider {
+        Provider::GithubIssues => st["github"]["acme/shop"]["1"]["state"].clone(),
+        Provider::Jira => st["jira"][ticket]["status"].clone(),
+        Provider::Linear => st["linear"][ticket]["state"].clone(),
+    };
+    assert_eq!(state, if provider == Provider::GithubIssues { "open" } else { "In Progress" });
+    assert_eq!(fake.comments(provider, ticket).len(), 3, "rounds 1, 3 and 4");
+}
+
+#[rstest]
+fn through_an_mcp_server_failures_are_classed_as_through_the_api(#[values(ALL[0], ALL[1], ALL[2])] provider: Provider) {
+    let fake = Fake::start();
+    let root = support::scratch("pm-mcp-fail");
+    let (ticket, missing, foreign) = tickets(provider);
+    let mut c = config(provider);
+    let base = trackers::mcp_settings(&fake, &root, &mut c, Some(ticket));
+    let with = |t: &str| Settings { ticket: Some(t.into()), ..base.clone() };
+    let notes = writeback::after_run(&run_of(&root, 1, false, 1), &with(missing));
+    assert!(has(&notes, "not found (404)"), "{notes:#?}");
+    let notes = writeback::after_run(&run_of(&root, 1, false, 1), &with(foreign));
+    assert!(has(&notes, "scope is never widened"), "{notes:#?}");
+    let before = requests(&fake.log(), fake_name(provider)).len();
+    fake.fault(json!({"provider": fake_name(provider), "status": 503, "count": -1}));
+    let notes = writeback::after_run(&run_of(&root, 1, false, 1), &with(ticket));
+    assert!(has(&notes, "deferred (retriable"), "{notes:#?}");
+    assert_eq!(requests(&fake.log(), fake_name(provider)).len() - before, 3, "one tool call, tried max_attempts times");
+    let pending = deferred::list(&checkpoint(&root)).unwrap();
+    assert_eq!(pending.iter().filter(|d| d.retriable).count(), 2, "{pending:#?}");
+    assert_eq!(pending.iter().filter(|d| !d.retriable).count(), 1, "the 403");
+    fake.heal();
+    let flush = tokio::runtime::Runtime::new().unwrap().block_on(writeback::retry(&base, false)).unwrap();
+    assert_eq!((flush.written, flush.kept), (2, 1), "{flush:#?}");
+    assert_eq!(fake.comments(provider, ticket).len(), 1);
 }

@@ -130,7 +130,7 @@ class Handler(BaseHTTPRequestHandler):
             except (ValueError, AttributeError):
                 op = None
             with LOCK:
-                STATE["log"].append({"provider": provider, "method": self.command, "path": self.path, "op": op, "t": arrived, "status": status})
+                STATE["log"].append({"provider": provider, "method": self.command, "path": self.path, "op": op, "agent": self.headers.get("User-Agent"), "t": arrived, "status": status})
         data = b"" if body is None else json.dumps(body).encode()
         self.send_response(status)
         for k, v in headers.items():

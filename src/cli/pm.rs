@@ -94,8 +94,12 @@ fn show(settings: &Settings, checkpoint: &Path, paint: &Paint) -> ExitCode {
             say!("{}: {} {}", c.file.display(), c.provider.name(), c.team_or_project);
             let states: Vec<String> = c.states.iter().map(|(k, v)| format!("{k} → {v}")).collect();
             say!("  states: {}", if states.is_empty() { "none (tickets are not moved)".into() } else { states.join(", ") });
-            match settings.tracker(&c, None) {
-                Ok(_) => say!("  tracker: its API, credentials set (not contacted)"),
+            match settings.mcp_server(&c) {
+                Ok(Some(server)) => say!("  tracker: MCP server {} ({} {})", server.name, server.command, server.args.join(" ")),
+                Ok(None) => match settings.api(&c) {
+                    Ok(api) => say!("  tracker: its API at {}, credentials set (not contacted)", api.base_url),
+                    Err(note) => say!("  {note}"),
+                },
                 Err(note) => say!("  {note}"),
             }
         }

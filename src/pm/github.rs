@@ -40,6 +40,10 @@ impl GitHub {
         }
     }
 
+    pub(super) fn set_retry(&mut self, retry: Retry) {
+        self.http.retry = retry;
+    }
+
     pub(super) async fn issue(&self, ticket: &Ticket) -> Result<Issue, Failure> {
         let v = self.http.send(Method::GET, &Self::issue_path(ticket)?, None).await?;
         let text = |k: &str| v[k].as_str().unwrap_or_default().to_string();

@@ -43,6 +43,10 @@ impl Jira {
         }
     }
 
+    pub(super) fn set_retry(&mut self, retry: Retry) {
+        self.http.retry = retry;
+    }
+
     pub(super) async fn issue(&self, ticket: &Ticket) -> Result<Issue, Failure> {
         let key = Self::key(ticket)?;
         let v = self.http.send(Method::GET, &format!("/rest/api/3/issue/{key}?fields=summary,description,status"), None).await?;

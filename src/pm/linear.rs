@@ -79,6 +79,10 @@ impl Linear {
         }
     }
 
+    pub(super) fn set_retry(&mut self, retry: Retry) {
+        self.http.retry = retry;
+    }
+
     pub(super) async fn issue(&self, ticket: &Ticket) -> Result<Issue, Failure> {
         let key = Self::key(ticket)?;
         let data = self.call(ISSUE, json!({"id": key})).await?;

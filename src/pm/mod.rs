@@ -1,7 +1,7 @@
 //! PM write-back, the seed's PM-tool integration as it applies to a test harness: the
 //! ticket the work comes from is found (`ticket`), each round's verdict is written back to
 //! it once (`comment`'s marker, `writeback`), through the tracker `pm.yaml` names
-//! (`config`, `tracker`: GitHub Issues, Jira, Linear), and what cannot be written now is
+//! (`config`, `tracker`: GitHub Issues, Jira, Linear, directly or through an MCP server, `mcp`), and what cannot be written now is
 //! kept in the checkpoint for later (`deferred`). It is enrichment, never load-bearing: no
 //! failure here fails a test run.
 
@@ -11,6 +11,7 @@ pub mod deferred;
 pub mod github;
 pub mod jira;
 pub mod linear;
+pub mod mcp;
 pub mod ticket;
 pub mod tracker;
 pub mod writeback;

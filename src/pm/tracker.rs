@@ -1,6 +1,6 @@
 //! One tracker, whichever it is: the operations write-back needs (read a ticket, list,
 //! add and delete comments, move a ticket to a state, find and create a ticket by marker)
-//! over GitHub REST, Jira Cloud REST v3, Linear GraphQL or an MCP server, and the seed's
+//! over GitHub REST, Jira Cloud REST v3, Linear GraphQL or an MCP server (`mcp`), and the seed's
 //! failure classes every backend reports in. Each HTTP request is retried on 5xx, 429 and
 //! network errors by the spec's retry policy (a `Retry-After` respected), never on others.
 
@@ -11,7 +11,7 @@ use serde_json::Value;
 
 use super::config::{PmConfig, Provider};
 use super::ticket::Ticket;
-use super::{github::GitHub, jira::Jira, linear::Linear};
+use super::{github::GitHub, jira::Jira, linear::Linear, mcp::Mcp};
 use crate::binding::Retry;
 use crate::redact::redact;
 use crate::spec::RetryPolicy;
@@ -180,7 +180,7 @@ pub fn retry_of(policy: Option<&RetryPolicy>) -> Retry {
 pub struct Http {
     client: reqwest::Client,
     base: String,
-    retry: Retry,
+    pub(super) retry: Retry,
 }
 
 impl Http {
@@ -208,41 +208,58 @@ impl Http {
         let url = format!("{}{path}", self.base);
         let what =
             format!("{method} {}", crate::spec::url_path(&url) + &url.split_once('?').map(|(_, q)| format!("?{q}")).unwrap_or_default());
-        let mut attempt = 0;
-        loop {
-            attempt += 1;
+        retrying(&self.retry, || async {
             let mut req = self.client.request(method.clone(), &url);
             if let Some(b) = body {
                 req = req.json(b);
             }
-            let failure = match req.send().await {
+            match req.send().await {
                 Ok(resp) => {
                     let status = resp.status().as_u16();
                     let wait = retry_after(resp.headers());
                     let text = resp.text().await.unwrap_or_default();
                     match Kind::of_status(status) {
-                        None => return Ok(serde_json::from_str(&text).unwrap_or(Value::Null)),
+                        None => Ok(serde_json::from_str(&text).unwrap_or(Value::Null)),
                         Some(kind) => {
-                            (Failure::new(kind, Some(status), format!("{what}: {status} {}", crate::text::clip(text.trim()))), wait)
+                            Err((Failure::new(kind, Some(status), format!("{what}: {status} {}", crate::text::clip(text.trim()))), wait))
                         }
                     }
                 }
-                Err(e) => (Failure::new(Kind::Transient, None, format!("{what}: {}", error_chain(&e))), None),
-            };
-            let (failure, wait) = failure;
-            if !failure.kind.retriable() || attempt >= self.retry.max_attempts {
-                return Err(failure);
+                Err(e) => Err((Failure::new(Kind::Transient, None, format!("{what}: {}", error_chain(&e))), None)),
             }
-            let backoff = self.retry.backoff(attempt - 1) + jitter(self.retry.jitter);
-            let wait = match wait {
-                Some(w) if w > LONGEST_WAIT => {
-                    return Err(Failure { message: format!("{} (asked to wait {} s)", failure.message, w.as_secs()), ..failure });
-                }
-                Some(w) => w.max(backoff),
-                None => backoff,
-            };
-            tokio::time::sleep(wait).await;
+        })
+        .await
+    }
+}
+
+/// Run `attempt` until it succeeds, fails for good, or `retry`'s attempts are spent: a
+/// transient failure is tried again after the policy's backoff (with jitter), or after the
+/// wait the tracker asked for when that is longer; a wait over [`LONGEST_WAIT`] is not
+/// waited out.
+pub async fn retrying<T, F, Fut>(retry: &Retry, mut attempt: F) -> Result<T, Failure>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, (Failure, Option<Duration>)>>,
+{
+    let mut n = 0;
+    loop {
+        n += 1;
+        let (failure, asked) = match attempt().await {
+            Ok(v) => return Ok(v),
+            Err(e) => e,
+        };
+        if !failure.kind.retriable() || n >= retry.max_attempts {
+            return Err(failure);
         }
+        let backoff = retry.backoff(n - 1) + jitter(retry.jitter);
+        let wait = match asked {
+            Some(w) if w > LONGEST_WAIT => {
+                return Err(Failure { message: format!("{} (asked to wait {} s)", failure.message, w.as_secs()), ..failure });
+            }
+            Some(w) => w.max(backoff),
+            None => backoff,
+        };
+        tokio::time::sleep(wait).await;
     }
 }
 
@@ -282,6 +299,8 @@ pub enum Tracker {
     Jira(Jira),
     /// Linear over GraphQL.
     Linear(Linear),
+    /// Any of them through an MCP server.
+    Mcp(Mcp),
 }
 
 macro_rules! each {
@@ -290,6 +309,7 @@ macro_rules! each {
             Tracker::GitHub($t) => $call,
             Tracker::Jira($t) => $call,
             Tracker::Linear($t) => $call,
+            Tracker::Mcp($t) => $call,
         }
     };
 }
@@ -315,6 +335,11 @@ impl Tracker {
                 if matches!(t, Ticket::GitHub { .. }) { "a GitHub issue" } else { "a Jira or Linear key" }
             )),
         }
+    }
+
+    /// Retry later calls by `retry` (the next service's spec's policy).
+    pub fn set_retry(&mut self, retry: Retry) {
+        each!(self, t => t.set_retry(retry))
     }
 
     /// The ticket with its comments.

@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use super::comment::{Marker, escalation_ticket, round_comment};
 use super::config::{self, PmConfig};
 use super::deferred::{self, Action, Deferred};
+use super::mcp::{self, Mcp};
 use super::ticket::{Places, Ticket};
 use super::tracker::{Api, Failure, Kind, Tracker, retry_of};
 use crate::results::{Run, ServiceRun};
@@ -27,6 +28,9 @@ pub struct Settings {
     pub api: Option<Api>,
     /// Where deferred actions are recorded (`None`: they are only reported).
     pub checkpoint: Option<PathBuf>,
+    /// The `.mcp.json` that defines `pm.yaml`'s `mcp_server` (default: `OC_MCP_CONFIG`, else
+    /// the project's).
+    pub mcp: PathBuf,
 }
 
 impl Settings {
@@ -39,6 +43,7 @@ impl Settings {
             ticket: std::env::var("OC_TICKET").ok().filter(|t| !t.trim().is_empty()),
             api: None,
             checkpoint,
+            mcp: mcp::path_in(project),
         }
     }
 
@@ -53,17 +58,43 @@ impl Settings {
         }
     }
 
-    /// The tracker `config` names, or a note saying why write-back is off.
-    pub fn tracker(&self, config: &PmConfig, run: Option<&ServiceRun>) -> Result<Tracker, String> {
-        let api = match &self.api {
+    /// The MCP server `config` names, when `.mcp.json` defines it.
+    pub fn mcp_server(&self, config: &PmConfig) -> Result<Option<mcp::Server>, String> {
+        match &config.mcp_server {
+            Some(name) => mcp::server(&self.mcp, name).map_err(|e| format!("pm: write-back off: {e}")),
+            None => Ok(None),
+        }
+    }
+
+    /// The tracker `config` names — its MCP server when `.mcp.json` defines `mcp_server`,
+    /// else its API — or a note saying why write-back is off. Tracker calls are retried by
+    /// `run`'s spec's policy (the seed's "max 3" without one).
+    pub async fn connect(&self, config: &PmConfig, run: Option<&ServiceRun>) -> Result<Tracker, String> {
+        let retry = retry_of(run.map(|r| &r.spec.retry));
+        if let Some(server) = self.mcp_server(config)? {
+            return Mcp::connect(config, &server, retry).await.map(Tracker::Mcp).map_err(|e| format!("pm: write-back off: {e}"));
+        }
+        let api = self.api(config)?;
+        Tracker::direct(config, &api, retry).map_err(|e| format!("pm: write-back off: {e}"))
+    }
+
+    /// The tracker's API: as given, else from the environment (its credential registered
+    /// with the redactor either way).
+    pub fn api(&self, config: &PmConfig) -> Result<Api, String> {
+        match &self.api {
             Some(a) => {
                 a.register();
-                a.clone()
+                Ok(a.clone())
             }
-            None => Api::from_env(config.provider).map_err(|e| format!("pm: write-back off: {e} ({} API)", config.provider.name()))?,
-        };
-        let retry = retry_of(run.map(|r| &r.spec.retry));
-        Tracker::direct(config, &api, retry).map_err(|e| format!("pm: write-back off: {e}"))
+            None => Api::from_env(config.provider).map_err(|e| {
+                let mcp = config
+                    .mcp_server
+                    .as_ref()
+                    .map(|m| format!(", and {} defines no MCP server {m}", self.mcp.display()))
+                    .unwrap_or_default();
+                format!("pm: write-back off: pm-mcp not configured: {e} ({} API){mcp}", config.provider.name())
+            }),
+        }
     }
 }
 
@@ -76,6 +107,8 @@ pub enum Done {
     AlreadyThere(String),
     /// It was made beside another run's, and removed again.
     DuplicateRemoved,
+    /// It was made beside another run's and could not be removed (why).
+    DuplicateKept(String),
 }
 
 /// Make `action` on `tracker`, idempotently by its marker.
@@ -93,8 +126,10 @@ pub async fn perform(tracker: &Tracker, action: &Action) -> Result<Done, Failure
             same.sort_by_key(|c| c.order());
             match same.first() {
                 Some(first) if first.id != mine.id && same.iter().any(|c| c.id == mine.id) => {
-                    tracker.delete_comment(&t, &mine.id).await?;
-                    Ok(Done::DuplicateRemoved)
+                    match tracker.delete_comment(&t, &mine.id).await {
+                        Ok(()) => Ok(Done::DuplicateRemoved),
+                        Err(f) => Ok(Done::DuplicateKept(f.message)),
+                    }
                 }
                 _ => Ok(Done::Written(t.to_string())),
             }
@@ -164,13 +199,22 @@ async fn write_rounds(config: &PmConfig, settings: &Settings, rounds: &[ServiceR
     let mut notes = Vec::new();
     // down: the tracker failed transiently, so the rest is deferred untried; stopped: a 403
     let (mut down, mut stopped): (Option<Failure>, bool) = (None, false);
+    let mut tracker: Option<Tracker> = None;
     for run in rounds {
-        let tracker = match settings.tracker(config, Some(run)) {
-            Ok(t) => t,
-            Err(note) => {
-                notes.push(note);
-                return notes;
+        // one connection (one MCP server process) for the whole run, each service's calls
+        // retried by its own spec's policy
+        let tracker = match &mut tracker {
+            Some(t) => {
+                t.set_retry(retry_of(Some(&run.spec.retry)));
+                t
             }
+            None => match settings.connect(config, Some(run)).await {
+                Ok(t) => tracker.insert(t),
+                Err(note) => {
+                    notes.push(note);
+                    return notes;
+                }
+            },
         };
         let places = Places { flag: settings.ticket.clone(), spec: run.spec.ticket.clone(), ..Places::from_env(&settings.project) };
         let ticket = match places.detect() {
@@ -204,7 +248,7 @@ async fn write_rounds(config: &PmConfig, settings: &Settings, rounds: &[ServiceR
             }
             let result = match &down {
                 Some(f) => Err(f.clone()),
-                None => perform(&tracker, &action).await,
+                None => perform(tracker, &action).await,
             };
             let what = action.describe();
             match result {
@@ -212,6 +256,9 @@ async fn write_rounds(config: &PmConfig, settings: &Settings, rounds: &[ServiceR
                 Ok(Done::AlreadyThere(id)) => notes.push(format!("pm: {what}: already there ({id}), not written again")),
                 Ok(Done::DuplicateRemoved) => {
                     notes.push(format!("pm: {what}: another run wrote it at the same time; this run's copy removed"))
+                }
+                Ok(Done::DuplicateKept(why)) => {
+                    notes.push(format!("pm: {what}: another run wrote it at the same time; this run's copy stays: {why}"))
                 }
                 Err(f) => {
                     let why = match f.kind {
@@ -276,7 +323,7 @@ pub async fn retry(settings: &Settings, force: bool) -> Result<Flush, String> {
         None
     } else {
         let config = settings.load()?;
-        Some(settings.tracker(&config, None)?)
+        Some(settings.connect(&config, None).await?)
     };
     let mut outcome: Vec<(String, Result<(), Failure>)> = Vec::new();
     for d in &retriable {
@@ -287,6 +334,9 @@ pub async fn retry(settings: &Settings, force: bool) -> Result<Flush, String> {
             Ok(Done::Written(id)) => flush.notes.push(format!("pm: {what}: done ({id})")),
             Ok(Done::AlreadyThere(id)) => flush.notes.push(format!("pm: {what}: already there ({id})")),
             Ok(Done::DuplicateRemoved) => flush.notes.push(format!("pm: {what}: written by another run meanwhile")),
+            Ok(Done::DuplicateKept(why)) => {
+                flush.notes.push(format!("pm: {what}: written by another run meanwhile; this copy stays: {why}"))
+            }
             Err(f) => {
                 flush.notes.push(format!("pm: {what}: {f}{}", if f.kind.retriable() { ": still deferred" } else { ": now not retriable" }))
             }

@@ -136,6 +136,7 @@ pub fn settings(fake: &Fake, root: &Path, config: &PmConfig, ticket: Option<&str
         ticket: ticket.map(str::to_string),
         api: Some(fake.api(config.provider)),
         checkpoint: Some(checkpoint(root)),
+        mcp: root.join(".mcp.json"),
     }
 }
 
@@ -157,4 +158,26 @@ pub fn requests(log: &[Value], provider: &str) -> Vec<(String, String, f64, u64)
             )
         })
         .collect()
+}
+
+/// The MCP server in front of the fake (`sandboxes/trackers/mcp_server.py`, the official MCP
+/// Python SDK from the pinned requirements, installed once into `sandboxes/trackers/.python`),
+/// written into `root/.mcp.json` as the server `name` for `provider`; `config` gets
+/// `mcp_server: name`. Returns the settings that drive it (no API given: the MCP server is it).
+pub fn mcp_settings(fake: &Fake, root: &Path, config: &mut PmConfig, ticket: Option<&str>) -> Settings {
+    static INSTALLED: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("sandboxes/trackers");
+    let python = INSTALLED.get_or_init(|| super::pip_target(&dir, &["--no-deps"]));
+    let (name, credentials) = match config.provider {
+        Provider::GithubIssues => ("github", serde_json::json!({"GITHUB_TOKEN": GITHUB_TOKEN})),
+        Provider::Jira => ("jira", serde_json::json!({"JIRA_EMAIL": JIRA_EMAIL, "JIRA_API_TOKEN": JIRA_TOKEN})),
+        Provider::Linear => ("linear", serde_json::json!({"LINEAR_API_KEY": LINEAR_KEY})),
+    };
+    let mut env = credentials;
+    env["PYTHONPATH"] = python.display().to_string().into();
+    env["TRACKER_URL"] = fake.process.base_url().into();
+    let mcp = serde_json::json!({"mcpServers": {name: {"command": "python3", "args": [dir.join("mcp_server.py"), name], "env": env}}});
+    std::fs::write(root.join(".mcp.json"), mcp.to_string()).unwrap();
+    config.mcp_server = Some(name.into());
+    Settings { api: None, ..settings(fake, root, config, ticket) }
 }
