@@ -336,3 +336,46 @@ backup = \"{live}\"\n"
         assert!(text.contains("config/keys.txt") && text.contains("sk_live_…HbJ6") && text.contains("$PAYMENTS_API_KEY value"), "{text}");
     }
 }
+
+/// `plan --ticket` reads the ticket through the tracker as planning context: the ticket's text,
+/// which quotes the tracker's token, is shown masked, and the spec and integration-spec.md
+/// cite the ticket.
+#[test]
+fn a_fetched_ticket_reaches_plan_output_masked() {
+    let fake = support::trackers::Fake::start_with(&[("FAKE_GITHUB_TOKEN", GITHUB_CANARY)]);
+    let n = fake.github_issue(
+        GITHUB_CANARY,
+        "Integrate Stripe payments",
+        &format!("Charge cards.\nDebug: curl -H 'Authorization: Bearer {GITHUB_CANARY}'"),
+        &format!("use {GITHUB_CANARY} for the sandbox"),
+    );
+    let root = support::scratch("canary-plan");
+    std::fs::create_dir_all(root.join(".opchain")).unwrap();
+    std::fs::write(root.join(".opchain/pm.yaml"), "provider: github-issues\nteam_or_project: acme/shop\n").unwrap();
+    let ticket = format!("https://github.com/acme/shop/issues/{n}");
+    let out = Command::new(env!("CARGO_BIN_EXE_oc-integrate"))
+        .args(["plan", "stripe", "--ticket", &ticket])
+        .current_dir(&root)
+        .env("GITHUB_API_URL", fake.process.url("/github"))
+        .env("GITHUB_TOKEN", GITHUB_CANARY)
+        .env_remove("OC_PM_CONFIG")
+        .output()
+        .unwrap();
+    let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success(), "{stdout}{stderr}");
+    assert_clean(&stdout, "plan's output");
+    assert_clean(&stderr, "plan's errors");
+    assert!(stdout.contains(&format!("ticket acme/shop#{n} (open): Integrate Stripe payments")), "{stdout}");
+    assert!(stdout.contains("Debug: curl -H 'Authorization: [REDACTED]'") && stdout.contains("use [REDACTED] for the sandbox"), "{stdout}");
+    let spec = std::fs::read_to_string(root.join("integrations/stripe/spec.yaml")).unwrap();
+    assert!(spec.contains(&format!("ticket: \"acme/shop#{n}\"")), "{spec}");
+    assert_eq!(
+        oc_integrate::spec::load_file(&root.join("integrations/stripe/spec.yaml")).unwrap().ticket.as_deref(),
+        Some(&*format!("acme/shop#{n}"))
+    );
+    let doc = std::fs::read_to_string(root.join("integrations/stripe/integration-spec.md")).unwrap();
+    assert!(doc.contains(&format!("- **PM ticket:** acme/shop#{n}")), "{doc}");
+    for f in support::files(&root) {
+        assert_clean(&std::fs::read_to_string(&f).unwrap_or_default(), &f.display().to_string());
+    }
+}

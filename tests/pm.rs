@@ -519,3 +519,28 @@ fn through_an_mcp_server_failures_are_classed_as_through_the_api(#[values(ALL[0]
     assert_eq!((flush.written, flush.kept), (2, 1), "{flush:#?}");
     assert_eq!(fake.comments(provider, ticket).len(), 1);
 }
+
+#[test]
+fn plan_ticket_without_a_tracker_plans_and_cites_the_ticket() {
+    let root = support::scratch("pm-plan");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_oc-integrate"))
+        .args(["plan", "stripe", "--ticket", "https://acme.atlassian.net/browse/PLAT-9"])
+        .current_dir(&root)
+        .env_remove("OC_PM_CONFIG")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}");
+    assert!(stdout.contains("pm-mcp not configured"), "{stdout}");
+    let spec = spec::load_file(&root.join("integrations/stripe/spec.yaml")).unwrap();
+    assert_eq!(spec.ticket.as_deref(), Some("PLAT-9"));
+    let bad = std::process::Command::new(env!("CARGO_BIN_EXE_oc-integrate"))
+        .args(["plan", "stripe", "--ticket", "plat-9"])
+        .current_dir(&root)
+        .output()
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&bad.stderr)
+            .contains("--ticket: expected a ticket (PLAT-4471, owner/repo#12 or an issue URL), found \"plat-9\"")
+    );
+}

@@ -12,7 +12,7 @@ use super::config::{self, PmConfig};
 use super::deferred::{self, Action, Deferred};
 use super::mcp::{self, Mcp};
 use super::ticket::{Places, Ticket};
-use super::tracker::{Api, Failure, Kind, Tracker, retry_of};
+use super::tracker::{Api, Failure, Issue, Kind, Tracker, retry_of};
 use crate::results::{Run, ServiceRun};
 
 /// How write-back finds its configuration, ticket, tracker and checkpoint.
@@ -96,6 +96,18 @@ impl Settings {
             }),
         }
     }
+}
+
+/// Read `ticket` (title, description, state, comments) through the configured tracker, for
+/// planning from it (read-then-shape); the note to print when it cannot be read.
+pub async fn read_ticket(settings: &Settings, ticket: &Ticket) -> Result<Issue, String> {
+    let config = settings.load()?;
+    let tracker = settings.connect(&config, None).await?;
+    tracker.accepts(config.provider, ticket).map_err(|e| format!("pm: {e}"))?;
+    tracker.issue(ticket).await.map_err(|f| match f.kind {
+        Kind::NotFound => format!("pm: ticket {ticket} not found (404): {f}; confirm the id; planning without its context"),
+        _ => format!("pm: ticket {ticket}: {f}; planning without its context"),
+    })
 }
 
 /// What happened to one write.

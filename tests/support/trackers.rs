@@ -42,11 +42,17 @@ impl Fake {
     /// One request to the fake's scripting endpoints (plain HTTP/1.1 over a blocking socket,
     /// so it works inside and outside a runtime).
     fn admin(&self, method: &str, path: &str, body: Option<Value>) -> Value {
+        self.request(method, path, body, "")
+    }
+
+    /// One request with `headers` (each line ending in CRLF); its JSON answer.
+    fn request(&self, method: &str, path: &str, body: Option<Value>, headers: &str) -> Value {
         use std::io::{Read as _, Write as _};
         let body = body.map(|b| b.to_string()).unwrap_or_default();
         let mut s = std::net::TcpStream::connect(("127.0.0.1", self.process.port())).unwrap();
-        write!(s, "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nContent-Length: {}\r\n\r\n{body}", body.len())
-            .unwrap();
+        let head =
+            format!("{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n{headers}Connection: close\r\nContent-Length: {}\r\n\r\n", body.len());
+        s.write_all(format!("{head}{body}").as_bytes()).unwrap();
         let mut answer = String::new();
         s.read_to_string(&mut answer).unwrap();
         let (_, json) = answer.split_once("\r\n\r\n").unwrap_or_else(|| panic!("{path}: no answer"));
@@ -66,6 +72,15 @@ impl Fake {
     /// Answer the next matching requests with a fault (`{"provider", "method", "path_contains", "status", "count", "retry_after"}`).
     pub fn fault(&self, rule: Value) {
         self.admin("POST", "/_fake/faults", Some(rule));
+    }
+
+    /// Open an issue in acme/shop through the GitHub API with `token`, comment on it; its number.
+    pub fn github_issue(&self, token: &str, title: &str, body: &str, comment: &str) -> u64 {
+        let auth = format!("Authorization: Bearer {token}\r\nUser-Agent: test\r\n");
+        let issue = self.request("POST", "/github/repos/acme/shop/issues", Some(serde_json::json!({"title": title, "body": body})), &auth);
+        let n = issue["number"].as_u64().unwrap_or_else(|| panic!("{issue}"));
+        self.request("POST", &format!("/github/repos/acme/shop/issues/{n}/comments"), Some(serde_json::json!({"body": comment})), &auth);
+        n
     }
 
     /// Stop injecting faults.
