@@ -840,4 +840,19 @@ mod tests {
             assert_eq!(split(bad).unwrap_err(), "--junit: expected a file path after it, found none");
         }
     }
+
+    #[test]
+    fn the_ticket_flag_is_taken_out_of_libtest_arguments() {
+        let args = |a: &[&str]| a.iter().map(|a| a.to_string()).collect::<Vec<_>>();
+        let (rest, ticket) = take_value(args(&["bin", "--ticket", "PLAT-12", "--exact"]), "--ticket", "a ticket id").unwrap();
+        assert_eq!((rest, ticket.as_deref()), (args(&["bin", "--exact"]), Some("PLAT-12")));
+        assert_eq!(
+            take_value(args(&["bin", "--ticket=acme/shop#3"]), "--ticket", "a ticket id").unwrap().1.as_deref(),
+            Some("acme/shop#3")
+        );
+        assert_eq!(
+            take_value(args(&["bin", "--ticket"]), "--ticket", "a ticket id").unwrap_err(),
+            "--ticket: expected a ticket id after it, found none"
+        );
+    }
 }

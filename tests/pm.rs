@@ -102,14 +102,7 @@ fn a_round_leaves_one_comment_and_moves_the_ticket(#[values(ALL[0], ALL[1], ALL[
     assert_eq!(fake.comments(provider, ticket).len(), 1);
 
     // a failed round moves the ticket to states.in_progress, a passing one to states.done
-    let state = |fake: &Fake| {
-        let st = fake.state();
-        match provider {
-            Provider::GithubIssues => st["github"]["acme/shop"]["1"]["state"].clone(),
-            Provider::Jira => st["jira"][ticket]["status"].clone(),
-            Provider::Linear => st["linear"][ticket]["state"].clone(),
-        }
-    };
+    let state = |fake: &Fake| fake.ticket_state(provider, ticket);
     assert_eq!(state(&fake), if provider == Provider::GithubIssues { "open" } else { "In Progress" });
     writeback::after_run(&run_of(&root, 2, true, 0), &s);
     assert_eq!(state(&fake), if provider == Provider::GithubIssues { "closed" } else { "Done" });
@@ -484,13 +477,7 @@ fn through_an_mcp_server_a_round_leaves_one_comment_and_an_escalation_one_ticket
     writeback::after_run(&run_of(&root, 3, false, 3), &s);
     let notes = writeback::after_run(&run_of(&root, 4, false, 4), &s);
     assert!(notes.iter().any(|n| n.starts_with("pm: create the ticket escalation:") && n.contains("already there")), "{notes:#?}");
-    let st = fake.state();
-    let state = match provider {
-        Provider::GithubIssues => st["github"]["acme/shop"]["1"]["state"].clone(),
-        Provider::Jira => st["jira"][ticket]["status"].clone(),
-        Provider::Linear => st["linear"][ticket]["state"].clone(),
-    };
-    assert_eq!(state, if provider == Provider::GithubIssues { "open" } else { "In Progress" });
+    assert_eq!(fake.ticket_state(provider, ticket), if provider == Provider::GithubIssues { "open" } else { "In Progress" });
     assert_eq!(fake.comments(provider, ticket).len(), 3, "rounds 1, 3 and 4");
 }
 

@@ -5,15 +5,14 @@
 //! through the spec loader's YAML source map.
 
 use std::collections::BTreeMap;
-use std::fmt;
 use std::path::{Path, PathBuf};
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::spec::reword;
-use crate::spec::yaml::{self, Location};
+use crate::spec::yaml;
+use crate::spec::{SpecError, reword};
 
 /// Where the seed keeps the file, relative to the project directory.
 pub const DEFAULT_PATH: &str = ".opchain/pm.yaml";
@@ -122,31 +121,9 @@ fn quote(s: &str) -> String {
     serde_json::to_string(s).unwrap_or_default()
 }
 
-/// A `pm.yaml` that cannot be used, with where and why.
-#[derive(Debug, Clone, thiserror::Error)]
-pub struct ConfigError {
-    /// The file.
-    pub file: PathBuf,
-    /// Where in it, when known.
-    pub at: Option<Location>,
-    /// The path of the offending value (`states.done`), empty for the whole file.
-    pub path: String,
-    /// What was expected and what was found.
-    pub message: String,
-}
-
-impl fmt::Display for ConfigError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", self.file.display())?;
-        if let Some(at) = self.at {
-            write!(f, ":{}:{}", at.line, at.col)?;
-        }
-        if !self.path.is_empty() {
-            write!(f, ": {}", self.path)?;
-        }
-        write!(f, ": {}", self.message)
-    }
-}
+/// A `pm.yaml` that cannot be used: located and worded as a spec's errors are
+/// (`file:line:col: path: expected …, found …`).
+pub type ConfigError = SpecError;
 
 /// The file the environment names (`OC_PM_CONFIG`), else `.opchain/pm.yaml` under `project`.
 pub fn path_in(project: &Path) -> PathBuf {

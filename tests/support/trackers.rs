@@ -106,18 +106,28 @@ impl Fake {
         }
     }
 
-    /// The bodies of the comments on `ticket` (`acme/shop#1`, `PLAT-1`).
-    pub fn comments(&self, provider: Provider, ticket: &str) -> Vec<String> {
+    /// The ticket (`acme/shop#1`, `PLAT-1`) as the tracker holds it.
+    pub fn issue(&self, provider: Provider, ticket: &str) -> Value {
         let state = self.state();
-        let issue = match provider {
+        match provider {
             Provider::GithubIssues => {
                 let (repo, n) = ticket.split_once('#').unwrap();
                 state["github"][repo][n].clone()
             }
             Provider::Jira => state["jira"][ticket].clone(),
             Provider::Linear => state["linear"][ticket].clone(),
-        };
-        issue["comments"]
+        }
+    }
+
+    /// The ticket's state (its status, for Jira).
+    pub fn ticket_state(&self, provider: Provider, ticket: &str) -> Value {
+        let issue = self.issue(provider, ticket);
+        issue[if provider == Provider::Jira { "status" } else { "state" }].clone()
+    }
+
+    /// The bodies of the comments on `ticket` (`acme/shop#1`, `PLAT-1`).
+    pub fn comments(&self, provider: Provider, ticket: &str) -> Vec<String> {
+        self.issue(provider, ticket)["comments"]
             .as_array()
             .into_iter()
             .flatten()
