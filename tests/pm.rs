@@ -271,8 +271,7 @@ fn a_rejected_body_is_a_bug_recorded_not_retriable(#[values(ALL[0], ALL[1], ALL[
     let write = match provider {
         Provider::GithubIssues => json!({"provider": "github", "method": "POST", "path_contains": "/comments", "status": 422, "count": 1}),
         Provider::Jira => json!({"provider": "jira", "method": "POST", "path_contains": "/comment", "status": 422, "count": 1}),
-        // Linear: the second request (the first lists comments) is the commentCreate
-        Provider::Linear => json!({"provider": "linear", "status": 422, "count": 1, "path_contains": "/linear/graphql", "skip": 1}),
+        Provider::Linear => json!({"provider": "linear", "op": "CommentCreate", "status": 422, "count": 1}),
     };
     fake.fault(write);
     let notes = writeback::after_run(&run_of(&root, 1, false, 1), &s);

@@ -4,8 +4,8 @@ One process serves GitHub Issues REST under /github, Jira Cloud REST v3 under /j
 Linear GraphQL at /linear/graphql, each enforcing what the real one does for the calls
 write-back makes: its auth header (401 otherwise), 404 for an unknown ticket, 403 for a
 ticket of a project the credential does not cover, 422 (GitHub) / 400 (Jira, Linear) for a
-bad body. Faults are scripted through /_fake/faults (a status, optionally with Retry-After,
-for the next N matching requests, after skipping some; quoting the request's credential back with "echo"), concurrent requests can be held until a number of them
+bad body (and, for Linear, a mutation given an identifier where it takes the issue's UUID). Faults are scripted through /_fake/faults (a status, optionally with Retry-After,
+for the next N matching requests — by provider, method, path, GraphQL operation —, after skipping some; quoting the request's credential back with "echo"), concurrent requests can be held until a number of them
 arrived (/_fake/gate), and every request is logged with its server-side arrival time (and a GraphQL operation's name)
 (/_fake/log). /_fake/state shows the comments, tickets and states.
 
@@ -51,9 +51,9 @@ def fresh():
             for p, ns in (("PLAT", (1, 2, 3)), ("OPS", (1,)))
             for n in ns
         },
-        # Linear: the key's user is in team PLAT only
+        # Linear: the key's user is in team PLAT only; an issue has a UUID beside its identifier
         "linear": {
-            f"{t}-{n}": {"title": f"{t} issue {n}", "description": "", "state": "Todo", "labels": [], "comments": []}
+            f"{t}-{n}": {"id": f"5e1f0000-0000-4000-8000-{t.lower()}{n:08d}", "title": f"{t} issue {n}", "description": "", "state": "Todo", "labels": [], "comments": []}
             for t, ns in (("PLAT", (1, 2, 3)), ("OPS", (1,)))
             for n in ns
         },
@@ -102,6 +102,10 @@ class Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         raw = self.rfile.read(length) if length else b""
         provider = url.path.split("/")[1] if url.path.count("/") >= 1 else ""
+        try:
+            op = json.loads(raw).get("operationName") if raw else None
+        except (ValueError, AttributeError):
+            op = None
         status, body, headers = 500, None, {}
         try:
             if provider == "_fake":
@@ -109,7 +113,7 @@ class Handler(BaseHTTPRequestHandler):
             else:
                 self.hold(provider, url.path)
                 with LOCK:
-                    fault = self.fault(provider, url.path)
+                    fault = self.fault(provider, url.path, op)
                     if fault:
                         # "echo": a careless server that quotes the request's credential in its error
                         body = {**({"echo_authorization": self.headers.get("Authorization")} if fault.get("echo") else {}), "message": "injected fault"}
@@ -125,10 +129,6 @@ class Handler(BaseHTTPRequestHandler):
         except Reply as r:
             status, body, headers = r.status, r.body, r.headers
         if provider != "_fake":
-            try:
-                op = json.loads(raw).get("operationName") if raw else None
-            except (ValueError, AttributeError):
-                op = None
             with LOCK:
                 STATE["log"].append({"provider": provider, "method": self.command, "path": self.path, "op": op, "agent": self.headers.get("User-Agent"), "t": arrived, "status": status})
         data = b"" if body is None else json.dumps(body).encode()
@@ -168,12 +168,17 @@ class Handler(BaseHTTPRequestHandler):
                 return 200, {"ok": True}
         raise Reply(404, {"message": "no such fake endpoint"})
 
-    def matches(self, rule, provider, path):
-        return rule.get("provider", provider) in (provider, "*") and rule.get("method", self.command) == self.command and rule.get("path_contains", "") in path
+    def matches(self, rule, provider, path, op=None):
+        return (
+            rule.get("provider", provider) in (provider, "*")
+            and rule.get("method", self.command) == self.command
+            and rule.get("path_contains", "") in path
+            and rule.get("op", op) == op
+        )
 
-    def fault(self, provider, path):
+    def fault(self, provider, path, op):
         for f in STATE["faults"]:
-            if f.get("count", 1) != 0 and self.matches(f, provider, path):
+            if f.get("count", 1) != 0 and self.matches(f, provider, path, op):
                 if f.get("skip", 0) > 0:
                     f["skip"] -= 1
                     continue
@@ -391,8 +396,12 @@ class Handler(BaseHTTPRequestHandler):
         def error(code, message):
             return 200, {"data": None, "errors": [{"message": message, "extensions": {"code": code}}]}
 
-        def issue_of(key):
-            if key not in issues:
+        def issue_of(ref, uuid_only=False):
+            """An issue by identifier or UUID (mutations take only the UUID)."""
+            key = ref if ref in issues and not uuid_only else next((k for k, i in issues.items() if i["id"] == ref), None)
+            if key is None:
+                if uuid_only and ref in issues:
+                    return None, error("INVALID_INPUT", "Argument Validation Error: id must be a UUID")
                 return None, error("ENTITY_NOT_FOUND", "Entity not found: Issue")
             if not key.startswith("PLAT-"):
                 return None, error("FORBIDDEN", "You don't have access to this team")
@@ -407,20 +416,21 @@ class Handler(BaseHTTPRequestHandler):
             if err:
                 return err
             if op == "Issue":
-                return 200, {"data": {"issue": {"id": v["id"], "identifier": v["id"], "title": issue["title"], "description": issue["description"], "state": {"name": issue["state"]}}}}
+                key = next(k for k, i in issues.items() if i is issue)
+                return 200, {"data": {"issue": {"id": issue["id"], "identifier": key, "title": issue["title"], "description": issue["description"], "state": {"name": issue["state"]}}}}
             if op == "Comments":
                 start = int(v.get("after") or 0)
                 page = issue["comments"][start: start + 100]
                 info = {"hasNextPage": start + 100 < len(issue["comments"]), "endCursor": str(start + 100)}
                 return 200, {"data": {"issue": {"comments": {"nodes": [out_comment(c) for c in page], "pageInfo": info}}}}
             states = [{"id": i, "name": n} for i, n in LINEAR_STATES.items()]
-            return 200, {"data": {"issue": {"state": {"name": issue["state"]}, "team": {"states": {"nodes": states}}}}}
+            return 200, {"data": {"issue": {"id": issue["id"], "state": {"name": issue["state"]}, "team": {"states": {"nodes": states}}}}}
         if op == "CommentCreate":
             need("input")
             inp = v["input"]
             if not isinstance(inp.get("body"), str) or not inp["body"] or not inp.get("issueId"):
                 return error("INVALID_INPUT", "Argument Validation Error: body should not be empty")
-            issue, err = issue_of(inp["issueId"])
+            issue, err = issue_of(inp["issueId"], uuid_only=True)
             if err:
                 return err
             c = {"id": f"cmt-{new_id()}", "body": inp["body"], "created": now_iso()}
@@ -436,7 +446,7 @@ class Handler(BaseHTTPRequestHandler):
             return error("ENTITY_NOT_FOUND", "Entity not found: Comment")
         if op == "IssueUpdate":
             need("id", "input")
-            issue, err = issue_of(v["id"])
+            issue, err = issue_of(v["id"], uuid_only=True)
             if err:
                 return err
             state = v["input"].get("stateId")
@@ -467,7 +477,7 @@ class Handler(BaseHTTPRequestHandler):
             STATE["created"]["linear"][team] += 1
             key = f"{team}-{STATE['created']['linear'][team]}"
             labels = [LINEAR_LABELS[l] for l in inp.get("labelIds") or [] if l in LINEAR_LABELS]
-            issues[key] = {"title": inp["title"], "description": inp.get("description") or "", "state": "Todo", "labels": labels, "comments": []}
+            issues[key] = {"id": f"5e1f0000-0000-4000-8000-{new_id():012d}", "title": inp["title"], "description": inp.get("description") or "", "state": "Todo", "labels": labels, "comments": []}
             return 200, {"data": {"issueCreate": {"success": True, "issue": {"identifier": key}}}}
         raise invalid(f'Unknown operation named "{op}".')
 

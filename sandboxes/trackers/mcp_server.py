@@ -164,20 +164,22 @@ elif PROVIDER == "linear":
     @server.tool(structured_output=False)
     def save_comment(issueId: str, body: str) -> str:
         """Add a comment to an issue."""
+        uuid = gql("Issue", "query Issue($id: String!) { issue(id: $id) { id } }", {"id": issueId})["issue"]["id"]
         q = "mutation CommentCreate($input: CommentCreateInput!) { commentCreate(input: $input) { success comment { id body createdAt } } }"
-        return out(gql("CommentCreate", q, {"input": {"issueId": issueId, "body": body}})["commentCreate"]["comment"])
+        return out(gql("CommentCreate", q, {"input": {"issueId": uuid, "body": body}})["commentCreate"]["comment"])
 
     @server.tool(structured_output=False)
     def save_issue(id: str = "", state: str = "", team: str = "", title: str = "", description: str = "", labels: list[str] | None = None) -> str:
         """Update an issue's state by name (with `id`), or create one in `team` (without)."""
         if id:
-            q = "query States($id: String!) { issue(id: $id) { state { name } team { states { nodes { id name } } } } }"
-            states = gql("States", q, {"id": id})["issue"]["team"]["states"]["nodes"]
+            q = "query States($id: String!) { issue(id: $id) { id state { name } team { states { nodes { id name } } } } }"
+            issue = gql("States", q, {"id": id})["issue"]
+            states = issue["team"]["states"]["nodes"]
             match = [s["id"] for s in states if s["name"].lower() == state.lower()]
             if not match:
                 raise ToolError(f"422 no state named {state!r}")
             q = "mutation IssueUpdate($id: String!, $input: IssueUpdateInput!) { issueUpdate(id: $id, input: $input) { success } }"
-            return out(gql("IssueUpdate", q, {"id": id, "input": {"stateId": match[0]}})["issueUpdate"])
+            return out(gql("IssueUpdate", q, {"id": issue["id"], "input": {"stateId": match[0]}})["issueUpdate"])
         q = "query Team($key: String!, $labels: [String!]) { teams(filter: { key: { eq: $key } }) { nodes { id } } issueLabels(filter: { name: { in: $labels } }) { nodes { id name } } }"
         t = gql("Team", q, {"key": team, "labels": labels or []})
         if not t["teams"]["nodes"]:

@@ -49,11 +49,6 @@ impl Marker {
         let first = round.number + 1 - round.failed_in_a_row.max(1);
         Marker { event: "escalation".into(), correlation: format!("{service}-failing-since-round-{first}") }
     }
-
-    /// Whether `text` carries this marker.
-    pub fn is_in(&self, text: &str) -> bool {
-        text.contains(&self.to_string())
-    }
 }
 
 /// The round's verdict as the comment and the checkpoint say it.

@@ -1,4 +1,5 @@
-//! Linear over GraphQL: `commentCreate`/`commentDelete`, `issueUpdate` with the state of the
+//! Linear over GraphQL: `commentCreate`/`commentDelete` (mutations take the issue's UUID,
+//! read from its identifier), `issueUpdate` with the state of the
 //! ticket's team that `pm.yaml` names, `issueCreate` in the team with the default labels and
 //! the bug type as a label, tickets found by marker with a description filter. Linear answers
 //! most failures as GraphQL errors (HTTP 200 or 400): their codes are mapped to the seed's
@@ -20,7 +21,7 @@ const COMMENTS: &str = "query Comments($id: String!, $after: String) { issue(id:
 const COMMENT_CREATE: &str =
     "mutation CommentCreate($input: CommentCreateInput!) { commentCreate(input: $input) { success comment { id body createdAt } } }";
 const COMMENT_DELETE: &str = "mutation CommentDelete($id: String!) { commentDelete(id: $id) { success } }";
-const STATES: &str = "query States($id: String!) { issue(id: $id) { state { name } team { states { nodes { id name } } } } }";
+const STATES: &str = "query States($id: String!) { issue(id: $id) { id state { name } team { states { nodes { id name } } } } }";
 const ISSUE_UPDATE: &str =
     "mutation IssueUpdate($id: String!, $input: IssueUpdateInput!) { issueUpdate(id: $id, input: $input) { success } }";
 const FIND: &str = "query Find($filter: IssueFilter) { issues(filter: $filter, first: 50) { nodes { identifier description } } }";
@@ -115,7 +116,10 @@ impl Linear {
 
     pub(super) async fn add_comment(&self, ticket: &Ticket, body: &str) -> Result<Comment, Failure> {
         let key = Self::key(ticket)?;
-        let data = self.call(COMMENT_CREATE, json!({"input": {"issueId": key, "body": body}})).await?;
+        // a mutation takes the issue's UUID, which the identifier is read into
+        let data = self.call(ISSUE, json!({"id": key})).await?;
+        let uuid = Self::found(&data, key)?["id"].clone();
+        let data = self.call(COMMENT_CREATE, json!({"input": {"issueId": uuid, "body": body}})).await?;
         Ok(comment(&data["commentCreate"]["comment"]))
     }
 
@@ -141,7 +145,7 @@ impl Linear {
                 format!("{key}: expected a state {state:?} in its team (pm.yaml's states), found only {offered:?}"),
             ));
         };
-        self.call(ISSUE_UPDATE, json!({"id": key, "input": {"stateId": id}})).await.map(drop)
+        self.call(ISSUE_UPDATE, json!({"id": issue["id"], "input": {"stateId": id}})).await.map(drop)
     }
 
     pub(super) async fn find_issue(&self, marker: &str) -> Result<Option<String>, Failure> {
