@@ -228,6 +228,19 @@ fn a_429_waits_for_its_retry_after() {
     assert!(gap >= 0.95, "Retry-After: 1 respected (the policy alone waits 100 ms): {gap:.3} s");
 }
 
+#[test]
+fn a_linear_rate_limit_answered_as_a_graphql_error_is_retried() {
+    let fake = Fake::start();
+    let root = support::scratch("pm-ratelimited");
+    let s = settings(&fake, &root, &config(Provider::Linear), Some("PLAT-3"));
+    fake.fault(json!({"provider": "linear", "status": 400, "graphql_code": "RATELIMITED", "count": 2}));
+    let notes = writeback::after_run(&run_of(&root, 1, false, 1), &s);
+    assert_eq!(fake.comments(Provider::Linear, "PLAT-3").len(), 1, "{notes:#?}");
+    let log = requests(&fake.log(), "linear");
+    assert_eq!(log.iter().take(3).map(|r| r.3).collect::<Vec<_>>(), [400, 400, 200], "{log:#?}");
+    assert!(deferred::list(&checkpoint(&root)).unwrap().is_empty());
+}
+
 #[rstest]
 fn an_unknown_ticket_is_reported_not_retried_nor_deferred(#[values(ALL[0], ALL[1], ALL[2])] provider: Provider) {
     let fake = Fake::start();

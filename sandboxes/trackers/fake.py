@@ -5,7 +5,7 @@ Linear GraphQL at /linear/graphql, each enforcing what the real one does for the
 write-back makes: its auth header (401 otherwise), 404 for an unknown ticket, 403 for a
 ticket of a project the credential does not cover, 422 (GitHub) / 400 (Jira, Linear) for a
 bad body (and, for Linear, a mutation given an identifier where it takes the issue's UUID). Faults are scripted through /_fake/faults (a status, optionally with Retry-After,
-for the next N matching requests — by provider, method, path, GraphQL operation —, after skipping some; quoting the request's credential back with "echo"), concurrent requests can be held until a number of them
+for the next N matching requests — by provider, method, path, GraphQL operation —, after skipping some; quoting the request's credential back with "echo", or as a GraphQL error with "graphql_code"), concurrent requests can be held until a number of them
 arrived (/_fake/gate), and every request is logged with its server-side arrival time (and a GraphQL operation's name)
 (/_fake/log). /_fake/state shows the comments, tickets and states.
 
@@ -117,6 +117,9 @@ class Handler(BaseHTTPRequestHandler):
                     if fault:
                         # "echo": a careless server that quotes the request's credential in its error
                         body = {**({"echo_authorization": self.headers.get("Authorization")} if fault.get("echo") else {}), "message": "injected fault"}
+                        if fault.get("graphql_code"):
+                            # Linear's way: a GraphQL error with its code (RATELIMITED comes with HTTP 400)
+                            body = {"errors": [{"message": "injected fault", "extensions": {"code": fault["graphql_code"]}}]}
                         raise Reply(fault["status"], body, {"Retry-After": str(fault["retry_after"])} if fault.get("retry_after") is not None else {})
                     try:
                         payload = json.loads(raw) if raw else None

@@ -3,14 +3,14 @@
 //! ticket's team that `pm.yaml` names, `issueCreate` in the team with the default labels and
 //! the bug type as a label, tickets found by marker with a description filter. Linear answers
 //! most failures as GraphQL errors (HTTP 200 or 400): their codes are mapped to the seed's
-//! classes.
+//! classes, and a `RATELIMITED` one is retried as a 429 is.
 
 use reqwest::Method;
 use serde_json::{Value, json};
 
 use super::config::PmConfig;
 use super::ticket::Ticket;
-use super::tracker::{Api, Comment, Failure, Http, Issue, Kind};
+use super::tracker::{Api, Comment, Failure, Http, Issue, Kind, retrying};
 use crate::binding::Retry;
 
 /// Pages of comments read at most.
@@ -46,23 +46,21 @@ impl Linear {
     }
 
     /// Run `query` (named by its operation) with `variables`; its `data`, or the failure its
-    /// errors say.
+    /// errors say. Linear answers a refused query with 400 or 200 and the reason in `errors`
+    /// (a rate limit as `RATELIMITED`): transient ones are retried like an HTTP 429.
     async fn call(&self, query: &str, variables: Value) -> Result<Value, Failure> {
         let name = query.split(['(', ' ']).nth(1).unwrap_or_default();
         let body = json!({"query": query, "operationName": name, "variables": variables});
-        let v = match self.http.send(Method::POST, "", Some(&body)).await {
-            Ok(v) => v,
-            // Linear answers a refused query with 400 and the reason in `errors`
-            Err(f) if f.status == Some(400) => {
-                let json = f.message.split_once(": 400 ").and_then(|(_, t)| serde_json::from_str::<Value>(t).ok());
-                return Err(json.as_ref().and_then(|j| graphql_failure(name, j)).unwrap_or(f));
+        retrying(&self.http.retry, || async {
+            match self.http.send_once(Method::POST, "", Some(&body)).await {
+                Ok(v) => match graphql_failure(name, &v) {
+                    Some(f) => Err((f, None)),
+                    None => Ok(v["data"].clone()),
+                },
+                Err((f, wait, answer)) => Err((graphql_failure(name, &answer).filter(|_| f.status == Some(400)).unwrap_or(f), wait)),
             }
-            Err(f) => return Err(f),
-        };
-        if let Some(f) = graphql_failure(name, &v) {
-            return Err(f);
-        }
-        Ok(v["data"].clone())
+        })
+        .await
     }
 
     fn key(ticket: &Ticket) -> Result<&str, Failure> {

@@ -205,30 +205,40 @@ impl Http {
     /// `method path` with `body`, retried on transient failures; the JSON answer (`Null`
     /// for an empty one) or the failure.
     pub async fn send(&self, method: reqwest::Method, path: &str, body: Option<&Value>) -> Result<Value, Failure> {
+        retrying(&self.retry, || async { self.send_once(method.clone(), path, body).await.map_err(|(f, wait, _)| (f, wait)) }).await
+    }
+
+    /// One attempt of [`Http::send`]: the JSON answer, or the failure with the wait the
+    /// tracker asked for and the answer's JSON body (`Null` when it has none), which a
+    /// GraphQL API fills with the reason.
+    pub async fn send_once(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<&Value>,
+    ) -> Result<Value, (Failure, Option<Duration>, Value)> {
         let url = format!("{}{path}", self.base);
         let what =
             format!("{method} {}", crate::spec::url_path(&url) + &url.split_once('?').map(|(_, q)| format!("?{q}")).unwrap_or_default());
-        retrying(&self.retry, || async {
-            let mut req = self.client.request(method.clone(), &url);
-            if let Some(b) = body {
-                req = req.json(b);
-            }
-            match req.send().await {
-                Ok(resp) => {
-                    let status = resp.status().as_u16();
-                    let wait = retry_after(resp.headers());
-                    let text = resp.text().await.unwrap_or_default();
-                    match Kind::of_status(status) {
-                        None => Ok(serde_json::from_str(&text).unwrap_or(Value::Null)),
-                        Some(kind) => {
-                            Err((Failure::new(kind, Some(status), format!("{what}: {status} {}", crate::text::clip(text.trim()))), wait))
-                        }
+        let mut req = self.client.request(method, &url);
+        if let Some(b) = body {
+            req = req.json(b);
+        }
+        match req.send().await {
+            Ok(resp) => {
+                let status = resp.status().as_u16();
+                let wait = retry_after(resp.headers());
+                let text = resp.text().await.unwrap_or_default();
+                let json = serde_json::from_str(&text).unwrap_or(Value::Null);
+                match Kind::of_status(status) {
+                    None => Ok(json),
+                    Some(kind) => {
+                        Err((Failure::new(kind, Some(status), format!("{what}: {status} {}", crate::text::clip(text.trim()))), wait, json))
                     }
                 }
-                Err(e) => Err((Failure::new(Kind::Transient, None, format!("{what}: {}", error_chain(&e))), None)),
             }
-        })
-        .await
+            Err(e) => Err((Failure::new(Kind::Transient, None, format!("{what}: {}", error_chain(&e))), None, Value::Null)),
+        }
     }
 }
 
