@@ -43,6 +43,16 @@ fn tickets(p: Provider) -> (&'static str, &'static str, &'static str) {
     }
 }
 
+/// A fake tracker, a scratch project named `name` with `provider`'s pm.yaml, the ticket it
+/// covers, and the settings that write back to it.
+fn setup(provider: Provider, name: &str) -> (Fake, std::path::PathBuf, &'static str, Settings) {
+    let fake = Fake::start();
+    let root = support::scratch(name);
+    let (ticket, ..) = tickets(provider);
+    let s = settings(&fake, &root, &config(provider), Some(ticket));
+    (fake, root, ticket, s)
+}
+
 /// The payments example's spec, with a quick retry policy (100 ms, ×2, 3 attempts).
 fn payments() -> Arc<spec::Spec> {
     let mut s = spec::load_file(Path::new("examples/integrations/payments/spec.yaml")).unwrap();
@@ -75,10 +85,7 @@ fn has(notes: &[String], text: &str) -> bool {
 
 #[rstest]
 fn a_round_leaves_one_comment_and_moves_the_ticket(#[values(ALL[0], ALL[1], ALL[2])] provider: Provider) {
-    let fake = Fake::start();
-    let root = support::scratch("pm-round");
-    let (ticket, ..) = tickets(provider);
-    let s = settings(&fake, &root, &config(provider), Some(ticket));
+    let (fake, root, ticket, s) = setup(provider, "pm-round");
 
     let notes = writeback::after_run(&run_of(&root, 1, false, 1), &s);
     let comments = fake.comments(provider, ticket);
@@ -114,10 +121,7 @@ fn a_round_leaves_one_comment_and_moves_the_ticket(#[values(ALL[0], ALL[1], ALL[
 
 #[rstest]
 fn runs_finishing_at_once_leave_one_comment(#[values(ALL[0], ALL[1], ALL[2])] provider: Provider) {
-    let fake = Fake::start();
-    let root = support::scratch("pm-race");
-    let (ticket, ..) = tickets(provider);
-    let s = settings(&fake, &root, &config(provider), Some(ticket));
+    let (fake, root, ticket, s) = setup(provider, "pm-race");
     // both pre-write checks are answered only once both arrived: neither sees the other's comment
     let listing = match provider {
         Provider::GithubIssues => json!({"provider": "github", "method": "GET", "path_contains": "/comments", "count": 2}),
@@ -145,10 +149,7 @@ fn runs_finishing_at_once_leave_one_comment(#[values(ALL[0], ALL[1], ALL[2])] pr
 
 #[rstest]
 fn an_escalation_creates_one_bug_ticket_per_streak(#[values(ALL[0], ALL[1], ALL[2])] provider: Provider) {
-    let fake = Fake::start();
-    let root = support::scratch("pm-escalate");
-    let (ticket, ..) = tickets(provider);
-    let s = settings(&fake, &root, &config(provider), Some(ticket));
+    let (fake, root, _, s) = setup(provider, "pm-escalate");
     let created = |fake: &Fake| -> Vec<serde_json::Value> {
         let st = fake.state();
         let all = match provider {
@@ -181,10 +182,7 @@ fn an_escalation_creates_one_bug_ticket_per_streak(#[values(ALL[0], ALL[1], ALL[
 
 #[rstest]
 fn a_tracker_down_is_retried_by_the_policy_then_deferred_and_flushed_later(#[values(ALL[0], ALL[1], ALL[2])] provider: Provider) {
-    let fake = Fake::start();
-    let root = support::scratch("pm-down");
-    let (ticket, ..) = tickets(provider);
-    let s = settings(&fake, &root, &config(provider), Some(ticket));
+    let (fake, root, ticket, s) = setup(provider, "pm-down");
     fake.fault(json!({"provider": fake_name(provider), "status": 503, "count": -1}));
     let notes = writeback::after_run(&run_of(&root, 1, false, 1), &s);
     assert!(has(&notes, "deferred (retriable"), "{notes:#?}");
@@ -277,10 +275,7 @@ fn another_projects_ticket_stops_write_back_and_is_kept_until_forced(#[values(AL
 
 #[rstest]
 fn a_rejected_body_is_a_bug_recorded_not_retriable(#[values(ALL[0], ALL[1], ALL[2])] provider: Provider) {
-    let fake = Fake::start();
-    let root = support::scratch("pm-422");
-    let (ticket, ..) = tickets(provider);
-    let s = settings(&fake, &root, &config(provider), Some(ticket));
+    let (fake, root, _, s) = setup(provider, "pm-422");
     let write = match provider {
         Provider::GithubIssues => json!({"provider": "github", "method": "POST", "path_contains": "/comments", "status": 422, "count": 1}),
         Provider::Jira => json!({"provider": "jira", "method": "POST", "path_contains": "/comment", "status": 422, "count": 1}),
