@@ -10,7 +10,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use cli::table::{Color, Paint};
-use cli::{build, cases, check, checkpoint, drift, health, list, oauth, plan, render, report, retry, schema, secrets, test, webhook};
+use cli::{build, cases, check, checkpoint, drift, health, list, oauth, plan, pm, render, report, retry, schema, secrets, test, webhook};
 
 #[derive(Parser)]
 #[command(name = "oc-integrate", version, about = "Client-resilience test harness for third-party API integrations")]
@@ -42,6 +42,7 @@ enum Command {
     Build(build::Args),
     Test(test::Args),
     Mcp(cli::mcp::Args),
+    Pm(pm::Args),
 }
 
 fn main() -> ExitCode {
@@ -65,5 +66,6 @@ fn main() -> ExitCode {
         Command::Build(args) => build::run(args, &paint),
         Command::Test(args) => test::run(args, &paint),
         Command::Mcp(args) => cli::mcp::run(args, &paint),
+        Command::Pm(args) => pm::run(args, &paint),
     }
 }
