@@ -198,7 +198,8 @@ fn fake_cargo(dir: &Path, hang: bool) -> PathBuf {
              printf 'running 3 tests\\ntest svc::a::conformance    ... ok\\ntest svc::a::timeout_no_answer ... FAILED\\n\
              test svc::sandbox::auth ... ignored, set SVC_KEY to run\\n\\nfailures:\\n\\n---- svc::a::timeout_no_answer ----\\n\
              expected: a timeout within 0.5 s\\nfound:    no answer after 3 s\\n\\n\\nfailures:\\n    svc::a::timeout_no_answer\\n\\n\
-             round report: {report} (FAIL)\\n'\nexit 101\n"
+             round report: {report} (FAIL)\\npm: svc: ticket acme/shop#1 (from --ticket)\\n\
+             pm: comment svc-round-4 on acme/shop#1: done (c1)\\n'\nexit 101\n"
         )
     };
     std::fs::write(&script, format!("#!/bin/sh\n{body}")).unwrap();
@@ -227,6 +228,11 @@ fn test_reads_the_round_from_cargo_test_and_its_report() {
         round["rounds"],
         json!([{"service": "svc", "round": 4, "verdict": "FAIL", "path": "integrations/svc/test-round-4.md",
                 "score": "Score: 1/2 cases pass. Coverage:", "escalated": false}])
+    );
+    assert_eq!(
+        round["pm"],
+        json!(["pm: svc: ticket acme/shop#1 (from --ticket)", "pm: comment svc-round-4 on acme/shop#1: done (c1)"]),
+        "the harness's write-back notes"
     );
     let progress: Vec<&str> = r[0]["progress"].as_array().unwrap().iter().map(|p| p["message"].as_str().unwrap()).collect();
     assert_eq!(

@@ -454,9 +454,7 @@ fn pm_init_asks_once_on_a_terminal_and_refuses_without_one() {
     assert!(String::from_utf8_lossy(&bad.stderr).contains("expected a repository as owner/repo"), "{bad:?}");
 
     // on a terminal (util-linux's `script` gives the command one): two questions, answered once
-    let bin = env!("CARGO_BIN_EXE_oc-integrate");
-    let mut child = std::process::Command::new("script")
-        .args(["-qec", &format!("{bin} pm init"), "/dev/null"])
+    let mut child = support::on_terminal(Path::new(env!("CARGO_BIN_EXE_oc-integrate")), &["pm", "init"])
         .current_dir(&root)
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())

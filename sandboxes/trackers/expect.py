@@ -1,5 +1,6 @@
 """CI's check of what PM write-back left on a fake tracker (fake.py): each round the run
-printed ("round report: …/<service>/test-round-<n>.md (PASS|FAIL)") has exactly one comment
+printed ("round report: …/<service>/test-round-<n>.md (PASS|FAIL)", one per example service
+for a whole run, one for `oc-integrate test`) has exactly one comment
 with its marker on the ticket, and the ticket is in the state pm.yaml names for the last
 verdict; with AGENT, every request the tracker saw came from that client (the MCP server's).
 
@@ -13,7 +14,7 @@ import urllib.request
 
 url, provider, ticket, state = sys.argv[1:5]
 rounds = re.findall(r"^round report: .*/([^/]+)/test-round-(\d+)\.md \((PASS|FAIL)\)$", sys.stdin.read(), re.M)
-assert len(rounds) == 2, f"expected a round of each example service, found {rounds}"
+assert rounds, "expected the run's round report lines, found none"
 st = json.load(urllib.request.urlopen(url + "/_fake/state"))
 if provider == "github":
     repo, n = ticket.split("#")

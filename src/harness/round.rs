@@ -4,7 +4,8 @@
 //! <target>` in the project, a child process. `OC_SERVICE` keeps that one service in the
 //! harness and the run stays unfiltered, so its complete run is the service's round: the
 //! child writes `test-round-M.md` and records it in the checkpoint, and what this returns is
-//! read back from there (the round, its score, its failures), never from libtest's text.
+//! read back from there (the round, its score, its failures), never from libtest's text; the
+//! child's PM write-back (write-on-close, in the harness's outputs) is read from its notes.
 
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
@@ -106,6 +107,9 @@ pub struct Ran {
     pub status: String,
     /// Where the child's whole output was saved.
     pub log: PathBuf,
+    /// What PM write-back did after the round (the harness writes back on close: `pm: …`
+    /// notes, none when the harness target does not write back).
+    pub pm: Vec<String>,
 }
 
 /// The recorded round count of `service` in `state`.
@@ -155,5 +159,6 @@ pub fn run(request: &Request) -> Result<Ran, RoundError> {
         failures: checkpoint::failures(&state, &request.service),
         status: entry["status"].as_str().unwrap_or_default().to_string(),
         log,
+        pm: crate::pm::notes_in(&crate::redact::redact(&String::from_utf8_lossy(&out.stdout))),
     })
 }

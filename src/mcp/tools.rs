@@ -245,6 +245,9 @@ pub struct TestRound {
     pub failures: Vec<Failure>,
     /// The end of cargo's errors when the target did not build or run.
     pub errors: String,
+    /// What PM write-back did after the rounds (`pm: …` notes: the ticket found, each comment
+    /// or transition written, deferred or refused; see `.opchain/pm.yaml`).
+    pub pm: Vec<String>,
 }
 
 #[tool_router(vis = "pub(super)")]
@@ -315,7 +318,8 @@ impl Server {
     #[tool(description = "Run one round (the Tester): the project's harness test target under `cargo test`, for one service \
         (OC_SERVICE) or all. Returns the verdict, passed/failed/ignored counts, each failure with the harness's account \
         (expected, found, problems, request timeline, spec line, reproduce command), and the round reports written \
-        (integrations/<service>/test-round-M.md, score, escalation after 3 failed rounds). Sends progress per trial; \
+        (integrations/<service>/test-round-M.md, score, escalation after 3 failed rounds), and what PM write-back did after them \
+        (`pm`: the round's comment on the ticket, when .opchain/pm.yaml is set up). Sends progress per trial; \
         cancelling stops the run. `OC_SERVICE=<service> cargo test --test <target>`.")]
     async fn test(&self, Parameters(a): Parameters<TestArgs>, ctx: RequestContext<RoleServer>) -> Result<Json<TestRound>, String> {
         let target = a.target.unwrap_or_else(|| "integrations".into());
@@ -585,6 +589,7 @@ impl TestRound {
             rounds,
             failures: failures(&ran.stdout),
             errors,
+            pm: oc_integrate::pm::notes_in(&ran.stdout),
         }
     }
 }

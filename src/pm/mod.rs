@@ -19,4 +19,4 @@ pub mod writeback;
 pub use config::{PmConfig, Provider};
 pub use ticket::Ticket;
 pub use tracker::{Api, Failure, Kind, Tracker};
-pub use writeback::{Settings, after_run};
+pub use writeback::{Settings, after_run, notes_in};

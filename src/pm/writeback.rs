@@ -180,8 +180,14 @@ pub fn actions(config: &PmConfig, run: &ServiceRun, ticket: Option<&Ticket>) -> 
     out
 }
 
-/// Write back every round of `run`; the notes to print. Never fails: what cannot be written
-/// is reported, and deferred when it may succeed later.
+/// The write-back notes in the output of a run made as a child (`harness::round`, the MCP
+/// server's `test`): each line [`after_run`] printed, `pm: …`.
+pub fn notes_in(output: &str) -> Vec<String> {
+    output.lines().filter(|l| l.starts_with("pm: ")).map(str::to_string).collect()
+}
+
+/// Write back every round of `run`; the notes to print (each starts `pm: `). Never fails:
+/// what cannot be written is reported, and deferred when it may succeed later.
 pub fn after_run(run: &Run, settings: &Settings) -> Vec<String> {
     let rounds: Vec<&ServiceRun> = run.services.iter().filter(|s| s.round.is_some()).collect();
     if rounds.is_empty() {
