@@ -439,6 +439,11 @@ impl fmt::Display for Kind {
 /// The environment variable that turns missing credentials and an unreachable sandbox into failures.
 pub const REQUIRE_ENV: &str = "OC_REQUIRE_SANDBOX";
 
+/// The environment variable that leaves the sandbox and drift trials out of a run (`0`: each
+/// ignored, saying so; `1` or unset: they run when their credentials are set). `oc-integrate
+/// test` and `build` set it to `0` unless given `--sandbox`.
+pub const SANDBOX_ENV: &str = "OC_SANDBOX";
+
 /// What a sandbox trial checks, in the seed's order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Check {

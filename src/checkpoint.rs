@@ -237,9 +237,14 @@ fn update_within(path: &Path, wait: Option<std::time::Duration>, change: impl Fn
     Ok(state)
 }
 
-/// An integration the checkpoint does not know yet: the seed's fields, unset.
-fn unknown() -> Value {
-    json!({"status": null, "auth": null, "endpoints": null, "test_rounds": 0, "last_test": null, "last_health": null})
+/// `service`'s entry in `state`; one with the seed's fields unset when the checkpoint does
+/// not know it yet.
+fn known<'a>(state: &'a mut Value, service: &str) -> &'a mut Value {
+    let entry = &mut state["skill_state"]["integrations"][service];
+    if entry.is_null() {
+        *entry = json!({"status": null, "auth": null, "endpoints": null, "test_rounds": 0, "last_test": null, "last_health": null});
+    }
+    entry
 }
 
 /// What the checkpoint calls an auth method (the seed's `oauth`, `api_key`, …).
@@ -255,7 +260,7 @@ pub fn auth_name(auth: &Auth) -> &'static str {
 /// checkpoint: per service the seed's `status`, `auth`, `endpoints`, `test_rounds`,
 /// `last_test` (and `last_round`, `last_test_at`, `failed_rounds_in_a_row`,
 /// `endpoint_results`, where an endpoint fails when a mock case or a sandbox trial of it
-/// failed, `sandbox`: `PASS`, `FAIL` or `not run`, `score`: `passed/cases`, and `failures`:
+/// failed, `sandbox`: `PASS`, `FAIL` or `not run` (with `sandbox_skipped`: why), `score`: `passed/cases`, and `failures`:
 /// the Builder's to-do list, each a [`Failure`]); `last_health` and every other
 /// field are kept. A round numbered below the one already recorded (concurrent runs
 /// finishing out of order) changes nothing, so the newest round wins whatever the write
@@ -270,10 +275,7 @@ pub fn record(path: &Path, services: &[ServiceRun]) -> Result<Value, CheckpointE
             let Some(round) = &s.round else { continue };
             let (spec, results) = (s.spec.as_ref(), &s.cases);
             let live: Vec<&SandboxResult> = s.live().collect();
-            let entry = &mut state["skill_state"]["integrations"][spec.id.as_str()];
-            if entry.is_null() {
-                *entry = unknown();
-            }
+            let entry = known(state, &spec.id);
             let recorded = entry.get("test_rounds").and_then(Value::as_u64).unwrap_or(0);
             if u64::from(round.number) < recorded {
                 continue;
@@ -302,6 +304,11 @@ pub fn record(path: &Path, services: &[ServiceRun]) -> Result<Value, CheckpointE
                 false if ran.iter().all(|r| r.passed) => "PASS",
                 false => "FAIL",
             };
+            // why they did not run: a credential unset, the sandbox unreachable, or left out
+            let skipped = match live.is_empty() {
+                true => Some("the spec declares no sandbox".to_string()),
+                false => live.iter().find_map(|r| r.ignored.as_deref()).filter(|_| ran.is_empty()).map(redact),
+            };
             let failures: Vec<Failure> = results
                 .iter()
                 .filter(|r| !r.outcome.passed)
@@ -324,6 +331,7 @@ pub fn record(path: &Path, services: &[ServiceRun]) -> Result<Value, CheckpointE
                 ("failed_rounds_in_a_row", json!(round.failed_in_a_row)),
                 ("endpoint_results", Value::Object(per_endpoint)),
                 ("sandbox", json!(sandbox)),
+                ("sandbox_skipped", json!(skipped)),
                 ("score", json!(format!("{passed}/{}", results.len()))),
                 ("failures", serde_json::to_value(&failures).unwrap_or_default()),
             ];
@@ -346,7 +354,7 @@ pub fn record(path: &Path, services: &[ServiceRun]) -> Result<Value, CheckpointE
 }
 
 /// A failure of the last round as the checkpoint keeps it: the Builder's to-do list.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
 pub struct Failure {
     /// The trial (`payments::create_customer::timeout`).
     pub case: String,
@@ -373,29 +381,100 @@ pub fn failures(state: &Value, service: &str) -> Vec<Failure> {
         .unwrap_or_default()
 }
 
-/// Record the Builder's step for `spec`'s service (the seed's "builder completes" and
-/// "contract negotiated" events): `files` it created or kept, `contract: "agreed"` (the
-/// contract lint passed), `built_at`, and `status: "built"` unless a round has judged the
+/// `spec`'s entry in `state`, made with the seed's fields unset when there is none, with the
+/// spec's `auth` and `endpoints` written.
+fn entry_of<'a>(state: &'a mut Value, spec: &Spec) -> &'a mut Value {
+    let entry = known(state, &spec.id);
+    entry["auth"] = json!(auth_name(&spec.overview.auth));
+    entry["endpoints"] = json!(spec.endpoints.len());
+    entry
+}
+
+/// Record that `spec` was planned (the seed's "integration spec created"): `status:
+/// "planned"` (a new spec starts the integration's build over), `planned_at`, the spec's
+/// `test_plan` and how many TODOs it left (`todos`), with its `auth` and `endpoints`.
+pub fn record_plan(path: &Path, spec: &Spec, todos: usize) -> Result<Value, CheckpointError> {
+    let now = rfc3339(SystemTime::now());
+    update(path, |state| {
+        let entry = entry_of(state, spec);
+        entry["status"] = json!("planned");
+        entry["planned_at"] = json!(now);
+        entry["test_plan"] = serde_json::to_value(&spec.test_plan).unwrap_or_default();
+        entry["todos"] = json!(todos);
+    })
+}
+
+/// Record the Tester's answer to `spec`'s contract (the seed's "contract negotiated"):
+/// `contract` is `agreed` when there are no `findings`, else `sent back` with them
+/// (`contract_findings`, each at its spec line); `criteria` are its testable criteria;
+/// `contract_at` when. The status is left as it is.
+pub fn record_contract(path: &Path, spec: &Spec, criteria: &[String], findings: &[String]) -> Result<Value, CheckpointError> {
+    let now = rfc3339(SystemTime::now());
+    update(path, |state| {
+        let entry = entry_of(state, spec);
+        entry["contract"] = json!(if findings.is_empty() { "agreed" } else { "sent back" });
+        entry["contract_criteria"] = json!(criteria);
+        entry["contract_findings"] = json!(findings.iter().map(|f| redact(f)).collect::<Vec<_>>());
+        entry["contract_at"] = json!(now);
+    })
+}
+
+/// Record the Builder's step for `spec`'s service (the seed's "builder completes"): `files`
+/// it created or kept, `built_at`, and `status: "built"` unless a round has judged the
 /// integration since (`tested`, `failing`, `escalated` stay); `current_build` names the
 /// service, `build_iteration` its failed rounds in a row so far (as [`record`] keeps it).
 pub fn record_build(path: &Path, spec: &Spec, files: &[String]) -> Result<Value, CheckpointError> {
     let now = rfc3339(SystemTime::now());
     update(path, |state| {
-        let entry = &mut state["skill_state"]["integrations"][spec.id.as_str()];
-        if entry.is_null() {
-            *entry = unknown();
-        }
+        let entry = entry_of(state, spec);
         if entry.get("last_test").is_none_or(Value::is_null) {
             entry["status"] = json!("built");
         }
         let failed = entry.get("failed_rounds_in_a_row").and_then(Value::as_u64).unwrap_or(0);
-        entry["auth"] = json!(auth_name(&spec.overview.auth));
-        entry["endpoints"] = json!(spec.endpoints.len());
         entry["files"] = json!(files);
-        entry["contract"] = json!("agreed");
         entry["built_at"] = json!(now);
         state["skill_state"]["current_build"] = json!(spec.id);
         state["skill_state"]["build_iteration"] = json!(failed);
+    })
+}
+
+/// How a quick build's smoke test went (`oc-integrate connect`).
+pub struct Smoke<'a> {
+    /// `PASS` or `FAIL`.
+    pub verdict: &'a str,
+    /// Conformance cases passed, and run (`3/3`).
+    pub score: String,
+    /// The sandbox trials: `PASS`, `FAIL` or `not run`.
+    pub sandbox: &'a str,
+    /// Why they did not run, when they did not.
+    pub sandbox_skipped: Option<&'a str>,
+    /// What failed: the quick build's to-do list.
+    pub failures: Vec<Failure>,
+}
+
+/// Record a quick build (the seed's Quick Build Mode: no contract, no round): `files`,
+/// `built_at`, `mode: "quick"`, the smoke test's `smoke` verdict, `smoke_score`, `sandbox`
+/// (and `sandbox_skipped`), `failures`, `smoke_at`; `status` is `connected` when it passed, else
+/// `failing`. `current_build` is cleared when it named the service and the smoke test passed.
+pub fn record_connect(path: &Path, spec: &Spec, files: &[String], smoke: &Smoke<'_>) -> Result<Value, CheckpointError> {
+    let now = rfc3339(SystemTime::now());
+    let passed = smoke.verdict == "PASS";
+    update(path, |state| {
+        let entry = entry_of(state, spec);
+        entry["status"] = json!(if passed { "connected" } else { "failing" });
+        entry["mode"] = json!("quick");
+        entry["files"] = json!(files);
+        entry["built_at"] = json!(now);
+        entry["smoke"] = json!(smoke.verdict);
+        entry["smoke_score"] = json!(smoke.score);
+        entry["sandbox"] = json!(smoke.sandbox);
+        entry["sandbox_skipped"] = json!(smoke.sandbox_skipped.map(redact));
+        entry["failures"] = serde_json::to_value(&smoke.failures).unwrap_or_default();
+        entry["smoke_at"] = json!(now);
+        if passed && state["skill_state"].get("current_build").and_then(Value::as_str) == Some(spec.id.as_str()) {
+            state["skill_state"]["current_build"] = Value::Null;
+            state["skill_state"]["build_iteration"] = json!(0);
+        }
     })
 }
 
@@ -417,13 +496,39 @@ pub struct HealthEntry<'a> {
 pub fn record_health(path: &Path, at: &str, entries: &[HealthEntry<'_>]) -> Result<Value, CheckpointError> {
     update_within(path, Some(std::time::Duration::from_secs(2)), |state| {
         for e in entries {
-            let entry = &mut state["skill_state"]["integrations"][e.service];
-            if entry.is_null() {
-                *entry = unknown();
-            }
+            let entry = known(state, e.service);
             entry["last_health"] = json!(at);
             entry["health"] = json!(e.state);
             entry["health_issues"] = json!(e.issues);
         }
+    })
+}
+
+/// One integration's secrets as an audit judged them.
+pub struct SecretsEntry<'a> {
+    /// The service id.
+    pub service: &'a str,
+    /// `clean`, `notes` or `findings`.
+    pub verdict: &'a str,
+    /// Each declared secret's rotation schedule, as the spec writes it, by the secret's name.
+    pub rotation: Vec<(&'a str, &'a str)>,
+    /// The Issues lines (masked previews, never values).
+    pub issues: Vec<String>,
+}
+
+/// Record a secret audit finished at `at` (RFC 3339; the seed's "secret audit": findings,
+/// rotation schedule): per integration `last_secrets_audit`, `secrets` (its verdict),
+/// `secrets_issues` and `rotation`; and `skill_state.secrets_audit` with the whole audit's
+/// `verdict` and the `leaks` found in the repository. Every other field is kept.
+pub fn record_secrets(path: &Path, at: &str, verdict: &str, leaks: usize, entries: &[SecretsEntry<'_>]) -> Result<Value, CheckpointError> {
+    update_within(path, Some(std::time::Duration::from_secs(2)), |state| {
+        for e in entries {
+            let entry = known(state, e.service);
+            entry["last_secrets_audit"] = json!(at);
+            entry["secrets"] = json!(e.verdict);
+            entry["secrets_issues"] = json!(e.issues.iter().map(|i| redact(i)).collect::<Vec<_>>());
+            entry["rotation"] = Value::Object(e.rotation.iter().map(|(name, r)| (name.to_string(), json!(r))).collect());
+        }
+        state["skill_state"]["secrets_audit"] = json!({"at": at, "verdict": verdict, "leaks": leaks});
     })
 }

@@ -44,6 +44,11 @@ pub enum HarnessError {
     /// `OC_FLAKY` is neither `fail` nor `pass`.
     #[error("OC_FLAKY: expected `fail` (flaky trials fail the run) or `pass` (the default: they pass it, listed as flaky), found {0:?}")]
     Flaky(String),
+    /// `OC_SANDBOX` is neither `0` nor `1`.
+    #[error(
+        "OC_SANDBOX: expected `0` (the sandbox trials are left out, ignored) or `1` (they run when their credentials are set), found {0:?}"
+    )]
+    Sandbox(String),
     /// `OC_SERVICE` names no service under the integrations directory.
     #[error("OC_SERVICE: expected one of the services under {} ({known}), found {found:?}", .dir.display())]
     Service { dir: PathBuf, known: String, found: String },
@@ -354,6 +359,10 @@ impl Harness {
     fn entries(&self) -> Result<Vec<Entry>, HarnessError> {
         scenario::time_scale_override().map_err(HarnessError::TimeScale)?;
         flaky_env().map_err(HarnessError::Flaky)?;
+        match std::env::var(case::SANDBOX_ENV).unwrap_or_default().as_str() {
+            "" | "0" | "1" => {}
+            other => return Err(HarnessError::Sandbox(other.to_string())),
+        }
         // OC_SERVICE runs one service's round (not a name filter: its round report is written)
         let only = std::env::var("OC_SERVICE").ok().filter(|v| !v.is_empty());
         let mut out = Vec::new();

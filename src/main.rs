@@ -10,7 +10,9 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use cli::table::{Color, Paint};
-use cli::{build, cases, check, checkpoint, drift, health, list, oauth, plan, pm, render, report, retry, schema, secrets, test, webhook};
+use cli::{
+    build, cases, check, checkpoint, connect, drift, health, list, oauth, plan, pm, render, report, retry, schema, secrets, test, webhook,
+};
 
 #[derive(Parser)]
 #[command(name = "oc-integrate", version, about = "Client-resilience test harness for third-party API integrations")]
@@ -41,6 +43,7 @@ enum Command {
     Secrets(secrets::Args),
     Build(build::Args),
     Test(test::Args),
+    Connect(connect::Args),
     Mcp(cli::mcp::Args),
     Pm(pm::Args),
 }
@@ -65,6 +68,7 @@ fn main() -> ExitCode {
         Command::Secrets(args) => secrets::run(args, &paint),
         Command::Build(args) => build::run(args, &paint),
         Command::Test(args) => test::run(args, &paint),
+        Command::Connect(args) => connect::run(args, &paint),
         Command::Mcp(args) => cli::mcp::run(args, &paint),
         Command::Pm(args) => pm::run(args, &paint),
     }

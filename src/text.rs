@@ -1,5 +1,9 @@
 //! How every output writes a value: one-line markdown table cells with secrets masked,
 //! observations clipped to a readable length, hint lists capped, timestamps in RFC 3339.
+//!
+//! Three ways to cut, one per purpose: [`clip`] an observation's tail (what the client did
+//! comes first), [`shorten`] a table phrase at a word, [`fit`] a message's long quoted values
+//! and its whole in the middle (a hostile value shows at both ends, the message's end survives).
 
 use std::time::SystemTime;
 

@@ -114,7 +114,8 @@ fn checkpoint_shows_the_state_and_refuses_a_corrupt_file() {
     let text = stdout(&oc(&["checkpoint"]));
     assert!(text.starts_with(".checkpoints/oc-integrations-engineer.checkpoint.json (updated 20"), "{text}");
     assert!(
-        text.lines().any(|l| l.split_whitespace().collect::<Vec<_>>() == ["payments", "tested", "api_key", "3", "2", "PASS", "-"]),
+        text.lines()
+            .any(|l| l.split_whitespace().collect::<Vec<_>>() == ["payments", "tested", "api_key", "3", "-", "2", "PASS", "-", "-"]),
         "{text}"
     );
     let json: Value = serde_json::from_str(&stdout(&oc(&["checkpoint", "--json"]))).unwrap();
@@ -191,6 +192,12 @@ fn plan_then_check_and_render() {
     assert!(planned.starts_with("wrote integrations/petstore/spec.yaml (2 of 2 operations, "), "{planned}");
     assert!(planned.contains("  TODO overview.base_url: no rate limit documented"), "{planned}");
     assert!(root.join("integrations/petstore/integration-spec.md").exists());
+    // the seed's "integration spec created": planned, with its endpoints, auth and test plan
+    let state = checkpoint::read(&root.join(checkpoint::DEFAULT_PATH)).unwrap();
+    let entry = &state["skill_state"]["integrations"]["petstore"];
+    assert_eq!((entry["status"].as_str(), entry["endpoints"].as_u64()), (Some("planned"), Some(2)), "{entry}");
+    assert!(entry["planned_at"].is_string() && entry["todos"].as_u64() > Some(0) && entry["test_plan"].is_object(), "{entry}");
+    assert!(stdout(&run(&["list"])).lines().any(|l| l.starts_with("petstore") && l.trim_end().ends_with("planned")));
     let again = run(&["plan", "petstore", "--openapi", fixture.to_str().unwrap()]);
     assert_eq!(again.status.code(), Some(2), "an existing spec is not replaced without --force");
     assert!(stdout(&run(&["check"])).starts_with("ok    integrations/petstore/spec.yaml"));
@@ -276,6 +283,13 @@ fn plan_from_the_catalog_and_lint_the_contract() {
     assert!(root.join("integrations/stripe/contract.md").exists() && root.join("integrations/stripe/integration-spec.md").exists());
     assert!(stdout(&run(&["check"])).starts_with("ok    integrations/stripe/spec.yaml (1 endpoints, "));
     assert!(stdout(&run(&["plan", "--check"])).starts_with("ok    integrations/stripe/spec.yaml (contract: nothing to push back on)"));
+    // the seed's "contract negotiated": agreed, with its testable criteria
+    let contract =
+        |service: &str| checkpoint::read(&root.join(checkpoint::DEFAULT_PATH)).unwrap()["skill_state"]["integrations"][service].clone();
+    let stripe = contract("stripe");
+    assert_eq!((stripe["status"].as_str(), stripe["contract"].as_str()), (Some("planned"), Some("agreed")), "{stripe}");
+    let criteria = stripe["contract_criteria"].as_array().unwrap();
+    assert!(criteria.iter().any(|c| c.as_str().unwrap().contains("Retry works on 429 and 500")), "{criteria:?}");
 
     let unknown = run(&["plan", "acme"]);
     assert_eq!(unknown.status.code(), Some(2));
@@ -306,6 +320,9 @@ fn plan_from_the_catalog_and_lint_the_contract() {
         "{out}"
     );
     assert!(out.contains("; add test_plan.sandbox: "), "{out}");
+    let tracker = contract("tracker");
+    assert_eq!(tracker["contract"], "sent back", "{tracker}");
+    assert!(tracker["contract_findings"][0].as_str().unwrap().contains("test_plan.sandbox: expected sandbox testing"), "{tracker}");
     // and its contract.md, rendered from the old spec, is stale
     let stale = run(&["check", "lint"]);
     assert_eq!(stale.status.code(), Some(1));
@@ -347,4 +364,36 @@ fn plan_asks_which_endpoints_on_a_terminal() {
     assert!(text.contains("(1 of 3 operations"), "{text}");
     let spec = std::fs::read_to_string(root.join("integrations/pets/spec.yaml")).unwrap();
     assert!(spec.contains("id: list_stores") && !spec.contains("id: list_pets"), "{spec}");
+}
+
+/// The seed's "secret audit" event: `secrets` records each integration's verdict, issues and
+/// rotation schedules, and the audit's own verdict and leak count, keeping the other fields.
+#[test]
+fn secrets_records_the_audit_in_the_checkpoint() {
+    let root = support::scratch("cli-secrets");
+    support::copy_example("payments", &root.join("integrations/payments"));
+    let git = |args: &[&str]| assert!(Command::new("git").args(args).current_dir(&root).output().unwrap().status.success(), "git {args:?}");
+    git(&["init", "-q"]);
+    let state = root.join(checkpoint::DEFAULT_PATH);
+    std::fs::create_dir_all(state.parent().unwrap()).unwrap();
+    std::fs::write(&state, r#"{"skill_state": {"integrations": {"payments": {"status": "tested", "test_rounds": 2}}}}"#).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_oc-integrate"))
+        .args(["secrets", "integrations", "--no-history"])
+        .env_remove("PAYMENTS_API_KEY")
+        .env_remove("OC_CHECKPOINT")
+        .current_dir(&root)
+        .output()
+        .unwrap();
+    assert!(out.status.code().is_some_and(|c| c < 2), "{}", String::from_utf8_lossy(&out.stderr));
+    let s = checkpoint::read(&state).unwrap();
+    let entry = &s["skill_state"]["integrations"]["payments"];
+    assert_eq!((entry["status"].as_str(), entry["test_rounds"].as_u64()), (Some("tested"), Some(2)), "other fields kept: {entry}");
+    assert!(entry["last_secrets_audit"].is_string() && entry["secrets"].is_string() && entry["secrets_issues"].is_array(), "{entry}");
+    let spec = oc_integrate::spec::load_file(&root.join("integrations/payments/spec.yaml")).unwrap();
+    for secret in &spec.secrets {
+        assert_eq!(entry["rotation"][secret.name.as_str()], serde_json::json!(secret.rotation), "{entry}");
+    }
+    let audit = &s["skill_state"]["secrets_audit"];
+    assert!(audit["at"].is_string() && audit["leaks"].is_u64(), "{audit}");
+    assert_eq!(audit["verdict"] == "clean", out.status.success(), "{audit}");
 }

@@ -15,10 +15,12 @@ use std::process::{Command, Stdio};
 use serde_json::{Value, json};
 
 const BIN: &str = env!("CARGO_BIN_EXE_oc-integrate");
-const TOOLS: [&str; 13] = [
+const TOOLS: [&str; 15] = [
+    "build",
     "cases",
     "check",
     "checkpoint",
+    "connect",
     "drift",
     "health",
     "list",
@@ -185,39 +187,71 @@ fn paths_outside_the_project_are_refused_with_what_was_expected() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("--dir: expected a path inside the project directory"));
 }
 
-/// A stand-in for cargo that prints what `cargo test` prints for a failing round, then (with
-/// `hang`) writes its pid and waits to be stopped.
-fn fake_cargo(dir: &Path, hang: bool) -> PathBuf {
-    let script = dir.join(if hang { "cargo-hang" } else { "cargo-round" });
-    let report = "integrations/svc/test-round-4.md";
-    let body = if hang {
-        format!("echo $$ > {}/pid\necho 'running 3 tests'\necho 'test svc::a::conformance ... ok'\nexec sleep 300\n", dir.display())
-    } else {
-        format!(
-            "[ \"$1 $2 $3\" = 'test --test integrations' ] || exit 9\n[ \"$OC_SERVICE\" = svc ] || exit 8\n\
-             printf 'running 3 tests\\ntest svc::a::conformance    ... ok\\ntest svc::a::timeout_no_answer ... FAILED\\n\
-             test svc::sandbox::auth ... ignored, set SVC_KEY to run\\n\\nfailures:\\n\\n---- svc::a::timeout_no_answer ----\\n\
-             expected: a timeout within 0.5 s\\nfound:    no answer after 3 s\\n\\n\\nfailures:\\n    svc::a::timeout_no_answer\\n\\n\
-             round report: {report} (FAIL)\\npm: svc: ticket acme/shop#1 (from --ticket)\\n\
-             pm: comment svc-round-4 on acme/shop#1: done (c1)\\n'\nexit 101\n"
-        )
-    };
+/// A stand-in for cargo that writes its pid and waits to be stopped, after a trial's line.
+fn hanging_cargo(dir: &Path) -> PathBuf {
+    let script = dir.join("cargo-hang");
+    let body = format!("echo $$ > {}/pid\necho 'running 3 tests'\necho 'test svc::a::conformance ... ok'\nexec sleep 300\n", dir.display());
     std::fs::write(&script, format!("#!/bin/sh\n{body}")).unwrap();
     std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
-    std::fs::create_dir_all(dir.join("integrations/svc")).unwrap();
-    std::fs::write(dir.join(report), "## Integration Test — Svc — Round 4\n\n### Verdict: FAIL\n\nScore: 1/2 cases pass. Coverage:\n")
-        .unwrap();
+    script
+}
+
+/// A stand-in for the project's harness target under `cargo test`: a smoke run (`-- ::conformance`,
+/// `-- <svc>::sandbox::`) prints its trials; a round (no filter, `OC_SANDBOX=0`) prints a failing
+/// round and records it in `OC_CHECKPOINT` as the harness does, its report written.
+const FAKE_HARNESS: &str = r###"#!/usr/bin/env python3
+import json, os, sys
+args = sys.argv[1:]
+assert args[:3] == ["test", "--test", "integrations"], args
+svc = os.environ["OC_SERVICE"]
+filt = args[args.index("--") + 1] if "--" in args else None
+if filt == "::conformance":
+    names = ["create_customer", "get_customer", "capture_payment"]
+    print(f"running {len(names)} tests")
+    for n in names:
+        print(f"test {svc}::{n}::conformance ... ok")
+    sys.exit(0)
+if filt == f"{svc}::sandbox::":
+    print(f"running 1 test\ntest {svc}::sandbox::auth ... ignored (set PAYMENTS_API_KEY to run)")
+    sys.exit(0)
+assert filt is None and os.environ["OC_SANDBOX"] == "0", (filt, os.environ.get("OC_SANDBOX"))
+path = os.environ["OC_CHECKPOINT"]
+state = json.load(open(path)) if os.path.exists(path) else {}
+entry = state.setdefault("skill_state", {}).setdefault("integrations", {}).setdefault(svc, {})
+n = (entry.get("test_rounds") or 0) + 1
+report = f"integrations/{svc}/test-round-{n}.md"
+os.makedirs(os.path.dirname(report), exist_ok=True)
+open(report, "w").write(f"## Integration Test — {svc} — Round {n}\n\n### Verdict: FAIL\n\nScore: 1/2 cases pass. Coverage:\n")
+case = f"{svc}::a::timeout_no_answer"
+entry.update({"status": "failing", "test_rounds": n, "last_test": "FAIL", "last_round": report, "failed_rounds_in_a_row": n,
+              "score": "1/2", "sandbox": "not run", "sandbox_skipped": "the sandbox trials are off for this run",
+              "failures": [{"case": case, "at": f"integrations/{svc}/spec.yaml:40:7", "did": "no answer after 3 s",
+                            "reproduce": f"cargo test --test integrations -- {case} --exact"}]})
+os.makedirs(os.path.dirname(path), exist_ok=True)
+json.dump(state, open(path, "w"))
+print(f"running 3 tests\ntest {svc}::a::conformance    ... ok\ntest {case} ... FAILED\n"
+      f"test {svc}::sandbox::auth ... ignored (the sandbox trials are off for this run)\n\nfailures:\n\n---- {case} ----\n"
+      f"expected: a timeout within 0.5 s\nfound:    no answer after 3 s\n\n\nfailures:\n    {case}\n\nround report: {report} (FAIL)\n"
+      f"pm: {svc}: ticket acme/shop#1 (from --ticket)\npm: comment test-round:{svc}-round-{n} on acme/shop#1: done (acme/shop#1)")
+sys.exit(101)
+"###;
+
+/// [`FAKE_HARNESS`] as `dir/cargo`.
+fn fake_cargo(dir: &Path) -> PathBuf {
+    let script = dir.join("cargo");
+    std::fs::write(&script, FAKE_HARNESS).unwrap();
+    std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
     script
 }
 
 #[test]
-fn test_reads_the_round_from_cargo_test_and_its_report() {
+fn test_reads_the_round_from_cargo_test_and_the_checkpoint() {
     let dir = support::scratch("mcp-test-tool");
-    let cargo = fake_cargo(&dir, false);
+    let cargo = fake_cargo(&dir);
     let steps = json!([{"op": "call", "tool": "test", "args": {"service": "svc"}}]);
-    let (r, _) = support::mcp_session(&dir, &["mcp"], &[("CARGO", cargo.to_str().unwrap())], &steps);
-    let round = answer(&r[0]).unwrap();
-    assert_eq!(round["command"], "OC_SERVICE=svc cargo test --test integrations");
+    let (r, log) = support::mcp_session(&dir, &["mcp"], &[("CARGO", cargo.to_str().unwrap())], &steps);
+    let round = answer(&r[0]).unwrap_or_else(|e| panic!("{e}\n{log}"));
+    assert_eq!(round["command"], "OC_SERVICE=svc OC_SANDBOX=0 cargo test --test integrations", "the round `oc-integrate test svc` runs");
     assert_eq!((round["verdict"].as_str(), round["exit_code"].as_i64()), (Some("FAIL"), Some(101)));
     assert_eq!((round["passed"].as_u64(), round["failed"].as_u64(), round["ignored"].as_u64()), (Some(1), Some(1), Some(1)));
     assert_eq!(
@@ -226,26 +260,87 @@ fn test_reads_the_round_from_cargo_test_and_its_report() {
     );
     assert_eq!(
         round["rounds"],
-        json!([{"service": "svc", "round": 4, "verdict": "FAIL", "path": "integrations/svc/test-round-4.md",
+        json!([{"service": "svc", "round": 1, "verdict": "FAIL", "path": "integrations/svc/test-round-1.md",
                 "score": "Score: 1/2 cases pass. Coverage:", "escalated": false}])
     );
+    // read back from the checkpoint, as `oc-integrate test` reads it
+    assert_eq!(
+        (round["score"].as_str(), round["sandbox"].as_str()),
+        (Some("1/2"), Some("not run: the sandbox trials are off for this run"))
+    );
+    assert_eq!(round["todo"][0]["at"], "integrations/svc/spec.yaml:40:7", "{round}");
     assert_eq!(
         round["pm"],
-        json!(["pm: svc: ticket acme/shop#1 (from --ticket)", "pm: comment svc-round-4 on acme/shop#1: done (c1)"]),
+        json!(["pm: svc: ticket acme/shop#1 (from --ticket)", "pm: comment test-round:svc-round-1 on acme/shop#1: done (acme/shop#1)"]),
         "the harness's write-back notes"
     );
     let progress: Vec<&str> = r[0]["progress"].as_array().unwrap().iter().map(|p| p["message"].as_str().unwrap()).collect();
     assert_eq!(
         progress[1..],
-        ["svc::a::conformance ok", "svc::a::timeout_no_answer FAILED", "svc::sandbox::auth ignored, set SVC_KEY to run"]
+        [
+            "svc::a::conformance ok",
+            "svc::a::timeout_no_answer FAILED",
+            "svc::sandbox::auth ignored (the sandbox trials are off for this run)"
+        ]
     );
     assert_eq!(r[0]["progress"][3]["total"].as_f64(), Some(3.0));
+}
+
+/// `build` scaffolds, records the Builder's step and runs a round, answering the step taken and
+/// the to-do list; `connect` smoke-tests an API-key service and refuses an OAuth one (the
+/// project's harness target is [`FAKE_HARNESS`]: no crate is compiled here).
+#[test]
+fn build_and_connect_answer_the_step_taken() {
+    let dir = support::scratch("mcp-build");
+    let cargo = fake_cargo(&dir);
+    support::copy_example("payments", &dir.join("integrations/payments"));
+    support::copy_example("tracker", &dir.join("integrations/tracker"));
+    let b = oc_integrate::build::CARGO_LINES.replace(
+        "[dev-dependencies]",
+        &format!("{}{}\n[dev-dependencies]", oc_integrate::build::WEBHOOK_LINES, oc_integrate::build::RECEIVER_LINES),
+    );
+    std::fs::write(dir.join("Cargo.toml"), format!("[package]\nname = \"mcp-build\"\nversion = \"0.1.0\"\nedition = \"2024\"\n\n{b}"))
+        .unwrap();
+    std::fs::create_dir_all(dir.join("src")).unwrap();
+    std::fs::write(dir.join("src/lib.rs"), "pub mod integrations;\n").unwrap();
+    let steps = json!([
+        {"op": "call", "tool": "build", "args": {"service": "payments"}},
+        {"op": "call", "tool": "connect", "args": {"service": "payments"}},
+        {"op": "call", "tool": "connect", "args": {"service": "tracker"}},
+        {"op": "call", "tool": "build", "args": {"service": "../x"}},
+    ]);
+    let (r, log) = support::mcp_session(&dir, &["mcp"], &[("CARGO", cargo.to_str().unwrap())], &steps);
+    let built = answer(&r[0]).unwrap_or_else(|e| panic!("{e}\n{log}"));
+    assert_eq!(built["command"], "oc-integrate build payments --dir integrations");
+    assert_eq!((built["step"].as_str(), built["exit_code"].as_i64()), (Some("round 1: FAIL"), Some(1)), "{built}");
+    let files: Vec<&str> = built["files"].as_array().unwrap().iter().map(|f| f.as_str().unwrap()).collect();
+    assert!(files.contains(&"src/integrations/payments/client.rs") && files.contains(&"tests/integrations/payments.rs"), "{files:?}");
+    assert_eq!(built["failures"][0]["case"], "payments::a::timeout_no_answer", "{built}");
+    let entry = &built["integration"];
+    assert_eq!((entry["status"].as_str(), entry["contract"].as_str()), (Some("failing"), Some("agreed")), "{entry}");
+
+    let connected = answer(&r[1]).unwrap_or_else(|e| panic!("{e}\n{log}"));
+    assert_eq!((connected["step"].as_str(), connected["exit_code"].as_i64()), (Some("smoke test: PASS"), Some(0)), "{connected}");
+    let entry = &connected["integration"];
+    assert_eq!(
+        (entry["status"].as_str(), entry["smoke_score"].as_str(), entry["sandbox_skipped"].as_str()),
+        (Some("connected"), Some("3/3"), Some("set PAYMENTS_API_KEY to run")),
+        "{entry}"
+    );
+    assert!(connected["text"].as_str().unwrap().contains("smoke test of payments: PASS (3/3 conformance cases pass)"), "{connected}");
+
+    let refused = answer(&r[2]).unwrap();
+    assert_eq!((refused["step"].as_str(), refused["exit_code"].as_i64()), (Some("refused: nothing written (see errors)"), Some(2)));
+    assert!(refused["errors"].as_str().unwrap().contains("the quick build expected an API-key service, found oauth2 auth"), "{refused}");
+    assert!(!dir.join("src/integrations/tracker").exists(), "a refused connect writes nothing");
+    let e = answer(&r[3]).unwrap_err();
+    assert!(e.starts_with("service: expected a service id"), "{e}");
 }
 
 #[test]
 fn cancelling_test_stops_the_run() {
     let dir = support::scratch("mcp-cancel");
-    let cargo = fake_cargo(&dir, true);
+    let cargo = hanging_cargo(&dir);
     let pid_file = dir.join("pid");
     let steps = json!([
         {"op": "cancel", "tool": "test", "args": {}, "after_progress": 2, "pid_file": pid_file},

@@ -328,3 +328,78 @@ fn a_reproduce_line_carries_the_environment() {
     let want = "reproduce: OC_TIME_SCALE=0.5 OC_OUTPUTS_SWITCH='on it' cargo test --test outputs -- payments::get_customer::drift_extra_field --exact";
     assert!(xml.contains(&want.replace('\'', "&apos;")), "{xml}");
 }
+
+/// The seed's checkpoint events, each a locked update that keeps what it does not own: a spec
+/// created (`planned`), the contract negotiated (`agreed` / `sent back`), the Builder's step
+/// (`built`, files, the current build), a quick build (`connected`, the smoke test, which
+/// clears a current build of that service), a secret audit (per integration and overall).
+#[test]
+fn every_event_of_the_seed_is_recorded_and_keeps_other_fields() {
+    let root = support::scratch("outputs-events");
+    support::copy_example("payments", &root.join("integrations/payments"));
+    let spec = oc_integrate::spec::load_file(&root.join("integrations/payments/spec.yaml")).unwrap();
+    let path = root.join(checkpoint::DEFAULT_PATH);
+    checkpoint::update(&path, |s| s["skill_state"]["integrations"]["payments"] = json!({"rotated_at": {"key": "2026-01-01"}, "mine": 1}))
+        .unwrap();
+    let entry = |s: &Value| s["skill_state"]["integrations"]["payments"].clone();
+
+    let s = checkpoint::record_plan(&path, &spec, 2).unwrap();
+    let e = entry(&s);
+    assert_eq!(
+        (e["status"].as_str(), e["auth"].as_str(), e["endpoints"].as_u64(), e["todos"].as_u64()),
+        (Some("planned"), Some("api_key"), Some(3), Some(2))
+    );
+    assert_eq!(e["test_plan"]["edge_cases"], json!(spec.test_plan.edge_cases));
+
+    let s =
+        checkpoint::record_contract(&path, &spec, &["Auth flow completes".into()], &["spec.yaml:3:1: test_plan.sandbox: expected".into()])
+            .unwrap();
+    assert_eq!((entry(&s)["contract"].as_str(), entry(&s)["status"].as_str()), (Some("sent back"), Some("planned")), "the status is left");
+    let s = checkpoint::record_contract(&path, &spec, &["Auth flow completes".into()], &[]).unwrap();
+    assert_eq!((entry(&s)["contract"].as_str(), entry(&s)["contract_findings"].clone()), (Some("agreed"), json!([])));
+
+    let s = checkpoint::record_build(&path, &spec, &["src/integrations/payments/client.rs".into()]).unwrap();
+    assert_eq!((entry(&s)["status"].as_str(), s["skill_state"]["current_build"].as_str()), (Some("built"), Some("payments")));
+    assert_eq!(entry(&s)["contract"], "agreed", "the build keeps the contract's answer");
+
+    let smoke = checkpoint::Smoke {
+        verdict: "FAIL",
+        score: "3/4".into(),
+        sandbox: "not run",
+        sandbox_skipped: Some("set PAYMENTS_API_KEY to run"),
+        failures: vec![checkpoint::Failure {
+            case: "payments::get_customer::conformance".into(),
+            at: "spec.yaml:38:7".into(),
+            did: "Err(Decode)".into(),
+            reproduce: "cargo test".into(),
+        }],
+    };
+    let s = checkpoint::record_connect(&path, &spec, &[], &smoke).unwrap();
+    assert_eq!((entry(&s)["status"].as_str(), s["skill_state"]["current_build"].as_str()), (Some("failing"), Some("payments")));
+    assert_eq!(checkpoint::failures(&s, "payments"), smoke.failures, "the quick build's to-do list");
+    let smoke = checkpoint::Smoke { verdict: "PASS", score: "4/4".into(), sandbox: "PASS", sandbox_skipped: None, failures: Vec::new() };
+    let s = checkpoint::record_connect(&path, &spec, &[], &smoke).unwrap();
+    let e = entry(&s);
+    assert_eq!(
+        (e["status"].as_str(), e["smoke"].as_str(), e["mode"].as_str(), e["sandbox"].as_str()),
+        (Some("connected"), Some("PASS"), Some("quick"), Some("PASS"))
+    );
+    assert!(s["skill_state"]["current_build"].is_null(), "a passing quick build ends the build of that service: {s}");
+    assert!(checkpoint::failures(&s, "payments").is_empty());
+
+    let audited = checkpoint::SecretsEntry {
+        service: "payments",
+        verdict: "notes",
+        rotation: vec![("key", "90d")],
+        issues: vec!["key: rotated 120 days ago".into()],
+    };
+    let s = checkpoint::record_secrets(&path, "2026-12-01T00:00:00Z", "clean", 0, &[audited]).unwrap();
+    let e = entry(&s);
+    assert_eq!(
+        (e["secrets"].as_str(), e["rotation"]["key"].as_str(), e["last_secrets_audit"].as_str()),
+        (Some("notes"), Some("90d"), Some("2026-12-01T00:00:00Z"))
+    );
+    assert_eq!(s["skill_state"]["secrets_audit"], json!({"at": "2026-12-01T00:00:00Z", "verdict": "clean", "leaks": 0}));
+    assert_eq!((e["mine"].as_u64(), e["rotated_at"]["key"].as_str()), (Some(1), Some("2026-01-01")), "other tools' fields are kept: {e}");
+    assert_eq!(checkpoint::read(&path).unwrap(), s, "what each event returns is what it wrote");
+}

@@ -702,7 +702,8 @@ fn a_hostile_description_plans_a_spec_that_loads() {
             "/{": {"get": {"operationId": "brace", "responses": response(serde_json::json!({"type": "object"}))}},
             "/big": {"get": {"operationId": "x".repeat(300), "responses": response(big)}}
         },
-        "components": {"schemas": schemas}
+        "security": [{"oauth": []}],
+        "components": {"schemas": schemas, "securitySchemes": {"oauth": {"type": "oauth2", "flows": {"clientCredentials": {"tokenUrl": "http://a b", "scopes": {}}}}}}
     });
     let mut doc = doc;
     *doc.pointer_mut("/paths/~1deep/get/responses/200/content/application~1json/schema").unwrap() = all_of;
@@ -715,6 +716,7 @@ fn a_hostile_description_plans_a_spec_that_loads() {
     assert_eq!(loaded.overview.base_url, "https://api.example.invalid", "a placeholder, with its TODO");
     assert!(planned.todos.iter().any(|t| t.contains("no absolute http(s) server URL (found [\"http://a b\"])")), "{:?}", planned.todos);
     assert!(planned.todos.iter().any(|t| t.contains("1 path(s) of the document were left out") && t.contains("/{")), "{:?}", planned.todos);
+    assert!(planned.todos.iter().any(|t| t.contains("OAuth 2.0 without an absolute token URL")), "{:?}", planned.todos);
     let written: u64 = support::files(&root).iter().map(|f| std::fs::metadata(f).unwrap().len()).sum();
     assert!(written < 2_000_000, "no huge example written: {written} bytes");
 }

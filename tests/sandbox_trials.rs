@@ -96,6 +96,7 @@ fn with_child_env<'c>(cmd: &'c mut Command, root: &Path, filter: Option<&str>, e
         .env_remove("TRACKER_CLIENT_SECRET")
         .env_remove("TRACKER_REFRESH_TOKEN")
         .env_remove("OC_REQUIRE_SANDBOX")
+        .env_remove("OC_SANDBOX")
         .env_remove("NEXTEST");
     if let Some(f) = filter {
         cmd.env("OC_SBT_FILTER", f);
@@ -229,6 +230,28 @@ fn a_missing_credential_is_ignored_with_its_reason_or_fails_when_required() {
         assert_eq!(outcome_of(&text, t), "FAILED", "{t}:\n{text}");
     }
     assert!(text.contains("OC_REQUIRE_SANDBOX=1 requires the sandbox trials to run: set PAYMENTS_API_KEY to run"), "{text}");
+}
+
+/// `OC_SANDBOX=0` (a round of `oc-integrate test` without `--sandbox`) leaves the sandbox trials
+/// out, each ignored saying so, even with the key set and the sandbox required; a value other
+/// than 0 or 1 stops the harness before any trial, naming what it takes.
+#[test]
+fn the_sandbox_switch_leaves_the_trials_out_saying_so() {
+    let root = project("sbt-off", |s| s);
+    let env =
+        [("PAYMENTS_API_KEY", KEY), ("PAYMENTS_SANDBOX_URL", "http://127.0.0.1:9/v1"), ("OC_REQUIRE_SANDBOX", "1"), ("OC_SANDBOX", "0")];
+    let (out, text) = run(&root, Some("sandbox"), &env);
+    assert!(out.status.success(), "{text}");
+    for t in TRIALS {
+        assert_eq!(
+            outcome_of(&text, t),
+            "ignored (the sandbox trials are off for this run (OC_SANDBOX=0: `oc-integrate test --sandbox` runs them))",
+            "{t}:\n{text}"
+        );
+    }
+    let (out, text) = run(&root, Some("sandbox"), &[("OC_SANDBOX", "yes")]);
+    assert!(!out.status.success() && !text.contains("test payments::"), "no trial runs: {text}");
+    assert!(text.contains("OC_SANDBOX: expected `0` (the sandbox trials are left out, ignored) or `1`"), "{text}");
 }
 
 /// On a terminal the sandbox trials' progress (`done/total`) is drawn on the last row, below

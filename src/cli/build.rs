@@ -15,7 +15,6 @@ use std::process::{Command, ExitCode, Stdio};
 use oc_integrate::build::marker::{self, State};
 use oc_integrate::build::{self, File, Options};
 use oc_integrate::harness::round::Request;
-use oc_integrate::plan::lint;
 use oc_integrate::results::MAX_FAILED_ROUNDS;
 use oc_integrate::{checkpoint, spec};
 
@@ -29,28 +28,39 @@ use super::table::{Paint, fail, say};
 pub struct Args {
     /// The service (its directory name).
     service: String,
-    /// Directory of integrations.
-    #[arg(long, default_value = "integrations")]
-    dir: PathBuf,
-    /// Where the client's module goes, under src/ [default: src/integrations/<service>].
-    #[arg(long)]
-    out: Option<String>,
-    /// The crate's name [default: the package name in ./Cargo.toml].
-    #[arg(long = "crate")]
-    crate_name: Option<String>,
-    /// Replace files edited by hand (or not written by build).
-    #[arg(long)]
-    force: bool,
+    #[command(flatten)]
+    project: Project,
     /// Scaffold only: no contract lint, no round.
     #[arg(long)]
     no_test: bool,
-    /// The project's harness test target the round runs.
+    /// Add the sandbox trials to the round (they run when the sandbox's credentials are set).
+    #[arg(long)]
+    sandbox: bool,
+}
+
+/// Where a service's spec is and its client goes, and the harness target that tests it
+/// (`build`'s and `connect`'s arguments).
+#[derive(clap::Args)]
+pub(super) struct Project {
+    /// Directory of integrations.
     #[arg(long, default_value = "integrations")]
-    target: String,
+    pub dir: PathBuf,
+    /// Where the client's module goes, under src/ [default: src/integrations/<service>].
+    #[arg(long)]
+    pub out: Option<String>,
+    /// The crate's name [default: the package name in ./Cargo.toml].
+    #[arg(long = "crate")]
+    pub crate_name: Option<String>,
+    /// Replace generated files edited by hand (or not written by build).
+    #[arg(long)]
+    pub force: bool,
+    /// The project's harness test target the round (or smoke test) runs.
+    #[arg(long, default_value = "integrations")]
+    pub target: String,
 }
 
 pub fn run(args: Args, paint: &Paint) -> ExitCode {
-    let file = args.dir.join(&args.service).join("spec.yaml");
+    let file = args.project.dir.join(&args.service).join("spec.yaml");
     if !file.is_file() {
         return fail(format!("{}: expected the service's spec.yaml, found none", file.display()));
     }
@@ -59,7 +69,8 @@ pub fn run(args: Args, paint: &Paint) -> ExitCode {
         Err(e) => return fail(e),
     };
     let mut request = Request::new(".", &args.service);
-    request.target = args.target.clone();
+    request.target = args.project.target.clone();
+    request.sandbox = args.sandbox;
     if !args.no_test {
         let state = match checkpoint::read(&request.checkpoint) {
             Ok(s) => s,
@@ -76,7 +87,7 @@ pub fn run(args: Args, paint: &Paint) -> ExitCode {
             );
             return ExitCode::from(3);
         }
-        let findings = lint::check(&spec);
+        let findings = super::plan::negotiate(&spec, &request.checkpoint);
         if !findings.is_empty() {
             for f in &findings {
                 eprintln!("contract: {f}");
@@ -85,40 +96,60 @@ pub fn run(args: Args, paint: &Paint) -> ExitCode {
             return ExitCode::FAILURE;
         }
     }
-    let Some(crate_name) = args.crate_name.clone().or_else(package_name) else {
-        return fail("expected a Cargo.toml with a [package] name here (or --crate NAME), found none");
+    let scaffolded = match scaffold(&spec, &args.project, paint) {
+        Ok(s) => s,
+        Err(code) => return code,
     };
-    let out = args.out.clone().unwrap_or_else(|| format!("src/integrations/{}", args.service));
-    let options = match Options::at(&out, &crate_name) {
-        Ok(o) => o,
-        Err(e) => return fail(e),
+    if !scaffolded.ready || args.no_test {
+        say!("then: oc-integrate build {} (the contract, then the next round of the build loop)", args.service);
+        return ExitCode::SUCCESS;
+    }
+    if let Err(e) = checkpoint::record_build(&request.checkpoint, &spec, &scaffolded.files) {
+        return fail(e);
+    }
+    super::test::run_round(&request, paint)
+}
+
+/// What [`scaffold`] wrote.
+pub(super) struct Scaffolded {
+    /// The files created, updated or kept (the Builder's fix), as paths from the project.
+    pub files: Vec<String>,
+    /// Whether the project can run the service's suite now (nothing left to add by hand).
+    pub ready: bool,
+}
+
+/// The Builder's scaffold of `spec`'s service in `project`: the typed client under its `out`
+/// (default `src/integrations/<service>`) of its crate (default: ./Cargo.toml's package), its
+/// harness binding and the shared files, formatted and stamped; a file edited by hand since it
+/// was made from this spec is kept, one edited before is refused unless `force` (then nothing
+/// is written: exit 2). Each file's fate is said, with what the project still needs.
+pub(super) fn scaffold(spec: &spec::Spec, project: &Project, paint: &Paint) -> Result<Scaffolded, ExitCode> {
+    let (dir, force) = (project.dir.as_path(), project.force);
+    let Some(crate_name) = project.crate_name.clone().or_else(package_name) else {
+        return Err(fail("expected a Cargo.toml with a [package] name here (or --crate NAME), found none"));
     };
-    let mut files = match build::scaffold(&spec, &options) {
-        Ok(f) => f,
-        Err(e) => return fail(e),
-    };
+    let out = project.out.clone().unwrap_or_else(|| format!("src/integrations/{}", spec.id));
+    let options = Options::at(&out, &crate_name).map_err(fail)?;
+    let mut files = build::scaffold(spec, &options).map_err(fail)?;
     // the service's own files, stamped with its spec; then the ones every service shares
     let service_files = files.len();
     let module = options.module.last().cloned().unwrap_or_default();
-    let (more, yours) = shared(&args.dir, &options, &module);
+    let (more, yours) = shared(dir, &options, &module);
     files.extend(more);
-    let origin = marker::origin(&spec);
+    let origin = marker::origin(spec);
     let mut planned = Vec::new();
     let (mut refused, mut kept) = (Vec::new(), Vec::new());
     for (i, f) in files.into_iter().enumerate() {
-        let text = match format(&f) {
-            Ok(t) => t,
-            Err(e) => return fail(e),
-        };
+        let text = format(&f).map_err(fail)?;
         let from = if i < service_files { origin.as_str() } else { "every generated service" };
         let stamped = marker::stamp(&text, from);
         let existing = std::fs::read_to_string(&f.path).ok();
         match (marker::state(existing.as_deref()), existing.as_deref()) {
-            (State::Edited, Some(old)) if !args.force && marker::stamped_from(old, from) => {
+            (State::Edited, Some(old)) if !force && marker::stamped_from(old, from) => {
                 kept.push(f.path);
                 continue;
             }
-            (State::Edited | State::HandWritten, _) if !args.force => refused.push(f.path.clone()),
+            (State::Edited | State::HandWritten, _) if !force => refused.push(f.path.clone()),
             _ => {}
         }
         planned.push((f.path, existing, stamped));
@@ -128,7 +159,7 @@ pub fn run(args: Args, paint: &Paint) -> ExitCode {
             eprintln!("error: {}: edited by hand (or not written by build); kept", p.display());
         }
         eprintln!("error: {} file(s) would be replaced: nothing written (--force replaces them)", refused.len());
-        return ExitCode::from(2);
+        return Err(ExitCode::from(2));
     }
     for path in &kept {
         say!("kept {} (edited by hand since it was made from this spec: the Builder's fix)", path.display());
@@ -150,7 +181,7 @@ pub fn run(args: Args, paint: &Paint) -> ExitCode {
         if existing.as_deref() != Some(text.as_str())
             && let Err(e) = oc_integrate::file::write_atomic(path, text)
         {
-            return fail(format!("{name}: {e}"));
+            return Err(fail(format!("{name}: {e}")));
         }
     }
     let ready = yours.is_empty();
@@ -158,15 +189,9 @@ pub fn run(args: Args, paint: &Paint) -> ExitCode {
         say!("\nnext: {note}");
     }
     let signs = spec.webhooks.sender.is_some() || spec.webhooks.receiver.is_some();
-    if !next_steps(&options, signs, spec.webhooks.receiver.is_some()) || !ready || args.no_test {
-        say!("then: oc-integrate build {} (the contract, then the next round of the build loop)", args.service);
-        return ExitCode::SUCCESS;
-    }
-    let files: Vec<String> = planned.iter().map(|(p, _, _)| p).chain(&kept).map(|p| p.display().to_string()).collect();
-    if let Err(e) = checkpoint::record_build(&request.checkpoint, &spec, &files) {
-        return fail(e);
-    }
-    super::test::run_round(&request, paint)
+    let ready = next_steps(&options, signs, spec.webhooks.receiver.is_some()) && ready;
+    let files = planned.iter().map(|(p, _, _)| p).chain(&kept).map(|p| p.display().to_string()).collect();
+    Ok(Scaffolded { files, ready })
 }
 
 /// The files every generated service shares: `tests/integrations.rs`, binding every generated

@@ -46,12 +46,17 @@ pub fn run(args: Args, paint: &Paint) -> ExitCode {
             all.iter()
                 .map(|(id, v)| {
                     std::iter::once(id.clone())
-                        .chain(["status", "auth", "endpoints", "test_rounds", "last_test", "last_health"].iter().map(|k| text(&v[*k])))
+                        .chain(
+                            ["status", "auth", "endpoints", "contract", "test_rounds", "last_test", "last_health", "secrets"]
+                                .iter()
+                                .map(|k| text(&v[*k])),
+                        )
                         .collect()
                 })
                 .collect()
         })
         .unwrap_or_default();
-    table(paint, &["SERVICE", "STATUS", "AUTH", "ENDPOINTS", "ROUNDS", "LAST TEST", "LAST HEALTH"], &rows, &[1, 5]);
+    let header = ["SERVICE", "STATUS", "AUTH", "ENDPOINTS", "CONTRACT", "ROUNDS", "LAST TEST", "LAST HEALTH", "SECRETS"];
+    table(paint, &header, &rows, &[1, 6]);
     ExitCode::SUCCESS
 }

@@ -7,8 +7,8 @@ use std::process::ExitCode;
 
 use super::table::{Paint, fail};
 
-/// Serve MCP for coding agents: the verbs as tools (plan, check, cases, test, report, list,
-/// checkpoint, drift, webhook_sign, webhook_verify, health, secrets, retry), the specs,
+/// Serve MCP for coding agents: the verbs as tools (plan, check, cases, build, test, connect,
+/// report, list, checkpoint, drift, webhook_sign, webhook_verify, health, secrets, retry), the specs,
 /// documents and round reports as resources, the Planner, Builder and Tester briefs as
 /// prompts. Over stdio by default; every path is confined to the project directory.
 #[derive(clap::Args)]

@@ -6,6 +6,7 @@ pub mod build;
 pub mod cases;
 pub mod check;
 pub mod checkpoint;
+pub mod connect;
 pub mod drift;
 pub mod health;
 pub mod list;

@@ -10,7 +10,7 @@ use oc_integrate::plan::{self, catalog};
 use oc_integrate::pm::{self, Ticket};
 use oc_integrate::progress::Progress;
 use oc_integrate::text::clip;
-use oc_integrate::{scenario, spec};
+use oc_integrate::{checkpoint, scenario, spec};
 
 use super::table::{Paint, fail, say, table};
 use super::{each_spec, render};
@@ -58,6 +58,9 @@ pub struct Args {
     /// finding with its spec line and what to add; exit 1 when there are any.
     #[arg(long, value_name = "DIR", num_args = 0..=1, default_missing_value = "integrations", conflicts_with = "service")]
     check: Option<PathBuf>,
+    /// The checkpoint, where a planned spec (`planned`) and the contract lint's answer are recorded.
+    #[arg(long, env = "OC_CHECKPOINT", default_value = checkpoint::DEFAULT_PATH)]
+    checkpoint: PathBuf,
 }
 
 pub fn run(args: Args, paint: &Paint) -> ExitCode {
@@ -65,7 +68,7 @@ pub fn run(args: Args, paint: &Paint) -> ExitCode {
         return list_providers(paint);
     }
     if let Some(dir) = &args.check {
-        return lint(dir);
+        return lint(dir, &args.checkpoint);
     }
     let select = plan::Select {
         endpoints: args.endpoints,
@@ -79,7 +82,7 @@ pub fn run(args: Args, paint: &Paint) -> ExitCode {
         Err(t) => return fail(format!("--ticket: expected a ticket (PLAT-4471, owner/repo#12 or an issue URL), found {t:?}")),
     };
     let service = args.service.as_deref().unwrap_or_default();
-    plan_spec(service, args.openapi.as_deref(), select, &args.dir, (args.force, args.stdout), ticket.as_ref())
+    plan_spec(service, args.openapi.as_deref(), select, &args.dir, (args.force, args.stdout), &args.checkpoint, ticket.as_ref())
 }
 
 /// Read `ticket` through the configured tracker and print it as planning context: its title,
@@ -137,44 +140,15 @@ fn plan_spec(
     select: plan::Select,
     dir: &Path,
     (force, to_stdout): (bool, bool),
+    state: &Path,
     ticket: Option<&Ticket>,
 ) -> ExitCode {
-    if plan::snake(service) != service {
-        return fail(format!(
-            "expected a service id of lowercase letters, digits and _, found {service:?} (try {:?})",
-            plan::snake(service)
-        ));
-    }
     if let Some(t) = ticket {
         ticket_context(t);
     }
-    let mut planned = match openapi {
-        Some(openapi) => {
-            let provider = match catalog::find(service) {
-                Ok(p) => p,
-                Err(e) => return fail(e),
-            };
-            let doc = match plan::read_document(openapi) {
-                Ok(d) => d,
-                Err(e) => return fail(e),
-            };
-            let mut select = select;
-            let nothing_chosen = select.endpoints.is_empty() && select.tags.is_empty() && select.limit.is_none();
-            if nothing_chosen && !to_stdout && std::io::stdin().is_terminal() && std::io::stderr().is_terminal() {
-                match pick_endpoints(doc.clone()) {
-                    Ok(ids) => select.endpoints = ids,
-                    Err(e) => return fail(e),
-                }
-            }
-            match plan::from_openapi(doc, service, &select, provider.as_ref()) {
-                Ok(p) => p,
-                Err(e) => return fail(format!("{}: {e}", openapi.display())),
-            }
-        }
-        None => match catalog::get(service) {
-            Ok(p) => plan::from_catalog(&p, service),
-            Err(e) => return fail(e),
-        },
+    let mut planned = match make(service, openapi, select, !to_stdout) {
+        Ok(p) => p,
+        Err(e) => return fail(e),
     };
     if let Some(t) = ticket {
         planned.yaml += &format!(
@@ -189,9 +163,53 @@ fn plan_spec(
         }
         return ExitCode::SUCCESS;
     }
+    let loaded = match write(service, &planned, openapi.is_some(), dir, force, state) {
+        Ok(s) => s,
+        Err(e) => return fail(e),
+    };
+    for f in plan::lint::check(&loaded) {
+        say!("  contract: {f}");
+    }
+    ExitCode::SUCCESS
+}
+
+/// Plan `service`'s spec from the `openapi` document and the catalog (or a skeleton from the
+/// catalog alone), not written yet; on a terminal, with nothing selected and `ask`, the
+/// operations are offered to choose from.
+pub(super) fn make(service: &str, openapi: Option<&Path>, select: plan::Select, ask: bool) -> Result<plan::Planned, String> {
+    if plan::snake(service) != service {
+        return Err(format!(
+            "expected a service id of lowercase letters, digits and _, found {service:?} (try {:?})",
+            plan::snake(service)
+        ));
+    }
+    let Some(openapi) = openapi else {
+        return catalog::get(service).map(|p| plan::from_catalog(&p, service)).map_err(|e| e.to_string());
+    };
+    let provider = catalog::find(service).map_err(|e| e.to_string())?;
+    let doc = plan::read_document(openapi).map_err(|e| e.to_string())?;
+    let mut select = select;
+    let nothing_chosen = select.endpoints.is_empty() && select.tags.is_empty() && select.limit.is_none();
+    if nothing_chosen && ask && std::io::stdin().is_terminal() && std::io::stderr().is_terminal() {
+        select.endpoints = pick_endpoints(doc.clone())?;
+    }
+    plan::from_openapi(doc, service, &select, provider.as_ref()).map_err(|e| format!("{}: {e}", openapi.display()))
+}
+
+/// Write `planned` as `<dir>/<service>/spec.yaml` (an existing one only with `force`) with its
+/// rendered documents, say so with its TODOs, and record it in the checkpoint at `state`
+/// (`planned`; a checkpoint that cannot be written is a warning). The spec, loaded.
+pub(super) fn write(
+    service: &str,
+    planned: &plan::Planned,
+    from_document: bool,
+    dir: &Path,
+    force: bool,
+    state: &Path,
+) -> Result<spec::Spec, String> {
     let path = dir.join(service).join("spec.yaml");
     if path.exists() && !force {
-        return fail(format!("{}: expected no spec yet, found one (--force replaces it)", path.display()));
+        return Err(format!("{}: expected no spec yet, found one (--force replaces it)", path.display()));
     }
     if force {
         // schema files an earlier plan wrote would otherwise linger beside the new spec
@@ -202,28 +220,21 @@ fn plan_spec(
             }
         }
     }
-    if let Err(e) = planned.write(&dir.join(service)) {
-        return fail(e);
-    }
-    let loaded = match spec::load_file(&path) {
-        Ok(s) => s,
-        Err(e) => return fail(format!("the generated spec does not load (a planner bug, please report it): {e}")),
-    };
+    planned.write(&dir.join(service)).map_err(|e| e.to_string())?;
+    let loaded = spec::load_file(&path).map_err(|e| format!("the generated spec does not load (a planner bug, please report it): {e}"))?;
     let cases = scenario::plan(&loaded).len();
-    if let Err(e) = render::write_documents(&loaded) {
-        return fail(e);
-    }
-    match openapi {
-        Some(_) => say!("wrote {} ({} of {} operations, {cases} cases)", path.display(), planned.selected, planned.available),
-        None => say!("wrote {} (a skeleton from the provider catalog, {cases} cases)", path.display()),
+    render::write_documents(&loaded).map_err(|e| e.to_string())?;
+    match from_document {
+        true => say!("wrote {} ({} of {} operations, {cases} cases)", path.display(), planned.selected, planned.available),
+        false => say!("wrote {} (a skeleton from the provider catalog, {cases} cases)", path.display()),
     }
     for t in &planned.todos {
         say!("  TODO {t}");
     }
-    for f in plan::lint::check(&loaded) {
-        say!("  contract: {f}");
+    if let Err(e) = checkpoint::record_plan(state, &loaded, planned.todos.len()) {
+        eprintln!("warning: the plan is not recorded in the checkpoint: {e}");
     }
-    ExitCode::SUCCESS
+    Ok(loaded)
 }
 
 /// `plan --catalog`: the providers of the built-in catalog.
@@ -256,10 +267,10 @@ fn list_providers(paint: &Paint) -> ExitCode {
     ExitCode::SUCCESS
 }
 
-/// `plan --check`: the contract lint of every spec under `dir`.
-fn lint(dir: &Path) -> ExitCode {
+/// `plan --check`: the contract lint of every spec under `dir`, each answer recorded.
+fn lint(dir: &Path, state: &Path) -> ExitCode {
     each_spec(dir, |s| {
-        let findings = plan::lint::check(s);
+        let findings = negotiate(s, state);
         if findings.is_empty() {
             say!("ok    {} (contract: nothing to push back on)", s.file.display());
         }
@@ -268,4 +279,17 @@ fn lint(dir: &Path) -> ExitCode {
         }
         findings.is_empty()
     })
+}
+
+/// The Tester's pushback on `spec`'s contract (`plan::lint`), recorded in the checkpoint at
+/// `state` with the contract's criteria (the seed's "contract negotiated": `agreed`, or
+/// `sent back`; a checkpoint that cannot be written is a warning).
+pub(super) fn negotiate(spec: &spec::Spec, state: &Path) -> Vec<plan::lint::Finding> {
+    let findings = plan::lint::check(spec);
+    let criteria: Vec<String> = plan::contract::criteria(spec).into_iter().map(|c| c.text).collect();
+    let texts: Vec<String> = findings.iter().map(ToString::to_string).collect();
+    if let Err(e) = checkpoint::record_contract(state, spec, &criteria, &texts) {
+        eprintln!("warning: the contract's answer is not recorded in the checkpoint: {e}");
+    }
+    findings
 }

@@ -79,6 +79,9 @@ pub fn run(args: Args, paint: &Paint) -> ExitCode {
         })
         .collect();
     let finding = !scan.findings.is_empty() || audits.iter().any(|a| a.verdict == Verdict::Finding);
+    if let Err(e) = record(&args.checkpoint, &specs, &audits, finding, scan.findings.len()) {
+        eprintln!("warning: the audit is not recorded in the checkpoint: {e}");
+    }
     if args.json {
         let all = json!({
             "project": project_name(args.project.as_deref()),
@@ -190,4 +193,34 @@ fn now(f: &Finding) -> &'static str {
         (Some(_), false) => "history only",
         (None, _) => "uncommitted",
     }
+}
+
+/// Record the audit in the checkpoint (the seed's "secret audit": findings, rotation
+/// schedule): each integration's worst verdict, issues and rotation schedules.
+fn record(
+    path: &std::path::Path,
+    specs: &[oc_integrate::spec::Spec],
+    audits: &[Audit],
+    finding: bool,
+    leaks: usize,
+) -> Result<(), checkpoint::CheckpointError> {
+    let entries: Vec<checkpoint::SecretsEntry> = specs
+        .iter()
+        .map(|s| {
+            let own: Vec<&Audit> = audits.iter().filter(|a| a.service == s.id).collect();
+            let verdict = match own.iter().map(|a| a.verdict).max() {
+                Some(Verdict::Finding) => "findings",
+                Some(Verdict::Note) => "notes",
+                _ => "clean",
+            };
+            checkpoint::SecretsEntry {
+                service: &s.id,
+                verdict,
+                rotation: own.iter().map(|a| (a.name.as_str(), a.rotation.as_str())).collect(),
+                issues: own.iter().flat_map(|a| a.issues.iter().map(|i| format!("{}: {}", a.name, i.text))).collect(),
+            }
+        })
+        .collect();
+    let at = oc_integrate::text::rfc3339(SystemTime::now());
+    checkpoint::record_secrets(path, &at, if finding { "findings" } else { "clean" }, leaks, &entries).map(|_| ())
 }

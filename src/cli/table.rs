@@ -41,7 +41,7 @@ impl Paint {
     pub fn verdict(&self, text: &str, width: usize) -> String {
         let padded = format!("{text:<width$}");
         let code = match text {
-            "PASS" | "tested" | "healthy" | "ok" => "32",
+            "PASS" | "tested" | "connected" | "healthy" | "ok" => "32",
             "degraded" | "note" => "33",
             "FAIL" | "failing" | "down" | "finding" => "31",
             "escalated" | "broken" => "1;31",

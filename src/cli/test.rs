@@ -3,7 +3,8 @@
 //! written, the verdict, score and failures printed, and what PM write-back did after it (the
 //! harness target writes back on close, `.opchain/pm.yaml`). Exit 0 PASS, 1 FAIL, 3 escalated (the
 //! third failed round in a row), 2 when no round could be run (the spec, the checkpoint, or
-//! a suite that did not build).
+//! a suite that did not build). The sandbox trials are left out of the round unless
+//! `--sandbox` (then they run when the sandbox's credentials are set, and say why not otherwise).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -14,8 +15,9 @@ use oc_integrate::results::MAX_FAILED_ROUNDS;
 use super::table::{Paint, say};
 
 /// Run one Tester round of SERVICE: `OC_SERVICE=<service> cargo test --test integrations` in
-/// this project, its round report and checkpoint entry written. Exit 0 PASS, 1 FAIL,
-/// 3 escalated (the third failed round in a row), 2 no round (the suite did not build).
+/// this project (the sandbox trials left out unless --sandbox), its round report and
+/// checkpoint entry written. Exit 0 PASS, 1 FAIL, 3 escalated (the third failed round in a
+/// row), 2 no round (the suite did not build).
 #[derive(clap::Args)]
 pub struct Args {
     /// The service (its directory name).
@@ -26,6 +28,9 @@ pub struct Args {
     /// The project's harness test target.
     #[arg(long, default_value = "integrations")]
     target: String,
+    /// Add the sandbox trials to the round (they run when the sandbox's credentials are set).
+    #[arg(long)]
+    sandbox: bool,
 }
 
 pub fn run(args: Args, paint: &Paint) -> ExitCode {
@@ -36,6 +41,7 @@ pub fn run(args: Args, paint: &Paint) -> ExitCode {
     }
     let mut request = Request::new(".", &args.service);
     request.target = args.target;
+    request.sandbox = args.sandbox;
     run_round(&request, paint)
 }
 
@@ -57,6 +63,7 @@ fn verdict(service: &str, ran: &Ran, paint: &Paint) -> ExitCode {
     let word = if r.passed { "PASS" } else { "FAIL" };
     say!("{} round {} of {service}: {} ({} cases pass)", paint.bold("Tester"), r.number, paint.verdict(word, 4), ran.score);
     say!("report: {}", r.path.display());
+    say!("sandbox trials: {}", ran.sandbox);
     for note in &ran.pm {
         say!("{note}");
     }

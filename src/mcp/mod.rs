@@ -31,9 +31,11 @@ pub use project::Project;
 /// What the server says about itself at initialization: how an agent should use it.
 const INSTRUCTIONS: &str = "oc-integrate: a test harness for third-party API integrations. \
 The loop: `plan` a service's spec from its API description (the Planner; a person approves the spec before anything is built), \
-the Builder writes the client and binds it in the project's harness test target, `test` runs one round for a service \
-(the Tester: it reads the spec and contract.md, never the Builder's code) and writes integrations/<service>/test-round-M.md; \
-after 3 failed rounds in a row the integration is escalated to a person. Read `report` for a round's failures and what each \
+`build` is the build loop's next step (the contract lint, the typed client and its binding scaffolded from the spec, then \
+one round; a FAIL returns the Builder's to-do list), `test` runs one round for a service (the Tester: it reads the spec and \
+contract.md, never the Builder's code) and writes integrations/<service>/test-round-M.md; after 3 failed rounds in a row the \
+integration is escalated to a person. `connect` is the quick build of an API-key service with 1 to 3 endpoints (a smoke test, \
+no contract or round). Read `report` for a round's failures and what each \
 expected; `list` and `checkpoint` show where every integration stands; `health`, `secrets`, `retry`, `drift` operate them. \
 Resources are each spec.yaml, integration-spec.md, contract.md and round report; the prompts are the three roles' briefs. \
 Paths are relative to the project directory the server runs in.";

@@ -51,12 +51,13 @@ impl Server {
                 "You are the Integration Builder for `{s}`. The spec is approved; build to it.\n\
                  1. Read oc-integrate://{d}/{s}/spec.yaml and oc-integrate://{d}/{s}/contract.md: the deliverables and the testable \
                  criteria, each mapped to the trials that judge it.\n\
-                 2. Write the typed client: auth with refresh, a per-attempt timeout, retries with exponential backoff and jitter that \
-                 honour Retry-After, idempotency keys on creates, pagination followed to the end, responses parsed to types that \
-                 tolerate added fields. A webhook receiver verifies signatures over the raw body and dedupes by event id.\n\
-                 3. Bind it in the project's harness test target (`Harness::new(\"{d}\").bind(\"{s}\", binding)`), one arm per endpoint id.\n\
-                 4. Hand over to the Tester: call `test` with {{\"service\": \"{s}\"}}. For each failure in the round report \
-                 (`report` with {{\"service\": \"{s}\"}}), fix what its `problems` name and run `test` again.\n\
+                 2. Call `build` with {{\"service\": \"{s}\"}}: it scaffolds the typed client (auth with refresh, a per-attempt \
+                 timeout, retries with backoff and jitter that honour Retry-After, idempotency keys, pagination, types that tolerate \
+                 added fields, the webhook receiver and sender) and its binding in the project's harness test target, then runs a round.\n\
+                 3. Each failure of its to-do list names the spec line, what the client did and the command that runs it alone \
+                 (`report` with {{\"service\": \"{s}\"}} has the whole account): fix the generated code by hand (`build` keeps \
+                 your edit), never the spec to suit the client.\n\
+                 4. Call `build` again for the next round (`test` runs one without rebuilding).\n\
                  5. At most 3 rounds: after the third FAIL in a row the integration is escalated; stop and hand the last report to the person."
             ),
         )

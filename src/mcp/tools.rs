@@ -1,7 +1,8 @@
 //! The tools: each is one `oc-integrate` verb (or, for `test`, the project's harness test
-//! target under `cargo test`), run as the CLI runs it, its paths confined to the project, its
-//! answer structured and redacted. Each answer names the `command` a person would type for
-//! the same result.
+//! target under `cargo test`, as `harness::round` runs and reads a round), run as the CLI runs
+//! it, its paths confined to the project, its answer structured and redacted; `build` and
+//! `connect` say the step taken from their exit status and the service's checkpoint entry.
+//! Each answer names the `command` a person would type for the same result.
 
 use rmcp::handler::server::wrapper::Parameters;
 use rmcp::model::{ProgressNotificationParam, ProgressToken};
@@ -10,6 +11,10 @@ use rmcp::service::RequestContext;
 use rmcp::{Json, RoleServer, tool, tool_router};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+
+use oc_integrate::case::SANDBOX_ENV;
+use oc_integrate::checkpoint;
+use oc_integrate::harness::round::{self, Request};
 
 use super::child::{Child, Ran};
 use super::{Server, deliver};
@@ -88,6 +93,49 @@ pub struct TestArgs {
     /// The service whose round to run (every service when absent).
     pub service: Option<String>,
     /// The project's harness test target, as in `cargo test --test TARGET` (default: integrations).
+    pub target: Option<String>,
+    /// Add the sandbox trials (they run when the sandbox's credentials are set in the server's
+    /// environment); without, they are left out, ignored with that reason.
+    #[serde(default)]
+    pub sandbox: bool,
+}
+
+/// `build`'s arguments: the build loop's next step for one service.
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct BuildArgs {
+    /// The service (its directory under the integrations directory).
+    pub service: String,
+    /// The integrations directory (default: the server's `--dir`).
+    pub dir: Option<String>,
+    /// Replace generated files edited by hand (or not written by build).
+    #[serde(default)]
+    pub force: bool,
+    /// Scaffold only: no contract lint, no round.
+    #[serde(default)]
+    pub no_test: bool,
+    /// Add the sandbox trials to the round (when their credentials are set).
+    #[serde(default)]
+    pub sandbox: bool,
+    /// The project's harness test target (default: integrations).
+    pub target: Option<String>,
+}
+
+/// `connect`'s arguments: the quick build of an API-key service with 1 to 3 endpoints.
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct ConnectArgs {
+    /// The service id: a catalog provider (sendgrid, slack, …) or the directory of an existing spec.
+    pub service: String,
+    /// The provider's OpenAPI/Swagger document, a path in the project (needed when there is no spec yet).
+    pub openapi: Option<String>,
+    /// The endpoints to plan from it (ids or operationIds): at most three.
+    #[serde(default)]
+    pub endpoints: Vec<String>,
+    /// The integrations directory (default: the server's `--dir`).
+    pub dir: Option<String>,
+    /// Replace generated files edited by hand (or not written by build).
+    #[serde(default)]
+    pub force: bool,
+    /// The project's harness test target (default: integrations).
     pub target: Option<String>,
 }
 
@@ -226,6 +274,31 @@ pub struct Failure {
     pub text: String,
 }
 
+/// What a `build` or `connect` step did, and where the integration stands after it.
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
+pub struct Step {
+    /// The equivalent command line, run in the project directory.
+    pub command: String,
+    /// The verb's exit status.
+    pub exit_code: i32,
+    /// The step taken: `escalated` (the loop stops), `contract sent back`, `scaffolded`,
+    /// `round M: PASS|FAIL` (`, escalated` after the third FAIL in a row), `smoke test: PASS|FAIL`,
+    /// or `refused` / `nothing written` (the reason in `errors`).
+    pub step: String,
+    /// The files created, updated or kept (the Builder's fix).
+    pub files: Vec<String>,
+    /// The Builder's to-do list: each failure of the round or smoke test with its spec line,
+    /// what the client did and the command that runs it alone.
+    pub failures: Vec<oc_integrate::checkpoint::Failure>,
+    /// The integration's checkpoint entry after the step: status, auth, endpoints, contract,
+    /// test_rounds, last_test, score, last_round, smoke, sandbox (and why not run), …
+    pub integration: Value,
+    /// The verb's standard output (each file's fate, diffs, the round's lines).
+    pub text: String,
+    /// The verb's errors and warnings.
+    pub errors: String,
+}
+
 /// What one `test` run found.
 #[derive(Debug, Serialize, Deserialize, JsonSchema)]
 pub struct TestRound {
@@ -243,6 +316,16 @@ pub struct TestRound {
     pub rounds: Vec<RoundWritten>,
     /// Each failed trial with the harness's account of it.
     pub failures: Vec<Failure>,
+    /// For one service's round: its score (mock cases passed/run), from the checkpoint.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub score: Option<String>,
+    /// For one service's round: how its sandbox trials went (`PASS`, `FAIL`, `not run: <why>`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sandbox: Option<String>,
+    /// For one service's round: the Builder's to-do list from the checkpoint (each failure's
+    /// spec line, what the client did, the command that runs it alone).
+    #[serde(default)]
+    pub todo: Vec<oc_integrate::checkpoint::Failure>,
     /// The end of cargo's errors when the target did not build or run.
     pub errors: String,
     /// What PM write-back did after the rounds (`pm: …` notes: the ticket found, each comment
@@ -318,16 +401,29 @@ impl Server {
     #[tool(description = "Run one round (the Tester): the project's harness test target under `cargo test`, for one service \
         (OC_SERVICE) or all. Returns the verdict, passed/failed/ignored counts, each failure with the harness's account \
         (expected, found, problems, request timeline, spec line, reproduce command), and the round reports written \
-        (integrations/<service>/test-round-M.md, score, escalation after 3 failed rounds), and what PM write-back did after them \
-        (`pm`: the round's comment on the ticket, when .opchain/pm.yaml is set up). Sends progress per trial; \
-        cancelling stops the run. `OC_SERVICE=<service> cargo test --test <target>`.")]
+        (integrations/<service>/test-round-M.md, score, escalation after 3 failed rounds); for one service also its score, \
+        sandbox verdict and the Builder's to-do list from the checkpoint; and what PM write-back did after the rounds \
+        (`pm`: the round's comment on the ticket, when .opchain/pm.yaml is set up). The sandbox trials run with `sandbox: true` (when \
+        their credentials are set). Sends progress per trial; cancelling stops the run. \
+        `OC_SERVICE=<service> OC_SANDBOX=0|1 cargo test --test <target>` (`oc-integrate test <service> [--sandbox]`).")]
     async fn test(&self, Parameters(a): Parameters<TestArgs>, ctx: RequestContext<RoleServer>) -> Result<Json<TestRound>, String> {
         let target = a.target.unwrap_or_else(|| "integrations".into());
-        let mut child = Child::cargo(["test".to_string(), "--test".into(), target]);
-        if let Some(service) = a.service {
-            child = child.env("OC_SERVICE", &self.service(service)?);
-        }
-        let command = child.command();
+        let request = match a.service {
+            Some(service) => {
+                let mut r = Request::new(self.project.root(), &self.service(service)?);
+                (r.target, r.sandbox) = (target.clone(), a.sandbox);
+                Some(r)
+            }
+            None => None,
+        };
+        let before = request.as_ref().map(Request::rounds_before).transpose().map_err(|e| e.to_string())?;
+        // one service's round as `harness::round` runs it; every service's with the same switch
+        let (args, env) = match &request {
+            Some(r) => (r.args(None), r.env()),
+            None => (vec!["test".into(), "--test".into(), target], vec![(SANDBOX_ENV, if a.sandbox { "1" } else { "0" }.to_string())]),
+        };
+        let child = env.iter().fold(Child::cargo(args), |c, (k, v)| c.env(k, v));
+        let command = request.as_ref().map_or_else(|| child.command(), Request::command);
         let progress = Progress::of(&ctx);
         progress.send(0, None, format!("building and starting {command}")).await;
         let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<(usize, Option<usize>, String)>();
@@ -340,14 +436,57 @@ impl Server {
         let run = child.run(&self.project, &ctx.ct, move |line| {
             if let Some(n) = line.strip_prefix("running ").and_then(|r| r.split(' ').next()).and_then(|n| n.parse().ok()) {
                 total = Some(n);
-            } else if let Some((name, verdict)) = line.strip_prefix("test ").and_then(|r| r.split_once(" ... ")) {
+            } else if let Some((name, verdict)) = round::trial_line(line) {
                 done += 1;
-                let _ = tx.send((done, total, format!("{} {verdict}", name.trim_end())));
+                let _ = tx.send((done, total, format!("{name} {verdict}")));
             }
         });
         let (ran, ()) = tokio::join!(run, forward);
         let ran = ran.map_err(|e| e.to_string())?;
-        deliver(TestRound::read(&command, &ran, &self.project)).map(Json)
+        let mut answer = TestRound::read(&command, &ran, &self.project);
+        if let (Some(r), Some(before)) = (&request, before) {
+            let out = round::Output { code: Some(ran.code), stdout: ran.stdout.clone(), stderr: ran.stderr.clone() };
+            match r.read_back(before, &out) {
+                Ok(back) => (answer.score, answer.sandbox, answer.todo) = (Some(back.score), Some(back.sandbox), back.failures),
+                Err(e) => answer.errors = format!("{}\n{e}", answer.errors).trim().to_string(),
+            }
+        }
+        deliver(answer).map(Json)
+    }
+
+    #[tool(description = "The build loop's next step for one service (the Builder, then the Tester): stops when the integration is \
+        escalated; the contract lint (the Tester's pushback) must pass; scaffolds the typed Rust client, its transport, webhook \
+        sender/receiver and harness binding from the spec (a file edited by hand since is kept as the Builder's fix); then runs \
+        one round. Returns the step taken, the files, the round's verdict and score and the Builder's to-do list (each failure's \
+        spec line and reproduce command), and the integration's checkpoint entry. 3 failed rounds escalate to a person. \
+        `oc-integrate build SERVICE --dir DIR`.")]
+    async fn build(&self, Parameters(a): Parameters<BuildArgs>, ctx: RequestContext<RoleServer>) -> Result<Json<Step>, String> {
+        let service = self.service(a.service)?;
+        let mut args = vec!["build".to_string(), service.clone(), "--dir".into(), self.dir_or_default(a.dir.as_deref())?];
+        args.extend(a.target.map(|t| format!("--target={t}")));
+        for (on, flag) in [(a.force, "--force"), (a.no_test, "--no-test"), (a.sandbox, "--sandbox")] {
+            args.extend(on.then(|| flag.to_string()));
+        }
+        self.step(&service, Child::verb(args), &ctx).await
+    }
+
+    #[tool(description = "The seed's quick build for an API-key service with 1 to 3 endpoints (SendGrid mail send, a simple REST \
+        API): plans its spec from the provider's document and the catalog (unless the spec exists), scaffolds the typed client and \
+        its binding, and smoke-tests it: the conformance cases, and the sandbox trials when its credentials are set. No contract, \
+        no round report. OAuth services and more endpoints are refused: use `plan` then `build`. Returns the step, the files, \
+        the failures and the integration's checkpoint entry (smoke, sandbox). `oc-integrate connect SERVICE --dir DIR`.")]
+    async fn connect(&self, Parameters(a): Parameters<ConnectArgs>, ctx: RequestContext<RoleServer>) -> Result<Json<Step>, String> {
+        let service = self.service(a.service)?;
+        let mut args = vec!["connect".to_string(), service.clone(), "--dir".into(), self.dir_or_default(a.dir.as_deref())?];
+        if let Some(doc) = &a.openapi {
+            args.extend(["--openapi".into(), self.path("openapi", doc)?]);
+        }
+        if !a.endpoints.is_empty() {
+            args.push(format!("--endpoints={}", a.endpoints.join(",")));
+        }
+        args.extend(a.target.map(|t| format!("--target={t}")));
+        args.extend(a.force.then(|| "--force".into()));
+        self.step(&service, Child::verb(args), &ctx).await
     }
 
     #[tool(description = "Round reports: the latest of every service, or one service's latest or round M, each with its verdict, \
@@ -495,6 +634,51 @@ impl Server {
         deliver(Outcome { command, exit_code: code, ok: code == 0, meaning: meaning(code).into(), data, text, errors: stderr }).map(Json)
     }
 
+    /// Run `child` (`build` or `connect` of `service`) and answer with the [`Step`] it took,
+    /// read from its exit status and the service's checkpoint entry before and after.
+    async fn step(&self, service: &str, child: Child, ctx: &RequestContext<RoleServer>) -> Result<Json<Step>, String> {
+        let request = Request::new(self.project.root(), service);
+        let entry = || -> Result<Value, String> {
+            let state = checkpoint::read(&request.checkpoint_file()).map_err(|e| e.to_string())?;
+            Ok(state["skill_state"]["integrations"][service].clone())
+        };
+        let before = entry()?;
+        let command = child.command();
+        let progress = Progress::of(ctx);
+        progress.send(0, Some(1), format!("running {command} (a round builds and runs the project's suite)")).await;
+        let Ran { code, stdout, stderr } = child.run(&self.project, &ctx.ct, |_| {}).await.map_err(|e| e.to_string())?;
+        let after = entry()?;
+        let changed = |field: &str| after[field] != before[field] && !after[field].is_null();
+        let step = if changed("test_rounds") {
+            let escalated = if code == 3 { ", escalated" } else { "" };
+            format!("round {}: {}{escalated}", after["test_rounds"], after["last_test"].as_str().unwrap_or("?"))
+        } else if changed("smoke_at") {
+            format!("smoke test: {}", after["smoke"].as_str().unwrap_or("?"))
+        } else if code == 3 {
+            "escalated".into()
+        } else if changed("contract_at") && after["contract"] == "sent back" {
+            "contract sent back".into()
+        } else if code == 0 {
+            "scaffolded".into()
+        } else if changed("built_at") {
+            "scaffolded; no round run (see errors)".into()
+        } else {
+            "refused: nothing written (see errors)".into()
+        };
+        progress.send(1, Some(1), format!("exit {code}: {step}")).await;
+        let files = match changed("built_at") {
+            true => {
+                after["files"].as_array().map(|f| f.iter().filter_map(|p| p.as_str().map(str::to_string)).collect()).unwrap_or_default()
+            }
+            false => Vec::new(),
+        };
+        let failures = match step.starts_with("round") || step.starts_with("smoke") {
+            true => serde_json::from_value(after["failures"].clone()).unwrap_or_default(),
+            false => Vec::new(),
+        };
+        deliver(Step { command, exit_code: code, step, files, failures, integration: after, text: stdout, errors: stderr }).map(Json)
+    }
+
     /// The arguments both webhook verbs share, and the body to give on stdin.
     fn webhook_args(&self, verb: &str, w: &WebhookBody) -> Result<(Vec<String>, Option<Vec<u8>>), String> {
         let mut args = vec!["webhook".to_string(), verb.into(), format!("--scheme={}", w.scheme), format!("--secret-env={}", w.secret_env)];
@@ -559,35 +743,26 @@ impl<'a> Progress<'a> {
 }
 
 impl TestRound {
-    /// What `cargo test` printed, read: the trial lines, the failures' accounts, the rounds
-    /// the harness says it wrote (their score read from the report).
+    /// What `cargo test` printed, read: the trials and the failures' accounts
+    /// ([`round::Trials`]), the rounds the harness says it wrote (their score read from the report).
     fn read(command: &str, ran: &Ran, project: &super::Project) -> TestRound {
-        let (mut passed, mut failed, mut ignored) = (0, 0, 0);
-        let mut rounds = Vec::new();
-        for line in ran.stdout.lines() {
-            if let Some(rest) = line.strip_prefix("test ").and_then(|r| r.split_once(" ... ")).map(|(_, v)| v) {
-                match rest {
-                    "ok" => passed += 1,
-                    "FAILED" => failed += 1,
-                    r if r.starts_with("ignored") => ignored += 1,
-                    _ => {}
-                }
-            }
-            if let Some(r) = line.strip_prefix("round report: ").and_then(|r| RoundWritten::read(r, project)) {
-                rounds.push(r);
-            }
-        }
+        let trials = round::Trials::read(&ran.stdout);
+        let rounds =
+            ran.stdout.lines().filter_map(|l| l.strip_prefix("round report: ").and_then(|r| RoundWritten::read(r, project))).collect();
         let tail: Vec<&str> = ran.stderr.lines().rev().take(40).collect();
         let errors = if ran.code == 0 { String::new() } else { tail.into_iter().rev().collect::<Vec<_>>().join("\n") };
         TestRound {
             command: command.into(),
             exit_code: ran.code,
-            verdict: if ran.code == 0 && failed == 0 { "PASS" } else { "FAIL" }.into(),
-            passed,
-            failed,
-            ignored,
+            verdict: if ran.code == 0 && trials.failed.is_empty() { "PASS" } else { "FAIL" }.into(),
+            passed: trials.passed.len(),
+            failed: trials.failed.len(),
+            ignored: trials.ignored.len(),
             rounds,
-            failures: failures(&ran.stdout),
+            failures: trials.failed.into_iter().map(|(name, text)| Failure { name, text }).collect(),
+            score: None,
+            sandbox: None,
+            todo: Vec::new(),
             errors,
             pm: oc_integrate::pm::notes_in(&ran.stdout),
         }
@@ -612,27 +787,4 @@ impl RoundWritten {
             escalated: history.iter().any(|r| r.number == number && r.escalated()),
         })
     }
-}
-
-/// The failures' accounts libtest prints after the trials: `---- NAME ----` then the text,
-/// up to the next such line or the closing `failures:` list.
-fn failures(stdout: &str) -> Vec<Failure> {
-    let mut out: Vec<Failure> = Vec::new();
-    let mut current: Option<Failure> = None;
-    for line in stdout.lines() {
-        if let Some(name) = line.strip_prefix("---- ").and_then(|l| l.strip_suffix(" ----")) {
-            out.extend(current.take());
-            current = Some(Failure { name: name.into(), text: String::new() });
-        } else if line == "failures:" {
-            out.extend(current.take());
-        } else if let Some(f) = &mut current {
-            f.text.push_str(line);
-            f.text.push('\n');
-        }
-    }
-    out.extend(current);
-    for f in &mut out {
-        f.text = f.text.trim().to_string();
-    }
-    out
 }

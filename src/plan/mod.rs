@@ -306,8 +306,8 @@ pub fn from_openapi(root: Value, service: &str, select: &Select, provider: Optio
             Some(url)
         })
         .collect();
-    // only URLs a spec accepts: absolute http(s) with a host (`http://a b` is not one)
-    let usable = |u: &&String| reqwest::Url::parse(u).is_ok_and(|x| matches!(x.scheme(), "http" | "https") && x.host().is_some());
+    // only URLs a spec accepts
+    let usable = |u: &&String| crate::spec::is_http_url(u);
     let base_url = match servers.iter().filter(usable).find(|u| u.starts_with("https://")).or_else(|| servers.iter().find(usable)) {
         Some(u) => u.trim_end_matches('/').to_string(),
         None => {
@@ -554,7 +554,7 @@ fn auth_of(
                     .and_then(|f| f.get("tokenUrl"))
                     .and_then(Value::as_str)
                     .map(|u| absolute(base, u))
-                    .filter(|u| u.starts_with("http"));
+                    .filter(|u| crate::spec::is_http_url(u));
                 // the scopes the chosen operations (or the document, globally) ask of this scheme
                 let name = wanted.clone().unwrap_or_default();
                 let mut scopes: Vec<String> = Vec::new();

@@ -5,7 +5,8 @@
 //!
 //! Credentials come from the environment variables of the `secrets` rows the spec's
 //! `sandbox.credentials` names. Without them (or with the sandbox unreachable) a trial is
-//! ignored with the reason, or fails when `OC_REQUIRE_SANDBOX=1`. Every request goes
+//! ignored with the reason, or fails when `OC_REQUIRE_SANDBOX=1`; `OC_SANDBOX=0` leaves them
+//! all out, ignored, saying so (a round of `oc-integrate test` without `--sandbox`). Every request goes
 //! through an [`Upstream`] that sends only to the sandbox's hosts and at most at the
 //! declared rate; the client reaches it through the recording [`Proxy`]. For OAuth 2.0 the
 //! harness obtains the token at the sandbox's token endpoint once per process (a `Session`
@@ -27,7 +28,7 @@ use super::live::{Credential, Oauth, live, reachable};
 use super::proxy::{By, Exchange, OAuthClient, Proxy, Upstream};
 use super::throttle::Throttle;
 use crate::binding::{Binding, Call, Context, Credentials};
-use crate::case::{Check, DRIFT_ENV, REQUIRE_ENV, SandboxCase, Subject};
+use crate::case::{Check, DRIFT_ENV, REQUIRE_ENV, SANDBOX_ENV, SandboxCase, Subject};
 use crate::drift::json_type;
 use crate::results::SandboxResult;
 use crate::scenario::{Policy, Returned};
@@ -441,6 +442,10 @@ pub async fn run(case: &SandboxCase, spec: Arc<Spec>, binding: &Binding) -> Sand
 async fn run_check(case: &SandboxCase, spec: Arc<Spec>, binding: &Binding) -> SandboxResult {
     let require = std::env::var(REQUIRE_ENV).is_ok_and(|v| v == "1");
     let on = |name: &str| std::env::var(name).is_ok_and(|v| v == "1");
+    if std::env::var(SANDBOX_ENV).is_ok_and(|v| v == "0") {
+        let why = format!("the sandbox trials are off for this run ({SANDBOX_ENV}=0: `oc-integrate test --sandbox` runs them)");
+        return SandboxResult::unready(case, &why, false);
+    }
     if matches!(case.check, Check::Drift(_)) && !on(DRIFT_ENV) {
         return SandboxResult::unready(case, &format!("drift checks run when {DRIFT_ENV}=1 (nightly)"), false);
     }

@@ -260,11 +260,20 @@ fn is_ident(s: &str) -> bool {
     chars.next().is_some_and(|c| c.is_ascii_lowercase()) && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
 }
 
+/// Whether a spec takes `url` where it wants a URL: absolute http(s) with a host (`http://a b`
+/// is not one). The planner writes only such URLs.
+///
+/// ```
+/// use oc_integrate::spec::is_http_url;
+/// assert!(is_http_url("https://api.stripe.com/v1"));
+/// assert!(!is_http_url("http://a b") && !is_http_url("/oauth/token") && !is_http_url("ftp://x.com"));
+/// ```
+pub fn is_http_url(url: &str) -> bool {
+    reqwest::Url::parse(url).is_ok_and(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some())
+}
+
 fn check_url(ctx: &Ctx, path: &str, url: &str) -> Result<(), SpecError> {
-    match reqwest::Url::parse(url) {
-        Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => Ok(()),
-        _ => Err(ctx.err(path, format!("expected an absolute http(s) URL, found {url:?}"))),
-    }
+    if is_http_url(url) { Ok(()) } else { Err(ctx.err(path, format!("expected an absolute http(s) URL, found {url:?}"))) }
 }
 
 fn compile_schema(ctx: &Ctx, path: &str, schema: &Value) -> Result<std::rc::Rc<jsonschema::Validator>, SpecError> {

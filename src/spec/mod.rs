@@ -26,7 +26,7 @@ use serde_json::Value;
 
 pub use health::{Health, ProbeMethod};
 pub(crate) use load::reword;
-pub use load::{SpecError, load_dir, load_file};
+pub use load::{SpecError, is_http_url, load_dir, load_file};
 pub use pagination::Pagination;
 pub(crate) use sandbox::and_list;
 pub use sandbox::{Sandbox, SandboxCredentials, SandboxEndpoint, SetupRequest, host_of, references};
