@@ -24,7 +24,7 @@ use crate::progress::Progress;
 use crate::results::{CaseResult, Run, SandboxResult, ServiceRun, SetupFailure};
 use crate::spec::yaml::Location;
 use crate::spec::{self, Spec, SpecError};
-use crate::{checkpoint, ci, redact, report, sandbox, scenario, text, trial};
+use crate::{checkpoint, ci, pm, redact, report, sandbox, scenario, text, trial};
 
 /// The most trials run at once when `--test-threads` is not given: trials wait on timers
 /// and sockets, not on the CPU, so far more than the core count keeps the suite close to
@@ -180,6 +180,8 @@ pub struct Outputs {
     pub annotations: bool,
     /// Where to write the run's HTML report (`None`: not written).
     pub html: Option<PathBuf>,
+    /// Write each round's verdict back to the PM ticket (`None`: not written).
+    pub pm: Option<pm::Settings>,
 }
 
 impl Outputs {
@@ -201,6 +203,7 @@ impl Outputs {
             step_summary: if per_process { None } else { path("GITHUB_STEP_SUMMARY") },
             annotations: std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true"),
             html: if per_process { None } else { Some(path("OC_HTML").unwrap_or_else(|| default_junit().with_file_name("report.html"))) },
+            pm: Some(pm::Settings::from_env(&std::env::current_dir().unwrap_or_default(), None)),
         }
     }
 }
@@ -214,26 +217,33 @@ fn default_junit() -> PathBuf {
     dir.join("junit.xml")
 }
 
-/// Split `--junit PATH` / `--junit=PATH` out of the test binary's arguments.
-fn take_junit_flag(args: impl IntoIterator<Item = String>) -> Result<(Vec<String>, Option<PathBuf>), String> {
+/// Split `FLAG VALUE` / `FLAG=VALUE` (`--junit PATH`, `--ticket ID`) out of the test
+/// binary's arguments; `what` says what the value is, for the error when it is missing.
+fn take_value(args: impl IntoIterator<Item = String>, flag: &str, what: &str) -> Result<(Vec<String>, Option<String>), String> {
     let mut rest = Vec::new();
-    let mut junit = None;
+    let mut found = None;
     let mut args = args.into_iter();
+    let prefix = format!("{flag}=");
     while let Some(a) = args.next() {
-        let path = if a == "--junit" {
+        let value = if a == flag {
             args.next()
-        } else if let Some(p) = a.strip_prefix("--junit=") {
+        } else if let Some(p) = a.strip_prefix(&prefix) {
             Some(p.to_string())
         } else {
             rest.push(a);
             continue;
         };
-        match path.filter(|p| !p.is_empty() && !p.starts_with("--")) {
-            Some(p) => junit = Some(PathBuf::from(p)),
-            None => return Err("--junit: expected a file path after it, found none".into()),
+        match value.filter(|p| !p.is_empty() && !p.starts_with("--")) {
+            Some(p) => found = Some(p),
+            None => return Err(format!("{flag}: expected {what} after it, found none")),
         }
     }
-    Ok((rest, junit))
+    Ok((rest, found))
+}
+
+/// Split `--junit PATH` / `--junit=PATH` out of the test binary's arguments.
+fn take_junit_flag(args: impl IntoIterator<Item = String>) -> Result<(Vec<String>, Option<PathBuf>), String> {
+    take_value(args, "--junit", "a file path").map(|(rest, path)| (rest, path.map(PathBuf::from)))
 }
 
 /// Split a switch (`--flaky-fails`) out of the test binary's arguments; `Err` when it is
@@ -254,6 +264,8 @@ oc-integrate harness options (libtest's follow):
                       (the HTML report beside it: OC_HTML, else report.html)
       --flaky-fails   Fail the run when a trial is flaky (failed beside other trials,
                       passed when re-run alone); OC_FLAKY=fail does the same
+      --ticket <ID>   The PM ticket to write each round's verdict back to (OC_TICKET does
+                      the same; see .opchain/pm.yaml)
   --test-threads N is the most trials that run at once (default 64); under it, how many
   run follows the machine's scheduling lag.
 
@@ -491,8 +503,10 @@ impl Harness {
             // libtest's help follows, and exits
             print!("{HELP}");
         }
-        let split = take_junit_flag(std::env::args()).and_then(|(args, junit)| Ok((take_switch(args, "--flaky-fails")?, junit)));
-        let ((args, flaky_fails), junit) = match split {
+        let split = take_junit_flag(std::env::args())
+            .and_then(|(args, junit)| Ok((take_value(args, "--ticket", "a ticket id")?, junit)))
+            .and_then(|((args, ticket), junit)| Ok((take_switch(args, "--flaky-fails")?, junit, ticket)));
+        let ((args, flaky_fails), junit, ticket) = match split {
             Ok(split) => split,
             Err(e) => {
                 eprintln!("error: {e}");
@@ -503,6 +517,9 @@ impl Harness {
         let mut outputs = self.outputs.take().unwrap_or_else(Outputs::from_env);
         if junit.is_some() {
             outputs.junit = junit;
+        }
+        if let (Some(pm), Some(t)) = (outputs.pm.as_mut(), ticket) {
+            pm.ticket = Some(t);
         }
         self.outputs = Some(outputs);
         self.run_with(Arguments::from_iter(args))
@@ -582,6 +599,13 @@ impl Harness {
                     eprintln!("error: {e}");
                     broken_output = true;
                 }
+            }
+        }
+        // write-back to the PM ticket: notes only, whatever happens (never the exit status)
+        if let Some(pm) = &outputs.pm {
+            let settings = pm::Settings { checkpoint: pm.checkpoint.clone().or_else(|| outputs.checkpoint.clone()), ..pm.clone() };
+            for note in pm::after_run(&run, &settings) {
+                println!("{note}");
             }
         }
         let records = ci::records(&run);
@@ -862,5 +886,20 @@ mod tests {
         for bad in [&["bin", "--junit"][..], &["bin", "--junit="], &["bin", "--junit", "--exact"]] {
             assert_eq!(split(bad).unwrap_err(), "--junit: expected a file path after it, found none");
         }
+    }
+
+    #[test]
+    fn the_ticket_flag_is_taken_out_of_libtest_arguments() {
+        let args = |a: &[&str]| a.iter().map(|a| a.to_string()).collect::<Vec<_>>();
+        let (rest, ticket) = take_value(args(&["bin", "--ticket", "PLAT-12", "--exact"]), "--ticket", "a ticket id").unwrap();
+        assert_eq!((rest, ticket.as_deref()), (args(&["bin", "--exact"]), Some("PLAT-12")));
+        assert_eq!(
+            take_value(args(&["bin", "--ticket=acme/shop#3"]), "--ticket", "a ticket id").unwrap().1.as_deref(),
+            Some("acme/shop#3")
+        );
+        assert_eq!(
+            take_value(args(&["bin", "--ticket"]), "--ticket", "a ticket id").unwrap_err(),
+            "--ticket: expected a ticket id after it, found none"
+        );
     }
 }

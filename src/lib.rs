@@ -18,6 +18,7 @@ pub mod lag;
 pub mod oauth;
 pub mod pace;
 pub mod plan;
+pub mod pm;
 pub mod progress;
 pub mod redact;
 pub mod report;

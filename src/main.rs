@@ -11,7 +11,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use cli::table::{Color, Paint};
 use cli::{
-    build, cases, check, checkpoint, connect, drift, health, list, oauth, plan, render, report, retry, schema, secrets, test, webhook,
+    build, cases, check, checkpoint, connect, drift, health, list, oauth, plan, pm, render, report, retry, schema, secrets, test, webhook,
 };
 
 #[derive(Parser)]
@@ -45,6 +45,7 @@ enum Command {
     Test(test::Args),
     Connect(connect::Args),
     Mcp(cli::mcp::Args),
+    Pm(pm::Args),
 }
 
 fn main() -> ExitCode {
@@ -69,5 +70,6 @@ fn main() -> ExitCode {
         Command::Test(args) => test::run(args, &paint),
         Command::Connect(args) => connect::run(args, &paint),
         Command::Mcp(args) => cli::mcp::run(args, &paint),
+        Command::Pm(args) => pm::run(args, &paint),
     }
 }

@@ -18,6 +18,8 @@ use serde_json::json;
 const ENV_CANARY: &str = "sk_live_CANARY_7f3a9c2e5b";
 /// The sandbox key of the sandbox-trial run (localstripe takes any `sk_test_…` key).
 const SANDBOX_CANARY: &str = "sk_test_CANARY_3e9d52a1c7";
+/// The PM tracker's token (the fake GitHub accepts it; a careless error of its quotes it back).
+const GITHUB_CANARY: &str = "ghp_CANARY_5d1e7a9b3c08";
 /// Every credential the harness issues starts with one of these (webhook secrets too).
 const ISSUED: [&str; 6] = ["oc_key_", "oc_secret_", "oc_at_", "oc_rt_", "oc_whsec_", "whsec_"];
 
@@ -76,6 +78,7 @@ async fn leaky_handler(ctx: ReceiverContext) -> Result<Handler, String> {
 fn assert_clean(text: &str, what: &str) {
     assert!(!text.contains(ENV_CANARY), "{what} leaks the env canary:\n{text}");
     assert!(!text.contains(SANDBOX_CANARY), "{what} leaks the sandbox key:\n{text}");
+    assert!(!text.contains(GITHUB_CANARY), "{what} leaks the PM tracker's token:\n{text}");
     for p in ISSUED {
         assert!(!text.contains(p), "{what} leaks an issued credential ({p}…):\n{text}");
     }
@@ -149,7 +152,23 @@ fn no_secret_reaches_any_file_a_run_writes() {
     for service in ["payments", "tracker"] {
         support::copy_example(service, &root.join("integrations").join(service));
     }
-    let out = canary_run(&root, &[("PAYMENTS_API_KEY", ENV_CANARY)]);
+    // PM write-back on: the comments carry the leaky clients' failures, and the tracker's
+    // first refusal quotes the request's credential (its token) back
+    let fake = support::trackers::Fake::start_with(&[("FAKE_GITHUB_TOKEN", GITHUB_CANARY)]);
+    fake.fault(
+        serde_json::json!({"provider": "github", "method": "POST", "path_contains": "/comments", "status": 422, "count": 1, "echo": true}),
+    );
+    let pm_yaml = root.join(".opchain/pm.yaml");
+    std::fs::create_dir_all(pm_yaml.parent().unwrap()).unwrap();
+    std::fs::write(&pm_yaml, "provider: github-issues\nteam_or_project: acme/shop\n").unwrap();
+    let api = fake.process.url("/github");
+    let pm = [
+        ("OC_PM_CONFIG", pm_yaml.to_str().unwrap()),
+        ("GITHUB_API_URL", &api),
+        ("GITHUB_TOKEN", GITHUB_CANARY),
+        ("OC_TICKET", "acme/shop#1"),
+    ];
+    let out = canary_run(&root, &[&[("PAYMENTS_API_KEY", ENV_CANARY)][..], &pm].concat());
     let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
     assert_clean(&stdout, "the run's stdout");
     assert_clean(&stderr, "the run's stderr");
@@ -163,6 +182,17 @@ fn no_secret_reaches_any_file_a_run_writes() {
         assert_clean(&text, &f.display().to_string());
     }
     assert!(std::fs::read_to_string(root.join("junit.xml")).unwrap().contains("[REDACTED]"), "leaks reached the JUnit failures, masked");
+    // what reached the tracker: one round's comment written (masked leaks), the other refused
+    // with the token quoted back, which the notes and the deferred action show masked
+    let tracker = fake.state().to_string();
+    assert_clean(&tracker, "the comments written to the tracker");
+    let comments = fake.comments(oc_integrate::pm::Provider::GithubIssues, "acme/shop#1");
+    assert_eq!(comments.len(), 1, "{stdout}");
+    assert!(comments[0].contains("Failures:") && comments[0].contains("[REDACTED]"), "{}", comments[0]);
+    assert!(stdout.contains("pm: comment ") && stdout.contains("422"), "{stdout}");
+    let state: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(root.join(".checkpoints/state.json")).unwrap()).unwrap();
+    let error = state["pm_deferred_actions"][0]["error"].as_str().unwrap_or_default();
+    assert!(error.contains("echo_authorization") && error.contains("[REDACTED]"), "the quoted token, masked: {state:#}");
 }
 
 /// A complete run of the leaky bindings over `root/integrations` in a child process (as a
@@ -359,4 +389,47 @@ fn no_secret_crosses_the_mcp_protocol() {
     assert!(results[2]["structuredContent"]["text"].as_str().unwrap_or_default().is_empty() && all.contains("config/keys.txt"), "{all}");
     assert_eq!(results[3]["structuredContent"]["exit_code"], 0, "{all}");
     assert_eq!(results[4]["structuredContent"]["exit_code"], 1, "a forged signature is refused: {all}");
+}
+
+/// `plan --ticket` reads the ticket through the tracker as planning context: the ticket's text,
+/// which quotes the tracker's token, is shown masked, and the spec and integration-spec.md
+/// cite the ticket.
+#[test]
+fn a_fetched_ticket_reaches_plan_output_masked() {
+    let fake = support::trackers::Fake::start_with(&[("FAKE_GITHUB_TOKEN", GITHUB_CANARY)]);
+    let n = fake.github_issue(
+        GITHUB_CANARY,
+        "Integrate Stripe payments",
+        &format!("Charge cards.\nDebug: curl -H 'Authorization: Bearer {GITHUB_CANARY}'"),
+        &format!("use {GITHUB_CANARY} for the sandbox"),
+    );
+    let root = support::scratch("canary-plan");
+    std::fs::create_dir_all(root.join(".opchain")).unwrap();
+    std::fs::write(root.join(".opchain/pm.yaml"), "provider: github-issues\nteam_or_project: acme/shop\n").unwrap();
+    let ticket = format!("https://github.com/acme/shop/issues/{n}");
+    let out = Command::new(env!("CARGO_BIN_EXE_oc-integrate"))
+        .args(["plan", "stripe", "--ticket", &ticket])
+        .current_dir(&root)
+        .env("GITHUB_API_URL", fake.process.url("/github"))
+        .env("GITHUB_TOKEN", GITHUB_CANARY)
+        .env_remove("OC_PM_CONFIG")
+        .output()
+        .unwrap();
+    let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success(), "{stdout}{stderr}");
+    assert_clean(&stdout, "plan's output");
+    assert_clean(&stderr, "plan's errors");
+    assert!(stdout.contains(&format!("ticket acme/shop#{n} (open): Integrate Stripe payments")), "{stdout}");
+    assert!(stdout.contains("Debug: curl -H 'Authorization: [REDACTED]'") && stdout.contains("use [REDACTED] for the sandbox"), "{stdout}");
+    let spec = std::fs::read_to_string(root.join("integrations/stripe/spec.yaml")).unwrap();
+    assert!(spec.contains(&format!("ticket: \"acme/shop#{n}\"")), "{spec}");
+    assert_eq!(
+        oc_integrate::spec::load_file(&root.join("integrations/stripe/spec.yaml")).unwrap().ticket.as_deref(),
+        Some(&*format!("acme/shop#{n}"))
+    );
+    let doc = std::fs::read_to_string(root.join("integrations/stripe/integration-spec.md")).unwrap();
+    assert!(doc.contains(&format!("- **PM ticket:** acme/shop#{n}")), "{doc}");
+    for f in support::files(&root) {
+        assert_clean(&std::fs::read_to_string(&f).unwrap_or_default(), &f.display().to_string());
+    }
 }

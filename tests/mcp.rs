@@ -231,7 +231,8 @@ os.makedirs(os.path.dirname(path), exist_ok=True)
 json.dump(state, open(path, "w"))
 print(f"running 3 tests\ntest {svc}::a::conformance    ... ok\ntest {case} ... FAILED\n"
       f"test {svc}::sandbox::auth ... ignored (the sandbox trials are off for this run)\n\nfailures:\n\n---- {case} ----\n"
-      f"expected: a timeout within 0.5 s\nfound:    no answer after 3 s\n\n\nfailures:\n    {case}\n\nround report: {report} (FAIL)")
+      f"expected: a timeout within 0.5 s\nfound:    no answer after 3 s\n\n\nfailures:\n    {case}\n\nround report: {report} (FAIL)\n"
+      f"pm: {svc}: ticket acme/shop#1 (from --ticket)\npm: comment test-round:{svc}-round-{n} on acme/shop#1: done (acme/shop#1)")
 sys.exit(101)
 "###;
 
@@ -268,6 +269,11 @@ fn test_reads_the_round_from_cargo_test_and_the_checkpoint() {
         (Some("1/2"), Some("not run: the sandbox trials are off for this run"))
     );
     assert_eq!(round["todo"][0]["at"], "integrations/svc/spec.yaml:40:7", "{round}");
+    assert_eq!(
+        round["pm"],
+        json!(["pm: svc: ticket acme/shop#1 (from --ticket)", "pm: comment test-round:svc-round-1 on acme/shop#1: done (acme/shop#1)"]),
+        "the harness's write-back notes"
+    );
     let progress: Vec<&str> = r[0]["progress"].as_array().unwrap().iter().map(|p| p["message"].as_str().unwrap()).collect();
     assert_eq!(
         progress[1..],

@@ -27,6 +27,7 @@ fn run(root: &Path, service: &str, flaws: &'static [Flaw], threads: usize) -> Ex
             step_summary: Some(root.join("summary.md")),
             annotations: false,
             html: Some(root.join("report.html")),
+            ..Outputs::default()
         })
         .run_with(libtest_mimic::Arguments { test_threads: Some(threads), quiet: true, ..Default::default() })
 }
@@ -266,7 +267,7 @@ fn a_filtered_run_writes_no_round_and_says_it_is_partial() {
             junit: Some(root.join("junit.xml")),
             step_summary: Some(root.join("summary.md")),
             annotations: false,
-            html: None,
+            ..Outputs::default()
         })
         .run_with(libtest_mimic::Arguments { filter: Some("::conformance".into()), quiet: true, ..Default::default() });
     assert_eq!(code(exit), code(ExitCode::SUCCESS));

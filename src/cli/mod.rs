@@ -13,6 +13,7 @@ pub mod list;
 pub mod mcp;
 pub mod oauth;
 pub mod plan;
+pub mod pm;
 pub mod render;
 pub mod report;
 pub mod retry;

@@ -7,7 +7,9 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use oc_integrate::plan::{self, catalog};
+use oc_integrate::pm::{self, Ticket};
 use oc_integrate::progress::Progress;
+use oc_integrate::text::clip;
 use oc_integrate::{checkpoint, scenario, spec};
 
 use super::table::{Paint, fail, say, table};
@@ -44,6 +46,11 @@ pub struct Args {
     /// Print the spec instead of writing it.
     #[arg(long)]
     stdout: bool,
+    /// The PM ticket the work comes from (PLAT-4471, owner/repo#12, or an issue URL): read
+    /// through .opchain/pm.yaml's tracker as planning context, and cited in the spec
+    /// (`ticket:`, where test rounds are written back) and integration-spec.md.
+    #[arg(long, conflicts_with_all = ["catalog", "check"])]
+    ticket: Option<String>,
     /// List the providers of the built-in catalog (harness mode, auth, what it knows).
     #[arg(long, conflicts_with_all = ["service", "check"])]
     catalog: bool,
@@ -70,9 +77,40 @@ pub fn run(args: Args, paint: &Paint) -> ExitCode {
         inline_schemas: args.stdout,
         progress: Progress::on_stderr(),
     };
+    let ticket = match args.ticket.as_deref().map(|t| Ticket::parse(t).ok_or(t)).transpose() {
+        Ok(t) => t,
+        Err(t) => return fail(format!("--ticket: expected a ticket (PLAT-4471, owner/repo#12 or an issue URL), found {t:?}")),
+    };
     let service = args.service.as_deref().unwrap_or_default();
-    plan_spec(service, args.openapi.as_deref(), select, &args.dir, args.force, args.stdout, &args.checkpoint)
+    plan_spec(service, args.openapi.as_deref(), select, &args.dir, (args.force, args.stdout), &args.checkpoint, ticket.as_ref())
 }
+
+/// Read `ticket` through the configured tracker and print it as planning context: its title,
+/// state, description and last comments, clipped and redacted. A tracker that cannot be read
+/// is a note: planning goes on without the context.
+fn ticket_context(ticket: &Ticket) {
+    let settings = pm::Settings::from_env(&std::env::current_dir().unwrap_or_default(), None);
+    let read = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())
+        .and_then(|rt| rt.block_on(pm::writeback::read_ticket(&settings, ticket)));
+    match read {
+        Ok(issue) => {
+            say!("ticket {} ({}): {}", issue.id, clip(&issue.status), clip(&issue.title));
+            for line in clip(&issue.description).lines().filter(|l| !l.trim().is_empty()) {
+                say!("  {line}");
+            }
+            for c in issue.comments.iter().rev().take(RECENT_COMMENTS).rev() {
+                say!("  comment {}: {}", clip(&c.created), clip(&c.body).replace('\n', " "));
+            }
+        }
+        Err(note) => say!("{note}"),
+    }
+}
+
+/// How many of a ticket's latest comments planning shows.
+const RECENT_COMMENTS: usize = 5;
 
 /// Ask on the terminal which of the document's operations to plan.
 fn pick_endpoints(doc: serde_json::Value) -> Result<Vec<String>, String> {
@@ -101,14 +139,23 @@ fn plan_spec(
     openapi: Option<&Path>,
     select: plan::Select,
     dir: &Path,
-    force: bool,
-    to_stdout: bool,
+    (force, to_stdout): (bool, bool),
     state: &Path,
+    ticket: Option<&Ticket>,
 ) -> ExitCode {
-    let planned = match make(service, openapi, select, !to_stdout) {
+    if let Some(t) = ticket {
+        ticket_context(t);
+    }
+    let mut planned = match make(service, openapi, select, !to_stdout) {
         Ok(p) => p,
         Err(e) => return fail(e),
     };
+    if let Some(t) = ticket {
+        planned.yaml += &format!(
+            "\n# The PM ticket this integration's work comes from (plan --ticket); each round is written back to it\nticket: {:?}\n",
+            t.to_string()
+        );
+    }
     if to_stdout {
         say!("{}", planned.yaml);
         for t in &planned.todos {

@@ -1,6 +1,7 @@
 //! `oc-integrate test <service>`: one Tester round of one service against the project's own
 //! client, through its harness target (`harness::round`): the round report and the checkpoint
-//! written, the verdict, score and failures printed. Exit 0 PASS, 1 FAIL, 3 escalated (the
+//! written, the verdict, score and failures printed, and what PM write-back did after it (the
+//! harness target writes back on close, `.opchain/pm.yaml`). Exit 0 PASS, 1 FAIL, 3 escalated (the
 //! third failed round in a row), 2 when no round could be run (the spec, the checkpoint, or
 //! a suite that did not build). The sandbox trials are left out of the round unless
 //! `--sandbox` (then they run when the sandbox's credentials are set, and say why not otherwise).
@@ -63,6 +64,9 @@ fn verdict(service: &str, ran: &Ran, paint: &Paint) -> ExitCode {
     say!("{} round {} of {service}: {} ({} cases pass)", paint.bold("Tester"), r.number, paint.verdict(word, 4), ran.score);
     say!("report: {}", r.path.display());
     say!("sandbox trials: {}", ran.sandbox);
+    for note in &ran.pm {
+        say!("{note}");
+    }
     if r.passed {
         say!("{service} is tested: the build loop is over (status {})", ran.status);
         return ExitCode::SUCCESS;

@@ -4,7 +4,8 @@
 //! <target>` in the project, a child process. `OC_SERVICE` keeps that one service in the
 //! harness and the run stays unfiltered, so its complete run is the service's round: the
 //! child writes `test-round-M.md` and records it in the checkpoint, and what this returns is
-//! read back from there (the round, its score, its failures), never from libtest's text.
+//! read back from there (the round, its score, its failures), never from libtest's text; the
+//! child's PM write-back (write-on-close, in the harness's outputs) is read from its notes.
 //! A round leaves the sandbox trials out (`OC_SANDBOX=0`: ignored with the reason) unless
 //! [`Request::sandbox`] asks for them.
 //!
@@ -181,6 +182,7 @@ impl Request {
             status: entry["status"].as_str().unwrap_or_default().to_string(),
             sandbox,
             log,
+            pm: crate::pm::notes_in(&crate::redact::redact(&out.stdout)),
         })
     }
 
@@ -205,6 +207,9 @@ pub struct Ran {
     pub sandbox: String,
     /// Where the child's whole output was saved.
     pub log: PathBuf,
+    /// What PM write-back did after the round (the harness writes back on close: `pm: …`
+    /// notes, none when the harness target does not write back).
+    pub pm: Vec<String>,
 }
 
 /// The recorded round count of `service` in `state`.

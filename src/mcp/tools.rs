@@ -328,6 +328,9 @@ pub struct TestRound {
     pub todo: Vec<oc_integrate::checkpoint::Failure>,
     /// The end of cargo's errors when the target did not build or run.
     pub errors: String,
+    /// What PM write-back did after the rounds (`pm: …` notes: the ticket found, each comment
+    /// or transition written, deferred or refused; see `.opchain/pm.yaml`).
+    pub pm: Vec<String>,
 }
 
 #[tool_router(vis = "pub(super)")]
@@ -399,7 +402,8 @@ impl Server {
         (OC_SERVICE) or all. Returns the verdict, passed/failed/ignored counts, each failure with the harness's account \
         (expected, found, problems, request timeline, spec line, reproduce command), and the round reports written \
         (integrations/<service>/test-round-M.md, score, escalation after 3 failed rounds); for one service also its score, \
-        sandbox verdict and the Builder's to-do list from the checkpoint. The sandbox trials run with `sandbox: true` (when \
+        sandbox verdict and the Builder's to-do list from the checkpoint; and what PM write-back did after the rounds \
+        (`pm`: the round's comment on the ticket, when .opchain/pm.yaml is set up). The sandbox trials run with `sandbox: true` (when \
         their credentials are set). Sends progress per trial; cancelling stops the run. \
         `OC_SERVICE=<service> OC_SANDBOX=0|1 cargo test --test <target>` (`oc-integrate test <service> [--sandbox]`).")]
     async fn test(&self, Parameters(a): Parameters<TestArgs>, ctx: RequestContext<RoleServer>) -> Result<Json<TestRound>, String> {
@@ -760,6 +764,7 @@ impl TestRound {
             sandbox: None,
             todo: Vec::new(),
             errors,
+            pm: oc_integrate::pm::notes_in(&ran.stdout),
         }
     }
 }

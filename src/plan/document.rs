@@ -63,6 +63,9 @@ pub fn integration_spec(spec: &Spec) -> String {
     let _ = writeln!(md, "- **Rate limits:** {}", o.rate_limit.as_ref().map(|r| r.to_string()).unwrap_or_else(|| "not documented".into()));
     let _ = writeln!(md, "- **SDK:** {}", o.sdk.as_deref().unwrap_or("not decided"));
     let _ = writeln!(md, "- **Docs:** {}", o.docs.as_deref().unwrap_or("not given"));
+    if let Some(t) = &spec.ticket {
+        let _ = writeln!(md, "- **PM ticket:** {t} (planned from it; each test round is written back to it)");
+    }
 
     md.push_str("### Endpoints\n| Method | Path | Purpose | Auth | Rate Limit | Idempotent |\n|---|---|---|---|---|---|\n");
     let scheme = match &o.auth {

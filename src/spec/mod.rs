@@ -73,6 +73,11 @@ pub struct Spec {
     /// How `oc-integrate health` probes the integration (defaults when absent).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub health: Option<Health>,
+    /// The PM ticket the integration's work comes from (`PLAT-4471`, `owner/repo#12`, or a
+    /// Linear, Atlassian or GitHub issue URL): each round's verdict is written back to it
+    /// when `.opchain/pm.yaml` configures a tracker.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ticket: Option<String>,
     /// Service id (the directory name); set by the loader.
     #[serde(skip)]
     pub id: String,

@@ -200,3 +200,6 @@ pub fn mcp_session(project: &Path, server_args: &[&str], envs: &[(&str, &str)], 
     assert!(out.status.success(), "the MCP client failed:\n{stderr}");
     (serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("the client's results: {e}\n{stderr}")), stderr)
 }
+/// The fake PM trackers (`sandboxes/trackers/fake.py`).
+#[cfg(unix)]
+pub mod trackers;
