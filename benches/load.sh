@@ -52,31 +52,11 @@ grow "$work/small" "$small"
 grow "$work/big" "$endpoints"
 size=$(wc -c < "$work/big/payments/spec.yaml")
 echo "spec: $endpoints endpoints, $((size / 1024)) KiB" >&2
-# run the command (stdout discarded) three times; print the median's wall and CPU seconds and
-# the largest peak RSS, as "<wall> <cpu> <KiB>"
-measure() {
-  python3 - "$@" <<'PY'
-import resource, subprocess, sys, time
-runs = []
-for _ in range(3):
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    start = time.monotonic()
-    code = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL).returncode
-    wall = time.monotonic() - start
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    if code != 0:
-        sys.exit(f"{' '.join(sys.argv[1:])}: exit {code}")
-    runs.append((wall, after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime))
-runs.sort()
-wall, cpu = runs[1]
-print(f"{wall:.3f} {cpu:.3f} {resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss}")
-PY
-}
 for verb in check cases; do
   args=("$verb")
   [ "$verb" = cases ] && args+=(--names)
-  read -r sw sc sm < <(measure "$bin" "${args[@]}" "$work/small")
-  read -r bw bc bm < <(measure "$bin" "${args[@]}" "$work/big")
+  read -r sw sc sm < <(python3 benches/measure.py "$bin" "${args[@]}" "$work/small")
+  read -r bw bc bm < <(python3 benches/measure.py "$bin" "${args[@]}" "$work/big")
   python3 - "$verb" "$endpoints" "$small" "$sw" "$sc" "$sm" "$bw" "$bc" "$bm" <<'PY'
 import sys
 verb, n, m = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])

@@ -6,10 +6,11 @@ turn, so both tools see the same machine. Prints figures and ratios; asserts not
 
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
-import time
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import measure as shared  # noqa: E402  (benches/measure.py)
 
 BIN, DOCS, RUNS = sys.argv[1], sys.argv[2], int(sys.argv[3])
 SMOKE = len(sys.argv) > 4 and sys.argv[4] == "--smoke"
@@ -23,15 +24,8 @@ SERVICES = [
 
 def measure(cmd):
     """(wall seconds, peak KiB) of `cmd`, its output discarded; a failure stops the bench."""
-    start = time.monotonic()
-    child = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(child.pid, 0)
-    wall = time.monotonic() - start
-    err = child.stderr.read().decode(errors="replace")
-    child.stderr.close()
-    if os.waitstatus_to_exitcode(status) != 0:
-        sys.exit(f"{' '.join(cmd)} failed:\n{err}")
-    return wall, usage.ru_maxrss
+    wall, _, peak = shared.measure(cmd)
+    return wall, peak
 
 
 def size(path):
