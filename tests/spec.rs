@@ -261,7 +261,7 @@ fn a_schema_file_pointer_names_a_schema_inside_the_file(#[case] pointer: &str, #
 )]
 #[case::refused_by_the_schema(
     "examples.json#/wrong",
-    "endpoints[0].response.example: expected the response example to satisfy its schema, found at /size: "
+    "14:21: endpoints[0].response.example_file: expected the response example (examples.json#/wrong) to satisfy its schema, found at /size: "
 )]
 #[case::outside("../examples.json#/get_thing/response", "expected a path inside the spec's directory (relative, without ..)")]
 #[case::both("both", "15:21: endpoints[0].response.example_file: expected either example or example_file, found both")]

@@ -276,6 +276,16 @@ fn check_url(ctx: &Ctx, path: &str, url: &str) -> Result<(), SpecError> {
     if is_http_url(url) { Ok(()) } else { Err(ctx.err(path, format!("expected an absolute http(s) URL, found {url:?}"))) }
 }
 
+/// Where an endpoint's example is written, and what it is called in a message: the example
+/// at `{p}.{side}.example`, or one read from a file, at the `example_file` line that names it.
+fn example_at(p: &str, side: &str, file: &Option<String>, what: &str) -> (String, String) {
+    match file {
+        Some(f) => (format!("{p}.{side}.example_file"), format!("{what} ({})", clip(f))),
+        None if side == "request" => (format!("{p}.request.example.body"), what.to_string()),
+        None => (format!("{p}.{side}.example"), what.to_string()),
+    }
+}
+
 /// `instance` checked against `schema` (written at `at`): the first way it fails, located at
 /// `path`; a schema that does not compile is an error at `at`.
 fn check_against(ctx: &Ctx, at: &str, schema: &Schema, path: &str, instance: &Value, what: &str) -> Result<(), SpecError> {
@@ -513,11 +523,13 @@ fn validate(spec: &mut Spec, ctx: &Ctx, dir: &Path) -> Result<(), SpecError> {
         let written = |side: &str, f: &Option<String>| format!("{p}.{side}.{}", if f.is_some() { "schema_file" } else { "schema" });
         if let (Some(schema), Some(body)) = (&e.request.schema, e.request_body()) {
             let at = written("request", &e.request.schema_file);
-            check_against(ctx, &at, schema, &format!("{p}.request.example.body"), body, "the request example body")?;
+            let (path, what) = example_at(&p, "request", &e.request.example_file, "the request example body");
+            check_against(ctx, &at, schema, &path, body, &what)?;
         }
         if let Some(schema) = &e.response.schema {
             let at = written("response", &e.response.schema_file);
-            check_against(ctx, &at, schema, &format!("{p}.response.example"), &e.response.example, "the response example")?;
+            let (path, what) = example_at(&p, "response", &e.response.example_file, "the response example");
+            check_against(ctx, &at, schema, &path, &e.response.example, &what)?;
         }
         if let Some(pg) = &e.pagination {
             let at = format!("endpoints[{i}].pagination");
