@@ -330,16 +330,12 @@ fn resolve_schemas(spec: &mut Spec, ctx: &Ctx, dir: &Path) -> Result<(), SpecErr
                     *schema = Some(shared.clone());
                 }
                 (None, Some(f)) => {
-                    let (name, pointer) = f.split_once('#').unwrap_or((f.as_str(), ""));
-                    let path = spec_file(ctx, &at, dir, name)?;
-                    let k = match files.iter().position(|(p, _)| *p == path) {
-                        Some(k) => k,
-                        None => {
-                            let root = read_json_file(ctx, &at, &path)?;
-                            files.push((path, SharedFile { written: name.to_string(), root, pointers: Vec::new(), users: Vec::new() }));
-                            files.len() - 1
-                        }
-                    };
+                    let (k, name, pointer) = read_once(ctx, &at, dir, f, &mut files, |name, root| SharedFile {
+                        written: name.to_string(),
+                        root,
+                        pointers: Vec::new(),
+                        users: Vec::new(),
+                    })?;
                     let shared = &mut files[k].1;
                     check_pointer(ctx, &at, name, &shared.root, pointer)?;
                     let part = match shared.pointers.iter().position(|p| p == pointer) {
@@ -391,21 +387,33 @@ fn resolve_examples(value: &mut Value, ctx: &Ctx, dir: &Path) -> Result<(), Spec
                 Some(_) => continue, // not text: typing the spec says so
             };
             let at = format!("{at}.example_file");
-            let (name, pointer) = file.split_once('#').unwrap_or((file.as_str(), ""));
-            let path = spec_file(ctx, &at, dir, name)?;
-            let k = match files.iter().position(|(p, _)| *p == path) {
-                Some(k) => k,
-                None => {
-                    let root = read_json_file(ctx, &at, &path)?;
-                    files.push((path, root));
-                    files.len() - 1
-                }
-            };
+            let (k, name, pointer) = read_once(ctx, &at, dir, &file, &mut files, |_, root| root)?;
             let example = find_pointer(ctx, &at, name, &files[k].1, pointer, "an example")?.clone();
             m.insert("example".into(), example);
         }
     }
     Ok(())
+}
+
+/// The file a `schema_file` or `example_file` (`reference`, `name#pointer`, written at `at`)
+/// names, read once per load: its index in `files` (`keep` makes its entry the first time),
+/// its name and the pointer.
+fn read_once<'r, T>(
+    ctx: &Ctx,
+    at: &str,
+    dir: &Path,
+    reference: &'r str,
+    files: &mut Vec<(PathBuf, T)>,
+    keep: impl FnOnce(&str, Value) -> T,
+) -> Result<(usize, &'r str, &'r str), SpecError> {
+    let (name, pointer) = reference.split_once('#').unwrap_or((reference, ""));
+    let path = spec_file(ctx, at, dir, name)?;
+    if let Some(k) = files.iter().position(|(p, _)| *p == path) {
+        return Ok((k, name, pointer));
+    }
+    let root = read_json_file(ctx, at, &path)?;
+    files.push((path, keep(name, root)));
+    Ok((files.len() - 1, name, pointer))
 }
 
 /// The JSON of a schema or example file (`at` names the spec field that names it).
