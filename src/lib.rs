@@ -10,6 +10,7 @@ pub mod build;
 pub mod case;
 pub mod checkpoint;
 pub mod ci;
+pub mod cores;
 pub mod drift;
 pub mod file;
 pub mod harness;

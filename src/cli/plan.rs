@@ -165,13 +165,26 @@ fn plan_spec(
     }
     // the document planned from is freed: its pages go before the spec is written and loaded
     crate::give_back_memory();
-    let loaded = match write(service, &planned, openapi.is_some(), dir, force, state) {
+    let loaded = match write_and_load(service, &planned, dir, force) {
         Ok(s) => s,
         Err(e) => return fail(e),
     };
-    for f in plan::lint::check(&loaded) {
+    // the contract lint (which reads the spec's text again, for lines) on one core while the
+    // cases and documents are made on the others
+    let (recorded, findings) = std::thread::scope(|scope| {
+        let findings = scope.spawn(|| plan::lint::check(&loaded));
+        let recorded = record(&planned, openapi.is_some(), &loaded, state);
+        (recorded, findings.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
+    });
+    if let Err(e) = recorded {
+        return fail(e);
+    }
+    for f in findings {
         say!("  contract: {f}");
     }
+    // the process ends here: a provider's spec is not taken apart value by value first
+    std::mem::forget(loaded);
+    std::mem::forget(planned);
     ExitCode::SUCCESS
 }
 
@@ -209,6 +222,14 @@ pub(super) fn write(
     force: bool,
     state: &Path,
 ) -> Result<spec::Spec, String> {
+    let loaded = write_and_load(service, planned, dir, force)?;
+    record(planned, from_document, &loaded, state)?;
+    Ok(loaded)
+}
+
+/// Write `planned` as `<dir>/<service>/spec.yaml` (an existing one only with `force`) and the
+/// files beside it, and load it back: the proof it is a spec.
+fn write_and_load(service: &str, planned: &plan::Planned, dir: &Path, force: bool) -> Result<spec::Spec, String> {
     let path = dir.join(service).join("spec.yaml");
     if path.exists() && !force {
         return Err(format!("{}: expected no spec yet, found one (--force replaces it)", path.display()));
@@ -223,22 +244,29 @@ pub(super) fn write(
         }
     }
     planned.write(&dir.join(service)).map_err(|e| e.to_string())?;
-    let loaded = spec::load_file(&path).map_err(|e| format!("the generated spec does not load (a planner bug, please report it): {e}"))?;
-    let planned_cases = scenario::plan(&loaded);
+    spec::load_file(&path).map_err(|e| format!("the generated spec does not load (a planner bug, please report it): {e}"))
+}
+
+/// The written spec `loaded`'s documents rendered, what was written said with its TODOs, and
+/// the plan recorded in the checkpoint at `state` (`planned`; a checkpoint that cannot be
+/// written is a warning).
+fn record(planned: &plan::Planned, from_document: bool, loaded: &spec::Spec, state: &Path) -> Result<(), String> {
+    let planned_cases = scenario::plan(loaded);
     let cases = planned_cases.len();
-    render::write_documents(&loaded, &planned_cases)?;
+    render::write_documents(loaded, &planned_cases)?;
     drop(planned_cases);
+    let path = loaded.file.display();
     match from_document {
-        true => say!("wrote {} ({} of {} operations, {cases} cases)", path.display(), planned.selected, planned.available),
-        false => say!("wrote {} (a skeleton from the provider catalog, {cases} cases)", path.display()),
+        true => say!("wrote {path} ({} of {} operations, {cases} cases)", planned.selected, planned.available),
+        false => say!("wrote {path} (a skeleton from the provider catalog, {cases} cases)"),
     }
     for t in &planned.todos {
         say!("  TODO {t}");
     }
-    if let Err(e) = checkpoint::record_plan(state, &loaded, planned.todos.len()) {
+    if let Err(e) = checkpoint::record_plan(state, loaded, planned.todos.len()) {
         eprintln!("warning: the plan is not recorded in the checkpoint: {e}");
     }
-    Ok(loaded)
+    Ok(())
 }
 
 /// `plan --catalog`: the providers of the built-in catalog.

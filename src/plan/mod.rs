@@ -354,16 +354,21 @@ pub fn from_openapi(root: Value, service: &str, select: &Select, provider: Optio
     }
     select.progress.finish();
     let (retry, selected) = (retry_of(&doc.root), chosen.len());
-    // the document is not read again: its memory goes before the examples are checked
     drop(chosen);
     drop(all);
-    drop(doc);
-    // every schema converted: the examples checked against them all at once
-    let (settled, components) = schemas::settle(&shared, wanted, select.inline_schemas);
+    // every schema converted: the examples checked against them all at once, while the
+    // document, not read again, is freed on another core
+    let (settled, components) = std::thread::scope(|scope| {
+        scope.spawn(move || drop(doc));
+        schemas::settle(&shared, wanted, select.inline_schemas)
+    });
     drop(shared);
     let mut settled = settled.into_iter();
     let endpoints: Vec<Value> = unsettled.into_iter().enumerate().map(|(i, u)| settle_endpoint(u, i, &mut settled, &mut todo)).collect();
-    let files = if select.inline_schemas { Vec::new() } else { vec![(schemas::FILE.to_string(), components)] };
+    let files = match components {
+        Some(text) if !select.inline_schemas => vec![(schemas::FILE.to_string(), text)],
+        _ => Vec::new(),
+    };
     let mut draft = Draft::new(name, overview, endpoints, secrets, todos);
     if let Some(retry) = retry {
         draft.retry = retry;
@@ -376,7 +381,8 @@ pub fn from_openapi(root: Value, service: &str, select: &Select, provider: Optio
     if let Some(p) = provider {
         catalog::fill(&mut draft, p, service);
     }
-    Ok(draft.finish())
+    let f = draft.finish();
+    Ok(f)
 }
 
 /// Make a skeleton spec for `service` from the catalog alone (no API description): auth,

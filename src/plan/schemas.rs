@@ -39,10 +39,10 @@ pub(super) struct Settled {
     pub(super) inline: Option<Value>,
 }
 
-/// Every wanted schema settled, in order, and the shared file's text: the endpoints' own
-/// schemas and the components they reach, nothing else. `inline`: each schema also made
+/// Every wanted schema settled, in order, and the shared file's text (none when no schema is
+/// wanted): the endpoints' own schemas and the components they reach, nothing else. `inline`: each schema also made
 /// self-contained, for a spec that carries its schemas itself.
-pub(super) fn settle(shared: &Shared, wanted: Vec<Wanted>, inline: bool) -> (Vec<Settled>, String) {
+pub(super) fn settle(shared: &Shared, wanted: Vec<Wanted>, inline: bool) -> (Vec<Settled>, Option<String>) {
     let mut endpoints: Map<String, Value> = Map::new();
     let mut pointers = Vec::with_capacity(wanted.len());
     for w in &wanted {
@@ -64,34 +64,34 @@ pub(super) fn settle(shared: &Shared, wanted: Vec<Wanted>, inline: bool) -> (Vec
     root.insert("$comment".into(), json!(COMMENT));
     root.insert("$defs".into(), Value::Object(defs));
     root.insert("endpoints".into(), Value::Object(endpoints));
-    let root = Value::Object(root);
-    let text = serde_json::to_string_pretty(&root).unwrap_or_default() + "\n";
-    let parts = Schema::parts(root, FILE.to_string(), pointers.clone());
+    let parts = Schema::parts(Value::Object(root), FILE.to_string(), pointers.clone());
     // one compile for every schema; a document with a schema the validator refuses is
     // checked endpoint by endpoint instead, so only the endpoints that reach it go unverified
     let together = parts.first().is_some_and(|p| p.check().is_ok());
-    let settled = wanted
-        .iter()
-        .zip(parts.iter().zip(&tops))
-        .zip(pointers)
-        .map(|((w, (part, top)), pointer)| {
-            let alone = (!together || inline).then(|| shared.self_contained(top));
-            let checked = match (&alone, together) {
-                (_, true) => Some(part.clone()),
-                (Some(schema), false) => Some(Schema::inline(schema.clone())),
-                (None, false) => None,
-            };
-            let fits = |c: &Value| checked.as_ref().is_some_and(|s| s.accepts(c));
-            let (example, made) = match w.candidates.iter().find(|c| fits(c)) {
-                Some(c) => (Some(c.clone()), Value::Null),
-                None => {
-                    let made = openapi::example(top, shared.root(), 0);
-                    (fits(&made).then(|| made.clone()), made)
-                }
-            };
-            Settled { example, made, file: format!("{FILE}#{pointer}"), inline: alone.filter(|_| inline) }
-        })
-        .collect();
+    let jobs: Vec<_> = wanted.iter().zip(parts.iter().zip(&tops)).zip(pointers).collect();
+    let settle_one = |((w, (part, top)), pointer): &((&Wanted, (&Schema, &&Value)), String)| {
+        let alone = (!together || inline).then(|| shared.self_contained(top));
+        let checked = match (&alone, together) {
+            (_, true) => Some((*part).clone()),
+            (Some(schema), false) => Some(Schema::inline(schema.clone())),
+            (None, false) => None,
+        };
+        let fits = |c: &Value| checked.as_ref().is_some_and(|s| s.accepts(c));
+        let (example, made) = match w.candidates.iter().find(|c| fits(c)) {
+            Some(c) => (Some(c.clone()), Value::Null),
+            None => {
+                let made = openapi::example(top, shared.root(), 0);
+                (fits(&made).then(|| made.clone()), made)
+            }
+        };
+        Settled { example, made, file: format!("{FILE}#{pointer}"), inline: alone.filter(|_| inline) }
+    };
+    // the file's text is written out on one core while the examples are checked on the others
+    let (text, settled) = std::thread::scope(|scope| {
+        let text = scope.spawn(|| parts.first().map(|p| serde_json::to_string_pretty(p.root()).unwrap_or_default() + "\n"));
+        let settled = crate::cores::map(&jobs, settle_one);
+        (text.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)), settled)
+    });
     (settled, text)
 }
 

@@ -181,19 +181,26 @@ pub fn load_file(file: &Path) -> Result<Spec, SpecError> {
     }
     let dir = file.parent().unwrap_or(Path::new("."));
     let mut value = value;
-    resolve_examples(&mut value, &ctx, dir)?;
-    let mut spec: Spec = serde_path_to_error::deserialize(&value).map_err(|e| {
-        let path = e.path().to_string();
-        let path = if path == "." { String::new() } else { path };
-        let message = reword(&e.inner().to_string());
-        let message = names_offered(&value, &path, &message).unwrap_or(message);
-        let path = refine(&value, &path, &message);
-        ctx.err(&path, message)
+    let named = schema_files_named(&value);
+    let mut spec = std::thread::scope(|scope| {
+        // the schema files read and compiled on another core while the spec is typed and checked
+        let ahead = (!named.is_empty()).then(|| scope.spawn(|| read_schema_files(&named, &ctx, dir)));
+        let schema_files = || ahead.map(|a| a.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))).unwrap_or_default();
+        resolve_examples(&mut value, &ctx, dir)?;
+        let mut spec: Spec = serde_path_to_error::deserialize(&value).map_err(|e| {
+            let path = e.path().to_string();
+            let path = if path == "." { String::new() } else { path };
+            let message = reword(&e.inner().to_string());
+            let message = names_offered(&value, &path, &message).unwrap_or(message);
+            let path = refine(&value, &path, &message);
+            ctx.err(&path, message)
+        })?;
+        spec.id =
+            file.parent().and_then(|d| d.file_name()).map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| spec.name.to_lowercase());
+        spec.file = file.to_path_buf();
+        validate(&mut spec, &ctx, dir, schema_files)?;
+        Ok::<_, SpecError>(spec)
     })?;
-    spec.id =
-        file.parent().and_then(|d| d.file_name()).map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| spec.name.to_lowercase());
-    spec.file = file.to_path_buf();
-    validate(&mut spec, &ctx, dir)?;
     spec.source_map = map.clone();
     Ok(spec)
 }
@@ -300,21 +307,56 @@ fn check_against(ctx: &Ctx, at: &str, schema: &Schema, path: &str, instance: &Va
     Ok(())
 }
 
-/// A schema file being read for a spec: its JSON, the parts named, and who named each.
-struct SharedFile {
-    /// As the first endpoint naming it wrote it.
-    written: String,
-    root: Value,
-    pointers: Vec<String>,
-    /// (endpoint, side, index into `pointers`).
-    users: Vec<(usize, Side, usize)>,
+/// The schema files a spec's endpoints name, each by its confined path: its parts in the order
+/// the endpoints first name them (compiled together), or why it cannot be read.
+type SchemaFiles = Vec<(PathBuf, Result<(Vec<String>, Vec<Schema>), SpecError>)>;
+
+/// Every `schema_file` of the spec as written (where, and what it says), before it is typed.
+fn schema_files_named(value: &Value) -> Vec<(String, String)> {
+    let endpoints = value.get("endpoints").and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default();
+    let mut named = Vec::new();
+    for (i, e) in endpoints.iter().enumerate() {
+        for side in [Side::Request, Side::Response] {
+            if let Some(f) = e.get(side.name()).and_then(|s| s.get("schema_file")).and_then(Value::as_str) {
+                named.push((format!("endpoints[{i}].{}.schema_file", side.name()), f.to_string()));
+            }
+        }
+    }
+    named
 }
 
-/// Every endpoint's `schema` / `schema_file` made a [`Schema`]: each file read once, its
-/// named parts checked (a located error for a pointer to nothing), one document per file;
-/// equal inline schemas share one document.
-fn resolve_schemas(spec: &mut Spec, ctx: &Ctx, dir: &Path) -> Result<(), SpecError> {
-    let mut files: Vec<(PathBuf, SharedFile)> = Vec::new();
+/// The files `named` read, and each compiled once for every part of it named: the slow part of
+/// loading a provider's spec, done on another core while the rest of the spec is typed and
+/// checked. What goes wrong is kept for [`resolve_schemas`] to say in its turn (a read error
+/// located at the first endpoint naming the file; a compile error where an example is checked).
+fn read_schema_files(named: &[(String, String)], ctx: &Ctx, dir: &Path) -> SchemaFiles {
+    // each file: its name as first written, its JSON (or why not), the parts named in it
+    type Named<'n> = (&'n str, Result<Value, SpecError>, Vec<String>);
+    let mut files: Vec<(PathBuf, Named)> = Vec::new();
+    for (at, reference) in named {
+        let Ok((k, _, pointer)) = read_once(ctx, at, dir, reference, &mut files, |name, root| (name, root, Vec::new())) else {
+            continue; // a path out of the spec's tree: said in its turn
+        };
+        let pointers = &mut files[k].1.2;
+        if !pointers.iter().any(|p| p == pointer) {
+            pointers.push(pointer.to_string());
+        }
+    }
+    let compile = |(path, (name, root, pointers)): (PathBuf, Named)| {
+        let parts = root.map(|root| {
+            let parts = Schema::parts(root, name.to_string(), pointers.clone());
+            // compiled now, on this core; a schema that does not compile says so when it is used
+            let _ = parts.first().map(Schema::check);
+            (pointers, parts)
+        });
+        (path, parts)
+    };
+    files.into_iter().map(compile).collect()
+}
+
+/// Every endpoint's `schema` / `schema_file` made a [`Schema`]: a part of a file of `files`
+/// (a located error for a pointer to nothing), equal inline schemas sharing one document.
+fn resolve_schemas(spec: &mut Spec, ctx: &Ctx, dir: &Path, files: SchemaFiles) -> Result<(), SpecError> {
     let mut inline: std::collections::HashMap<String, Schema> = std::collections::HashMap::new();
     for (i, e) in spec.endpoints.iter_mut().enumerate() {
         for side in [Side::Request, Side::Response] {
@@ -330,36 +372,19 @@ fn resolve_schemas(spec: &mut Spec, ctx: &Ctx, dir: &Path) -> Result<(), SpecErr
                     *schema = Some(shared.clone());
                 }
                 (None, Some(f)) => {
-                    let (k, name, pointer) = read_once(ctx, &at, dir, f, &mut files, |name, root| SharedFile {
-                        written: name.to_string(),
-                        root,
-                        pointers: Vec::new(),
-                        users: Vec::new(),
-                    })?;
-                    let shared = &mut files[k].1;
-                    check_pointer(ctx, &at, name, &shared.root, pointer)?;
-                    let part = match shared.pointers.iter().position(|p| p == pointer) {
-                        Some(part) => part,
-                        None => {
-                            shared.pointers.push(pointer.to_string());
-                            shared.pointers.len() - 1
-                        }
-                    };
-                    shared.users.push((i, side, part));
+                    let (name, pointer) = f.split_once('#').unwrap_or((f, ""));
+                    let path = spec_file(ctx, &at, dir, name)?;
+                    let not_read =
+                        || ctx.err(&at, format!("expected {name} read with the spec, found it was not (a loader bug, please report it)"));
+                    let (pointers, parts) =
+                        files.iter().find(|(p, _)| *p == path).ok_or_else(not_read)?.1.as_ref().map_err(Clone::clone)?;
+                    let root = parts.first().map(Schema::root).ok_or_else(not_read)?;
+                    check_pointer(ctx, &at, name, root, pointer)?;
+                    let part = pointers.iter().zip(parts).find(|(p, _)| *p == pointer).ok_or_else(not_read)?.1;
+                    *schema = Some(part.clone());
                 }
                 (None, None) => {}
             }
-        }
-    }
-    for (_, f) in files {
-        let parts = Schema::parts(f.root, f.written, f.pointers);
-        for (i, side, part) in f.users {
-            let e = &mut spec.endpoints[i];
-            let slot = match side {
-                Side::Request => &mut e.request.schema,
-                Side::Response => &mut e.response.schema,
-            };
-            *slot = Some(parts[part].clone());
         }
     }
     Ok(())
@@ -370,7 +395,7 @@ fn resolve_schemas(spec: &mut Spec, ctx: &Ctx, dir: &Path) -> Result<(), SpecErr
 /// pointer to nothing. A response needs one of the two, a request may have neither.
 fn resolve_examples(value: &mut Value, ctx: &Ctx, dir: &Path) -> Result<(), SpecError> {
     let Some(endpoints) = value.get_mut("endpoints").and_then(Value::as_array_mut) else { return Ok(()) };
-    let mut files: Vec<(PathBuf, Value)> = Vec::new();
+    let mut files: Vec<(PathBuf, Result<Value, SpecError>)> = Vec::new();
     for (i, e) in endpoints.iter_mut().enumerate() {
         for side in [Side::Request, Side::Response] {
             let Some(m) = e.get_mut(side.name()).and_then(Value::as_object_mut) else { continue };
@@ -388,7 +413,8 @@ fn resolve_examples(value: &mut Value, ctx: &Ctx, dir: &Path) -> Result<(), Spec
             };
             let at = format!("{at}.example_file");
             let (k, name, pointer) = read_once(ctx, &at, dir, &file, &mut files, |_, root| root)?;
-            let example = find_pointer(ctx, &at, name, &files[k].1, pointer, "an example")?.clone();
+            let root = files[k].1.as_ref().map_err(Clone::clone)?;
+            let example = find_pointer(ctx, &at, name, root, pointer, "an example")?.clone();
             m.insert("example".into(), example);
         }
     }
@@ -396,22 +422,22 @@ fn resolve_examples(value: &mut Value, ctx: &Ctx, dir: &Path) -> Result<(), Spec
 }
 
 /// The file a `schema_file` or `example_file` (`reference`, `name#pointer`, written at `at`)
-/// names, read once per load: its index in `files` (`keep` makes its entry the first time),
-/// its name and the pointer.
+/// names, read once per load: its index in `files` (`keep` makes its entry the first time,
+/// from its JSON or why it cannot be read), its name and the pointer.
 fn read_once<'r, T>(
     ctx: &Ctx,
     at: &str,
     dir: &Path,
     reference: &'r str,
     files: &mut Vec<(PathBuf, T)>,
-    keep: impl FnOnce(&str, Value) -> T,
+    keep: impl FnOnce(&'r str, Result<Value, SpecError>) -> T,
 ) -> Result<(usize, &'r str, &'r str), SpecError> {
     let (name, pointer) = reference.split_once('#').unwrap_or((reference, ""));
     let path = spec_file(ctx, at, dir, name)?;
     if let Some(k) = files.iter().position(|(p, _)| *p == path) {
         return Ok((k, name, pointer));
     }
-    let root = read_json_file(ctx, at, &path)?;
+    let root = read_json_file(ctx, at, &path);
     files.push((path, keep(name, root)));
     Ok((files.len() - 1, name, pointer))
 }
@@ -466,7 +492,7 @@ fn find_pointer<'a>(ctx: &Ctx, at: &str, name: &str, root: &'a Value, pointer: &
     }
 }
 
-fn validate(spec: &mut Spec, ctx: &Ctx, dir: &Path) -> Result<(), SpecError> {
+fn validate(spec: &mut Spec, ctx: &Ctx, dir: &Path, schema_files: impl FnOnce() -> SchemaFiles) -> Result<(), SpecError> {
     if !is_ident(&spec.id) {
         return Err(SpecError {
             file: ctx.file.to_path_buf(),
@@ -525,8 +551,10 @@ fn validate(spec: &mut Spec, ctx: &Ctx, dir: &Path) -> Result<(), SpecError> {
             return Err(ctx.err(&format!("{p}.response.status"), format!("expected a 2xx success status, found {}", e.response.status)));
         }
     }
-    resolve_schemas(spec, ctx, dir)?;
-    for (i, e) in spec.endpoints.iter().enumerate() {
+    resolve_schemas(spec, ctx, dir, schema_files())?;
+    let numbered: Vec<_> = spec.endpoints.iter().enumerate().collect();
+    // every example against its schema, a provider's worth on every core; the first error in spec order
+    let examples = crate::cores::map(&numbered, |&(i, e)| {
         let p = format!("endpoints[{i}]");
         let written = |side: &str, f: &Option<String>| format!("{p}.{side}.{}", if f.is_some() { "schema_file" } else { "schema" });
         if let (Some(schema), Some(body)) = (&e.request.schema, e.request_body()) {
@@ -539,6 +567,10 @@ fn validate(spec: &mut Spec, ctx: &Ctx, dir: &Path) -> Result<(), SpecError> {
             let (path, what) = example_at(&p, "response", &e.response.example_file, "the response example");
             check_against(ctx, &at, schema, &path, &e.response.example, &what)?;
         }
+        Ok(())
+    });
+    for ((i, e), examples) in numbered.into_iter().zip(examples) {
+        examples?;
         if let Some(pg) = &e.pagination {
             let at = format!("endpoints[{i}].pagination");
             if e.method != Method::GET {
