@@ -12,6 +12,10 @@ impl Kind {
     /// Whether the spec makes this kind applicable to `endpoint`.
     pub fn applies(self, spec: &Spec, endpoint: &Endpoint) -> bool {
         let oauth = matches!(spec.overview.auth, Auth::Oauth2 { .. }) && endpoint.auth;
+        // a 204 carries no body (RFC 9110 §15.3.5): a client reads none, so nothing can go wrong in one
+        if endpoint.response.status == 204 && self.is_about_the_body() {
+            return false;
+        }
         match self {
             Kind::Conformance => true,
             Kind::HostileRequestValues => conformance::hostile_input(endpoint).is_some(),
@@ -55,9 +59,7 @@ impl Kind {
             Kind::DriftMissingField | Kind::DriftTypeChanged | Kind::DriftNullValue | Kind::DriftRenamedField => {
                 !drift::fields_to_mutate(endpoint).is_empty()
             }
-            Kind::DriftExtraField => {
-                endpoint.response.example.is_object() || endpoint.response.example.get(0).is_some_and(|v| v.is_object())
-            }
+            Kind::DriftExtraField => drift::takes_extra_field(endpoint),
             Kind::DriftEmptyBody | Kind::DriftTruncatedJson | Kind::DriftNotJson | Kind::DriftWrongContentType => true,
             k if k.is_tolerance() => tolerance::applies(k, endpoint),
             Kind::ConnectionRefused
@@ -66,6 +68,22 @@ impl Kind {
             | Kind::ConnectionTruncatedBody => true,
             _ => false,
         }
+    }
+
+    /// Whether the case is about the response body (served slowly, cut, reset halfway, drifted,
+    /// varied, paged), which a 204 does not have.
+    fn is_about_the_body(self) -> bool {
+        self.is_tolerance()
+            || self.is_drift()
+            || self.is_pagination()
+            || matches!(
+                self,
+                Kind::TimeoutBodyStalls
+                    | Kind::TimeoutBodyTrickles
+                    | Kind::TimeoutLateHeadersThenStall
+                    | Kind::ConnectionResetDuringResponse
+                    | Kind::ConnectionTruncatedBody
+            )
     }
 
     /// Whether the receiver declared in the spec makes this kind applicable to it.

@@ -81,6 +81,16 @@ fn required(schema: &Value, key: &str) -> bool {
     schema.get("required").and_then(Value::as_array).is_some_and(|r| r.iter().any(|k| k == key))
 }
 
+/// Whether an object of `schema` may carry a field its schema does not name, of any value: not
+/// a closed object (`additionalProperties: false`) nor a map whose values the schema types
+/// (Stripe's `metadata`, `additionalProperties: {type: string}`), where a new key is data the
+/// schema checks, not a field the provider added; nor one made of alternatives or parts
+/// (`oneOf`, `anyOf`, `allOf`), whose branches may be closed (GitHub's user, private or public).
+pub(super) fn takes_unknown_fields(schema: &Value) -> bool {
+    ["oneOf", "anyOf", "allOf"].iter().all(|c| schema.get(*c).is_none())
+        && schema.get("additionalProperties").is_none_or(|a| a == &json!(true) || a.as_object().is_some_and(Map::is_empty))
+}
+
 /// A string the schema leaves free (no pattern, format, enum or const to break).
 fn free_string(schema: &Value) -> bool {
     typed(schema, "string") && free_text(schema)
@@ -109,8 +119,8 @@ fn varied(kind: Kind, e: &Endpoint) -> Option<Value> {
             }
             changed
         }),
-        Kind::TolerateUnknownNestedFields => each_object(&mut v, whole, root, false, &|m, _, _, nested| {
-            nested && m.insert("oc_unexpected_field".into(), json!({"added_by": "oc-integrate"})).is_none()
+        Kind::TolerateUnknownNestedFields => each_object(&mut v, whole, root, false, &|m, s, _, nested| {
+            nested && takes_unknown_fields(s) && m.insert("oc_unexpected_field".into(), json!({"added_by": "oc-integrate"})).is_none()
         }),
         Kind::TolerateEmptyArrays => {
             let top = matches!(&v, Value::Array(items) if !items.is_empty());
@@ -234,4 +244,40 @@ pub(super) fn prepare(kind: Kind, s: &Setup) -> Prepared {
         }),
     )
     .calls(calls)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The unknown field goes into every nested object its schema leaves open, and not into a
+    /// closed one or a map of typed values (where it would be off the schema for a reason that
+    /// is not the case's: a correct client that checks the schema must reject it).
+    #[test]
+    fn unknown_fields_go_only_where_the_schema_leaves_room() {
+        let mut e: Endpoint = serde_json::from_value(json!({
+            "id": "get", "method": "GET", "path": "/x", "purpose": "p",
+            "response": {"example": {"id": "ch_1", "owner": {"login": "a"}, "any": {"k": 1}, "metadata": {"plan": "pro"}, "closed": {"n": 1}, "either": {"n": 1}}}
+        }))
+        .unwrap();
+        e.response.schema = Some(crate::spec::Schema::inline(json!({
+            "type": "object",
+            "properties": {
+                "id": {"type": "string"},
+                "owner": {"type": "object", "properties": {"login": {"type": "string"}}},
+                "any": {"type": "object", "additionalProperties": {}},
+                "metadata": {"type": "object", "additionalProperties": {"type": "string"}},
+                "closed": {"type": "object", "additionalProperties": false, "properties": {"n": {"type": "integer"}}},
+                "either": {"oneOf": [{"type": "object", "additionalProperties": false, "properties": {"n": {"type": "integer"}}}, {"type": "null"}]}
+            }
+        })));
+        let v = varied(Kind::TolerateUnknownNestedFields, &e).expect("two objects take an unknown field");
+        let added = |k: &str| v[k].get("oc_unexpected_field").is_some();
+        assert!(added("owner") && added("any"), "{v}");
+        assert!(!added("metadata") && !added("closed") && !added("either"), "{v}");
+        assert!(v.get("oc_unexpected_field").is_none(), "the top level is another case's");
+        // with only a map and a closed object nested, the case has nothing to vary
+        e.response.example = json!({"id": "ch_1", "metadata": {"plan": "pro"}, "closed": {"n": 1}});
+        assert!(!applies(Kind::TolerateUnknownNestedFields, &e));
+    }
 }
