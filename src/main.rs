@@ -6,6 +6,21 @@
 mod cli;
 mod mcp;
 
+/// The CLI allocates and frees millions of small JSON and YAML nodes when it plans or loads a
+/// provider-scale spec: with glibc's allocator that was a third of `plan`'s time on GitHub's
+/// document (`benches/plan.sh`). Transparent huge pages are off (`no_thp`): with them the
+/// peak memory grew by a fifth.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+/// Hand the pages of what was just freed back to the system now (mimalloc keeps them a
+/// while), so that the memory of a big value that is gone (a provider's document) is not
+/// counted again under what comes next.
+fn give_back_memory() {
+    // SAFETY: mi_collect only walks the allocator's own free lists
+    unsafe { libmimalloc_sys::mi_collect(true) }
+}
+
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};

@@ -118,6 +118,9 @@ async fn the_suite_planned_from_github_passes_against_a_correct_client() {
     // as a project would after planning: a test profile that scales the waits down
     let text = std::fs::read_to_string(&spec).unwrap();
     assert!(!text.contains("\ntest_profile:"), "the planner writes no test profile");
+    // GitHub's issue is large: its example is served from examples.json, which the spec points into
+    assert!(text.contains("example_file: \"examples.json#/issues_get/response\""), "{text}");
+    assert!(root.join("github/examples.json").is_file());
     std::fs::write(&spec, format!("{text}\ntest_profile: {{time_scale: 0.1}}\n")).unwrap();
     let run = |flaws: &'static [clients::flaw::Flaw]| {
         let harness = Harness::new(&root).concurrency(32).bind("github", clients::generic::binding(flaws));

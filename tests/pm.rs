@@ -152,7 +152,7 @@ fn runs_finishing_at_once_leave_one_comment(#[values(ALL[0], ALL[1], ALL[2])] pr
         .filter(|r| r["provider"] == fake_name(provider))
         .filter(|r| r["op"] == "CommentCreate" || (r["method"] == "POST" && r["path"].as_str().unwrap().contains("/comment")))
         .count();
-    assert!(writes >= 2, "both runs wrote before either re-checked");
+    assert!(writes >= 2, "expected both runs to write before either re-checked (the gate holds both listings), found {writes} write(s)");
     assert_eq!(notes.iter().flatten().filter(|n| n.contains("this run's copy removed")).count(), 1, "{notes:#?}");
 }
 

@@ -247,6 +247,60 @@ fn a_schema_file_pointer_names_a_schema_inside_the_file(#[case] pointer: &str, #
     }
 }
 
+/// `example_file: file#/pointer` names an example inside a JSON file beside the spec (the
+/// planner writes large ones there): loaded, it is the endpoint's example, checked against
+/// its schema like one written inline; a pointer to nothing is refused at the line naming
+/// it, with the nearest key; a response needs one of the two, never both; the file stays in
+/// the spec's tree like a schema file.
+#[rstest]
+#[case::found("examples.json#/get_thing/response", "")]
+#[case::request("examples.json#/get_thing/response", "")]
+#[case::misspelt(
+    "examples.json#/get_thng/response",
+    "14:21: endpoints[0].response.example_file: expected an example at #/get_thng/response in examples.json, found nothing there (did you mean #/get_thing?)"
+)]
+#[case::refused_by_the_schema(
+    "examples.json#/wrong",
+    "14:21: endpoints[0].response.example_file: expected the response example (examples.json#/wrong) to satisfy its schema, found at /size: "
+)]
+#[case::outside("../examples.json#/get_thing/response", "expected a path inside the spec's directory (relative, without ..)")]
+#[case::both("both", "15:21: endpoints[0].response.example_file: expected either example or example_file, found both")]
+#[case::neither("neither", "endpoints[0].response: expected example or example_file, found neither")]
+fn an_example_file_pointer_names_an_example_beside_the_spec(#[case] pointer: &str, #[case] want: &str) {
+    let example = "      example: {id: t1, size: 3}\n";
+    let text = match pointer {
+        "both" => GOOD.replacen(example, &format!("{example}      example_file: examples.json#/get_thing/response\n"), 1),
+        "neither" => GOOD.replacen(example, "", 1),
+        p => GOOD.replacen(example, &format!("      example_file: \"{p}\"\n"), 1),
+    };
+    let file = write_spec("demo", &text);
+    let dir = file.parent().unwrap();
+    let examples = serde_json::json!({"get_thing": {"response": {"id": "t9", "size": 7}, "request": {"params": {"id": "t9"}}}, "wrong": {"id": "t1", "size": "big"}});
+    std::fs::write(dir.join("examples.json"), examples.to_string()).unwrap();
+    if pointer == "request" {
+        // the request side too: the example handed to the binding comes from the file
+        let file = write_spec(
+            "demo",
+            &GOOD.replacen("      example: {params: {id: t1}}", "      example_file: examples.json#/get_thing/request", 1),
+        );
+        std::fs::write(file.parent().unwrap().join("examples.json"), examples.to_string()).unwrap();
+        let spec = load_file(&file).unwrap();
+        assert_eq!(spec.endpoints[0].concrete_path(), "/things/t9");
+        return;
+    }
+    match load_file(&file) {
+        Ok(spec) => {
+            assert!(want.is_empty(), "expected {want}");
+            assert_eq!(spec.endpoints[0].response.example, serde_json::json!({"id": "t9", "size": 7}));
+            assert!(oc_integrate::scenario::plan(&spec).len() > 20);
+        }
+        Err(e) => {
+            let err = e.to_string();
+            assert!(!want.is_empty() && err.contains(want), "got:  {err}\nwant: …{want}…");
+        }
+    }
+}
+
 /// `schema_file` stays in the spec's directory tree: no absolute path, no `..`, no device
 /// or FIFO (which would block or never end), no link out of the tree; each refusal names the field.
 #[rstest]

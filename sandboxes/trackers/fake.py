@@ -31,6 +31,7 @@ LINEAR_KEY = os.environ.get("FAKE_LINEAR_KEY", "lin_api_fake_oc_integrate")
 START = time.monotonic()
 LOCK = threading.Lock()
 GATE = threading.Condition(LOCK)
+GATE_TIMEOUT_S = 15
 
 
 def fresh():
@@ -191,14 +192,15 @@ class Handler(BaseHTTPRequestHandler):
         return None
 
     def hold(self, provider, path):
-        """Hold a request a gate matches until `count` of them arrived (or 5 s passed)."""
+        """Hold a request a gate matches until `count` of them arrived, or GATE_TIMEOUT_S passed
+        (well past what a loaded machine delays the second by, under the clients' 20 s)."""
         with GATE:
             gate = next((g for g in STATE["gates"] if g["count"] > g["waiting"] and self.matches(g, provider, path)), None)
             if gate is None:
                 return
             gate["waiting"] += 1
             GATE.notify_all()
-            GATE.wait_for(lambda: gate["waiting"] >= gate["count"], timeout=5)
+            GATE.wait_for(lambda: gate["waiting"] >= gate["count"], timeout=GATE_TIMEOUT_S)
 
     # --- GitHub ------------------------------------------------------------------------
 

@@ -163,6 +163,8 @@ fn plan_spec(
         }
         return ExitCode::SUCCESS;
     }
+    // the document planned from is freed: its pages go before the spec is written and loaded
+    crate::give_back_memory();
     let loaded = match write(service, &planned, openapi.is_some(), dir, force, state) {
         Ok(s) => s,
         Err(e) => return fail(e),
@@ -224,7 +226,7 @@ pub(super) fn write(
     let loaded = spec::load_file(&path).map_err(|e| format!("the generated spec does not load (a planner bug, please report it): {e}"))?;
     let planned_cases = scenario::plan(&loaded);
     let cases = planned_cases.len();
-    render::write_documents(&loaded, &planned_cases).map_err(|e| e.to_string())?;
+    render::write_documents(&loaded, &planned_cases)?;
     drop(planned_cases);
     match from_document {
         true => say!("wrote {} ({} of {} operations, {cases} cases)", path.display(), planned.selected, planned.available),

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 
 use serde_json::{Map, Value, json};
 
-use super::{Planned, emit};
+use super::{Planned, emit, examples};
 
 /// What a TODO is about, so a later source (the catalog) can settle it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -55,6 +55,8 @@ pub(super) struct Draft {
     pub(super) files: Vec<(String, String)>,
     /// The provider's own error-matrix rows (from the catalog), before the seed's.
     pub(super) error_rows: Vec<Value>,
+    /// Whether large examples go to a file beside the spec (`examples::FILE`).
+    pub(super) examples_out_of_line: bool,
 }
 
 /// The seed's retry policy: 3 attempts, 1 s doubling up to 8 s.
@@ -105,18 +107,14 @@ fn error_matrix(oauth: bool, first: &[Value]) -> Value {
 }
 
 /// `map` with the keys of `order` first, in that order, then the rest as they were.
-fn ordered(map: &Map<String, Value>, order: &[&str]) -> Map<String, Value> {
+fn ordered(mut map: Map<String, Value>, order: &[&str]) -> Map<String, Value> {
     let mut out = Map::new();
     for k in order {
-        if let Some(v) = map.get(*k) {
-            out.insert((*k).to_string(), v.clone());
+        if let Some(v) = map.shift_remove(*k) {
+            out.insert((*k).to_string(), v);
         }
     }
-    for (k, v) in map {
-        if !out.contains_key(k) {
-            out.insert(k.clone(), v.clone());
-        }
-    }
+    out.extend(map);
     out
 }
 
@@ -145,6 +143,7 @@ impl Draft {
             available: 0,
             files: Vec::new(),
             error_rows: Vec::new(),
+            examples_out_of_line: false,
         };
         d.todo(
             "timeouts.request_ms",
@@ -173,17 +172,24 @@ impl Draft {
     /// The spec as YAML (TODOs and notes as comments above their keys), and the TODO list.
     pub(super) fn finish(self) -> Planned {
         let oauth = self.overview.get("auth").and_then(|a| a.get("kind")) == Some(&json!("oauth2"));
-        let endpoints: Vec<Value> =
-            self.endpoints.iter().map(|e| e.as_object().map(|m| Value::Object(ordered(m, &ENDPOINT_ORDER))).unwrap_or(e.clone())).collect();
+        let mut endpoints: Vec<Value> = self
+            .endpoints
+            .into_iter()
+            .map(|e| if let Value::Object(m) = e { Value::Object(ordered(m, &ENDPOINT_ORDER)) } else { e })
+            .collect();
+        let mut files = self.files;
+        if self.examples_out_of_line {
+            files.extend(examples::out_of_line(&mut endpoints).map(|text| (examples::FILE.to_string(), text)));
+        }
         let mut spec = Map::new();
         spec.insert("name".into(), json!(self.name));
-        spec.insert("overview".into(), Value::Object(ordered(&self.overview, &OVERVIEW_ORDER)));
+        spec.insert("overview".into(), Value::Object(ordered(self.overview, &OVERVIEW_ORDER)));
         spec.insert("endpoints".into(), Value::Array(endpoints));
         spec.insert("error_handling".into(), error_matrix(oauth, &self.error_rows));
         spec.insert("retry".into(), self.retry);
         spec.insert("timeouts".into(), json!({"request_ms": 10000}));
         spec.insert("secrets".into(), Value::Array(self.secrets));
-        spec.insert("test_plan".into(), Value::Object(ordered(&self.test_plan, &["unit", "sandbox", "edge_cases"])));
+        spec.insert("test_plan".into(), Value::Object(ordered(self.test_plan, &["unit", "sandbox", "edge_cases"])));
         let mut comments: HashMap<String, Vec<String>> = HashMap::new();
         for (path, text) in &self.notes {
             comments.entry(path.clone()).or_default().push(text.clone());
@@ -199,7 +205,7 @@ impl Draft {
             todos: self.todos.into_iter().map(|t| format!("{}: {}", t.at, t.text)).collect(),
             selected: self.selected,
             available: self.available,
-            files: self.files,
+            files,
         }
     }
 }

@@ -6,15 +6,15 @@
 
 use serde_json::{Map, Value, json};
 
-use super::openapi::Shared;
+use super::openapi::{self, Shared};
 use crate::spec::{Schema, Side};
 
 /// The shared schema file, relative to the service directory.
 pub(super) const FILE: &str = "schemas/components.json";
 
 /// An endpoint's schema waiting for an example: the converted schema (a `$ref` to the
-/// component it is, when it is one), and the examples to try, in order (the document's, then
-/// the one made from the schema).
+/// component it is, when it is one), and the document's examples to try, in order (then one
+/// made from the schema, made only when none of them fits).
 #[derive(Debug)]
 pub(super) struct Wanted {
     /// The endpoint's id.
@@ -31,7 +31,7 @@ pub(super) struct Wanted {
 pub(super) struct Settled {
     /// The first candidate the schema accepts, `None` when none does.
     pub(super) example: Option<Value>,
-    /// The example made from the schema (the last candidate).
+    /// The example made from the schema, when no documented one fits (else null).
     pub(super) made: Value,
     /// Where the schema is: `FILE#<pointer>`.
     pub(super) file: String,
@@ -76,16 +76,20 @@ pub(super) fn settle(shared: &Shared, wanted: Vec<Wanted>, inline: bool) -> (Vec
         .zip(pointers)
         .map(|((w, (part, top)), pointer)| {
             let alone = (!together || inline).then(|| shared.self_contained(top));
-            let accepted = match (&alone, together) {
-                (_, true) => w.candidates.iter().find(|c| part.accepts(c)).cloned(),
-                (Some(schema), false) => {
-                    let schema = Schema::inline(schema.clone());
-                    w.candidates.iter().find(|c| schema.accepts(c)).cloned()
-                }
+            let checked = match (&alone, together) {
+                (_, true) => Some(part.clone()),
+                (Some(schema), false) => Some(Schema::inline(schema.clone())),
                 (None, false) => None,
             };
-            let made = w.candidates.last().cloned().unwrap_or(Value::Null);
-            Settled { example: accepted, made, file: format!("{FILE}#{pointer}"), inline: alone.filter(|_| inline) }
+            let fits = |c: &Value| checked.as_ref().is_some_and(|s| s.accepts(c));
+            let (example, made) = match w.candidates.iter().find(|c| fits(c)) {
+                Some(c) => (Some(c.clone()), Value::Null),
+                None => {
+                    let made = openapi::example(top, shared.root(), 0);
+                    (fits(&made).then(|| made.clone()), made)
+                }
+            };
+            Settled { example, made, file: format!("{FILE}#{pointer}"), inline: alone.filter(|_| inline) }
         })
         .collect();
     (settled, text)

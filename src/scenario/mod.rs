@@ -86,10 +86,13 @@ pub fn plan(spec: &Spec) -> Vec<Case> {
         cases.extend(kinds.map(|kind| Case { service: spec.id.clone(), subject, subject_id: id.to_string(), kind }));
     };
     let status_kinds = matrix::status_kinds(spec);
-    for (i, e) in spec.endpoints.iter().enumerate() {
+    let kinds_of = |e: &Endpoint| {
         let mut kinds: Vec<Kind> = Kind::ALL.into_iter().filter(|k| k.applies(spec, e)).chain(status_kinds.iter().copied()).collect();
         // the matrix's own cases sit after the named 4xx case, as `Kind` lists them
         kinds.sort();
+        kinds
+    };
+    for (i, (e, kinds)) in spec.endpoints.iter().zip(each_endpoint(&spec.endpoints, kinds_of)).enumerate() {
         add(Subject::Endpoint(i), &e.id, &mut kinds.into_iter());
     }
     if let Some(r) = &spec.webhooks.receiver {
@@ -101,6 +104,24 @@ pub fn plan(spec: &Spec) -> Vec<Case> {
     }
     cases
 }
+
+/// `f` of every endpoint, in order; a provider's worth of endpoints (GitHub's 1,223) shared
+/// among the machine's cores, as deciding which kinds apply reads every example and schema.
+fn each_endpoint<T: Send>(endpoints: &[Endpoint], f: impl Fn(&Endpoint) -> T + Sync) -> Vec<T> {
+    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    if endpoints.len() < PARALLEL_FROM || cores < 2 {
+        return endpoints.iter().map(&f).collect();
+    }
+    let chunk = endpoints.len().div_ceil(cores);
+    std::thread::scope(|scope| {
+        let f = &f;
+        let parts: Vec<_> = endpoints.chunks(chunk).map(|part| scope.spawn(move || part.iter().map(f).collect::<Vec<T>>())).collect();
+        parts.into_iter().flat_map(|p| p.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))).collect()
+    })
+}
+
+/// How many endpoints a spec needs before planning its cases is worth a thread per core.
+const PARALLEL_FROM: usize = 256;
 
 /// The spec's durations as the client sees them in a trial (scaled by the test profile).
 #[derive(Debug, Clone)]

@@ -179,6 +179,9 @@ pub fn load_file(file: &Path) -> Result<Spec, SpecError> {
     if !value.is_object() {
         return Err(ctx.err("", format!("expected a mapping with name, overview, endpoints, …, found {}", kind(&value))));
     }
+    let dir = file.parent().unwrap_or(Path::new("."));
+    let mut value = value;
+    resolve_examples(&mut value, &ctx, dir)?;
     let mut spec: Spec = serde_path_to_error::deserialize(&value).map_err(|e| {
         let path = e.path().to_string();
         let path = if path == "." { String::new() } else { path };
@@ -190,7 +193,6 @@ pub fn load_file(file: &Path) -> Result<Spec, SpecError> {
     spec.id =
         file.parent().and_then(|d| d.file_name()).map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| spec.name.to_lowercase());
     spec.file = file.to_path_buf();
-    let dir = file.parent().unwrap_or(Path::new("."));
     validate(&mut spec, &ctx, dir)?;
     spec.source_map = map.clone();
     Ok(spec)
@@ -274,6 +276,16 @@ fn check_url(ctx: &Ctx, path: &str, url: &str) -> Result<(), SpecError> {
     if is_http_url(url) { Ok(()) } else { Err(ctx.err(path, format!("expected an absolute http(s) URL, found {url:?}"))) }
 }
 
+/// Where an endpoint's example is written, and what it is called in a message: the example
+/// at `{p}.{side}.example`, or one read from a file, at the `example_file` line that names it.
+fn example_at(p: &str, side: &str, file: &Option<String>, what: &str) -> (String, String) {
+    match file {
+        Some(f) => (format!("{p}.{side}.example_file"), format!("{what} ({})", clip(f))),
+        None if side == "request" => (format!("{p}.request.example.body"), what.to_string()),
+        None => (format!("{p}.{side}.example"), what.to_string()),
+    }
+}
+
 /// `instance` checked against `schema` (written at `at`): the first way it fails, located at
 /// `path`; a schema that does not compile is an error at `at`.
 fn check_against(ctx: &Ctx, at: &str, schema: &Schema, path: &str, instance: &Value, what: &str) -> Result<(), SpecError> {
@@ -318,16 +330,12 @@ fn resolve_schemas(spec: &mut Spec, ctx: &Ctx, dir: &Path) -> Result<(), SpecErr
                     *schema = Some(shared.clone());
                 }
                 (None, Some(f)) => {
-                    let (name, pointer) = f.split_once('#').unwrap_or((f.as_str(), ""));
-                    let path = schema_file(ctx, &at, dir, name)?;
-                    let k = match files.iter().position(|(p, _)| *p == path) {
-                        Some(k) => k,
-                        None => {
-                            let root = read_schema_file(ctx, &at, &path)?;
-                            files.push((path, SharedFile { written: name.to_string(), root, pointers: Vec::new(), users: Vec::new() }));
-                            files.len() - 1
-                        }
-                    };
+                    let (k, name, pointer) = read_once(ctx, &at, dir, f, &mut files, |name, root| SharedFile {
+                        written: name.to_string(),
+                        root,
+                        pointers: Vec::new(),
+                        users: Vec::new(),
+                    })?;
                     let shared = &mut files[k].1;
                     check_pointer(ctx, &at, name, &shared.root, pointer)?;
                     let part = match shared.pointers.iter().position(|p| p == pointer) {
@@ -357,8 +365,59 @@ fn resolve_schemas(spec: &mut Spec, ctx: &Ctx, dir: &Path) -> Result<(), SpecErr
     Ok(())
 }
 
-/// The JSON of a schema file (`at` names the spec field that names it).
-fn read_schema_file(ctx: &Ctx, at: &str, path: &Path) -> Result<Value, SpecError> {
+/// Every endpoint's `example_file` read into its `example` (before the spec is typed, so
+/// what follows sees one example either way): each file read once, a located error for a
+/// pointer to nothing. A response needs one of the two, a request may have neither.
+fn resolve_examples(value: &mut Value, ctx: &Ctx, dir: &Path) -> Result<(), SpecError> {
+    let Some(endpoints) = value.get_mut("endpoints").and_then(Value::as_array_mut) else { return Ok(()) };
+    let mut files: Vec<(PathBuf, Value)> = Vec::new();
+    for (i, e) in endpoints.iter_mut().enumerate() {
+        for side in [Side::Request, Side::Response] {
+            let Some(m) = e.get_mut(side.name()).and_then(Value::as_object_mut) else { continue };
+            let at = format!("endpoints[{i}].{}", side.name());
+            let file = match m.get("example_file") {
+                None if side == Side::Response && !m.contains_key("example") => {
+                    return Err(ctx.err(&at, "expected example or example_file, found neither"));
+                }
+                None => continue,
+                Some(_) if m.contains_key("example") => {
+                    return Err(ctx.err(&format!("{at}.example_file"), "expected either example or example_file, found both"));
+                }
+                Some(Value::String(f)) => f.clone(),
+                Some(_) => continue, // not text: typing the spec says so
+            };
+            let at = format!("{at}.example_file");
+            let (k, name, pointer) = read_once(ctx, &at, dir, &file, &mut files, |_, root| root)?;
+            let example = find_pointer(ctx, &at, name, &files[k].1, pointer, "an example")?.clone();
+            m.insert("example".into(), example);
+        }
+    }
+    Ok(())
+}
+
+/// The file a `schema_file` or `example_file` (`reference`, `name#pointer`, written at `at`)
+/// names, read once per load: its index in `files` (`keep` makes its entry the first time),
+/// its name and the pointer.
+fn read_once<'r, T>(
+    ctx: &Ctx,
+    at: &str,
+    dir: &Path,
+    reference: &'r str,
+    files: &mut Vec<(PathBuf, T)>,
+    keep: impl FnOnce(&str, Value) -> T,
+) -> Result<(usize, &'r str, &'r str), SpecError> {
+    let (name, pointer) = reference.split_once('#').unwrap_or((reference, ""));
+    let path = spec_file(ctx, at, dir, name)?;
+    if let Some(k) = files.iter().position(|(p, _)| *p == path) {
+        return Ok((k, name, pointer));
+    }
+    let root = read_json_file(ctx, at, &path)?;
+    files.push((path, keep(name, root)));
+    Ok((files.len() - 1, name, pointer))
+}
+
+/// The JSON of a schema or example file (`at` names the spec field that names it).
+fn read_json_file(ctx: &Ctx, at: &str, path: &Path) -> Result<Value, SpecError> {
     let text =
         std::fs::read_to_string(path).map_err(|e| ctx.err(at, format!("expected a readable file at {}, found {e}", path.display())))?;
     serde_json::from_str(&text)
@@ -367,25 +426,42 @@ fn read_schema_file(ctx: &Ctx, at: &str, path: &Path) -> Result<Value, SpecError
 
 /// `pointer` (a `schema_file`'s fragment) names a schema in `root`, the file `name`.
 fn check_pointer(ctx: &Ctx, at: &str, name: &str, root: &Value, pointer: &str) -> Result<(), SpecError> {
+    match find_pointer(ctx, at, name, root, pointer, "a schema")? {
+        Value::Object(_) | Value::Bool(_) => Ok(()),
+        other => Err(ctx.err(at, format!("expected a schema (an object) at #{} in {name}, found {}", clip(pointer), kind(other)))),
+    }
+}
+
+/// What `pointer` (a `schema_file`'s or `example_file`'s fragment, `what` it should name)
+/// names in `root`, the file `name`.
+fn find_pointer<'a>(ctx: &Ctx, at: &str, name: &str, root: &'a Value, pointer: &str, what: &str) -> Result<&'a Value, SpecError> {
     if !pointer.is_empty() && !pointer.starts_with('/') {
         return Err(ctx.err(at, format!("expected a JSON pointer after # (#/$defs/name), found #{}", clip(pointer))));
     }
     match root.pointer(pointer) {
-        Some(Value::Object(_) | Value::Bool(_)) => Ok(()),
-        Some(other) => Err(ctx.err(at, format!("expected a schema (an object) at #{} in {name}, found {}", clip(pointer), kind(other)))),
+        Some(v) => Ok(v),
         None => {
-            // the deepest part that exists, and its keys nearest the missing one
-            let (parent, last) = pointer.rsplit_once('/').unwrap_or(("", pointer));
+            // the deepest part that exists, and its keys nearest the first missing one
+            let mut parent = String::new();
+            let mut missing = "";
+            for segment in pointer.split('/').skip(1) {
+                let next = format!("{parent}/{segment}");
+                if root.pointer(&next).is_none() {
+                    missing = segment;
+                    break;
+                }
+                parent = next;
+            }
             let hint = root
-                .pointer(parent)
+                .pointer(&parent)
                 .and_then(Value::as_object)
                 .and_then(|m| {
-                    let wanted = last.replace("~1", "/").replace("~0", "~");
+                    let wanted = missing.replace("~1", "/").replace("~0", "~");
                     m.keys().map(|k| (edit_distance(k, &wanted), k)).filter(|(d, k)| *d <= 2.max(k.len() / 4)).min()
                 })
                 .map(|(_, k)| format!(" (did you mean #{parent}/{}?)", k.replace('~', "~0").replace('/', "~1")))
                 .unwrap_or_default();
-            Err(ctx.err(at, format!("expected a schema at #{} in {name}, found nothing there{hint}", clip(pointer))))
+            Err(ctx.err(at, format!("expected {what} at #{} in {name}, found nothing there{hint}", clip(pointer))))
         }
     }
 }
@@ -455,11 +531,13 @@ fn validate(spec: &mut Spec, ctx: &Ctx, dir: &Path) -> Result<(), SpecError> {
         let written = |side: &str, f: &Option<String>| format!("{p}.{side}.{}", if f.is_some() { "schema_file" } else { "schema" });
         if let (Some(schema), Some(body)) = (&e.request.schema, e.request_body()) {
             let at = written("request", &e.request.schema_file);
-            check_against(ctx, &at, schema, &format!("{p}.request.example.body"), body, "the request example body")?;
+            let (path, what) = example_at(&p, "request", &e.request.example_file, "the request example body");
+            check_against(ctx, &at, schema, &path, body, &what)?;
         }
         if let Some(schema) = &e.response.schema {
             let at = written("response", &e.response.schema_file);
-            check_against(ctx, &at, schema, &format!("{p}.response.example"), &e.response.example, "the response example")?;
+            let (path, what) = example_at(&p, "response", &e.response.example_file, "the response example");
+            check_against(ctx, &at, schema, &path, &e.response.example, &what)?;
         }
         if let Some(pg) = &e.pagination {
             let at = format!("endpoints[{i}].pagination");
@@ -550,13 +628,13 @@ fn validate(spec: &mut Spec, ctx: &Ctx, dir: &Path) -> Result<(), SpecError> {
     check_health(spec, ctx)
 }
 
-/// The largest schema file a spec may name.
-const MAX_SCHEMA_FILE: u64 = 16 * 1024 * 1024;
+/// The largest schema or example file a spec may name.
+const MAX_FILE: u64 = 16 * 1024 * 1024;
 
-/// `file` (a spec's `schema_file`) under `dir`: a relative path that stays in the spec's
-/// directory tree, to a regular file of at most [`MAX_SCHEMA_FILE`] bytes (never a device,
+/// `file` (a spec's `schema_file` or `example_file`) under `dir`: a relative path that stays
+/// in the spec's directory tree, to a regular file of at most [`MAX_FILE`] bytes (never a device,
 /// a FIFO, or a link out of the tree).
-fn schema_file(ctx: &Ctx, at: &str, dir: &Path, file: &str) -> Result<PathBuf, SpecError> {
+fn spec_file(ctx: &Ctx, at: &str, dir: &Path, file: &str) -> Result<PathBuf, SpecError> {
     let relative = Path::new(file);
     let escapes = relative.components().any(|c| !matches!(c, std::path::Component::Normal(_) | std::path::Component::CurDir));
     if file.is_empty() || escapes {
@@ -567,10 +645,8 @@ fn schema_file(ctx: &Ctx, at: &str, dir: &Path, file: &str) -> Result<PathBuf, S
     if !meta.is_file() {
         return Err(ctx.err(at, format!("expected a regular file at {}, found a directory, device or FIFO", path.display())));
     }
-    if meta.len() > MAX_SCHEMA_FILE {
-        return Err(
-            ctx.err(at, format!("expected a schema file of at most {MAX_SCHEMA_FILE} bytes, found {} at {}", meta.len(), path.display()))
-        );
+    if meta.len() > MAX_FILE {
+        return Err(ctx.err(at, format!("expected a file of at most {MAX_FILE} bytes, found {} at {}", meta.len(), path.display())));
     }
     let inside = |p: &Path| std::fs::canonicalize(p).ok();
     if let (Some(real), Some(root)) = (inside(&path), inside(dir))

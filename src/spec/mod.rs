@@ -419,6 +419,11 @@ pub struct RequestSpec {
     /// The input handed to the binding: `{params: {..}, query: {..}, body: ..}`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub example: Option<Value>,
+    /// The example, kept in a JSON file relative to the spec instead (see
+    /// `response.example_file`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = SCHEMA_FILE))]
+    pub example_file: Option<String>,
     /// Content type of the body, when there is one.
     #[serde(default = "json_content_type")]
     pub content_type: String,
@@ -439,12 +444,21 @@ fn json_content_type() -> String {
 /// The success response of an endpoint.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(extend("anyOf" = [{"required": ["example"]}, {"required": ["example_file"]}]))]
 pub struct ResponseSpec {
     /// Success status.
     #[serde(default = "ok_status")]
     pub status: u16,
-    /// A valid response body; the mock serves it.
+    /// A valid response body; the mock serves it. Required, unless `example_file` names it.
+    #[serde(default)]
     pub example: Value,
+    /// The example, kept in a JSON file relative to the spec (inside the spec's directory
+    /// tree), optionally with a JSON pointer to it: `examples.json#/list_issues/response`.
+    /// The planner writes large examples there, so a whole provider's spec.yaml stays a
+    /// list of endpoints one can read. Loading reads it into `example`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = SCHEMA_FILE))]
+    pub example_file: Option<String>,
     /// JSON Schema of the body, inline.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub schema: Option<Schema>,
@@ -460,7 +474,8 @@ pub struct ResponseSpec {
     pub strict_content_type: bool,
 }
 
-/// What a `schema_file` looks like: a relative path, then optionally `#` and a JSON pointer.
+/// What a `schema_file` (or `example_file`) looks like: a relative path, then optionally `#`
+/// and a JSON pointer.
 const SCHEMA_FILE: &str = r"^[^/#][^#]*(#(/[^/]*)*)?$";
 
 fn ok_status() -> u16 {

@@ -186,10 +186,12 @@ impl Sender {
                 content_type: "application/json".into(),
                 schema: None,
                 schema_file: None,
+                example_file: None,
             },
             response: ResponseSpec {
                 status: 200,
                 example: serde_json::json!({ "status": "processed" }),
+                example_file: None,
                 schema: None,
                 schema_file: None,
                 strict_content_type: false,
