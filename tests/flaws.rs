@@ -199,6 +199,41 @@ async fn every_pagination_shape_is_proven() {
     }
 }
 
+/// GitHub's shapes through the generic client: a text/plain and an application/octet-stream
+/// request body (sent as they are, under their own media type) and two path parameters in
+/// one segment (`/compare/{base}...{head}`, each value filled and encoded in place). The
+/// correct client passes every case; a client that sends its bodies with no Content-Type, or
+/// its path values unencoded, fails exactly that flaw's cases.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bodies_that_are_not_json_and_shared_path_segments_are_proven() {
+    const SHAPES: &str = "tests/fixtures/bodies";
+    let spec = load_dir(Path::new(SHAPES)).unwrap().remove(0).unwrap();
+    for flaw in [None, Some(Flaw::NoContentType), Some(Flaw::PathNotEncoded)] {
+        let leaked: &'static [Flaw] = Box::leak(flaw.into_iter().collect::<Vec<_>>().into_boxed_slice());
+        let harness = Harness::new(SHAPES).concurrency(32).quiet_reruns(flaw.is_none()).bind(&spec.id, clients::generic::binding(leaked));
+        let results = harness.evaluate(|n| !n.ends_with("::contract")).await.unwrap();
+        let failed: BTreeSet<String> = results.iter().filter(|r| !r.outcome.passed).map(|r| r.case.name()).collect();
+        let expected: BTreeSet<String> = results
+            .iter()
+            .filter(|r| should_fail(flaw, r.case.subject.endpoint(&spec).as_ref()).contains(&r.case.kind))
+            .map(|r| r.case.name())
+            .collect();
+        let messages: Vec<String> = results
+            .iter()
+            .filter(|r| failed.contains(&r.case.name()) != expected.contains(&r.case.name()))
+            .map(|r| r.message.clone())
+            .collect();
+        assert_eq!(failed, expected, "{flaw:?}: failures differ\n{}", messages.join("\n"));
+        let subjects: BTreeSet<&str> = expected.iter().filter_map(|n| n.split("::").nth(1)).collect();
+        let want: &[&str] = match flaw {
+            None => &[],
+            Some(Flaw::NoContentType) => &["render_markdown", "upload_asset"],
+            _ => &["compare"],
+        };
+        assert_eq!(subjects, want.iter().copied().collect(), "{flaw:?} fails the shapes it is about");
+    }
+}
+
 /// Every flaw the example clients can be built with is proven above (a new one cannot be
 /// left out of the list by mistake): by the examples, or on the pagination fixtures.
 #[test]

@@ -64,8 +64,11 @@ pub fn binding(flaws: &'static [Flaw]) -> Binding {
                 Encoding::Form
             } else if media.starts_with("multipart/form-data") {
                 Encoding::Multipart
-            } else {
+            } else if media.contains("json") {
                 Encoding::Json
+            } else {
+                // text/plain (GitHub's raw markdown), application/octet-stream (a release asset)
+                Encoding::Raw(&e.request.content_type)
             };
             let method =
                 Method::from_bytes(e.method.as_str().as_bytes()).map_err(|err| ClientError::new(ErrorKind::Other, err.to_string()))?;

@@ -22,7 +22,7 @@ pub struct Request<'a> {
     pub url: String,
     pub body: Option<&'a Value>,
     /// How the body is written.
-    pub encoding: Encoding,
+    pub encoding: Encoding<'a>,
     /// `(header, key)` when the call carries an idempotency key.
     pub idempotency: Option<(&'a str, String)>,
     /// Whether repeating the call after an ambiguous failure is safe.
@@ -31,13 +31,15 @@ pub struct Request<'a> {
     pub auth: Option<(String, String)>,
 }
 
-/// How a request body is written: JSON, a form (`application/x-www-form-urlencoded`), or
-/// `multipart/form-data` (a part per form field).
+/// How a request body is written: JSON, a form (`application/x-www-form-urlencoded`),
+/// `multipart/form-data` (a part per form field), or as it is under its own media type
+/// (`text/plain`, `application/octet-stream`: a string's text, anything else its JSON).
 #[derive(Clone, Copy, PartialEq, Eq)]
-pub enum Encoding {
+pub enum Encoding<'a> {
     Json,
     Form,
     Multipart,
+    Raw(&'a str),
 }
 
 /// A successful response: content type, body, and the `Link` header's `rel="next"` URL.
@@ -234,6 +236,9 @@ impl Transport {
                         }
                         parts.push_str(&format!("--{boundary}--\r\n"));
                         rb.header("content-type", format!("multipart/form-data; boundary={boundary}")).body(parts)
+                    }
+                    Encoding::Raw(media) => {
+                        rb.header("content-type", media).body(body.as_str().map_or_else(|| body.to_string(), str::to_string))
                     }
                 }
             };

@@ -354,16 +354,35 @@ fn url_text(v: &Value) -> String {
 }
 
 /// The path segments a request for `input` must name, each decoded: the base path's, then
-/// the endpoint's with each `{param}` the input's value whole (a `/` in it is part of it).
+/// the endpoint's with each `{param}` the input's value whole (a `/` in it is part of it),
+/// also where one segment holds several (GitHub's `/compare/{base}...{head}`).
 fn want_segments(base_path: &str, e: &Endpoint, input: &Value) -> Vec<String> {
-    let params = input.get("params");
+    let params = input.get("params").and_then(Value::as_object);
     let template = format!("{base_path}{}", e.path);
     template
         .split('/')
         .skip(1)
-        .map(|seg| match seg.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
-            Some(name) => params.and_then(|p| p.get(name)).map(url_text).unwrap_or_else(|| seg.to_string()),
-            None => seg.to_string(),
+        .map(|seg| {
+            // each `{name}` in turn, so a value that itself reads `{other}` stays as it is
+            let (mut out, mut rest) = (String::new(), seg);
+            while let Some((before, after)) = rest.split_once('{') {
+                out.push_str(before);
+                match after.split_once('}') {
+                    Some((name, tail)) => {
+                        match params.and_then(|p| p.get(name)) {
+                            Some(v) => out.push_str(&url_text(v)),
+                            None => out.push_str(&format!("{{{name}}}")),
+                        }
+                        rest = tail;
+                    }
+                    None => {
+                        out.push('{');
+                        rest = after;
+                    }
+                }
+            }
+            out.push_str(rest);
+            out
         })
         .collect()
 }
@@ -570,5 +589,19 @@ mod tests {
         assert_eq!((&body["state"], &body["reason"]), (&json!("open"), &json!("won't fix")));
         assert_eq!(body["note"], json!("n"), "a field the schema does not name is not known to be free");
         assert_eq!(body["comment"], json!(super::ESCAPED));
+    }
+
+    /// Two parameters in one segment (GitHub's `/compare/{base}...{head}`) are both filled in
+    /// place, each value whole; a value that reads like a parameter stays as it is.
+    #[test]
+    fn every_parameter_of_a_segment_is_filled() {
+        let e: crate::spec::Endpoint = serde_json::from_value(json!({
+            "id": "compare", "method": "GET", "path": "/repos/{owner}/compare/{base}...{head}", "purpose": "p", "response": {"example": {}}
+        }))
+        .unwrap();
+        let input = json!({"params": {"owner": "o", "base": "{head}", "head": "feature/x"}});
+        assert_eq!(super::want_segments("/api", &e, &input), ["api", "repos", "o", "compare", "{head}...feature/x"]);
+        // a parameter the input does not give stays as written
+        assert_eq!(super::want_segments("", &e, &json!({"params": {"owner": "o"}}))[3], "{base}...{head}");
     }
 }

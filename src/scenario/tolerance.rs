@@ -42,28 +42,36 @@ fn typed(schema: &Value, ty: &str) -> bool {
     }
 }
 
-/// What one variation does to an object (its schema, the root schema, whether it is nested).
-type Change<'a> = &'a dyn Fn(&mut Map<String, Value>, &Value, &Value, bool) -> bool;
+/// What one variation does to an object: its schema, the root schema, and where it is (the
+/// dotted field path of [`crate::spec::pagination::at`], `[]` after an array nested in it;
+/// empty for the top level, and for the items of a top-level array).
+type Change<'a> = &'a dyn Fn(&mut Map<String, Value>, &Value, &Value, &str) -> bool;
 
-/// Apply `change` to every object of `v` its schema describes, top level and nested;
-/// whether anything changed.
-fn each_object(v: &mut Value, schema: &Value, root: &Value, nested: bool, change: Change) -> bool {
+/// The dotted path of field `key` of the object at `at`.
+fn field_path(at: &str, key: &str) -> String {
+    if at.is_empty() { key.to_string() } else { format!("{at}.{key}") }
+}
+
+/// Apply `change` to every object of `v` (at `at`) its schema describes, top level and
+/// nested; whether anything changed.
+fn each_object(v: &mut Value, schema: &Value, root: &Value, at: &str, change: Change) -> bool {
     let schema = resolved(schema, root);
     let mut changed = false;
     match v {
         Value::Object(m) => {
-            changed |= change(m, schema, root, nested);
+            changed |= change(m, schema, root, at);
             let props = schema.get("properties").and_then(Value::as_object);
             for (k, child) in m.iter_mut() {
                 if let Some(s) = props.and_then(|p| p.get(k)) {
-                    changed |= each_object(child, s, root, true, change);
+                    changed |= each_object(child, s, root, &field_path(at, k), change);
                 }
             }
         }
         Value::Array(items) => {
             if let Some(s) = schema.get("items") {
+                let at = if at.is_empty() { String::new() } else { format!("{at}[]") };
                 for item in items {
-                    changed |= each_object(item, s, root, nested, change);
+                    changed |= each_object(item, s, root, &at, change);
                 }
             }
         }
@@ -101,13 +109,21 @@ fn varied(kind: Kind, e: &Endpoint) -> Option<Value> {
     let schema = e.response.schema.as_ref()?;
     let (whole, root) = (schema.value(), schema.root());
     let mut v = e.response.example.clone();
+    // the fields a page must carry for the spec's pagination to read it (its items, its flag),
+    // optional in the schema or not: without them a correct client cannot tell what the page holds
+    let paged: Vec<&str> = e.pagination.iter().flat_map(|p| [Some(p.items()), p.has_more()]).flatten().filter(|p| !p.is_empty()).collect();
     let changed = match kind {
-        Kind::TolerateOptionalAbsent => each_object(&mut v, whole, root, false, &|m, s, _, _| {
+        Kind::TolerateOptionalAbsent => each_object(&mut v, whole, root, "", &|m, s, _, at| {
             let before = m.len();
-            m.retain(|k, _| required(s, k) || s.get("properties").and_then(|p| p.get(k)).is_none());
+            m.retain(|k, _| {
+                let path = field_path(at, k);
+                // a field on the way to one the pagination reads stays too
+                let read = paged.iter().any(|p| p.strip_prefix(path.as_str()).is_some_and(|rest| rest.is_empty() || rest.starts_with('.')));
+                required(s, k) || s.get("properties").and_then(|p| p.get(k)).is_none() || read
+            });
             m.len() != before
         }),
-        Kind::TolerateNull => each_object(&mut v, whole, root, false, &|m, s, root, _| {
+        Kind::TolerateNull => each_object(&mut v, whole, root, "", &|m, s, root, _| {
             let mut changed = false;
             for (k, p) in properties(s, root) {
                 // required or not: a nullable field is null whenever the provider has nothing
@@ -119,15 +135,17 @@ fn varied(kind: Kind, e: &Endpoint) -> Option<Value> {
             }
             changed
         }),
-        Kind::TolerateUnknownNestedFields => each_object(&mut v, whole, root, false, &|m, s, _, nested| {
-            nested && takes_unknown_fields(s) && m.insert("oc_unexpected_field".into(), json!({"added_by": "oc-integrate"})).is_none()
+        Kind::TolerateUnknownNestedFields => each_object(&mut v, whole, root, "", &|m, s, _, at| {
+            !at.is_empty()
+                && takes_unknown_fields(s)
+                && m.insert("oc_unexpected_field".into(), json!({"added_by": "oc-integrate"})).is_none()
         }),
         Kind::TolerateEmptyArrays => {
             let top = matches!(&v, Value::Array(items) if !items.is_empty());
             if top {
                 v = json!([]);
             }
-            top || each_object(&mut v, whole, root, false, &|m, s, root, _| {
+            top || each_object(&mut v, whole, root, "", &|m, s, root, _| {
                 let mut changed = false;
                 for (k, p) in properties(s, root) {
                     let may_be_empty = p.get("minItems").and_then(Value::as_u64).unwrap_or(0) == 0;
@@ -141,7 +159,7 @@ fn varied(kind: Kind, e: &Endpoint) -> Option<Value> {
                 changed
             })
         }
-        Kind::TolerateLargeIntegers => each_object(&mut v, whole, root, false, &|m, s, root, _| {
+        Kind::TolerateLargeIntegers => each_object(&mut v, whole, root, "", &|m, s, root, _| {
             let mut changed = false;
             for (k, p) in properties(s, root) {
                 let fits = p.get("maximum").and_then(Value::as_f64).is_none_or(|max| max >= LARGE as f64);
@@ -152,7 +170,7 @@ fn varied(kind: Kind, e: &Endpoint) -> Option<Value> {
             }
             changed
         }),
-        Kind::TolerateNonAscii => each_object(&mut v, whole, root, false, &|m, s, root, _| {
+        Kind::TolerateNonAscii => each_object(&mut v, whole, root, "", &|m, s, root, _| {
             let mut changed = false;
             for (k, p) in properties(s, root) {
                 if free_string(p) && m.get(k).is_some_and(Value::is_string) {
@@ -279,5 +297,35 @@ mod tests {
         // with only a map and a closed object nested, the case has nothing to vary
         e.response.example = json!({"id": "ch_1", "metadata": {"plan": "pro"}, "closed": {"n": 1}});
         assert!(!applies(Kind::TolerateUnknownNestedFields, &e));
+    }
+
+    /// Optional fields go, but not the ones the spec's pagination reads (GitHub's
+    /// `repositories` of an installation's list, optional in its schema; a page's flag): a
+    /// correct client that finds no items where the spec says they are must fail the call.
+    /// The items' own optional fields still go.
+    #[test]
+    fn optional_fields_the_pagination_reads_stay() {
+        let mut e: Endpoint = serde_json::from_value(json!({
+            "id": "list", "method": "GET", "path": "/installation/repositories", "purpose": "p",
+            "pagination": {"style": "page", "param": "page", "has_more": "meta.more", "items": "repositories"},
+            "response": {"example": {"total_count": 1, "meta": {"more": false, "hint": "x"}, "repositories": [{"id": 1, "name": "a"}]}}
+        }))
+        .unwrap();
+        e.response.schema = Some(crate::spec::Schema::inline(json!({
+            "type": "object",
+            "properties": {
+                "total_count": {"type": "integer"},
+                "meta": {"type": "object", "properties": {"more": {"type": "boolean"}, "hint": {"type": "string"}}},
+                "repositories": {"type": "array", "items": {"type": "object", "required": ["id"], "properties": {"id": {}, "name": {}}}}
+            }
+        })));
+        let v = varied(Kind::TolerateOptionalAbsent, &e).expect("total_count, the hint and the names are optional");
+        assert_eq!(v, json!({"meta": {"more": false}, "repositories": [{"id": 1}]}));
+        // with nothing optional but what the pagination reads, the case has nothing to vary
+        e.response.example = json!({"meta": {"more": false}, "repositories": [{"id": 1}]});
+        assert!(!applies(Kind::TolerateOptionalAbsent, &e));
+        // without the pagination, the same fields are the case's to drop
+        e.pagination = None;
+        assert_eq!(varied(Kind::TolerateOptionalAbsent, &e), Some(json!({})));
     }
 }
