@@ -8,6 +8,7 @@ mod clients;
 
 use std::collections::{BTreeSet, HashMap};
 use std::path::Path;
+use std::time::Duration;
 
 #[path = "support/expected.rs"]
 mod expected;
@@ -148,6 +149,42 @@ async fn nested_drift_names_the_json_path() {
     // the flawed client defaults the user's fields, and only those
     let problems: Vec<&str> = r.outcome.problems.iter().map(|p| p.split(": expected").next().unwrap_or_default()).collect();
     assert_eq!(problems, ["`[0].user.login`", "`[0].user.id`"], "{:?}", r.outcome.problems);
+}
+
+/// The wait a case mandates is what its mock provider's answer said: the nominal Retry-After
+/// for one in seconds; for a reset instant (an epoch in whole seconds, a Retry-After date), the
+/// time from the answer to that instant, which lies past the nominal wait by up to a second.
+/// The correct client waits all of it (judged on the server's clock), so the suite's floor
+/// may count all of it and no more.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_mandated_wait_is_what_the_answer_said() {
+    let spec = &specs()["tracker"];
+    let harness = Harness::new(DIR).bind("tracker", binding("tracker", &[]));
+    let instants = ["rate_limit_retry_after_date", "rate_limit_reset", "status_403_when_1"];
+    let results = harness
+        .evaluate(|n| n.strip_prefix("tracker::get_issue::").is_some_and(|k| instants.contains(&k) || k == "rate_limit_retry_after"))
+        .await
+        .unwrap();
+    assert_eq!(results.len(), 4, "{:?}", results.iter().map(|r| r.case.name()).collect::<Vec<_>>());
+    for r in &results {
+        assert!(r.outcome.passed, "{}", r.message);
+        let nominal = r.case.mandated_wait(spec);
+        let attempts = &r.trace.attempts;
+        let gap = attempts[1].at - attempts[0].at;
+        if instants.contains(&r.case.kind.name().as_ref()) {
+            let beyond = r.mandated_wait.saturating_sub(nominal);
+            assert!(
+                r.mandated_wait > nominal && beyond <= Duration::from_secs(1),
+                "{}: {:?} for {nominal:?}",
+                r.case.name(),
+                r.mandated_wait
+            );
+            // the correct client waited out the whole of it (the verdict's own slack aside)
+            assert!(gap + Duration::from_millis(3) >= r.mandated_wait, "{}: retried after {gap:?} of {:?}", r.case.name(), r.mandated_wait);
+        } else {
+            assert_eq!(r.mandated_wait, nominal, "{}", r.case.name());
+        }
+    }
 }
 
 /// The other pagination shapes (Stripe's `has_more` with the last item's id, Slack's next

@@ -129,7 +129,9 @@ impl Kind {
         let recovers = backoffs(n.min(3).saturating_sub(1));
         match self {
             // the handler's cases are about the handler's answers, not the client's waits
-            // the date form is rounded up to a whole second past Retry-After: this is a lower bound
+            // a date or a reset epoch names the whole second past Retry-After, up to a second
+            // later: this is their lower bound, and a trial records what its answer forced
+            // (`CaseResult::mandated_wait`)
             Kind::RateLimitRetryAfter | Kind::RateLimitRetryAfterDate | Kind::RateLimitReset | Kind::RateLimitConcurrent => p.retry_after,
             Kind::RateLimitNoRetryAfter => p.retry.backoff(0),
             Kind::Status { action, .. } => match action {
