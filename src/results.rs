@@ -42,6 +42,11 @@ pub struct CaseResult {
     pub message: String,
     /// How long the trial ran (the run that decided it).
     pub seconds: f64,
+    /// The waits that run's answers forced on a correct client: the case's
+    /// [`Case::mandated_wait`], or, where an answer names an instant in whole seconds (a reset
+    /// epoch, a Retry-After date), the time from that answer to the instant (see
+    /// [`crate::timeline::Timeline::mandate`]). Zero for a case that could not start.
+    pub mandated_wait: Duration,
     /// The worst scheduling lag the harness saw during the run that decided it.
     pub lag: Duration,
     /// How many times it ran: 1, or more when its first verdict was decided again alone.

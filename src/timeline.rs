@@ -75,6 +75,7 @@ impl Arrival {
 struct State {
     call: usize,
     arrivals: Vec<Arrival>,
+    mandated: Option<Duration>,
 }
 
 /// The shared record of one trial, written by its servers.
@@ -137,6 +138,19 @@ impl Timeline {
         if let Some(a) = self.lock().arrivals.get_mut(index) {
             a.hung_up_after.get_or_insert(after);
         }
+    }
+
+    /// Record a wait an answer forces on a correct client that only the answer fixes: from the
+    /// moment it is sent to the instant it names (a reset in whole seconds, so up to a second
+    /// longer than the nominal wait). A scenario that records one records every wait it mandates.
+    pub fn mandate(&self, wait: Duration) {
+        let mut s = self.lock();
+        s.mandated = Some(s.mandated.unwrap_or_default() + wait);
+    }
+
+    /// The waits recorded by [`Timeline::mandate`], summed; `None` when there were none.
+    pub fn mandated(&self) -> Option<Duration> {
+        self.lock().mandated
     }
 
     /// A copy of every arrival so far.

@@ -8,6 +8,7 @@ mod clients;
 
 use std::collections::{BTreeSet, HashMap};
 use std::path::Path;
+use std::time::Duration;
 
 #[path = "support/expected.rs"]
 mod expected;
@@ -150,6 +151,42 @@ async fn nested_drift_names_the_json_path() {
     assert_eq!(problems, ["`[0].user.login`", "`[0].user.id`"], "{:?}", r.outcome.problems);
 }
 
+/// The wait a case mandates is what its mock provider's answer said: the nominal Retry-After
+/// for one in seconds; for a reset instant (an epoch in whole seconds, a Retry-After date), the
+/// time from the answer to that instant, which lies past the nominal wait by up to a second.
+/// The correct client waits all of it (judged on the server's clock), so the suite's floor
+/// may count all of it and no more.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_mandated_wait_is_what_the_answer_said() {
+    let spec = &specs()["tracker"];
+    let harness = Harness::new(DIR).bind("tracker", binding("tracker", &[]));
+    let instants = ["rate_limit_retry_after_date", "rate_limit_reset", "status_403_when_1"];
+    let results = harness
+        .evaluate(|n| n.strip_prefix("tracker::get_issue::").is_some_and(|k| instants.contains(&k) || k == "rate_limit_retry_after"))
+        .await
+        .unwrap();
+    assert_eq!(results.len(), 4, "{:?}", results.iter().map(|r| r.case.name()).collect::<Vec<_>>());
+    for r in &results {
+        assert!(r.outcome.passed, "{}", r.message);
+        let nominal = r.case.mandated_wait(spec);
+        let attempts = &r.trace.attempts;
+        let gap = attempts[1].at - attempts[0].at;
+        if instants.contains(&r.case.kind.name().as_ref()) {
+            let beyond = r.mandated_wait.saturating_sub(nominal);
+            assert!(
+                r.mandated_wait > nominal && beyond <= Duration::from_secs(1),
+                "{}: {:?} for {nominal:?}",
+                r.case.name(),
+                r.mandated_wait
+            );
+            // the correct client waited out the whole of it (the verdict's own slack aside)
+            assert!(gap + Duration::from_millis(3) >= r.mandated_wait, "{}: retried after {gap:?} of {:?}", r.case.name(), r.mandated_wait);
+        } else {
+            assert_eq!(r.mandated_wait, nominal, "{}", r.case.name());
+        }
+    }
+}
+
 /// The other pagination shapes (Stripe's `has_more` with the last item's id, Slack's next
 /// cursor, page numbers with a flag) through the generic client, which pages as each spec
 /// says: the correct client passes every case of the three fixtures, and each pagination
@@ -196,6 +233,41 @@ async fn every_pagination_shape_is_proven() {
         assert_eq!(failed, expected, "{flaw:?}: failures differ\n{}", messages.join("\n"));
         let ran: BTreeSet<&str> = results.iter().filter(|r| r.case.kind.is_pagination()).map(|r| r.case.service.as_str()).collect();
         assert_eq!(ran.len(), 3, "every shape ran its pagination cases: {ran:?}");
+    }
+}
+
+/// GitHub's shapes through the generic client: a text/plain and an application/octet-stream
+/// request body (sent as they are, under their own media type) and two path parameters in
+/// one segment (`/compare/{base}...{head}`, each value filled and encoded in place). The
+/// correct client passes every case; a client that sends its bodies with no Content-Type, or
+/// its path values unencoded, fails exactly that flaw's cases.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bodies_that_are_not_json_and_shared_path_segments_are_proven() {
+    const SHAPES: &str = "tests/fixtures/bodies";
+    let spec = load_dir(Path::new(SHAPES)).unwrap().remove(0).unwrap();
+    for flaw in [None, Some(Flaw::NoContentType), Some(Flaw::PathNotEncoded)] {
+        let leaked: &'static [Flaw] = Box::leak(flaw.into_iter().collect::<Vec<_>>().into_boxed_slice());
+        let harness = Harness::new(SHAPES).concurrency(32).quiet_reruns(flaw.is_none()).bind(&spec.id, clients::generic::binding(leaked));
+        let results = harness.evaluate(|n| !n.ends_with("::contract")).await.unwrap();
+        let failed: BTreeSet<String> = results.iter().filter(|r| !r.outcome.passed).map(|r| r.case.name()).collect();
+        let expected: BTreeSet<String> = results
+            .iter()
+            .filter(|r| should_fail(flaw, r.case.subject.endpoint(&spec).as_ref()).contains(&r.case.kind))
+            .map(|r| r.case.name())
+            .collect();
+        let messages: Vec<String> = results
+            .iter()
+            .filter(|r| failed.contains(&r.case.name()) != expected.contains(&r.case.name()))
+            .map(|r| r.message.clone())
+            .collect();
+        assert_eq!(failed, expected, "{flaw:?}: failures differ\n{}", messages.join("\n"));
+        let subjects: BTreeSet<&str> = expected.iter().filter_map(|n| n.split("::").nth(1)).collect();
+        let want: &[&str] = match flaw {
+            None => &[],
+            Some(Flaw::NoContentType) => &["render_markdown", "upload_asset"],
+            _ => &["compare"],
+        };
+        assert_eq!(subjects, want.iter().copied().collect(), "{flaw:?} fails the shapes it is about");
     }
 }
 

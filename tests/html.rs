@@ -82,6 +82,7 @@ fn fixed_run() -> Run {
                 outcome: Outcome { passed, expected: format!("{} as the spec says", case.kind.title()), actual, problems, evidence },
                 message: String::new(),
                 seconds: 0.1,
+                mandated_wait: Duration::ZERO,
                 lag: Duration::ZERO,
                 runs: 1,
                 flaky: None,

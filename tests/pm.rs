@@ -79,6 +79,7 @@ fn run_of(root: &Path, number: u32, passed: bool, failed_in_a_row: u32) -> Run {
         outcome,
         message: String::new(),
         seconds: 0.1,
+        mandated_wait: Duration::ZERO,
         lag: Duration::ZERO,
         runs: 1,
         flaky: None,

@@ -145,6 +145,7 @@ fn synthetic(spec: &Spec, pass: bool) -> Vec<CaseResult> {
                 },
                 message: String::new(),
                 seconds: 0.0,
+                mandated_wait: std::time::Duration::ZERO,
                 lag: std::time::Duration::ZERO,
                 runs: 1,
                 flaky: None,

@@ -5,18 +5,19 @@
 
 use std::sync::Arc;
 
-use oc_integrate::spec::{Auth, Spec};
-use oc_integrate::{Binding, Call, ClientError, ErrorKind};
+use oc_integrate::spec::Auth;
+use oc_integrate::{Binding, Call, ClientError, Context, ErrorKind};
 use reqwest::Method;
 use serde_json::Value;
 
 use super::flaw::Flaw;
-use super::transport::{Request, Response, Transport};
+use super::transport::{Encoding, Request, Response, Transport};
 
 struct Generic {
     transport: Transport,
     base: String,
-    spec: Spec,
+    /// The trial's context, for its spec (shared, not copied: a provider's spec is large).
+    ctx: Context,
     credential: Option<(String, String)>,
 }
 
@@ -30,10 +31,15 @@ pub fn binding(flaws: &'static [Flaw]) -> Binding {
                 Auth::Oauth2 { .. } => c.access_token.as_ref().map(|t| ("Authorization".to_string(), format!("Bearer {t}"))),
                 Auth::None => None,
             };
-            Generic { transport: Transport::new(ctx, flaws), base: ctx.base_url().to_string(), spec: ctx.spec().clone(), credential }
+            let mut transport = Transport::new(ctx, flaws);
+            // a provider that says when its rate limit resets (GitHub: `x-ratelimit-reset`, and 403 for an exhausted limit)
+            if let Some(reset) = ctx.spec().error_handling.iter().find_map(|r| r.reset.clone()) {
+                transport = transport.with_rate_limit_reset(reset);
+            }
+            Generic { transport, base: ctx.base_url().to_string(), ctx: ctx.clone(), credential }
         },
         |client: Arc<Generic>, call: Call| async move {
-            let Some(e) = client.spec.endpoints.iter().find(|e| e.id == call.endpoint()) else {
+            let Some(e) = client.ctx.spec().endpoints.iter().find(|e| e.id == call.endpoint()) else {
                 return Err(ClientError::unbound(call.endpoint()));
             };
             let mut path = e.path.clone();
@@ -53,12 +59,24 @@ pub fn binding(flaws: &'static [Flaw]) -> Binding {
                 format!("{}{path}?{}", client.base, client.transport.query(&query))
             };
             let body = call.input().get("body");
+            let media = e.request.content_type.to_ascii_lowercase();
+            let encoding = if media.starts_with("application/x-www-form-urlencoded") {
+                Encoding::Form
+            } else if media.starts_with("multipart/form-data") {
+                Encoding::Multipart
+            } else if media.contains("json") {
+                Encoding::Json
+            } else {
+                // text/plain (GitHub's raw markdown), application/octet-stream (a release asset)
+                Encoding::Raw(&e.request.content_type)
+            };
             let method =
                 Method::from_bytes(e.method.as_str().as_bytes()).map_err(|err| ClientError::new(ErrorKind::Other, err.to_string()))?;
             let req = Request {
                 method,
                 url,
                 body,
+                encoding,
                 idempotency: e.idempotency_header.as_deref().map(|h| (h, uuid::Uuid::new_v4().to_string())),
                 idempotent: e.is_idempotent(),
                 auth: client.credential.clone().filter(|_| e.auth),
@@ -70,7 +88,12 @@ pub fn binding(flaws: &'static [Flaw]) -> Binding {
             }
             // the answer parsed and checked against the endpoint's schema (for a list, each page)
             let checked = |resp: Response| -> Result<Value, ClientError> {
-                if !resp.content_type.starts_with("application/json") {
+                // a 204 has no body: nothing to read
+                if e.response.status == 204 && resp.body.is_empty() {
+                    return Ok(Value::Null);
+                }
+                // a response the spec does not declare strictly JSON (a PDF's, planned as `{}`) is read whatever its type
+                if e.response.strict_content_type && !resp.content_type.starts_with("application/json") {
                     return Err(invalid(format!("expected application/json, got {:?}", resp.content_type)));
                 }
                 let v: Value = serde_json::from_slice(&resp.body).map_err(|err| invalid(format!("body is not valid JSON: {err}")))?;

@@ -12,7 +12,7 @@ use serde_json::Value;
 use oc_integrate::webhook::{self, Scheme, Sign};
 
 use super::flaw::Flaw;
-use super::transport::{Request, Transport};
+use super::transport::{Encoding, Request, Transport};
 use super::webhooks;
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
@@ -57,7 +57,15 @@ impl PaymentsClient {
     }
 
     fn request<'a>(&self, method: Method, path: &str, body: Option<&'a Value>, idempotent: bool) -> Request<'a> {
-        Request { method, url: format!("{}{path}", self.base), body, idempotency: None, idempotent, auth: self.auth() }
+        Request {
+            method,
+            url: format!("{}{path}", self.base),
+            body,
+            encoding: Encoding::Json,
+            idempotency: None,
+            idempotent,
+            auth: self.auth(),
+        }
     }
 
     pub async fn create_customer(&self, input: &Value) -> Result<Customer, ClientError> {
@@ -84,6 +92,7 @@ impl PaymentsClient {
             method: Method::POST,
             url: url.to_string(),
             body: Some(event),
+            encoding: Encoding::Json,
             idempotency: Some(("X-Event-ID", uuid::Uuid::new_v4().to_string())),
             idempotent: true,
             auth: signature,

@@ -3,14 +3,14 @@
 
 use std::sync::{Arc, Mutex};
 
-use oc_integrate::spec::Pagination;
+use oc_integrate::spec::{Pagination, ResetHeader, ResetUnit};
 use oc_integrate::{Binding, Call, ClientError, Context, ErrorKind, outcome};
 use reqwest::Method;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::flaw::Flaw;
-use super::transport::{Request, Response, Transport};
+use super::transport::{Encoding, Request, Response, Transport};
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Issue {
@@ -101,7 +101,7 @@ impl TrackerClient {
             // which is all its description (and so Prism) lists
             transport: Transport::new(ctx, flaws)
                 .with_headers(&[("Accept", "application/json"), ("X-GitHub-Api-Version", "2022-11-28")])
-                .with_rate_limit_reset("x-ratelimit-reset"),
+                .with_rate_limit_reset(ResetHeader { header: "x-ratelimit-reset".into(), unit: ResetUnit::EpochSeconds }),
             base: ctx.base_url().to_string(),
             token_url: ctx.token_url().unwrap_or_default().to_string(),
             client_id: c.client_id.clone().unwrap_or_default(),
@@ -173,6 +173,7 @@ impl TrackerClient {
                 method: method.clone(),
                 url: url.to_string(),
                 body,
+                encoding: Encoding::Json,
                 idempotency: None,
                 idempotent,
                 auth: Some((

@@ -5,8 +5,8 @@
 use std::collections::HashSet;
 use std::time::{Duration, SystemTime};
 
-use oc_integrate::spec::Pagination;
 use oc_integrate::spec::pagination::at;
+use oc_integrate::spec::{Pagination, ResetHeader, ResetUnit};
 use oc_integrate::{ClientError, Context, ErrorKind};
 use reqwest::{Method, StatusCode};
 use serde::Serialize;
@@ -21,6 +21,8 @@ pub struct Request<'a> {
     pub method: Method,
     pub url: String,
     pub body: Option<&'a Value>,
+    /// How the body is written.
+    pub encoding: Encoding<'a>,
     /// `(header, key)` when the call carries an idempotency key.
     pub idempotency: Option<(&'a str, String)>,
     /// Whether repeating the call after an ambiguous failure is safe.
@@ -29,11 +31,41 @@ pub struct Request<'a> {
     pub auth: Option<(String, String)>,
 }
 
+/// How a request body is written: JSON, a form (`application/x-www-form-urlencoded`),
+/// `multipart/form-data` (a part per form field), or as it is under its own media type
+/// (`text/plain`, `application/octet-stream`: a string's text, anything else its JSON).
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Encoding<'a> {
+    Json,
+    Form,
+    Multipart,
+    Raw(&'a str),
+}
+
 /// A successful response: content type, body, and the `Link` header's `rel="next"` URL.
 pub struct Response {
     pub content_type: String,
     pub body: Vec<u8>,
     pub next_link: Option<String>,
+}
+
+/// `body`'s fields as a form's: nested under bracketed keys, as Stripe reads them
+/// (`metadata[plan]=pro`, `items[0][price]=p_1`); a null is sent empty (Stripe's "unset").
+fn form_fields(body: &Value) -> Vec<(String, String)> {
+    fn add(out: &mut Vec<(String, String)>, name: &str, v: &Value) {
+        let nested = |k: &str| if name.is_empty() { k.to_string() } else { format!("{name}[{k}]") };
+        let value = match v {
+            Value::Object(fields) => return fields.iter().for_each(|(k, x)| add(out, &nested(k), x)),
+            Value::Array(items) => return items.iter().enumerate().for_each(|(i, x)| add(out, &nested(&i.to_string()), x)),
+            Value::String(text) => text.clone(),
+            Value::Null => String::new(),
+            scalar => scalar.to_string(),
+        };
+        out.push((name.to_string(), value));
+    }
+    let mut out = Vec::new();
+    add(&mut out, "", body);
+    out
 }
 
 /// The URL of the `rel="next"` entry of a `Link` header (RFC 8288).
@@ -63,8 +95,8 @@ pub struct Transport {
     ctx: Context,
     flaws: HashSet<Flaw>,
     headers: Vec<(&'static str, &'static str)>,
-    /// The header that carries a rate limit's reset instant (epoch seconds), if the provider sends one.
-    reset: Option<&'static str>,
+    /// The header that says when a rate limit resets, and how it counts time, if the provider sends one.
+    reset: Option<ResetHeader>,
     /// Whether a call is waiting out a rate limit now (read only with `OneCallWaitsForAll`).
     waiting: std::sync::atomic::AtomicBool,
 }
@@ -107,10 +139,10 @@ impl Transport {
         self
     }
 
-    /// The provider says when a rate limit resets in this header, in epoch seconds (GitHub's
-    /// `x-ratelimit-reset`), and answers an exhausted limit with 403 as well as 429.
-    pub fn with_rate_limit_reset(mut self, header: &'static str) -> Transport {
-        self.reset = Some(header);
+    /// The provider says when a rate limit resets in this header (GitHub's `x-ratelimit-reset`,
+    /// in epoch seconds), and answers an exhausted limit with 403 as well as 429.
+    pub fn with_rate_limit_reset(mut self, reset: ResetHeader) -> Transport {
+        self.reset = Some(reset);
         self
     }
 
@@ -189,7 +221,26 @@ impl Transport {
                     .collect();
                 rb.header("content-type", "application/json").body(format!("{{{}}}", pairs.join(",")))
             } else {
-                rb.json(body)
+                match req.encoding {
+                    Encoding::Json => rb.json(body),
+                    Encoding::Form => {
+                        let form = form_urlencoded::Serializer::new(String::new()).extend_pairs(form_fields(body)).finish();
+                        rb.header("content-type", "application/x-www-form-urlencoded").body(form)
+                    }
+                    Encoding::Multipart => {
+                        let boundary = format!("oc-{}", uuid::Uuid::new_v4().simple());
+                        let mut parts = String::new();
+                        for (name, value) in form_fields(body) {
+                            let name = name.replace('"', "%22");
+                            parts.push_str(&format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n"));
+                        }
+                        parts.push_str(&format!("--{boundary}--\r\n"));
+                        rb.header("content-type", format!("multipart/form-data; boundary={boundary}")).body(parts)
+                    }
+                    Encoding::Raw(media) => {
+                        rb.header("content-type", media).body(body.as_str().map_or_else(|| body.to_string(), str::to_string))
+                    }
+                }
             };
         }
         let budget = self.budget();
@@ -263,8 +314,13 @@ impl Transport {
         if self.has(Flaw::IgnoresRateLimitReset) {
             return None;
         }
-        let epoch: u64 = headers.get(self.reset?)?.to_str().ok()?.trim().parse().ok()?;
-        let at = SystemTime::UNIX_EPOCH + Duration::from_secs(epoch);
+        let reset = self.reset.as_ref()?;
+        let value: u64 = headers.get(reset.header.as_str())?.to_str().ok()?.trim().parse().ok()?;
+        let at = match reset.unit {
+            ResetUnit::EpochSeconds => SystemTime::UNIX_EPOCH + Duration::from_secs(value),
+            ResetUnit::EpochMilliseconds => SystemTime::UNIX_EPOCH + Duration::from_millis(value),
+            ResetUnit::DeltaSeconds => return Some(Duration::from_secs(value)),
+        };
         Some(at.duration_since(SystemTime::now()).unwrap_or_default())
     }
 

@@ -134,6 +134,8 @@ pub(super) fn prepare(s: &Setup) -> Prepared {
     let auth = s.spec.overview.auth.clone();
     let header = s.auth_header().map(str::to_string);
     let served = e.response.example.clone();
+    // a 204 carries no body (RFC 9110 §15.3.5): what a client makes of nothing is not judged
+    let no_content = e.response.status == 204;
     let schema = e.response.schema.clone();
     let delivery = s.delivery;
     let creds = s.credentials.clone();
@@ -183,7 +185,7 @@ pub(super) fn prepare(s: &Setup) -> Prepared {
             }
             let r = &o.returned[0];
             expect_ok(r, &mut p);
-            if let Some(v) = r.value().filter(|_| !delivery) {
+            if let Some(v) = r.value().filter(|_| !delivery && !no_content) {
                 // empty where the provider served something (an empty object served is one returned: SendGrid's 202 `{}`)
                 let empty = (v.is_null() && !served.is_null())
                     || v.as_object().is_some_and(|m| m.is_empty() && served.as_object().is_none_or(|s| !s.is_empty()))
@@ -226,10 +228,10 @@ const RESERVED: &str = "oc x/y?z#w%+&=é🎉";
 /// Text a JSON encoder must escape: quotes, a backslash, control characters, non-ASCII.
 const ESCAPED: &str = "oc \"quoted\" back\\slash\ttab\nline\u{1}é🎉";
 
-/// Whether `schema` leaves a string free: no pattern, format, enum, const or length cap
-/// that another value would break.
+/// Whether `schema` (its `$ref` followed) leaves a string free: no pattern, format, enum,
+/// const or length cap, nor alternatives (`anyOf`, …), that another value would break.
 pub(super) fn free_text(schema: &Value) -> bool {
-    ["pattern", "format", "enum", "const", "maxLength"].iter().all(|c| schema.get(*c).is_none())
+    ["pattern", "format", "enum", "const", "maxLength", "anyOf", "oneOf", "allOf", "not"].iter().all(|c| schema.get(*c).is_none())
 }
 
 /// The request example with every free string value hostile: path parameters and query
@@ -249,11 +251,15 @@ pub(super) fn hostile_input(e: &Endpoint) -> Option<Value> {
             }
         }
     }
-    let props = e.request.schema.as_ref().and_then(|s| resolved(s.value(), s.root()).get("properties"));
+    let root = e.request.schema.as_ref().map_or(&Value::Null, |s| s.root());
+    let props = e.request.schema.as_ref().and_then(|s| resolved(s.value(), root).get("properties"));
     if let Some(Value::Object(m)) = input.get_mut("body") {
         for (k, v) in m.iter_mut() {
-            let schema = props.and_then(|p| p.get(k));
-            let free = schema.is_none_or(free_text);
+            // a field's own schema, `$ref` followed (GitHub's enums are components of their own)
+            let schema = props.and_then(|p| p.get(k)).map(|s| resolved(s, root));
+            // with a request schema, only a field it names and leaves free (under a top-level
+            // `oneOf` its fields are a branch's, not known here)
+            let free = if e.request.schema.is_some() { schema.is_some_and(free_text) } else { true };
             if v.is_string() && free {
                 *v = Value::String(ESCAPED.into());
                 changed = true;
@@ -348,16 +354,35 @@ fn url_text(v: &Value) -> String {
 }
 
 /// The path segments a request for `input` must name, each decoded: the base path's, then
-/// the endpoint's with each `{param}` the input's value whole (a `/` in it is part of it).
+/// the endpoint's with each `{param}` the input's value whole (a `/` in it is part of it),
+/// also where one segment holds several (GitHub's `/compare/{base}...{head}`).
 fn want_segments(base_path: &str, e: &Endpoint, input: &Value) -> Vec<String> {
-    let params = input.get("params");
+    let params = input.get("params").and_then(Value::as_object);
     let template = format!("{base_path}{}", e.path);
     template
         .split('/')
         .skip(1)
-        .map(|seg| match seg.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
-            Some(name) => params.and_then(|p| p.get(name)).map(url_text).unwrap_or_else(|| seg.to_string()),
-            None => seg.to_string(),
+        .map(|seg| {
+            // each `{name}` in turn, so a value that itself reads `{other}` stays as it is
+            let (mut out, mut rest) = (String::new(), seg);
+            while let Some((before, after)) = rest.split_once('{') {
+                out.push_str(before);
+                match after.split_once('}') {
+                    Some((name, tail)) => {
+                        match params.and_then(|p| p.get(name)) {
+                            Some(v) => out.push_str(&url_text(v)),
+                            None => out.push_str(&format!("{{{name}}}")),
+                        }
+                        rest = tail;
+                    }
+                    None => {
+                        out.push('{');
+                        rest = after;
+                    }
+                }
+            }
+            out.push_str(rest);
+            out
         })
         .collect()
 }
@@ -539,5 +564,44 @@ mod tests {
         // a mangled value is judged against the hostile one
         let judged = constants_kept(&hostile, &original, &arrival("/i?state=x", json!({"state": "x", "title": "x"})));
         assert_eq!(judged, hostile);
+    }
+
+    /// Only free text turns hostile: a field whose schema is a `$ref` to an enum (GitHub's
+    /// alert `state`), a choice of schemas, or none the request schema names keeps its example value.
+    #[test]
+    fn hostile_body_values_go_only_into_free_text() {
+        let mut e: crate::spec::Endpoint = serde_json::from_value(json!({
+            "id": "update", "method": "PATCH", "path": "/alerts/1", "purpose": "p",
+            "request": {"example": {"body": {"state": "open", "reason": "won't fix", "comment": "c", "note": "n"}}},
+            "response": {"example": {}}
+        }))
+        .unwrap();
+        e.request.schema = Some(crate::spec::Schema::inline(json!({
+            "type": "object",
+            "properties": {
+                "state": {"$ref": "#/$defs/state"},
+                "reason": {"anyOf": [{"type": "string", "enum": ["won't fix"]}, {"type": "null"}]},
+                "comment": {"type": "string"}
+            },
+            "$defs": {"state": {"type": "string", "enum": ["open", "dismissed"]}}
+        })));
+        let body = &super::hostile_input(&e).expect("the comment is free text")["body"];
+        assert_eq!((&body["state"], &body["reason"]), (&json!("open"), &json!("won't fix")));
+        assert_eq!(body["note"], json!("n"), "a field the schema does not name is not known to be free");
+        assert_eq!(body["comment"], json!(super::ESCAPED));
+    }
+
+    /// Two parameters in one segment (GitHub's `/compare/{base}...{head}`) are both filled in
+    /// place, each value whole; a value that reads like a parameter stays as it is.
+    #[test]
+    fn every_parameter_of_a_segment_is_filled() {
+        let e: crate::spec::Endpoint = serde_json::from_value(json!({
+            "id": "compare", "method": "GET", "path": "/repos/{owner}/compare/{base}...{head}", "purpose": "p", "response": {"example": {}}
+        }))
+        .unwrap();
+        let input = json!({"params": {"owner": "o", "base": "{head}", "head": "feature/x"}});
+        assert_eq!(super::want_segments("/api", &e, &input), ["api", "repos", "o", "compare", "{head}...feature/x"]);
+        // a parameter the input does not give stays as written
+        assert_eq!(super::want_segments("", &e, &json!({"params": {"owner": "o"}}))[3], "{base}...{head}");
     }
 }

@@ -157,6 +157,22 @@ fn mutate(example: &Value, field: &Field, f: impl FnOnce(&mut serde_json::Map<St
     v
 }
 
+/// Whether the response object (the first item of an array response) may take a field its
+/// schema does not name: the extra field is drift a client must tolerate only there, not in an
+/// object the schema closes (`additionalProperties: false`), which a client checking the
+/// schema rightly rejects.
+pub(super) fn takes_extra_field(e: &Endpoint) -> bool {
+    let example = &e.response.example;
+    let array = example.is_array();
+    if !(if array { example.get(0) } else { Some(example) }).is_some_and(Value::is_object) {
+        return false;
+    }
+    let Some(schema) = &e.response.schema else { return true };
+    let top = resolved(schema.value(), schema.root());
+    let object = if array { top.get("items").map(|items| resolved(items, schema.root())) } else { Some(top) };
+    object.is_none_or(super::tolerance::takes_unknown_fields)
+}
+
 /// Apply `f` to the response object (the first item of an array response).
 fn mutate_top(example: &Value, f: impl FnOnce(&mut serde_json::Map<String, Value>)) -> Value {
     let mut v = example.clone();
@@ -312,5 +328,27 @@ mod tests {
         let paths: Vec<String> = fields_to_mutate(&e).iter().map(Field::path).collect();
         // `owner` is optional but present, so its required `login` drifts; `missing` is not in the example
         assert_eq!(paths, ["id", "data", "owner.login", "data[0].email"]);
+    }
+
+    /// The extra field is drift only where the schema leaves room for it: not in a closed
+    /// response object (GitHub's `{}` of a 202), nor in the items of a closed list.
+    #[test]
+    fn an_extra_field_is_drift_only_in_an_open_object() {
+        let mut e: Endpoint = serde_json::from_value(json!({
+            "id": "get", "method": "GET", "path": "/x", "purpose": "p", "response": {"example": {"id": 1}}
+        }))
+        .unwrap();
+        assert!(takes_extra_field(&e), "no schema: nothing closes the object");
+        let closed = json!({"type": "object", "additionalProperties": false, "properties": {"id": {"type": "integer"}}});
+        e.response.schema = Some(crate::spec::Schema::inline(json!({"$ref": "#/$defs/x", "$defs": {"x": closed.clone()}})));
+        assert!(!takes_extra_field(&e));
+        e.response.schema = Some(crate::spec::Schema::inline(json!({"type": "object", "properties": {"id": {"type": "integer"}}})));
+        assert!(takes_extra_field(&e));
+        e.response.example = json!([{"id": 1}]);
+        e.response.schema = Some(crate::spec::Schema::inline(json!({"type": "array", "items": closed})));
+        assert!(!takes_extra_field(&e));
+        e.response.example = json!("text");
+        e.response.schema = None;
+        assert!(!takes_extra_field(&e), "no object to add a field to");
     }
 }

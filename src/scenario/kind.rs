@@ -12,6 +12,10 @@ impl Kind {
     /// Whether the spec makes this kind applicable to `endpoint`.
     pub fn applies(self, spec: &Spec, endpoint: &Endpoint) -> bool {
         let oauth = matches!(spec.overview.auth, Auth::Oauth2 { .. }) && endpoint.auth;
+        // a 204 carries no body (RFC 9110 §15.3.5): a client reads none, so nothing can go wrong in one
+        if endpoint.response.status == 204 && self.is_about_the_body() {
+            return false;
+        }
         match self {
             Kind::Conformance => true,
             Kind::HostileRequestValues => conformance::hostile_input(endpoint).is_some(),
@@ -55,9 +59,7 @@ impl Kind {
             Kind::DriftMissingField | Kind::DriftTypeChanged | Kind::DriftNullValue | Kind::DriftRenamedField => {
                 !drift::fields_to_mutate(endpoint).is_empty()
             }
-            Kind::DriftExtraField => {
-                endpoint.response.example.is_object() || endpoint.response.example.get(0).is_some_and(|v| v.is_object())
-            }
+            Kind::DriftExtraField => drift::takes_extra_field(endpoint),
             Kind::DriftEmptyBody | Kind::DriftTruncatedJson | Kind::DriftNotJson | Kind::DriftWrongContentType => true,
             k if k.is_tolerance() => tolerance::applies(k, endpoint),
             Kind::ConnectionRefused
@@ -66,6 +68,22 @@ impl Kind {
             | Kind::ConnectionTruncatedBody => true,
             _ => false,
         }
+    }
+
+    /// Whether the case is about the response body (served slowly, cut, reset halfway, drifted,
+    /// varied, paged), which a 204 does not have.
+    fn is_about_the_body(self) -> bool {
+        self.is_tolerance()
+            || self.is_drift()
+            || self.is_pagination()
+            || matches!(
+                self,
+                Kind::TimeoutBodyStalls
+                    | Kind::TimeoutBodyTrickles
+                    | Kind::TimeoutLateHeadersThenStall
+                    | Kind::ConnectionResetDuringResponse
+                    | Kind::ConnectionTruncatedBody
+            )
     }
 
     /// Whether the receiver declared in the spec makes this kind applicable to it.
@@ -111,7 +129,9 @@ impl Kind {
         let recovers = backoffs(n.min(3).saturating_sub(1));
         match self {
             // the handler's cases are about the handler's answers, not the client's waits
-            // the date form is rounded up to a whole second past Retry-After: this is a lower bound
+            // a date or a reset epoch names the whole second past Retry-After, up to a second
+            // later: this is their lower bound, and a trial records what its answer forced
+            // (`CaseResult::mandated_wait`)
             Kind::RateLimitRetryAfter | Kind::RateLimitRetryAfterDate | Kind::RateLimitReset | Kind::RateLimitConcurrent => p.retry_after,
             Kind::RateLimitNoRetryAfter => p.retry.backoff(0),
             Kind::Status { action, .. } => match action {

@@ -62,10 +62,14 @@ enum Signal {
     None,
 }
 
-/// The instant a date or epoch signal points at: whole seconds, at least `ra` from now.
-fn ahead(ra: Duration) -> SystemTime {
-    let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
-    UNIX_EPOCH + Duration::from_secs(now.as_secs() + 1 + ra.as_secs())
+/// The instant a date or epoch signal points at: the whole second after `ra` from now (a date
+/// or an epoch in seconds can name no other), and how far ahead of now that is: more than
+/// `ra`, at most a second more.
+fn ahead(ra: Duration) -> (SystemTime, Duration) {
+    let now = SystemTime::now();
+    let since = now.duration_since(UNIX_EPOCH).unwrap_or_default();
+    let at = UNIX_EPOCH + Duration::from_secs(since.as_secs() + 1 + ra.as_secs());
+    (at, at.duration_since(now).unwrap_or_default())
 }
 
 /// `status` (with `headers`) answered once with `signal`, then success: the retry must come
@@ -89,6 +93,7 @@ fn limited(s: &Setup, status: u16, headers: Vec<(String, String)>, signal: Signa
     let route = {
         let until = until.clone();
         let headers = headers.clone();
+        let timeline = s.timeline.clone();
         Route {
             target: Target::Api,
             path: None,
@@ -101,8 +106,10 @@ fn limited(s: &Setup, status: u16, headers: Vec<(String, String)>, signal: Signa
                     let value = match unit {
                         None => ra.as_secs().to_string(),
                         Some(unit) => {
-                            let at = ahead(ra);
+                            let (at, wait) = ahead(ra);
                             *until.lock().unwrap_or_else(|p| p.into_inner()) = Some(at);
+                            // what a correct client must wait is what this answer says, not the nominal `ra`
+                            timeline.mandate(wait);
                             let epoch = at.duration_since(UNIX_EPOCH).unwrap_or_default();
                             match unit {
                                 _ if date => httpdate::fmt_http_date(at),

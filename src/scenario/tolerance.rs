@@ -42,28 +42,36 @@ fn typed(schema: &Value, ty: &str) -> bool {
     }
 }
 
-/// What one variation does to an object (its schema, the root schema, whether it is nested).
-type Change<'a> = &'a dyn Fn(&mut Map<String, Value>, &Value, &Value, bool) -> bool;
+/// What one variation does to an object: its schema, the root schema, and where it is (the
+/// dotted field path of [`crate::spec::pagination::at`], `[]` after an array nested in it;
+/// empty for the top level, and for the items of a top-level array).
+type Change<'a> = &'a dyn Fn(&mut Map<String, Value>, &Value, &Value, &str) -> bool;
 
-/// Apply `change` to every object of `v` its schema describes, top level and nested;
-/// whether anything changed.
-fn each_object(v: &mut Value, schema: &Value, root: &Value, nested: bool, change: Change) -> bool {
+/// The dotted path of field `key` of the object at `at`.
+fn field_path(at: &str, key: &str) -> String {
+    if at.is_empty() { key.to_string() } else { format!("{at}.{key}") }
+}
+
+/// Apply `change` to every object of `v` (at `at`) its schema describes, top level and
+/// nested; whether anything changed.
+fn each_object(v: &mut Value, schema: &Value, root: &Value, at: &str, change: Change) -> bool {
     let schema = resolved(schema, root);
     let mut changed = false;
     match v {
         Value::Object(m) => {
-            changed |= change(m, schema, root, nested);
+            changed |= change(m, schema, root, at);
             let props = schema.get("properties").and_then(Value::as_object);
             for (k, child) in m.iter_mut() {
                 if let Some(s) = props.and_then(|p| p.get(k)) {
-                    changed |= each_object(child, s, root, true, change);
+                    changed |= each_object(child, s, root, &field_path(at, k), change);
                 }
             }
         }
         Value::Array(items) => {
             if let Some(s) = schema.get("items") {
+                let at = if at.is_empty() { String::new() } else { format!("{at}[]") };
                 for item in items {
-                    changed |= each_object(item, s, root, nested, change);
+                    changed |= each_object(item, s, root, &at, change);
                 }
             }
         }
@@ -81,6 +89,16 @@ fn required(schema: &Value, key: &str) -> bool {
     schema.get("required").and_then(Value::as_array).is_some_and(|r| r.iter().any(|k| k == key))
 }
 
+/// Whether an object of `schema` may carry a field its schema does not name, of any value: not
+/// a closed object (`additionalProperties: false`) nor a map whose values the schema types
+/// (Stripe's `metadata`, `additionalProperties: {type: string}`), where a new key is data the
+/// schema checks, not a field the provider added; nor one made of alternatives or parts
+/// (`oneOf`, `anyOf`, `allOf`), whose branches may be closed (GitHub's user, private or public).
+pub(super) fn takes_unknown_fields(schema: &Value) -> bool {
+    ["oneOf", "anyOf", "allOf"].iter().all(|c| schema.get(*c).is_none())
+        && schema.get("additionalProperties").is_none_or(|a| a == &json!(true) || a.as_object().is_some_and(Map::is_empty))
+}
+
 /// A string the schema leaves free (no pattern, format, enum or const to break).
 fn free_string(schema: &Value) -> bool {
     typed(schema, "string") && free_text(schema)
@@ -91,13 +109,21 @@ fn varied(kind: Kind, e: &Endpoint) -> Option<Value> {
     let schema = e.response.schema.as_ref()?;
     let (whole, root) = (schema.value(), schema.root());
     let mut v = e.response.example.clone();
+    // the fields a page must carry for the spec's pagination to read it (its items, its flag),
+    // optional in the schema or not: without them a correct client cannot tell what the page holds
+    let paged: Vec<&str> = e.pagination.iter().flat_map(|p| [Some(p.items()), p.has_more()]).flatten().filter(|p| !p.is_empty()).collect();
     let changed = match kind {
-        Kind::TolerateOptionalAbsent => each_object(&mut v, whole, root, false, &|m, s, _, _| {
+        Kind::TolerateOptionalAbsent => each_object(&mut v, whole, root, "", &|m, s, _, at| {
             let before = m.len();
-            m.retain(|k, _| required(s, k) || s.get("properties").and_then(|p| p.get(k)).is_none());
+            m.retain(|k, _| {
+                let path = field_path(at, k);
+                // a field on the way to one the pagination reads stays too
+                let read = paged.iter().any(|p| p.strip_prefix(path.as_str()).is_some_and(|rest| rest.is_empty() || rest.starts_with('.')));
+                required(s, k) || s.get("properties").and_then(|p| p.get(k)).is_none() || read
+            });
             m.len() != before
         }),
-        Kind::TolerateNull => each_object(&mut v, whole, root, false, &|m, s, root, _| {
+        Kind::TolerateNull => each_object(&mut v, whole, root, "", &|m, s, root, _| {
             let mut changed = false;
             for (k, p) in properties(s, root) {
                 // required or not: a nullable field is null whenever the provider has nothing
@@ -109,15 +135,17 @@ fn varied(kind: Kind, e: &Endpoint) -> Option<Value> {
             }
             changed
         }),
-        Kind::TolerateUnknownNestedFields => each_object(&mut v, whole, root, false, &|m, _, _, nested| {
-            nested && m.insert("oc_unexpected_field".into(), json!({"added_by": "oc-integrate"})).is_none()
+        Kind::TolerateUnknownNestedFields => each_object(&mut v, whole, root, "", &|m, s, _, at| {
+            !at.is_empty()
+                && takes_unknown_fields(s)
+                && m.insert("oc_unexpected_field".into(), json!({"added_by": "oc-integrate"})).is_none()
         }),
         Kind::TolerateEmptyArrays => {
             let top = matches!(&v, Value::Array(items) if !items.is_empty());
             if top {
                 v = json!([]);
             }
-            top || each_object(&mut v, whole, root, false, &|m, s, root, _| {
+            top || each_object(&mut v, whole, root, "", &|m, s, root, _| {
                 let mut changed = false;
                 for (k, p) in properties(s, root) {
                     let may_be_empty = p.get("minItems").and_then(Value::as_u64).unwrap_or(0) == 0;
@@ -131,7 +159,7 @@ fn varied(kind: Kind, e: &Endpoint) -> Option<Value> {
                 changed
             })
         }
-        Kind::TolerateLargeIntegers => each_object(&mut v, whole, root, false, &|m, s, root, _| {
+        Kind::TolerateLargeIntegers => each_object(&mut v, whole, root, "", &|m, s, root, _| {
             let mut changed = false;
             for (k, p) in properties(s, root) {
                 let fits = p.get("maximum").and_then(Value::as_f64).is_none_or(|max| max >= LARGE as f64);
@@ -142,7 +170,7 @@ fn varied(kind: Kind, e: &Endpoint) -> Option<Value> {
             }
             changed
         }),
-        Kind::TolerateNonAscii => each_object(&mut v, whole, root, false, &|m, s, root, _| {
+        Kind::TolerateNonAscii => each_object(&mut v, whole, root, "", &|m, s, root, _| {
             let mut changed = false;
             for (k, p) in properties(s, root) {
                 if free_string(p) && m.get(k).is_some_and(Value::is_string) {
@@ -234,4 +262,70 @@ pub(super) fn prepare(kind: Kind, s: &Setup) -> Prepared {
         }),
     )
     .calls(calls)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The unknown field goes into every nested object its schema leaves open, and not into a
+    /// closed one or a map of typed values (where it would be off the schema for a reason that
+    /// is not the case's: a correct client that checks the schema must reject it).
+    #[test]
+    fn unknown_fields_go_only_where_the_schema_leaves_room() {
+        let mut e: Endpoint = serde_json::from_value(json!({
+            "id": "get", "method": "GET", "path": "/x", "purpose": "p",
+            "response": {"example": {"id": "ch_1", "owner": {"login": "a"}, "any": {"k": 1}, "metadata": {"plan": "pro"}, "closed": {"n": 1}, "either": {"n": 1}}}
+        }))
+        .unwrap();
+        e.response.schema = Some(crate::spec::Schema::inline(json!({
+            "type": "object",
+            "properties": {
+                "id": {"type": "string"},
+                "owner": {"type": "object", "properties": {"login": {"type": "string"}}},
+                "any": {"type": "object", "additionalProperties": {}},
+                "metadata": {"type": "object", "additionalProperties": {"type": "string"}},
+                "closed": {"type": "object", "additionalProperties": false, "properties": {"n": {"type": "integer"}}},
+                "either": {"oneOf": [{"type": "object", "additionalProperties": false, "properties": {"n": {"type": "integer"}}}, {"type": "null"}]}
+            }
+        })));
+        let v = varied(Kind::TolerateUnknownNestedFields, &e).expect("two objects take an unknown field");
+        let added = |k: &str| v[k].get("oc_unexpected_field").is_some();
+        assert!(added("owner") && added("any"), "{v}");
+        assert!(!added("metadata") && !added("closed") && !added("either"), "{v}");
+        assert!(v.get("oc_unexpected_field").is_none(), "the top level is another case's");
+        // with only a map and a closed object nested, the case has nothing to vary
+        e.response.example = json!({"id": "ch_1", "metadata": {"plan": "pro"}, "closed": {"n": 1}});
+        assert!(!applies(Kind::TolerateUnknownNestedFields, &e));
+    }
+
+    /// Optional fields go, but not the ones the spec's pagination reads (GitHub's
+    /// `repositories` of an installation's list, optional in its schema; a page's flag): a
+    /// correct client that finds no items where the spec says they are must fail the call.
+    /// The items' own optional fields still go.
+    #[test]
+    fn optional_fields_the_pagination_reads_stay() {
+        let mut e: Endpoint = serde_json::from_value(json!({
+            "id": "list", "method": "GET", "path": "/installation/repositories", "purpose": "p",
+            "pagination": {"style": "page", "param": "page", "has_more": "meta.more", "items": "repositories"},
+            "response": {"example": {"total_count": 1, "meta": {"more": false, "hint": "x"}, "repositories": [{"id": 1, "name": "a"}]}}
+        }))
+        .unwrap();
+        e.response.schema = Some(crate::spec::Schema::inline(json!({
+            "type": "object",
+            "properties": {
+                "total_count": {"type": "integer"},
+                "meta": {"type": "object", "properties": {"more": {"type": "boolean"}, "hint": {"type": "string"}}},
+                "repositories": {"type": "array", "items": {"type": "object", "required": ["id"], "properties": {"id": {}, "name": {}}}}
+            }
+        })));
+        let v = varied(Kind::TolerateOptionalAbsent, &e).expect("total_count, the hint and the names are optional");
+        assert_eq!(v, json!({"meta": {"more": false}, "repositories": [{"id": 1}]}));
+        // with nothing optional but what the pagination reads, the case has nothing to vary
+        e.response.example = json!({"meta": {"more": false}, "repositories": [{"id": 1}]});
+        assert!(!applies(Kind::TolerateOptionalAbsent, &e));
+        // without the pagination, the same fields are the case's to drop
+        e.pagination = None;
+        assert_eq!(varied(Kind::TolerateOptionalAbsent, &e), Some(json!({})));
+    }
 }
