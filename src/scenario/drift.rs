@@ -64,6 +64,17 @@ const MAX_DEPTH: usize = 8;
 /// arrays (objects inside objects, `data[0].email`, the items of a top-level array). A case
 /// drifts the first [`MAX_FIELDS`] of them.
 pub(super) fn fields_to_mutate(e: &Endpoint) -> Vec<Field> {
+    fields_up_to(e, usize::MAX)
+}
+
+/// Whether the endpoint's response has a field to drift (the four drift kinds that change a
+/// field apply): the search stops at the first.
+pub(super) fn has_field_to_mutate(e: &Endpoint) -> bool {
+    !fields_up_to(e, 1).is_empty()
+}
+
+/// The first `limit` of [`fields_to_mutate`].
+fn fields_up_to(e: &Endpoint, limit: usize) -> Vec<Field> {
     let Some(schema) = e.response.schema.as_ref() else { return Vec::new() };
     let root = schema.root();
     let mut out = Vec::new();
@@ -88,6 +99,9 @@ pub(super) fn fields_to_mutate(e: &Endpoint) -> Vec<Field> {
                             && ty != "null"
                         {
                             out.push(Field { path: [path.clone(), vec![Hop::Key(f.to_string())]].concat(), ty: ty.to_string() });
+                            if out.len() >= limit {
+                                return out;
+                            }
                         }
                     }
                     for (k, v) in object {

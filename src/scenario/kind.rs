@@ -57,7 +57,7 @@ impl Kind {
                 endpoint.method == Method::POST && endpoint.idempotency_header.is_some() && endpoint.is_idempotent()
             }
             Kind::DriftMissingField | Kind::DriftTypeChanged | Kind::DriftNullValue | Kind::DriftRenamedField => {
-                !drift::fields_to_mutate(endpoint).is_empty()
+                drift::has_field_to_mutate(endpoint)
             }
             Kind::DriftExtraField => drift::takes_extra_field(endpoint),
             Kind::DriftEmptyBody | Kind::DriftTruncatedJson | Kind::DriftNotJson | Kind::DriftWrongContentType => true,

@@ -53,8 +53,9 @@ fn field_path(at: &str, key: &str) -> String {
 }
 
 /// Apply `change` to every object of `v` (at `at`) its schema describes, top level and
-/// nested; whether anything changed.
-fn each_object(v: &mut Value, schema: &Value, root: &Value, at: &str, change: Change) -> bool {
+/// nested; whether anything changed. `until_first`: stop at the first change (when all that
+/// is asked is whether the kind applies: a provider's endpoints are many, their examples large).
+fn each_object(v: &mut Value, schema: &Value, root: &Value, at: &str, until_first: bool, change: Change) -> bool {
     let schema = resolved(schema, root);
     let mut changed = false;
     match v {
@@ -62,8 +63,11 @@ fn each_object(v: &mut Value, schema: &Value, root: &Value, at: &str, change: Ch
             changed |= change(m, schema, root, at);
             let props = schema.get("properties").and_then(Value::as_object);
             for (k, child) in m.iter_mut() {
+                if changed && until_first {
+                    break;
+                }
                 if let Some(s) = props.and_then(|p| p.get(k)) {
-                    changed |= each_object(child, s, root, &field_path(at, k), change);
+                    changed |= each_object(child, s, root, &field_path(at, k), until_first, change);
                 }
             }
         }
@@ -71,7 +75,10 @@ fn each_object(v: &mut Value, schema: &Value, root: &Value, at: &str, change: Ch
             if let Some(s) = schema.get("items") {
                 let at = if at.is_empty() { String::new() } else { format!("{at}[]") };
                 for item in items {
-                    changed |= each_object(item, s, root, &at, change);
+                    if changed && until_first {
+                        break;
+                    }
+                    changed |= each_object(item, s, root, &at, until_first, change);
                 }
             }
         }
@@ -104,8 +111,9 @@ fn free_string(schema: &Value) -> bool {
     typed(schema, "string") && free_text(schema)
 }
 
-/// The endpoint's example with `kind`'s variation applied, when the schema gives it something to vary.
-fn varied(kind: Kind, e: &Endpoint) -> Option<Value> {
+/// The endpoint's example with `kind`'s variation applied, when the schema gives it something to
+/// vary (`until_first`: applied only as far as its first change, to tell whether it applies).
+fn varied(kind: Kind, e: &Endpoint, until_first: bool) -> Option<Value> {
     let schema = e.response.schema.as_ref()?;
     let (whole, root) = (schema.value(), schema.root());
     let mut v = e.response.example.clone();
@@ -113,7 +121,7 @@ fn varied(kind: Kind, e: &Endpoint) -> Option<Value> {
     // optional in the schema or not: without them a correct client cannot tell what the page holds
     let paged: Vec<&str> = e.pagination.iter().flat_map(|p| [Some(p.items()), p.has_more()]).flatten().filter(|p| !p.is_empty()).collect();
     let changed = match kind {
-        Kind::TolerateOptionalAbsent => each_object(&mut v, whole, root, "", &|m, s, _, at| {
+        Kind::TolerateOptionalAbsent => each_object(&mut v, whole, root, "", until_first, &|m, s, _, at| {
             let before = m.len();
             m.retain(|k, _| {
                 let path = field_path(at, k);
@@ -123,7 +131,7 @@ fn varied(kind: Kind, e: &Endpoint) -> Option<Value> {
             });
             m.len() != before
         }),
-        Kind::TolerateNull => each_object(&mut v, whole, root, "", &|m, s, root, _| {
+        Kind::TolerateNull => each_object(&mut v, whole, root, "", until_first, &|m, s, root, _| {
             let mut changed = false;
             for (k, p) in properties(s, root) {
                 // required or not: a nullable field is null whenever the provider has nothing
@@ -135,7 +143,7 @@ fn varied(kind: Kind, e: &Endpoint) -> Option<Value> {
             }
             changed
         }),
-        Kind::TolerateUnknownNestedFields => each_object(&mut v, whole, root, "", &|m, s, _, at| {
+        Kind::TolerateUnknownNestedFields => each_object(&mut v, whole, root, "", until_first, &|m, s, _, at| {
             !at.is_empty()
                 && takes_unknown_fields(s)
                 && m.insert("oc_unexpected_field".into(), json!({"added_by": "oc-integrate"})).is_none()
@@ -145,7 +153,7 @@ fn varied(kind: Kind, e: &Endpoint) -> Option<Value> {
             if top {
                 v = json!([]);
             }
-            top || each_object(&mut v, whole, root, "", &|m, s, root, _| {
+            top || each_object(&mut v, whole, root, "", until_first, &|m, s, root, _| {
                 let mut changed = false;
                 for (k, p) in properties(s, root) {
                     let may_be_empty = p.get("minItems").and_then(Value::as_u64).unwrap_or(0) == 0;
@@ -159,7 +167,7 @@ fn varied(kind: Kind, e: &Endpoint) -> Option<Value> {
                 changed
             })
         }
-        Kind::TolerateLargeIntegers => each_object(&mut v, whole, root, "", &|m, s, root, _| {
+        Kind::TolerateLargeIntegers => each_object(&mut v, whole, root, "", until_first, &|m, s, root, _| {
             let mut changed = false;
             for (k, p) in properties(s, root) {
                 let fits = p.get("maximum").and_then(Value::as_f64).is_none_or(|max| max >= LARGE as f64);
@@ -170,7 +178,7 @@ fn varied(kind: Kind, e: &Endpoint) -> Option<Value> {
             }
             changed
         }),
-        Kind::TolerateNonAscii => each_object(&mut v, whole, root, "", &|m, s, root, _| {
+        Kind::TolerateNonAscii => each_object(&mut v, whole, root, "", until_first, &|m, s, root, _| {
             let mut changed = false;
             for (k, p) in properties(s, root) {
                 if free_string(p) && m.get(k).is_some_and(Value::is_string) {
@@ -189,7 +197,7 @@ fn varied(kind: Kind, e: &Endpoint) -> Option<Value> {
 pub(super) fn applies(kind: Kind, e: &Endpoint) -> bool {
     match kind {
         Kind::TolerateMediaTypeParameters => e.response.schema.is_some(),
-        _ => varied(kind, e).is_some(),
+        _ => varied(kind, e, true).is_some(),
     }
 }
 
@@ -212,7 +220,7 @@ fn ascii_json(v: &Value) -> String {
 pub(super) fn prepare(kind: Kind, s: &Setup) -> Prepared {
     let e = s.endpoint;
     let status = e.response.status;
-    let served = varied(kind, e).unwrap_or_else(|| e.response.example.clone());
+    let served = varied(kind, e, false).unwrap_or_else(|| e.response.example.clone());
     // benign variation is in the data: a paginated answer stays the last page
     let served = match &e.pagination {
         Some(p) => p.last_page(&served),
@@ -289,7 +297,7 @@ mod tests {
                 "either": {"oneOf": [{"type": "object", "additionalProperties": false, "properties": {"n": {"type": "integer"}}}, {"type": "null"}]}
             }
         })));
-        let v = varied(Kind::TolerateUnknownNestedFields, &e).expect("two objects take an unknown field");
+        let v = varied(Kind::TolerateUnknownNestedFields, &e, false).expect("two objects take an unknown field");
         let added = |k: &str| v[k].get("oc_unexpected_field").is_some();
         assert!(added("owner") && added("any"), "{v}");
         assert!(!added("metadata") && !added("closed") && !added("either"), "{v}");
@@ -319,13 +327,13 @@ mod tests {
                 "repositories": {"type": "array", "items": {"type": "object", "required": ["id"], "properties": {"id": {}, "name": {}}}}
             }
         })));
-        let v = varied(Kind::TolerateOptionalAbsent, &e).expect("total_count, the hint and the names are optional");
+        let v = varied(Kind::TolerateOptionalAbsent, &e, false).expect("total_count, the hint and the names are optional");
         assert_eq!(v, json!({"meta": {"more": false}, "repositories": [{"id": 1}]}));
         // with nothing optional but what the pagination reads, the case has nothing to vary
         e.response.example = json!({"meta": {"more": false}, "repositories": [{"id": 1}]});
         assert!(!applies(Kind::TolerateOptionalAbsent, &e));
         // without the pagination, the same fields are the case's to drop
         e.pagination = None;
-        assert_eq!(varied(Kind::TolerateOptionalAbsent, &e), Some(json!({})));
+        assert_eq!(varied(Kind::TolerateOptionalAbsent, &e, false), Some(json!({})));
     }
 }
