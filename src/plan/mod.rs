@@ -381,8 +381,7 @@ pub fn from_openapi(root: Value, service: &str, select: &Select, provider: Optio
     if let Some(p) = provider {
         catalog::fill(&mut draft, p, service);
     }
-    let f = draft.finish();
-    Ok(f)
+    Ok(draft.finish())
 }
 
 /// Make a skeleton spec for `service` from the catalog alone (no API description): auth,

@@ -40,8 +40,8 @@ pub(super) struct Settled {
 }
 
 /// Every wanted schema settled, in order, and the shared file's text (none when no schema is
-/// wanted): the endpoints' own schemas and the components they reach, nothing else. `inline`: each schema also made
-/// self-contained, for a spec that carries its schemas itself.
+/// wanted): the endpoints' own schemas and the components they reach, nothing else.
+/// `inline`: each schema also made self-contained, for a spec that carries its schemas itself.
 pub(super) fn settle(shared: &Shared, wanted: Vec<Wanted>, inline: bool) -> (Vec<Settled>, Option<String>) {
     let mut endpoints: Map<String, Value> = Map::new();
     let mut pointers = Vec::with_capacity(wanted.len());
