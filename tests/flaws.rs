@@ -16,11 +16,24 @@ mod expected;
 use clients::flaw::Flaw;
 use expected::{services, should_fail};
 use oc_integrate::case::Kind;
+use oc_integrate::results::CaseResult;
 use oc_integrate::spec::{Action, Spec, load_dir};
 use oc_integrate::{Binding, Harness};
 use rstest::rstest;
 
 const DIR: &str = "examples/integrations";
+
+/// The cases of `results` that failed are exactly `expected` (for `what`, a flaw on a
+/// service); else the assertion shows each case on the wrong side, with its message.
+fn fails_exactly(results: &[CaseResult], expected: &BTreeSet<String>, what: &str) {
+    let failed: BTreeSet<String> = results.iter().filter(|r| !r.outcome.passed).map(|r| r.case.name()).collect();
+    let messages: Vec<String> = results
+        .iter()
+        .filter(|r| failed.contains(&r.case.name()) != expected.contains(&r.case.name()))
+        .map(|r| format!("== {} (failed: {})\n{}{}", r.case.name(), !r.outcome.passed, r.message, r.outcome.actual))
+        .collect();
+    assert_eq!(&failed, expected, "{what}: failures differ from the flaw's scenarios\n{}", messages.join("\n"));
+}
 
 fn specs() -> HashMap<String, Spec> {
     load_dir(Path::new(DIR)).unwrap().into_iter().map(|s| s.unwrap()).map(|s| (s.id.clone(), s)).collect()
@@ -118,18 +131,12 @@ async fn a_flawed_client_fails_exactly_its_scenarios(#[case] flaw: Option<Flaw>)
         let prefix = format!("{service}::");
         let results = harness.evaluate(|n| n.starts_with(&prefix)).await.unwrap();
         assert!(!results.is_empty());
-        let failed: BTreeSet<String> = results.iter().filter(|r| !r.outcome.passed).map(|r| r.case.name()).collect();
         let expected: BTreeSet<String> = results
             .iter()
             .filter(|r| should_fail(flaw, r.case.subject.endpoint(spec).as_ref()).contains(&r.case.kind))
             .map(|r| r.case.name())
             .collect();
-        let messages: Vec<String> = results
-            .iter()
-            .filter(|r| failed.contains(&r.case.name()) != expected.contains(&r.case.name()))
-            .map(|r| format!("== {} (failed: {})\n{}{}", r.case.name(), !r.outcome.passed, r.message, r.outcome.actual))
-            .collect();
-        assert_eq!(failed, expected, "{flaw:?} on {service}: failures differ from the flaw's scenarios\n{}", messages.join("\n"));
+        fails_exactly(&results, &expected, &format!("{flaw:?} on {service}"));
         if flaw.is_some() {
             assert!(!expected.is_empty(), "{flaw:?} must fail something on {service}");
         }
@@ -211,7 +218,6 @@ async fn every_pagination_shape_is_proven() {
         }
         // the correct client runs every case; a flawed one the pagination cases
         let results = harness.evaluate(|n| !n.ends_with("::contract") && (flaw.is_none() || n.contains("::pagination_"))).await.unwrap();
-        let failed: BTreeSet<String> = results.iter().filter(|r| !r.outcome.passed).map(|r| r.case.name()).collect();
         let expected: BTreeSet<String> = results
             .iter()
             .filter(|r| match flaw {
@@ -225,12 +231,7 @@ async fn every_pagination_shape_is_proven() {
             })
             .map(|r| r.case.name())
             .collect();
-        let messages: Vec<String> = results
-            .iter()
-            .filter(|r| failed.contains(&r.case.name()) != expected.contains(&r.case.name()))
-            .map(|r| r.message.clone())
-            .collect();
-        assert_eq!(failed, expected, "{flaw:?}: failures differ\n{}", messages.join("\n"));
+        fails_exactly(&results, &expected, &format!("{flaw:?}"));
         let ran: BTreeSet<&str> = results.iter().filter(|r| r.case.kind.is_pagination()).map(|r| r.case.service.as_str()).collect();
         assert_eq!(ran.len(), 3, "every shape ran its pagination cases: {ran:?}");
     }
@@ -249,18 +250,12 @@ async fn bodies_that_are_not_json_and_shared_path_segments_are_proven() {
         let leaked: &'static [Flaw] = Box::leak(flaw.into_iter().collect::<Vec<_>>().into_boxed_slice());
         let harness = Harness::new(SHAPES).concurrency(32).quiet_reruns(flaw.is_none()).bind(&spec.id, clients::generic::binding(leaked));
         let results = harness.evaluate(|n| !n.ends_with("::contract")).await.unwrap();
-        let failed: BTreeSet<String> = results.iter().filter(|r| !r.outcome.passed).map(|r| r.case.name()).collect();
         let expected: BTreeSet<String> = results
             .iter()
             .filter(|r| should_fail(flaw, r.case.subject.endpoint(&spec).as_ref()).contains(&r.case.kind))
             .map(|r| r.case.name())
             .collect();
-        let messages: Vec<String> = results
-            .iter()
-            .filter(|r| failed.contains(&r.case.name()) != expected.contains(&r.case.name()))
-            .map(|r| r.message.clone())
-            .collect();
-        assert_eq!(failed, expected, "{flaw:?}: failures differ\n{}", messages.join("\n"));
+        fails_exactly(&results, &expected, &format!("{flaw:?}"));
         let subjects: BTreeSet<&str> = expected.iter().filter_map(|n| n.split("::").nth(1)).collect();
         let want: &[&str] = match flaw {
             None => &[],
