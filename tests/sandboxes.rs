@@ -200,7 +200,7 @@ async fn prism_serves_github_issues_and_rejects_invalid_requests() {
     let schema = doc.root.pointer("/paths/~1repos~1{owner}~1{repo}~1issues/get/responses/200/content/application~1json/schema").unwrap();
     let mut shared = plan::openapi::Shared::default();
     let converted = doc.json_schema(schema, &mut shared);
-    let validator = jsonschema::validator_for(&shared.self_contained(&converted)).unwrap();
+    let validator = jsonschema::validator_for(&plan::openapi::self_contained(shared.root(), &converted)).unwrap();
     let errors: Vec<String> = validator.iter_errors(&issues).take(5).map(|e| format!("{}: {e}", e.instance_path())).collect();
     assert!(errors.is_empty(), "expected the issues to be valid per the description, found: {errors:#?}");
     let mut broken = issues.clone();

@@ -244,7 +244,7 @@ fn write_and_load(service: &str, planned: &plan::Planned, dir: &Path, force: boo
         }
     }
     planned.write(&dir.join(service)).map_err(|e| e.to_string())?;
-    spec::load_file(&path).map_err(|e| format!("the generated spec does not load (a planner bug, please report it): {e}"))
+    planned.load(&path).map_err(|e| format!("the generated spec does not load (a planner bug, please report it): {e}"))
 }
 
 /// The written spec `loaded`'s documents rendered, what was written said with its TODOs, and

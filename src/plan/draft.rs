@@ -8,6 +8,7 @@ use std::collections::HashMap;
 use serde_json::{Map, Value, json};
 
 use super::{Planned, emit, examples};
+use crate::spec::Schema;
 
 /// What a TODO is about, so a later source (the catalog) can settle it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -53,6 +54,8 @@ pub(super) struct Draft {
     pub(super) selected: usize,
     pub(super) available: usize,
     pub(super) files: Vec<(String, String)>,
+    /// The shared schema file of `files` compiled (a part of it).
+    pub(super) compiled: Option<Schema>,
     /// The provider's own error-matrix rows (from the catalog), before the seed's.
     pub(super) error_rows: Vec<Value>,
     /// Whether large examples go to a file beside the spec (`examples::FILE`).
@@ -142,6 +145,7 @@ impl Draft {
             selected: 0,
             available: 0,
             files: Vec::new(),
+            compiled: None,
             error_rows: Vec::new(),
             examples_out_of_line: false,
         };
@@ -206,6 +210,7 @@ impl Draft {
             selected: self.selected,
             available: self.available,
             files,
+            compiled: self.compiled,
         }
     }
 }

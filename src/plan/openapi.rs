@@ -213,11 +213,6 @@ impl Shared {
         &self.root
     }
 
-    /// The converted schema named `name`.
-    pub fn def(&self, name: &str) -> Option<&Value> {
-        self.root["$defs"].get(name)
-    }
-
     fn insert(&mut self, name: String, schema: Value) {
         if let Some(defs) = self.root.get_mut("$defs").and_then(Value::as_object_mut) {
             defs.insert(name, schema);
@@ -242,39 +237,55 @@ impl Shared {
         name
     }
 
-    /// `schema` made self-contained: the definitions it reaches (transitively) under `$defs`.
-    pub fn self_contained(&self, schema: &Value) -> Value {
-        let defs = self.reached([schema]);
-        let mut out = schema.clone();
-        if !defs.is_empty()
-            && let Some(m) = out.as_object_mut()
-        {
-            m.insert("$defs".into(), Value::Object(defs.into_iter().filter_map(|n| Some((n.clone(), self.def(&n)?.clone()))).collect()));
+    /// Its converted schemas, by name: what is left of it once every endpoint is converted.
+    pub fn into_defs(self) -> Map<String, Value> {
+        match self.root {
+            Value::Object(mut m) => match m.remove("$defs") {
+                Some(Value::Object(defs)) => defs,
+                _ => Map::new(),
+            },
+            _ => Map::new(),
         }
-        out
     }
+}
 
-    /// The names of the definitions `schemas` reach, transitively, in name order.
-    pub fn reached<'a>(&self, schemas: impl IntoIterator<Item = &'a Value>) -> BTreeSet<String> {
-        let mut seen = BTreeSet::new();
-        let mut stack: Vec<&Value> = schemas.into_iter().collect();
-        while let Some(v) = stack.pop() {
-            match v {
-                Value::Object(m) => {
-                    if let Some(name) = m.get("$ref").and_then(Value::as_str).and_then(|r| r.strip_prefix("#/$defs/"))
-                        && let Some(def) = self.def(name)
-                        && seen.insert(name.to_string())
-                    {
-                        stack.push(def);
-                    }
-                    stack.extend(m.values());
-                }
-                Value::Array(a) => stack.extend(a),
-                _ => {}
-            }
-        }
-        seen
+/// The definition `name` of `root`'s `$defs`.
+fn def<'r>(root: &'r Value, name: &str) -> Option<&'r Value> {
+    root.get("$defs")?.get(name)
+}
+
+/// `schema` made self-contained: the definitions of `root` it reaches (transitively) under `$defs`.
+pub fn self_contained(root: &Value, schema: &Value) -> Value {
+    let defs = reached(root, [schema]);
+    let mut out = schema.clone();
+    if !defs.is_empty()
+        && let Some(m) = out.as_object_mut()
+    {
+        m.insert("$defs".into(), Value::Object(defs.into_iter().filter_map(|n| Some((n.clone(), def(root, &n)?.clone()))).collect()));
     }
+    out
+}
+
+/// The names of the definitions of `root`'s `$defs` that `schemas` reach, transitively, in name order.
+pub fn reached<'a>(root: &'a Value, schemas: impl IntoIterator<Item = &'a Value>) -> BTreeSet<String> {
+    let mut seen = BTreeSet::new();
+    let mut stack: Vec<&Value> = schemas.into_iter().collect();
+    while let Some(v) = stack.pop() {
+        match v {
+            Value::Object(m) => {
+                if let Some(name) = m.get("$ref").and_then(Value::as_str).and_then(|r| r.strip_prefix("#/$defs/"))
+                    && let Some(def) = def(root, name)
+                    && seen.insert(name.to_string())
+                {
+                    stack.push(def);
+                }
+                stack.extend(m.values());
+            }
+            Value::Array(a) => stack.extend(a),
+            _ => {}
+        }
+    }
+    seen
 }
 
 fn capitalise(s: &str) -> String {

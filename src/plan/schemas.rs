@@ -39,27 +39,29 @@ pub(super) struct Settled {
     pub(super) inline: Option<Value>,
 }
 
-/// Every wanted schema settled, in order, and the shared file's text (none when no schema is
-/// wanted): the endpoints' own schemas and the components they reach, nothing else.
-/// `inline`: each schema also made self-contained, for a spec that carries its schemas itself.
-pub(super) fn settle(shared: &Shared, wanted: Vec<Wanted>, inline: bool) -> (Vec<Settled>, Option<String>) {
+/// Every wanted schema settled, in order, and the shared file (none when no schema is wanted):
+/// its text and a part of its compiled document (the endpoints' own schemas and the components
+/// they reach, nothing else). `inline`: each schema also made self-contained, for a spec that
+/// carries its schemas itself.
+pub(super) fn settle(shared: Shared, mut wanted: Vec<Wanted>, inline: bool) -> (Vec<Settled>, Option<(String, Schema)>) {
+    // the components the endpoints reach, moved into the file (in name order), the rest dropped
+    let reached = openapi::reached(shared.root(), wanted.iter().map(|w| &w.schema));
+    let mut defs = shared.into_defs();
+    defs.retain(|name, _| reached.contains(name));
+    defs.sort_keys();
     let mut endpoints: Map<String, Value> = Map::new();
     let mut pointers = Vec::with_capacity(wanted.len());
-    for w in &wanted {
+    for w in &mut wanted {
         let pointer = match &w.component {
             Some(name) => format!("/$defs/{}", escape(name)),
             None => {
                 let entry = endpoints.entry(w.endpoint.clone()).or_insert_with(|| json!({}));
-                entry[w.side.name()] = w.schema.clone();
+                entry[w.side.name()] = std::mem::take(&mut w.schema);
                 format!("/endpoints/{}/{}", escape(&w.endpoint), w.side.name())
             }
         };
         pointers.push(pointer);
     }
-    // a component's own schema, to be made self-contained; a reference to it, to reach it
-    let tops: Vec<&Value> = wanted.iter().map(|w| w.component.as_ref().and_then(|name| shared.def(name)).unwrap_or(&w.schema)).collect();
-    let reached = shared.reached(wanted.iter().map(|w| &w.schema));
-    let defs: Map<String, Value> = reached.iter().filter_map(|n| Some((n.clone(), shared.def(n)?.clone()))).collect();
     let mut root = Map::new();
     root.insert("$comment".into(), json!(COMMENT));
     root.insert("$defs".into(), Value::Object(defs));
@@ -68,9 +70,11 @@ pub(super) fn settle(shared: &Shared, wanted: Vec<Wanted>, inline: bool) -> (Vec
     // one compile for every schema; a document with a schema the validator refuses is
     // checked endpoint by endpoint instead, so only the endpoints that reach it go unverified
     let together = parts.first().is_some_and(|p| p.check().is_ok());
-    let jobs: Vec<_> = wanted.iter().zip(parts.iter().zip(&tops)).zip(pointers).collect();
-    let settle_one = |((w, (part, top)), pointer): &((&Wanted, (&Schema, &&Value)), String)| {
-        let alone = (!together || inline).then(|| shared.self_contained(top));
+    let jobs: Vec<_> = wanted.iter().zip(&parts).zip(pointers).collect();
+    let settle_one = |((w, part), pointer): &((&Wanted, &Schema), String)| {
+        // the schema itself (a component's own, not a reference to it), in the file
+        let (top, root) = (part.value(), part.root());
+        let alone = (!together || inline).then(|| openapi::self_contained(root, top));
         let checked = match (&alone, together) {
             (_, true) => Some((*part).clone()),
             (Some(schema), false) => Some(Schema::inline(schema.clone())),
@@ -80,7 +84,7 @@ pub(super) fn settle(shared: &Shared, wanted: Vec<Wanted>, inline: bool) -> (Vec
         let (example, made) = match w.candidates.iter().find(|c| fits(c)) {
             Some(c) => (Some(c.clone()), Value::Null),
             None => {
-                let made = openapi::example(top, shared.root(), 0);
+                let made = openapi::example(top, root, 0);
                 (fits(&made).then(|| made.clone()), made)
             }
         };
@@ -92,7 +96,7 @@ pub(super) fn settle(shared: &Shared, wanted: Vec<Wanted>, inline: bool) -> (Vec
         let settled = crate::cores::map(&jobs, settle_one);
         (text.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)), settled)
     });
-    (settled, text)
+    (settled, text.zip(parts.into_iter().next()))
 }
 
 /// What the shared file says of itself.

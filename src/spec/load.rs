@@ -152,6 +152,23 @@ impl Ctx<'_> {
 
 /// Read and validate one spec file. The service id is the name of its directory.
 pub fn load_file(file: &Path) -> Result<Spec, SpecError> {
+    load_file_with(file, None)
+}
+
+/// A schema file this process has just written and compiled (the planner's shared file): a
+/// spec that names it by `name` takes its parts from `schema` instead of parsing and compiling
+/// the file again, when the file read is `text`, byte for byte.
+#[derive(Clone, Copy)]
+pub(crate) struct Compiled<'a> {
+    pub(crate) name: &'a str,
+    pub(crate) text: &'a str,
+    /// A part of the document compiled from `text` (its other parts are reached through it).
+    pub(crate) schema: &'a Schema,
+}
+
+/// [`load_file`], a schema file that is `compiled` taken from it instead of read: what `oc-integrate plan`
+/// does with the spec it has just written, so the provider's schemas compile once.
+pub(crate) fn load_file_with(file: &Path, compiled: Option<Compiled>) -> Result<Spec, SpecError> {
     let whole = |message: String| SpecError { file: file.to_path_buf(), at: None, path: String::new(), message };
     let bytes = std::fs::read(file).map_err(|e| whole(format!("expected a readable file, found {e}")))?;
     let text = String::from_utf8(bytes).map_err(|e| {
@@ -184,7 +201,7 @@ pub fn load_file(file: &Path) -> Result<Spec, SpecError> {
     let named = schema_files_named(&value);
     let mut spec = std::thread::scope(|scope| {
         // the schema files read and compiled on another core while the spec is typed and checked
-        let ahead = (!named.is_empty()).then(|| scope.spawn(|| read_schema_files(&named, &ctx, dir)));
+        let ahead = (!named.is_empty()).then(|| scope.spawn(|| read_schema_files(&named, &ctx, dir, compiled)));
         let schema_files = || ahead.map(|a| a.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))).unwrap_or_default();
         resolve_examples(&mut value, &ctx, dir)?;
         let mut spec: Spec = serde_path_to_error::deserialize(&value).map_err(|e| {
@@ -327,14 +344,16 @@ fn schema_files_named(value: &Value) -> Vec<(String, String)> {
 
 /// The files `named` read, and each compiled once for every part of it named: the slow part of
 /// loading a provider's spec, done on another core while the rest of the spec is typed and
-/// checked. What goes wrong is kept for [`resolve_schemas`] to say in its turn (a read error
-/// located at the first endpoint naming the file; a compile error where an example is checked).
-fn read_schema_files(named: &[(String, String)], ctx: &Ctx, dir: &Path) -> SchemaFiles {
-    // each file: its name as first written, its JSON (or why not), the parts named in it
-    type Named<'n> = (&'n str, Result<Value, SpecError>, Vec<String>);
+/// checked (or taken from `compiled`, when a file is its text). What goes wrong is kept for
+/// [`resolve_schemas`] to say in its turn (a read error located at the first endpoint naming
+/// the file; a compile error where an example is checked).
+fn read_schema_files(named: &[(String, String)], ctx: &Ctx, dir: &Path, compiled: Option<Compiled>) -> SchemaFiles {
+    // each file: its name as first written, what it holds (or why not), the parts named in it
+    type Named<'n> = (&'n str, Result<Source, SpecError>, Vec<String>);
     let mut files: Vec<(PathBuf, Named)> = Vec::new();
     for (at, reference) in named {
-        let Ok((k, _, pointer)) = read_once(ctx, at, dir, reference, &mut files, |name, root| (name, root, Vec::new())) else {
+        let read = |name, path: &Path| (name, read_source(ctx, at, path, name, compiled), Vec::new());
+        let Ok((k, _, pointer)) = read_once(ctx, at, dir, reference, &mut files, read) else {
             continue; // a path out of the spec's tree: said in its turn
         };
         let pointers = &mut files[k].1.2;
@@ -342,8 +361,15 @@ fn read_schema_files(named: &[(String, String)], ctx: &Ctx, dir: &Path) -> Schem
             pointers.push(pointer.to_string());
         }
     }
-    let compile = |(path, (name, root, pointers)): (PathBuf, Named)| {
-        let parts = root.map(|root| {
+    let compile = |(path, (name, source, pointers)): (PathBuf, Named)| {
+        let parts = source.map(|source| {
+            let root = match source {
+                Source::Json(root) => root,
+                Source::Compiled(schema) => match pointers.iter().map(|p| schema.part(p)).collect::<Option<Vec<_>>>() {
+                    Some(parts) => return (pointers, parts),
+                    None => schema.root().clone(), // a part it was not compiled for: all compiled afresh
+                },
+            };
             let parts = Schema::parts(root, name.to_string(), pointers.clone());
             // compiled now, on this core; a schema that does not compile says so when it is used
             let _ = parts.first().map(Schema::check);
@@ -352,6 +378,22 @@ fn read_schema_files(named: &[(String, String)], ctx: &Ctx, dir: &Path) -> Schem
         (path, parts)
     };
     files.into_iter().map(compile).collect()
+}
+
+/// A schema file as read: its JSON, or the document already compiled from its very text.
+enum Source {
+    Json(Value),
+    Compiled(Schema),
+}
+
+/// The schema file at `path` (`name` in the spec, named first at `at`): `compiled`'s document
+/// when the file is its text and that compiles, else the file's JSON.
+fn read_source(ctx: &Ctx, at: &str, path: &Path, name: &str, compiled: Option<Compiled>) -> Result<Source, SpecError> {
+    let text = read_text(ctx, at, path)?;
+    match compiled {
+        Some(c) if c.name == name && c.text == text && c.schema.check().is_ok() => Ok(Source::Compiled(c.schema.clone())),
+        _ => parse_json(ctx, at, path, &text).map(Source::Json),
+    }
 }
 
 /// Every endpoint's `schema` / `schema_file` made a [`Schema`]: a part of a file of `files`
@@ -412,7 +454,8 @@ fn resolve_examples(value: &mut Value, ctx: &Ctx, dir: &Path) -> Result<(), Spec
                 Some(_) => continue, // not text: typing the spec says so
             };
             let at = format!("{at}.example_file");
-            let (k, name, pointer) = read_once(ctx, &at, dir, &file, &mut files, |_, root| root)?;
+            let read = |_, path: &Path| read_text(ctx, &at, path).and_then(|text| parse_json(ctx, &at, path, &text));
+            let (k, name, pointer) = read_once(ctx, &at, dir, &file, &mut files, read)?;
             let root = files[k].1.as_ref().map_err(Clone::clone)?;
             let example = find_pointer(ctx, &at, name, root, pointer, "an example")?.clone();
             m.insert("example".into(), example);
@@ -422,31 +465,34 @@ fn resolve_examples(value: &mut Value, ctx: &Ctx, dir: &Path) -> Result<(), Spec
 }
 
 /// The file a `schema_file` or `example_file` (`reference`, `name#pointer`, written at `at`)
-/// names, read once per load: its index in `files` (`keep` makes its entry the first time,
-/// from its JSON or why it cannot be read), its name and the pointer.
+/// names, read once per load: its index in `files` (`read` makes its entry the first time, from
+/// its name and path), its name and the pointer.
 fn read_once<'r, T>(
     ctx: &Ctx,
     at: &str,
     dir: &Path,
     reference: &'r str,
     files: &mut Vec<(PathBuf, T)>,
-    keep: impl FnOnce(&'r str, Result<Value, SpecError>) -> T,
+    read: impl FnOnce(&'r str, &Path) -> T,
 ) -> Result<(usize, &'r str, &'r str), SpecError> {
     let (name, pointer) = reference.split_once('#').unwrap_or((reference, ""));
     let path = spec_file(ctx, at, dir, name)?;
     if let Some(k) = files.iter().position(|(p, _)| *p == path) {
         return Ok((k, name, pointer));
     }
-    let root = read_json_file(ctx, at, &path);
-    files.push((path, keep(name, root)));
+    let entry = read(name, &path);
+    files.push((path, entry));
     Ok((files.len() - 1, name, pointer))
 }
 
-/// The JSON of a schema or example file (`at` names the spec field that names it).
-fn read_json_file(ctx: &Ctx, at: &str, path: &Path) -> Result<Value, SpecError> {
-    let text =
-        std::fs::read_to_string(path).map_err(|e| ctx.err(at, format!("expected a readable file at {}, found {e}", path.display())))?;
-    serde_json::from_str(&text)
+/// The text of a schema or example file (`at` names the spec field that names it).
+fn read_text(ctx: &Ctx, at: &str, path: &Path) -> Result<String, SpecError> {
+    std::fs::read_to_string(path).map_err(|e| ctx.err(at, format!("expected a readable file at {}, found {e}", path.display())))
+}
+
+/// The JSON of a schema or example file's `text`.
+fn parse_json(ctx: &Ctx, at: &str, path: &Path, text: &str) -> Result<Value, SpecError> {
+    serde_json::from_str(text)
         .map_err(|e| ctx.err(at, format!("expected JSON in {}, found an error at {}:{}: {e}", path.display(), e.line(), e.column())))
 }
 

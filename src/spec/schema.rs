@@ -81,6 +81,12 @@ impl Schema {
         (0..n).map(|part| Schema { doc: doc.clone(), part }).collect()
     }
 
+    /// The part of the same document at `pointer`, when it is one of the parts it was made with.
+    pub(crate) fn part(&self, pointer: &str) -> Option<Schema> {
+        let part = self.doc.parts.iter().position(|p| p == pointer)?;
+        Some(Schema { doc: self.doc.clone(), part })
+    }
+
     /// The schema itself.
     pub fn value(&self) -> &Value {
         self.doc.root.pointer(&self.doc.parts[self.part]).unwrap_or(&Value::Null)
