@@ -22,6 +22,16 @@ pub fn map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> 
     spread(items, PARALLEL_FROM, BATCH, f)
 }
 
+/// What a scoped thread returned; its panic, if it panicked, resumed on this thread.
+///
+/// ```
+/// let n = std::thread::scope(|scope| oc_integrate::cores::join(scope.spawn(|| 6 * 7)));
+/// assert_eq!(n, 42);
+/// ```
+pub fn join<T>(thread: std::thread::ScopedJoinHandle<'_, T>) -> T {
+    thread.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+}
+
 fn spread<T: Sync, R: Send>(items: &[T], from: usize, batch: usize, f: impl Fn(&T) -> R + Sync) -> Vec<R> {
     let cores = std::thread::available_parallelism().map_or(1, usize::from);
     if items.len() < from || cores < 2 {
@@ -43,7 +53,7 @@ fn spread<T: Sync, R: Send>(items: &[T], from: usize, batch: usize, f: impl Fn(&
     std::thread::scope(|scope| {
         let others: Vec<_> = (1..cores.min(items.len())).map(|_| scope.spawn(work)).collect();
         let mine = work();
-        for (i, r) in others.into_iter().flat_map(|t| t.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))).chain(mine) {
+        for (i, r) in others.into_iter().flat_map(join).chain(mine) {
             slots[i] = Some(r);
         }
     });

@@ -301,6 +301,32 @@ fn an_example_file_pointer_names_an_example_beside_the_spec(#[case] pointer: &st
     }
 }
 
+/// Example files are read while the spec is typed, yet what is wrong with them is said before
+/// what is wrong with the spec's types, as when they were read first; and a request example
+/// that is `null` in its file is no example, as `example: null` is inline.
+#[test]
+fn example_files_resolve_as_if_read_before_the_spec_is_typed() {
+    let examples = serde_json::json!({"get_thing": {"response": {"id": "t9", "size": 7}}, "make_thing": {"request": null}});
+    let load = |text: &str| {
+        let file = write_spec("demo", text);
+        std::fs::write(file.parent().unwrap().join("examples.json"), examples.to_string()).unwrap();
+        load_file(&file)
+    };
+    let response = "      example: {id: t1, size: 3}\n";
+    let nowhere = GOOD.replacen(response, "      example_file: examples.json#/nothing\n", 1) + "bogus: 1\n";
+    let err = load(&nowhere).unwrap_err().to_string();
+    assert!(err.contains("expected an example at #/nothing in examples.json"), "{err}");
+    let found = GOOD.replacen(response, "      example_file: examples.json#/get_thing/response\n", 1);
+    let err = load(&(found.clone() + "bogus: 1\n")).unwrap_err().to_string();
+    assert!(err.contains("bogus"), "the spec's own error once the examples are found: {err}");
+
+    let request = "      example: {body: {size: 3}}";
+    let in_file = load(&found.replacen(request, "      example_file: examples.json#/make_thing/request", 1)).unwrap();
+    let inline = load(&found.replacen(request, "      example: null", 1)).unwrap();
+    assert_eq!((&in_file.endpoints[1].request.example, &inline.endpoints[1].request.example), (&None, &None));
+    assert_eq!(in_file.endpoints[0].response.example, serde_json::json!({"id": "t9", "size": 7}));
+}
+
 /// `schema_file` stays in the spec's directory tree: no absolute path, no `..`, no device
 /// or FIFO (which would block or never end), no link out of the tree; each refusal names the field.
 #[rstest]

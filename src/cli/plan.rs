@@ -174,7 +174,7 @@ fn plan_spec(
     let (recorded, findings) = std::thread::scope(|scope| {
         let findings = scope.spawn(|| plan::lint::check(&loaded));
         let recorded = record(&planned, openapi.is_some(), &loaded, state);
-        (recorded, findings.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
+        (recorded, oc_integrate::cores::join(findings))
     });
     if let Err(e) = recorded {
         return fail(e);

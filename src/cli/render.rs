@@ -40,7 +40,7 @@ pub fn write_documents(spec: &spec::Spec, cases: &[Case]) -> Result<Vec<PathBuf>
     let (integration_spec, contract) = std::thread::scope(|scope| {
         let integration_spec = scope.spawn(|| plan::document::integration_spec(spec));
         let contract = plan::contract::render_cases(spec, cases);
-        (integration_spec.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)), contract)
+        (oc_integrate::cores::join(integration_spec), contract)
     });
     let docs = [(plan::document::path_for(spec), integration_spec), (plan::contract::path_for(spec), contract)];
     let mut written = Vec::new();

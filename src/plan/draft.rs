@@ -181,10 +181,7 @@ impl Draft {
             .into_iter()
             .map(|e| if let Value::Object(m) = e { Value::Object(ordered(m, &ENDPOINT_ORDER)) } else { e })
             .collect();
-        let mut files = self.files;
-        if self.examples_out_of_line {
-            files.extend(examples::out_of_line(&mut endpoints).map(|text| (examples::FILE.to_string(), text)));
-        }
+        let example_file = if self.examples_out_of_line { examples::out_of_line(&mut endpoints) } else { None };
         let mut spec = Map::new();
         spec.insert("name".into(), json!(self.name));
         spec.insert("overview".into(), Value::Object(ordered(self.overview, &OVERVIEW_ORDER)));
@@ -203,7 +200,14 @@ impl Draft {
         }
         let review = "# Review every TODO below; spec.yaml is the source of truth from here on.";
         let head: String = self.head.iter().map(String::as_str).chain([review]).map(|l| format!("{l}\n")).collect();
-        let yaml = head + &emit::document(&Value::Object(spec), &comments);
+        // the example file's text is written on one core while the spec's YAML is on another
+        let (yaml, example_text) = std::thread::scope(|scope| {
+            let text = scope.spawn(|| example_file.map(|file| examples::text(&file)));
+            let yaml = head + &emit::document(&Value::Object(spec), &comments);
+            (yaml, crate::cores::join(text))
+        });
+        let mut files = self.files;
+        files.extend(example_text.map(|text| (examples::FILE.to_string(), text)));
         Planned {
             yaml,
             todos: self.todos.into_iter().map(|t| format!("{}: {}", t.at, t.text)).collect(),

@@ -15,8 +15,9 @@ pub(super) const FILE: &str = "examples.json";
 const INLINE: usize = 16;
 
 /// Move each endpoint's examples of more than [`INLINE`] values into the shared file: the
-/// endpoints, changed in place, and the file's text (`None` when every example is small).
-pub(super) fn out_of_line(endpoints: &mut [Value]) -> Option<String> {
+/// endpoints, changed in place, and the file (`None` when every example is small), to be
+/// written with [`text`].
+pub(super) fn out_of_line(endpoints: &mut [Value]) -> Option<Value> {
     let mut file = Map::new();
     file.insert("$comment".into(), json!(COMMENT));
     for e in endpoints.iter_mut() {
@@ -32,7 +33,12 @@ pub(super) fn out_of_line(endpoints: &mut [Value]) -> Option<String> {
             m.insert("example_file".into(), json!(format!("{FILE}#/{id}/{}", side.name())));
         }
     }
-    (file.len() > 1).then(|| serde_json::to_string_pretty(&Value::Object(file)).unwrap_or_default() + "\n")
+    (file.len() > 1).then_some(Value::Object(file))
+}
+
+/// The shared file's text.
+pub(super) fn text(file: &Value) -> String {
+    serde_json::to_string_pretty(file).unwrap_or_default() + "\n"
 }
 
 /// Whether `v` holds more than `n` values, counting itself (stops counting past `n`).
@@ -67,8 +73,8 @@ mod tests {
             json!({"id": "get_issue", "request": {"example": {"params": {"n": 1}}}, "response": {"example": big}}),
             json!({"id": "ping", "response": {"example": {"ok": true}}}),
         ];
-        let text = out_of_line(&mut endpoints).unwrap();
-        let file: Value = serde_json::from_str(&text).unwrap();
+        let file = out_of_line(&mut endpoints).unwrap();
+        assert_eq!(serde_json::from_str::<Value>(&text(&file)).unwrap(), file);
         assert_eq!(endpoints[0]["response"], json!({"example_file": "examples.json#/get_issue/response"}));
         assert_eq!(file.pointer("/get_issue/response"), Some(&Value::Object(big)));
         assert_eq!(endpoints[0]["request"], json!({"example": {"params": {"n": 1}}}));

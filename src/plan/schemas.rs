@@ -94,7 +94,7 @@ pub(super) fn settle(shared: Shared, mut wanted: Vec<Wanted>, inline: bool) -> (
     let (text, settled) = std::thread::scope(|scope| {
         let text = scope.spawn(|| parts.first().map(|p| serde_json::to_string_pretty(p.root()).unwrap_or_default() + "\n"));
         let settled = crate::cores::map(&jobs, settle_one);
-        (text.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)), settled)
+        (crate::cores::join(text), settled)
     });
     (settled, text.zip(parts.into_iter().next()))
 }

@@ -331,7 +331,7 @@ fn parallel<T: Sync, S, R: Send>(
             }
         };
         let handles: Vec<_> = (0..threads).map(|_| s.spawn(work)).collect();
-        handles.into_iter().map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p))).collect()
+        handles.into_iter().map(crate::cores::join).collect()
     });
     let mut all: HashMap<usize, R> = HashMap::with_capacity(items.len());
     for r in results {

@@ -140,6 +140,9 @@ fn edit_distance(a: &str, b: &str) -> usize {
 struct Ctx<'a> {
     file: &'a Path,
     map: &'a SourceMap,
+    /// The files a `schema_file` or `example_file` named and [`spec_file`] found, by the name
+    /// written: a provider's spec names the same two files a thousand times.
+    found: std::sync::Mutex<std::collections::HashMap<String, PathBuf>>,
 }
 
 impl Ctx<'_> {
@@ -192,26 +195,32 @@ pub(crate) fn load_file_with(file: &Path, compiled: Option<Compiled>) -> Result<
         path: String::new(),
         message: fit(&format!("expected valid YAML, found a syntax error: {}", e.message)),
     })?;
-    let ctx = Ctx { file, map: &map };
+    let ctx = Ctx { file, map: &map, found: Default::default() };
     if !value.is_object() {
         return Err(ctx.err("", format!("expected a mapping with name, overview, endpoints, …, found {}", kind(&value))));
     }
     let dir = file.parent().unwrap_or(Path::new("."));
-    let mut value = value;
     let named = schema_files_named(&value);
+    let examples_named = example_files_named(&value);
     let mut spec = std::thread::scope(|scope| {
-        // the schema files read and compiled on another core while the spec is typed and checked
+        // the schema files read and compiled, and the example files read, on other cores while
+        // the spec is typed and checked
         let ahead = (!named.is_empty()).then(|| scope.spawn(|| read_schema_files(&named, &ctx, dir, compiled)));
-        let schema_files = || ahead.map(|a| a.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))).unwrap_or_default();
-        resolve_examples(&mut value, &ctx, dir)?;
-        let mut spec: Spec = serde_path_to_error::deserialize(&value).map_err(|e| {
-            let path = e.path().to_string();
-            let path = if path == "." { String::new() } else { path };
-            let message = reword(&e.inner().to_string());
-            let message = names_offered(&value, &path, &message).unwrap_or(message);
-            let path = refine(&value, &path, &message);
-            ctx.err(&path, message)
-        })?;
+        let schema_files = || ahead.map(crate::cores::join).unwrap_or_default();
+        let examples_ahead = (!examples_named.is_empty()).then(|| scope.spawn(|| read_example_files(&examples_named, &ctx, dir)));
+        let typed = typed(&value, &ctx);
+        let example_files = examples_ahead.map(crate::cores::join).unwrap_or_default();
+        // what is wrong with the examples is said first, as when they were read before typing
+        let examples = resolve_examples(&value, &ctx, dir, example_files)?;
+        let mut spec = typed?;
+        for (i, side, example) in examples {
+            let e = &mut spec.endpoints[i];
+            match side {
+                // as a typed `example: null` is none
+                Side::Request => e.request.example = (!example.is_null()).then_some(example),
+                Side::Response => e.response.example = example,
+            }
+        }
         spec.id =
             file.parent().and_then(|d| d.file_name()).map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| spec.name.to_lowercase());
         spec.file = file.to_path_buf();
@@ -220,6 +229,18 @@ pub(crate) fn load_file_with(file: &Path, compiled: Option<Compiled>) -> Result<
     })?;
     spec.source_map = map.clone();
     Ok(spec)
+}
+
+/// The spec `value` typed, examples aside; `Err` says where it is not a spec and why.
+fn typed(value: &Value, ctx: &Ctx) -> Result<Spec, SpecError> {
+    serde_path_to_error::deserialize(value).map_err(|e| {
+        let path = e.path().to_string();
+        let path = if path == "." { String::new() } else { path };
+        let message = reword(&e.inner().to_string());
+        let message = names_offered(value, &path, &message).unwrap_or(message);
+        let path = refine(value, &path, &message);
+        ctx.err(&path, message)
+    })
 }
 
 /// The value at a serde path (`endpoints[2].method`) in `root`.
@@ -432,15 +453,43 @@ fn resolve_schemas(spec: &mut Spec, ctx: &Ctx, dir: &Path, files: SchemaFiles) -
     Ok(())
 }
 
-/// Every endpoint's `example_file` read into its `example` (before the spec is typed, so
-/// what follows sees one example either way): each file read once, a located error for a
-/// pointer to nothing. A response needs one of the two, a request may have neither.
-fn resolve_examples(value: &mut Value, ctx: &Ctx, dir: &Path) -> Result<(), SpecError> {
-    let Some(endpoints) = value.get_mut("endpoints").and_then(Value::as_array_mut) else { return Ok(()) };
-    let mut files: Vec<(PathBuf, Result<Value, SpecError>)> = Vec::new();
-    for (i, e) in endpoints.iter_mut().enumerate() {
+/// Every `example_file` of the spec as written (where, and what it says), before it is typed.
+fn example_files_named(value: &Value) -> Vec<(String, String)> {
+    let endpoints = value.get("endpoints").and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default();
+    let mut named = Vec::new();
+    for (i, e) in endpoints.iter().enumerate() {
         for side in [Side::Request, Side::Response] {
-            let Some(m) = e.get_mut(side.name()).and_then(Value::as_object_mut) else { continue };
+            if let Some(f) = e.get(side.name()).and_then(|s| s.get("example_file")).and_then(Value::as_str) {
+                named.push((format!("endpoints[{i}].{}.example_file", side.name()), f.to_string()));
+            }
+        }
+    }
+    named
+}
+
+/// The example files a spec names and their JSON (or why not), each read once.
+type ExampleFiles = Vec<(PathBuf, Result<Value, SpecError>)>;
+
+/// The files `named` read, on another core while the spec is typed. What goes wrong is kept
+/// for [`resolve_examples`] to say in its turn (located at the first endpoint naming the file).
+fn read_example_files(named: &[(String, String)], ctx: &Ctx, dir: &Path) -> ExampleFiles {
+    let mut files = Vec::new();
+    for (at, reference) in named {
+        // a path out of the spec's tree: said in its turn
+        let _ = read_once(ctx, at, dir, reference, &mut files, |_, path| read_json(ctx, at, path));
+    }
+    files
+}
+
+/// Every endpoint's `example_file` found in `files` (read ahead by [`read_example_files`]):
+/// the example, by endpoint and side, for the typed spec; a located error for a pointer to
+/// nothing. A response needs one of the two, a request may have neither.
+fn resolve_examples(value: &Value, ctx: &Ctx, dir: &Path, mut files: ExampleFiles) -> Result<Vec<(usize, Side, Value)>, SpecError> {
+    let Some(endpoints) = value.get("endpoints").and_then(Value::as_array) else { return Ok(Vec::new()) };
+    let mut found = Vec::new();
+    for (i, e) in endpoints.iter().enumerate() {
+        for side in [Side::Request, Side::Response] {
+            let Some(m) = e.get(side.name()).and_then(Value::as_object) else { continue };
             let at = format!("endpoints[{i}].{}", side.name());
             let file = match m.get("example_file") {
                 None if side == Side::Response && !m.contains_key("example") => {
@@ -450,18 +499,16 @@ fn resolve_examples(value: &mut Value, ctx: &Ctx, dir: &Path) -> Result<(), Spec
                 Some(_) if m.contains_key("example") => {
                     return Err(ctx.err(&format!("{at}.example_file"), "expected either example or example_file, found both"));
                 }
-                Some(Value::String(f)) => f.clone(),
+                Some(Value::String(f)) => f,
                 Some(_) => continue, // not text: typing the spec says so
             };
             let at = format!("{at}.example_file");
-            let read = |_, path: &Path| read_text(ctx, &at, path).and_then(|text| parse_json(ctx, &at, path, &text));
-            let (k, name, pointer) = read_once(ctx, &at, dir, &file, &mut files, read)?;
+            let (k, name, pointer) = read_once(ctx, &at, dir, file, &mut files, |_, path| read_json(ctx, &at, path))?;
             let root = files[k].1.as_ref().map_err(Clone::clone)?;
-            let example = find_pointer(ctx, &at, name, root, pointer, "an example")?.clone();
-            m.insert("example".into(), example);
+            found.push((i, side, find_pointer(ctx, &at, name, root, pointer, "an example")?.clone()));
         }
     }
-    Ok(())
+    Ok(found)
 }
 
 /// The file a `schema_file` or `example_file` (`reference`, `name#pointer`, written at `at`)
@@ -488,6 +535,11 @@ fn read_once<'r, T>(
 /// The text of a schema or example file (`at` names the spec field that names it).
 fn read_text(ctx: &Ctx, at: &str, path: &Path) -> Result<String, SpecError> {
     std::fs::read_to_string(path).map_err(|e| ctx.err(at, format!("expected a readable file at {}, found {e}", path.display())))
+}
+
+/// The JSON of an example file.
+fn read_json(ctx: &Ctx, at: &str, path: &Path) -> Result<Value, SpecError> {
+    read_text(ctx, at, path).and_then(|text| parse_json(ctx, at, path, &text))
 }
 
 /// The JSON of a schema or example file's `text`.
@@ -711,8 +763,18 @@ const MAX_FILE: u64 = 16 * 1024 * 1024;
 
 /// `file` (a spec's `schema_file` or `example_file`) under `dir`: a relative path that stays
 /// in the spec's directory tree, to a regular file of at most [`MAX_FILE`] bytes (never a device,
-/// a FIFO, or a link out of the tree).
+/// a FIFO, or a link out of the tree). Found once per load.
 fn spec_file(ctx: &Ctx, at: &str, dir: &Path, file: &str) -> Result<PathBuf, SpecError> {
+    let found = || ctx.found.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    if let Some(path) = found().get(file) {
+        return Ok(path.clone());
+    }
+    let path = find_spec_file(ctx, at, dir, file)?;
+    found().insert(file.to_string(), path.clone());
+    Ok(path)
+}
+
+fn find_spec_file(ctx: &Ctx, at: &str, dir: &Path, file: &str) -> Result<PathBuf, SpecError> {
     let relative = Path::new(file);
     let escapes = relative.components().any(|c| !matches!(c, std::path::Component::Normal(_) | std::path::Component::CurDir));
     if file.is_empty() || escapes {
