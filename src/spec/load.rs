@@ -200,8 +200,8 @@ pub(crate) fn load_file_with(file: &Path, compiled: Option<Compiled>) -> Result<
         return Err(ctx.err("", format!("expected a mapping with name, overview, endpoints, …, found {}", kind(&value))));
     }
     let dir = file.parent().unwrap_or(Path::new("."));
-    let named = schema_files_named(&value);
-    let examples_named = example_files_named(&value);
+    let named = files_named(&value, "schema_file");
+    let examples_named = files_named(&value, "example_file");
     let mut spec = std::thread::scope(|scope| {
         // the schema files read and compiled, and the example files read, on other cores while
         // the spec is typed and checked
@@ -349,14 +349,15 @@ fn check_against(ctx: &Ctx, at: &str, schema: &Schema, path: &str, instance: &Va
 /// the endpoints first name them (compiled together), or why it cannot be read.
 type SchemaFiles = Vec<(PathBuf, Result<(Vec<String>, Vec<Schema>), SpecError>)>;
 
-/// Every `schema_file` of the spec as written (where, and what it says), before it is typed.
-fn schema_files_named(value: &Value) -> Vec<(String, String)> {
+/// Every `field` (`schema_file` or `example_file`) of the spec as written (where, and what it
+/// says), before it is typed.
+fn files_named(value: &Value, field: &str) -> Vec<(String, String)> {
     let endpoints = value.get("endpoints").and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default();
     let mut named = Vec::new();
     for (i, e) in endpoints.iter().enumerate() {
         for side in [Side::Request, Side::Response] {
-            if let Some(f) = e.get(side.name()).and_then(|s| s.get("schema_file")).and_then(Value::as_str) {
-                named.push((format!("endpoints[{i}].{}.schema_file", side.name()), f.to_string()));
+            if let Some(f) = e.get(side.name()).and_then(|s| s.get(field)).and_then(Value::as_str) {
+                named.push((format!("endpoints[{i}].{}.{field}", side.name()), f.to_string()));
             }
         }
     }
@@ -451,20 +452,6 @@ fn resolve_schemas(spec: &mut Spec, ctx: &Ctx, dir: &Path, files: SchemaFiles) -
         }
     }
     Ok(())
-}
-
-/// Every `example_file` of the spec as written (where, and what it says), before it is typed.
-fn example_files_named(value: &Value) -> Vec<(String, String)> {
-    let endpoints = value.get("endpoints").and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default();
-    let mut named = Vec::new();
-    for (i, e) in endpoints.iter().enumerate() {
-        for side in [Side::Request, Side::Response] {
-            if let Some(f) = e.get(side.name()).and_then(|s| s.get("example_file")).and_then(Value::as_str) {
-                named.push((format!("endpoints[{i}].{}.example_file", side.name()), f.to_string()));
-            }
-        }
-    }
-    named
 }
 
 /// The example files a spec names and their JSON (or why not), each read once.
