@@ -167,11 +167,22 @@ fn criteria_of(spec: &Spec, cases: &[crate::case::Case]) -> Vec<Criterion> {
     if spec.endpoints.iter().all(|e| e.pagination.is_none()) {
         rows.retain(|(_, kinds, ..)| kinds.first() != Some(&PaginationAllPages));
     }
+    // each case's name, and the rows that take it (a bit each: there are fewer than 32), on every core
+    debug_assert!(rows.len() <= 32);
+    let taken = crate::cores::map(cases, |c| {
+        let takes =
+            |(_, kinds, _, subjects): &&(&str, Vec<Kind>, Option<String>, For)| kinds.contains(&c.kind) && subjects.takes(c.subject);
+        (c.name(), rows.iter().enumerate().filter(|(_, row)| takes(row)).fold(0u32, |rows, (i, _)| rows | 1 << i))
+    });
+    let mut trials: Vec<Vec<String>> = vec![Vec::new(); rows.len()];
+    for (name, rows) in taken {
+        for (_, row) in trials.iter_mut().enumerate().filter(|(i, _)| rows & 1 << i != 0) {
+            row.push(name.clone());
+        }
+    }
     rows.into_iter()
-        .map(|(text, kinds, also, subjects)| {
-            let trials = cases.iter().filter(|c| kinds.contains(&c.kind) && subjects.takes(c.subject)).map(|c| c.name()).collect();
-            Criterion { text: text.to_string(), kinds, trials, also, subjects }
-        })
+        .zip(trials)
+        .map(|((text, kinds, also, subjects), trials)| Criterion { text: text.to_string(), kinds, trials, also, subjects })
         .collect()
 }
 
