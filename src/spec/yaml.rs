@@ -35,14 +35,29 @@ impl From<Marker> for Location {
     }
 }
 
-/// Where each value of a parsed document starts, by path. Worked out from the text the first
-/// time it is asked (a second parse, this time noting every path), so a spec that loads and
+/// Where each value of a parsed document starts, by path. The first reading notes the
+/// paths at most [`SHALLOW`] deep (`endpoints[3]`, `test_plan.sandbox`: where cases and
+/// contract findings are located); a deeper path is worked out from the text the first time
+/// one is asked (a second reading, this time noting every path), so a spec that loads and
 /// whose cases pass never pays for it; clones share it.
 #[derive(Debug, Default, Clone)]
 pub struct SourceMap {
     text: Arc<str>,
-    limit: usize,
+    shallow: Arc<Maps>,
     maps: Arc<OnceLock<Maps>>,
+}
+
+/// How deep the first reading notes paths: two steps (`endpoints[3]`, `test_plan.sandbox`).
+/// A spec's cases are about its endpoints, rows, webhooks and sandbox, all this deep; each
+/// step deeper would note many times more paths on every load (an endpoint's fields, then
+/// its schemas').
+pub const SHALLOW: usize = 2;
+
+/// How many steps `path` takes from the root, as its separators (`.` or `[`) say: at least
+/// its value's depth (a key may hold a separator), so a path this deep is among those noted
+/// when its value is.
+fn steps(path: &str) -> usize {
+    if path.is_empty() { 0 } else { 1 + path.matches(['.', '[']).count() }
 }
 
 /// The located paths: each value's start, and each mapping key's.
@@ -66,7 +81,11 @@ impl SourceMap {
     }
 
     fn find(&self, path: &str, key_first: bool) -> Location {
-        let maps = self.maps.get_or_init(|| run(&self.text, self.limit, true).ok().and_then(|(_, maps)| maps).unwrap_or_default());
+        let maps = match self.maps.get() {
+            Some(every) => every,
+            None if steps(path) <= SHALLOW => &self.shallow,
+            None => self.maps.get_or_init(|| run(&self.text, MAX_WEIGHT, Some(usize::MAX)).map(|(_, maps)| maps).unwrap_or_default()),
+        };
         let mut p = path.to_string();
         while !p.is_empty() {
             let (first, second) = if key_first { (&maps.keys, &maps.values) } else { (&maps.values, &maps.keys) };
@@ -153,6 +172,8 @@ struct Builder {
     root: Option<Value>,
     /// The paths noted, when they are.
     map: Option<Maps>,
+    /// How deep paths are noted (the root is 0 deep, its keys' values 1).
+    noted: usize,
     error: Option<SyntaxError>,
 }
 
@@ -161,17 +182,22 @@ fn child_path(parent: &str, key: &str) -> String {
 }
 
 impl Builder {
-    /// The path the next value will have (empty when paths are not noted), or `None` when the
-    /// next scalar is a mapping key.
+    /// The path the next value will have (empty when its path is not noted), or `None` when
+    /// the next scalar is a mapping key.
     fn next_path(&self) -> Option<String> {
         match self.stack.last() {
             None => Some(String::new()),
             Some(Frame::Map(_, _, None, ..)) => None,
-            _ if self.map.is_none() => Some(String::new()),
+            _ if !self.noting(self.stack.len()) => Some(String::new()),
             Some(Frame::Seq(items, p, ..)) => Some(format!("{p}[{}]", items.len())),
             Some(Frame::Map(_, p, Some(Key::Name(k)), ..)) => Some(child_path(p, k)),
             Some(Frame::Map(_, p, Some(Key::Merge), ..)) => Some(child_path(p, MERGE)),
         }
+    }
+
+    /// Whether a value `depth` deep has its path noted.
+    fn noting(&self, depth: usize) -> bool {
+        self.map.is_some() && depth <= self.noted
     }
 
     fn push_value(&mut self, v: Value, at: Location) {
@@ -208,9 +234,11 @@ impl Builder {
                     };
                     return Err(SyntaxError { at, message: format!("expected a mapping (or a list of mappings) after <<, found {found}") });
                 };
+                // the merged mapping's own depth: it is off the stack already
+                let noting = self.noting(self.stack.len() + 1);
                 for (k, v) in source {
                     if !m.contains_key(&k) {
-                        if let Some(map) = &mut self.map {
+                        if let Some(map) = self.map.as_mut().filter(|_| noting) {
                             map.values.entry(child_path(path, &k)).or_insert(at);
                         }
                         m.insert(k, v);
@@ -273,7 +301,8 @@ impl MarkedEventReceiver for Builder {
         match ev {
             Event::Scalar(s, style, anchor, _) => match self.next_path() {
                 None => {
-                    if let Some(map) = &mut self.map {
+                    let noting = self.noting(self.stack.len());
+                    if let Some(map) = self.map.as_mut().filter(|_| noting) {
                         let path = match self.stack.last() {
                             Some(Frame::Map(_, p, ..) | Frame::Seq(_, p, ..)) => p,
                             None => "",
@@ -300,9 +329,7 @@ impl MarkedEventReceiver for Builder {
                     });
                     return;
                 };
-                if let Some(map) = &mut self.map {
-                    map.values.insert(path.clone(), mark.into());
-                }
+                self.note(path.clone(), mark);
                 self.count(1, mark);
                 if self.stack.len() >= MAX_DEPTH {
                     self.error = Some(SyntaxError {
@@ -359,9 +386,10 @@ impl MarkedEventReceiver for Builder {
 }
 
 impl Builder {
-    /// Note where the value at `path` starts, when paths are noted.
+    /// Note where the next value, at `path`, starts, when its path is noted.
     fn note(&mut self, path: String, mark: Marker) {
-        if let Some(map) = &mut self.map {
+        let noting = self.noting(self.stack.len());
+        if let Some(map) = self.map.as_mut().filter(|_| noting) {
             map.values.insert(path, mark.into());
         }
     }
@@ -370,23 +398,20 @@ impl Builder {
 /// Parse one YAML document into JSON and a map of where each value starts (the first
 /// document of a stream; a byte-order mark before it is allowed), within a spec's limits.
 pub fn parse(text: &str) -> Result<(Value, SourceMap), SyntaxError> {
-    parse_within(text, MAX_WEIGHT)
+    let (root, shallow) = run(text, MAX_WEIGHT, Some(SHALLOW))?;
+    Ok((root, SourceMap { text: Arc::from(text), shallow: Arc::new(shallow), maps: Arc::default() }))
 }
 
 /// [`parse`] for a provider's API description, which may weigh [`MAX_DOCUMENT_WEIGHT`].
 pub fn parse_document(text: &str) -> Result<Value, SyntaxError> {
-    parse_within(text, MAX_DOCUMENT_WEIGHT).map(|(v, _)| v)
+    run(text, MAX_DOCUMENT_WEIGHT, None).map(|(v, _)| v)
 }
 
-fn parse_within(text: &str, limit: usize) -> Result<(Value, SourceMap), SyntaxError> {
-    let (root, _) = run(text, limit, false)?;
-    Ok((root, SourceMap { text: Arc::from(text), limit, maps: Arc::default() }))
-}
-
-/// Read `text` into JSON within `limit`, noting every value's path when `paths` is set.
-fn run(text: &str, limit: usize, paths: bool) -> Result<(Value, Option<Maps>), SyntaxError> {
-    let map = paths.then(Maps::default);
-    let mut b = Builder { limit, stack: Vec::new(), anchors: HashMap::new(), weight: 0, root: None, map, error: None };
+/// Read `text` into JSON within `limit`, noting the paths at most `noted` deep (none without).
+fn run(text: &str, limit: usize, noted: Option<usize>) -> Result<(Value, Maps), SyntaxError> {
+    let map = noted.map(|_| Maps::default());
+    let noted = noted.unwrap_or(0);
+    let mut b = Builder { limit, stack: Vec::new(), anchors: HashMap::new(), weight: 0, root: None, map, noted, error: None };
     let mut parser = Parser::new_from_str(text.strip_prefix('\u{feff}').unwrap_or(text));
     // event by event: the parser's own `load` recurses once per level of nesting
     loop {
@@ -401,7 +426,7 @@ fn run(text: &str, limit: usize, paths: bool) -> Result<(Value, Option<Maps>), S
         }
     }
     let root = b.root.unwrap_or(Value::Null);
-    Ok((root, b.map))
+    Ok((root, b.map.unwrap_or_default()))
 }
 
 #[cfg(test)]
@@ -440,6 +465,30 @@ mod tests {
             (e.at, e.message.as_str()),
             (Location { line: 2, col: 7 }, "expected a mapping (or a list of mappings) after <<, found a number")
         );
+    }
+
+    #[test]
+    fn shallow_paths_are_located_from_the_first_reading_as_the_second_would() {
+        let text = "base: &b {x: 1, y: {z: 2}}\nservice: x\n'a.b': {c: 1}\nendpoints:\n  - id: a\n    request: {schema: {type: object}}\n  - <<: *b\n    id: b\nrows: [[1, 2], {k: v}]\n";
+        let (_, map) = parse(text).unwrap();
+        let (_, every) = run(text, MAX_WEIGHT, Some(usize::MAX)).unwrap();
+        let shallow: Vec<_> = every.values.keys().chain(every.keys.keys()).filter(|p| steps(p) <= SHALLOW).cloned().collect();
+        let deep: Vec<_> = every.values.keys().filter(|p| steps(p) > SHALLOW).cloned().collect();
+        assert!(shallow.len() > 10 && deep.len() > 3, "{shallow:?} {deep:?}");
+        let asked: Vec<_> = shallow
+            .iter()
+            .chain(["endpoints[7]", "nothing", "rows[1]"].iter().map(|p| p.to_string()).collect::<Vec<_>>().iter())
+            .cloned()
+            .collect();
+        let first: Vec<_> = asked.iter().map(|p| (map.locate(p), map.locate_key(p))).collect();
+        assert!(map.maps.get().is_none(), "a path at most {SHALLOW} deep needs no second reading");
+        assert_eq!(map.locate("endpoints[0].request.schema"), Location { line: 6, col: 23 });
+        assert!(map.maps.get().is_some(), "a deeper one does");
+        let second: Vec<_> = asked.iter().map(|p| (map.locate(p), map.locate_key(p))).collect();
+        assert_eq!(first, second, "{asked:?}");
+        // a merged value at its <<, a key holding a dot at itself
+        assert_eq!(map.clone().locate("endpoints[1].x"), Location { line: 7, col: 9 });
+        assert_eq!(parse(text).unwrap().1.locate("a.b"), Location { line: 3, col: 8 });
     }
 
     #[test]
