@@ -87,7 +87,7 @@ impl Drop for Slot {
 impl Pace {
     /// A pace of at most `ceiling` trials at once (at least one), for trials whose verdicts
     /// stand up to `tolerance` of lag at least ([`crate::case::Case::lag_tolerance`]). It starts
-    /// at its floor ([`FLOOR_PER_CORE`] per core, or the ceiling when that is lower), halves
+    /// at its floor (four per core, or the ceiling when that is lower), halves
     /// when the lag reaches half the tolerance, and doubles while it stays under a quarter.
     pub fn new(ceiling: usize, tolerance: Duration) -> Arc<Pace> {
         let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);

