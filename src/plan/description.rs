@@ -6,12 +6,13 @@
 //! `components.schemas` stays text until a reference in what is built reaches it; one never
 //! reached is never built. Everything else is what `serde_json` reads.
 
+use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::fmt;
 
-use serde::de::{Deserialize, Deserializer, IgnoredAny, MapAccess, Visitor};
+use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::value::RawValue;
-use serde_json::{Map, Value};
+use serde_json::{Map, Number, Value};
 
 /// How a reference into the component schemas starts.
 const SCHEMAS: &str = "#/components/schemas";
@@ -19,9 +20,13 @@ const SCHEMAS: &str = "#/components/schemas";
 /// The document `text` (JSON) without its webhooks, with only the component schemas that the
 /// rest of it reaches, transitively. `Err`: where the text is not JSON and why (`line:col: …`).
 pub fn from_json(text: &str) -> Result<Value, String> {
-    let Root { mut top, schemas } = serde_json::from_str(text).map_err(|e| error(text, 0, &e))?;
+    let (wanted, all) = (RefCell::new(Vec::new()), Cell::new(false));
+    let noting = Noting { wanted: &wanted, all: &all };
+    let mut de = serde_json::Deserializer::from_str(text);
+    let Root { mut top, schemas } = RootSeed(noting).deserialize(&mut de).map_err(|e| error(text, 0, &e))?;
+    de.end().map_err(|e| error(text, 0, &e))?;
     if let Some(entries) = schemas {
-        let reached = reach(&top, &entries, text)?;
+        let reached = reach(&entries, noting, text)?;
         if let Some(Value::Object(components)) = top.get_mut("components") {
             components.insert("schemas".into(), Value::Object(reached));
         }
@@ -29,55 +34,108 @@ pub fn from_json(text: &str) -> Result<Value, String> {
     Ok(Value::Object(top))
 }
 
-/// The entries of `components.schemas` that references in `top` reach, and those they reach in
-/// turn, built, in the document's order (a name written twice: its last value, at its first
-/// place, as a mapping keeps it).
-fn reach(top: &Map<String, Value>, entries: &[(String, &RawValue)], text: &str) -> Result<Map<String, Value>, String> {
+/// The entries of `components.schemas` that the references `noting` has noted reach, and those
+/// they reach in turn, built, in the document's order (a name written twice: its last value,
+/// at its first place, as a mapping keeps it).
+fn reach(entries: &[(String, &RawValue)], noting: Noting, text: &str) -> Result<Map<String, Value>, String> {
     let by_name: HashMap<&str, &RawValue> = entries.iter().map(|(n, r)| (n.as_str(), *r)).collect();
     let mut built: HashMap<&str, Value> = HashMap::new();
-    let mut wanted = Vec::new();
-    let mut all = false;
-    references(top.values(), &mut wanted, &mut all);
     loop {
-        if std::mem::take(&mut all) {
-            wanted.extend(entries.iter().map(|(n, _)| n.clone()));
+        if noting.all.take() {
+            noting.wanted.borrow_mut().extend(entries.iter().map(|(n, _)| n.clone()));
         }
-        let Some(name) = wanted.pop() else { break };
+        let Some(name) = noting.wanted.borrow_mut().pop() else { break };
         let Some((&name, raw)) = by_name.get_key_value(name.as_str()) else { continue };
         if built.contains_key(name) {
             continue;
         }
         let offset = raw.get().as_ptr() as usize - text.as_ptr() as usize;
-        let value: Value = serde_json::from_str(raw.get()).map_err(|e| error(text, offset, &e))?;
-        references([&value], &mut wanted, &mut all);
+        let value = noting.deserialize(&mut serde_json::Deserializer::from_str(raw.get())).map_err(|e| error(text, offset, &e))?;
         built.insert(name, value);
     }
     Ok(entries.iter().filter_map(|(n, _)| Some((n.clone(), built.remove(n.as_str())?))).collect())
 }
 
-/// The component schema names that the strings of `values` reference (`#/components/schemas/<name>…`,
-/// its `~1` and `~0` decoded, and as written), added to `wanted`; `all` set when one
-/// references them all (`#/components/schemas`, `#/components`, `#`).
-fn references<'v>(values: impl IntoIterator<Item = &'v Value>, wanted: &mut Vec<String>, all: &mut bool) {
-    let mut stack: Vec<&Value> = values.into_iter().collect();
-    while let Some(v) = stack.pop() {
-        match v {
-            Value::String(s) if s.starts_with('#') => match s.strip_prefix(SCHEMAS) {
-                Some(rest) if rest.len() > 1 && rest.starts_with('/') => {
-                    let written = rest[1..].split('/').next().unwrap_or_default();
-                    let decoded = written.replace("~1", "/").replace("~0", "~");
-                    if decoded != written {
-                        wanted.push(written.to_string());
-                    }
-                    wanted.push(decoded);
-                }
-                Some(_) => *all = true,
-                None => *all |= matches!(s.as_str(), "#" | "#/" | "#/components" | "#/components/"),
-            },
-            Value::Array(items) => stack.extend(items),
-            Value::Object(m) => stack.extend(m.values()),
-            _ => {}
+/// Builds a value as `serde_json` does, noting on the way the component schemas its strings
+/// reference (`#/components/schemas/<name>…`: the name with its `~1` and `~0` decoded, and as
+/// written), or that one references them all (`#/components/schemas`, `#/components`, `#`).
+#[derive(Clone, Copy)]
+struct Noting<'r> {
+    wanted: &'r RefCell<Vec<String>>,
+    all: &'r Cell<bool>,
+}
+
+impl Noting<'_> {
+    fn note(self, s: &str) {
+        if !s.starts_with('#') {
+            return;
         }
+        match s.strip_prefix(SCHEMAS) {
+            Some(rest) if rest.len() > 1 && rest.starts_with('/') => {
+                let written = rest[1..].split('/').next().unwrap_or_default();
+                let decoded = written.replace("~1", "/").replace("~0", "~");
+                let mut wanted = self.wanted.borrow_mut();
+                if decoded != written {
+                    wanted.push(written.to_string());
+                }
+                wanted.push(decoded);
+            }
+            Some(_) => self.all.set(true),
+            None if matches!(s, "#" | "#/" | "#/components" | "#/components/") => self.all.set(true),
+            None => {}
+        }
+    }
+}
+
+impl<'de> DeserializeSeed<'de> for Noting<'_> {
+    type Value = Value;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Noting<'_> {
+    type Value = Value;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a JSON value")
+    }
+    fn visit_bool<E>(self, b: bool) -> Result<Value, E> {
+        Ok(Value::Bool(b))
+    }
+    fn visit_i64<E>(self, n: i64) -> Result<Value, E> {
+        Ok(Value::Number(n.into()))
+    }
+    fn visit_u64<E>(self, n: u64) -> Result<Value, E> {
+        Ok(Value::Number(n.into()))
+    }
+    fn visit_f64<E>(self, n: f64) -> Result<Value, E> {
+        Ok(Number::from_f64(n).map_or(Value::Null, Value::Number))
+    }
+    fn visit_str<E>(self, s: &str) -> Result<Value, E> {
+        self.note(s);
+        Ok(Value::String(s.to_owned()))
+    }
+    fn visit_string<E>(self, s: String) -> Result<Value, E> {
+        self.note(&s);
+        Ok(Value::String(s))
+    }
+    fn visit_unit<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+        let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(0));
+        while let Some(item) = seq.next_element_seed(self)? {
+            items.push(item);
+        }
+        Ok(Value::Array(items))
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut m: A) -> Result<Value, A::Error> {
+        let mut map = Map::new();
+        while let Some(key) = m.next_key::<String>()? {
+            let value = m.next_value_seed(self)?;
+            map.insert(key, value);
+        }
+        Ok(Value::Object(map))
     }
 }
 
@@ -94,35 +152,23 @@ fn error(text: &str, offset: usize, e: &serde_json::Error) -> String {
 /// The document's top level as read: its component schemas aside, as text.
 struct Root<'a> {
     top: Map<String, Value>,
-    schemas: Option<Vec<(String, &'a RawValue)>>,
+    schemas: Option<Entries<'a>>,
 }
 
-/// `components`, its `schemas` aside as text (an empty mapping in their place).
-struct Components<'a> {
-    rest: Map<String, Value>,
-    schemas: Option<Vec<(String, &'a RawValue)>>,
-}
+/// Reads the top level, noting references as it builds.
+struct RootSeed<'r>(Noting<'r>);
 
-/// The entries of `components.schemas`, each as text.
-struct Entries<'a>(Vec<(String, &'a RawValue)>);
-
-/// A visitor for a JSON object, named for what it expects.
-struct Expect<T>(&'static str, std::marker::PhantomData<T>);
-
-fn expect<T>(what: &'static str) -> Expect<T> {
-    Expect(what, std::marker::PhantomData)
-}
-
-impl<'de> Deserialize<'de> for Root<'de> {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        d.deserialize_map(expect::<Root<'de>>("an OpenAPI document (a JSON object)"))
+impl<'de> DeserializeSeed<'de> for RootSeed<'_> {
+    type Value = Root<'de>;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Root<'de>, D::Error> {
+        d.deserialize_map(self)
     }
 }
 
-impl<'de> Visitor<'de> for Expect<Root<'de>> {
+impl<'de> Visitor<'de> for RootSeed<'_> {
     type Value = Root<'de>;
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str(self.0)
+        f.write_str("an OpenAPI document (a JSON object)")
     }
     fn visit_map<A: MapAccess<'de>>(self, mut m: A) -> Result<Root<'de>, A::Error> {
         let mut root = Root { top: Map::new(), schemas: None };
@@ -132,12 +178,12 @@ impl<'de> Visitor<'de> for Expect<Root<'de>> {
                     m.next_value::<IgnoredAny>()?;
                 }
                 "components" => {
-                    let Components { rest, schemas } = m.next_value()?;
+                    let (rest, schemas) = m.next_value_seed(ComponentsSeed(self.0))?;
                     root.schemas = schemas;
                     root.top.insert(key, Value::Object(rest));
                 }
                 _ => {
-                    root.top.insert(key, m.next_value()?);
+                    root.top.insert(key, m.next_value_seed(self.0)?);
                 }
             }
         }
@@ -145,48 +191,60 @@ impl<'de> Visitor<'de> for Expect<Root<'de>> {
     }
 }
 
-impl<'de> Deserialize<'de> for Components<'de> {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        d.deserialize_map(expect::<Components<'de>>("components as a mapping"))
+/// Reads `components`: its `schemas` aside as text (an empty mapping in their place), the rest
+/// built, noting references.
+struct ComponentsSeed<'r>(Noting<'r>);
+
+/// The entries of `components.schemas`, each as text.
+type Entries<'a> = Vec<(String, &'a RawValue)>;
+
+impl<'de> DeserializeSeed<'de> for ComponentsSeed<'_> {
+    type Value = (Map<String, Value>, Option<Entries<'de>>);
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_map(self)
     }
 }
 
-impl<'de> Visitor<'de> for Expect<Components<'de>> {
-    type Value = Components<'de>;
+impl<'de> Visitor<'de> for ComponentsSeed<'_> {
+    type Value = (Map<String, Value>, Option<Entries<'de>>);
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str(self.0)
+        f.write_str("components as a mapping")
     }
-    fn visit_map<A: MapAccess<'de>>(self, mut m: A) -> Result<Components<'de>, A::Error> {
-        let mut c = Components { rest: Map::new(), schemas: None };
+    fn visit_map<A: MapAccess<'de>>(self, mut m: A) -> Result<Self::Value, A::Error> {
+        let (mut rest, mut schemas) = (Map::new(), None);
         while let Some(key) = m.next_key::<String>()? {
             if key == "schemas" {
-                c.schemas = Some(m.next_value::<Entries<'de>>()?.0);
-                c.rest.insert(key, Value::Object(Map::new()));
+                schemas = Some(m.next_value_seed(EntriesSeed)?);
+                rest.insert(key, Value::Object(Map::new()));
             } else {
-                c.rest.insert(key, m.next_value()?);
+                rest.insert(key, m.next_value_seed(self.0)?);
             }
         }
-        Ok(c)
+        Ok((rest, schemas))
     }
 }
 
-impl<'de> Deserialize<'de> for Entries<'de> {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        d.deserialize_map(expect::<Entries<'de>>("components.schemas as a mapping"))
+/// Reads the entries of `components.schemas`, each as text, in their order.
+struct EntriesSeed;
+
+impl<'de> DeserializeSeed<'de> for EntriesSeed {
+    type Value = Entries<'de>;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Entries<'de>, D::Error> {
+        d.deserialize_map(self)
     }
 }
 
-impl<'de> Visitor<'de> for Expect<Entries<'de>> {
+impl<'de> Visitor<'de> for EntriesSeed {
     type Value = Entries<'de>;
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str(self.0)
+        f.write_str("components.schemas as a mapping")
     }
     fn visit_map<A: MapAccess<'de>>(self, mut m: A) -> Result<Entries<'de>, A::Error> {
         let mut entries = Vec::new();
         while let Some(entry) = m.next_entry::<String, &'de RawValue>()? {
             entries.push(entry);
         }
-        Ok(Entries(entries))
+        Ok(entries)
     }
 }
 
@@ -228,6 +286,14 @@ mod tests {
         let mut all = doc(schemas.clone(), false);
         all["paths"]["/b"] = json!({"$ref": "#/components/schemas"});
         assert_eq!(from_json(&all.to_string()).unwrap().to_string(), all.to_string());
+    }
+
+    #[test]
+    fn values_are_built_as_serde_json_builds_them() {
+        let text = r##"{"paths": {"a": [1.0, -0.0, 18446744073709551615, -9223372036854775808, 1.5e300, 2e-308, true, null, "\u00e9\ud83d\ude00\n",
+            {"k": 1, "k": 2, "j": [], "i": {}, "$ref": "#/components/schemas/S"}]}, "components": {"schemas": {"S": {"enum": [0.1, "#/components/schemas/S"]}}}}"##;
+        let whole: Value = serde_json::from_str(text).unwrap();
+        assert_eq!(from_json(text).unwrap().to_string(), whole.to_string());
     }
 
     #[test]
