@@ -84,9 +84,10 @@ impl Document {
 
     /// Each reference in `pending` converted into `shared`, and those it meets in turn.
     fn convert_pending(&self, mut pending: Vec<(String, String)>, shared: &mut Shared) {
+        let nothing = json!({});
         while let Some((reference, name)) = pending.pop() {
-            let target = self.pointer(&reference).cloned().unwrap_or_else(|| json!({}));
-            let converted = self.convert(&target, shared, &mut pending, 0);
+            let target = self.pointer(&reference).unwrap_or(&nothing);
+            let converted = self.convert(target, shared, &mut pending, 0);
             shared.insert(name, converted);
         }
     }
