@@ -143,10 +143,13 @@ impl<'de> Visitor<'de> for Noting<'_> {
 fn error(text: &str, offset: usize, e: &serde_json::Error) -> String {
     let before = &text[..offset];
     let line = before.matches('\n').count() + e.line();
-    let col = if e.line() == 1 { before.len() - before.rfind('\n').map_or(0, |i| i + 1) + e.column() } else { e.column() };
+    // serde_json says column 0 for a value it has only peeked at: its first column
+    let col = if e.line() == 1 { before.len() - before.rfind('\n').map_or(0, |i| i + 1) + e.column() } else { e.column() }.max(1);
     let message = e.to_string();
     let message = message.strip_suffix(&format!(" at line {} column {}", e.line(), e.column())).unwrap_or(&message);
-    format!("{line}:{col}: expected JSON, found an error: {message} at line {line} column {col}")
+    // JSON, but not shaped as a description: the top level or `components` not a mapping
+    let expected = if e.classify() == serde_json::error::Category::Data { "an OpenAPI description" } else { "JSON" };
+    format!("{line}:{col}: expected {expected}, found an error: {message} at line {line} column {col}")
 }
 
 /// The document's top level as read: its component schemas aside, as text.
@@ -314,5 +317,16 @@ mod tests {
             format!("{{\"paths\": {{\"$ref\": \"#/components/schemas/D\"}},\n\"components\": {{\"schemas\": {{\n  \"D\": {deep}}}}}}}");
         let e = from_json(&text).unwrap_err();
         assert!(e.starts_with("3:135: expected JSON, found an error: recursion limit exceeded at line 3 column 135"), "{e}");
+        // JSON that is no description
+        let e = from_json("{\"openapi\": \"3.0.0\",\n \"components\": []}").unwrap_err();
+        assert_eq!(
+            e,
+            "2:15: expected an OpenAPI description, found an error: invalid type: sequence, expected components as a mapping at line 2 column 15"
+        );
+        let e = from_json("[1]").unwrap_err();
+        assert!(
+            e.starts_with("1:1: expected an OpenAPI description, found an error: invalid type: sequence, expected an OpenAPI document"),
+            "{e}"
+        );
     }
 }
