@@ -1,88 +1,145 @@
 //! A provider's API description read from JSON as the planner needs it. Building
 //! `serde_json::Value`s is most of what reading costs, and much of a provider's document is
 //! never planned: GitHub's 13 MB carry 600 KB of webhook payloads, and 2.9 MB of schemas of
-//! which its operations reach 0.8 MB. So the webhooks (`webhooks`, `x-webhooks`: requests
-//! the provider sends, not calls the client makes) are skipped, and each entry of
-//! `components.schemas` stays text until a reference in what is built reaches it; one never
-//! reached is never built. Everything else is what `serde_json` reads.
+//! which its operations reach 0.8 MB. So each entry of `components.schemas`, and the webhooks
+//! (`webhooks`, `x-webhooks`: requests the provider sends, not calls the client makes), stay
+//! text until a reference in what is built reaches them, read as the planner reads a `$ref`;
+//! what is never reached is left out. Everything else is what `serde_json` reads. (A part left
+//! out is only checked to be JSON: a number out of range or nesting too deep there is no error.)
 
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::fmt;
 
-use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::de::{DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::value::RawValue;
 use serde_json::{Map, Number, Value};
 
-/// How a reference into the component schemas starts.
-const SCHEMAS: &str = "#/components/schemas";
+/// The top-level keys held back as text: the webhooks, requests the provider sends.
+const WEBHOOKS: [&str; 2] = ["webhooks", "x-webhooks"];
 
-/// The document `text` (JSON) without its webhooks, with only the component schemas that the
-/// rest of it reaches, transitively. `Err`: where the text is not JSON and why (`line:col: …`).
+/// The document `text` (JSON) with only the component schemas and webhooks that the rest of it
+/// reaches, transitively. `Err`: where the text is not JSON and why (`line:col: …`).
 pub fn from_json(text: &str) -> Result<Value, String> {
     let (wanted, all) = (RefCell::new(Vec::new()), Cell::new(false));
     let noting = Noting { wanted: &wanted, all: &all };
     let mut de = serde_json::Deserializer::from_str(text);
-    let Root { mut top, schemas } = RootSeed(noting).deserialize(&mut de).map_err(|e| error(text, 0, &e))?;
+    let Root { mut top, schemas, held } = RootSeed(noting).deserialize(&mut de).map_err(|e| error(text, 0, &e))?;
     de.end().map_err(|e| error(text, 0, &e))?;
-    if let Some(entries) = schemas {
-        let reached = reach(&entries, noting, text)?;
-        if let Some(Value::Object(components)) = top.get_mut("components") {
-            components.insert("schemas".into(), Value::Object(reached));
+    let schemas = schemas.unwrap_or_default();
+    let Reached { schemas: reached, mut webhooks } = reach(&schemas, &held, noting, text)?;
+    if let Some(Value::Object(components)) = top.get_mut("components")
+        && components.contains_key("schemas")
+    {
+        components.insert("schemas".into(), Value::Object(reached));
+    }
+    // a webhook reached takes its place, one never reached goes
+    for key in WEBHOOKS {
+        match webhooks.remove(key) {
+            Some(v) => {
+                top.insert(key.into(), v);
+            }
+            None => {
+                top.shift_remove(key);
+            }
         }
     }
     Ok(Value::Object(top))
 }
 
-/// The entries of `components.schemas` that the references `noting` has noted reach, and those
-/// they reach in turn, built, in the document's order (a name written twice: its last value,
-/// at its first place, as a mapping keeps it).
-fn reach(entries: &[(String, &RawValue)], noting: Noting, text: &str) -> Result<Map<String, Value>, String> {
-    let by_name: HashMap<&str, &RawValue> = entries.iter().map(|(n, r)| (n.as_str(), *r)).collect();
-    let mut built: HashMap<&str, Value> = HashMap::new();
-    loop {
-        if noting.all.take() {
-            noting.wanted.borrow_mut().extend(entries.iter().map(|(n, _)| n.clone()));
-        }
-        let Some(name) = noting.wanted.borrow_mut().pop() else { break };
-        let Some((&name, raw)) = by_name.get_key_value(name.as_str()) else { continue };
-        if built.contains_key(name) {
-            continue;
-        }
-        let offset = raw.get().as_ptr() as usize - text.as_ptr() as usize;
-        let value = noting.deserialize(&mut serde_json::Deserializer::from_str(raw.get())).map_err(|e| error(text, offset, &e))?;
-        built.insert(name, value);
-    }
-    Ok(entries.iter().filter_map(|(n, _)| Some((n.clone(), built.remove(n.as_str())?))).collect())
+/// What was held back and is reached, built.
+struct Reached {
+    /// The component schemas, in the document's order.
+    schemas: Map<String, Value>,
+    /// The webhooks, by key.
+    webhooks: HashMap<&'static str, Value>,
 }
 
-/// Builds a value as `serde_json` does, noting on the way the component schemas its strings
-/// reference (`#/components/schemas/<name>…`: the name with its `~1` and `~0` decoded, and as
-/// written), or that one references them all (`#/components/schemas`, `#/components`, `#`).
+/// What is held back as text, by name: a component schema, or a top-level key.
+enum Held {
+    Schema(String),
+    Top(&'static str),
+}
+
+/// The entries of `components.schemas` and the top-level values `held` that the references
+/// `noting` has noted reach, and those they reach in turn, built: the schemas in the
+/// document's order (a name written twice: its last value, at its first place, as a mapping
+/// keeps it).
+fn reach(entries: &[(String, &RawValue)], held: &[(&'static str, &RawValue)], noting: Noting, text: &str) -> Result<Reached, String> {
+    let by_name: HashMap<&str, &RawValue> = entries.iter().map(|(n, r)| (n.as_str(), *r)).collect();
+    let top: HashMap<&str, &RawValue> = held.iter().map(|(k, r)| (*k, *r)).collect();
+    let build = |raw: &RawValue| {
+        let offset = raw.get().as_ptr() as usize - text.as_ptr() as usize;
+        noting.deserialize(&mut serde_json::Deserializer::from_str(raw.get())).map_err(|e| error(text, offset, &e))
+    };
+    let (mut schemas, mut tops): (HashMap<&str, Value>, HashMap<&'static str, Value>) = Default::default();
+    loop {
+        if noting.all.take() {
+            let mut wanted = noting.wanted.borrow_mut();
+            wanted.extend(entries.iter().map(|(n, _)| Held::Schema(n.clone())));
+            wanted.extend(held.iter().map(|(k, _)| Held::Top(k)));
+        }
+        let Some(next) = noting.wanted.borrow_mut().pop() else { break };
+        match next {
+            Held::Schema(name) => {
+                if let Some((&name, raw)) = by_name.get_key_value(name.as_str())
+                    && !schemas.contains_key(name)
+                {
+                    let value = build(raw)?;
+                    schemas.insert(name, value);
+                }
+            }
+            Held::Top(key) => {
+                if let Some(raw) = top.get(key)
+                    && !tops.contains_key(key)
+                {
+                    let value = build(raw)?;
+                    tops.insert(key, value);
+                }
+            }
+        }
+    }
+    let schemas = entries.iter().filter_map(|(n, _)| Some((n.clone(), schemas.remove(n.as_str())?))).collect();
+    Ok(Reached { schemas, webhooks: tops })
+}
+
+/// Builds a value as `serde_json` does, noting on the way what its strings reference of what is
+/// held back: a local `$ref` read as [`Document::pointer`](super::openapi::Document::pointer)
+/// reads it (`#/components/schemas/<name>…`, `#/webhooks…`), or all of it (`#`,
+/// `#/components`, `#/components/schemas`).
 #[derive(Clone, Copy)]
 struct Noting<'r> {
-    wanted: &'r RefCell<Vec<String>>,
+    wanted: &'r RefCell<Vec<Held>>,
     all: &'r Cell<bool>,
 }
 
 impl Noting<'_> {
     fn note(self, s: &str) {
-        if !s.starts_with('#') {
-            return;
+        let Some((decoded, written)) = super::openapi::pointers(s) else { return };
+        self.reaches(&decoded);
+        if decoded != written {
+            self.reaches(written);
         }
-        match s.strip_prefix(SCHEMAS) {
-            Some(rest) if rest.len() > 1 && rest.starts_with('/') => {
-                let written = rest[1..].split('/').next().unwrap_or_default();
-                let decoded = written.replace("~1", "/").replace("~0", "~");
-                let mut wanted = self.wanted.borrow_mut();
-                if decoded != written {
-                    wanted.push(written.to_string());
+    }
+
+    /// What the JSON pointer `p` reaches, its tokens read as `Value::pointer` reads them.
+    fn reaches(self, p: &str) {
+        let Some(rest) = p.strip_prefix('/') else {
+            // `""` is the whole document; a pointer without its leading `/` reaches nothing
+            self.all.set(self.all.get() || p.is_empty());
+            return;
+        };
+        let mut tokens = rest.split('/').map(|t| t.replace("~1", "/").replace("~0", "~"));
+        let (first, second, third) = (tokens.next(), tokens.next(), tokens.next());
+        match (first.as_deref(), second.as_deref()) {
+            (Some("components"), None) | (Some("components"), Some("schemas")) if third.is_none() => self.all.set(true),
+            (Some("components"), Some("schemas")) => self.wanted.borrow_mut().extend(third.map(Held::Schema)),
+            (Some(key), _) => {
+                if let Some(key) = WEBHOOKS.into_iter().find(|k| *k == key) {
+                    self.wanted.borrow_mut().push(Held::Top(key));
                 }
-                wanted.push(decoded);
             }
-            Some(_) => self.all.set(true),
-            None if matches!(s, "#" | "#/" | "#/components" | "#/components/") => self.all.set(true),
-            None => {}
+            _ => {}
         }
     }
 }
@@ -156,6 +213,8 @@ fn error(text: &str, offset: usize, e: &serde_json::Error) -> String {
 struct Root<'a> {
     top: Map<String, Value>,
     schemas: Option<Entries<'a>>,
+    /// The webhooks as text (a placeholder in `top` keeps their place).
+    held: Vec<(&'static str, &'a RawValue)>,
 }
 
 /// Reads the top level, noting references as it builds.
@@ -174,20 +233,20 @@ impl<'de> Visitor<'de> for RootSeed<'_> {
         f.write_str("an OpenAPI document (a JSON object)")
     }
     fn visit_map<A: MapAccess<'de>>(self, mut m: A) -> Result<Root<'de>, A::Error> {
-        let mut root = Root { top: Map::new(), schemas: None };
+        let mut root = Root { top: Map::new(), schemas: None, held: Vec::new() };
         while let Some(key) = m.next_key::<String>()? {
-            match key.as_str() {
-                "webhooks" | "x-webhooks" => {
-                    m.next_value::<IgnoredAny>()?;
-                }
-                "components" => {
-                    let (rest, schemas) = m.next_value_seed(ComponentsSeed(self.0))?;
-                    root.schemas = schemas;
-                    root.top.insert(key, Value::Object(rest));
-                }
-                _ => {
-                    root.top.insert(key, m.next_value_seed(self.0)?);
-                }
+            if let Some(webhooks) = WEBHOOKS.into_iter().find(|k| *k == key) {
+                let raw: &RawValue = m.next_value()?;
+                // written twice: the last, as a mapping keeps it
+                root.held.retain(|(k, _)| *k != webhooks);
+                root.held.push((webhooks, raw));
+                root.top.insert(key, Value::Null);
+            } else if key == "components" {
+                let (rest, schemas) = m.next_value_seed(ComponentsSeed(self.0))?;
+                root.schemas = schemas;
+                root.top.insert(key, Value::Object(rest));
+            } else {
+                root.top.insert(key, m.next_value_seed(self.0)?);
             }
         }
         Ok(root)
@@ -253,6 +312,7 @@ impl<'de> Visitor<'de> for EntriesSeed {
 
 #[cfg(test)]
 mod tests {
+    use super::super::openapi::Document;
     use super::*;
     use serde_json::json;
 
@@ -297,6 +357,40 @@ mod tests {
             {"k": 1, "k": 2, "j": [], "i": {}, "$ref": "#/components/schemas/S"}]}, "components": {"schemas": {"S": {"enum": [0.1, "#/components/schemas/S"]}}}}"##;
         let whole: Value = serde_json::from_str(text).unwrap();
         assert_eq!(from_json(text).unwrap().to_string(), whole.to_string());
+    }
+
+    #[test]
+    fn every_reference_the_planner_follows_resolves_as_in_the_whole_document() {
+        let refs = [
+            "#/components/schemas/c~1d",
+            "#/components/schemas/a~01",
+            "#/components~1schemas/A",
+            "#~1components~1schemas~1B",
+            "#/components/schemas/E/properties/x",
+            "#/webhooks/w/post",
+        ];
+        let text = json!({
+            "openapi": "3.1.0",
+            "paths": {"/p": {"get": {"parameters": refs.iter().map(|r| json!({"$ref": r})).collect::<Vec<_>>()}}},
+            "components": {"schemas": {
+                "c": {"d": {"type": "integer"}}, "c/d": {"type": "string"}, "a/": {"type": "null"},
+                "A": {"type": "object"}, "B": {"type": "array"},
+                "E": {"properties": {"x": {"$ref": "#/components/schemas/F"}}}, "F": {"type": "boolean"},
+                "G": {"type": "number"}, "Unused": {"type": "object"}
+            }},
+            "webhooks": {"w": {"post": {"$ref": "#/components/schemas/G"}}},
+            "x-webhooks": {"v": {"$ref": "#/components/schemas/Unused"}}
+        })
+        .to_string();
+        let whole = Document::new(serde_json::from_str(&text).unwrap()).unwrap();
+        let read = Document::new(from_json(&text).unwrap()).unwrap();
+        for r in refs.iter().chain(&["#/components/schemas/F", "#/components/schemas/G", "#/components/schemas/c"]) {
+            assert!(whole.pointer(r).is_some(), "{r}");
+            assert_eq!(read.pointer(r), whole.pointer(r), "{r}");
+        }
+        // what nothing reaches is still left out
+        assert_eq!(read.pointer("#/components/schemas/Unused"), None);
+        assert_eq!(read.root.get("x-webhooks"), None);
     }
 
     #[test]

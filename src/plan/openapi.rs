@@ -52,9 +52,8 @@ impl Document {
 
     /// The value a local `$ref` (`#/components/schemas/X`) points at.
     pub fn pointer(&self, reference: &str) -> Option<&Value> {
-        let p = reference.strip_prefix('#')?;
-        let decoded: String = p.split('/').map(|s| s.replace("~1", "/").replace("~0", "~")).collect::<Vec<_>>().join("/");
-        self.root.pointer(&decoded).or_else(|| self.root.pointer(p))
+        let (decoded, written) = pointers(reference)?;
+        self.root.pointer(&decoded).or_else(|| self.root.pointer(written))
     }
 
     /// `v` with a `$ref` to a non-schema component (parameter, response, request body)
@@ -188,6 +187,13 @@ impl Document {
             other => other.clone(),
         }
     }
+}
+
+/// The JSON pointers a local `$ref` is tried as, in turn: its segments' `~1` and `~0` decoded
+/// first (a reference written unescaped), then as written. `None`: not a local reference.
+pub(super) fn pointers(reference: &str) -> Option<(String, &str)> {
+    let p = reference.strip_prefix('#')?;
+    Some((p.split('/').map(|s| s.replace("~1", "/").replace("~0", "~")).collect::<Vec<_>>().join("/"), p))
 }
 
 /// The document's schemas converted to JSON Schema, each once, as the planned endpoints

@@ -65,6 +65,10 @@ fn steps(path: &str) -> usize {
 struct Maps {
     values: HashMap<String, Location>,
     keys: HashMap<String, Location>,
+    /// Whether a value below the root has the empty path (an empty key at the top: `"": …`),
+    /// so that a path's steps may be fewer than its value's depth and the shallow paths do not
+    /// answer alone.
+    uneven: bool,
 }
 
 impl SourceMap {
@@ -83,7 +87,7 @@ impl SourceMap {
     fn find(&self, path: &str, key_first: bool) -> Location {
         let maps = match self.maps.get() {
             Some(every) => every,
-            None if steps(path) <= SHALLOW => &self.shallow,
+            None if steps(path) <= SHALLOW && !self.shallow.uneven => &self.shallow,
             None => self.maps.get_or_init(|| run(&self.text, MAX_WEIGHT, Some(usize::MAX)).map(|(_, maps)| maps).unwrap_or_default()),
         };
         let mut p = path.to_string();
@@ -239,7 +243,9 @@ impl Builder {
                 for (k, v) in source {
                     if !m.contains_key(&k) {
                         if let Some(map) = self.map.as_mut().filter(|_| noting) {
-                            map.values.entry(child_path(path, &k)).or_insert(at);
+                            let p = child_path(path, &k);
+                            map.uneven |= p.is_empty();
+                            map.values.entry(p).or_insert(at);
                         }
                         m.insert(k, v);
                     }
@@ -307,7 +313,9 @@ impl MarkedEventReceiver for Builder {
                             Some(Frame::Map(_, p, ..) | Frame::Seq(_, p, ..)) => p,
                             None => "",
                         };
-                        map.keys.insert(child_path(path, &s), mark.into());
+                        let p = child_path(path, &s);
+                        map.uneven |= p.is_empty();
+                        map.keys.insert(p, mark.into());
                     }
                     if let Some(Frame::Map(_, _, key, ..)) = self.stack.last_mut() {
                         *key = Some(if s == MERGE && style == TScalarStyle::Plain { Key::Merge } else { Key::Name(s) });
@@ -388,8 +396,9 @@ impl MarkedEventReceiver for Builder {
 impl Builder {
     /// Note where the next value, at `path`, starts, when its path is noted.
     fn note(&mut self, path: String, mark: Marker) {
-        let noting = self.noting(self.stack.len());
+        let (noting, below_root) = (self.noting(self.stack.len()), !self.stack.is_empty());
         if let Some(map) = self.map.as_mut().filter(|_| noting) {
+            map.uneven |= below_root && path.is_empty();
             map.values.insert(path, mark.into());
         }
     }
@@ -489,6 +498,16 @@ mod tests {
         // a merged value at its <<, a key holding a dot at itself
         assert_eq!(map.clone().locate("endpoints[1].x"), Location { line: 7, col: 9 });
         assert_eq!(parse(text).unwrap().1.locate("a.b"), Location { line: 3, col: 8 });
+        // an empty key at the top: a path's steps no longer measure depth, the second reading answers
+        for text in ["\"\": {\"\": {x: 1}}\n", "x: 1\n\"\": {\"\": {x: 2}}\n", "\"\": {\"\": [5]}\n", "<<: {\"\": {\"\": {x: 1}}}\n"] {
+            let (_, every) = run(text, MAX_WEIGHT, Some(usize::MAX)).unwrap();
+            let asked: Vec<String> = every.values.keys().chain(every.keys.keys()).cloned().chain(["x".into(), "[0]".into()]).collect();
+            let first: Vec<_> = asked.iter().map(|p| (parse(text).unwrap().1.locate(p), parse(text).unwrap().1.locate_key(p))).collect();
+            let map = parse(text).unwrap().1;
+            map.locate("a.b.c");
+            let second: Vec<_> = asked.iter().map(|p| (map.locate(p), map.locate_key(p))).collect();
+            assert_eq!(first, second, "{text:?} {asked:?}");
+        }
     }
 
     #[test]
