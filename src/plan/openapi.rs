@@ -314,8 +314,8 @@ pub fn example(schema: &Value, root: &Value, depth: usize) -> Value {
     }
     let Some(m) = schema.as_object() else { return Value::Null };
     if let Some(r) = m.get("$ref").and_then(Value::as_str) {
-        let target = r.strip_prefix('#').and_then(|p| root.pointer(p)).cloned().unwrap_or(Value::Null);
-        return example(&target, root, depth + 1);
+        let target = r.strip_prefix('#').and_then(|p| crate::spec::pointer(root, p)).unwrap_or(&Value::Null);
+        return example(target, root, depth + 1);
     }
     for k in ["const", "default"] {
         if let Some(v) = m.get(k) {

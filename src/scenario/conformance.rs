@@ -33,7 +33,7 @@ pub(super) fn json_diff(label_a: &str, a: &Value, label_b: &str, b: &Value) -> S
 pub(super) fn resolved<'a>(schema: &'a Value, root: &'a Value) -> &'a Value {
     let mut s = schema;
     for _ in 0..32 {
-        match s.get("$ref").and_then(Value::as_str).and_then(|r| r.strip_prefix('#')).and_then(|p| root.pointer(p)) {
+        match s.get("$ref").and_then(Value::as_str).and_then(|r| r.strip_prefix('#')).and_then(|p| crate::spec::pointer(root, p)) {
             Some(next) => s = next,
             None => break,
         }

@@ -42,49 +42,111 @@ fn typed(schema: &Value, ty: &str) -> bool {
     }
 }
 
-/// What one variation does to an object: its schema, the root schema, and where it is (the
-/// dotted field path of [`crate::spec::pagination::at`], `[]` after an array nested in it;
-/// empty for the top level, and for the items of a top-level array).
-type Change<'a> = &'a dyn Fn(&mut Map<String, Value>, &Value, &Value, &str) -> bool;
+/// One change to a field of an object: its new value, or `None` to remove it.
+type Edit = (String, Option<Value>);
+
+/// What one variation does to an object, given its schema, the root schema, and where it is
+/// (the dotted field path of [`crate::spec::pagination::at`], `[]` after an array nested in
+/// it; empty for the top level, and for the items of a top-level array): its edits, none when
+/// the variation leaves it as it is.
+type Change<'a> = &'a dyn Fn(&Map<String, Value>, &Value, &Value, &str) -> Vec<Edit>;
+
+/// A step from a value to one inside it.
+#[derive(Clone, Copy)]
+enum Part<'v> {
+    Field(&'v str),
+    Item(usize),
+}
+
+/// The objects of an example a variation changes (the steps to each) and their edits.
+type Found<'v> = Vec<(Vec<Part<'v>>, Vec<Edit>)>;
 
 /// The dotted path of field `key` of the object at `at`.
 fn field_path(at: &str, key: &str) -> String {
     if at.is_empty() { key.to_string() } else { format!("{at}.{key}") }
 }
 
-/// Apply `change` to every object of `v` (at `at`) its schema describes, top level and
-/// nested; whether anything changed. `until_first`: stop at the first change (when all that
-/// is asked is whether the kind applies: a provider's endpoints are many, their examples large).
-fn each_object(v: &mut Value, schema: &Value, root: &Value, at: &str, until_first: bool, change: Change) -> bool {
-    let schema = resolved(schema, root);
-    let mut changed = false;
-    match v {
-        Value::Object(m) => {
-            changed |= change(m, schema, root, at);
-            let props = schema.get("properties").and_then(Value::as_object);
-            for (k, child) in m.iter_mut() {
-                if changed && until_first {
-                    break;
+/// A search of an example for the objects one variation changes.
+struct Search<'a> {
+    /// The root schema, where references lead.
+    root: &'a Value,
+    /// Stop at the first object changed: all that is asked is whether the kind applies (a
+    /// provider's endpoints are many, their examples large, and nothing is copied to find out).
+    until_first: bool,
+    change: Change<'a>,
+}
+
+impl Search<'_> {
+    /// What the change does to every object of `v` (at `at`, reached by `here`) its schema
+    /// describes, top level and nested, added to `found`. A field the change edits is not
+    /// looked into: it is removed or replaced.
+    fn find<'v>(&self, v: &'v Value, schema: &Value, at: &str, here: &mut Vec<Part<'v>>, found: &mut Found<'v>) {
+        let schema = resolved(schema, self.root);
+        let done = |found: &Found| self.until_first && !found.is_empty();
+        match v {
+            Value::Object(m) => {
+                let edits = (self.change)(m, schema, self.root, at);
+                if !edits.is_empty() && self.until_first {
+                    found.push((here.clone(), edits));
+                    return;
                 }
-                if let Some(s) = props.and_then(|p| p.get(k)) {
-                    changed |= each_object(child, s, root, &field_path(at, k), until_first, change);
-                }
-            }
-        }
-        Value::Array(items) => {
-            if let Some(s) = schema.get("items") {
-                let at = if at.is_empty() { String::new() } else { format!("{at}[]") };
-                for item in items {
-                    if changed && until_first {
-                        break;
+                let props = schema.get("properties").and_then(Value::as_object);
+                for (k, child) in m {
+                    if done(found) {
+                        return;
                     }
-                    changed |= each_object(item, s, root, &at, until_first, change);
+                    if let Some(s) = props.and_then(|p| p.get(k))
+                        && !edits.iter().any(|(edited, _)| edited == k)
+                    {
+                        here.push(Part::Field(k));
+                        self.find(child, s, &field_path(at, k), here, found);
+                        here.pop();
+                    }
+                }
+                if !edits.is_empty() {
+                    found.push((here.clone(), edits));
                 }
             }
+            Value::Array(items) => {
+                if let Some(s) = schema.get("items") {
+                    let at = if at.is_empty() { String::new() } else { format!("{at}[]") };
+                    for (i, item) in items.iter().enumerate() {
+                        if done(found) {
+                            return;
+                        }
+                        here.push(Part::Item(i));
+                        self.find(item, s, &at, here, found);
+                        here.pop();
+                    }
+                }
+            }
+            _ => {}
         }
-        _ => {}
     }
-    changed
+}
+
+/// `v` with the edits `found` in it (each object's fields edited in place, removed ones
+/// taken out in order).
+fn apply(mut v: Value, found: Found) -> Value {
+    for (steps, edits) in found {
+        let object = steps.iter().try_fold(&mut v, |at, step| match step {
+            Part::Field(k) => at.get_mut(*k),
+            Part::Item(i) => at.get_mut(*i),
+        });
+        if let Some(Value::Object(m)) = object {
+            let mut removed = Vec::new();
+            for (k, new) in edits {
+                match new {
+                    Some(new) => drop(m.insert(k, new)),
+                    None => removed.push(k),
+                }
+            }
+            if !removed.is_empty() {
+                m.retain(|k, _| !removed.contains(k));
+            }
+        }
+    }
+    v
 }
 
 /// The properties of an object schema, each resolved.
@@ -111,93 +173,90 @@ fn free_string(schema: &Value) -> bool {
     typed(schema, "string") && free_text(schema)
 }
 
-/// The endpoint's example with `kind`'s variation applied, when the schema gives it something to
-/// vary (`until_first`: applied only as far as its first change, to tell whether it applies).
-fn varied(kind: Kind, e: &Endpoint, until_first: bool) -> Option<Value> {
-    let schema = e.response.schema.as_ref()?;
-    let (whole, root) = (schema.value(), schema.root());
-    let mut v = e.response.example.clone();
+/// Whether `kind` empties the whole example: a top-level array of items, under a schema.
+fn empties_the_whole(kind: Kind, e: &Endpoint) -> bool {
+    kind == Kind::TolerateEmptyArrays
+        && e.response.schema.is_some()
+        && matches!(&e.response.example, Value::Array(items) if !items.is_empty())
+}
+
+/// A field's new value, if it gets one, given its name, its schema and its value in the object (if any).
+type NewValue<'a> = &'a dyn Fn(&str, &Value, Option<&Value>) -> Option<Value>;
+
+/// The fields of an object's schema that `to` gives a new value.
+fn set_fields(m: &Map<String, Value>, s: &Value, root: &Value, to: NewValue) -> Vec<Edit> {
+    properties(s, root).into_iter().filter_map(|(k, p)| to(k, p, m.get(k)).map(|new| (k.clone(), Some(new)))).collect()
+}
+
+/// Where and how `kind`'s variation changes the objects of the endpoint's example, as far as
+/// its schema gives it something to vary (`until_first`: only its first change, to tell
+/// whether it applies).
+fn changes(kind: Kind, e: &Endpoint, until_first: bool) -> Found<'_> {
+    let mut found = Vec::new();
+    let Some(schema) = e.response.schema.as_ref() else {
+        return found;
+    };
+    let root = schema.root();
+    let mut run =
+        |change: Change| Search { root, until_first, change }.find(&e.response.example, schema.value(), "", &mut Vec::new(), &mut found);
     // the fields a page must carry for the spec's pagination to read it (its items, its flag),
     // optional in the schema or not: without them a correct client cannot tell what the page holds
     let paged: Vec<&str> = e.pagination.iter().flat_map(|p| [Some(p.items()), p.has_more()]).flatten().filter(|p| !p.is_empty()).collect();
-    let changed = match kind {
-        Kind::TolerateOptionalAbsent => each_object(&mut v, whole, root, "", until_first, &|m, s, _, at| {
-            let before = m.len();
-            m.retain(|k, _| {
+    match kind {
+        Kind::TolerateOptionalAbsent => run(&|m, s, _, at| {
+            let gone = |k: &str| {
                 let path = field_path(at, k);
                 // a field on the way to one the pagination reads stays too
                 let read = paged.iter().any(|p| p.strip_prefix(path.as_str()).is_some_and(|rest| rest.is_empty() || rest.starts_with('.')));
-                required(s, k) || s.get("properties").and_then(|p| p.get(k)).is_none() || read
-            });
-            m.len() != before
+                !required(s, k) && s.get("properties").and_then(|p| p.get(k)).is_some() && !read
+            };
+            m.keys().filter(|k| gone(k)).map(|k| (k.clone(), None)).collect()
         }),
-        Kind::TolerateNull => each_object(&mut v, whole, root, "", until_first, &|m, s, root, _| {
-            let mut changed = false;
-            for (k, p) in properties(s, root) {
+        Kind::TolerateNull => run(&|m, s, root, _| {
+            set_fields(m, s, root, &|k, p, v| {
                 // required or not: a nullable field is null whenever the provider has nothing
-                let present_or_optional = m.contains_key(k.as_str()) || !required(s, k);
-                if nullable(p) && present_or_optional && m.get(k) != Some(&Value::Null) {
-                    m.insert(k.clone(), Value::Null);
-                    changed = true;
-                }
-            }
-            changed
-        }),
-        Kind::TolerateUnknownNestedFields => each_object(&mut v, whole, root, "", until_first, &|m, s, _, at| {
-            !at.is_empty()
-                && takes_unknown_fields(s)
-                && m.insert("oc_unexpected_field".into(), json!({"added_by": "oc-integrate"})).is_none()
-        }),
-        Kind::TolerateEmptyArrays => {
-            let top = matches!(&v, Value::Array(items) if !items.is_empty());
-            if top {
-                v = json!([]);
-            }
-            top || each_object(&mut v, whole, root, "", until_first, &|m, s, root, _| {
-                let mut changed = false;
-                for (k, p) in properties(s, root) {
-                    let may_be_empty = p.get("minItems").and_then(Value::as_u64).unwrap_or(0) == 0;
-                    if let (Some(Value::Array(items)), true) = (m.get_mut(k.as_str()), may_be_empty)
-                        && !items.is_empty()
-                    {
-                        items.clear();
-                        changed = true;
-                    }
-                }
-                changed
+                let present_or_optional = v.is_some() || !required(s, k);
+                (nullable(p) && present_or_optional && v != Some(&Value::Null)).then_some(Value::Null)
             })
-        }
-        Kind::TolerateLargeIntegers => each_object(&mut v, whole, root, "", until_first, &|m, s, root, _| {
-            let mut changed = false;
-            for (k, p) in properties(s, root) {
+        }),
+        Kind::TolerateUnknownNestedFields => run(&|m, s, _, at| {
+            let room = !at.is_empty() && takes_unknown_fields(s) && !m.contains_key("oc_unexpected_field");
+            room.then(|| ("oc_unexpected_field".to_string(), Some(json!({"added_by": "oc-integrate"})))).into_iter().collect()
+        }),
+        Kind::TolerateEmptyArrays => run(&|m, s, root, _| {
+            set_fields(m, s, root, &|_, p, v| {
+                let may_be_empty = p.get("minItems").and_then(Value::as_u64).unwrap_or(0) == 0;
+                (may_be_empty && matches!(v, Some(Value::Array(items)) if !items.is_empty())).then(|| json!([]))
+            })
+        }),
+        Kind::TolerateLargeIntegers => run(&|m, s, root, _| {
+            set_fields(m, s, root, &|_, p, v| {
                 let fits = p.get("maximum").and_then(Value::as_f64).is_none_or(|max| max >= LARGE as f64);
-                if typed(p, "integer") && fits && m.get(k).is_some_and(Value::is_i64) {
-                    m.insert(k.clone(), json!(LARGE));
-                    changed = true;
-                }
-            }
-            changed
+                (typed(p, "integer") && fits && v.is_some_and(Value::is_i64)).then(|| json!(LARGE))
+            })
         }),
-        Kind::TolerateNonAscii => each_object(&mut v, whole, root, "", until_first, &|m, s, root, _| {
-            let mut changed = false;
-            for (k, p) in properties(s, root) {
-                if free_string(p) && m.get(k).is_some_and(Value::is_string) {
-                    m.insert(k.clone(), json!(NON_ASCII));
-                    changed = true;
-                }
-            }
-            changed
+        Kind::TolerateNonAscii => run(&|m, s, root, _| {
+            set_fields(m, s, root, &|_, p, v| (free_string(p) && v.is_some_and(Value::is_string)).then(|| json!(NON_ASCII)))
         }),
-        _ => true,
-    };
-    changed.then_some(v)
+        _ => {}
+    }
+    found
 }
 
-/// Whether the endpoint's schema gives `kind` something to vary.
+/// The endpoint's example with `kind`'s variation applied, when the schema gives it something to vary.
+fn varied(kind: Kind, e: &Endpoint) -> Option<Value> {
+    if empties_the_whole(kind, e) {
+        return Some(json!([]));
+    }
+    let found = changes(kind, e, false);
+    (!found.is_empty()).then(|| apply(e.response.example.clone(), found))
+}
+
+/// Whether the endpoint's schema gives `kind` something to vary (found without copying the example).
 pub(super) fn applies(kind: Kind, e: &Endpoint) -> bool {
     match kind {
         Kind::TolerateMediaTypeParameters => e.response.schema.is_some(),
-        _ => varied(kind, e, true).is_some(),
+        _ => empties_the_whole(kind, e) || !changes(kind, e, true).is_empty(),
     }
 }
 
@@ -220,7 +279,7 @@ fn ascii_json(v: &Value) -> String {
 pub(super) fn prepare(kind: Kind, s: &Setup) -> Prepared {
     let e = s.endpoint;
     let status = e.response.status;
-    let served = varied(kind, e, false).unwrap_or_else(|| e.response.example.clone());
+    let served = varied(kind, e).unwrap_or_else(|| e.response.example.clone());
     // benign variation is in the data: a paginated answer stays the last page
     let served = match &e.pagination {
         Some(p) => p.last_page(&served),
@@ -297,7 +356,7 @@ mod tests {
                 "either": {"oneOf": [{"type": "object", "additionalProperties": false, "properties": {"n": {"type": "integer"}}}, {"type": "null"}]}
             }
         })));
-        let v = varied(Kind::TolerateUnknownNestedFields, &e, false).expect("two objects take an unknown field");
+        let v = varied(Kind::TolerateUnknownNestedFields, &e).expect("two objects take an unknown field");
         let added = |k: &str| v[k].get("oc_unexpected_field").is_some();
         assert!(added("owner") && added("any"), "{v}");
         assert!(!added("metadata") && !added("closed") && !added("either"), "{v}");
@@ -327,13 +386,13 @@ mod tests {
                 "repositories": {"type": "array", "items": {"type": "object", "required": ["id"], "properties": {"id": {}, "name": {}}}}
             }
         })));
-        let v = varied(Kind::TolerateOptionalAbsent, &e, false).expect("total_count, the hint and the names are optional");
+        let v = varied(Kind::TolerateOptionalAbsent, &e).expect("total_count, the hint and the names are optional");
         assert_eq!(v, json!({"meta": {"more": false}, "repositories": [{"id": 1}]}));
         // with nothing optional but what the pagination reads, the case has nothing to vary
         e.response.example = json!({"meta": {"more": false}, "repositories": [{"id": 1}]});
         assert!(!applies(Kind::TolerateOptionalAbsent, &e));
         // without the pagination, the same fields are the case's to drop
         e.pagination = None;
-        assert_eq!(varied(Kind::TolerateOptionalAbsent, &e, false), Some(json!({})));
+        assert_eq!(varied(Kind::TolerateOptionalAbsent, &e), Some(json!({})));
     }
 }
