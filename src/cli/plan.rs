@@ -169,17 +169,10 @@ fn plan_spec(
         Ok(s) => s,
         Err(e) => return fail(e),
     };
-    // the contract lint on one core (a finding deeper than the loader noted has the spec's
-    // text read again, for its line) while the cases and documents are made on the others
-    let (recorded, findings) = std::thread::scope(|scope| {
-        let findings = scope.spawn(|| plan::lint::check(&loaded));
-        let recorded = record(&planned, openapi.is_some(), &loaded, state);
-        (recorded, oc_integrate::cores::join(findings))
-    });
-    if let Err(e) = recorded {
+    if let Err(e) = record(&planned, openapi.is_some(), &loaded, state) {
         return fail(e);
     }
-    for f in findings {
+    for f in plan::lint::check(&loaded) {
         say!("  contract: {f}");
     }
     // the process ends here: a provider's spec is not taken apart value by value first
