@@ -33,7 +33,7 @@ pub fn run(args: Args, _: &Paint) -> ExitCode {
     };
     let mut bad = false;
     let mut rows = Vec::new();
-    for s in specs {
+    for s in &specs {
         let s = match s {
             Ok(s) => s,
             Err(e) => {
@@ -43,34 +43,34 @@ pub fn run(args: Args, _: &Paint) -> ExitCode {
             }
         };
         if args.json {
-            rows.extend(scenario::plan(&s).iter().map(|c| {
-                json!({"name": c.name(), "service": s.id, "subject": c.subject.label(&s), "kind": c.kind.name(),
+            rows.extend(scenario::plan(s).iter().map(|c| {
+                json!({"name": c.name(), "service": s.id, "subject": c.subject.label(s), "kind": c.kind.name(),
                     "title": c.title(), "spec": s.locate(&c.subject.path()), "against": "mock"})
             }));
-            rows.extend(sandbox::trial::plan(&s).iter().map(|c| {
+            rows.extend(sandbox::trial::plan(s).iter().map(|c| {
                 json!({"name": c.name(), "service": s.id, "subject": if c.subject_id.is_empty() { "sandbox" } else { &c.subject_id },
-                    "kind": c.kind(), "title": c.title(&s), "spec": s.locate(&c.path()), "against": "sandbox"})
+                    "kind": c.kind(), "title": c.title(s), "spec": s.locate(&c.path()), "against": "sandbox"})
             }));
             continue;
         }
-        for case in scenario::plan(&s) {
+        for case in scenario::plan(s) {
             if args.names {
                 say!("{}", case.name());
             } else {
-                say!("{:<60} {} — {}", case.name(), case.subject.label(&s), case.title());
+                say!("{:<60} {} — {}", case.name(), case.subject.label(s), case.title());
             }
         }
-        for case in sandbox::trial::plan(&s) {
+        for case in sandbox::trial::plan(s) {
             if args.names {
                 say!("{}", case.name());
             } else {
-                say!("{:<60} sandbox — {}", case.name(), case.title(&s));
+                say!("{:<60} sandbox — {}", case.name(), case.title(s));
             }
         }
         if !args.names {
-            let policy = Policy::of(&s, Subject::Endpoint(0));
+            let policy = Policy::of(s, Subject::Endpoint(0));
             let sender = match &s.webhooks.sender {
-                Some(_) => format!(", webhook sender {} attempts", Policy::of(&s, Subject::Sender).retry.max_attempts),
+                Some(_) => format!(", webhook sender {} attempts", Policy::of(s, Subject::Sender).retry.max_attempts),
                 None => String::new(),
             };
             say!(
@@ -86,5 +86,8 @@ pub fn run(args: Args, _: &Paint) -> ExitCode {
     if args.json {
         json(&rows);
     }
+    // the process ends here: a provider's spec (its examples, its compiled schemas) is not
+    // taken apart value by value first, which was an eighth of listing Stripe's cases
+    std::mem::forget(specs);
     if bad { ExitCode::FAILURE } else { ExitCode::SUCCESS }
 }
