@@ -395,4 +395,25 @@ mod tests {
         e.pagination = None;
         assert_eq!(varied(Kind::TolerateOptionalAbsent, &e), Some(json!({})));
     }
+
+    /// A field the variation sets is not looked into: a schema that names the unknown field
+    /// itself, as an object of its own schema, gets it once, not forever (the search used to
+    /// recurse into what it had just added); an object that already has the field keeps it.
+    #[test]
+    fn what_a_variation_sets_is_not_varied_again() {
+        let mut e: Endpoint = serde_json::from_value(json!({
+            "id": "get", "method": "GET", "path": "/x", "purpose": "p",
+            "response": {"example": {"a": {}, "b": {"oc_unexpected_field": 1}}}
+        }))
+        .unwrap();
+        e.response.schema = Some(crate::spec::Schema::inline(json!({
+            "type": "object",
+            "properties": {"a": {"$ref": "#/$defs/node"}, "b": {"$ref": "#/$defs/node"}},
+            "$defs": {"node": {"type": "object", "properties": {"oc_unexpected_field": {"$ref": "#/$defs/node"}}}}
+        })));
+        let added = json!({"added_by": "oc-integrate"});
+        let v = varied(Kind::TolerateUnknownNestedFields, &e).expect("a takes the field");
+        assert_eq!(v, json!({"a": {"oc_unexpected_field": added}, "b": {"oc_unexpected_field": 1}}));
+        assert!(applies(Kind::TolerateUnknownNestedFields, &e));
+    }
 }
