@@ -64,6 +64,8 @@ fn tools_resources_and_prompts_over_stdio_answer_what_the_cli_does() {
         {"op": "read", "uri": "oc-integrate://examples/integrations/payments/contract.md"},
         {"op": "prompts"},
         {"op": "prompt", "name": "tester", "args": {"service": "payments"}},
+        {"op": "read", "uri": "oc-integrate://examples/integrations/payments/schemas/customer.schema.json"},
+        {"op": "read", "uri": "oc-integrate://examples/integrations/payments/baselines/get_customer.json"},
     ]);
     let (r, log) = support::mcp_session(&root(), &["mcp", "--dir", "examples/integrations"], &[], &steps);
 
@@ -99,6 +101,15 @@ fn tools_resources_and_prompts_over_stdio_answer_what_the_cli_does() {
     }
     let contract = std::fs::read_to_string(root().join("examples/integrations/payments/contract.md")).unwrap();
     assert_eq!(r[5]["contents"][0]["text"], contract);
+    // the schema file the spec points into is served; a baseline, also JSON, is not a resource
+    let schema = "oc-integrate://examples/integrations/payments/schemas/customer.schema.json";
+    assert!(uris.contains(&schema), "{schema} in {uris:?}");
+    assert!(!uris.iter().any(|u| u.contains("/baselines/")), "{uris:?}");
+    let text = std::fs::read_to_string(root().join("examples/integrations/payments/schemas/customer.schema.json")).unwrap();
+    assert_eq!(r[8]["contents"][0]["text"], text);
+    assert_eq!(r[8]["contents"][0]["mimeType"], "application/schema+json");
+    let e = r[9]["error"].as_str().unwrap();
+    assert!(e.contains("examples.json, schemas/….json"), "{e}");
 
     let prompts: Vec<&str> = r[6].as_array().unwrap().iter().map(|p| p["name"].as_str().unwrap()).collect();
     assert_eq!(prompts.len(), 3, "{prompts:?}");
