@@ -121,7 +121,8 @@ impl Document {
                     let name = shared.name(r, pending);
                     return json!({"$ref": format!("#/$defs/{name}")});
                 }
-                let mut out = Map::new();
+                // room for every key at most (some are left out), not for a map grown one by one
+                let mut out = Map::with_capacity(m.len());
                 for (k, val) in m {
                     match k.as_str() {
                         // OpenAPI-only keywords with no JSON Schema meaning, and prose that only
