@@ -129,11 +129,11 @@ impl Noting<'_> {
             self.all.set(self.all.get() || p.is_empty());
             return;
         };
-        let mut tokens = rest.split('/').map(|t| t.replace("~1", "/").replace("~0", "~"));
+        let mut tokens = rest.split('/').map(crate::spec::unescape);
         let (first, second, third) = (tokens.next(), tokens.next(), tokens.next());
         match (first.as_deref(), second.as_deref()) {
             (Some("components"), None) | (Some("components"), Some("schemas")) if third.is_none() => self.all.set(true),
-            (Some("components"), Some("schemas")) => self.wanted.borrow_mut().extend(third.map(Held::Schema)),
+            (Some("components"), Some("schemas")) => self.wanted.borrow_mut().extend(third.map(|t| Held::Schema(t.into_owned()))),
             (Some(key), _) => {
                 if let Some(key) = WEBHOOKS.into_iter().find(|k| *k == key) {
                     self.wanted.borrow_mut().push(Held::Top(key));

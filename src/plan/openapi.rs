@@ -194,7 +194,7 @@ impl Document {
 /// first (a reference written unescaped), then as written. `None`: not a local reference.
 pub(super) fn pointers(reference: &str) -> Option<(String, &str)> {
     let p = reference.strip_prefix('#')?;
-    Some((p.split('/').map(|s| s.replace("~1", "/").replace("~0", "~")).collect::<Vec<_>>().join("/"), p))
+    Some((p.split('/').map(crate::spec::unescape).collect::<Vec<_>>().join("/"), p))
 }
 
 /// The document's schemas converted to JSON Schema, each once, as the planned endpoints
@@ -303,7 +303,7 @@ fn capitalise(s: &str) -> String {
 
 /// The `$defs` name for a reference: its last segment, made safe.
 fn def_name(reference: &str) -> String {
-    let last = reference.rsplit('/').next().unwrap_or(reference).replace("~1", "/").replace("~0", "~");
+    let last = crate::spec::unescape(reference.rsplit('/').next().unwrap_or(reference));
     last.chars().map(|c| if c.is_ascii_alphanumeric() || c == '_' || c == '-' || c == '.' { c } else { '_' }).collect()
 }
 

@@ -120,7 +120,7 @@ fn summary(d: &Delivery) -> String {
 /// Set the value at JSON pointer `ptr`, creating objects on the way.
 fn set_pointer(doc: &mut Value, ptr: &str, value: Value) {
     let mut at = doc;
-    let parts: Vec<String> = ptr.split('/').skip(1).map(|p| p.replace("~1", "/").replace("~0", "~")).collect();
+    let parts: Vec<String> = ptr.split('/').skip(1).map(|p| crate::spec::unescape(p).into_owned()).collect();
     for (i, part) in parts.iter().enumerate() {
         if !at.is_object() {
             *at = Value::Object(Default::default());

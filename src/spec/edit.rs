@@ -164,7 +164,7 @@ pub fn set(text: &str, path: &str, value: &str) -> Result<String, EditError> {
         && let Some((parent, key)) = at.rsplit_once('/')
         && let Some(Value::Object(m)) = if parent.is_empty() { Some(&mut expected) } else { expected.pointer_mut(parent) }
     {
-        m.insert(key.replace("~1", "/").replace("~0", "~"), Value::Null);
+        m.insert(super::unescape(key).into_owned(), Value::Null);
     }
     if changed.as_ref() != want.get("v") || after != expected {
         return Err(EditError::Unsafe(path.to_string()));

@@ -567,7 +567,7 @@ fn find_pointer<'a>(ctx: &Ctx, at: &str, name: &str, root: &'a Value, pointer: &
                 .pointer(&parent)
                 .and_then(Value::as_object)
                 .and_then(|m| {
-                    let wanted = missing.replace("~1", "/").replace("~0", "~");
+                    let wanted = super::unescape(missing);
                     m.keys().map(|k| (edit_distance(k, &wanted), k)).filter(|(d, k)| *d <= 2.max(k.len() / 4)).min()
                 })
                 .map(|(_, k)| format!(" (did you mean #{parent}/{}?)", k.replace('~', "~0").replace('/', "~1")))

@@ -178,10 +178,7 @@ pub fn pointer<'a>(root: &'a Value, pointer: &str) -> Option<&'a Value> {
         return Some(root);
     }
     pointer.strip_prefix('/')?.split('/').try_fold(root, |at, token| {
-        let token = match token.contains('~') {
-            true => std::borrow::Cow::Owned(token.replace("~1", "/").replace("~0", "~")),
-            false => std::borrow::Cow::Borrowed(token),
-        };
+        let token = unescape(token);
         match at {
             Value::Object(m) => m.get(token.as_ref()),
             // an index as serde_json reads one: digits, no sign, no leading zero
@@ -191,6 +188,14 @@ pub fn pointer<'a>(root: &'a Value, pointer: &str) -> Option<&'a Value> {
             _ => None,
         }
     })
+}
+
+/// A JSON pointer token read back: `~1` is `/`, `~0` is `~` (in that order, so `~01` is `~1`).
+pub fn unescape(token: &str) -> std::borrow::Cow<'_, str> {
+    match token.contains('~') {
+        true => std::borrow::Cow::Owned(token.replace("~1", "/").replace("~0", "~")),
+        false => std::borrow::Cow::Borrowed(token),
+    }
 }
 
 /// A JSON pointer as a URI fragment: what is not allowed there percent-encoded.
