@@ -353,7 +353,7 @@ backup = \"{live}\"\n"
 /// Nothing crosses the MCP protocol unredacted. A scratch project whose round report and
 /// whose committed history hold the value of a variable the spec declares (as an earlier,
 /// careless run or commit would leave them) is served to the official Python MCP client: the
-/// round report through `report` and as a resource, the audit through `secrets`, a delivery
+/// round report through `report` and as a resource, an example file as a resource, the audit through `secrets`, a delivery
 /// signed and checked with that variable as the secret, the state verbs. No answer, and
 /// nothing the server or its verbs print on stderr, holds the canary; the masks show it was
 /// there to be found.
@@ -367,6 +367,9 @@ fn no_secret_crosses_the_mcp_protocol() {
         "## Integration Test — Payments — Round 1\n\n### Verdict: FAIL\n\nthe client said: auth failed for key {ENV_CANARY}\n\nScore: 0/1 cases pass.\n"
     );
     std::fs::write(root.join("integrations/payments/test-round-1.md"), report).unwrap();
+    // an example file a spec points into, holding the key as a careless capture would
+    let examples = json!({"get_customer": {"note": format!("captured with key {ENV_CANARY}")}});
+    std::fs::write(root.join("integrations/payments/examples.json"), examples.to_string()).unwrap();
     let steps = json!([
         {"op": "call", "tool": "report", "args": {"service": "payments"}},
         {"op": "read", "uri": "oc-integrate://integrations/payments/test-round-1.md"},
@@ -377,6 +380,7 @@ fn no_secret_crosses_the_mcp_protocol() {
         {"op": "call", "tool": "list", "args": {}},
         {"op": "call", "tool": "checkpoint", "args": {}},
         {"op": "resources"},
+        {"op": "read", "uri": "oc-integrate://integrations/payments/examples.json"},
     ]);
     let checkpoint = root.join("checkpoint.json");
     let envs = [("PAYMENTS_API_KEY", ENV_CANARY), ("OC_CHECKPOINT", checkpoint.to_str().unwrap())];
@@ -389,6 +393,7 @@ fn no_secret_crosses_the_mcp_protocol() {
     assert!(results[2]["structuredContent"]["text"].as_str().unwrap_or_default().is_empty() && all.contains("config/keys.txt"), "{all}");
     assert_eq!(results[3]["structuredContent"]["exit_code"], 0, "{all}");
     assert_eq!(results[4]["structuredContent"]["exit_code"], 1, "a forged signature is refused: {all}");
+    assert!(results[8]["contents"][0]["text"].as_str().is_some_and(|m| m.contains("key [REDACTED]")), "{all}");
 }
 
 /// `plan --ticket` reads the ticket through the tracker as planning context: the ticket's text,
