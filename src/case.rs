@@ -76,7 +76,26 @@ pub struct Case {
 impl Case {
     /// The trial name: `service::endpoint::kind`.
     pub fn name(&self) -> String {
-        format!("{}::{}::{}", self.service, self.subject_id, self.kind)
+        let mut name = String::new();
+        self.write_name(&mut name);
+        name
+    }
+
+    /// [`name`](Self::name), written at the end of `out` (a listing of many names need not
+    /// make a string for each).
+    ///
+    /// ```
+    /// use oc_integrate::case::{Case, Kind, Subject};
+    ///
+    /// let case = Case { service: "payments".into(), subject: Subject::Endpoint(0), subject_id: "get_customer".into(), kind: Kind::TimeoutNoAnswer };
+    /// let mut list = String::from("trials: ");
+    /// case.write_name(&mut list);
+    /// assert_eq!(list, "trials: payments::get_customer::timeout_no_answer");
+    /// ```
+    pub fn write_name(&self, out: &mut String) {
+        for part in [self.service.as_str(), "::", &self.subject_id, "::", &self.kind.name()] {
+            out.push_str(part);
+        }
     }
 
     /// The case's title for listings and reports: the kind's, but a sender's conformance
