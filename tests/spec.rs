@@ -327,6 +327,39 @@ fn example_files_resolve_as_if_read_before_the_spec_is_typed() {
     assert_eq!(in_file.endpoints[0].response.example, serde_json::json!({"id": "t9", "size": 7}));
 }
 
+/// An example file's examples are each the value their pointer names, however they are named:
+/// one named by two endpoints, one inside another that is named too, one named alone.
+#[rstest]
+#[case::named_twice(["#/req", "#/thing", "#/made", "#/thing"], [r#"{"params":{"id":"t9"}}"#, r#"{"id":"t9","size":7}"#, r#"{"body":{"size":5}}"#, r#"{"id":"t9","size":7}"#])]
+#[case::one_inside_another(["#/req", "#/thing", "#/made", "#/made/body"], [r#"{"params":{"id":"t9"}}"#, r#"{"id":"t9","size":7}"#, r#"{"body":{"size":5}}"#, r#"{"size":5}"#])]
+#[case::around_another(["#/req", "#/thing", "#/made", "#/thing/size"], [r#"{"params":{"id":"t9"}}"#, r#"{"id":"t9","size":7}"#, r#"{"body":{"size":5}}"#, "7"])]
+fn each_example_of_a_file_is_what_its_pointer_names(#[case] pointers: [&str; 4], #[case] want: [&str; 4]) {
+    let mut text = GOOD.to_string();
+    for (inline, pointer) in [
+        "      example: {params: {id: t1}}",
+        "      example: {id: t1, size: 3}",
+        "      example: {body: {size: 3}}",
+        "      example: {id: t2, size: 3}",
+    ]
+    .into_iter()
+    .zip(pointers)
+    {
+        text = text.replacen(inline, &format!("      example_file: \"examples.json{pointer}\""), 1);
+    }
+    let file = write_spec("demo", &text);
+    let examples = serde_json::json!({"req": {"params": {"id": "t9"}}, "thing": {"id": "t9", "size": 7}, "made": {"body": {"size": 5}}});
+    std::fs::write(file.parent().unwrap().join("examples.json"), examples.to_string()).unwrap();
+    let spec = load_file(&file).unwrap();
+    let (get, make) = (&spec.endpoints[0], &spec.endpoints[1]);
+    let found = [
+        get.request.example.clone().unwrap(),
+        get.response.example.clone(),
+        make.request.example.clone().unwrap(),
+        make.response.example.clone(),
+    ];
+    assert_eq!(found.map(|v| v.to_string()), want);
+}
+
 /// `schema_file` stays in the spec's directory tree: no absolute path, no `..`, no device
 /// or FIFO (which would block or never end), no link out of the tree; each refusal names the field.
 #[rstest]

@@ -141,7 +141,7 @@ fn spec_of(args: &Args, state: &Path) -> Result<spec::Spec, String> {
         ));
     };
     let select = plan::Select { endpoints: args.endpoints.clone(), progress: Progress::on_stderr(), ..plan::Select::default() };
-    let planned = super::plan::make(&args.service, Some(openapi), select, true)?;
+    let mut planned = super::plan::make(&args.service, Some(openapi), select, true)?;
     let doc =
         spec::yaml::parse_document(&planned.yaml).map_err(|e| format!("the planned spec does not parse (a planner bug): {}", e.message))?;
     let endpoints = doc["endpoints"].as_array().map_or(0, Vec::len);
@@ -152,7 +152,7 @@ fn spec_of(args: &Args, state: &Path) -> Result<spec::Spec, String> {
         args.service
     );
     quick(&args.service, &doc["overview"]["auth"]["kind"], endpoints, &full)?;
-    super::plan::write(&args.service, &planned, true, &args.project.dir, false, state)
+    super::plan::write(&args.service, &mut planned, true, &args.project.dir, false, state)
 }
 
 /// Whether a service authenticated by `auth` (the spec's `overview.auth.kind`) with

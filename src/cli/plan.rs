@@ -165,7 +165,7 @@ fn plan_spec(
     }
     // the document planned from is freed: its pages go before the spec is written and loaded
     crate::give_back_memory();
-    let loaded = match write_and_load(service, &planned, dir, force) {
+    let loaded = match write_and_load(service, &mut planned, dir, force) {
         Ok(s) => s,
         Err(e) => return fail(e),
     };
@@ -209,7 +209,7 @@ pub(super) fn make(service: &str, openapi: Option<&Path>, select: plan::Select, 
 /// (`planned`; a checkpoint that cannot be written is a warning). The spec, loaded.
 pub(super) fn write(
     service: &str,
-    planned: &plan::Planned,
+    planned: &mut plan::Planned,
     from_document: bool,
     dir: &Path,
     force: bool,
@@ -222,7 +222,7 @@ pub(super) fn write(
 
 /// Write `planned` as `<dir>/<service>/spec.yaml` (an existing one only with `force`) and the
 /// files beside it, and load it back: the proof it is a spec.
-fn write_and_load(service: &str, planned: &plan::Planned, dir: &Path, force: bool) -> Result<spec::Spec, String> {
+fn write_and_load(service: &str, planned: &mut plan::Planned, dir: &Path, force: bool) -> Result<spec::Spec, String> {
     let path = dir.join(service).join("spec.yaml");
     if path.exists() && !force {
         return Err(format!("{}: expected no spec yet, found one (--force replaces it)", path.display()));

@@ -202,7 +202,7 @@ impl Draft {
         let head: String = self.head.iter().map(String::as_str).chain([review]).map(|l| format!("{l}\n")).collect();
         // the example file's text is written on one core while the spec's YAML is on another
         let (yaml, example_text) = std::thread::scope(|scope| {
-            let text = scope.spawn(|| example_file.map(|file| examples::text(&file)));
+            let text = scope.spawn(|| example_file.as_ref().map(examples::text));
             let yaml = head + &emit::document(&Value::Object(spec), &comments);
             (yaml, crate::cores::join(text))
         });
@@ -215,6 +215,7 @@ impl Draft {
             available: self.available,
             files,
             compiled: self.compiled,
+            examples: example_file,
         }
     }
 }

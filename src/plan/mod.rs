@@ -50,7 +50,7 @@ use openapi::{Document, Shared};
 use schemas::{Settled, Wanted};
 
 use crate::progress::Progress;
-use crate::spec::{Pagination, Schema, Side, Spec, SpecError};
+use crate::spec::{Held, Pagination, Schema, Side, Spec, SpecError, Written};
 
 /// Why a plan could not be made.
 #[derive(Debug, thiserror::Error)]
@@ -107,6 +107,8 @@ pub struct Planned {
     pub files: Vec<(String, String)>,
     /// The shared schema file's document as compiled when planning (a part of it).
     compiled: Option<Schema>,
+    /// The example file's JSON, until the spec is loaded.
+    examples: Option<Value>,
 }
 
 impl Planned {
@@ -122,13 +124,13 @@ impl Planned {
     }
 
     /// Load the spec [`write`](Self::write) wrote at `file` as [`crate::spec::load_file`] does; its
-    /// shared schema file, when still what was planned, byte for byte, is not compiled again.
-    pub fn load(&self, file: &Path) -> Result<Spec, SpecError> {
-        let compiled = self.compiled.as_ref().and_then(|schema| {
-            let (name, text) = self.files.iter().find(|(name, _)| name == schemas::FILE)?;
-            Some(crate::spec::Compiled { name, text, schema })
-        });
-        crate::spec::load_file_with(file, compiled)
+    /// shared schema file, when still what was planned, byte for byte, is not compiled again, and
+    /// its example file is not parsed again (the first load takes it).
+    pub fn load(&mut self, file: &Path) -> Result<Spec, SpecError> {
+        let text = |file: &str| self.files.iter().find(|(name, _)| name == file).map(|(name, text)| (name.as_str(), text.as_str()));
+        let schemas = self.compiled.as_ref().zip(text(schemas::FILE)).map(|(value, (name, text))| Held { name, text, value });
+        let examples = self.examples.take().zip(text(examples::FILE)).map(|(value, (name, text))| Held { name, text, value });
+        crate::spec::load_file_with(file, Written { schemas, examples })
     }
 }
 

@@ -1,6 +1,7 @@
 //! Reading and validating spec files. Every problem becomes a [`SpecError`] that says
 //! where (`file:line:col`), at which path, what was expected and what was found.
 
+use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::path::{Path, PathBuf};
 
@@ -155,23 +156,31 @@ impl Ctx<'_> {
 
 /// Read and validate one spec file. The service id is the name of its directory.
 pub fn load_file(file: &Path) -> Result<Spec, SpecError> {
-    load_file_with(file, None)
+    load_file_with(file, Written::default())
 }
 
-/// A schema file this process has just written and compiled (the planner's shared file): a
-/// spec that names it by `name` takes its parts from `schema` instead of parsing and compiling
-/// the file again, when the file read is `text`, byte for byte.
-#[derive(Clone, Copy)]
-pub(crate) struct Compiled<'a> {
+/// What this process has just written and still holds (`oc-integrate plan`, loading the spec it
+/// has just written): a spec that names one of these files by `name`, when the file read is
+/// still `text` byte for byte, takes its value instead of parsing it again, so a provider's
+/// schemas compile once and its examples are parsed once.
+#[derive(Default)]
+pub(crate) struct Written<'a> {
+    /// The shared schema file, and a part of the document compiled from it (its other parts
+    /// are reached through it).
+    pub(crate) schemas: Option<Held<'a, &'a Schema>>,
+    /// The example file, and its JSON.
+    pub(crate) examples: Option<Held<'a, Value>>,
+}
+
+/// A file as [`Written`] holds it: its name in the spec, its text, and its value.
+pub(crate) struct Held<'a, T> {
     pub(crate) name: &'a str,
     pub(crate) text: &'a str,
-    /// A part of the document compiled from `text` (its other parts are reached through it).
-    pub(crate) schema: &'a Schema,
+    pub(crate) value: T,
 }
 
-/// [`load_file`], a schema file that is `compiled` taken from it instead of read: what `oc-integrate plan`
-/// does with the spec it has just written, so the provider's schemas compile once.
-pub(crate) fn load_file_with(file: &Path, compiled: Option<Compiled>) -> Result<Spec, SpecError> {
+/// [`load_file`], the files `written` holds taken from it instead of read.
+pub(crate) fn load_file_with(file: &Path, written: Written) -> Result<Spec, SpecError> {
     let whole = |message: String| SpecError { file: file.to_path_buf(), at: None, path: String::new(), message };
     let bytes = std::fs::read(file).map_err(|e| whole(format!("expected a readable file, found {e}")))?;
     let text = String::from_utf8(bytes).map_err(|e| {
@@ -205,9 +214,10 @@ pub(crate) fn load_file_with(file: &Path, compiled: Option<Compiled>) -> Result<
     let mut spec = std::thread::scope(|scope| {
         // the schema files read and compiled, and the example files read, on other cores while
         // the spec is typed and checked
-        let ahead = (!named.is_empty()).then(|| scope.spawn(|| read_schema_files(&named, &ctx, dir, compiled)));
+        let Written { schemas, examples } = written;
+        let ahead = (!named.is_empty()).then(|| scope.spawn(|| read_schema_files(&named, &ctx, dir, schemas)));
         let schema_files = || ahead.map(crate::cores::join).unwrap_or_default();
-        let examples_ahead = (!examples_named.is_empty()).then(|| scope.spawn(|| read_example_files(&examples_named, &ctx, dir)));
+        let examples_ahead = (!examples_named.is_empty()).then(|| scope.spawn(|| read_example_files(&examples_named, &ctx, dir, examples)));
         let typed = typed(&value, &ctx);
         let example_files = examples_ahead.map(crate::cores::join).unwrap_or_default();
         // what is wrong with the examples is said first, as when they were read before typing
@@ -369,12 +379,12 @@ fn files_named(value: &Value, field: &str) -> Vec<(String, String)> {
 /// checked (or taken from `compiled`, when a file is its text). What goes wrong is kept for
 /// [`resolve_schemas`] to say in its turn (a read error located at the first endpoint naming
 /// the file; a compile error where an example is checked).
-fn read_schema_files(named: &[(String, String)], ctx: &Ctx, dir: &Path, compiled: Option<Compiled>) -> SchemaFiles {
+fn read_schema_files(named: &[(String, String)], ctx: &Ctx, dir: &Path, compiled: Option<Held<&Schema>>) -> SchemaFiles {
     // each file: its name as first written, what it holds (or why not), the parts named in it
     type Named<'n> = (&'n str, Result<Source, SpecError>, Vec<String>);
     let mut files: Vec<(PathBuf, Named)> = Vec::new();
     for (at, reference) in named {
-        let read = |name, path: &Path| (name, read_source(ctx, at, path, name, compiled), Vec::new());
+        let read = |name, path: &Path| (name, read_source(ctx, at, path, name, compiled.as_ref()), Vec::new());
         let Ok((k, _, pointer)) = read_once(ctx, at, dir, reference, &mut files, read) else {
             continue; // a path out of the spec's tree: said in its turn
         };
@@ -410,10 +420,10 @@ enum Source {
 
 /// The schema file at `path` (`name` in the spec, named first at `at`): `compiled`'s document
 /// when the file is its text and that compiles, else the file's JSON.
-fn read_source(ctx: &Ctx, at: &str, path: &Path, name: &str, compiled: Option<Compiled>) -> Result<Source, SpecError> {
+fn read_source(ctx: &Ctx, at: &str, path: &Path, name: &str, compiled: Option<&Held<&Schema>>) -> Result<Source, SpecError> {
     let text = read_text(ctx, at, path)?;
     match compiled {
-        Some(c) if c.name == name && c.text == text && c.schema.check().is_ok() => Ok(Source::Compiled(c.schema.clone())),
+        Some(c) if c.name == name && c.text == text && c.value.check().is_ok() => Ok(Source::Compiled(c.value.clone())),
         _ => parse_json(ctx, at, path, &text).map(Source::Json),
     }
 }
@@ -459,11 +469,18 @@ type ExampleFiles = Vec<(PathBuf, Result<Value, SpecError>)>;
 
 /// The files `named` read, on another core while the spec is typed. What goes wrong is kept
 /// for [`resolve_examples`] to say in its turn (located at the first endpoint naming the file).
-fn read_example_files(named: &[(String, String)], ctx: &Ctx, dir: &Path) -> ExampleFiles {
+fn read_example_files(named: &[(String, String)], ctx: &Ctx, dir: &Path, mut held: Option<Held<Value>>) -> ExampleFiles {
     let mut files = Vec::new();
     for (at, reference) in named {
+        let read = |name: &str, path: &Path| {
+            let text = read_text(ctx, at, path)?;
+            match held.take_if(|h| h.name == name && h.text == text) {
+                Some(h) => Ok(h.value),
+                None => parse_json(ctx, at, path, &text),
+            }
+        };
         // a path out of the spec's tree: said in its turn
-        let _ = read_once(ctx, at, dir, reference, &mut files, |_, path| read_json(ctx, at, path));
+        let _ = read_once(ctx, at, dir, reference, &mut files, read);
     }
     files
 }
@@ -473,7 +490,8 @@ fn read_example_files(named: &[(String, String)], ctx: &Ctx, dir: &Path) -> Exam
 /// nothing. A response needs one of the two, a request may have neither.
 fn resolve_examples(value: &Value, ctx: &Ctx, dir: &Path, mut files: ExampleFiles) -> Result<Vec<(usize, Side, Value)>, SpecError> {
     let Some(endpoints) = value.get("endpoints").and_then(Value::as_array) else { return Ok(Vec::new()) };
-    let mut found = Vec::new();
+    // where each example is: its file (by index) and pointer
+    let mut found: Vec<(usize, Side, usize, &str)> = Vec::new();
     for (i, e) in endpoints.iter().enumerate() {
         for side in [Side::Request, Side::Response] {
             let Some(m) = e.get(side.name()).and_then(Value::as_object) else { continue };
@@ -492,10 +510,32 @@ fn resolve_examples(value: &Value, ctx: &Ctx, dir: &Path, mut files: ExampleFile
             let at = format!("{at}.example_file");
             let (k, name, pointer) = read_once(ctx, &at, dir, file, &mut files, |_, path| read_json(ctx, &at, path))?;
             let root = files[k].1.as_ref().map_err(Clone::clone)?;
-            found.push((i, side, find_pointer(ctx, &at, name, root, pointer, "an example")?.clone()));
+            find_pointer(ctx, &at, name, root, pointer, "an example")?;
+            found.push((i, side, k, pointer));
         }
     }
-    Ok(found)
+    // an example named once, with no other named inside it or around it, is moved out of its
+    // file (a provider's examples are megabytes); any other is copied
+    let mut named: HashMap<(usize, &str), usize> = HashMap::new();
+    let mut around: HashSet<(usize, &str)> = HashSet::new();
+    for &(_, _, k, pointer) in &found {
+        *named.entry((k, pointer)).or_default() += 1;
+        around.extend(pointer.match_indices('/').map(|(end, _)| (k, &pointer[..end])));
+    }
+    let alone = |k: usize, p: &str| {
+        named[&(k, p)] == 1 && !around.contains(&(k, p)) && !p.match_indices('/').any(|(end, _)| named.contains_key(&(k, &p[..end])))
+    };
+    // so taking one changes none of the others
+    let mut examples = Vec::with_capacity(found.len());
+    for &(i, side, k, p) in &found {
+        let example = match (alone(k, p), &mut files[k].1) {
+            (true, Ok(root)) => root.pointer_mut(p).map(std::mem::take),
+            (false, Ok(root)) => root.pointer(p).cloned(),
+            (_, Err(_)) => None,
+        };
+        examples.push((i, side, example.unwrap_or_default()));
+    }
+    Ok(examples)
 }
 
 /// The file a `schema_file` or `example_file` (`reference`, `name#pointer`, written at `at`)

@@ -27,7 +27,7 @@ use serde_json::Value;
 
 pub use health::{Health, ProbeMethod};
 pub(crate) use load::reword;
-pub(crate) use load::{Compiled, load_file_with};
+pub(crate) use load::{Held, Written, load_file_with};
 pub use load::{SpecError, is_http_url, load_dir, load_file};
 pub use pagination::Pagination;
 pub(crate) use sandbox::and_list;
