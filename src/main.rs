@@ -63,7 +63,9 @@ enum Command {
     Pm(pm::Args),
 }
 
-/// mimalloc's `destroy_on_exit` option: above 1, nothing is done at exit.
+/// mimalloc's `destroy_on_exit` option (22 in v3's `mi_option_e`, which libmimalloc-sys builds
+/// and does not name; mimalloc keeps retired options' places, so the number holds): above 1,
+/// nothing is done at exit.
 const MI_OPTION_DESTROY_ON_EXIT: libmimalloc_sys::mi_option_t = 22;
 
 fn main() -> ExitCode {
