@@ -7,7 +7,7 @@
 use serde_json::{Map, Value, json};
 
 use super::openapi::{self, Shared};
-use crate::spec::{Schema, Side};
+use crate::spec::{Schema, Side, escape};
 
 /// The shared schema file, relative to the service directory.
 pub(super) const FILE: &str = "schemas/components.json";
@@ -101,8 +101,3 @@ pub(super) fn settle(shared: Shared, mut wanted: Vec<Wanted>, inline: bool) -> (
 
 /// What the shared file says of itself.
 const COMMENT: &str = "Written by `oc-integrate plan`: the document's schemas the planned endpoints reach, converted to JSON Schema 2020-12 (under $defs), and each endpoint's own schema (under endpoints/<id>/request and response); spec.yaml points into it with schema_file.";
-
-/// `segment` as a JSON pointer segment (`~` → `~0`, `/` → `~1`).
-fn escape(segment: &str) -> String {
-    segment.replace('~', "~0").replace('/', "~1")
-}

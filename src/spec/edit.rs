@@ -40,7 +40,7 @@ fn pointer(path: &str) -> String {
     for part in path.split('.') {
         let (key, indexes) = part.split_once('[').map_or((part, ""), |(k, rest)| (k, rest));
         p.push('/');
-        p.push_str(&key.replace('~', "~0").replace('/', "~1"));
+        p.push_str(&super::escape(key));
         for i in indexes.split('[').filter(|s| !s.is_empty()) {
             p.push('/');
             p.push_str(i.trim_end_matches(']'));

@@ -610,7 +610,7 @@ fn find_pointer<'a>(ctx: &Ctx, at: &str, name: &str, root: &'a Value, pointer: &
                     let wanted = super::unescape(missing);
                     m.keys().map(|k| (edit_distance(k, &wanted), k)).filter(|(d, k)| *d <= 2.max(k.len() / 4)).min()
                 })
-                .map(|(_, k)| format!(" (did you mean #{parent}/{}?)", k.replace('~', "~0").replace('/', "~1")))
+                .map(|(_, k)| format!(" (did you mean #{parent}/{}?)", super::escape(k)))
                 .unwrap_or_default();
             Err(ctx.err(at, format!("expected {what} at #{} in {name}, found nothing there{hint}", clip(pointer))))
         }

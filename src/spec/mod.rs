@@ -32,7 +32,7 @@ pub use load::{SpecError, is_http_url, load_dir, load_file};
 pub use pagination::Pagination;
 pub(crate) use sandbox::and_list;
 pub use sandbox::{Sandbox, SandboxCredentials, SandboxEndpoint, SetupRequest, host_of, references};
-pub use schema::{Schema, Side, Violation, pointer, unescape};
+pub use schema::{Schema, Side, Violation, escape, pointer, unescape};
 pub use webhooks::{Event, Field, RECEIVER, Receiver, ReceiverIdempotency, SENDER, Sender, Webhooks, default_key, default_type};
 pub use yaml::{Location, SourceMap};
 

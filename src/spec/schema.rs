@@ -190,6 +190,21 @@ pub fn pointer<'a>(root: &'a Value, pointer: &str) -> Option<&'a Value> {
     })
 }
 
+/// `key` as a JSON pointer token: `~` written `~0`, then `/` written `~1`; [`unescape`] reads it back.
+///
+/// ```
+/// use oc_integrate::spec::{escape, unescape};
+///
+/// assert_eq!(escape("a/b~c"), "a~1b~0c");
+/// assert_eq!(unescape(&escape("~1/")), "~1/");
+/// ```
+pub fn escape(key: &str) -> std::borrow::Cow<'_, str> {
+    match key.contains(['~', '/']) {
+        true => std::borrow::Cow::Owned(key.replace('~', "~0").replace('/', "~1")),
+        false => std::borrow::Cow::Borrowed(key),
+    }
+}
+
 /// A JSON pointer token read back: `~1` is `/`, `~0` is `~` (in that order, so `~01` is `~1`).
 pub fn unescape(token: &str) -> std::borrow::Cow<'_, str> {
     match token.contains('~') {
